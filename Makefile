@@ -1,0 +1,60 @@
+# The two commands of the README: `make demo` and `make test`. Each does its own set-up on a
+# fresh machine: Debian packages, PostgreSQL and Redis running, the virtualenv, the Asterisk root.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+APT_PACKAGES := postgresql redis-server mmdebstrap espeak-ng sox chromium fonts-noto-cjk \
+	libespeak-ng1 ca-certificates
+
+.PHONY: setup system-packages services venv asterisk-root lint typecheck test unit demo down clean
+
+setup: system-packages services venv asterisk-root
+
+system-packages:
+	@missing=""; for p in $(APT_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	fi
+
+services:
+	@bash docker/start-local-services.sh
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is needed")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+asterisk-root: venv
+	$(BIN)/callcenter asterisk build
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: venv
+	$(BIN)/mypy
+
+unit: venv
+	$(BIN)/pytest -q tests/unit
+
+test: setup lint typecheck
+	$(BIN)/pytest tests
+
+demo: setup
+	$(BIN)/callcenter up --demo
+
+down: venv
+	$(BIN)/callcenter down
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,9 @@
+"""All model modules, imported here so that ``Base.metadata`` knows every table.
+
+Alembic's env and the tests import this package; add each new model module below.
+"""
+
+from backend.models import agents, audit, calls, users
+from backend.models.base import Base
+
+__all__ = ["Base", "agents", "audit", "calls", "users"]

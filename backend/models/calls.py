@@ -1,0 +1,118 @@
+"""Call records, the IVR path of each call, and the recordings index. These feed every report."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, Enum, Float, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.models.base import Base, utcnow
+
+
+class Line(enum.StrEnum):
+    APPOINTMENT_114 = "114"
+    HOTLINE = "hotline"
+
+
+class Disposition(enum.StrEnum):
+    IN_PROGRESS = "in_progress"
+    ANSWERED = "answered"
+    ABANDONED_QUEUE = "abandoned_queue"
+    SHORT_ABANDON = "short_abandon"
+    ABANDONED_IVR = "abandoned_ivr"
+    SELF_SERVICE = "self_service"
+    VOICEMAIL = "voicemail"
+    CALLBACK = "callback"  # caller left the queue for a callback
+    TRANSFERRED = "transferred"
+    FALLBACK = "fallback"  # the controller was unreachable; dialplan fallback served it
+
+
+class Direction(enum.StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class CallRecord(Base):
+    __tablename__ = "call_records"
+    __table_args__ = (
+        Index("ix_call_records_line_start", "line", "started_at"),
+        Index("ix_call_records_agent_start", "agent_id", "started_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    call_id: Mapped[str] = mapped_column(String(64), unique=True)  # Asterisk linkedid
+    line: Mapped[Line] = mapped_column(Enum(Line, native_enum=False, length=16))
+    direction: Mapped[Direction] = mapped_column(
+        Enum(Direction, native_enum=False, length=16), default=Direction.INBOUND
+    )
+    caller_number: Mapped[str] = mapped_column(String(32), default="")  # masked in pages
+    did: Mapped[str] = mapped_column(String(32), default="")
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ivr_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    queued_at: Mapped[datetime | None] = mapped_column(default=None)
+    answered_at: Mapped[datetime | None] = mapped_column(default=None)
+    ended_at: Mapped[datetime | None] = mapped_column(default=None)
+    wait_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    talk_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    hold_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    wrapup_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), default=None)
+    skill: Mapped[str] = mapped_column(String(32), default="")
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    disposition: Mapped[Disposition] = mapped_column(
+        Enum(Disposition, native_enum=False, length=24), default=Disposition.IN_PROGRESS
+    )
+    intent: Mapped[str] = mapped_column(String(32), default="")
+    elderly: Mapped[bool] = mapped_column(Boolean, default=False)
+    transferred: Mapped[bool] = mapped_column(Boolean, default=False)
+    satisfaction: Mapped[int | None] = mapped_column(Integer, default=None)  # 1..5 survey
+    parent_call_id: Mapped[str | None] = mapped_column(String(64), default=None)  # callbacks
+    recording_id: Mapped[int | None] = mapped_column(ForeignKey("recordings.id"), default=None)
+    wrapup_code: Mapped[str] = mapped_column(String(32), default="")
+    wrapup_notes: Mapped[str] = mapped_column(String(1000), default="")
+
+
+class IvrStep(Base):
+    """One node visited in the IVR: what was played, pressed or said, and how long it took."""
+
+    __tablename__ = "ivr_steps"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    call_id: Mapped[str] = mapped_column(String(64), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    node: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    input: Mapped[str] = mapped_column(String(128), default="")  # keys or recognised text
+    outcome: Mapped[str] = mapped_column(String(64), default="")
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class RecordingStatus(enum.StrEnum):
+    RECORDING = "recording"  # Asterisk still writes it: never served as complete
+    COMPLETE = "complete"
+    REPAIRED = "repaired"  # header rewritten after a crash left it broken
+    MISSING = "missing"
+    DELETED = "deleted"  # removed by retention; the row stays as the deletion's record
+
+
+class Recording(Base):
+    __tablename__ = "recordings"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    call_id: Mapped[str] = mapped_column(String(64), index=True)
+    path: Mapped[str] = mapped_column(String(512), unique=True)  # relative to recordings dir
+    status: Mapped[RecordingStatus] = mapped_column(
+        Enum(RecordingStatus, native_enum=False, length=16), default=RecordingStatus.RECORDING
+    )
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    duration_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    size_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
+    sha256: Mapped[str] = mapped_column(String(64), default="")
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"), default=None)
+    line: Mapped[str] = mapped_column(String(16), default="")
+    category: Mapped[str] = mapped_column(String(32), default="call")  # retention class

@@ -1,0 +1,158 @@
+"""Settings read from environment variables prefixed ``CC_``.
+
+Every process builds its own ``Settings`` in its composition root (never at import), so tests
+can point a process at another database, Redis or Asterisk by passing values explicitly.
+"""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from backend.errors import ConfigError
+
+ENV_PREFIX = "CC_"
+DEV_SECRET = "change-me-in-production"
+# A Fernet key (urlsafe base64 of 32 bytes) that is only acceptable in development.
+DEV_DATA_KEY = "ZGV2LWRhdGEta2V5LWRvLW5vdC11c2UtaW4tcHJvZCE="
+DEFAULT_ASTERISK_ROOT = Path("/var/cache/callcenter/asterisk-root")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+
+    # Storage
+    database_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/callcenter"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    state_dir: Path = Path("/var/lib/callcenter")
+
+    # Asterisk: the built-in one lives in a chroot; a production one is reached by host/port.
+    asterisk_builtin: bool = True
+    asterisk_root: Path = DEFAULT_ASTERISK_ROOT
+    asterisk_instance: str = "main"
+    ami_host: str = "127.0.0.1"
+    ami_port: int = Field(default=5038, ge=1, le=65535)
+    ami_username: str = "callcenter"
+    ami_secret: SecretStr = SecretStr(DEV_SECRET)
+    sip_bind: str = "127.0.0.1"
+    sip_port: int = Field(default=5060, ge=1, le=65535)
+
+    # The FastAGI controller: where it listens, and the address Asterisk dials to reach it.
+    agi_bind: str = "127.0.0.1"
+    agi_port: int = Field(default=4573, ge=1, le=65535)
+    agi_public_host: str = "127.0.0.1"
+
+    # Paths as Asterisk sees them and as Python sees them. For the built-in Asterisk the
+    # Python side is the same path under the chroot; for a remote one, a shared mount.
+    asterisk_recordings_dir: str = ""
+    asterisk_sounds_dir: str = ""
+    recordings_dir: Path | None = None
+    sounds_dir: Path | None = None
+
+    # The agent desk
+    desk_bind: str = "127.0.0.1"
+    desk_port: int = Field(default=8080, ge=1, le=65535)
+    secret_key: SecretStr = SecretStr(DEV_SECRET)
+    # Personal data encryption key (Fernet) and the key of the look-up hash.
+    data_key: SecretStr = SecretStr(DEV_DATA_KEY)
+
+    # Speech
+    tts_voice: str = "cmn"
+    asr_model_path: Path | None = None
+
+    timezone: str = "Asia/Shanghai"
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_only(cls, value: str) -> str:
+        if not value.startswith(("postgresql://", "postgresql+psycopg://")):
+            raise ValueError("must be a postgresql:// or postgresql+psycopg:// URL")
+        if value.startswith("postgresql://"):
+            value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str) -> str:
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return value
+
+    @field_validator("asterisk_instance")
+    @classmethod
+    def _instance_name(cls, value: str) -> str:
+        if not value or not all(c.isalnum() or c in "-_" for c in value):
+            raise ValueError("may only contain letters, digits, '-' and '_'")
+        return value
+
+    # Derived locations -------------------------------------------------------------------
+
+    @property
+    def instance_dir_in_chroot(self) -> str:
+        return f"/srv/callcenter/{self.asterisk_instance}"
+
+    @property
+    def effective_asterisk_recordings_dir(self) -> str:
+        return self.asterisk_recordings_dir or f"{self.instance_dir_in_chroot}/recordings"
+
+    @property
+    def effective_asterisk_sounds_dir(self) -> str:
+        return self.asterisk_sounds_dir or f"{self.instance_dir_in_chroot}/sounds"
+
+    def host_path(self, asterisk_path: str) -> Path:
+        """Where a file that Asterisk writes at ``asterisk_path`` is seen by Python."""
+        if self.asterisk_builtin:
+            return self.asterisk_root / asterisk_path.lstrip("/")
+        return Path(asterisk_path)
+
+    @property
+    def effective_recordings_dir(self) -> Path:
+        return self.recordings_dir or self.host_path(self.effective_asterisk_recordings_dir)
+
+    @property
+    def effective_sounds_dir(self) -> Path:
+        return self.sounds_dir or self.host_path(self.effective_asterisk_sounds_dir)
+
+    @property
+    def agi_url(self) -> str:
+        return f"agi://{self.agi_public_host}:{self.agi_port}"
+
+    def check_production_secrets(self) -> None:
+        if self.environment != "production":
+            return
+        for name in ("ami_secret", "secret_key", "data_key"):
+            value = getattr(self, name).get_secret_value()
+            if value in (DEV_SECRET, DEV_DATA_KEY):
+                raise ConfigError(name, "still has its development default; set a real secret")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment, turning validation errors into ConfigError."""
+    try:
+        settings = Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise ConfigError(field, first["msg"]) from None
+    settings.check_production_secrets()
+    return settings
+
+
+def port_is_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def setting_env_name(field: str) -> str:
+    return ENV_PREFIX + field.upper()

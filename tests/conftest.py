@@ -1,0 +1,88 @@
+"""Fixtures every test module may use: real PostgreSQL and Redis, fresh per test session.
+
+Several test runs may share one machine (developers and CI), so each run gets its own database
+and its own Redis key namespace; nothing a run leaves behind affects the next.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import redis
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.db import make_engine, make_session_factory
+from backend.migrate import upgrade
+from backend.settings import Settings, load_settings
+
+ADMIN_URL = os.environ.get(
+    "CC_TEST_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@pytest.fixture(scope="session")
+def run_id() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+@pytest.fixture(scope="session")
+def database_url(run_id: str) -> Iterator[str]:
+    """A new database, migrated to the newest schema, dropped after the run."""
+    name = f"cc_test_{run_id}"
+    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    upgrade(load_settings(database_url=url))
+    yield url
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, run_id: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    state = tmp_path_factory.mktemp("state")
+    return load_settings(
+        environment="test",
+        database_url=database_url,
+        state_dir=state,
+        asterisk_instance=f"test-{run_id}",
+    )
+
+
+@pytest.fixture(scope="session")
+def engine(settings: Settings) -> Iterator[Engine]:
+    eng = make_engine(settings)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return make_session_factory(engine)
+
+
+@pytest.fixture()
+def db(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    with session_factory() as session:
+        yield session
+
+
+@pytest.fixture(scope="session")
+def redis_namespace(run_id: str) -> str:
+    return f"cc-test-{run_id}"
+
+
+@pytest.fixture()
+def redis_client(settings: Settings, redis_namespace: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
+    client.ping()
+    yield client
+    for key in client.scan_iter(f"{redis_namespace}*"):
+        client.delete(key)
+    client.close()
