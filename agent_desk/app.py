@@ -1,0 +1,34 @@
+"""Composition root of the web app: builds the context and mounts every feature's router."""
+
+from __future__ import annotations
+
+import redis
+from fastapi import FastAPI
+from sqlalchemy.orm import Session, sessionmaker
+
+from agent_desk.deps import DeskContext
+from agent_desk.errors import install_error_handlers
+from backend.db import make_engine, make_session_factory
+from backend.settings import Settings
+
+
+def create_app(
+    settings: Settings,
+    *,
+    session_factory: sessionmaker[Session] | None = None,
+    redis_client: redis.Redis | None = None,
+) -> FastAPI:
+    if session_factory is None:
+        session_factory = make_session_factory(make_engine(settings))
+    if redis_client is None:
+        redis_client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
+    app = FastAPI(title="北京114与医保热线呼叫中心", version="0.1.0")
+    app.state.ctx = DeskContext(settings, session_factory, redis_client)
+    install_error_handlers(app)
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    # Feature routers: each module exposes build_router() -> APIRouter.
+    return app
