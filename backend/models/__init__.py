@@ -3,7 +3,7 @@
 Alembic's env and the tests import this package; add each new model module below.
 """
 
-from backend.models import agents, audit, calls, users
+from backend.models import agents, audit, calls, reporting, users
 from backend.models.base import Base
 
-__all__ = ["Base", "agents", "audit", "calls", "users"]
+__all__ = ["Base", "agents", "audit", "calls", "reporting", "users"]

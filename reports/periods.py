@@ -1,0 +1,116 @@
+"""Report filters and periods in Beijing local time, as plain values."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from backend.errors import CallCenterError
+
+LOCAL_TZ_NAME = "Asia/Shanghai"
+MAX_RANGE_DAYS = 400
+
+
+class ReportInputError(CallCenterError):
+    code = "bad-report-filter"
+
+
+class Grain(enum.StrEnum):
+    HOUR = "hour"
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+
+
+class GroupBy(enum.StrEnum):
+    PERIOD = "period"  # by the filter's grain
+    HOUR_OF_DAY = "hour_of_day"
+    DAY_OF_WEEK = "day_of_week"
+    NIGHT = "night"
+    AGENT = "agent"
+    LINE = "line"
+    SKILL = "skill"
+    TOTAL = "total"
+
+
+GRAIN_LABELS = {Grain.HOUR: "小时", Grain.DAY: "日", Grain.WEEK: "周", Grain.MONTH: "月"}
+WEEKDAY_LABELS = {1: "周一", 2: "周二", 3: "周三", 4: "周四", 5: "周五", 6: "周六", 7: "周日"}
+LINE_LABELS = {"114": "114预约挂号", "hotline": "医保咨询热线"}
+
+
+@dataclass(frozen=True)
+class ReportFilter:
+    """What a report covers: local dates ``first``..``last`` inclusive, and optional scopes."""
+
+    first: date
+    last: date
+    line: str | None = None  # "114" / "hotline"
+    skill: str | None = None
+    agent_id: int | None = None
+    team: str | None = None
+    grain: Grain = Grain.DAY
+    tz_name: str = LOCAL_TZ_NAME
+
+    def __post_init__(self) -> None:
+        if self.last < self.first:
+            raise ReportInputError("结束日期不能早于开始日期")
+        if (self.last - self.first).days >= MAX_RANGE_DAYS:
+            raise ReportInputError(f"统计区间不能超过{MAX_RANGE_DAYS}天")
+        if self.line is not None and self.line not in LINE_LABELS:
+            raise ReportInputError(f"未知线路：{self.line}")
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.tz_name)
+
+    @property
+    def agent_scoped(self) -> bool:
+        return self.agent_id is not None or self.team is not None
+
+    def utc_range(self) -> tuple[datetime, datetime]:
+        """[start, end) in UTC: local midnight of ``first`` to local midnight after ``last``."""
+        start = datetime.combine(self.first, time.min, tzinfo=self.tz)
+        end = datetime.combine(self.last + timedelta(days=1), time.min, tzinfo=self.tz)
+        return start.astimezone(UTC), end.astimezone(UTC)
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+    def describe(self) -> str:
+        parts = [f"{self.first.isoformat()} 至 {self.last.isoformat()}"]
+        if self.line:
+            parts.append(LINE_LABELS[self.line])
+        if self.skill:
+            parts.append(f"技能组 {self.skill}")
+        if self.agent_id is not None:
+            parts.append(f"坐席 #{self.agent_id}")
+        if self.team:
+            parts.append(f"班组 {self.team}")
+        parts.append(f"按{GRAIN_LABELS[self.grain]}")
+        return "，".join(parts)
+
+
+def period_label(start: datetime, grain: Grain) -> str:
+    """A local period start as people read it."""
+    if grain is Grain.HOUR:
+        return start.strftime("%Y-%m-%d %H:00")
+    if grain is Grain.DAY:
+        return start.strftime("%Y-%m-%d")
+    if grain is Grain.WEEK:
+        return f"{start:%Y-%m-%d}起一周"
+    return start.strftime("%Y-%m")
+
+
+def half_year(year: int, half: int) -> tuple[date, date]:
+    if half not in (1, 2):
+        raise ReportInputError("半年度须为1（上半年）或2（下半年）")
+    if half == 1:
+        return date(year, 1, 1), date(year, 6, 30)
+    return date(year, 7, 1), date(year, 12, 31)
+
+
+def floor_hour(at: datetime) -> datetime:
+    return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
