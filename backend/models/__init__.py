@@ -3,7 +3,16 @@
 Alembic's env and the tests import this package; add each new model module below.
 """
 
-from backend.models import agents, audit, calls, reporting, users
+from backend.models import agents, audit, calls, knowledge, reporting, users, workorders
 from backend.models.base import Base
 
-__all__ = ["Base", "agents", "audit", "calls", "reporting", "users"]
+__all__ = [
+    "Base",
+    "agents",
+    "audit",
+    "calls",
+    "knowledge",
+    "reporting",
+    "users",
+    "workorders",
+]

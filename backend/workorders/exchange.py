@@ -1,0 +1,102 @@
+"""The exchange format with the city 12345 platform (the contract's "virtual seat / API").
+
+Import — ``POST /api/city-platform/orders`` with header ``X-Api-Key``, body::
+
+    {"orders": [{
+        "platform_order_id": "BJ12345-20261125-000123",   # required, unique on the platform
+        "received_at": "2026-11-25T09:12:00+08:00",       # when the platform took the call
+        "title": "门诊报销比例咨询",                          # required
+        "content": "市民反映……",                              # the citizen's words
+        "category": "医疗保障/医保报销/门诊报销",
+        "caller": {"name": "张三", "phone": "13800138000"},
+        "address": "朝阳区某街道1号", "district": "朝阳区",
+        "urgency": "normal" | "urgent", "complex": false,
+        "deadline": "2026-12-04T18:00:00+08:00",          # the platform's final deadline
+        "industry": "医疗保障",
+        "attachments": [{"name": "照片.jpg", "url": "https://..."}]
+    }]}
+
+Importing the same ``platform_order_id`` again changes nothing and answers ``"duplicate"``
+with the existing order number.
+
+Export — ``GET /api/city-platform/replies?since=<ISO time>`` answers ``{"replies": [...]}``, one
+per platform order changed since then: ``platform_order_id``, ``order_number``, ``state`` and
+its Chinese label, ``department``, the reply parts (``background``, ``process``, ``result``,
+``follow_up``), ``resolved``, ``satisfied``, ``returned_reason``, ``closed_at``, ``updated_at``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+
+class PlatformCaller(BaseModel):
+    name: str = Field(default="", max_length=64)
+    phone: str = Field(default="", max_length=32)
+
+
+class PlatformAttachment(BaseModel):
+    name: str = Field(max_length=200)
+    url: str = Field(max_length=1000)
+
+
+class PlatformOrder(BaseModel):
+    platform_order_id: str = Field(min_length=1, max_length=64)
+    received_at: datetime | None = None
+    title: str = Field(min_length=1, max_length=200)
+    content: str = Field(default="", max_length=20000)
+    category: str = Field(default="", max_length=200)
+    caller: PlatformCaller = PlatformCaller()
+    address: str = Field(default="", max_length=300)
+    district: str = Field(default="", max_length=50)
+    urgency: Literal["normal", "urgent"] = "normal"
+    complex: bool = False
+    deadline: datetime | None = None
+    industry: str = Field(default="", max_length=100)
+    attachments: list[PlatformAttachment] = Field(default_factory=list, max_length=50)
+
+    @field_validator("received_at", "deadline")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("must carry a time zone, e.g. 2026-11-25T09:12:00+08:00")
+        return value
+
+    def full_address(self) -> str:
+        if self.district and not self.address.startswith(self.district):
+            return self.district + self.address
+        return self.address
+
+
+class PlatformBatch(BaseModel):
+    orders: list[PlatformOrder] = Field(min_length=1, max_length=500)
+
+
+class ImportResult(BaseModel):
+    platform_order_id: str
+    order_number: str
+    status: Literal["created", "duplicate"]
+
+
+class PlatformReply(BaseModel):
+    platform_order_id: str
+    order_number: str
+    state: str
+    state_label: str
+    department: str
+    background: str = ""
+    process: str = ""
+    result: str = ""
+    follow_up: str = ""
+    resolved: bool | None = None
+    satisfied: bool | None = None
+    returned_reason: str = ""
+    closed_at: datetime | None = None
+    updated_at: datetime
+
+
+def as_utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
