@@ -3,13 +3,14 @@
 Alembic's env and the tests import this package; add each new model module below.
 """
 
-from backend.models import agents, audit, calls, knowledge, reporting, users, workorders
+from backend.models import agents, audit, booking, calls, knowledge, reporting, users, workorders
 from backend.models.base import Base
 
 __all__ = [
     "Base",
     "agents",
     "audit",
+    "booking",
     "calls",
     "knowledge",
     "reporting",

@@ -1,0 +1,177 @@
+"""Real-name patients (就诊人) and the online accounts that manage them.
+
+ID numbers and phone numbers are stored encrypted, found by their keyed look-up hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+
+from sqlalchemy import func, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from backend import idcard
+from backend.booking.context import BookingContext
+from backend.booking.errors import BadBookingInput, BookingNotFound, BookingRefused
+from backend.booking.rules import check_phone_patients
+from backend.booking.views import PatientView
+from backend.models.audit import AuditRecord
+from backend.models.booking import Account, AccountPatient, Patient
+from backend.personal_data import mask_id_number, mask_name, mask_phone
+
+# Mainland mobile numbers, or fixed lines with area code (010xxxxxxxx).
+_PHONE = re.compile(r"^(1\d{10}|0\d{9,11})$")
+_NAME = re.compile(r"^[\u3400-\u9fff·A-Za-z ]{1,32}$")
+
+
+def normalize_phone(raw: str) -> str:
+    phone = raw.replace(" ", "").replace("-", "").strip()
+    phone = phone.removeprefix("+86")
+    if not _PHONE.match(phone):
+        raise BadBookingInput(
+            "手机号格式不正确，应为11位手机号或带区号的固定电话", code="bad-phone"
+        )
+    return phone
+
+
+def normalize_name(raw: str) -> str:
+    name = raw.strip()
+    if not _NAME.match(name):
+        raise BadBookingInput("姓名须为1到32个汉字或字母", code="bad-name")
+    return name
+
+
+def patient_view(ctx: BookingContext, patient: Patient, *, reveal: bool = False) -> PatientView:
+    name = ctx.cipher.decrypt(patient.name_enc)
+    number = ctx.cipher.decrypt(patient.id_enc)
+    phone = ctx.cipher.decrypt(patient.phone_enc)
+    if not reveal:
+        name, number, phone = mask_name(name), mask_id_number(number), mask_phone(phone)
+    return PatientView(id=patient.id, name=name, id_number=number, phone=phone)
+
+
+def find_patient(
+    session: Session, ctx: BookingContext, id_number: str, *, lock: bool = False
+) -> Patient:
+    number = idcard.validate(id_number)
+    query = select(Patient).where(Patient.id_hash == ctx.cipher.lookup_hash(number))
+    if lock:
+        query = query.with_for_update()
+    patient = session.execute(query).scalar_one_or_none()
+    if patient is None:
+        raise BookingNotFound("该身份证号尚未登记为就诊人，请先登记", code="patient-not-registered")
+    return patient
+
+
+def register_patient(
+    session: Session,
+    ctx: BookingContext,
+    *,
+    id_number: str,
+    name: str,
+    phone: str,
+    actor: str,
+    account_id: int | None = None,
+    source_ip: str = "",
+) -> Patient:
+    """Register (or find) the patient with this ID number and link it to the account."""
+    number = idcard.validate(id_number)
+    name = normalize_name(name)
+    phone = normalize_phone(phone)
+    id_hash = ctx.cipher.lookup_hash(number)
+    phone_hash = ctx.cipher.lookup_hash(phone)
+    # Serialize registrations per phone number so that the per-phone limit holds under races.
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtext(:h))"), {"h": "phone:" + phone_hash}
+    )
+    patient = session.execute(
+        select(Patient).where(Patient.id_hash == id_hash).with_for_update()
+    ).scalar_one_or_none()
+    if patient is not None:
+        if ctx.cipher.decrypt(patient.name_enc) != name:
+            raise BookingRefused("name-mismatch", "姓名与该身份证号已登记的姓名不一致")
+    else:
+        others = session.execute(
+            select(func.count()).select_from(Patient).where(Patient.phone_hash == phone_hash)
+        ).scalar_one()
+        check_phone_patients(ctx.rules, others)
+        patient = Patient(
+            id_hash=id_hash,
+            id_enc=ctx.cipher.encrypt(number),
+            name_enc=ctx.cipher.encrypt(name),
+            phone_hash=phone_hash,
+            phone_enc=ctx.cipher.encrypt(phone),
+            created_at=ctx.clock(),
+        )
+        session.add(patient)
+        session.flush()
+        session.add(
+            AuditRecord(
+                actor=actor,
+                action="patient.register",
+                target=f"patient:{patient.id}",
+                source_ip=source_ip,
+                details={},
+                at=ctx.clock(),
+            )
+        )
+    if account_id is not None:
+        session.execute(
+            insert(AccountPatient)
+            .values(account_id=account_id, patient_id=patient.id)
+            .on_conflict_do_nothing()
+        )
+    return patient
+
+
+def account_manages(session: Session, account_id: int, patient_id: int) -> bool:
+    row = session.get(AccountPatient, (account_id, patient_id))
+    return row is not None
+
+
+def patients_of_account(session: Session, account_id: int) -> list[Patient]:
+    return list(
+        session.execute(
+            select(Patient)
+            .join(AccountPatient, AccountPatient.patient_id == Patient.id)
+            .where(AccountPatient.account_id == account_id)
+            .order_by(Patient.id)
+        ).scalars()
+    )
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def open_account(session: Session, ctx: BookingContext, phone: str) -> tuple[int, str]:
+    """Create the account of a phone number, or issue it a new token (the old one stops
+    working). In production this sits behind an SMS code check, which the platform's
+    SMS gateway provides."""
+    phone = normalize_phone(phone)
+    phone_hash = ctx.cipher.lookup_hash(phone)
+    token = secrets.token_urlsafe(32)
+    account = session.execute(
+        select(Account).where(Account.phone_hash == phone_hash).with_for_update()
+    ).scalar_one_or_none()
+    if account is None:
+        account = Account(
+            phone_hash=phone_hash,
+            phone_enc=ctx.cipher.encrypt(phone),
+            token_hash=_token_hash(token),
+            created_at=ctx.clock(),
+        )
+        session.add(account)
+    else:
+        account.token_hash = _token_hash(token)
+    session.flush()
+    return account.id, token
+
+
+def account_for_token(session: Session, token: str) -> int | None:
+    return session.execute(
+        select(Account.id).where(Account.token_hash == _token_hash(token))
+    ).scalar_one_or_none()

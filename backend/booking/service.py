@@ -1,0 +1,208 @@
+"""The booking service the desk, the IVR and the online API call.
+
+Each method is one transaction. ``book`` and ``cancel`` accept an ``Idempotency-Key``: a retry
+with the same key returns the first result (or the first refusal).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+
+from sqlalchemy import Select, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.booking import catalog, patients, reservations, sheet
+from backend.booking.context import BookingContext
+from backend.booking.errors import BookingNotFound
+from backend.booking.idempotency import IdempotencyStore
+from backend.booking.reservations import BookRequest, CancelRequest
+from backend.booking.rules import Channel
+from backend.booking.views import (
+    BookingReceipt,
+    ConfirmationSheet,
+    DepartmentView,
+    HospitalView,
+    PatientView,
+    ScheduleView,
+    SlotView,
+)
+from backend.db import transaction
+from backend.models.booking import Booking, Slot
+
+
+class BookingService:
+    def __init__(self, session_factory: sessionmaker[Session], ctx: BookingContext) -> None:
+        self._factory = session_factory
+        self.ctx = ctx
+        self._idempotency = IdempotencyStore(session_factory, ctx.clock)
+
+    # Catalogue -------------------------------------------------------------------------
+
+    def search_hospitals(
+        self, text: str = "", *, district: str = "", level: str = ""
+    ) -> list[HospitalView]:
+        with self._factory() as session:
+            return catalog.search_hospitals(session, text=text, district=district, level=level)
+
+    def list_departments(self, hospital_id: int, text: str = "") -> list[DepartmentView]:
+        with self._factory() as session:
+            return catalog.list_departments(session, hospital_id, text)
+
+    def list_schedules(
+        self,
+        *,
+        channel: Channel,
+        hospital_id: int | None = None,
+        department_id: int | None = None,
+        day_from: date | None = None,
+        day_to: date | None = None,
+    ) -> list[ScheduleView]:
+        with self._factory() as session:
+            return catalog.list_schedules(
+                session,
+                self.ctx,
+                channel=channel,
+                hospital_id=hospital_id,
+                department_id=department_id,
+                day_from=day_from,
+                day_to=day_to,
+            )
+
+    def list_slots(self, schedule_id: int, channel: Channel) -> list[SlotView]:
+        with self._factory() as session:
+            return catalog.list_slots(session, self.ctx, schedule_id, channel)
+
+    # Patients --------------------------------------------------------------------------
+
+    def register_patient(
+        self,
+        *,
+        id_number: str,
+        name: str,
+        phone: str,
+        actor: str,
+        account_id: int | None = None,
+        source_ip: str = "",
+        reveal: bool = False,
+    ) -> PatientView:
+        with transaction(self._factory) as session:
+            patient = patients.register_patient(
+                session,
+                self.ctx,
+                id_number=id_number,
+                name=name,
+                phone=phone,
+                actor=actor,
+                account_id=account_id,
+                source_ip=source_ip,
+            )
+            return patients.patient_view(self.ctx, patient, reveal=reveal)
+
+    def patients_of_account(self, account_id: int) -> list[PatientView]:
+        with self._factory() as session:
+            return [
+                patients.patient_view(self.ctx, p)
+                for p in patients.patients_of_account(session, account_id)
+            ]
+
+    def account_manages(self, account_id: int, patient_id: int) -> bool:
+        with self._factory() as session:
+            return patients.account_manages(session, account_id, patient_id)
+
+    def open_account(self, phone: str) -> tuple[int, str]:
+        with transaction(self._factory) as session:
+            return patients.open_account(session, self.ctx, phone)
+
+    def account_for_token(self, token: str) -> int | None:
+        with self._factory() as session:
+            return patients.account_for_token(session, token)
+
+    # Booking ---------------------------------------------------------------------------
+
+    def book(self, request: BookRequest, idempotency_key: str | None = None) -> BookingReceipt:
+        return self._once(
+            f"book:{request.actor}",
+            idempotency_key,
+            request.fingerprint(),
+            lambda session: reservations.book(session, self.ctx, request),
+        )
+
+    def cancel(self, request: CancelRequest, idempotency_key: str | None = None) -> BookingReceipt:
+        return self._once(
+            f"cancel:{request.actor}",
+            idempotency_key,
+            request.fingerprint(),
+            lambda session: reservations.cancel(session, self.ctx, request),
+        )
+
+    def _once(
+        self,
+        scope: str,
+        key: str | None,
+        fingerprint: dict[str, object],
+        operation: Callable[[Session], BookingReceipt],
+    ) -> BookingReceipt:
+        """Run in one transaction; with a key, at most once (see ``IdempotencyStore``)."""
+        if key is None:
+            with transaction(self._factory) as session:
+                return operation(session)
+        result = self._idempotency.run(
+            scope, key, fingerprint, lambda session: operation(session).to_dict()
+        )
+        return BookingReceipt.from_dict(result)
+
+    def find_booking(self, id_number: str, booking_code: str) -> BookingReceipt:
+        """A booking by the caller's ID number and booking code (what the IVR reads out)."""
+        with self._factory() as session:
+            booking_id = reservations.find_booking_id(session, self.ctx, id_number, booking_code)
+            return reservations.load_receipt(session, self.ctx, booking_id)
+
+    def bookings_of_patient(self, id_number: str) -> list[BookingReceipt]:
+        with self._factory() as session:
+            patient = patients.find_patient(session, self.ctx, id_number)
+            return self._receipts(
+                session, select(Booking.id).where(Booking.patient_id == patient.id)
+            )
+
+    def bookings_of_account(self, account_id: int) -> list[BookingReceipt]:
+        with self._factory() as session:
+            ids = [p.id for p in patients.patients_of_account(session, account_id)]
+            return self._receipts(session, select(Booking.id).where(Booking.patient_id.in_(ids)))
+
+    def _receipts(self, session: Session, ids_query: Select[int]) -> list[BookingReceipt]:
+        query = ids_query.order_by(Booking.id.desc()).limit(200)
+        return [
+            reservations.load_receipt(session, self.ctx, booking_id)
+            for booking_id in session.execute(query).scalars()
+        ]
+
+    def booking_receipt(self, booking_code: str, *, reveal: bool = False) -> BookingReceipt:
+        with self._factory() as session:
+            booking_id = session.execute(
+                select(Booking.id).where(Booking.code == booking_code)
+            ).scalar_one_or_none()
+            if booking_id is None:
+                raise BookingNotFound("没有这个预约", code="no-such-booking")
+            return reservations.load_receipt(session, self.ctx, booking_id, reveal=reveal)
+
+    # Back office -----------------------------------------------------------------------
+
+    def monthly_confirmation_sheet(self, year: int, month: int) -> ConfirmationSheet:
+        with self._factory() as session:
+            return sheet.confirmation_sheet(session, self.ctx.rules, year, month)
+
+    def release_due_slots(self, now: datetime | None = None) -> int:
+        """Put cancelled slots whose random re-release moment has come back on sale.
+
+        Booking already treats such slots as free once ``release_at`` has passed; this clears
+        the mark so listings and reports need not reason about it. Run it every minute."""
+        moment = now or self.ctx.clock()
+        with transaction(self._factory) as session:
+            released = session.execute(
+                update(Slot)
+                .where(Slot.release_at.is_not(None), Slot.release_at <= moment)
+                .values(release_at=None)
+                .returning(Slot.id)
+            ).all()
+            return len(released)
