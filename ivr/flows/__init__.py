@@ -1,0 +1,1 @@
+"""IVR flows as data and the engine that runs them."""

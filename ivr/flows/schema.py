@@ -1,0 +1,230 @@
+"""The YAML schema of an IVR flow: prompts by id, and nodes of a small set of kinds.
+
+Nodes point at each other by name; ``loader.load_flow`` checks those references after the
+field-level validation here, so that every error names the file, the node and the field.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+DIGITS = "0123456789*#"
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MenuOption(_Strict):
+    next: str
+    intent: str = ""
+    # Spoken phrases that select this option in a speech node bound to the menu.
+    phrases: tuple[str, ...] = ()
+
+
+class PlayNode(_Strict):
+    kind: Literal["play"]
+    prompt: str
+    next: str | None = None
+    # The caller got what they called for (e.g. report-query information): ending the call
+    # after this counts as self-service rather than an abandon.
+    serves: bool = False
+
+
+class MenuNode(_Strict):
+    kind: Literal["menu"]
+    prompt: str
+    options: dict[str, MenuOption]
+    timeout_ms: int = Field(default=5000, ge=500, le=60000)
+    retries: int = Field(default=3, ge=1, le=10)
+    invalid_prompt: str | None = None
+    timeout_prompt: str | None = None
+    fallback: str
+
+    @field_validator("options")
+    @classmethod
+    def _keys_are_digits(cls, value: dict[str, MenuOption]) -> dict[str, MenuOption]:
+        if not value:
+            raise ValueError("a menu needs at least one option")
+        for key in value:
+            if len(key) != 1 or key not in DIGITS:
+                raise ValueError(f"option key {key!r} is not one phone key (0-9, *, #)")
+        return value
+
+
+class CollectNode(_Strict):
+    kind: Literal["collect"]
+    prompt: str
+    store_as: str
+    max_digits: int = Field(ge=1, le=32)
+    min_digits: int = Field(default=1, ge=1, le=32)
+    # GET DATA ends input on '#' (Asterisk hard-wires it), or when max_digits are typed.
+    terminator: Literal["#"] = "#"
+    timeout_ms: int = Field(default=10000, ge=1000, le=120000)
+    validator: str = "digits"
+    retries: int = Field(default=3, ge=1, le=10)
+    invalid_prompt: str | None = None
+    # Personal data (ID numbers) is masked in the call's IVR path.
+    sensitive: bool = False
+    next: str
+    fallback: str
+
+
+class SpeechNode(_Strict):
+    kind: Literal["speech"]
+    prompt: str
+    # The menu whose options (keys, phrases, intents, next nodes) this node recognises.
+    menu: str
+    max_seconds: int = Field(default=6, ge=1, le=30)
+    silence_seconds: int = Field(default=2, ge=1, le=10)
+    min_confidence: float = Field(default=0.6, ge=0.0, le=1.0)
+    fallback: str
+
+
+class TimeBranchNode(_Strict):
+    kind: Literal["time_branch"]
+    days: Literal["working_days", "every_day"] = "working_days"
+    opens: time
+    closes: time
+    open: str
+    closed: str
+
+    @field_validator("closes")
+    @classmethod
+    def _closes_after_opens(cls, value: time, info: ValidationInfo) -> time:
+        opens = info.data.get("opens")
+        if opens is not None and value <= opens:
+            raise ValueError("closes must be later than opens")
+        return value
+
+
+class CallerBranchNode(_Strict):
+    kind: Literal["caller_branch"]
+    blacklisted: str
+    repeat: str | None = None
+    otherwise: str
+
+
+class ElderlyModeNode(_Strict):
+    kind: Literal["elderly_mode"]
+    prompt: str | None = None
+    next: str
+
+
+class QueueNode(_Strict):
+    kind: Literal["queue"]
+    skill: str = Field(min_length=1, max_length=32)
+    priority: int = Field(default=0, ge=0, le=100)
+    elderly_priority: int | None = Field(default=None, ge=0, le=100)
+    repeat_priority: int | None = Field(default=None, ge=0, le=100)
+    intent: str = ""
+    prompt: str | None = None
+    # Where the caller goes when the agent hangs up first (the survey), and when no agent
+    # could take the call (e.g. leave a message).
+    after_agent: str | None = None
+    fallback: str | None = None
+
+
+class MessageNode(_Strict):
+    kind: Literal["message"]
+    prompt: str
+    topic: str = Field(min_length=1, max_length=64)
+    max_seconds: int = Field(default=120, ge=5, le=600)
+    silence_seconds: int = Field(default=5, ge=1, le=30)
+    saved_prompt: str | None = None
+    next: str | None = None
+
+
+class SurveyNode(_Strict):
+    kind: Literal["survey"]
+    prompt: str
+    # Keys 1..scale are the score; scale is the best.
+    scale: int = Field(default=5, ge=2, le=9)
+    timeout_ms: int = Field(default=8000, ge=1000, le=60000)
+    thanks_prompt: str | None = None
+    next: str | None = None
+
+
+class BookingLookupNode(_Strict):
+    kind: Literal["booking_lookup"]
+    id_from: str
+    code_from: str
+    not_found_prompt: str
+    found: str
+    not_found: str
+
+
+class BookingCancelNode(_Strict):
+    kind: Literal["booking_cancel"]
+    id_from: str
+    code_from: str
+    done_prompt: str
+    refused_prompt: str
+    next: str
+
+
+class HangupNode(_Strict):
+    kind: Literal["hangup"]
+    prompt: str | None = None
+
+
+Node = Annotated[
+    PlayNode
+    | MenuNode
+    | CollectNode
+    | SpeechNode
+    | TimeBranchNode
+    | CallerBranchNode
+    | ElderlyModeNode
+    | QueueNode
+    | MessageNode
+    | SurveyNode
+    | BookingLookupNode
+    | BookingCancelNode
+    | HangupNode,
+    Field(discriminator="kind"),
+]
+
+
+class Flow(_Strict):
+    """One line's flow. ``name`` is also the folder of its recorded prompts."""
+
+    name: str
+    line: str
+    description: str = ""
+    # espeak-ng voice; None uses the setting CC_TTS_VOICE.
+    voice: str | None = None
+    timezone: str = "Asia/Shanghai"
+    start: str
+    prompts: dict[str, str]
+    nodes: dict[str, Node]
+
+    @field_validator("name", "line")
+    @classmethod
+    def _plain_name(cls, value: str) -> str:
+        if not re.match(r"^[A-Za-z0-9][A-Za-z0-9_-]*$", value):
+            raise ValueError("use letters, digits, '-' and '_' only")
+        return value
+
+    @field_validator("prompts")
+    @classmethod
+    def _prompt_texts(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, text in value.items():
+            if not _NAME.match(key):
+                raise ValueError(f"prompt id {key!r} must be a plain identifier")
+            if not text.strip():
+                raise ValueError(f"prompt {key!r} has no text")
+        return value
+
+    @field_validator("nodes")
+    @classmethod
+    def _node_names(cls, value: dict[str, Node]) -> dict[str, Node]:
+        for key in value:
+            if not _NAME.match(key):
+                raise ValueError(f"node name {key!r} must be a plain identifier")
+        return value

@@ -1,0 +1,121 @@
+"""The call journal in PostgreSQL: a CallRecord per call and an IvrStep row per node visited."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.db import transaction
+from backend.models.calls import CallRecord, Disposition, IvrStep, Line
+from ivr.flows.ports import CallInfo, IvrExit, IvrSummary, StepRecord
+
+# How the IVR's way out becomes the call's disposition. QUEUE is absent on purpose: from the
+# hand-off on, the ACD decides whether the call was answered or abandoned in the queue.
+DISPOSITION_BY_EXIT = {
+    IvrExit.ABANDONED: Disposition.ABANDONED_IVR,
+    IvrExit.SELF_SERVICE: Disposition.SELF_SERVICE,
+    IvrExit.MESSAGE: Disposition.VOICEMAIL,
+    IvrExit.ERROR: Disposition.FALLBACK,
+}
+
+
+def _step_row(call_id: str, step: StepRecord) -> IvrStep:
+    details = dict(step.details)
+    if step.intent:
+        details["intent"] = step.intent
+    return IvrStep(
+        call_id=call_id,
+        seq=step.seq,
+        node=step.node[:64],
+        kind=step.kind[:32],
+        at=step.at,
+        seconds=step.seconds,
+        input=step.input[:128],
+        outcome=step.outcome[:64],
+        details=details,
+    )
+
+
+class SqlCallJournal:
+    """Implements ``ivr.flows.ports.CallJournal``; SQL runs in a worker thread."""
+
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self._factory = session_factory
+
+    async def call_started(self, call: CallInfo) -> None:
+        await asyncio.to_thread(self._call_started, call)
+
+    async def ivr_left(self, call: CallInfo, summary: IvrSummary) -> None:
+        await asyncio.to_thread(self._ivr_left, call, summary)
+
+    async def after_queue(
+        self, call: CallInfo, steps: Sequence[StepRecord], satisfaction: int | None
+    ) -> None:
+        await asyncio.to_thread(self._after_queue, call, steps, satisfaction)
+
+    # -- blocking work ---------------------------------------------------------------------
+
+    def _call_started(self, call: CallInfo) -> None:
+        # The same call may enter the IVR twice (a transfer back to the menu): keep the first.
+        statement = (
+            insert(CallRecord)
+            .values(
+                call_id=call.call_id,
+                line=Line(call.line),
+                caller_number=call.caller_number[:32],
+                did=call.did[:32],
+                started_at=datetime.now(UTC),
+                disposition=Disposition.IN_PROGRESS,
+            )
+            .on_conflict_do_nothing(index_elements=["call_id"])
+        )
+        with transaction(self._factory) as session:
+            session.execute(statement)
+
+    def _ivr_left(self, call: CallInfo, summary: IvrSummary) -> None:
+        values: dict[str, object] = {
+            "intent": summary.intent[:32],
+            "ivr_seconds": summary.ivr_seconds,
+            "elderly": summary.elderly,
+        }
+        if summary.exit is IvrExit.QUEUE:
+            values.update(skill=summary.skill[:32], priority=summary.priority)
+        with transaction(self._factory) as session:
+            session.add_all(_step_row(call.call_id, step) for step in summary.steps)
+            session.execute(
+                update(CallRecord).where(CallRecord.call_id == call.call_id).values(**values)
+            )
+            disposition = DISPOSITION_BY_EXIT.get(summary.exit)
+            if disposition is not None:
+                # Only an open call gets its final disposition from the IVR.
+                session.execute(
+                    update(CallRecord)
+                    .where(
+                        CallRecord.call_id == call.call_id,
+                        CallRecord.disposition == Disposition.IN_PROGRESS,
+                    )
+                    .values(disposition=disposition, ended_at=datetime.now(UTC))
+                )
+
+    def _after_queue(
+        self, call: CallInfo, steps: Sequence[StepRecord], satisfaction: int | None
+    ) -> None:
+        with transaction(self._factory) as session:
+            session.add_all(_step_row(call.call_id, step) for step in steps)
+            if satisfaction is not None:
+                session.execute(
+                    update(CallRecord)
+                    .where(CallRecord.call_id == call.call_id)
+                    .values(satisfaction=satisfaction)
+                )
+
+
+def ivr_path(session: Session, call_id: str) -> list[IvrStep]:
+    """The IVR path of one call in order (for the desk and for tests)."""
+    rows = session.scalars(select(IvrStep).where(IvrStep.call_id == call_id).order_by(IvrStep.seq))
+    return list(rows)

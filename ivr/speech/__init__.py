@@ -1,0 +1,1 @@
+"""Speech for the IVR: TTS prompts and ASR intent capture."""

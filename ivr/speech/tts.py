@@ -1,0 +1,194 @@
+"""Prompts as Asterisk sounds: pyttsx3 (espeak-ng driver) → 8 kHz mono 16-bit WAV, cached by hash.
+
+A file recorded by a person, ``<sounds>/cc/recorded/<flow>/<prompt>.wav``, wins over TTS.
+Rendering blocks (speech synthesis, sox), so async callers get it through a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import subprocess
+import tempfile
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from backend.errors import CallCenterError
+from backend.settings import Settings
+from ivr.flows.ports import PromptText
+from ivr.flows.schema import Flow
+
+SOUND_FOLDER = "cc"
+RECORDED_FOLDER = "recorded"
+
+
+class TtsError(CallCenterError):
+    code = "tts-failed"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """How a prompt is spoken: words per minute and a gain factor applied by sox."""
+
+    rate: int
+    gain: float
+
+    @property
+    def sox_effects(self) -> list[str]:
+        return [] if self.gain == 1.0 else ["vol", f"{self.gain:g}"]
+
+
+NORMAL = Delivery(rate=170, gain=1.0)
+# Slower and louder for elderly callers; espeak-ng peaks near 0.75 full scale, so 1.3 stays
+# clear of clipping.
+ELDERLY = Delivery(rate=120, gain=1.3)
+
+
+def prompt_hash(text: str, voice: str, delivery: Delivery) -> str:
+    key = json.dumps([text, voice, delivery.rate, delivery.gain], ensure_ascii=False)
+    return hashlib.sha256(key.encode()).hexdigest()[:20]
+
+
+class TtsRenderer:
+    """Implements ``ivr.flows.ports.PromptRenderer``.
+
+    ``backend`` "pyttsx3" drives espeak-ng through pyttsx3 (the project's choice); "espeak-ng"
+    runs the espeak-ng command, which gives the same voice without the Python binding.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        backend: Literal["pyttsx3", "espeak-ng"] = "pyttsx3",
+        normal: Delivery = NORMAL,
+        elderly: Delivery = ELDERLY,
+    ) -> None:
+        self.voice = settings.tts_voice
+        self.folder = settings.effective_sounds_dir / SOUND_FOLDER
+        self.backend = backend
+        self.normal, self.elderly = normal, elderly
+        self._lock = threading.Lock()  # one synthesis at a time: pyttsx3 engines are not reentrant
+        self._engine: Any = None
+        self._known: dict[tuple[str | None, str, str, bool], str] = {}
+
+    # -- the PromptRenderer port -----------------------------------------------------------
+
+    async def sound(self, prompt: PromptText, *, elderly: bool) -> str:
+        key = (prompt.id, prompt.text, prompt.voice or self.voice, elderly)
+        known = self._known.get(key)
+        if known is not None:
+            return known
+        name = await asyncio.to_thread(self.render, prompt, elderly=elderly)
+        self._known[key] = name
+        return name
+
+    # -- blocking rendering ----------------------------------------------------------------
+
+    def recorded_file(self, prompt_id: str, *, elderly: bool = False) -> Path | None:
+        base = self.folder / RECORDED_FOLDER
+        names = (
+            [f"{prompt_id}-elderly.wav", f"{prompt_id}.wav"] if elderly else [f"{prompt_id}.wav"]
+        )
+        for name in names:
+            path = base / name
+            if path.is_file():
+                return path
+        return None
+
+    def render(self, prompt: PromptText, *, elderly: bool = False) -> str:
+        """The Asterisk sound name for the prompt, rendering it if it is not cached yet."""
+        if prompt.id is not None:
+            recorded = self.recorded_file(prompt.id, elderly=elderly)
+            if recorded is not None:
+                relative = recorded.relative_to(self.folder).with_suffix("")
+                return f"{SOUND_FOLDER}/{relative.as_posix()}"
+        voice = prompt.voice or self.voice
+        delivery = self.elderly if elderly else self.normal
+        name = f"prompt-{prompt_hash(prompt.text, voice, delivery)}"
+        target = self.folder / f"{name}.wav"
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with self._lock:
+            if target.is_file():
+                return f"{SOUND_FOLDER}/{name}"
+            with tempfile.TemporaryDirectory(dir=self.folder) as work:
+                raw = Path(work) / "raw.wav"
+                self._synthesize(prompt.text, voice, delivery.rate, raw)
+                converted = Path(work) / "out.wav"
+                self._convert(raw, converted, delivery)
+                # Atomic: Asterisk never plays a half-written prompt.
+                os.replace(converted, target)
+        return f"{SOUND_FOLDER}/{name}"
+
+    def _synthesize(self, text: str, voice: str, rate: int, out: Path) -> None:
+        if self.backend == "espeak-ng":
+            _run(["espeak-ng", "-v", voice, "-s", str(rate), "-w", str(out), text])
+        else:
+            engine = self._pyttsx3()
+            engine.setProperty("voice", voice)
+            engine.setProperty("rate", rate)
+            engine.save_to_file(text, str(out))
+            engine.runAndWait()
+        if not out.is_file() or out.stat().st_size <= 44:
+            raise TtsError(f"TTS produced no audio for voice {voice!r}")
+
+    def _pyttsx3(self) -> Any:
+        if self._engine is None:
+            import pyttsx3  # imported late: loading espeak-ng is only needed to render
+
+            try:
+                self._engine = pyttsx3.init("espeak")
+            except (RuntimeError, OSError) as exc:
+                raise TtsError(f"pyttsx3 could not load espeak-ng: {exc}") from None
+        return self._engine
+
+    @staticmethod
+    def _convert(raw: Path, out: Path, delivery: Delivery) -> None:
+        _run(
+            ["sox", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(out), *delivery.sox_effects]
+        )
+
+
+def _run(command: list[str]) -> None:
+    try:
+        subprocess.run(command, check=True, capture_output=True, timeout=60)
+    except FileNotFoundError:
+        raise TtsError(f"{command[0]} is not installed") from None
+    except subprocess.CalledProcessError as exc:
+        reason = exc.stderr.decode(errors="replace").strip().splitlines()[:1]
+        raise TtsError(f"{command[0]} failed: {' '.join(reason)}") from None
+    except subprocess.TimeoutExpired:
+        raise TtsError(f"{command[0]} timed out") from None
+
+
+def flow_prompts(flow: Flow) -> Iterable[PromptText]:
+    for prompt_id, text in flow.prompts.items():
+        yield PromptText(f"{flow.name}/{prompt_id}", text, flow.voice)
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    rendered: int  # sounds that exist now (TTS or recorded), both deliveries
+    recorded: int  # of which a recorded file overrides TTS
+    sounds: tuple[str, ...]
+
+
+def build_all_prompts(
+    flows: Iterable[Flow], settings: Settings, *, renderer: TtsRenderer | None = None
+) -> BuildReport:
+    """Render every prompt of every flow, normal and elderly (``callcenter prompts build``)."""
+    renderer = renderer or TtsRenderer(settings)
+    sounds: list[str] = []
+    recorded = 0
+    for flow in flows:
+        for prompt in flow_prompts(flow):
+            for elderly in (False, True):
+                name = renderer.render(prompt, elderly=elderly)
+                recorded += name.startswith(f"{SOUND_FOLDER}/{RECORDED_FOLDER}/")
+                sounds.append(name)
+    return BuildReport(rendered=len(sounds), recorded=recorded, sounds=tuple(sounds))

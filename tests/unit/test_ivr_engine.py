@@ -1,0 +1,301 @@
+"""The 114 and hotline flows driven by a scripted caller through the real flow engine."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from backend.errors import ConfigError
+from backend.idcard import make_valid
+from backend.workcalendar import WorkCalendar
+from ivr.flows.call import call_info
+from ivr.flows.engine import FlowEngine, FlowPorts
+from ivr.flows.loader import load_flows
+from ivr.flows.ports import (
+    BookingSummary,
+    CallerProfile,
+    IvrExit,
+    QueueOutcome,
+    QueueStatus,
+)
+from ivr.flows.schema import Flow
+from tests.ivr_scripted_call import (
+    HANGUP,
+    SILENCE,
+    LabelRenderer,
+    MemoryBookings,
+    MemoryJournal,
+    MemoryMessages,
+    RecordingQueue,
+    Say,
+    ScriptedChannel,
+    StaticDirectory,
+    SteppingClock,
+    TranscriptRecognizer,
+)
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+ID_NUMBER = make_valid("11010519491231002")  # ends in X
+CODE = "20261234"
+
+
+@pytest.fixture(scope="module")
+def flows() -> dict[str, Flow]:
+    return load_flows()
+
+
+class Line:
+    """One flow wired to in-memory collaborators, ready to take scripted calls."""
+
+    def __init__(
+        self,
+        flow: Flow,
+        tmp_path: Path,
+        *,
+        now: datetime | None = None,
+        outcome: QueueOutcome | None = None,
+        profiles: dict[str, CallerProfile] | None = None,
+    ) -> None:
+        self.queue = RecordingQueue(outcome) if outcome else RecordingQueue()
+        self.journal = MemoryJournal()
+        self.messages = MemoryMessages(tmp_path)
+        booking = BookingSummary(
+            reference="B20261234",
+            hospital="北京协和医院",
+            department="心内科",
+            visit_start=datetime(2026, 12, 1, 8, 30, tzinfo=SHANGHAI),
+            status="已预约",
+            cancellable=True,
+        )
+        self.bookings = MemoryBookings({(ID_NUMBER, CODE): booking})
+        self.engine = FlowEngine(
+            flow,
+            FlowPorts(
+                renderer=LabelRenderer(),
+                queue=self.queue,
+                journal=self.journal,
+                calendar=WorkCalendar.load(),
+                clock=SteppingClock(now or datetime(2026, 11, 25, 10, 0, tzinfo=SHANGHAI)),
+                callers=StaticDirectory(profiles or {}),
+                messages=self.messages,
+                bookings=self.bookings,
+                speech=TranscriptRecognizer(tmp_path),
+            ),
+        )
+
+    async def call(self, *actions: object, caller: str = "13800138000") -> ScriptedChannel:
+        channel = ScriptedChannel(
+            list(actions),
+            env={  # type: ignore[arg-type]
+                "uniqueid": "1700000000.7",
+                "linkedid": "1700000000.7",
+                "callerid": caller,
+            },
+        )
+        await self.engine.run(channel, await call_info(channel, self.engine.flow.line))
+        return channel
+
+    @property
+    def summary(self):  # type: ignore[no-untyped-def]
+        assert len(self.journal.left) == 1, "the IVR path is journaled exactly once"
+        return self.journal.left[0]
+
+
+async def test_press_1_reaches_the_booking_queue(flows, tmp_path) -> None:
+    line = Line(flows["114"], tmp_path)
+    channel = await line.call("1")
+    assert line.queue.handoffs == [("booking", 0)]
+    assert line.summary.exit is IvrExit.QUEUE
+    assert line.summary.intent == "booking"
+    assert channel.played[:3] == ["114/welcome", "114/say_business", "114/to_booking_agent"]
+    assert line.journal.started[0].did == "114"
+
+
+async def test_9_then_0_reaches_an_agent_with_elderly_priority(flows, tmp_path) -> None:
+    line = Line(flows["114"], tmp_path)
+    channel = await line.call("9", "0")
+    assert line.queue.handoffs == [("general", 10)]
+    assert line.summary.elderly
+    # From the key on, prompts are the slower, louder elderly renderings.
+    assert channel.played[2:] == [
+        "elderly:114/elderly_on",
+        "elderly:114/main_menu",
+        "elderly:114/to_agent",
+    ]
+
+
+async def test_elderly_caller_known_by_number_gets_priority_without_pressing_9(
+    flows, tmp_path
+) -> None:
+    line = Line(flows["114"], tmp_path, profiles={"13900000000": CallerProfile(elderly=True)})
+    await line.call("1", caller="13900000000")
+    assert line.queue.handoffs == [("booking", 10)]
+
+
+async def test_three_invalid_keys_send_the_caller_to_an_agent(flows, tmp_path) -> None:
+    line = Line(flows["114"], tmp_path)
+    channel = await line.call(SILENCE, "7", "8", "6")
+    assert line.queue.handoffs == [("general", 0)]
+    assert channel.played.count("114/invalid_key") == 3
+    menu_step = next(s for s in line.summary.steps if s.node == "main_menu")
+    assert (menu_step.input, menu_step.outcome) == ("786", "retries_exhausted")
+
+
+async def test_hangup_in_the_menu_is_an_abandon_in_the_ivr(flows, tmp_path) -> None:
+    line = Line(flows["114"], tmp_path)
+    await line.call(SILENCE, HANGUP)
+    assert line.queue.handoffs == []
+    assert line.summary.exit is IvrExit.ABANDONED
+    last = line.summary.steps[-1]
+    assert (last.node, last.outcome) == ("main_menu", "caller_hangup")
+    assert line.summary.ivr_seconds > 0
+
+
+async def test_spoken_intent_selects_the_same_option_as_its_key(flows, tmp_path) -> None:
+    line = Line(flows["114"], tmp_path)
+    await line.call(Say("人工"))
+    assert line.queue.handoffs == [("general", 0)]
+    step = line.summary.steps[2]
+    assert (step.node, step.input, step.outcome, step.intent) == (
+        "speech_intent",
+        "人工",
+        "speech:0",
+        "agent",
+    )
+
+
+async def test_unsure_speech_falls_back_to_the_key_menu(flows, tmp_path) -> None:
+    line = Line(flows["114"], tmp_path)
+    channel = await line.call(Say("人工", confidence=0.3), "1")
+    assert "114/main_menu" in channel.played
+    assert line.queue.handoffs == [("booking", 0)]
+
+
+async def test_id_number_with_a_bad_check_digit_is_asked_again(flows, tmp_path) -> None:
+    line = Line(flows["114"], tmp_path)
+    bad = ID_NUMBER[:17] + "5"
+    channel = await line.call("2", bad, ID_NUMBER[:17] + "*", CODE, "3")
+    assert channel.played.count("114/enter_id") == 2
+    assert "114/bad_id" in channel.played
+    read_out = [s for s in channel.played if s.startswith("tts:")]
+    assert read_out == ["tts:您的预约为12月1日上午8点30分，北京协和医院心内科，预约状态：已预约。"]
+    assert line.summary.exit is IvrExit.SELF_SERVICE
+    id_step = next(s for s in line.summary.steps if s.node == "collect_id")
+    # The path keeps what happened without the ID number in clear.
+    assert ID_NUMBER not in id_step.input and bad not in id_step.input
+    assert id_step.details["rejected"] == ["身份证号校验位不正确"]
+
+
+async def test_self_service_cancels_a_booking(flows, tmp_path) -> None:
+    line = Line(flows["114"], tmp_path)
+    channel = await line.call("2", ID_NUMBER, CODE, "1")
+    assert line.bookings.cancelled == ["B20261234"]
+    assert channel.played[-2:] == ["114/booking_cancelled", "114/goodbye"]
+    assert channel.hung_up_by_flow
+
+
+async def test_unknown_booking_is_said_and_the_menu_comes_back(flows, tmp_path) -> None:
+    line = Line(flows["114"], tmp_path)
+    channel = await line.call("2", ID_NUMBER, "99999999", "0")
+    assert "114/booking_not_found" in channel.played
+    assert line.queue.handoffs == [("general", 0)]
+
+
+async def test_report_information_counts_as_self_service_even_if_caller_hangs_up(
+    flows, tmp_path
+) -> None:
+    line = Line(flows["114"], tmp_path)
+    await line.call("3")
+    assert line.summary.exit is IvrExit.SELF_SERVICE
+    assert line.summary.intent == "report_query"
+
+
+async def test_blacklisted_caller_hears_the_refusal_and_is_hung_up(flows, tmp_path) -> None:
+    line = Line(flows["114"], tmp_path, profiles={"13811112222": CallerProfile(blacklisted=True)})
+    channel = await line.call("1", caller="13811112222")
+    assert line.queue.handoffs == []
+    assert channel.played == ["114/welcome", "114/blocked"]
+    assert channel.hung_up_by_flow
+
+
+async def test_survey_after_the_agent_hangs_up_records_the_score(flows, tmp_path) -> None:
+    outcome = QueueOutcome(QueueStatus.ANSWERED, caller_on_line=True, agent_id=7)
+    line = Line(flows["114"], tmp_path, outcome=outcome)
+    channel = await line.call("1", "5")
+    assert line.journal.after[0][1] == 5
+    after_nodes = [s.node for s in line.journal.after[0][0]]
+    assert after_nodes == ["booking_queue", "survey", "goodbye"]
+    assert channel.played[-2:] == ["114/survey_thanks", "114/goodbye"]
+
+
+async def test_no_agent_is_announced(flows, tmp_path) -> None:
+    line = Line(flows["114"], tmp_path, outcome=QueueOutcome(QueueStatus.NO_AGENT))
+    channel = await line.call("0")
+    assert channel.played[-1] == "114/no_agent"
+
+
+# -- the hotline's hours ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("moment", "is_open"),
+    [
+        (datetime(2026, 2, 14, 10, 0), True),  # Saturday worked before the Spring Festival
+        (datetime(2026, 2, 16, 10, 0), False),  # Monday inside the Spring Festival holiday
+        (datetime(2026, 3, 7, 10, 0), False),  # ordinary Saturday
+        (datetime(2026, 3, 9, 8, 59), False),  # Monday before opening
+        (datetime(2026, 3, 9, 9, 0), True),
+        (datetime(2026, 3, 9, 17, 59), True),
+        (datetime(2026, 3, 9, 18, 0), False),
+    ],
+)
+async def test_hotline_hours_follow_the_chinese_working_day_calendar(
+    flows, tmp_path, moment, is_open
+) -> None:
+    line = Line(flows["hotline"], tmp_path, now=moment.replace(tzinfo=SHANGHAI))
+    channel = await line.call("2", Say("请回电"))
+    if is_open:
+        assert line.queue.handoffs == [("reimbursement", 0)]
+        assert line.summary.intent == "reimbursement"
+    else:
+        assert line.queue.handoffs == []
+        assert channel.played[0] == "hotline/closed"
+
+
+async def test_out_of_hours_message_becomes_a_ticket(flows, tmp_path) -> None:
+    line = Line(flows["hotline"], tmp_path, now=datetime(2026, 3, 7, 20, 0, tzinfo=SHANGHAI))
+    channel = await line.call(Say("我想咨询异地就医备案"))
+    assert [m.topic for m in line.messages.messages] == ["callback_request"]
+    assert line.messages.messages[0].recording_path.endswith(".wav")
+    assert channel.played == [
+        "hotline/closed",
+        "hotline/leave_message",
+        "hotline/message_saved",
+        "hotline/goodbye",
+    ]
+    assert line.summary.exit is IvrExit.MESSAGE
+    step = next(s for s in line.summary.steps if s.node == "leave_message")
+    assert step.details["reference"] == "T0001"
+
+
+async def test_message_is_kept_when_the_caller_hangs_up_while_recording(flows, tmp_path) -> None:
+    line = Line(flows["hotline"], tmp_path, now=datetime(2026, 3, 7, 20, 0, tzinfo=SHANGHAI))
+    await line.call(HANGUP)
+    assert len(line.messages.messages) == 1
+    assert line.summary.exit is IvrExit.MESSAGE
+
+
+def test_a_flow_with_messages_needs_a_message_sink(flows) -> None:
+    with pytest.raises(ConfigError, match="message"):
+        FlowEngine(
+            flows["hotline"],
+            FlowPorts(
+                renderer=LabelRenderer(),
+                queue=RecordingQueue(),
+                journal=MemoryJournal(),
+                calendar=WorkCalendar.load(),
+            ),
+        )
