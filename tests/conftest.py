@@ -7,6 +7,7 @@ and its own Redis key namespace; nothing a run leaves behind affects the next.
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from collections.abc import Iterator
 
@@ -18,6 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.db import make_engine, make_session_factory
 from backend.migrate import upgrade
 from backend.settings import Settings, load_settings
+
+pytest_plugins = ["tests.asterisk_fixtures"]
 
 ADMIN_URL = os.environ.get(
     "CC_TEST_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -52,7 +55,18 @@ def settings(database_url: str, run_id: str, tmp_path_factory: pytest.TempPathFa
         database_url=database_url,
         state_dir=state,
         asterisk_instance=f"test-{run_id}",
+        ami_port=free_port(),
+        sip_port=free_port(),
+        agi_port=free_port(),
+        desk_port=free_port(),
     )
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now (each test run gets its own set)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,1 @@
+"""FastAGI: the protocol parsed without sockets, a per-call session, and the asyncio server."""

@@ -1,0 +1,1 @@
+"""The Asterisk Manager Interface: wire parsing and the controller's connection."""

@@ -1,0 +1,203 @@
+"""The controller's one AMI connection: login, reconnect and re-sync, events, actions.
+
+panoramisk does the framing and reconnects on its own after a lost connection; this wrapper
+adds what it lacks: awaiting the login, a deliberate close that does not reconnect, re-sync
+callbacks after every (re)login, and typed helpers for the actions the platform uses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from panoramisk import Manager
+
+from backend.errors import CallCenterError
+from backend.settings import Settings
+
+log = logging.getLogger("ivr.ami")
+
+EventCallback = Callable[[dict[str, str]], Awaitable[None] | None]
+ResyncCallback = Callable[[], Awaitable[None]]
+
+
+class AmiError(CallCenterError):
+    code = "ami-error"
+
+
+class _Manager(Manager):
+    """panoramisk's Manager, without reconnecting after a deliberate close."""
+
+    closing = False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.closing:
+            self._connected = False
+            return
+        super().connection_lost(exc)
+
+
+def _log_originate_failure(future: asyncio.Future[Any]) -> None:
+    if future.cancelled() or future.exception() is not None:
+        return
+    replies = future.result()
+    for reply in replies if isinstance(replies, list) else [replies]:
+        if reply.get("Response") in ("Error", "Failure"):
+            log.warning("originate %s failed: %s", reply.get("ActionID"), dict(reply))
+
+
+class AmiClient:
+    def __init__(self, settings: Settings, *, reconnect_seconds: int = 1) -> None:
+        self._logged_in = asyncio.Event()
+        self._resync: list[ResyncCallback] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.logins = 0
+        self._manager = _Manager(
+            host=settings.ami_host,
+            port=settings.ami_port,
+            username=settings.ami_username,
+            secret=settings.ami_secret.get_secret_value(),
+            reconnect_timeout=reconnect_seconds,
+            ping_delay=5,
+            ping_interval=5,
+            on_login=self._on_login,
+            on_disconnect=self._on_disconnect,
+            log=log,
+        )
+
+    # Connection ------------------------------------------------------------------------
+
+    async def connect(self, timeout: float = 10.0) -> None:
+        self._manager.loop = asyncio.get_running_loop()
+        self._manager.connect()
+        try:
+            await asyncio.wait_for(self._logged_in.wait(), timeout)
+        except TimeoutError:
+            self.close()
+            raise AmiError("could not log in to AMI (check CC_AMI_HOST/PORT/SECRET)") from None
+
+    def close(self) -> None:
+        self._manager.closing = True
+        self._manager.close()
+
+    @property
+    def connected(self) -> bool:
+        return self._logged_in.is_set()
+
+    async def wait_connected(self, timeout: float) -> None:
+        await asyncio.wait_for(self._logged_in.wait(), timeout)
+
+    def on_resync(self, callback: ResyncCallback) -> None:
+        """Called after every login, the first and each reconnect (e.g. reload channels)."""
+        self._resync.append(callback)
+
+    def _on_login(self, manager: Manager) -> None:
+        self.logins += 1
+        self._logged_in.set()
+        log.info("AMI logged in (login #%d)", self.logins)
+        for callback in self._resync:
+            task = asyncio.ensure_future(callback())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    def _on_disconnect(self, manager: Manager, exc: Exception | None) -> None:
+        self._logged_in.clear()
+        if not self._manager.closing:
+            log.warning("AMI connection lost; reconnecting")
+
+    # Events ----------------------------------------------------------------------------
+
+    def subscribe(self, pattern: str, callback: EventCallback) -> None:
+        """Call ``callback(event)`` for every event whose name matches ``pattern`` (fnmatch)."""
+
+        def relay(manager: Manager, message: Any) -> Awaitable[None] | None:
+            return callback(dict(message))
+
+        self._manager.register_event(pattern, relay)
+
+    # Actions ---------------------------------------------------------------------------
+
+    async def action(self, name: str, timeout: float = 10.0, **fields: str) -> dict[str, str]:
+        if not self.connected:
+            await self.wait_connected(timeout)
+        reply = await asyncio.wait_for(
+            self._manager.send_action({"Action": name, **fields}), timeout
+        )
+        message = reply[0] if isinstance(reply, list) else reply
+        result = dict(message)
+        if result.get("Response") == "Error":
+            raise AmiError(f"AMI {name} failed: {result.get('Message', '')}")
+        return result
+
+    async def originate(
+        self,
+        channel: str,
+        *,
+        context: str | None = None,
+        exten: str = "s",
+        priority: int = 1,
+        application: str | None = None,
+        data: str = "",
+        caller_id: str = "",
+        variables: dict[str, str] | None = None,
+        timeout_ms: int = 30000,
+        action_id: str | None = None,
+    ) -> str:
+        """Start a call without waiting for it to be answered. Returns the ActionID.
+
+        Re-sending with the same ``action_id`` is the caller's business: callbacks keep a
+        dial-attempt key in Redis so that a retried originate never rings a citizen twice.
+        """
+        fields: dict[str, str] = {
+            "Action": "Originate",
+            "Channel": channel,
+            "Async": "true",
+            "Timeout": str(timeout_ms),
+            "ActionID": action_id or uuid.uuid4().hex,
+        }
+        if application:
+            fields.update(Application=application, Data=data)
+        else:
+            if context is None:
+                raise AmiError("originate needs a context or an application")
+            fields.update(Context=context, Exten=exten, Priority=str(priority))
+        if caller_id:
+            fields["CallerID"] = caller_id
+        if variables:
+            fields["Variable"] = ",".join(f"{k}={v}" for k, v in variables.items())
+        if not self.connected:
+            await self.wait_connected(10)
+        # Not awaited: panoramisk completes the future only with OriginateResponse, which
+        # comes when the far end answers or fails. Failures are logged when they arrive.
+        future = self._manager.send_action(fields)
+        future.add_done_callback(_log_originate_failure)
+        return fields["ActionID"]
+
+    async def hangup(self, channel: str, cause: int = 16) -> None:
+        await self.action("Hangup", Channel=channel, Cause=str(cause))
+
+    async def redirect(self, channel: str, context: str, exten: str, priority: int = 1) -> None:
+        await self.action(
+            "Redirect", Channel=channel, Context=context, Exten=exten, Priority=str(priority)
+        )
+
+    async def db_put(self, family: str, key: str, value: str) -> None:
+        await self.action("DBPut", Family=family, Key=key, Val=value)
+
+    async def set_var(self, channel: str, name: str, value: str) -> None:
+        await self.action("Setvar", Channel=channel, Variable=name, Value=value)
+
+    async def mixmonitor_mute(self, channel: str, mute: bool, direction: str = "both") -> None:
+        await self.action(
+            "MixMonitorMute", Channel=channel, Direction=direction, State="1" if mute else "0"
+        )
+
+    async def stop_mixmonitor(self, channel: str) -> None:
+        await self.action("StopMixMonitor", Channel=channel)
+
+    async def command(self, command: str) -> str:
+        reply = await self.action("Command", Command=command)
+        return reply.get("Output", "") or reply.get("content", "")

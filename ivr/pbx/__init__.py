@@ -1,0 +1,1 @@
+"""Running Asterisk: the built-in root filesystem, its configuration and its process."""

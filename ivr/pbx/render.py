@@ -1,0 +1,72 @@
+"""Render ``asterisk_conf/`` for one instance.
+
+Templates use ``@NAME@`` placeholders, which cannot clash with dialplan ``${VAR}`` syntax.
+An unknown placeholder is an error: a typo must not reach Asterisk as literal text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from backend.errors import ConfigError
+from backend.settings import Settings
+
+CONF_DIR = Path(__file__).resolve().parents[2] / "asterisk_conf"
+PLACEHOLDER = re.compile(r"@([A-Z0-9_]+)@")
+DID_114 = "114"
+DID_HOTLINE = "12393"
+
+
+@dataclass(frozen=True)
+class RenderedConfig:
+    files: dict[str, str]
+
+
+def placeholder_values(settings: Settings) -> dict[str, str]:
+    return {
+        "INSTANCE_DIR": settings.instance_dir_in_chroot,
+        "AMI_PORT": str(settings.ami_port),
+        "AMI_BIND": settings.ami_host,
+        "AMI_PERMIT": settings.agi_public_host,
+        "AMI_USERNAME": settings.ami_username,
+        "AMI_SECRET": settings.ami_secret.get_secret_value(),
+        "SIP_BIND": settings.sip_bind,
+        "SIP_PORT": str(settings.sip_port),
+        "AGI_URL": settings.agi_url,
+        "RECORDINGS_DIR": settings.effective_asterisk_recordings_dir,
+        "SOUNDS_DIR": settings.effective_asterisk_sounds_dir,
+        "FALLBACK_AGENTS": "",
+        "AGENT_PHONE_SECRET": settings.secret_key.get_secret_value()[:24],
+        "DID_114": DID_114,
+        "DID_HOTLINE": DID_HOTLINE,
+    }
+
+
+def render_text(name: str, text: str, values: dict[str, str]) -> str:
+    def substitute(match: re.Match[str]) -> str:
+        key = match.group(1)
+        if key not in values:
+            raise ConfigError(f"asterisk_conf/{name}", f"unknown placeholder @{key}@")
+        return values[key]
+
+    return PLACEHOLDER.sub(substitute, text)
+
+
+def render(settings: Settings, conf_dir: Path = CONF_DIR) -> RenderedConfig:
+    values = placeholder_values(settings)
+    files = {
+        path.name: render_text(path.name, path.read_text(encoding="utf-8"), values)
+        for path in sorted(conf_dir.glob("*.conf"))
+    }
+    return RenderedConfig(files)
+
+
+def write(config: RenderedConfig, etc_dir: Path) -> None:
+    etc_dir.mkdir(parents=True, exist_ok=True)
+    for stale in etc_dir.glob("*.conf"):
+        if stale.name not in config.files:
+            stale.unlink()
+    for name, text in config.files.items():
+        (etc_dir / name).write_text(text, encoding="utf-8")

@@ -1,0 +1,163 @@
+"""Fixtures for tests on the real Asterisk: the instance, an AMI client, a FastAGI server
+whose routes each test sets, and simulated callers and agents (Local/ channels).
+
+The Asterisk is started once per test session from the built-in root, as an instance of its
+own (own directory and free ports), so that parallel runs on one machine do not collide.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import wave
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from backend.settings import Settings
+from ivr.agi.server import AgiServer, Handler
+from ivr.ami.client import AmiClient
+from ivr.pbx import rootfs
+from ivr.pbx.instance import AsteriskInstance
+from ivr.pbx.render import DID_114, DID_HOTLINE
+from recordings.wavfile import NotAWavFile, read_layout
+
+__all__ = ["DID_114", "DID_HOTLINE"]
+
+
+@pytest.fixture(scope="session")
+def asterisk(settings: Settings) -> Iterator[AsteriskInstance]:
+    # A missing root is built here (about 30 s), never skipped: the test needs the real thing.
+    rootfs.build(settings.asterisk_root)
+    instance = AsteriskInstance(settings)
+    instance.start()
+    yield instance
+    instance.stop()
+    shutil.rmtree(instance.dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+async def ami(asterisk: AsteriskInstance, settings: Settings) -> AsyncIterator[AmiClient]:
+    client = AmiClient(settings)
+    await client.connect()
+    yield client
+    client.close()
+
+
+class AgiRoutes:
+    """The handlers the session's FastAGI server dispatches to; tests replace them."""
+
+    def __init__(self) -> None:
+        self.handlers: dict[str, Handler] = {}
+
+    def set(self, script: str, handler: Handler) -> None:
+        self.handlers[script] = handler
+
+
+@pytest.fixture(scope="session")
+async def agi_server(settings: Settings) -> AsyncIterator[tuple[AgiServer, AgiRoutes]]:
+    routes = AgiRoutes()
+
+    def dispatcher(script: str) -> Handler:
+        async def dispatch(session):  # type: ignore[no-untyped-def]
+            handler = routes.handlers.get(script)
+            if handler is None:
+                raise LookupError(f"no test handler for AGI script {script!r}")
+            await handler(session)
+
+        return dispatch
+
+    server = AgiServer(
+        {"114": dispatcher("114"), "hotline": dispatcher("hotline")},
+        settings.agi_bind,
+        settings.agi_port,
+    )
+    await server.start()
+    yield server, routes
+    await server.stop()
+
+
+@pytest.fixture()
+def agi_routes(agi_server: tuple[AgiServer, AgiRoutes]) -> Iterator[AgiRoutes]:
+    _, routes = agi_server
+    yield routes
+    routes.handlers.clear()
+
+
+@dataclass
+class SimulatedCaller:
+    """A caller placed with AMI Originate of ``Local/<DID>@from-carrier``.
+
+    The Local channel's ;2 half is the call Asterisk serves; the ;1 half is the phone, which
+    runs [sim-caller]: waits ``delay`` s, sends ``dtmf`` ('w' = 0.5 s pause), plays ``play``,
+    stays ``hold`` s and hangs up.
+    """
+
+    ami: AmiClient
+
+    async def call(
+        self,
+        did: str,
+        *,
+        caller_id: str = "13800138000",
+        dtmf: str = "",
+        play: str = "",
+        delay: float = 1.0,
+        hold: float = 5.0,
+    ) -> str:
+        return await self.ami.originate(
+            f"Local/{did}@from-carrier",
+            context="sim-caller",
+            exten="s",
+            caller_id=f'"{caller_id}" <{caller_id}>',
+            variables={
+                "SIM_DTMF": dtmf,
+                "SIM_PLAY": play,
+                "SIM_DELAY": f"{delay:g}",
+                "SIM_HOLD": f"{hold:g}",
+            },
+        )
+
+
+@pytest.fixture()
+def simulated_caller(ami: AmiClient) -> SimulatedCaller:
+    return SimulatedCaller(ami)
+
+
+@dataclass
+class SimulatedAgents:
+    """Agents dialled as ``Local/<name>@sim-agent``; ring and talk times live in AstDB."""
+
+    ami: AmiClient
+
+    async def configure(self, name: str, *, ring: float = 1, talk: float = 5) -> str:
+        await self.ami.db_put("simagent", f"{name}/ring", f"{ring:g}")
+        await self.ami.db_put("simagent", f"{name}/talk", f"{talk:g}")
+        return f"Local/{name}@sim-agent"
+
+
+@pytest.fixture()
+def simulated_agents(ami: AmiClient) -> SimulatedAgents:
+    return SimulatedAgents(ami)
+
+
+async def wait_for_recording(path: Path, timeout: float = 10.0) -> Path:
+    """Wait until Asterisk has closed the recording (its WAV header sizes are filled in)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        if path.exists():
+            try:
+                if read_layout(path).complete:
+                    return path
+            except NotAWavFile:
+                pass  # header not written yet
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{path} was not a complete recording within {timeout} s")
+
+
+def wav_seconds(path: Path) -> float:
+    with wave.open(str(path)) as wav:
+        return wav.getnframes() / wav.getframerate()
