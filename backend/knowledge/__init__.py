@@ -1,0 +1,1 @@
+"""Knowledge base: versioned articles and the in-memory search agents use while talking."""

@@ -1,0 +1,244 @@
+"""Knowledge articles in the database, and the search index kept in step with them.
+
+Versions are immutable: an edit adds a version; retiring an article takes it out of search.
+Every change bumps ``knowledge_articles.updated_at``, which is how ``KnowledgeSearch`` in any
+process notices that it must re-index an article.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from backend.errors import NotFound, Refused
+from backend.knowledge.index import Doc, Hit, SearchIndex, current_versions
+from backend.models.audit import AuditRecord
+from backend.models.knowledge import KnowledgeArticle, KnowledgeVersion
+
+KINDS = ("policy_qa", "document", "question")
+
+
+@dataclass
+class ArticleDraft:
+    title: str
+    body: str
+    category: str = ""
+    tags: list[str] = field(default_factory=list)
+    kind: str = "policy_qa"
+    valid_from: date | None = None
+    valid_until: date | None = None
+
+
+@dataclass(frozen=True)
+class Editor:
+    username: str
+    source_ip: str = ""
+
+
+def _check(draft: ArticleDraft) -> None:
+    if not draft.title.strip():
+        raise Refused("知识标题不能为空", code="title-required")
+    if draft.kind not in KINDS:
+        raise Refused(f"知识类型只能是 {', '.join(KINDS)}", code="bad-kind")
+    if draft.valid_from and draft.valid_until and draft.valid_until < draft.valid_from:
+        raise Refused("失效日期早于生效日期", code="bad-validity")
+
+
+def _version(
+    article_id: int, number: int, draft: ArticleDraft, editor: Editor, now: datetime
+) -> KnowledgeVersion:
+    return KnowledgeVersion(
+        article_id=article_id,
+        version=number,
+        title=draft.title.strip(),
+        body=draft.body,
+        category=draft.category.strip(),
+        tags=[t.strip() for t in draft.tags if t.strip()],
+        valid_from=draft.valid_from,
+        valid_until=draft.valid_until,
+        created_by=editor.username,
+        created_at=now,
+    )
+
+
+def _audit(
+    session: Session, editor: Editor, action: str, article_id: int, now: datetime, **details: Any
+) -> None:
+    session.add(
+        AuditRecord(
+            at=now,
+            actor=editor.username,
+            action=f"knowledge.{action}",
+            target=f"knowledge_article:{article_id}",
+            source_ip=editor.source_ip,
+            details=details,
+        )
+    )
+
+
+def create_article(
+    session: Session, draft: ArticleDraft, editor: Editor, now: datetime
+) -> KnowledgeArticle:
+    _check(draft)
+    article = KnowledgeArticle(
+        kind=draft.kind,
+        latest_version=1,
+        created_by=editor.username,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(article)
+    session.flush()
+    session.add(_version(article.id, 1, draft, editor, now))
+    _audit(session, editor, "create", article.id, now, title=draft.title)
+    session.flush()
+    return article
+
+
+def add_version(
+    session: Session, article_id: int, draft: ArticleDraft, editor: Editor, now: datetime
+) -> KnowledgeVersion:
+    _check(draft)
+    article = session.get(KnowledgeArticle, article_id, with_for_update=True)
+    if article is None or article.status != "active":
+        raise NotFound(f"没有编号为 {article_id} 的有效知识")
+    article.latest_version += 1
+    article.kind = draft.kind
+    article.updated_at = now
+    version = _version(article.id, article.latest_version, draft, editor, now)
+    session.add(version)
+    _audit(session, editor, "new_version", article.id, now, version=article.latest_version)
+    session.flush()
+    return version
+
+
+def retire_article(session: Session, article_id: int, editor: Editor, now: datetime) -> None:
+    article = session.get(KnowledgeArticle, article_id, with_for_update=True)
+    if article is None:
+        raise NotFound(f"没有编号为 {article_id} 的知识")
+    article.status = "retired"
+    article.updated_at = now
+    _audit(session, editor, "retire", article.id, now)
+    session.flush()
+
+
+def versions_of(session: Session, article_id: int) -> list[KnowledgeVersion]:
+    query = select(KnowledgeVersion).where(KnowledgeVersion.article_id == article_id)
+    return list(session.scalars(query.order_by(KnowledgeVersion.version)))
+
+
+def current_version(session: Session, article_id: int, today: date) -> KnowledgeVersion:
+    """The version an agent is shown today; NotFound if retired or no version is in force."""
+    article = session.get(KnowledgeArticle, article_id)
+    if article is not None and article.status == "active":
+        rows = versions_of(session, article_id)
+        served = current_versions((_doc(v, article.kind) for v in rows), today).get(article_id)
+        if served is not None:
+            return next(v for v in rows if v.id == served.version_id)
+    raise NotFound(f"编号为 {article_id} 的知识当前没有有效版本")
+
+
+def _doc(version: KnowledgeVersion, kind: str) -> Doc:
+    return Doc(
+        version_id=version.id,
+        article_id=version.article_id,
+        version=version.version,
+        title=version.title,
+        body=version.body,
+        category=version.category,
+        tags=tuple(version.tags or ()),
+        kind=kind,
+        valid_from=version.valid_from,
+        valid_until=version.valid_until,
+    )
+
+
+def load_docs(
+    session: Session, changed_since: datetime | None = None
+) -> tuple[dict[int, list[Doc]], set[int]]:
+    """Versions of active articles (changed since a moment, or all) and retired article ids."""
+    articles = select(KnowledgeArticle.id, KnowledgeArticle.kind, KnowledgeArticle.status)
+    if changed_since is not None:
+        articles = articles.where(KnowledgeArticle.updated_at >= changed_since)
+    rows = session.execute(articles).all()
+    kinds = {row.id: row.kind for row in rows if row.status == "active"}
+    retired = {row.id for row in rows if row.status != "active"}
+    docs: dict[int, list[Doc]] = defaultdict(list)
+    if kinds:
+        query = select(KnowledgeVersion)
+        if changed_since is not None:
+            query = query.where(KnowledgeVersion.article_id.in_(list(kinds)))
+        for version in session.scalars(query.execution_options(yield_per=2000)):
+            if version.article_id in kinds:
+                docs[version.article_id].append(_doc(version, kinds[version.article_id]))
+    return dict(docs), retired
+
+
+# Changes committed out of order within this margin are caught by re-reading a little back.
+REREAD_MARGIN = timedelta(minutes=5)
+
+
+class KnowledgeSearch:
+    """The index of one process, refreshed from the database when an article changes.
+
+    Checking costs one small query, done at most every ``check_every`` seconds.
+    """
+
+    def __init__(
+        self, *, check_every: float = 1.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._index = SearchIndex()
+        self._lock = threading.Lock()
+        self._stamp: tuple[datetime | None, int, int, int] | None = None
+        self._checked_at: float | None = None
+        self._check_every = check_every
+        self._clock = clock
+
+    @property
+    def index(self) -> SearchIndex:
+        return self._index
+
+    def refresh(self, session: Session, *, force: bool = False) -> None:
+        now = self._clock()
+        if (
+            not force
+            and self._checked_at is not None
+            and now - self._checked_at < self._check_every
+        ):
+            return
+        with self._lock:
+            self._checked_at = now
+            # Versions and retirements change the sums even when two edits share a timestamp.
+            latest, count, versions, active = session.execute(
+                select(
+                    func.max(KnowledgeArticle.updated_at),
+                    func.count(KnowledgeArticle.id),
+                    func.coalesce(func.sum(KnowledgeArticle.latest_version), 0),
+                    func.count(KnowledgeArticle.id).filter(KnowledgeArticle.status == "active"),
+                )
+            ).one()
+            stamp = (latest, int(count), int(versions), int(active))
+            if stamp == self._stamp:
+                return
+            since = None
+            if self._stamp is not None and self._stamp[0] is not None:
+                since = self._stamp[0] - REREAD_MARGIN
+            docs, retired = load_docs(session, since)
+            for article_id in retired:
+                self._index.remove_article(article_id)
+            for article_id, article_docs in docs.items():
+                self._index.put_article(article_id, article_docs)
+            self._stamp = stamp
+
+    def search(self, session: Session, query: str, *, today: date, limit: int = 10) -> list[Hit]:
+        self.refresh(session)
+        with self._lock:
+            return self._index.search(query, today=today, limit=limit)
