@@ -34,6 +34,7 @@ from backend.models.booking import Booking, Slot
 class BookingService:
     def __init__(self, session_factory: sessionmaker[Session], ctx: BookingContext) -> None:
         self._factory = session_factory
+        self.session_factory = session_factory  # for adapters that compose their own work
         self.ctx = ctx
         self._idempotency = IdempotencyStore(session_factory, ctx.clock)
 

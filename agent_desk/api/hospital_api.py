@@ -1,0 +1,240 @@
+"""The hospital integration API: the standard interface every hospital implements against.
+
+Authentication: each hospital has a key id and a secret. Every request carries
+
+- ``X-Hospital-Key``: the key id,
+- ``X-Timestamp``: Unix seconds (within the configured window of the server's clock),
+- ``X-Signature``: hex HMAC-SHA256 under the secret of
+  ``METHOD\\nPATH?QUERY\\nTIMESTAMP\\nSHA256_HEX(BODY)``.
+
+A wrong key, stale timestamp or wrong signature gets 401 with the reason. Hospitals see patient
+ID and phone numbers in full: they check the real name at the counter and notify patients
+when a session stops.
+"""
+
+# No ``from __future__ import annotations`` here: FastAPI must evaluate the dependency
+# aliases built inside ``build_router`` (closures), which string annotations would hide.
+
+import time as clock
+from datetime import date, time
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Header, Request
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from agent_desk.api.public_booking import (
+    ERRORS,
+    BookingApiConfig,
+    BookingPublic,
+    booking_public,
+    route_class,
+    service_provider,
+)
+from agent_desk.deps import ClientIp
+from backend.booking import hospital_feed
+from backend.booking.hospital_feed import SchedulePush, SlotPush
+from backend.booking.rules import SessionOfDay
+from backend.booking.service import BookingService
+from backend.booking.signatures import SignatureRejected, verify
+from backend.db import transaction
+from backend.models.booking import Hospital
+
+
+class SlotIn(BaseModel):
+    seq: int = Field(ge=1, le=10000)
+    time: time
+    channel: Literal["any", "phone", "online"] = "any"
+
+
+class ScheduleIn(BaseModel):
+    external_id: str = Field(min_length=1, max_length=64, description="医院自己的出诊编号")
+    department_code: str = Field(min_length=1, max_length=32)
+    department_name: str = Field(min_length=1, max_length=64)
+    doctor_code: str = Field(default="", max_length=32)
+    doctor_name: str = Field(default="", max_length=64)
+    doctor_title: str = Field(default="", max_length=32)
+    day: date
+    session: Literal["morning", "afternoon", "evening"]
+    starts: time
+    ends: time
+    fee: Decimal = Field(ge=0, le=100000, decimal_places=2)
+    slots: list[SlotIn] = Field(min_length=1, max_length=500)
+
+
+class SchedulesIn(BaseModel):
+    schedules: list[ScheduleIn] = Field(min_length=1, max_length=200)
+
+
+class PushOut(BaseModel):
+    created: int
+    updated: int
+    slots_added: int
+    schedule_ids: dict[str, int]
+
+
+class StopIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=256, examples=["医生临时出差"])
+
+
+class AffectedOut(BaseModel):
+    code: str
+    patient_name: str
+    phone: str
+
+
+class StopOut(BaseModel):
+    cancelled: int
+    affected: list[AffectedOut]
+
+
+class FeedItemOut(BaseModel):
+    cursor: int
+    kind: str
+    booking: BookingPublic
+
+
+class FeedOut(BaseModel):
+    items: list[FeedItemOut]
+    next_cursor: int
+
+
+class AttendanceIn(BaseModel):
+    attended: bool = Field(description="true: 已就诊；false: 爽约")
+
+
+def _push(item: ScheduleIn) -> SchedulePush:
+    return SchedulePush(
+        external_id=item.external_id,
+        department_code=item.department_code,
+        department_name=item.department_name,
+        day=item.day,
+        session=SessionOfDay(item.session),
+        starts=item.starts,
+        ends=item.ends,
+        fee=item.fee,
+        slots=tuple(SlotPush(s.seq, s.time, s.channel) for s in item.slots),
+        doctor_code=item.doctor_code,
+        doctor_name=item.doctor_name,
+        doctor_title=item.doctor_title,
+    )
+
+
+async def raw_body(request: Request) -> bytes:
+    return await request.body()
+
+
+def build_router(config: BookingApiConfig | None = None) -> APIRouter:
+    config = config or BookingApiConfig.from_env()
+    rules = config.rules
+    get_service = service_provider(rules)
+    Service = Annotated[BookingService, Depends(get_service)]
+
+    def current_hospital(
+        request: Request,
+        service: Service,
+        body: Annotated[bytes, Depends(raw_body)],
+        x_hospital_key: Annotated[str, Header(description="医院的接口密钥编号")] = "",
+        x_timestamp: Annotated[str, Header(description="Unix时间戳（秒）")] = "",
+        x_signature: Annotated[str, Header(description="HMAC-SHA256签名（十六进制）")] = "",
+    ) -> Hospital:
+        if not (x_hospital_key and x_timestamp and x_signature):
+            raise SignatureRejected("缺少 X-Hospital-Key、X-Timestamp 或 X-Signature 请求头")
+        with service.session_factory() as session:
+            hospital = session.execute(
+                select(Hospital).where(
+                    Hospital.api_key_id == x_hospital_key, Hospital.active.is_(True)
+                )
+            ).scalar_one_or_none()
+        if hospital is None or hospital.api_secret_enc is None:
+            raise SignatureRejected("未知的医院接口密钥编号")
+        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        verify(
+            service.ctx.cipher.decrypt(hospital.api_secret_enc),
+            method=request.method,
+            path=path,
+            timestamp=x_timestamp,
+            signature=x_signature,
+            body=body,
+            now=clock.time(),
+            window_seconds=rules.signature_window_seconds,
+        )
+        return hospital
+
+    CurrentHospital = Annotated[Hospital, Depends(current_hospital)]
+
+    router = APIRouter(
+        prefix="/api/hospital",
+        tags=["hospital integration"],
+        route_class=route_class(rules.max_body_bytes),
+        responses=ERRORS,
+    )
+
+    @router.post("/schedules", summary="上传出诊安排和号源（按医院出诊编号新增或更新）")
+    def push_schedules(body: SchedulesIn, service: Service, hospital: CurrentHospital) -> PushOut:
+        with transaction(service.session_factory) as session:
+            result = hospital_feed.push_schedules(
+                session, service.ctx, hospital.id, [_push(s) for s in body.schedules]
+            )
+        return PushOut(
+            created=result.created,
+            updated=result.updated,
+            slots_added=result.slots_added,
+            schedule_ids=result.schedule_ids,
+        )
+
+    @router.post(
+        "/schedules/{external_id}/stop",
+        summary="停诊：取消该出诊的预约，并列出需通知的患者",
+    )
+    def stop_session(
+        external_id: str,
+        body: StopIn,
+        service: Service,
+        hospital: CurrentHospital,
+        address: ClientIp,
+    ) -> StopOut:
+        with transaction(service.session_factory) as session:
+            affected = hospital_feed.stop_session(
+                session, service.ctx, hospital, external_id, body.reason, source_ip=address
+            )
+        return StopOut(
+            cancelled=len(affected),
+            affected=[
+                AffectedOut(code=a.code, patient_name=a.patient_name, phone=a.phone)
+                for a in affected
+            ],
+        )
+
+    @router.get("/bookings", summary="拉取游标之后的预约变化（预约、取消、就诊、爽约）")
+    def bookings_since(
+        service: Service, hospital: CurrentHospital, cursor: int = 0, limit: int = 100
+    ) -> FeedOut:
+        with service.session_factory() as session:
+            items, next_cursor = hospital_feed.bookings_since(
+                session, service.ctx, hospital.id, cursor, limit
+            )
+        return FeedOut(
+            items=[
+                FeedItemOut(cursor=i.cursor, kind=i.kind, booking=booking_public(i.booking))
+                for i in items
+            ],
+            next_cursor=next_cursor,
+        )
+
+    @router.post("/bookings/{code}/attendance", summary="报告就诊或爽约")
+    def attendance(
+        code: str,
+        body: AttendanceIn,
+        service: Service,
+        hospital: CurrentHospital,
+        address: ClientIp,
+    ) -> BookingPublic:
+        with transaction(service.session_factory) as session:
+            receipt = hospital_feed.report_attendance(
+                session, service.ctx, hospital, code, body.attended, source_ip=address
+            )
+        return booking_public(receipt)
+
+    return router

@@ -1,0 +1,413 @@
+"""Public booking API for the online channel (what the WeChat mini-program calls).
+
+Accounts: ``POST /api/public/accounts`` with a phone number returns an account token; every
+call about patients and bookings sends it as ``Authorization: Bearer <token>``. The account is
+the phone owner, who may manage several patients (就诊人). In production the SMS code check of
+the platform's gateway sits in front of account creation.
+
+Every route is rate limited per client address (429 with ``Retry-After``); bodies above the
+configured size get 413; ID and phone numbers are always masked in responses. ``POST
+/bookings`` and ``POST /bookings/{code}/cancel`` take an ``Idempotency-Key`` header.
+
+This module also holds the HTTP plumbing the hospital API shares: the route class that turns
+domain errors into ``{"error", "message"}`` with the right status, and the service provider.
+"""
+
+# No ``from __future__ import annotations`` here: FastAPI must evaluate the dependency
+# aliases built inside ``build_router`` (closures), which string annotations would hide.
+
+import os
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import or_, select
+
+from agent_desk.deps import ClientIp, CtxDep, DeskContext
+from agent_desk.errors import status_for
+from backend.booking.context import BookingContext
+from backend.booking.errors import BookingNotFound
+from backend.booking.rate_limit import RateLimited, RateLimiter
+from backend.booking.reservations import BookRequest, CancelRequest
+from backend.booking.rules import BookingRules, Channel
+from backend.booking.service import BookingService
+from backend.booking.signatures import SignatureRejected
+from backend.booking.views import BookingReceipt
+from backend.errors import CallCenterError
+from backend.models.booking import Announcement
+
+# ----------------------------------------------------------------------------------------
+# Shared HTTP plumbing
+
+
+class Unauthorized(CallCenterError):
+    code = "unauthorized"
+
+
+class BodyTooLarge(CallCenterError):
+    code = "body-too-large"
+
+
+HTTP_STATUS: dict[type[CallCenterError], int] = {
+    Unauthorized: 401,
+    SignatureRejected: 401,
+    BodyTooLarge: 413,
+    RateLimited: 429,
+}
+
+
+def error_response(exc: CallCenterError) -> JSONResponse:
+    status = next((s for k, s in HTTP_STATUS.items() if isinstance(exc, k)), status_for(exc))
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
+    return JSONResponse(
+        status_code=status, content={"error": exc.code, "message": exc.message}, headers=headers
+    )
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors()[:3]:
+        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+        parts.append(f"{where}: {err.get('msg', '')}")
+    return "请求内容不正确：" + "；".join(parts)
+
+
+def route_class(max_body_bytes: int) -> type[APIRoute]:
+    """Routes that refuse oversized bodies before parsing and answer errors in one shape."""
+
+    class BookingRoute(APIRoute):
+        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+            handler = super().get_route_handler()
+
+            async def guarded(request: Request) -> Response:
+                try:
+                    declared = int(request.headers.get("content-length") or 0)
+                    if declared > max_body_bytes or len(await request.body()) > max_body_bytes:
+                        raise BodyTooLarge(f"请求体超过{max_body_bytes}字节")
+                    return await handler(request)
+                except CallCenterError as exc:
+                    return error_response(exc)
+                except RequestValidationError as exc:
+                    return JSONResponse(
+                        status_code=422,
+                        content={"error": "invalid-request", "message": _validation_message(exc)},
+                    )
+
+            return guarded
+
+    return BookingRoute
+
+
+@dataclass(frozen=True)
+class BookingApiConfig:
+    rules: BookingRules = field(default_factory=BookingRules)
+    redis_prefix: str = "cc:booking:"
+
+    @classmethod
+    def from_env(cls) -> "BookingApiConfig":
+        return cls(rules=BookingRules.from_env(os.environ))
+
+
+def service_provider(rules: BookingRules) -> Callable[[DeskContext], BookingService]:
+    """One BookingService per app context, built on first use (the calendar is read once)."""
+    built: dict[int, BookingService] = {}
+
+    def provide(ctx: CtxDep) -> BookingService:
+        service = built.get(id(ctx))
+        if service is None:
+            booking_ctx = BookingContext.from_settings(ctx.settings, rules)
+            service = built[id(ctx)] = BookingService(ctx.session_factory, booking_ctx)
+        return service
+
+    return provide
+
+
+# ----------------------------------------------------------------------------------------
+# Schemas: create (what clients send) and public (what they get, masked)
+
+
+class AccountCreate(BaseModel):
+    phone: str = Field(min_length=7, max_length=20, examples=["13900001111"])
+
+
+class AccountToken(BaseModel):
+    account_id: int
+    token: str
+
+
+class PatientCreate(BaseModel):
+    id_number: str = Field(min_length=1, max_length=32, description="居民身份证号码（18位）")
+    name: str = Field(min_length=1, max_length=32)
+    phone: str = Field(min_length=7, max_length=20)
+
+
+class PatientPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    name: str
+    id_number: str
+    phone: str
+
+
+class HospitalPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    code: str
+    name: str
+    level: str
+    district: str
+    address: str
+    phone: str
+    booking_notes: str
+
+
+class DepartmentPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    hospital_id: int
+    code: str
+    name: str
+
+
+class SchedulePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    hospital_id: int
+    hospital_name: str
+    department_id: int
+    department_name: str
+    doctor_name: str
+    doctor_title: str
+    day: str
+    session: str
+    session_label: str
+    starts_at: str
+    fee: str
+    status: str
+    capacity: int
+    available: int
+
+
+class SlotPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    seq: int
+    time: str
+    channel: str
+    available: bool
+
+
+class BookingCreate(BaseModel):
+    patient_id: int
+    schedule_id: int
+    slot_id: int | None = Field(default=None, description="不填则预约该出诊下一个可用号源")
+
+
+class BookingPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    code: str
+    status: str
+    status_label: str
+    channel: str
+    hospital_name: str
+    department_name: str
+    doctor_name: str
+    doctor_title: str
+    day: str
+    session: str
+    session_label: str
+    slot_seq: int
+    slot_time: str
+    fee: str
+    patient_name: str
+    id_number: str
+    phone: str
+    booked_at: str
+    cancel_deadline: str
+
+
+class AnnouncementPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    hospital_id: int | None
+    title: str
+    body: str
+    published_at: Any
+
+
+class ErrorBody(BaseModel):
+    error: str
+    message: str
+
+
+def booking_public(receipt: BookingReceipt) -> BookingPublic:
+    return BookingPublic.model_validate(receipt, from_attributes=True)
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody} for code in (400, 401, 404, 409, 413, 422, 429)
+}
+
+
+# ----------------------------------------------------------------------------------------
+# The router
+
+
+def build_router(config: BookingApiConfig | None = None) -> APIRouter:
+    config = config or BookingApiConfig.from_env()
+    rules = config.rules
+    get_service = service_provider(rules)
+    limiters: dict[int, RateLimiter] = {}
+
+    def rate_limit(ctx: CtxDep, address: ClientIp) -> None:
+        limiter = limiters.get(id(ctx))
+        if limiter is None:
+            limiter = limiters[id(ctx)] = RateLimiter(
+                ctx.redis,
+                prefix=config.redis_prefix,
+                limit=rules.rate_limit_requests,
+                window_seconds=rules.rate_limit_window_seconds,
+            )
+        limiter.hit(address or "unknown")
+
+    Service = Annotated[BookingService, Depends(get_service)]
+
+    def current_account(service: Service, authorization: Annotated[str, Header()] = "") -> int:
+        scheme, _, token = authorization.partition(" ")
+        account_id = service.account_for_token(token.strip()) if scheme == "Bearer" else None
+        if account_id is None:
+            raise Unauthorized("请先登录：请求头须带 Authorization: Bearer <账户令牌>")
+        return account_id
+
+    AccountId = Annotated[int, Depends(current_account)]
+    IdemKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+
+    router = APIRouter(
+        prefix="/api/public",
+        tags=["public booking"],
+        dependencies=[Depends(rate_limit)],
+        route_class=route_class(rules.max_body_bytes),
+        responses=ERRORS,
+    )
+
+    @router.post("/accounts", status_code=201, summary="开通账户（手机号），返回账户令牌")
+    def open_account(body: AccountCreate, service: Service) -> AccountToken:
+        account_id, token = service.open_account(body.phone)
+        return AccountToken(account_id=account_id, token=token)
+
+    @router.get("/hospitals", summary="搜索医院（名称或科室关键词、区、等级）")
+    def hospitals(
+        service: Service, q: str = "", district: str = "", level: str = ""
+    ) -> list[HospitalPublic]:
+        found = service.search_hospitals(q, district=district, level=level)
+        return [HospitalPublic.model_validate(h) for h in found]
+
+    @router.get("/hospitals/{hospital_id}/departments", summary="医院的科室")
+    def departments(hospital_id: int, service: Service, q: str = "") -> list[DepartmentPublic]:
+        return [
+            DepartmentPublic.model_validate(d) for d in service.list_departments(hospital_id, q)
+        ]
+
+    @router.get("/schedules", summary="出诊安排及网上可约号源数")
+    def schedules(
+        service: Service,
+        hospital_id: int | None = None,
+        department_id: int | None = None,
+        day_from: date | None = None,
+        day_to: date | None = None,
+    ) -> list[SchedulePublic]:
+        found = service.list_schedules(
+            channel=Channel.ONLINE,
+            hospital_id=hospital_id,
+            department_id=department_id,
+            day_from=day_from,
+            day_to=day_to,
+        )
+        return [SchedulePublic.model_validate(s) for s in found]
+
+    @router.get("/schedules/{schedule_id}/slots", summary="出诊的网上号源")
+    def slots(schedule_id: int, service: Service) -> list[SlotPublic]:
+        return [
+            SlotPublic.model_validate(s) for s in service.list_slots(schedule_id, Channel.ONLINE)
+        ]
+
+    @router.get("/announcements", summary="公告")
+    def announcements(ctx: CtxDep, hospital_id: int | None = None) -> list[AnnouncementPublic]:
+        with ctx.session_factory() as session:
+            query = select(Announcement).order_by(Announcement.published_at.desc()).limit(50)
+            if hospital_id is not None:
+                query = query.where(
+                    or_(Announcement.hospital_id == hospital_id, Announcement.hospital_id.is_(None))
+                )
+            return [AnnouncementPublic.model_validate(a) for a in session.execute(query).scalars()]
+
+    @router.get("/patients", summary="本账户管理的就诊人")
+    def my_patients(service: Service, account_id: AccountId) -> list[PatientPublic]:
+        return [PatientPublic.model_validate(p) for p in service.patients_of_account(account_id)]
+
+    @router.post("/patients", status_code=201, summary="登记就诊人（实名，身份证号校验）")
+    def register_patient(
+        body: PatientCreate, service: Service, account_id: AccountId, address: ClientIp
+    ) -> PatientPublic:
+        patient = service.register_patient(
+            id_number=body.id_number,
+            name=body.name,
+            phone=body.phone,
+            actor=f"account:{account_id}",
+            account_id=account_id,
+            source_ip=address,
+        )
+        return PatientPublic.model_validate(patient)
+
+    @router.post("/bookings", status_code=201, summary="预约（支持 Idempotency-Key）")
+    def book(
+        body: BookingCreate,
+        service: Service,
+        account_id: AccountId,
+        address: ClientIp,
+        idempotency_key: IdemKey = None,
+    ) -> BookingPublic:
+        if not service.account_manages(account_id, body.patient_id):
+            raise BookingNotFound("本账户没有这个就诊人", code="no-such-patient")
+        request = BookRequest(
+            schedule_id=body.schedule_id,
+            channel=Channel.ONLINE,
+            actor=f"account:{account_id}",
+            patient_id=body.patient_id,
+            slot_id=body.slot_id,
+            account_id=account_id,
+            source_ip=address,
+        )
+        return booking_public(service.book(request, idempotency_key))
+
+    @router.post("/bookings/{code}/cancel", summary="取消预约（支持 Idempotency-Key）")
+    def cancel(
+        code: str,
+        service: Service,
+        account_id: AccountId,
+        address: ClientIp,
+        idempotency_key: IdemKey = None,
+    ) -> BookingPublic:
+        request = CancelRequest(
+            booking_code=code,
+            channel=Channel.ONLINE,
+            actor=f"account:{account_id}",
+            account_id=account_id,
+            source_ip=address,
+        )
+        return booking_public(service.cancel(request, idempotency_key))
+
+    @router.get("/bookings", summary="我的预约")
+    def my_bookings(service: Service, account_id: AccountId) -> list[BookingPublic]:
+        return [booking_public(r) for r in service.bookings_of_account(account_id)]
+
+    return router
+
+
+__all__ = ["BookingApiConfig", "build_router", "error_response", "route_class"]

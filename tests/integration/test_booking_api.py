@@ -1,0 +1,324 @@
+"""The public booking API and the hospital integration API over HTTP, on real PostgreSQL and
+Redis: the online flow end to end, bad input refused with a reason, signatures, rate limits."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import pytest
+import redis
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from agent_desk.api import hospital_api, public_booking
+from agent_desk.app import create_app
+from agent_desk.deps import DeskContext
+from agent_desk.errors import install_error_handlers
+from backend import idcard
+from backend.booking.demo_data import create_hospital
+from backend.booking.rules import BookingRules
+from backend.booking.signatures import sign
+from backend.db import transaction
+from backend.models.booking import Booking, Patient
+from backend.personal_data import PersonalDataCipher
+from backend.settings import Settings
+
+TZ = BookingRules().tz
+SECRET = "test-hospital-secret"
+
+
+def new_id_number() -> str:
+    return idcard.make_valid(f"11010819900307{uuid.uuid4().int % 1000:03d}")
+
+
+def new_phone() -> str:
+    return f"137{uuid.uuid4().int % 10**8:08d}"
+
+
+@dataclass
+class Api:
+    client: TestClient
+    hospital_code: str
+    key_id: str
+    factory: sessionmaker[Session]
+
+    def signed(
+        self, method: str, path: str, payload: object = None, *, secret: str = SECRET, skew: int = 0
+    ) -> dict[str, object]:
+        body = b"" if payload is None else json.dumps(payload).encode()
+        ts = str(int(time.time()) + skew)
+        headers = {
+            "X-Hospital-Key": self.key_id,
+            "X-Timestamp": ts,
+            "X-Signature": sign(secret, method, path, ts, body),
+            "Content-Type": "application/json",
+        }
+        response = self.client.request(method, path, content=body, headers=headers)
+        return {"status": response.status_code, "json": response.json()}
+
+    def account(self) -> dict[str, str]:
+        created = self.client.post("/api/public/accounts", json={"phone": new_phone()})
+        assert created.status_code == 201
+        return {"Authorization": f"Bearer {created.json()['token']}"}
+
+    def patient(self, auth: dict[str, str]) -> int:
+        body = {"id_number": new_id_number(), "name": "李四", "phone": new_phone()}
+        response = self.client.post("/api/public/patients", json=body, headers=auth)
+        assert response.status_code == 201, response.text
+        return int(response.json()["id"])
+
+
+def _app(
+    settings: Settings,
+    factory: sessionmaker[Session],
+    client: redis.Redis,
+    config: public_booking.BookingApiConfig,
+) -> FastAPI:
+    app = FastAPI()
+    app.state.ctx = DeskContext(settings, factory, client)
+    install_error_handlers(app)
+    app.include_router(public_booking.build_router(config))
+    app.include_router(hospital_api.build_router(config))
+    return app
+
+
+@pytest.fixture()
+def api(
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    redis_client: redis.Redis,
+    redis_namespace: str,
+) -> Iterator[Api]:
+    config = public_booking.BookingApiConfig(
+        rules=BookingRules(max_body_bytes=4096), redis_prefix=f"{redis_namespace}:"
+    )
+    code = "h" + uuid.uuid4().hex[:8]
+    cipher = PersonalDataCipher(settings.data_key.get_secret_value())
+    with transaction(session_factory) as session:
+        create_hospital(session, cipher, code=code, name="北京大学第一医院", api_secret=SECRET)
+    app = _app(settings, session_factory, redis_client, config)
+    with TestClient(app) as client:
+        yield Api(client, code, f"hosp-{code}", session_factory)
+
+
+def schedule_payload(external_id: str, day: date, slots: int = 4) -> dict[str, object]:
+    return {
+        "schedules": [
+            {
+                "external_id": external_id,
+                "department_code": "ER",
+                "department_name": "儿科",
+                "doctor_code": "D9",
+                "doctor_name": "王晓梅",
+                "doctor_title": "主任医师",
+                "day": day.isoformat(),
+                "session": "afternoon",
+                "starts": "13:30",
+                "ends": "17:00",
+                "fee": "100.00",
+                "slots": [
+                    {
+                        "seq": i,
+                        "time": f"13:{30 + i:02d}",
+                        "channel": "online" if i <= 2 else "phone",
+                    }
+                    for i in range(1, slots + 1)
+                ],
+            }
+        ]
+    }
+
+
+def _today() -> date:
+    return datetime.now(TZ).date()
+
+
+def _push(api: Api, ext: str, day: date, slots: int = 4) -> int:
+    pushed = api.signed("POST", "/api/hospital/schedules", schedule_payload(ext, day, slots))
+    assert pushed["status"] == 200, pushed
+    return int(pushed["json"]["schedule_ids"][ext])  # type: ignore[index]
+
+
+def test_online_flow_end_to_end(api: Api) -> None:
+    schedule_id = _push(api, "E-1", _today() + timedelta(days=5))
+    auth = api.account()
+    patient_id = api.patient(auth)
+    listed = api.client.get("/api/public/patients", headers=auth).json()
+    assert listed[0]["id_number"].count("*") == 8 and "*" in listed[0]["phone"]
+
+    hospitals = api.client.get("/api/public/hospitals", params={"q": "儿科"}).json()
+    assert any(h["code"] == api.hospital_code for h in hospitals)
+    hospital_id = next(h["id"] for h in hospitals if h["code"] == api.hospital_code)
+    depts = api.client.get(f"/api/public/hospitals/{hospital_id}/departments").json()
+    assert [d["name"] for d in depts] == ["儿科"]
+    schedules = api.client.get("/api/public/schedules", params={"hospital_id": hospital_id}).json()
+    assert schedules[0]["available"] == 2  # only the online share is offered online
+    slots = api.client.get(f"/api/public/schedules/{schedule_id}/slots").json()
+    assert [s["seq"] for s in slots] == [1, 2]
+
+    key = {"Idempotency-Key": uuid.uuid4().hex}
+    body = {"patient_id": patient_id, "schedule_id": schedule_id}
+    first = api.client.post("/api/public/bookings", json=body, headers=auth | key)
+    assert first.status_code == 201, first.text
+    booking = first.json()
+    assert booking["status_label"] == "已预约" and booking["doctor_title"] == "主任医师"
+    assert booking["patient_name"] == "李*"
+    retry = api.client.post("/api/public/bookings", json=body, headers=auth | key)
+    assert retry.json()["code"] == booking["code"]
+    other = api.client.post(
+        "/api/public/bookings", json=body | {"slot_id": slots[1]["id"]}, headers=auth | key
+    )
+    assert other.status_code == 422 and other.json()["error"] == "idempotency-key-reused"
+
+    mine = api.client.get("/api/public/bookings", headers=auth).json()
+    assert [b["code"] for b in mine] == [booking["code"]]
+    cancelled = api.client.post(f"/api/public/bookings/{booking['code']}/cancel", headers=auth)
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+
+    stranger = api.account()
+    refused = api.client.post(f"/api/public/bookings/{booking['code']}/cancel", headers=stranger)
+    assert refused.status_code == 404 and refused.json()["error"] == "no-such-booking"
+
+    feed = api.signed("GET", "/api/hospital/bookings?cursor=0")
+    kinds = [i["kind"] for i in feed["json"]["items"]]  # type: ignore[index]
+    assert kinds == ["booked", "cancelled"]
+    assert feed["json"]["items"][0]["booking"]["id_number"].count("*") == 0  # type: ignore[index]
+    after = api.signed("GET", f"/api/hospital/bookings?cursor={feed['json']['next_cursor']}")  # type: ignore[index]
+    assert after["json"]["items"] == []  # type: ignore[index]
+
+
+def test_bad_input_gets_a_readable_4xx_and_writes_nothing(api: Api) -> None:
+    auth = api.account()
+    bad_id = api.client.post(
+        "/api/public/patients",
+        json={"id_number": "110105198001010011", "name": "王五", "phone": new_phone()},
+        headers=auth,
+    )
+    assert bad_id.status_code == 400 and bad_id.json()["error"] == "invalid-id-number"
+    assert "校验位" in bad_id.json()["message"]
+    bad_phone = api.client.post(
+        "/api/public/patients",
+        json={"id_number": new_id_number(), "name": "王五", "phone": "12"},
+        headers=auth,
+    )
+    assert bad_phone.status_code == 422 and bad_phone.json()["error"] == "invalid-request"
+
+    patient_id = api.patient(auth)
+    past = _push(api, "P-1", _today() - timedelta(days=1))
+    gone = api.client.post(
+        "/api/public/bookings", json={"patient_id": patient_id, "schedule_id": past}, headers=auth
+    )
+    assert gone.status_code == 422 and gone.json()["error"] == "session-past"
+    live = _push(api, "P-2", _today() + timedelta(days=3))
+    unknown = api.client.post(
+        "/api/public/bookings",
+        json={"patient_id": patient_id, "schedule_id": live, "slot_id": 10**12},
+        headers=auth,
+    )
+    assert unknown.status_code == 404 and unknown.json()["error"] == "no-such-slot"
+    huge = api.client.post(
+        "/api/public/bookings",
+        content=b'{"patient_id": 1, "pad": "' + b"x" * 5000 + b'"}',
+        headers=auth | {"Content-Type": "application/json"},
+    )
+    assert huge.status_code == 413 and huge.json()["error"] == "body-too-large"
+    no_token = api.client.get("/api/public/bookings")
+    assert no_token.status_code == 401 and "Authorization" in no_token.json()["message"]
+    with api.factory() as session:
+        count = session.execute(
+            select(func.count()).select_from(Booking).where(Booking.patient_id == patient_id)
+        ).scalar_one()
+    assert count == 0  # nothing half-written by any of the refusals
+
+
+def test_hospital_requests_must_be_signed(api: Api) -> None:
+    payload = schedule_payload("S-1", _today() + timedelta(days=2))
+    wrong = api.signed("POST", "/api/hospital/schedules", payload, secret="guess")
+    assert wrong["status"] == 401 and wrong["json"]["error"] == "bad-signature"  # type: ignore[index]
+    assert "签名不正确" in wrong["json"]["message"]  # type: ignore[index]
+    stale = api.signed("POST", "/api/hospital/schedules", payload, skew=-3600)
+    assert stale["status"] == 401 and "X-Timestamp" in stale["json"]["message"]  # type: ignore[index]
+    bare = api.client.post("/api/hospital/schedules", json=payload)
+    assert bare.status_code == 401
+    api.key_id = "hosp-nobody"
+    unknown = api.signed("POST", "/api/hospital/schedules", payload)
+    assert unknown["status"] == 401 and "密钥" in unknown["json"]["message"]  # type: ignore[index]
+
+
+def test_a_stopped_session_lists_patients_to_notify(api: Api) -> None:
+    schedule_id = _push(api, "X-1", _today() + timedelta(days=4))
+    auth = api.account()
+    patient_id = api.patient(auth)
+    booked = api.client.post(
+        "/api/public/bookings",
+        json={"patient_id": patient_id, "schedule_id": schedule_id},
+        headers=auth,
+    ).json()
+    stopped = api.signed("POST", "/api/hospital/schedules/X-1/stop", {"reason": "医生临时出差"})
+    assert stopped["status"] == 200
+    affected = stopped["json"]["affected"]  # type: ignore[index]
+    assert [a["code"] for a in affected] == [booked["code"]]
+    assert "*" not in affected[0]["phone"]  # the hospital must be able to call
+    again = api.client.post(
+        "/api/public/bookings",
+        json={"patient_id": patient_id, "schedule_id": schedule_id},
+        headers=auth,
+    )
+    assert again.json()["error"] == "session-stopped"
+    early = api.signed(
+        "POST", f"/api/hospital/bookings/{booked['code']}/attendance", {"attended": False}
+    )
+    assert early["status"] == 422 and early["json"]["error"] == "not-reportable"  # type: ignore[index]
+
+
+def test_brushing_clients_are_throttled(
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    redis_client: redis.Redis,
+    redis_namespace: str,
+) -> None:
+    config = public_booking.BookingApiConfig(
+        rules=BookingRules(rate_limit_requests=5), redis_prefix=f"{redis_namespace}:rl:"
+    )
+    with TestClient(_app(settings, session_factory, redis_client, config)) as client:
+        statuses = [client.get("/api/public/hospitals").status_code for _ in range(6)]
+        assert statuses == [200] * 5 + [429]
+        last = client.get("/api/public/hospitals")
+        assert 1 <= int(last.headers["Retry-After"]) <= 60
+        assert last.json()["error"] == "rate-limited"
+
+
+def test_the_desk_app_mounts_both_apis_in_its_openapi(
+    settings: Settings, session_factory: sessionmaker[Session], redis_client: redis.Redis
+) -> None:
+    app = create_app(settings, session_factory=session_factory, redis_client=redis_client)
+    paths = TestClient(app).get("/openapi.json").json()["paths"]
+    assert "/api/public/bookings" in paths
+    assert "/api/hospital/schedules/{external_id}/stop" in paths
+    params = {p["name"] for p in paths["/api/hospital/schedules"]["post"]["parameters"]}
+    assert {"x-hospital-key", "x-timestamp", "x-signature"} <= params
+
+
+def test_registering_twice_keeps_one_real_name_patient(api: Api) -> None:
+    auth = api.account()
+    number = new_id_number()
+    for _ in range(2):
+        body = {"id_number": number, "name": "赵六", "phone": new_phone()}
+        assert api.client.post("/api/public/patients", json=body, headers=auth).status_code == 201
+    mismatch = api.client.post(
+        "/api/public/patients",
+        json={"id_number": number, "name": "钱七", "phone": new_phone()},
+        headers=auth,
+    )
+    assert mismatch.status_code == 422 and mismatch.json()["error"] == "name-mismatch"
+    with api.factory() as session:
+        count = session.execute(select(func.count()).select_from(Patient)).scalar_one()
+        assert count >= 1
+    assert len(api.client.get("/api/public/patients", headers=auth).json()) == 1
