@@ -236,3 +236,19 @@ def footnotes(keys: Sequence[str], *, formula: SlFormula, short_abandon_seconds:
     for key in keys:
         lines.append(FOOTNOTES[key].format(short=short_abandon_seconds))
     return lines
+
+
+# Not-ready reasons that are still work (after-call work), so they count as staffed time.
+WORK_REASONS = frozenset({"wrapup", "acw", "after_call_work"})
+
+
+def is_staffed(state: str, reason: str) -> bool:
+    """Logged in and not on a break: the denominator of occupancy."""
+    if state == "logged_out":
+        return False
+    return state != "not_ready" or reason in WORK_REASONS
+
+
+def patience_estimate(wait_offered_seconds: float, abandoned: int) -> float | None:
+    """Mean caller patience: total queue time over abandons (the exponential-patience MLE)."""
+    return ratio(wait_offered_seconds, abandoned)

@@ -1,0 +1,47 @@
+"""Booking counts for reports, in SQL over ``bookings`` (the booking module's table).
+
+Every row of ``bookings`` is a booking that succeeded when it was made; a later cancellation
+does not undo that success, so the counts include cancelled bookings (the monthly
+confirmation sheet bills each successful booking). Phone = agent or IVR (``phone``/``ivr``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from reports.kpi import NIGHT_END_HOUR, NIGHT_START_HOUR
+from reports.periods import ReportFilter
+
+PHONE_CHANNELS = ("phone", "ivr")
+
+
+@dataclass(frozen=True)
+class BookingCounts:
+    total: int = 0
+    online: int = 0
+    phone: int = 0
+    phone_night: int = 0
+
+
+def bookings_by_month(session: Session, f: ReportFilter) -> dict[datetime, BookingCounts]:
+    """Bookings per local month start (naive Beijing time)."""
+    start, end = f.utc_range()
+    local = "(booked_at AT TIME ZONE :tz)"
+    hour = f"extract(hour FROM {local})"
+    phone = "channel IN ('phone', 'ivr')"
+    rows = session.execute(
+        text(
+            f"""SELECT date_trunc('month', {local}) AS month, count(*),
+              count(*) FILTER (WHERE channel = 'online'),
+              count(*) FILTER (WHERE {phone}),
+              count(*) FILTER (WHERE {phone} AND ({hour} >= {NIGHT_START_HOUR}
+                                                  OR {hour} < {NIGHT_END_HOUR}))
+            FROM bookings WHERE booked_at >= :start AND booked_at < :end GROUP BY 1"""
+        ),
+        {"tz": f.tz_name, "start": start, "end": end},
+    )
+    return {month: BookingCounts(int(a), int(b), int(c), int(d)) for month, a, b, c, d in rows}

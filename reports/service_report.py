@@ -1,0 +1,211 @@
+"""Calls and service: the KPI list by period, the call-arrival cycle, night shift, intents."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from reports import kpi
+from reports.definitions import QueueDefinition, queue_definition
+from reports.document import Cell, Chart, ReportDocument, Section, Table, pct, secs, wait_edge
+from reports.kpi import CallTotals
+from reports.periods import WEEKDAY_LABELS, GroupBy, ReportFilter, period_label
+from reports.query import Source, call_totals, intent_mix
+
+KPI_COLUMNS = [
+    "呼入量",
+    "进入队列",
+    "接听",
+    "T秒内接听",
+    "服务水平",
+    "平均应答速度(秒)",
+    "平均等待(秒)",
+    "90%等待(秒)",
+    "放弃",
+    "短时放弃",
+    "放弃率",
+    "平均处理时长(秒)",
+    "转接率",
+    "回拨率",
+    "IVR自助率",
+    "满意率",
+]
+KPI_FOOTNOTE_KEYS = [
+    "time",
+    "inbound",
+    "offered",
+    "asa",
+    "average_wait",
+    "wait_percentile",
+    "aht",
+    "abandonment",
+    "transfer",
+    "callback",
+    "self_service",
+    "satisfaction",
+    "night",
+]
+
+
+def kpi_cells(t: CallTotals, definition: QueueDefinition) -> list[Cell]:
+    return [
+        t.inbound,
+        t.offered,
+        t.answered,
+        t.answered_within_t,
+        pct(kpi.service_level(t, definition.formula)),
+        secs(kpi.asa(t)),
+        secs(kpi.average_wait(t)),
+        wait_edge(kpi.wait_percentile(t, 0.9)),
+        t.abandoned,
+        t.short_abandoned,
+        pct(kpi.abandonment_rate(t)),
+        secs(kpi.aht(t)),
+        pct(kpi.transfer_rate(t)),
+        pct(kpi.callback_rate(t)),
+        pct(kpi.ivr_self_service_rate(t)),
+        pct(kpi.satisfaction_rate(t)),
+    ]
+
+
+def _sorted(totals: dict[Hashable, CallTotals]) -> list[tuple[Hashable, CallTotals]]:
+    return sorted(totals.items(), key=lambda item: str(item[0]))
+
+
+def build_service_report(
+    session: Session, f: ReportFilter, *, source: Source = Source.AUTO
+) -> ReportDocument:
+    definition = queue_definition(session, f)
+    doc = ReportDocument("话务与服务水平报表", f.describe(), footnotes=[])
+    total = call_totals(session, f, GroupBy.TOTAL, source=source).get(0, CallTotals())
+    doc.sections.append(
+        Section(
+            "总体指标",
+            tables=[
+                Table("总体指标", ["范围", *KPI_COLUMNS], [["合计", *kpi_cells(total, definition)]])
+            ],
+        )
+    )
+    by_period = _sorted(call_totals(session, f, GroupBy.PERIOD, source=source))
+    labels = [period_label(k, f.grain) for k, _ in by_period if isinstance(k, datetime)]
+    doc.sections.append(
+        Section(
+            "分时段指标",
+            tables=[
+                Table(
+                    "分时段指标",
+                    ["时段", *KPI_COLUMNS],
+                    [
+                        [label, *kpi_cells(t, definition)]
+                        for label, (_, t) in zip(labels, by_period, strict=True)
+                    ],
+                )
+            ],
+            charts=[
+                Chart(
+                    "呼入量与接听量",
+                    labels,
+                    {
+                        "呼入量": [t.inbound for _, t in by_period],
+                        "接听": [t.answered for _, t in by_period],
+                    },
+                    kind="line" if len(labels) > 40 else "bar",
+                )
+            ],
+        )
+    )
+    doc.sections.append(arrival_cycle_section(session, f, source=source))
+    night = call_totals(session, f, GroupBy.NIGHT, source=source)
+    doc.sections.append(
+        Section(
+            "夜班数据（22:00—08:00）",
+            tables=[
+                Table(
+                    "夜班与日间对比",
+                    ["班次", *KPI_COLUMNS],
+                    [
+                        ["夜班", *kpi_cells(night.get(True, CallTotals()), definition)],
+                        ["日间", *kpi_cells(night.get(False, CallTotals()), definition)],
+                    ],
+                )
+            ],
+        )
+    )
+    intents = intent_mix(session, f)
+    inbound = sum(intents.values())
+    doc.sections.append(
+        Section(
+            "来电意图构成",
+            tables=[
+                Table(
+                    "来电意图构成",
+                    ["意图", "呼入量", "占比"],
+                    [
+                        [name or "未识别", calls, pct(kpi.ratio(calls, inbound))]
+                        for name, calls in sorted(intents.items(), key=lambda i: -i[1])
+                    ],
+                )
+            ],
+        )
+    )
+    doc.footnotes = definition.footnotes(KPI_FOOTNOTE_KEYS)
+    return doc
+
+
+def arrival_cycle_section(
+    session: Session, f: ReportFilter, *, source: Source = Source.AUTO
+) -> Section:
+    """Calls by hour of day and by weekday: when callers call (the staffing pattern)."""
+    by_hour = call_totals(session, f, GroupBy.HOUR_OF_DAY, source=source)
+    by_weekday = call_totals(session, f, GroupBy.DAY_OF_WEEK, source=source)
+    days = f.days
+    weekday_counts = _weekday_counts(f)
+    hour_rows: list[list[Cell]] = []
+    inbound_total = sum(t.inbound for t in by_hour.values())
+    for hour in range(24):
+        t = by_hour.get(hour, CallTotals())
+        hour_rows.append(
+            [
+                f"{hour:02d}:00",
+                t.inbound,
+                pct(kpi.ratio(t.inbound, inbound_total)),
+                round(t.inbound / days, 1),
+                t.answered,
+            ]
+        )
+    weekday_rows: list[list[Cell]] = []
+    for day in range(1, 8):
+        t = by_weekday.get(day, CallTotals())
+        per_day = kpi.ratio(t.inbound, weekday_counts[day])
+        weekday_rows.append(
+            [
+                WEEKDAY_LABELS[day],
+                t.inbound,
+                weekday_counts[day],
+                round(per_day or 0.0, 1),
+                t.answered,
+            ]
+        )
+    return Section(
+        "来电到达周期分析",
+        tables=[
+            Table("按小时到达分布", ["时段", "呼入量", "占比", "日均呼入", "接听"], hour_rows),
+            Table("按星期到达分布", ["星期", "呼入量", "天数", "日均呼入", "接听"], weekday_rows),
+        ],
+        charts=[
+            Chart(
+                "按小时日均呼入量",
+                [f"{h:02d}" for h in range(24)],
+                {"日均呼入": [by_hour.get(h, CallTotals()).inbound / days for h in range(24)]},
+            ),
+        ],
+    )
+
+
+def _weekday_counts(f: ReportFilter) -> dict[int, int]:
+    counts = {d: 0 for d in range(1, 8)}
+    for offset in range(f.days):
+        counts[(f.first.isoweekday() + offset - 1) % 7 + 1] += 1
+    return counts
