@@ -1,0 +1,51 @@
+"""Composition root of the Celery worker and beat: one app, every task registered here.
+
+Each feature contributes a ``register_<feature>_tasks(app, resources)`` function; add its call
+to ``register_tasks`` below — tasks are never registered by importing a module. Declare
+tasks with ``@app.task(name=..., shared=False)``: Celery's default (shared) copies a task into
+every app built later in the process, with the first app's collaborators.
+"""
+
+from __future__ import annotations
+
+from celery import Celery
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.settings import Settings
+from backend.worker.resources import WorkerResources
+from backend.worker.workorder_tasks import register_workorder_tasks
+
+
+def register_tasks(app: Celery, resources: WorkerResources) -> None:
+    register_workorder_tasks(app, resources)
+
+
+def create_celery(
+    settings: Settings,
+    *,
+    session_factory: sessionmaker[Session] | None = None,
+    key_prefix: str = "",
+) -> Celery:
+    """The Celery app on the Redis broker; ``key_prefix`` keeps every Redis key of it apart
+    (tests run beside each other on one Redis)."""
+    app = Celery(
+        "callcenter", broker=settings.redis_url, backend=settings.redis_url, set_as_current=False
+    )
+    transport = {"global_keyprefix": key_prefix} if key_prefix else {}
+    app.conf.update(
+        task_serializer="json",
+        result_serializer="json",
+        accept_content=["json"],
+        timezone=settings.timezone,
+        enable_utc=True,
+        task_ignore_result=True,
+        result_expires=3600,
+        task_default_queue=f"{key_prefix}callcenter" if key_prefix else "callcenter",
+        broker_transport_options=transport,
+        result_backend_transport_options=transport,
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+        beat_schedule={},
+    )
+    register_tasks(app, WorkerResources(settings, session_factory))
+    return app

@@ -1,0 +1,31 @@
+"""What tasks share inside one worker process: settings and a lazily built database engine.
+
+The engine is built on first use, so that each forked worker child makes its own connections
+instead of inheriting the parent's sockets.
+"""
+
+from __future__ import annotations
+
+from threading import Lock
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.db import make_engine, make_session_factory
+from backend.settings import Settings
+
+
+class WorkerResources:
+    def __init__(
+        self, settings: Settings, session_factory: sessionmaker[Session] | None = None
+    ) -> None:
+        self.settings = settings
+        self._session_factory = session_factory
+        self._lock = Lock()
+
+    @property
+    def session_factory(self) -> sessionmaker[Session]:
+        with self._lock:
+            if self._session_factory is None:
+                engine = make_engine(self.settings, pool_size=2, max_overflow=2)
+                self._session_factory = make_session_factory(engine)
+            return self._session_factory
