@@ -37,7 +37,7 @@ def placeholder_values(settings: Settings) -> dict[str, str]:
         "AGI_URL": settings.agi_url,
         "RECORDINGS_DIR": settings.effective_asterisk_recordings_dir,
         "SOUNDS_DIR": settings.effective_asterisk_sounds_dir,
-        "FALLBACK_AGENTS": "",
+        "FALLBACK_AGENTS": settings.fallback_agents,
         "AGENT_PHONE_SECRET": settings.secret_key.get_secret_value()[:24],
         "DID_114": DID_114,
         "DID_HOTLINE": DID_HOTLINE,

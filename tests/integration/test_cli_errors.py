@@ -1,0 +1,66 @@
+"""Bad settings give one clear line naming the setting, and a non-zero exit, not a traceback."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+
+def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "backend.cli.main", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=60,
+        check=False,
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], setting: str) -> None:
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"error: setting {setting}:"), lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_wrong_database_url() -> None:
+    result = run_cli("db", "upgrade", CC_DATABASE_URL="postgresql://postgres@127.0.0.1:1/none")
+    assert_one_line_error(result, "CC_DATABASE_URL")
+
+
+def test_database_url_of_another_kind() -> None:
+    result = run_cli("db", "upgrade", CC_DATABASE_URL="sqlite:///x.db")
+    assert_one_line_error(result, "CC_DATABASE_URL")
+
+
+def test_wrong_redis_url(tmp_path: Path) -> None:
+    result = run_cli("up", CC_REDIS_URL="redis://127.0.0.1:1/0", CC_STATE_DIR=str(tmp_path))
+    assert_one_line_error(result, "CC_REDIS_URL")
+
+
+def test_asterisk_root_missing(tmp_path: Path) -> None:
+    result = run_cli("asterisk", "start", CC_ASTERISK_ROOT=str(tmp_path / "nothing"))
+    assert_one_line_error(result, "CC_ASTERISK_ROOT")
+    assert "callcenter asterisk build" in result.stderr
+
+
+def test_ami_port_in_use() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run_cli(
+            "asterisk", "start", CC_AMI_PORT=str(port), CC_ASTERISK_INSTANCE="porttest"
+        )
+    assert_one_line_error(result, "CC_AMI_PORT")
+    assert f"port {port}" in result.stderr
+
+
+def test_port_number_out_of_range() -> None:
+    result = run_cli("status", CC_DESK_PORT="99999")
+    assert_one_line_error(result, "CC_DESK_PORT")
