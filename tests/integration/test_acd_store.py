@@ -1,0 +1,302 @@
+"""The ACD store on the real Redis: routing order, ring-no-answer, callbacks, restart."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+
+import pytest
+from redis.asyncio import Redis
+
+from backend.settings import Settings
+from ivr.acd.policy import CandidateAgent, SkillConfig, WaitingCall, decide
+from ivr.acd.states import AgentState
+from ivr.acd.store import AcdStore, AgentProfile, CallStatus
+
+T0 = 1_764_000_000.0  # a fixed epoch second so orders and waits are exact
+
+
+class Clock:
+    def __init__(self, now: float = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+SKILLS = [
+    SkillConfig(
+        "booking", wrapup_seconds=10, overflow_skill="complaints", overflow_after_seconds=60
+    ),
+    SkillConfig("complaints", wrapup_seconds=0),
+    SkillConfig("policy", wrapup_seconds=5),
+]
+
+
+@pytest.fixture()
+async def aredis(settings: Settings, redis_namespace: str) -> AsyncIterator[Redis]:
+    client = Redis.from_url(settings.redis_url, decode_responses=True)
+    yield client
+    async for key in client.scan_iter(f"{redis_namespace}*"):
+        await client.delete(key)
+    await client.aclose()
+
+
+@pytest.fixture()
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture()
+def store(aredis: Redis, redis_namespace: str, clock: Clock) -> AcdStore:
+    return AcdStore(aredis, redis_namespace, SKILLS, controller_id="c1", clock=clock)
+
+
+async def ready_agent(store: AcdStore, clock: Clock, agent_id: int, skills: dict[str, int],
+                      idle_at: float) -> None:  # fmt: skip
+    await store.register_agent(
+        AgentProfile(agent_id, str(1000 + agent_id), f"Local/{agent_id}@sim-agent", skills)
+    )
+    saved = clock.now
+    clock.now = idle_at
+    await store.change_state(agent_id, AgentState.READY)
+    clock.now = saved
+
+
+async def test_best_level_then_longest_idle_gets_the_call(store: AcdStore, clock: Clock) -> None:
+    await ready_agent(store, clock, 1, {"booking": 5}, T0 - 300)  # idle longest, lower level
+    await ready_agent(store, clock, 2, {"booking": 8}, T0 - 30)
+    await ready_agent(store, clock, 3, {"booking": 8}, T0 - 42)
+    await store.enqueue("call-a", "booking")
+    assignment = await store.pick()
+    assert assignment is not None
+    assert (assignment.call_id, assignment.agent_id) == ("call-a", 3)
+    assert assignment.interface == "Local/3@sim-agent"
+    reason = assignment.decision.reason
+    assert "agent 1003 got call call-a" in reason
+    assert "level 8" in reason and "idle 42 s" in reason
+    assert "longest idle of 2 at that level (3 ready)" in reason
+    view = await store.agent(3)
+    assert view is not None and view.status.state == AgentState.RESERVED
+    assert await store.pick() is None  # nothing else waits
+
+
+async def test_priority_then_entry_time_across_calls(store: AcdStore, clock: Clock) -> None:
+    await store.enqueue("early", "booking", 0, entered_at=T0 - 100)
+    await store.enqueue("elderly", "booking", 2, entered_at=T0 - 5)
+    await store.enqueue("later", "booking", 0, entered_at=T0 - 50)
+    assert [c.call_id for c in await store.waiting_calls()] == ["elderly", "early", "later"]
+    assert await store.position("later") == 3
+    served = []
+    for agent_id in (1, 2, 3):
+        await ready_agent(store, clock, agent_id, {"booking": 5}, T0 - agent_id)
+        assignment = await store.pick()
+        assert assignment is not None
+        served.append(assignment.call_id)
+    assert served == ["elderly", "early", "later"]
+
+
+async def test_an_agent_never_gets_a_call_outside_his_skills(store: AcdStore, clock: Clock) -> None:
+    await ready_agent(store, clock, 1, {"policy": 9}, T0 - 500)
+    await store.enqueue("c", "booking", entered_at=T0 - 1000)  # long past overflow, to complaints
+    assert await store.pick() is None
+    await ready_agent(store, clock, 2, {"complaints": 3}, T0 - 1)
+    assignment = await store.pick()
+    assert assignment is not None and assignment.agent_id == 2
+    assert assignment.decision.overflow and "overflow from booking" in assignment.decision.reason
+
+
+async def test_overflow_only_after_the_configured_wait(store: AcdStore, clock: Clock) -> None:
+    await ready_agent(store, clock, 1, {"complaints": 5}, T0 - 10)
+    await store.enqueue("c", "booking", entered_at=T0 - 59)
+    assert await store.pick() is None
+    clock.now += 1
+    assignment = await store.pick()
+    assert assignment is not None and assignment.call_id == "c"
+    assert assignment.decision.skill == "complaints"
+
+
+async def test_ring_no_answer_requeues_at_the_head_and_marks_agent_unanswered(
+    store: AcdStore, clock: Clock
+) -> None:
+    await ready_agent(store, clock, 1, {"booking": 9}, T0 - 100)
+    await store.enqueue("first", "booking", entered_at=T0 - 40)
+    assignment = await store.pick()
+    assert assignment is not None and assignment.agent_id == 1
+    assert await store.wait_for_agent("first", timeout=1) == 1
+    await store.enqueue("second", "booking", entered_at=T0 - 20)
+    assert await store.ringing("first", 1)
+    clock.now += 15
+    assert await store.ring_no_answer("first", 1)
+
+    agent = await store.agent(1)
+    assert agent is not None
+    assert (agent.status.state, agent.status.reason) == (AgentState.NOT_READY, "no_answer")
+    back = await store.call("first")
+    assert back is not None and back.status == CallStatus.WAITING
+    assert back.entered_at == T0 - 40  # kept its place
+    assert await store.position("first") == 1
+
+    await ready_agent(store, clock, 2, {"booking": 5}, clock.now - 1)
+    assignment = await store.pick()
+    assert assignment is not None and (assignment.call_id, assignment.agent_id) == ("first", 2)
+
+
+async def test_callback_keeps_its_place_and_is_dialled_once(store: AcdStore, clock: Clock) -> None:
+    await store.enqueue("a", "booking", entered_at=T0 - 30)
+    await store.enqueue("b", "booking", entered_at=T0 - 20)
+    await store.enqueue("c", "booking", entered_at=T0 - 10)
+    assert await store.request_callback("a", "13800000000")
+    clock.now += 120  # b and c kept waiting meanwhile; a's caller is gone
+    await store.enqueue("d", "booking", entered_at=clock.now)
+    assert await store.position("a") == 1
+
+    await ready_agent(store, clock, 1, {"booking": 5}, clock.now - 5)
+    assignment = await store.pick()
+    assert assignment is not None and assignment.call_id == "a" and assignment.decision.callback
+    # One free agent: one callback dialling, however many wait.
+    assert await store.pick() is None
+    key = await store.begin_dial("a", 1)
+    assert key == "a#1"
+    assert await store.begin_dial("a", 1) == key  # a retry reuses the open attempt
+    assert await store.claim_dial(key)
+    assert not await store.claim_dial(key)  # a retried originate does not ring twice
+
+    # The citizen does not answer: the callback goes back in its own place, the agent is free.
+    assert await store.callback_unreached("a", 1)
+    agent = await store.agent(1)
+    assert agent is not None and agent.status.state == AgentState.READY
+    again = await store.pick()
+    assert again is not None and again.call_id == "a"
+    assert await store.begin_dial("a", 1) == "a#2"
+
+
+async def test_callback_refused_once_an_agent_is_reserved(store: AcdStore, clock: Clock) -> None:
+    await ready_agent(store, clock, 1, {"booking": 5}, T0 - 5)
+    await store.enqueue("a", "booking")
+    assert await store.pick() is not None
+    assert not await store.request_callback("a", "13800000000")
+
+
+async def test_abandon_frees_a_reserved_agent_keeping_his_idle_place(
+    store: AcdStore, clock: Clock
+) -> None:
+    await ready_agent(store, clock, 1, {"booking": 5}, T0 - 50)
+    await ready_agent(store, clock, 2, {"booking": 5}, T0 - 40)
+    await store.enqueue("gone", "booking")
+    assignment = await store.pick()
+    assert assignment is not None and assignment.agent_id == 1
+    assert await store.abandon("gone")
+    await store.enqueue("next", "booking")
+    assignment = await store.pick()
+    assert assignment is not None and assignment.agent_id == 1  # still the longest idle
+
+
+async def test_wrapup_ends_at_its_timer_then_agent_is_ready(store: AcdStore, clock: Clock) -> None:
+    await ready_agent(store, clock, 1, {"booking": 5}, T0 - 50)
+    await store.enqueue("c", "booking")
+    assert await store.pick() is not None
+    assert await store.ringing("c", 1)
+    assert await store.connected("c", 1)
+    clock.now += 100
+    assert await store.call_ended("c", 1, handle_seconds=100)
+    agent = await store.agent(1)
+    assert agent is not None and agent.status.state == AgentState.WRAP_UP
+    clock.now += 9
+    assert await store.expire_wrapups() == []
+    clock.now += 30  # noticed late; the interval still ends on the timer
+    (done,) = await store.expire_wrapups()
+    assert done.closed is not None and done.closed.seconds == 10
+    agent = await store.agent(1)
+    assert agent is not None and agent.status.state == AgentState.READY
+    assert agent.status.idle_since == T0 + 110
+    assert await store.recent_handle_seconds("booking") == [100.0]
+
+
+async def test_wait_estimate_from_position_agents_and_handle_times(
+    store: AcdStore, clock: Clock
+) -> None:
+    for agent_id in (1, 2):
+        await store.register_agent(AgentProfile(agent_id, str(agent_id), "x", {"policy": 5}))
+        await store.change_state(agent_id, AgentState.READY)
+        await store.change_state(agent_id, AgentState.NOT_READY, reason="meal")
+        await store.change_state(agent_id, AgentState.READY)
+    await store.change_state(2, AgentState.NOT_READY, reason="break")  # not counted
+    # Nobody is ready for policy only if we pick; keep them busy with other queue first.
+    for i in range(3):
+        await store.enqueue(f"p{i}", "policy", entered_at=T0 + i)
+    await store.change_state(2, AgentState.LOGGED_OUT)
+    estimate = await store.estimate("p2")
+    assert estimate is not None
+    position, seconds = estimate
+    assert position == 3 and seconds == pytest.approx(2.5 * 180)
+    assert await store.staffed_count("policy") == 1
+
+
+async def test_restarted_controller_sees_agents_and_waiting_calls(
+    aredis: Redis, redis_namespace: str, store: AcdStore, clock: Clock
+) -> None:
+    await ready_agent(store, clock, 1, {"booking": 5}, T0 - 5)
+    await store.register_agent(AgentProfile(2, "1002", "Local/2@sim-agent", {"policy": 7}))
+    await store.change_state(2, AgentState.NOT_READY, reason="training")
+    await store.enqueue("x", "policy", 2, entered_at=T0 - 30)
+    await store.enqueue("y", "policy", 0, entered_at=T0 - 60)
+    await store.request_callback("y", "13900000000")
+
+    restarted = AcdStore(aredis, redis_namespace, SKILLS, controller_id="c1", clock=clock)
+    agents = {a.profile.agent_id: a for a in await restarted.agents()}
+    assert agents[1].status.state == AgentState.READY
+    assert (agents[2].status.state, agents[2].status.reason) == (AgentState.NOT_READY, "training")
+    assert agents[2].profile.skills == {"policy": 7}
+    calls = await restarted.waiting_calls()
+    assert [(c.call_id, c.status) for c in calls] == [
+        ("x", CallStatus.WAITING),
+        ("y", CallStatus.CALLBACK),
+    ]
+    await restarted.change_state(2, AgentState.READY)
+    assignment = await restarted.pick()
+    assert assignment is not None and (assignment.call_id, assignment.agent_id) == ("x", 2)
+
+
+async def test_redis_pick_agrees_with_the_pure_policy(store: AcdStore, clock: Clock) -> None:
+    """The Lua script and policy.decide make the same decision on random queues."""
+    rng = random.Random(4)
+    codes = [s.code for s in SKILLS]
+    config = {s.code: s for s in SKILLS}
+    decisions = overflows = 0
+    for round_no in range(15):
+        agents = []
+        for agent_id in range(1, 13):
+            skills = {s: rng.randint(1, 10) for s in rng.sample(codes, rng.randint(1, 2))}
+            idle = T0 - rng.randint(1, 900)
+            await ready_agent(store, clock, agent_id + 100 * round_no, skills, idle)
+            agents.append(CandidateAgent(agent_id + 100 * round_no, "", skills, idle))
+        calls = []
+        for n in range(20):
+            call = WaitingCall(
+                f"r{round_no}-{n}", rng.choice(codes), rng.choice([0, 0, 1, 2]),
+                T0 - rng.randint(0, 120),
+            )  # fmt: skip
+            await store.enqueue(call.call_id, call.skill, call.priority, entered_at=call.entered_at)
+            calls.append(call)
+        while True:
+            expected = decide(calls, agents, config, clock.now)
+            got = await store.pick()
+            if expected is None:
+                assert got is None
+                break
+            assert got is not None
+            assert (got.call_id, got.agent_id, got.decision.skill) == (
+                expected.call_id, expected.agent_id, expected.skill,
+            )  # fmt: skip
+            assert got.decision.ready_count == expected.ready_count
+            assert got.decision.same_level_count == expected.same_level_count
+            decisions += 1
+            overflows += got.decision.overflow
+            calls = [c for c in calls if c.call_id != got.call_id]
+            agents = [a for a in agents if a.agent_id != got.agent_id]
+        for call in calls:
+            await store.abandon(call.call_id)
+        for agent in agents:
+            await store.change_state(agent.agent_id, AgentState.LOGGED_OUT)
+    assert decisions > 100 and overflows > 0
