@@ -1,0 +1,1 @@
+"""The `callcenter` command: one entry point for operators, the Makefile and the demo."""

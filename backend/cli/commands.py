@@ -1,0 +1,239 @@
+"""What each `callcenter` sub-command does. Each builds what it needs from the settings."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+import urllib.request
+from typing import Any
+
+import redis
+
+from backend.cli.processes import ProcessTable, ServiceSpec, python_command
+from backend.db import check_database, make_engine, make_session_factory, transaction
+from backend.errors import ConfigError
+from backend.migrate import upgrade
+from backend.settings import Settings, port_is_free
+
+STACK = ("controller", "desk", "worker", "beat")
+
+
+def _asterisk(settings: Settings) -> Any:
+    from ivr.pbx.instance import AsteriskInstance
+
+    return AsteriskInstance(settings)
+
+
+def cmd_asterisk(args: argparse.Namespace, settings: Settings) -> int:
+    from ivr.pbx import rootfs
+
+    instance = _asterisk(settings)
+    if args.action == "build":
+        built = rootfs.build(settings.asterisk_root)
+        print(("built " if built else "already built: ") + str(settings.asterisk_root))
+        print(rootfs.asterisk_version(settings.asterisk_root))
+    elif args.action == "start":
+        pid = instance.start()
+        print(f"Asterisk running (pid {pid}), AMI {settings.ami_host}:{settings.ami_port}")
+    elif args.action == "stop":
+        print("Asterisk stopped" if instance.stop() else "Asterisk was not running")
+    elif args.action == "status":
+        status = instance.status()
+        state = "running" if status.running else "stopped"
+        booted = ", fully booted" if status.fully_booted else ""
+        print(f"Asterisk {state}{booted} pid={status.pid} {status.version}")
+        return 0 if status.running else 3
+    elif args.action == "cli":
+        print(instance.cli(args.cli_command), end="")
+    return 0
+
+
+def check_redis(settings: Settings) -> None:
+    try:
+        redis.Redis.from_url(settings.redis_url, socket_connect_timeout=3).ping()
+    except redis.RedisError as exc:
+        raise ConfigError("redis_url", f"cannot connect: {exc}") from None
+
+
+def prepare_database(settings: Settings) -> None:
+    engine = make_engine(settings, pool_size=1, max_overflow=0)
+    try:
+        check_database(engine)
+    finally:
+        engine.dispose()
+    upgrade(settings)
+
+
+def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    prepare_database(settings)
+    print("database schema is up to date")
+    return 0
+
+
+def cmd_prompts(args: argparse.Namespace, settings: Settings) -> int:
+    from ivr.prompts import build_prompts
+
+    count = build_prompts(settings)
+    print(f"{count} prompts rendered into {settings.effective_sounds_dir / 'cc'}")
+    return 0
+
+
+def cmd_demo_data(args: argparse.Namespace, settings: Settings) -> int:
+    from backend.demo import seed_demo
+
+    prepare_database(settings)
+    engine = make_engine(settings, pool_size=1, max_overflow=0)
+    with transaction(make_session_factory(engine)) as session:
+        summary = seed_demo(session, settings)
+    engine.dispose()
+    for line in summary:
+        print(line)
+    return 0
+
+
+def cmd_controller(args: argparse.Namespace, settings: Settings) -> int:
+    from ivr.main import run_controller
+
+    asyncio.run(run_controller(settings))
+    return 0
+
+
+def cmd_desk(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from agent_desk.app import create_app
+
+    if not port_is_free(settings.desk_bind, settings.desk_port):
+        raise ConfigError("desk_port", f"port {settings.desk_port} is already in use")
+    uvicorn.run(create_app(settings), host=settings.desk_bind, port=settings.desk_port)
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    from backend.worker import create_celery
+
+    create_celery(settings).worker_main(["worker", "--loglevel=INFO", "--concurrency=2"])
+    return 0
+
+
+def cmd_beat(args: argparse.Namespace, settings: Settings) -> int:
+    from backend.worker import create_celery
+
+    schedule = settings.state_dir / "celerybeat-schedule"
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    create_celery(settings).start(["beat", "--loglevel=INFO", f"--schedule={schedule}"])
+    return 0
+
+
+def desk_url(settings: Settings) -> str:
+    host = "127.0.0.1" if settings.desk_bind in ("0.0.0.0", "") else settings.desk_bind
+    return f"http://{host}:{settings.desk_port}/"
+
+
+def _wait_http(url: str, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except OSError:
+            time.sleep(0.3)
+    return False
+
+
+def _wait_port_open(host: str, port: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not port_is_free(host, port):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
+    from ivr.pbx import rootfs
+
+    table = ProcessTable(settings.state_dir)
+    check_redis(settings)
+    prepare_database(settings)
+    if args.demo:
+        cmd_demo_data(args, settings)
+    ports = {"controller": ("agi_port", settings.agi_bind, settings.agi_port)}
+    ports["desk"] = ("desk_port", settings.desk_bind, settings.desk_port)
+    for name, (field, host, port) in ports.items():
+        if table.pid(name) is None and not port_is_free(host, port):
+            raise ConfigError(field, f"port {port} on {host} is already in use")
+    if settings.asterisk_builtin:
+        if rootfs.build(settings.asterisk_root):
+            print(f"built the Asterisk root in {settings.asterisk_root}")
+        _asterisk(settings).start()
+        print(f"Asterisk is running (AMI {settings.ami_host}:{settings.ami_port})")
+    cmd_prompts(args, settings)
+    for name in STACK:
+        table.start(ServiceSpec(name, python_command(name)))
+    for name in STACK:
+        if table.exited_early(name):
+            raise ConfigError(name, f"failed to start: {table.last_log_line(name)}")
+    if not _wait_port_open(settings.agi_bind, settings.agi_port, 30):
+        raise ConfigError(
+            "agi_port", f"controller did not listen: {table.last_log_line('controller')}"
+        )
+    if not _wait_http(desk_url(settings) + "healthz", 30):
+        raise ConfigError("desk_port", f"desk did not answer: {table.last_log_line('desk')}")
+    print(f"controller listening on {settings.agi_url}; logs in {table.log_dir}")
+    if args.demo:
+        from backend.cli.demo_calls import run_demo_calls
+
+        for line in asyncio.run(run_demo_calls(settings)):
+            print(line)
+    print(f"Agent desk: {desk_url(settings)}")
+    return 0
+
+
+def cmd_down(args: argparse.Namespace, settings: Settings) -> int:
+    table = ProcessTable(settings.state_dir)
+    for name in reversed(STACK):
+        if table.stop(name):
+            print(f"stopped {name}")
+    if settings.asterisk_builtin and _asterisk(settings).stop():
+        print("stopped Asterisk")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    table = ProcessTable(settings.state_dir)
+    for name in STACK:
+        pid = table.pid(name)
+        print(f"{name:<11} {'running pid ' + str(pid) if pid else 'stopped'}")
+    if settings.asterisk_builtin:
+        status = _asterisk(settings).status()
+        print(
+            f"{'asterisk':<11} {'running pid ' + str(status.pid) if status.running else 'stopped'}"
+        )
+    return 0
+
+
+def cmd_call(args: argparse.Namespace, settings: Settings) -> int:
+    from backend.cli.demo_calls import place_call
+
+    action_id = asyncio.run(place_call(settings, args.did, args.caller, args.dtmf, args.hold))
+    print(f"call placed (AMI ActionID {action_id})")
+    return 0
+
+
+HANDLERS: dict[str, Any] = {
+    "asterisk": cmd_asterisk,
+    "db": cmd_db,
+    "prompts": cmd_prompts,
+    "demo-data": cmd_demo_data,
+    "controller": cmd_controller,
+    "desk": cmd_desk,
+    "worker": cmd_worker,
+    "beat": cmd_beat,
+    "up": cmd_up,
+    "down": cmd_down,
+    "status": cmd_status,
+    "call": cmd_call,
+}

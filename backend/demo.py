@@ -1,0 +1,143 @@
+"""The demo data set: accounts for every role, skills, agents, and each feature's own demo data.
+
+Idempotent: running it again adds nothing that is already there.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.booking.demo_data import seed_booking_demo
+from backend.knowledge.demo_data import seed_knowledge_demo
+from backend.models.agents import Agent, AgentSkill, Skill
+from backend.models.users import Role, User
+from backend.passwords import hash_password
+from backend.personal_data import PersonalDataCipher
+from backend.settings import Settings
+
+# Shown on screen by `make demo`; demo accounts only, never used outside development.
+DEMO_PASSWORD = "Demo#2026cc"
+
+SKILLS = (
+    # code, name, line, wrap-up s, SL threshold s
+    ("booking", "预约挂号", "114", 15, 20),
+    ("booking_elderly", "敬老专席", "114", 20, 20),
+    ("report_query", "报告查询", "114", 10, 20),
+    ("policy", "医保政策咨询", "hotline", 30, 20),
+    ("reimbursement", "医保报销", "hotline", 30, 20),
+    ("insurance_card", "医保卡业务", "hotline", 20, 20),
+    ("complaint", "投诉建议", "hotline", 60, 20),
+)
+
+# number, name, skills with levels; agents ring as Local/<number>@sim-agent in the demo.
+AGENTS = (
+    ("1001", "王芳", {"booking": 9, "booking_elderly": 8, "report_query": 6}),
+    ("1002", "李娜", {"booking": 7, "report_query": 8}),
+    ("1003", "张伟", {"booking": 5, "booking_elderly": 9}),
+    ("2001", "刘洋", {"policy": 9, "reimbursement": 8, "complaint": 6}),
+    ("2002", "陈静", {"reimbursement": 9, "insurance_card": 8, "policy": 5}),
+)
+
+ACCOUNTS = (
+    ("admin", "系统管理员", Role.ADMIN, ""),
+    ("supervisor", "班长 赵敏", Role.SUPERVISOR, "114"),
+    ("auditor", "审计员 孙丽", Role.AUDITOR, ""),
+    ("manager", "卫健委 周主任", Role.MANAGER, ""),
+    ("hospital", "协和医院 对接员", Role.HOSPITAL, ""),
+)
+
+
+def seed_demo(session: Session, settings: Settings) -> list[str]:
+    cipher = PersonalDataCipher(settings.data_key.get_secret_value())
+    added_users = _seed_accounts(session)
+    added_skills = _seed_skills(session)
+    added_agents = _seed_agents(session)
+    session.flush()
+    today = datetime.now(ZoneInfo(settings.timezone)).date()
+    hospitals = seed_booking_demo(session, cipher, today)
+    articles = seed_knowledge_demo(session, datetime.now(UTC))
+    return [
+        f"demo data: {added_users} accounts, {added_skills} skills, {added_agents} agents, "
+        f"{hospitals} hospitals, {articles} knowledge articles added",
+        f"demo accounts (password {DEMO_PASSWORD}): admin, supervisor, auditor, manager, "
+        f"hospital, and agents {', '.join('a' + a[0] for a in AGENTS)}",
+    ]
+
+
+def _existing_usernames(session: Session) -> set[str]:
+    return set(session.scalars(select(User.username)))
+
+
+def _seed_accounts(session: Session) -> int:
+    existing = _existing_usernames(session)
+    added = 0
+    for username, name, role, team in ACCOUNTS:
+        if username in existing:
+            continue
+        session.add(_demo_user(username, name, role, team))
+        added += 1
+    return added
+
+
+def _demo_user(username: str, name: str, role: Role, team: str) -> User:
+    return User(
+        username=username,
+        display_name=name,
+        role=role,
+        team=team,
+        password_hash=hash_password(DEMO_PASSWORD),
+        must_change_password=False,
+        password_changed_at=datetime.now(UTC),
+    )
+
+
+def _seed_skills(session: Session) -> int:
+    existing = set(session.scalars(select(Skill.code)))
+    added = 0
+    for code, name, line, wrapup, threshold in SKILLS:
+        if code in existing:
+            continue
+        overflow = "booking" if code == "booking_elderly" else None
+        session.add(
+            Skill(
+                code=code,
+                name=name,
+                line=line,
+                wrapup_seconds=wrapup,
+                sl_threshold_seconds=threshold,
+                overflow_skill=overflow,
+            )
+        )
+        added += 1
+    return added
+
+
+def _seed_agents(session: Session) -> int:
+    existing = set(session.scalars(select(Agent.number)))
+    usernames = _existing_usernames(session)
+    added = 0
+    for number, name, skills in AGENTS:
+        if number in existing:
+            continue
+        team = "114" if number.startswith("1") else "hotline"
+        username = f"a{number}"
+        user = None
+        if username not in usernames:
+            user = _demo_user(username, name, Role.AGENT, team)
+            session.add(user)
+            session.flush()
+        agent = Agent(
+            number=number,
+            name=name,
+            interface=f"Local/{number}@sim-agent",
+            team=team,
+            user_id=user.id if user else None,
+        )
+        agent.skills = [AgentSkill(skill_code=code, level=level) for code, level in skills.items()]
+        session.add(agent)
+        added += 1
+    return added
