@@ -347,7 +347,7 @@ class _CallRun:
             if result.ended_by == "dtmf" and result.digit:
                 digit = result.digit
             else:
-                heard = await recognizer.recognize(path, grammar(menu))
+                heard = await recognizer.recognize(path, grammar(menu, node.decoys))
                 key = option_key_for(heard, menu, node.min_confidence)
                 details = {"confidence": heard.confidence if heard else 0.0}
                 text = heard.text if heard else ""
@@ -414,17 +414,13 @@ class _CallRun:
         )
         await self._leave(IvrExit.QUEUE, node.skill, priority)
         outcome = await self.ports.queue.enter_queue(self.channel, self.call, node.skill, priority)
-        if outcome.status is QueueStatus.ANSWERED:
-            if outcome.caller_on_line and node.after_agent:
-                return _Step(node.after_agent, outcome="answered")
-            if outcome.caller_on_line:
-                return _Step(None, outcome="answered")
-            raise _CallerGone()
-        if outcome.status is QueueStatus.NO_AGENT and node.fallback:
-            return _Step(node.fallback, outcome="no_agent")
-        if outcome.status is QueueStatus.ABANDONED:
-            raise _CallerGone()
-        return _Step(None, outcome=outcome.status.value)
+        after = {"agent_id": outcome.agent_id, "caller_on_line": outcome.caller_on_line}
+        following: str | None = None
+        if outcome.status is QueueStatus.ANSWERED and outcome.caller_on_line:
+            following = node.after_agent
+        elif outcome.status is QueueStatus.NO_AGENT:
+            following = node.fallback
+        return _Step(following, outcome=outcome.status.value, details=after)
 
     async def _message(self, name: str, node: MessageNode) -> _Step:
         sink = self.ports.messages

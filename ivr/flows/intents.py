@@ -11,12 +11,14 @@ def _plain(text: str) -> str:
     return "".join(text.split())
 
 
-def grammar(menu: MenuNode) -> list[str]:
-    """The phrases of every option, in menu order, without duplicates."""
+def grammar(menu: MenuNode, decoys: tuple[str, ...] = ()) -> list[str]:
+    """The phrases of every option in menu order, then the decoys, without duplicates."""
     seen: dict[str, None] = {}
     for option in menu.options.values():
         for phrase in option.phrases:
             seen.setdefault(phrase, None)
+    for phrase in decoys:
+        seen.setdefault(phrase, None)
     return list(seen)
 
 

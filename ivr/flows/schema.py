@@ -83,6 +83,10 @@ class SpeechNode(_Strict):
     max_seconds: int = Field(default=6, ge=1, le=30)
     silence_seconds: int = Field(default=2, ge=1, le=10)
     min_confidence: float = Field(default=0.6, ge=0.0, le=1.0)
+    # Phrases that select nothing. A grammar recogniser forces whatever it hears onto some
+    # phrase of its grammar (models without "[unk]" always do): decoys give off-menu speech
+    # ("你好", "喂") a place to land other than a menu option.
+    decoys: tuple[str, ...] = ()
     fallback: str
 
 

@@ -1,7 +1,14 @@
-"""Prompts as Asterisk sounds: pyttsx3 (espeak-ng driver) → 8 kHz mono 16-bit WAV, cached by hash.
+"""Prompts as Asterisk sounds: espeak-ng → 8 kHz mono 16-bit WAV, cached by content hash.
 
 A file recorded by a person, ``<sounds>/cc/recorded/<flow>/<prompt>.wav``, wins over TTS.
 Rendering blocks (speech synthesis, sox), so async callers get it through a worker thread.
+
+Why the espeak-ng command and not pyttsx3: pyttsx3 2.99's espeak driver runs espeak-ng in its
+asynchronous (callback) mode but ends its loop as soon as synthesis starts, so ``runAndWait``
+can return before the WAV is written, and settings race with synthesis. Seen here: files
+missing, saved under the previous call's name, and a 100 wpm prompt rendered at 200 wpm
+(about 1 in 20 even with one fresh process per prompt and ``espeak_Synchronize``). The
+espeak-ng command is the same engine and voice, synchronous and deterministic.
 """
 
 from __future__ import annotations
@@ -16,7 +23,6 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
 
 from backend.errors import CallCenterError
 from backend.settings import Settings
@@ -55,26 +61,19 @@ def prompt_hash(text: str, voice: str, delivery: Delivery) -> str:
 
 
 class TtsRenderer:
-    """Implements ``ivr.flows.ports.PromptRenderer``.
-
-    ``backend`` "pyttsx3" drives espeak-ng through pyttsx3 (the project's choice); "espeak-ng"
-    runs the espeak-ng command, which gives the same voice without the Python binding.
-    """
+    """Implements ``ivr.flows.ports.PromptRenderer`` with the espeak-ng command."""
 
     def __init__(
         self,
         settings: Settings,
         *,
-        backend: Literal["pyttsx3", "espeak-ng"] = "pyttsx3",
         normal: Delivery = NORMAL,
         elderly: Delivery = ELDERLY,
     ) -> None:
         self.voice = settings.tts_voice
         self.folder = settings.effective_sounds_dir / SOUND_FOLDER
-        self.backend = backend
         self.normal, self.elderly = normal, elderly
-        self._lock = threading.Lock()  # one synthesis at a time: pyttsx3 engines are not reentrant
-        self._engine: Any = None
+        self._lock = threading.Lock()  # one render at a time: two cores, shared with calls
         self._known: dict[tuple[str | None, str, str, bool], str] = {}
 
     # -- the PromptRenderer port -----------------------------------------------------------
@@ -126,26 +125,10 @@ class TtsRenderer:
         return f"{SOUND_FOLDER}/{name}"
 
     def _synthesize(self, text: str, voice: str, rate: int, out: Path) -> None:
-        if self.backend == "espeak-ng":
-            _run(["espeak-ng", "-v", voice, "-s", str(rate), "-w", str(out), text])
-        else:
-            engine = self._pyttsx3()
-            engine.setProperty("voice", voice)
-            engine.setProperty("rate", rate)
-            engine.save_to_file(text, str(out))
-            engine.runAndWait()
+        # "--" keeps a text starting with "-" from being read as an option.
+        _run(["espeak-ng", "-v", voice, "-s", str(rate), "-w", str(out), "--", text])
         if not out.is_file() or out.stat().st_size <= 44:
             raise TtsError(f"TTS produced no audio for voice {voice!r}")
-
-    def _pyttsx3(self) -> Any:
-        if self._engine is None:
-            import pyttsx3  # imported late: loading espeak-ng is only needed to render
-
-            try:
-                self._engine = pyttsx3.init("espeak")
-            except (RuntimeError, OSError) as exc:
-                raise TtsError(f"pyttsx3 could not load espeak-ng: {exc}") from None
-        return self._engine
 
     @staticmethod
     def _convert(raw: Path, out: Path, delivery: Delivery) -> None:
@@ -156,11 +139,11 @@ class TtsRenderer:
 
 def _run(command: list[str]) -> None:
     try:
-        subprocess.run(command, check=True, capture_output=True, timeout=60)
+        subprocess.run(command, check=True, capture_output=True, timeout=60, text=True)
     except FileNotFoundError:
         raise TtsError(f"{command[0]} is not installed") from None
     except subprocess.CalledProcessError as exc:
-        reason = exc.stderr.decode(errors="replace").strip().splitlines()[:1]
+        reason = (exc.stderr or "").strip().splitlines()[-1:]
         raise TtsError(f"{command[0]} failed: {' '.join(reason)}") from None
     except subprocess.TimeoutExpired:
         raise TtsError(f"{command[0]} timed out") from None
