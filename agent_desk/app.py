@@ -6,7 +6,7 @@ import redis
 from fastapi import FastAPI
 from sqlalchemy.orm import Session, sessionmaker
 
-from agent_desk.api import hospital_api, public_booking
+from agent_desk.api import city_platform, hospital_api, knowledge, public_booking, workorders
 from agent_desk.deps import DeskContext
 from agent_desk.errors import install_error_handlers
 from backend.db import make_engine, make_session_factory
@@ -34,4 +34,7 @@ def create_app(
     # Feature routers: each module exposes build_router() -> APIRouter.
     app.include_router(public_booking.build_router())
     app.include_router(hospital_api.build_router())
+    app.include_router(workorders.build_router())
+    app.include_router(knowledge.build_router())
+    app.include_router(city_platform.build_router())
     return app

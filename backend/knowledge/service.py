@@ -10,9 +10,9 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -161,29 +161,39 @@ def _doc(version: KnowledgeVersion, kind: str) -> Doc:
     )
 
 
-def load_docs(
-    session: Session, changed_since: datetime | None = None
-) -> tuple[dict[int, list[Doc]], set[int]]:
-    """Versions of active articles (changed since a moment, or all) and retired article ids."""
-    articles = select(KnowledgeArticle.id, KnowledgeArticle.kind, KnowledgeArticle.status)
-    if changed_since is not None:
-        articles = articles.where(KnowledgeArticle.updated_at >= changed_since)
-    rows = session.execute(articles).all()
-    kinds = {row.id: row.kind for row in rows if row.status == "active"}
-    retired = {row.id for row in rows if row.status != "active"}
+def load_docs(session: Session, article_ids: Collection[int] | None = None) -> dict[int, list[Doc]]:
+    """Versions of the given active articles (all active articles when None)."""
+    articles = select(KnowledgeArticle.id, KnowledgeArticle.kind).where(
+        KnowledgeArticle.status == "active"
+    )
+    if article_ids is not None:
+        articles = articles.where(KnowledgeArticle.id.in_(list(article_ids)))
+    kinds = {row.id: row.kind for row in session.execute(articles)}
     docs: dict[int, list[Doc]] = defaultdict(list)
     if kinds:
         query = select(KnowledgeVersion)
-        if changed_since is not None:
+        if article_ids is not None:
             query = query.where(KnowledgeVersion.article_id.in_(list(kinds)))
         for version in session.scalars(query.execution_options(yield_per=2000)):
             if version.article_id in kinds:
                 docs[version.article_id].append(_doc(version, kinds[version.article_id]))
-    return dict(docs), retired
+    return dict(docs)
 
 
-# Changes committed out of order within this margin are caught by re-reading a little back.
-REREAD_MARGIN = timedelta(minutes=5)
+Fingerprint = tuple[datetime, int, str]
+
+
+def fingerprints(session: Session) -> dict[int, Fingerprint]:
+    """What identifies an article's indexed state: a change to any part means re-index it."""
+    rows = session.execute(
+        select(
+            KnowledgeArticle.id,
+            KnowledgeArticle.updated_at,
+            KnowledgeArticle.latest_version,
+            KnowledgeArticle.status,
+        )
+    )
+    return {row.id: (row.updated_at, row.latest_version, row.status) for row in rows}
 
 
 class KnowledgeSearch:
@@ -199,6 +209,7 @@ class KnowledgeSearch:
         self._lock = threading.Lock()
         self._stamp: tuple[datetime | None, int, int, int] | None = None
         self._checked_at: float | None = None
+        self._known: dict[int, Fingerprint] = {}
         self._check_every = check_every
         self._clock = clock
 
@@ -228,14 +239,19 @@ class KnowledgeSearch:
             stamp = (latest, int(count), int(versions), int(active))
             if stamp == self._stamp:
                 return
-            since = None
-            if self._stamp is not None and self._stamp[0] is not None:
-                since = self._stamp[0] - REREAD_MARGIN
-            docs, retired = load_docs(session, since)
-            for article_id in retired:
+            # Compare every article's fingerprint rather than "changed since": timestamps of
+            # concurrent edits need not commit in order.
+            seen = fingerprints(session)
+            changed = {a for a, f in seen.items() if self._known.get(a) != f}
+            for article_id in set(self._known) - set(seen):
                 self._index.remove_article(article_id)
-            for article_id, article_docs in docs.items():
-                self._index.put_article(article_id, article_docs)
+            docs = load_docs(session, None if not self._known else changed)
+            for article_id in changed:
+                if article_id in docs:
+                    self._index.put_article(article_id, docs[article_id])
+                else:
+                    self._index.remove_article(article_id)
+            self._known = seen
             self._stamp = stamp
 
     def search(self, session: Session, query: str, *, today: date, limit: int = 10) -> list[Hit]:

@@ -203,7 +203,9 @@ def decide(order: OrderFacts, action: Action, payload: Mapping[str, Any]) -> Out
         changes.update(feedback=feedback)
     elif action is Action.CHECK_FEEDBACK:
         missing = missing_feedback_parts(order.feedback)
-        accept = payload.get("accept") is True
+        accept = payload.get("accept")
+        if not isinstance(accept, bool):
+            raise GuardRefused("审核必须选择通过或退回重办", code="check-decision-required")
         if accept and missing:
             names = "、".join(FEEDBACK_PARTS[m] for m in missing)
             raise GuardRefused(

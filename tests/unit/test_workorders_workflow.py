@@ -118,3 +118,10 @@ def test_dispatch_needs_a_department() -> None:
     with pytest.raises(GuardRefused) as caught:
         decide(OrderFacts(State.SIGNED), Action.DISPATCH, {"copies": ["王科长"]})
     assert caught.value.code == "department-required"
+
+
+def test_the_check_needs_an_explicit_decision() -> None:
+    order = OrderFacts(State.FEEDBACK_SUBMITTED, feedback=GOOD_FEEDBACK)
+    with pytest.raises(GuardRefused) as caught:
+        decide(order, Action.CHECK_FEEDBACK, {})
+    assert caught.value.code == "check-decision-required"

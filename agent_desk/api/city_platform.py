@@ -1,0 +1,72 @@
+"""The city 12345 platform's API: import orders, export replies (format: backend.workorders.exchange).
+
+Authenticated by ``X-Api-Key`` (issued by ``issue_platform_key``); a wrong or missing key gets
+401 ``bad-api-key``. Every import is audited under ``city:<client name>``.
+"""
+
+# No ``from __future__ import annotations``: FastAPI evaluates these annotations at runtime.
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query
+from pydantic import BaseModel
+
+from agent_desk.api.workorders import ERROR_RESPONSES, DeskRoute, NotAuthenticated
+from agent_desk.deps import ClientIp, CtxDep, SessionDep
+from backend.models.workorders import CityPlatformClient
+from backend.workorders.composition import workorder_service
+from backend.workorders.exchange import ImportResult, PlatformBatch, PlatformReply
+from backend.workorders.platform_clients import BadApiKey, authenticate_platform
+from backend.workorders.platform_sync import import_batch, replies_since
+from backend.workorders.service import Actor
+
+
+class ImportResponse(BaseModel):
+    results: list[ImportResult]
+
+
+class RepliesResponse(BaseModel):
+    replies: list[PlatformReply]
+
+
+def platform_client(
+    session: SessionDep, x_api_key: Annotated[str, Header()] = ""
+) -> CityPlatformClient:
+    try:
+        return authenticate_platform(session, x_api_key)
+    except BadApiKey as exc:
+        raise NotAuthenticated(exc.message, code=exc.code) from None
+
+
+Client = Annotated[CityPlatformClient, Depends(platform_client)]
+
+
+def build_router() -> APIRouter:
+    router = APIRouter(
+        prefix="/api/city-platform",
+        tags=["12345平台接口"],
+        route_class=DeskRoute,
+        responses=ERROR_RESPONSES,
+    )
+
+    @router.post("/orders", summary="推送工单（按平台工单号幂等）")
+    def import_orders(
+        body: PlatformBatch, client: Client, ctx: CtxDep, session: SessionDep, ip: ClientIp
+    ) -> ImportResponse:
+        service = workorder_service(session, ctx.settings)
+        results = import_batch(service, body, Actor(f"city:{client.name}", ip), datetime.now(UTC))
+        session.commit()
+        return ImportResponse(results=results)
+
+    @router.get("/replies", summary="拉取办理结果与回复（按更新时间增量）")
+    def replies(
+        client: Client,
+        session: SessionDep,
+        since: Annotated[datetime, Query(description="ISO 时间，带时区")],
+        limit: Annotated[int, Query(ge=1, le=500)] = 500,
+    ) -> RepliesResponse:
+        moment = since if since.tzinfo else since.replace(tzinfo=UTC)
+        return RepliesResponse(replies=replies_since(session, moment, limit))
+
+    return router
