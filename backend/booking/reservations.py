@@ -32,6 +32,7 @@ from backend.booking.rules import (
 from backend.booking.views import BookingReceipt
 from backend.models.audit import AuditRecord
 from backend.models.booking import (
+    AccountPatient,
     Booking,
     BookingEvent,
     Department,
@@ -172,9 +173,13 @@ def _new_code() -> str:
 def book(session: Session, ctx: BookingContext, request: BookRequest) -> BookingReceipt:
     now = ctx.clock()
     if request.patient_id is not None:
-        patient = session.execute(
-            select(Patient).where(Patient.id == request.patient_id).with_for_update()
-        ).scalar_one_or_none()
+        query = select(Patient).where(Patient.id == request.patient_id)
+        if request.account_id is not None:
+            # The online channel books only for patients its account manages.
+            query = query.join(AccountPatient, AccountPatient.patient_id == Patient.id).where(
+                AccountPatient.account_id == request.account_id
+            )
+        patient = session.execute(query.with_for_update(of=Patient)).scalar_one_or_none()
         if patient is None:
             raise BookingNotFound("没有这个就诊人", code="no-such-patient")
     elif request.id_number is not None:

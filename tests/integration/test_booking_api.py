@@ -185,6 +185,8 @@ def test_online_flow_end_to_end(api: Api) -> None:
     stranger = api.account()
     refused = api.client.post(f"/api/public/bookings/{booking['code']}/cancel", headers=stranger)
     assert refused.status_code == 404 and refused.json()["error"] == "no-such-booking"
+    not_mine = api.client.post("/api/public/bookings", json=body, headers=stranger)
+    assert not_mine.status_code == 404 and not_mine.json()["error"] == "no-such-patient"
 
     feed = api.signed("GET", "/api/hospital/bookings?cursor=0")
     kinds = [i["kind"] for i in feed["json"]["items"]]  # type: ignore[index]
