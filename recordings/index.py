@@ -1,0 +1,196 @@
+"""The recordings index: every call's file, from "being written" to complete, repaired,
+missing or deleted by retention.
+
+The controller registers the recording when the call starts (so a call without a recording
+is visible), and asks for it to be completed when the call ends. Asterisk closes the file a
+moment after the hang-up, so completion waits briefly; what is not closed by then is left to
+the periodic sweep, which completes it later, or — if nothing has written to it for a while
+(Asterisk crashed) — repairs its header. A file that never appeared is flagged missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.models.audit import AuditRecord
+from backend.models.calls import CallRecord, Recording, RecordingStatus
+from backend.settings import Settings
+from recordings.wavfile import NotAWavFile, read_layout, repair
+
+# A file untouched this long while its header is still open was abandoned by its writer.
+STALE_AFTER = timedelta(minutes=2)
+# A registered file that has not appeared this long after the call started is missing.
+MISSING_AFTER = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    completed: int = 0
+    repaired: int = 0
+    missing: int = 0
+
+
+@dataclass(frozen=True)
+class RetentionReport:
+    deleted: int
+    freed_bytes: int
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class RecordingIndex:
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        settings: Settings,
+        *,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._sessions = session_factory
+        self._asterisk_root = settings.effective_asterisk_recordings_dir.rstrip("/")
+        self.root = settings.effective_recordings_dir
+        self._now = now
+
+    def relative(self, asterisk_path: str) -> str:
+        """The path below the recordings directory, the same on every machine."""
+        prefix = self._asterisk_root + "/"
+        if not asterisk_path.startswith(prefix):
+            raise ValueError(f"{asterisk_path} is outside the recordings directory")
+        return asterisk_path.removeprefix(prefix)
+
+    def file(self, recording: Recording) -> Path:
+        return self.root / recording.path
+
+    # The controller's calls ------------------------------------------------------------
+
+    def register(self, call_id: str, asterisk_path: str, line: str, category: str = "call") -> int:
+        """Called when the call starts: the recording exists from now on, as unfinished."""
+        relative = self.relative(asterisk_path)
+        with self._sessions() as session, session.begin():
+            existing = session.scalar(select(Recording).where(Recording.path == relative))
+            if existing is not None:
+                return existing.id
+            recording = Recording(call_id=call_id, path=relative, line=line, started_at=self._now())
+            session.add(recording)
+            session.flush()
+            record = session.scalar(select(CallRecord).where(CallRecord.call_id == call_id))
+            if record is not None and record.recording_id is None:
+                record.recording_id = recording.id
+            return recording.id
+
+    def finish(self, call_id: str, agent_id: int | None = None, wait_seconds: float = 5.0) -> bool:
+        """Called when the call ends: complete it once Asterisk has closed the file."""
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            with self._sessions() as session, session.begin():
+                recording = session.scalar(
+                    select(Recording).where(
+                        Recording.call_id == call_id,
+                        Recording.status == RecordingStatus.RECORDING,
+                    )
+                )
+                if recording is None:
+                    return False
+                if agent_id is not None:
+                    recording.agent_id = agent_id
+                if self._complete_if_closed(recording):
+                    return True
+            if time.monotonic() >= deadline:
+                return False  # the sweep completes it later
+            time.sleep(0.2)
+
+    # The periodic sweep ----------------------------------------------------------------
+
+    def sweep(self) -> SweepReport:
+        completed = repaired = missing = 0
+        now = self._now()
+        with self._sessions() as session, session.begin():
+            open_ones = session.scalars(
+                select(Recording).where(Recording.status == RecordingStatus.RECORDING)
+            ).all()
+            for recording in open_ones:
+                path = self.file(recording)
+                if not path.exists():
+                    if now - recording.started_at > MISSING_AFTER:
+                        recording.status = RecordingStatus.MISSING
+                        missing += 1
+                    continue
+                if self._complete_if_closed(recording):
+                    completed += 1
+                    continue
+                modified = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+                if now - modified > STALE_AFTER and self._repair(recording):
+                    repaired += 1
+        return SweepReport(completed, repaired, missing)
+
+    def apply_retention(self, keep_days: dict[str, int], actor: str = "system") -> RetentionReport:
+        """Delete files older than their category's retention; the rows stay as the record."""
+        now = self._now()
+        deleted = freed = 0
+        with self._sessions() as session, session.begin():
+            for category, days in keep_days.items():
+                expired = session.scalars(
+                    select(Recording).where(
+                        Recording.category == category,
+                        Recording.started_at < now - timedelta(days=days),
+                        Recording.status.in_([RecordingStatus.COMPLETE, RecordingStatus.REPAIRED]),
+                    )
+                ).all()
+                for recording in expired:
+                    self.file(recording).unlink(missing_ok=True)
+                    freed += recording.size_bytes
+                    deleted += 1
+                    recording.status = RecordingStatus.DELETED
+                    session.add(
+                        AuditRecord(
+                            actor=actor,
+                            action="recording.delete",
+                            target=f"recording:{recording.id}",
+                            details={"call_id": recording.call_id, "retention_days": days},
+                        )
+                    )
+        return RetentionReport(deleted, freed)
+
+    # Helpers ---------------------------------------------------------------------------
+
+    def _complete_if_closed(self, recording: Recording) -> bool:
+        path = self.file(recording)
+        try:
+            layout = read_layout(path)
+        except (OSError, NotAWavFile):
+            return False
+        if not layout.complete:
+            return False
+        self._fill(recording, path, layout.duration_seconds, RecordingStatus.COMPLETE)
+        return True
+
+    def _repair(self, recording: Recording) -> bool:
+        path = self.file(recording)
+        try:
+            repair(path)
+            layout = read_layout(path)
+        except (OSError, NotAWavFile):
+            return False
+        self._fill(recording, path, layout.duration_seconds, RecordingStatus.REPAIRED)
+        return True
+
+    @staticmethod
+    def _fill(recording: Recording, path: Path, seconds: float, status: RecordingStatus) -> None:
+        recording.duration_seconds = round(seconds, 3)
+        recording.size_bytes = path.stat().st_size
+        recording.sha256 = sha256_of(path)
+        recording.status = status

@@ -1,0 +1,167 @@
+"""The recordings index on real PostgreSQL and real files."""
+
+from __future__ import annotations
+
+import os
+import struct
+import time
+import uuid
+import wave
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.models.audit import AuditRecord
+from backend.models.calls import CallRecord, Line, Recording, RecordingStatus
+from backend.settings import Settings, load_settings
+from recordings.index import RecordingIndex
+from recordings.wavfile import read_layout
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.at = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+@pytest.fixture()
+def rec_settings(settings: Settings, tmp_path: Path) -> Settings:
+    return load_settings(
+        database_url=settings.database_url,
+        asterisk_recordings_dir="/rec",
+        recordings_dir=tmp_path,
+    )
+
+
+@pytest.fixture()
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture()
+def index(
+    session_factory: sessionmaker[Session], rec_settings: Settings, clock: Clock
+) -> RecordingIndex:
+    return RecordingIndex(session_factory, rec_settings, now=clock)
+
+
+def new_call(session_factory: sessionmaker[Session]) -> str:
+    call_id = f"call-{uuid.uuid4().hex[:10]}"
+    with session_factory() as session, session.begin():
+        session.add(CallRecord(call_id=call_id, line=Line.APPOINTMENT_114))
+    return call_id
+
+
+def write_wav(path: Path, seconds: float, *, open_header: bool = False) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(8000)
+        wav.writeframes(b"\x02\x00" * int(seconds * 8000))
+    if open_header:  # as Asterisk leaves it while writing, or after a crash
+        offset = read_layout(path).data_offset
+        with open(path, "r+b") as f:
+            f.seek(4)
+            f.write(struct.pack("<I", 0))
+            f.seek(offset - 4)
+            f.write(struct.pack("<I", 0))
+
+
+def get(session_factory: sessionmaker[Session], call_id: str) -> Recording:
+    with session_factory() as session:
+        recording = session.scalar(select(Recording).where(Recording.call_id == call_id))
+        assert recording is not None
+        return recording
+
+
+def test_registered_recording_is_linked_and_not_complete(
+    index: RecordingIndex, session_factory: sessionmaker[Session]
+) -> None:
+    call_id = new_call(session_factory)
+    recording_id = index.register(call_id, f"/rec/2026/11/25/{call_id}.wav", "114")
+    with session_factory() as session:
+        record = session.scalar(select(CallRecord).where(CallRecord.call_id == call_id))
+        assert record is not None and record.recording_id == recording_id
+    assert get(session_factory, call_id).status == RecordingStatus.RECORDING
+
+
+def test_closed_file_is_completed_with_duration_size_and_checksum(
+    index: RecordingIndex, session_factory: sessionmaker[Session], rec_settings: Settings
+) -> None:
+    call_id = new_call(session_factory)
+    index.register(call_id, f"/rec/2026/11/25/{call_id}.wav", "114")
+    path = rec_settings.effective_recordings_dir / f"2026/11/25/{call_id}.wav"
+    write_wav(path, 4.0)
+    assert index.finish(call_id, agent_id=None, wait_seconds=0)
+    recording = get(session_factory, call_id)
+    assert recording.status == RecordingStatus.COMPLETE
+    assert recording.duration_seconds == pytest.approx(4.0)
+    assert recording.size_bytes == path.stat().st_size
+    assert len(recording.sha256) == 64
+
+
+def test_file_still_being_written_is_never_complete_then_a_crash_is_repaired(
+    index: RecordingIndex,
+    session_factory: sessionmaker[Session],
+    rec_settings: Settings,
+    clock: Clock,
+) -> None:
+    call_id = new_call(session_factory)
+    index.register(call_id, f"/rec/x/{call_id}.wav", "hotline")
+    path = rec_settings.effective_recordings_dir / f"x/{call_id}.wav"
+    write_wav(path, 3.0, open_header=True)
+    assert not index.finish(call_id, wait_seconds=0)
+    index.sweep()  # written to just now: still open, left alone
+    assert get(session_factory, call_id).status == RecordingStatus.RECORDING
+
+    old = time.time() - 600
+    os.utime(path, (old, old))  # nobody wrote for 10 minutes: the writer died
+    report = index.sweep()
+    assert report.repaired >= 1
+    recording = get(session_factory, call_id)
+    assert recording.status == RecordingStatus.REPAIRED
+    assert recording.duration_seconds == pytest.approx(3.0)
+    with wave.open(str(path)) as wav:
+        assert wav.getnframes() == 24000
+
+
+def test_file_that_never_appears_is_flagged_missing(
+    index: RecordingIndex, session_factory: sessionmaker[Session], clock: Clock
+) -> None:
+    call_id = new_call(session_factory)
+    index.register(call_id, f"/rec/y/{call_id}.wav", "114")
+    index.sweep()
+    assert get(session_factory, call_id).status == RecordingStatus.RECORDING
+    clock.at += timedelta(minutes=10)
+    assert index.sweep().missing >= 1
+    assert get(session_factory, call_id).status == RecordingStatus.MISSING
+
+
+def test_retention_deletes_old_files_and_logs_each_deletion(
+    index: RecordingIndex,
+    session_factory: sessionmaker[Session],
+    rec_settings: Settings,
+    clock: Clock,
+) -> None:
+    call_id = new_call(session_factory)
+    category = f"test-{call_id}"  # its own retention class: other tests' rows stay
+    index.register(call_id, f"/rec/z/{call_id}.wav", "114", category=category)
+    path = rec_settings.effective_recordings_dir / f"z/{call_id}.wav"
+    write_wav(path, 1.0)
+    index.finish(call_id, wait_seconds=0)
+    clock.at += timedelta(days=200)
+    report = index.apply_retention({category: 180}, actor="retention-job")
+    assert report.deleted == 1
+    assert not path.exists()
+    assert get(session_factory, call_id).status == RecordingStatus.DELETED
+    with session_factory() as session:
+        audit = session.scalars(
+            select(AuditRecord).where(AuditRecord.action == "recording.delete")
+        ).all()
+    assert any(a.details["call_id"] == call_id and a.actor == "retention-job" for a in audit)
