@@ -84,7 +84,13 @@ class RecordingIndex:
             existing = session.scalar(select(Recording).where(Recording.path == relative))
             if existing is not None:
                 return existing.id
-            recording = Recording(call_id=call_id, path=relative, line=line, started_at=self._now())
+            recording = Recording(
+                call_id=call_id,
+                path=relative,
+                line=line,
+                category=category,
+                started_at=self._now(),
+            )
             session.add(recording)
             session.flush()
             record = session.scalar(select(CallRecord).where(CallRecord.call_id == call_id))
