@@ -23,7 +23,6 @@ from ivr.agi.errors import CallHungUp
 from ivr.flows.intents import grammar, option_key_for
 from ivr.flows.ports import (
     BookingLookup,
-    BookingSummary,
     CallerDirectory,
     CallerProfile,
     CallInfo,
@@ -104,18 +103,6 @@ class _Step:
     input: str = ""
     outcome: str = ""
     details: dict[str, Any] = field(default_factory=dict)
-
-
-def describe_booking(booking: BookingSummary, tz: ZoneInfo) -> str:
-    """The Chinese sentence read to the caller for a booking found by the self-service check."""
-    start = booking.visit_start.astimezone(tz)
-    half = "上午" if start.hour < 12 else "下午"
-    hour = start.hour if start.hour <= 12 else start.hour - 12
-    clock = f"{hour}点" + (f"{start.minute}分" if start.minute else "")
-    return (
-        f"您的预约为{start.month}月{start.day}日{half}{clock}，"
-        f"{booking.hospital}{booking.department}，预约状态：{booking.status}。"
-    )
 
 
 class FlowEngine:
@@ -472,7 +459,7 @@ class _CallRun:
         if booking is None:
             await self._say(node.not_found_prompt)
             return _Step(node.not_found, outcome="not_found")
-        await self._say_text(describe_booking(booking, self.tz))
+        await self._say_text(booking.speech)
         self.served = True
         details = {"reference": booking.reference, "cancellable": booking.cancellable}
         return _Step(node.found, outcome="found", details=details)

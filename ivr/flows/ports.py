@@ -125,11 +125,8 @@ class MessageSink(Protocol):
 
 @dataclass(frozen=True)
 class BookingSummary:
-    reference: str  # booking code or id, safe to record
-    hospital: str
-    department: str
-    visit_start: datetime  # timezone-aware
-    status: str  # human words, e.g. "已预约", "已取消"
+    reference: str  # the booking code, safe to keep in the IVR path
+    speech: str  # the Chinese sentence read to the caller (hospital, department, day, status)
     cancellable: bool
 
 

@@ -40,6 +40,7 @@ from tests.ivr_scripted_call import (
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ID_NUMBER = make_valid("11010519491231002")  # ends in X
 CODE = "20261234"
+SPOKEN = "您预约的是北京协和医院心内科，2026年12月1日上午08:30，第5号，预约状态：已预约。"
 
 
 @pytest.fixture(scope="module")
@@ -62,14 +63,7 @@ class Line:
         self.queue = RecordingQueue(outcome) if outcome else RecordingQueue()
         self.journal = MemoryJournal()
         self.messages = MemoryMessages(tmp_path)
-        booking = BookingSummary(
-            reference="B20261234",
-            hospital="北京协和医院",
-            department="心内科",
-            visit_start=datetime(2026, 12, 1, 8, 30, tzinfo=SHANGHAI),
-            status="已预约",
-            cancellable=True,
-        )
+        booking = BookingSummary("B20261234", SPOKEN, cancellable=True)
         self.bookings = MemoryBookings({(ID_NUMBER, CODE): booking})
         self.engine = FlowEngine(
             flow,
@@ -181,7 +175,7 @@ async def test_id_number_with_a_bad_check_digit_is_asked_again(flows, tmp_path) 
     assert channel.played.count("114/enter_id") == 2
     assert "114/bad_id" in channel.played
     read_out = [s for s in channel.played if s.startswith("tts:")]
-    assert read_out == ["tts:您的预约为12月1日上午8点30分，北京协和医院心内科，预约状态：已预约。"]
+    assert read_out == [f"tts:{SPOKEN}"]
     assert line.summary.exit is IvrExit.SELF_SERVICE
     id_step = next(s for s in line.summary.steps if s.node == "collect_id")
     # The path keeps what happened without the ID number in clear.
