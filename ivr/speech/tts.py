@@ -72,6 +72,11 @@ class TtsRenderer:
     ) -> None:
         self.voice = settings.tts_voice
         self.folder = settings.effective_sounds_dir / SOUND_FOLDER
+        # Asterisk resolves relative sound names under its own astdatadir, not our sounds
+        # folder, so names carry the folder as Asterisk sees it.
+        self.asterisk_folder = (
+            f"{settings.effective_asterisk_sounds_dir.rstrip('/')}/{SOUND_FOLDER}"
+        )
         self.normal, self.elderly = normal, elderly
         self._lock = threading.Lock()  # one render at a time: two cores, shared with calls
         self._known: dict[tuple[str | None, str, str, bool], str] = {}
@@ -106,7 +111,7 @@ class TtsRenderer:
             recorded = self.recorded_file(prompt.id, elderly=elderly)
             if recorded is not None:
                 relative = recorded.relative_to(self.folder).with_suffix("")
-                return f"{SOUND_FOLDER}/{relative.as_posix()}"
+                return f"{self.asterisk_folder}/{relative.as_posix()}"
         voice = prompt.voice or self.voice
         delivery = self.elderly if elderly else self.normal
         name = f"prompt-{prompt_hash(prompt.text, voice, delivery)}"
@@ -114,7 +119,7 @@ class TtsRenderer:
         self.folder.mkdir(parents=True, exist_ok=True)
         with self._lock:
             if target.is_file():
-                return f"{SOUND_FOLDER}/{name}"
+                return f"{self.asterisk_folder}/{name}"
             with tempfile.TemporaryDirectory(dir=self.folder) as work:
                 raw = Path(work) / "raw.wav"
                 self._synthesize(prompt.text, voice, delivery.rate, raw)
@@ -122,7 +127,15 @@ class TtsRenderer:
                 self._convert(raw, converted, delivery)
                 # Atomic: Asterisk never plays a half-written prompt.
                 os.replace(converted, target)
-        return f"{SOUND_FOLDER}/{name}"
+        return f"{self.asterisk_folder}/{name}"
+
+    def host_file(self, sound: str) -> Path:
+        """The WAV file behind a sound name this renderer returned."""
+        relative = sound.removeprefix(self.asterisk_folder + "/")
+        return self.folder / f"{relative}.wav"
+
+    def is_recorded(self, sound: str) -> bool:
+        return sound.startswith(f"{self.asterisk_folder}/{RECORDED_FOLDER}/")
 
     def _synthesize(self, text: str, voice: str, rate: int, out: Path) -> None:
         # "--" keeps a text starting with "-" from being read as an option.
@@ -172,6 +185,6 @@ def build_all_prompts(
         for prompt in flow_prompts(flow):
             for elderly in (False, True):
                 name = renderer.render(prompt, elderly=elderly)
-                recorded += name.startswith(f"{SOUND_FOLDER}/{RECORDED_FOLDER}/")
+                recorded += renderer.is_recorded(name)
                 sounds.append(name)
     return BuildReport(rendered=len(sounds), recorded=recorded, sounds=tuple(sounds))

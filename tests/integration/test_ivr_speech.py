@@ -67,8 +67,10 @@ async def test_prompt_is_rendered_once_as_8khz_mono_16bit(speech_settings: Setti
     renderer = TtsRenderer(speech_settings)
     prompt = PromptText("114/welcome", "您好，欢迎致电北京114预约挂号服务热线。")
     name = await renderer.sound(prompt, elderly=False)
-    assert name.startswith("cc/prompt-")
-    path = speech_settings.effective_sounds_dir / f"{name}.wav"
+    # Asterisk finds it by the path it sees (its astdatadir is elsewhere).
+    assert name.startswith(f"{speech_settings.effective_asterisk_sounds_dir}/cc/prompt-")
+    path = renderer.host_file(name)
+    assert path.parent == speech_settings.effective_sounds_dir / "cc"
     rate, channels, width, seconds, rms = _wav(path)
     assert (rate, channels, width) == (8000, 1, 2)
     assert seconds > 1.0 and rms > 100
@@ -83,9 +85,8 @@ async def test_prompt_is_rendered_once_as_8khz_mono_16bit(speech_settings: Setti
 async def test_elderly_prompts_are_slower_and_louder(speech_settings: Settings) -> None:
     renderer = TtsRenderer(speech_settings)
     prompt = PromptText("114/main_menu", "预约挂号请按1，人工服务请按0。")
-    folder = speech_settings.effective_sounds_dir
-    normal = _wav(folder / f"{await renderer.sound(prompt, elderly=False)}.wav")
-    elderly = _wav(folder / f"{await renderer.sound(prompt, elderly=True)}.wav")
+    normal = _wav(renderer.host_file(await renderer.sound(prompt, elderly=False)))
+    elderly = _wav(renderer.host_file(await renderer.sound(prompt, elderly=True)))
     assert elderly[3] > normal[3] * 1.2
     assert elderly[4] > normal[4] * 1.15
 
@@ -112,8 +113,10 @@ async def test_a_recorded_prompt_overrides_tts(speech_settings: Settings, tmp_pa
         check=True,
     )
     renderer = TtsRenderer(speech_settings)
-    assert renderer.render(PromptText("114/welcome", "您好")) == "cc/recorded/114/welcome"
-    assert renderer.render(PromptText("114/goodbye", "再见")).startswith("cc/prompt-")
+    welcome = renderer.render(PromptText("114/welcome", "您好"))
+    assert welcome == f"{speech_settings.effective_asterisk_sounds_dir}/cc/recorded/114/welcome"
+    assert renderer.host_file(welcome) == recorded
+    assert "/cc/prompt-" in renderer.render(PromptText("114/goodbye", "再见"))
 
 
 def test_build_all_prompts_renders_every_prompt_in_both_deliveries(
@@ -123,8 +126,9 @@ def test_build_all_prompts_renders_every_prompt_in_both_deliveries(
     report = build_all_prompts([flow], speech_settings)
     assert report.rendered == 2 * len(flow.prompts)
     assert len(set(report.sounds)) == 2 * len(flow.prompts)
+    renderer = TtsRenderer(speech_settings)
     for sound in report.sounds:
-        assert _wav(speech_settings.effective_sounds_dir / f"{sound}.wav")[0] == 8000
+        assert _wav(renderer.host_file(sound))[0] == 8000
 
 
 # -- ASR ---------------------------------------------------------------------------------------
