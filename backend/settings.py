@@ -70,6 +70,15 @@ class Settings(BaseSettings):
 
     timezone: str = "Asia/Shanghai"
 
+    # Agent desk security (MLPS level 3): idle session expiry, lockout after repeated failed
+    # logins, and the networks administrator pages may be reached from (comma-separated CIDRs).
+    session_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    lockout_threshold: int = Field(default=5, ge=1, le=100)
+    lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    admin_ip_allowlist: str = "127.0.0.1/32,::1/128"
+    # Key prefix of everything the desk keeps in Redis (sessions) and of the live-event channel.
+    desk_redis_prefix: str = "cc"
+
     @field_validator("database_url")
     @classmethod
     def _postgres_only(cls, value: str) -> str:
@@ -105,7 +114,9 @@ class Settings(BaseSettings):
 
     @property
     def effective_asterisk_sounds_dir(self) -> str:
-        return self.asterisk_sounds_dir or f"{self.instance_dir_in_chroot}/sounds"
+        # Asterisk's own sounds directory: relative names such as "cc/prompt-<hash>" resolve
+        # there, and the content-hashed prompts are shared by every instance of the root.
+        return self.asterisk_sounds_dir or "/usr/share/asterisk/sounds"
 
     def host_path(self, asterisk_path: str) -> Path:
         """Where a file that Asterisk writes at ``asterisk_path`` is seen by Python."""

@@ -21,7 +21,7 @@ from ivr.ami.protocol import AmiParser, encode_action
 from ivr.pbx import render, rootfs
 from ivr.pbx.fixed_prompts import render_fixed_prompts
 
-INSTANCE_SUBDIRS = ("etc", "run", "log", "spool", "db", "sounds/cc", "recordings")
+INSTANCE_SUBDIRS = ("etc", "run", "log", "spool", "db", "recordings")
 
 
 class AsteriskStartError(ConfigError):
@@ -78,7 +78,7 @@ class AsteriskInstance:
         for sub in INSTANCE_SUBDIRS:
             (self.dir / sub).mkdir(parents=True, exist_ok=True)
         render.write(render.render(self.settings), self.dir / "etc")
-        render_fixed_prompts(self.dir / "sounds" / "cc")
+        render_fixed_prompts(self.settings.effective_sounds_dir / "cc")
 
     def start(self, timeout: float = 60.0) -> int:
         """Start Asterisk if it is not running and wait until AMI reports FullyBooted."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -12,7 +13,12 @@ pytestmark = pytest.mark.asterisk
 
 
 def test_asterisk_started_without_errors_or_warnings(asterisk: AsteriskInstance) -> None:
+    # AMI reports FullyBooted a moment before the log file gets its "Asterisk Ready" line.
+    deadline = time.monotonic() + 10
     log = asterisk.messages_log.read_text()
+    while "Asterisk Ready" not in log and time.monotonic() < deadline:
+        time.sleep(0.1)
+        log = asterisk.messages_log.read_text()
     problems = [line for line in log.splitlines() if re.search(r"\] (ERROR|WARNING)\[", line)]
     assert problems == []
     assert "Asterisk Ready" in log
