@@ -367,18 +367,29 @@ class AcdStore:
         got = await self._redis.blpop([self.key("mailbox", call_id)], timeout=timeout)
         return int(got[1]) if got else None
 
+    async def take_assignment(self, call_id: str) -> int | None:
+        """The agent assigned to this call, if one was (without waiting)."""
+        got = await self._redis.lpop(self.key("mailbox", call_id))
+        return int(got) if got else None
+
+    async def has_assignment(self, call_id: str) -> bool:
+        return bool(await self._redis.llen(self.key("mailbox", call_id)))
+
     async def ringing(self, call_id: str, agent_id: int) -> bool:
         return await self._with_call(
             call_id, agent_id, AgentState.RINGING, WITH_AGENT, {"status": CallStatus.RINGING}
         )
 
-    async def connected(self, call_id: str, agent_id: int) -> bool:
+    async def connected(self, call_id: str, agent_id: int, *, at: float | None = None) -> bool:
+        """The agent answered (``at``: when, if learnt afterwards from ANSWEREDTIME)."""
+        at = self.now() if at is None else at
         return await self._with_call(
             call_id,
             agent_id,
             AgentState.ON_CALL,
             WITH_AGENT,
-            {"status": CallStatus.CONNECTED, "answered": _ms(self.now())},
+            {"status": CallStatus.CONNECTED, "answered": _ms(at)},
+            at=at,
         )
 
     async def ring_no_answer(
@@ -468,29 +479,29 @@ class AcdStore:
             await self._redis.set(self.key("dial", attempt_key), "1", nx=True, ex=ttl_seconds)
         )
 
-    async def callback_unreached(self, call_id: str, agent_id: int, max_attempts: int = 3) -> bool:
+    async def callback_unreached(
+        self, call_id: str, agent_id: int, max_attempts: int = 3
+    ) -> CallStatus | None:
         """The citizen did not answer the callback: back in place, or given up after N tries.
 
-        The agent did nothing wrong, so he goes back to ready keeping his idle place.
+        Returns the call's new status (CALLBACK: waits again at its place; CALLBACK_FAILED),
+        None if the agent no longer held it. The agent did nothing wrong: he goes back to
+        ready keeping his idle place.
         """
         call = await self.call(call_id)
         if call is None:
-            return False
-        retry = call.attempts < max_attempts
-        fields: dict[str, str] = {
-            "status": CallStatus.CALLBACK if retry else CallStatus.CALLBACK_FAILED,
-            "agent_id": "",
-            "dial_key": "",
-        }
-        return await self._with_call(
+            return None
+        status = CallStatus.CALLBACK if call.attempts < max_attempts else CallStatus.CALLBACK_FAILED
+        applied = await self._with_call(
             call_id,
             agent_id,
             AgentState.READY,
             (*WITH_AGENT, CallStatus.CONNECTED),
-            fields,
-            queue="add" if retry else None,
+            {"status": status, "agent_id": "", "dial_key": ""},
+            queue="add" if status == CallStatus.CALLBACK else None,
             clear_mailbox=True,
         )
+        return status if applied else None
 
     async def recent_handle_seconds(self, skill: str) -> list[float]:
         return [float(h) for h in await self._redis.lrange(self.key("handle", skill), 0, -1)]
@@ -517,6 +528,7 @@ class AcdStore:
         clear_mailbox: bool = False,
         expire: int | None = None,
         handle_seconds: float | None = None,
+        at: float | None = None,
     ) -> bool:
         """Change an agent and the call he holds together; False if he no longer holds it."""
         for _ in range(MAX_RETRIES):
@@ -524,7 +536,7 @@ class AcdStore:
             t = transition(
                 view.status,
                 to,
-                at=self.now(),
+                at=self.now() if at is None else at,
                 reason=reason,
                 call_id=call_id,
                 wrapup_seconds=wrapup_seconds,

@@ -163,7 +163,7 @@ async def test_callback_keeps_its_place_and_is_dialled_once(store: AcdStore, clo
     assert not await store.claim_dial(key)  # a retried originate does not ring twice
 
     # The citizen does not answer: the callback goes back in its own place, the agent is free.
-    assert await store.callback_unreached("a", 1)
+    assert await store.callback_unreached("a", 1) == CallStatus.CALLBACK
     agent = await store.agent(1)
     assert agent is not None and agent.status.state == AgentState.READY
     again = await store.pick()

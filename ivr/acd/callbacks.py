@@ -1,0 +1,169 @@
+"""Callbacks: dialled only when an agent is reserved for them, once per attempt, recorded.
+
+The queue keeps a callback at the place of the call it came from; when the dispatcher picks
+it, an agent is already reserved, so there are never more callbacks dialling than free
+agents. The agent's phone is rung first (Originate into our FastAGI ``acd-callback`` script);
+once he answers, the script records the call and dials the citizen. Every attempt has a key
+claimed once in Redis before the originate: a retried originate never rings anybody twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from ivr.acd.store import AcdStore, Assignment, CallStatus
+from ivr.agi.errors import CallHungUp
+from ivr.flows.ports import PromptRenderer, PromptText
+
+log = logging.getLogger("ivr.acd")
+
+AGENT_NOTICE = "这是一通回拨电话，正在为您接通来电者。"
+SCRIPT = "acd-callback"
+
+
+class Originator(Protocol):
+    async def originate(
+        self,
+        channel: str,
+        *,
+        application: str | None = None,
+        data: str = "",
+        caller_id: str = "",
+        timeout_ms: int = 30000,
+        action_id: str | None = None,
+    ) -> str: ...
+
+
+class CallbackChannel(Protocol):
+    env: dict[str, str]
+
+    async def exec(self, app: str, *args: str, timeout: float = ...) -> int: ...
+    async def stream_file(self, sound: str, escape_digits: str = "") -> str | None: ...
+    async def get_variable(self, name: str) -> str | None: ...
+    async def hangup(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class CallbackSettings:
+    agi_url: str  # settings.agi_url
+    recordings_dir: str  # as Asterisk sees it: settings.effective_asterisk_recordings_dir
+    dial_template: str = "PJSIP/{number}@carrier"  # how a citizen's number is dialled
+    agent_ring_seconds: int = 15
+    citizen_ring_seconds: int = 30
+    max_attempts: int = 3
+
+
+@dataclass(frozen=True)
+class CallbackReport:
+    """One callback attempt, for a call record linked to the original call."""
+
+    parent_call_id: str  # the call the caller left the queue from
+    unique_id: str  # the agent leg's channel id: the callback's own call id
+    attempt_key: str
+    agent_id: int
+    status: str  # answered | unreached | failed
+    started_at: float
+    answered_at: float | None
+    talk_seconds: float
+    recording: str  # path as Asterisk wrote it, "" when nothing was recorded
+
+
+class CallbackObserver(Protocol):
+    async def callback_done(self, report: CallbackReport) -> None: ...
+
+
+class CallbackDialer:
+    def __init__(
+        self,
+        store: AcdStore,
+        originator: Originator,
+        renderer: PromptRenderer,
+        settings: CallbackSettings,
+        *,
+        kick: Callable[[], None] = lambda: None,
+        observer: CallbackObserver | None = None,
+    ) -> None:
+        self._store = store
+        self._originator = originator
+        self._renderer = renderer
+        self.settings = settings
+        self._kick = kick
+        self._observer = observer
+
+    async def start(self, assignment: Assignment) -> None:
+        """Ring the reserved agent for a picked callback (the Dispatcher's callback starter)."""
+        call_id, agent_id = assignment.call_id, assignment.agent_id
+        key = await self._store.begin_dial(call_id, agent_id)
+        if key is None or not await self._store.claim_dial(key):
+            return  # settled meanwhile, or this attempt was already sent
+        if not await self._store.ringing(call_id, agent_id):
+            return
+        await self._originator.originate(
+            assignment.interface,
+            application="AGI",
+            data=f"{self.settings.agi_url}/{SCRIPT},{call_id},{key}",
+            caller_id='"回拨" <callback>',
+            timeout_ms=self.settings.agent_ring_seconds * 1000,
+            action_id=key,
+        )
+        # The AGI only starts when the agent answers; if it has not by then, he did not.
+        await asyncio.sleep(self.settings.agent_ring_seconds + 3)
+        call = await self._store.call(call_id)
+        unanswered = (
+            call is not None and call.status == CallStatus.RINGING and call.agent_id == agent_id
+        )
+        if unanswered and await self._store.ring_no_answer(call_id, agent_id):
+            log.info("agent %s did not answer callback %s", agent_id, call_id)
+            self._kick()
+
+    async def serve(self, session: CallbackChannel) -> None:
+        """The ``acd-callback`` AGI script, run on the agent's answered channel."""
+        call_id, key = session.env.get("arg_1", ""), session.env.get("arg_2", "")
+        call = await self._store.call(call_id)
+        started = self._store.now()
+        if call is None or call.agent_id is None or not call.callback:
+            await session.hangup()
+            return
+        agent_id = call.agent_id
+        if not await self._store.connected(call_id, agent_id):
+            await session.hangup()  # given up as unanswered just before he picked up
+            return
+        unique_id = session.env.get("uniqueid", key)
+        day = datetime.fromtimestamp(started, UTC).strftime("%Y/%m/%d")
+        recording = f"{self.settings.recordings_dir}/{day}/{unique_id}.wav"
+        status, talk, answered_at = "failed", 0.0, None
+        try:
+            await session.exec("MixMonitor", recording)
+            notice = await self._renderer.sound(
+                PromptText("acd/callback-agent", AGENT_NOTICE), elderly=False
+            )
+            await session.stream_file(notice)
+            target = self.settings.dial_template.format(number=call.callback_number)
+            await session.exec("Dial", target, str(self.settings.citizen_ring_seconds))
+            dial_status = await session.get_variable("DIALSTATUS") or ""
+            if dial_status == "ANSWER":
+                talk = float(await session.get_variable("ANSWEREDTIME") or 0)
+                answered_at = self._store.now() - talk
+                status = "answered"
+        except CallHungUp:
+            pass  # the agent hung up: the attempt ends as far as it got
+        if status == "answered":
+            await self._store.call_ended(call_id, agent_id, handle_seconds=talk)
+        else:
+            after = await self._store.callback_unreached(
+                call_id, agent_id, self.settings.max_attempts
+            )
+            status = "unreached" if after == CallStatus.CALLBACK else "failed"
+        self._kick()
+        log.info("callback %s attempt %s: %s", call_id, key, status)
+        if self._observer is not None:
+            await self._observer.callback_done(
+                CallbackReport(
+                    call_id, unique_id, key, agent_id, status, started, answered_at, talk, recording
+                )
+            )

@@ -1,0 +1,66 @@
+"""The controller's routing loop: assign calls as soon as a call or an agent is ready.
+
+Each controller runs one. Several may run on one Redis: ``AcdStore.pick`` is atomic, so they
+only share the work. A waiting caller learns of its agent through its mailbox, whichever
+controller made the assignment; a callback (whose caller is not on the line) is dialled by
+the controller that picked it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from ivr.acd.store import AcdStore, Assignment
+
+log = logging.getLogger("ivr.acd")
+
+CallbackStarter = Callable[[Assignment], Coroutine[Any, Any, None]]
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        store: AcdStore,
+        *,
+        start_callback: CallbackStarter | None = None,
+        tick_seconds: float = 0.1,
+    ) -> None:
+        self._store = store
+        self._start_callback = start_callback
+        self._tick = tick_seconds
+        self._kicked = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def kick(self) -> None:
+        """Something changed here (a call queued, an agent freed): route now, not at the tick."""
+        self._kicked.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.dispatch_once()
+            except Exception:
+                # Redis hiccups must not end routing for the whole controller.
+                log.exception("routing round failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._kicked.wait(), self._tick)
+            self._kicked.clear()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def dispatch_once(self) -> list[Assignment]:
+        await self._store.expire_wrapups()
+        made = []
+        while (assignment := await self._store.pick()) is not None:
+            log.info("%s", assignment.decision.reason)
+            made.append(assignment)
+            if assignment.decision.callback and self._start_callback is not None:
+                task = asyncio.create_task(self._start_callback(assignment))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+        return made

@@ -1,0 +1,279 @@
+"""The caller's side of the queue over AGI: wait with music, hear honest announcements, press a
+key for a callback, get connected to the agent the ACD reserved, or go to voicemail.
+
+``AcdQueue.enter_queue`` implements ``ivr.flows.ports.QueueHandoff``. While the caller waits
+the channel plays music on hold as a generator (``SET MUSIC ON``) and the session listens for
+the callback key in short ``WAIT FOR DIGIT`` slices; between slices it looks in the call's
+mailbox, so an assignment made by any controller is dialled within one slice. Announcements
+are skipped when an agent is already reserved: they never delay a connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from ivr.acd.dispatcher import Dispatcher
+from ivr.acd.estimate import Announcer, announcement_text, rounded_minutes
+from ivr.acd.policy import Priority
+from ivr.acd.states import NotReadyReason
+from ivr.acd.store import AcdStore, CallStatus
+from ivr.agi.errors import CallHungUp
+from ivr.flows.ports import (
+    CallInfo,
+    Channel,
+    PromptRenderer,
+    PromptText,
+    QueueOutcome,
+    QueueStatus,
+)
+
+log = logging.getLogger("ivr.acd")
+
+CALLBACK_CONFIRM = "好的，坐席空闲时将按您原来的排队顺序给您回电，请挂机。"
+# Dial results after which the agent was at fault and the call goes back to its queue.
+NOT_REACHED = frozenset({"NOANSWER", "BUSY", "CHANUNAVAIL", "CONGESTION"})
+
+
+@runtime_checkable
+class QueueChannel(Protocol):
+    """What the queue needs of the AGI session beyond the flow's ``Channel``."""
+
+    async def command(self, line: str, timeout: float = ...) -> object: ...
+    async def exec(self, app: str, *args: str, timeout: float = ...) -> int: ...
+    async def stream_file(self, sound: str, escape_digits: str = "") -> str | None: ...
+    async def wait_for_digit(self, timeout_ms: int) -> str | None: ...
+    async def get_variable(self, name: str) -> str | None: ...
+    async def hangup(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class QueueSettings:
+    ring_timeout_seconds: int = 15
+    announce_every_seconds: float = 30.0
+    first_announcement_seconds: float = 4.0
+    slice_ms: int = 200
+    callback_key: str | None = "*"
+    moh_class: str = "default"
+
+
+@dataclass(frozen=True)
+class QueueReport:
+    """What happened in the queue, for the call record (times are epoch seconds)."""
+
+    call_id: str
+    skill: str
+    priority: int
+    queued_at: float
+    left_at: float
+    status: str  # answered | abandoned | callback | voicemail
+    agent_id: int | None = None
+    answered_at: float | None = None
+    talk_seconds: float = 0.0
+    unanswered_rings: int = 0
+
+    @property
+    def wait_seconds(self) -> float:
+        return (self.answered_at or self.left_at) - self.queued_at
+
+
+class QueueObserver(Protocol):
+    async def queue_left(self, report: QueueReport) -> None: ...
+
+
+class AcdQueue:
+    def __init__(
+        self,
+        store: AcdStore,
+        renderer: PromptRenderer,
+        dispatcher: Dispatcher,
+        settings: QueueSettings | None = None,
+        *,
+        observer: QueueObserver | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._store = store
+        self._renderer = renderer
+        self._dispatcher = dispatcher
+        self.settings = settings or QueueSettings()
+        self._observer = observer
+        self._clock = clock
+
+    async def enter_queue(
+        self, session: Channel, call: CallInfo, skill: str, priority: int
+    ) -> QueueOutcome:
+        if not isinstance(session, QueueChannel):
+            raise TypeError("the queue needs an AGI session (exec, command)")
+        queued = await self._store.enqueue(call.call_id, skill, priority, line=call.line)
+        self._dispatcher.kick()
+        waiter = _Waiter(self, session, call, queued.entered_at, skill, priority)
+        try:
+            outcome = await waiter.serve()
+        except CallHungUp:
+            outcome = await waiter.abandoned()
+        except asyncio.CancelledError:
+            await waiter.abandoned()
+            raise
+        if self._observer is not None:
+            await self._observer.queue_left(waiter.report(outcome))
+        return outcome
+
+
+class _Waiter:
+    """One caller's stay in the queue."""
+
+    def __init__(
+        self,
+        queue: AcdQueue,
+        session: QueueChannel,
+        call: CallInfo,
+        entered_at: float,
+        skill: str,
+        priority: int,
+    ) -> None:
+        self.q = queue
+        self.store = queue._store
+        self.s = queue.settings
+        self.session = session
+        self.call = call
+        self.entered_at = entered_at
+        self.skill = skill
+        self.priority = priority
+        self.announcer = Announcer()
+        self.agent_id: int | None = None
+        self.answered_at: float | None = None
+        self.talk = 0.0
+        self.rings_missed = 0
+        self.final = ""
+
+    def now(self) -> float:
+        return self.q._clock()
+
+    async def serve(self) -> QueueOutcome:
+        config = self.store.skills[self.skill]
+        deadline = self.entered_at + config.max_wait_seconds
+        next_announcement = self.now() + self.s.first_announcement_seconds
+        await self._music(True)
+        while True:
+            agent_id = await self.store.take_assignment(self.call.call_id)
+            if agent_id is not None:
+                outcome = await self._connect(agent_id)
+                if outcome is not None:
+                    return outcome
+                await self._music(True)
+                continue
+            if self.now() >= deadline and await self.store.abandon(
+                self.call.call_id, CallStatus.VOICEMAIL
+            ):
+                await self._music(False)
+                self.final = "voicemail"
+                return QueueOutcome(QueueStatus.NO_AGENT)
+            digit: str | None = None
+            if self.now() >= next_announcement:
+                next_announcement = self.now() + self.s.announce_every_seconds
+                digit = await self._announce()
+            if digit is None:
+                digit = await self.session.wait_for_digit(self.s.slice_ms)
+            if digit and digit == self.s.callback_key:
+                outcome = await self._callback()
+                if outcome is not None:
+                    return outcome
+
+    async def abandoned(self) -> QueueOutcome:
+        await self.store.abandon(self.call.call_id)
+        self.q._dispatcher.kick()
+        self.final = "abandoned"
+        return QueueOutcome(QueueStatus.ABANDONED, agent_id=self.agent_id)
+
+    def report(self, outcome: QueueOutcome) -> QueueReport:
+        return QueueReport(
+            call_id=self.call.call_id,
+            skill=self.skill,
+            priority=self.priority,
+            queued_at=self.entered_at,
+            left_at=self.now(),
+            status=self.final or outcome.status.value,
+            agent_id=self.agent_id,
+            answered_at=self.answered_at,
+            talk_seconds=self.talk,
+            unanswered_rings=self.rings_missed,
+        )
+
+    async def _music(self, on: bool) -> None:
+        line = f"SET MUSIC ON {self.s.moh_class}" if on else "SET MUSIC OFF"
+        await self.session.command(line)
+
+    async def _announce(self) -> str | None:
+        estimate = await self.store.estimate(self.call.call_id)
+        if estimate is None or await self.store.has_assignment(self.call.call_id):
+            return None  # an agent is reserved: connect, do not talk
+        position, seconds = estimate
+        position = self.announcer.position_to_announce(position)
+        minutes = None if seconds is None else rounded_minutes(seconds)
+        text = announcement_text(position, minutes, self.s.callback_key)
+        sound = await self.q._renderer.sound(PromptText(None, text), elderly=self._elderly)
+        await self._music(False)
+        digit = await self.session.stream_file(sound, self.s.callback_key or "")
+        await self._music(True)
+        return digit
+
+    @property
+    def _elderly(self) -> bool:
+        return self.priority >= Priority.ELDERLY
+
+    async def _callback(self) -> QueueOutcome | None:
+        if not await self.store.request_callback(self.call.call_id, self.call.caller_number):
+            return None  # an agent was reserved meanwhile: better connect now
+        log.info("call %s left the queue for a callback, keeping its place", self.call.call_id)
+        await self._music(False)
+        sound = await self.q._renderer.sound(
+            PromptText("acd/callback-confirm", CALLBACK_CONFIRM), elderly=self._elderly
+        )
+        await self.session.stream_file(sound)
+        await self.session.hangup()
+        self.final = "callback"
+        return QueueOutcome(QueueStatus.CALLBACK)
+
+    async def _connect(self, agent_id: int) -> QueueOutcome | None:
+        """Ring the reserved agent; None when he did not answer (the call is back in line)."""
+        view = await self.store.agent(agent_id)
+        if view is None or not await self.store.ringing(self.call.call_id, agent_id):
+            return None
+        self.agent_id = agent_id
+        await self._music(False)
+        # "m": the caller keeps hearing music, not ringing, while the agent's phone rings.
+        await self.session.exec(
+            "Dial", view.profile.interface, str(self.s.ring_timeout_seconds), "m"
+        )
+        ended = self.now()
+        status = await self._variable("DIALSTATUS")
+        if status == "ANSWER":
+            self.talk = float(await self._variable("ANSWEREDTIME") or 0)
+            self.answered_at = ended - self.talk
+            await self.store.connected(self.call.call_id, agent_id, at=self.answered_at)
+            await self.store.call_ended(self.call.call_id, agent_id, handle_seconds=self.talk)
+            self.q._dispatcher.kick()
+            on_line = not getattr(self.session, "hung_up", False)
+            self.final = "answered"
+            return QueueOutcome(QueueStatus.ANSWERED, caller_on_line=on_line, agent_id=agent_id)
+        if status in NOT_REACHED:
+            self.rings_missed += 1
+            log.info(
+                "agent %s did not answer call %s (%s): not ready, call back at its place",
+                view.profile.number,
+                self.call.call_id,
+                status,
+            )
+            await self.store.ring_no_answer(self.call.call_id, agent_id, NotReadyReason.NO_ANSWER)
+            self.agent_id = None
+            self.q._dispatcher.kick()
+            return None
+        raise CallHungUp(f"Dial ended with {status or 'hangup'}")
+
+    async def _variable(self, name: str) -> str:
+        # Readable even after the caller hung up: GET VARIABLE works on a dead channel.
+        return await self.session.get_variable(name) or ""
