@@ -262,7 +262,7 @@ async def test_hotline_hours_follow_the_chinese_working_day_calendar(
 async def test_out_of_hours_message_becomes_a_ticket(flows, tmp_path) -> None:
     line = Line(flows["hotline"], tmp_path, now=datetime(2026, 3, 7, 20, 0, tzinfo=SHANGHAI))
     channel = await line.call(Say("我想咨询异地就医备案"))
-    assert [m.topic for m in line.messages.messages] == ["callback_request"]
+    assert [m.topic for m in line.messages.messages] == ["out_of_hours"]
     assert line.messages.messages[0].recording_path.endswith(".wav")
     assert channel.played == [
         "hotline/closed",

@@ -1,0 +1,74 @@
+"""Adapter: messages left in the IVR become work orders with a callback task (``MessageSink``).
+
+Not imported by the engine; the controller's composition root builds it. Recordings are
+written by Asterisk under ``<recordings>/messages/YYYY/MM/DD/`` (UTC date) and the work order
+keeps the path relative to the recordings folder, like the recordings index does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.db import transaction
+from backend.settings import Settings
+from backend.workorders.composition import workorder_service
+from backend.workorders.workflow import Source
+from ivr.flows.ports import CallInfo, LeftMessage
+
+MESSAGES_FOLDER = "messages"
+# The flow's message topic that marks a voicemail left instead of waiting in the queue;
+# every other topic is an out-of-hours message.
+QUEUE_VOICEMAIL_TOPIC = "queue_voicemail"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class WorkOrderMessageSink:
+    """Implements ``ivr.flows.ports.MessageSink``; SQL runs in a worker thread."""
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        settings: Settings,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self._factory = session_factory
+        self._settings = settings
+        self._clock = clock
+        self._recordings = settings.effective_asterisk_recordings_dir.rstrip("/")
+
+    def message_path(self, call: CallInfo) -> str:
+        day = self._clock().astimezone(UTC)
+        name = "".join(c if c.isalnum() or c in "._-" else "_" for c in call.unique_id)
+        path = f"{self._recordings}/{MESSAGES_FOLDER}/{day:%Y/%m/%d}/{name}"
+        # RECORD FILE does not create folders.
+        self._settings.host_path(path).parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    async def message_left(self, call: CallInfo, message: LeftMessage) -> str:
+        return await asyncio.to_thread(self._create_order, call, message)
+
+    def _create_order(self, call: CallInfo, message: LeftMessage) -> str:
+        source = (
+            Source.QUEUE_VOICEMAIL
+            if message.topic == QUEUE_VOICEMAIL_TOPIC
+            else Source.HOTLINE_MESSAGE
+        )
+        relative = message.recording_path.removeprefix(self._recordings + "/")
+        with transaction(self._factory) as session:
+            service = workorder_service(session, self._settings)
+            order, _task = service.create_from_message(
+                call.call_id,
+                call.line,
+                call.caller_number,
+                relative,
+                source=source,
+                received_at=self._clock(),
+            )
+            return order.number
