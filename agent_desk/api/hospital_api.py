@@ -41,6 +41,12 @@ from backend.booking.signatures import SignatureRejected, verify
 from backend.db import transaction
 from backend.models.booking import Hospital
 
+SIGNING = (
+    "签名认证：请求头 X-Hospital-Key（密钥编号）、X-Timestamp（Unix秒，允许误差见配置）、"
+    "X-Signature = hex(HMAC-SHA256(secret, METHOD + '\\n' + PATH?QUERY + '\\n' + TIMESTAMP"
+    " + '\\n' + hex(SHA256(BODY))))。签名错误返回401及原因。"
+)
+
 
 class SlotIn(BaseModel):
     seq: int = Field(ge=1, le=10000)
@@ -171,7 +177,11 @@ def build_router(config: BookingApiConfig | None = None) -> APIRouter:
         responses=ERRORS,
     )
 
-    @router.post("/schedules", summary="上传出诊安排和号源（按医院出诊编号新增或更新）")
+    @router.post(
+        "/schedules",
+        summary="上传出诊安排和号源（按医院出诊编号新增或更新）",
+        description=SIGNING,
+    )
     def push_schedules(body: SchedulesIn, service: Service, hospital: CurrentHospital) -> PushOut:
         with transaction(service.session_factory) as session:
             result = hospital_feed.push_schedules(
@@ -187,6 +197,7 @@ def build_router(config: BookingApiConfig | None = None) -> APIRouter:
     @router.post(
         "/schedules/{external_id}/stop",
         summary="停诊：取消该出诊的预约，并列出需通知的患者",
+        description=SIGNING,
     )
     def stop_session(
         external_id: str,
@@ -207,7 +218,11 @@ def build_router(config: BookingApiConfig | None = None) -> APIRouter:
             ],
         )
 
-    @router.get("/bookings", summary="拉取游标之后的预约变化（预约、取消、就诊、爽约）")
+    @router.get(
+        "/bookings",
+        summary="拉取游标之后的预约变化（预约、取消、就诊、爽约）",
+        description=SIGNING,
+    )
     def bookings_since(
         service: Service, hospital: CurrentHospital, cursor: int = 0, limit: int = 100
     ) -> FeedOut:
@@ -223,7 +238,11 @@ def build_router(config: BookingApiConfig | None = None) -> APIRouter:
             next_cursor=next_cursor,
         )
 
-    @router.post("/bookings/{code}/attendance", summary="报告就诊或爽约")
+    @router.post(
+        "/bookings/{code}/attendance",
+        summary="报告就诊或爽约",
+        description=SIGNING,
+    )
     def attendance(
         code: str,
         body: AttendanceIn,

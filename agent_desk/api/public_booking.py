@@ -115,11 +115,13 @@ class BookingApiConfig:
         return cls(rules=BookingRules.from_env(os.environ), redis_prefix=prefix)
 
 
-def service_provider(rules: BookingRules) -> Callable[[DeskContext], BookingService]:
+def service_provider(
+    rules: BookingRules,
+) -> Callable[[DeskContext], Coroutine[Any, Any, BookingService]]:
     """One BookingService per app context, built on first use (the calendar is read once)."""
     built: dict[int, BookingService] = {}
 
-    def provide(ctx: CtxDep) -> BookingService:
+    async def provide(ctx: CtxDep) -> BookingService:  # no I/O after the first call
         service = built.get(id(ctx))
         if service is None:
             booking_ctx = BookingContext.from_settings(ctx.settings, rules)

@@ -8,6 +8,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from backend.booking.rules import CHANNEL_LABELS, SESSION_LABELS, STATUS_LABELS
+from backend.models.users import Role
+
+# Roles that see ID and phone numbers in full: hospitals check real names at the counter and
+# call patients when a session stops; administrators handle disputes. Everyone else (agents,
+# supervisors, the online channel) sees them masked.
+REVEALING_ROLES = frozenset({Role.HOSPITAL, Role.ADMIN})
+
+
+def may_reveal(role: Role | None) -> bool:
+    return role in REVEALING_ROLES
 
 
 @dataclass(frozen=True)
