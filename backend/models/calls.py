@@ -48,7 +48,11 @@ class CallRecord(Base):
     direction: Mapped[Direction] = mapped_column(
         Enum(Direction, native_enum=False, length=16), default=Direction.INBOUND
     )
-    caller_number: Mapped[str] = mapped_column(String(32), default="")  # masked in pages
+    # Personal data: the number is kept encrypted (caller_enc) with a keyed hash for look-ups
+    # (repeat callers, a caller's history); caller_number holds only the masked form.
+    caller_number: Mapped[str] = mapped_column(String(32), default="")
+    caller_enc: Mapped[str] = mapped_column(String(255), default="")
+    caller_hash: Mapped[str] = mapped_column(String(64), default="", index=True)
     did: Mapped[str] = mapped_column(String(32), default="")
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     ivr_seconds: Mapped[float] = mapped_column(Float, default=0.0)
