@@ -3,7 +3,17 @@
 Alembic's env and the tests import this package; add each new model module below.
 """
 
-from backend.models import agents, audit, booking, calls, knowledge, reporting, users, workorders
+from backend.models import (
+    agents,
+    audit,
+    booking,
+    callers,
+    calls,
+    knowledge,
+    reporting,
+    users,
+    workorders,
+)
 from backend.models.base import Base
 
 __all__ = [
@@ -11,6 +21,7 @@ __all__ = [
     "agents",
     "audit",
     "booking",
+    "callers",
     "calls",
     "knowledge",
     "reporting",

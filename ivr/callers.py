@@ -1,0 +1,83 @@
+"""What the lines know about a caller before the menu: blocked, repeat caller, elderly."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.models.callers import BlockedCaller
+from backend.models.calls import CallRecord
+from backend.personal_data import PersonalDataCipher
+from ivr.flows.ports import CallerProfile
+
+REPEAT_WINDOW = timedelta(hours=24)
+ElderlyCheck = Callable[[Session, str], bool]
+
+
+def normalize_number(number: str) -> str:
+    """Digits only, without the +86/0086 prefix, so one phone has one hash."""
+    digits = "".join(c for c in number if c.isdigit())
+    for prefix in ("0086", "86"):
+        if digits.startswith(prefix) and len(digits) - len(prefix) == 11:
+            return digits[len(prefix) :]
+    return digits
+
+
+class SqlCallerDirectory:
+    """Implements ``ivr.flows.ports.CallerDirectory`` over call records and blocked callers.
+
+    ``elderly_check`` answers whether a number belongs to a real-name registered person aged
+    65 or over (the booking domain knows; the composition root passes its function in).
+    """
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        cipher: PersonalDataCipher,
+        *,
+        elderly_check: ElderlyCheck | None = None,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._sessions = session_factory
+        self._cipher = cipher
+        self._elderly_check = elderly_check
+        self._now = now
+
+    def caller_hash(self, number: str) -> str:
+        return self._cipher.lookup_hash(normalize_number(number))
+
+    async def profile(self, caller_number: str, line: str) -> CallerProfile:
+        if not normalize_number(caller_number):
+            return CallerProfile()  # withheld number: nothing to know
+        return await asyncio.to_thread(self._profile, caller_number, line)
+
+    def _profile(self, caller_number: str, line: str) -> CallerProfile:
+        hashed = self.caller_hash(caller_number)
+        now = self._now()
+        with self._sessions() as session:
+            blocked = session.scalar(
+                select(BlockedCaller.id).where(
+                    BlockedCaller.caller_hash == hashed,
+                    or_(BlockedCaller.line == "", BlockedCaller.line == line),
+                    or_(BlockedCaller.until.is_(None), BlockedCaller.until > now),
+                )
+            )
+            earlier = session.scalar(
+                select(CallRecord.id)
+                .where(
+                    CallRecord.caller_hash == hashed,
+                    CallRecord.line == line,
+                    CallRecord.started_at > now - REPEAT_WINDOW,
+                    # Ended calls only: the current call's own record exists already.
+                    CallRecord.ended_at.is_not(None),
+                )
+                .limit(1)
+            )
+            elderly = bool(self._elderly_check and self._elderly_check(session, hashed))
+        return CallerProfile(
+            blacklisted=blocked is not None, repeat_caller=earlier is not None, elderly=elderly
+        )

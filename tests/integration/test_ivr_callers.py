@@ -1,0 +1,113 @@
+"""Caller data for the IVR's branch: blocked callers, repeat callers, elderly."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.models.callers import BlockedCaller
+from backend.models.calls import CallRecord, Line
+from backend.personal_data import PersonalDataCipher
+from backend.settings import DEV_DATA_KEY
+from ivr.callers import SqlCallerDirectory, normalize_number
+
+CIPHER = PersonalDataCipher(DEV_DATA_KEY)
+
+
+def unique_number() -> str:
+    return "139" + str(uuid.uuid4().int)[:8]
+
+
+def add_call(
+    factory: sessionmaker[Session],
+    directory: SqlCallerDirectory,
+    number: str,
+    line: Line,
+    started: datetime,
+    ended: bool = True,
+) -> None:
+    with factory() as session, session.begin():
+        session.add(
+            CallRecord(
+                call_id=uuid.uuid4().hex,
+                line=line,
+                caller_hash=directory.caller_hash(number),
+                started_at=started,
+                ended_at=started + timedelta(minutes=2) if ended else None,
+            )
+        )
+
+
+async def test_repeat_caller_within_24_hours_on_the_same_line(
+    session_factory: sessionmaker[Session],
+) -> None:
+    directory = SqlCallerDirectory(session_factory, CIPHER)
+    number = unique_number()
+    assert not (await directory.profile(number, "114")).repeat_caller
+    add_call(
+        session_factory,
+        directory,
+        number,
+        Line.APPOINTMENT_114,
+        datetime.now(UTC) - timedelta(hours=3),
+    )
+    assert (await directory.profile(number, "114")).repeat_caller
+    assert not (await directory.profile(number, "hotline")).repeat_caller
+    # The same phone written with the country code is the same caller.
+    assert (await directory.profile("+86" + number, "114")).repeat_caller
+
+
+async def test_calls_older_than_a_day_or_still_running_do_not_count(
+    session_factory: sessionmaker[Session],
+) -> None:
+    directory = SqlCallerDirectory(session_factory, CIPHER)
+    number = unique_number()
+    now = datetime.now(UTC)
+    add_call(session_factory, directory, number, Line.HOTLINE, now - timedelta(hours=30))
+    add_call(session_factory, directory, number, Line.HOTLINE, now, ended=False)
+    assert not (await directory.profile(number, "hotline")).repeat_caller
+
+
+async def test_blocked_caller_until_the_block_ends(session_factory: sessionmaker[Session]) -> None:
+    directory = SqlCallerDirectory(session_factory, CIPHER)
+    number = unique_number()
+    with session_factory() as session, session.begin():
+        session.add(
+            BlockedCaller(
+                caller_hash=directory.caller_hash(number),
+                reason="恶意骚扰",
+                created_by="supervisor",
+                until=datetime.now(UTC) + timedelta(days=1),
+            )
+        )
+    assert (await directory.profile(number, "114")).blacklisted
+    later = SqlCallerDirectory(
+        session_factory, CIPHER, now=lambda: datetime.now(UTC) + timedelta(days=2)
+    )
+    assert not (await later.profile(number, "114")).blacklisted
+
+
+async def test_elderly_comes_from_the_check_given(session_factory: sessionmaker[Session]) -> None:
+    number = unique_number()
+    seen: list[str] = []
+
+    def elderly(session: Session, caller_hash: str) -> bool:
+        seen.append(caller_hash)
+        return True
+
+    directory = SqlCallerDirectory(session_factory, CIPHER, elderly_check=elderly)
+    assert (await directory.profile(number, "114")).elderly
+    assert seen == [directory.caller_hash(number)]
+
+
+async def test_withheld_number_has_an_empty_profile(session_factory: sessionmaker[Session]) -> None:
+    profile = await SqlCallerDirectory(session_factory, CIPHER).profile("anonymous", "114")
+    assert not (profile.blacklisted or profile.repeat_caller or profile.elderly)
+
+
+def test_normalize_number() -> None:
+    assert normalize_number("+86 138-0013-8000") == "13800138000"
+    assert normalize_number("008613800138000") == "13800138000"
+    assert normalize_number("010-12345678") == "01012345678"
