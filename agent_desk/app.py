@@ -4,13 +4,30 @@ from __future__ import annotations
 
 import redis
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 
-from agent_desk.api import city_platform, hospital_api, knowledge, public_booking, workorders
+from agent_desk import live
+from agent_desk.api import admin as admin_api
+from agent_desk.api import agent as agent_api
+from agent_desk.api import (
+    city_platform,
+    desk_booking,
+    hospital_api,
+    knowledge,
+    public_booking,
+    workorders,
+)
+from agent_desk.api import supervisor as supervisor_api
+from agent_desk.auth import routes as auth_routes
+from agent_desk.auth.middleware import install_session_middleware
 from agent_desk.deps import DeskContext
+from agent_desk.desk import STATIC_DIR, build_desk
 from agent_desk.errors import install_error_handlers
+from agent_desk.pages import routes as pages
 from backend.db import make_engine, make_session_factory
 from backend.settings import Settings
+from ivr.ami.client import AmiClient
 
 
 def create_app(
@@ -18,6 +35,7 @@ def create_app(
     *,
     session_factory: sessionmaker[Session] | None = None,
     redis_client: redis.Redis | None = None,
+    ami: AmiClient | None = None,
 ) -> FastAPI:
     if session_factory is None:
         session_factory = make_session_factory(make_engine(settings))
@@ -26,6 +44,10 @@ def create_app(
     app = FastAPI(title="北京114与医保热线呼叫中心", version="0.1.0")
     app.state.ctx = DeskContext(settings, session_factory, redis_client)
     install_error_handlers(app)
+    # The agent desk: login and sessions, pages, the live feed, agent and supervisor APIs.
+    app.state.desk = build_desk(settings, session_factory, redis_client, ami=ami)
+    install_session_middleware(app)
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
@@ -37,4 +59,11 @@ def create_app(
     app.include_router(workorders.build_router())
     app.include_router(knowledge.build_router())
     app.include_router(city_platform.build_router())
+    app.include_router(auth_routes.build_router())
+    app.include_router(agent_api.build_router())
+    app.include_router(desk_booking.build_router())
+    app.include_router(supervisor_api.build_router())
+    app.include_router(admin_api.build_router())
+    app.include_router(live.build_router())
+    app.include_router(pages.build_router())
     return app

@@ -1,13 +1,33 @@
-"""One error shape for every API: ``{"error": <stable id>, "message": <readable reason>}``."""
+"""One error shape for every API: ``{"error": <stable id>, "message": <readable reason>}``.
+
+Pages get the same refusals as pages: a missing login redirects to the login page and a
+forbidden page renders a short Chinese explanation instead of JSON.
+"""
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from html import escape
+from urllib.parse import quote
 
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel
+
+from agent_desk.auth.errors import Forbidden, NotAuthenticated
 from backend.errors import CallCenterError, Conflict, NotFound, Refused
 
-STATUS_BY_TYPE: dict[type[CallCenterError], int] = {NotFound: 404, Conflict: 409, Refused: 422}
+STATUS_BY_TYPE: dict[type[CallCenterError], int] = {
+    NotAuthenticated: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    Refused: 422,
+}
+
+
+class ErrorBody(BaseModel):
+    error: str
+    message: str
 
 
 def status_for(exc: CallCenterError) -> int:
@@ -17,9 +37,21 @@ def status_for(exc: CallCenterError) -> int:
     return 400
 
 
+def _is_page(request: Request) -> bool:
+    path = request.url.path
+    return not path.startswith(("/api/", "/ws/", "/static/")) and request.method == "GET"
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CallCenterError)
-    async def _domain_error(request: Request, exc: CallCenterError) -> JSONResponse:
-        return JSONResponse(
-            status_code=status_for(exc), content={"error": exc.code, "message": exc.message}
-        )
+    async def _domain_error(request: Request, exc: CallCenterError) -> Response:
+        status = status_for(exc)
+        if _is_page(request) and status == 401:
+            return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+        if _is_page(request) and status == 403:
+            return HTMLResponse(
+                "<!doctype html><html lang='zh-CN'><meta charset='utf-8'><title>无权访问</title>"
+                f"<body><h1>无权访问</h1><p>{escape(exc.message)}</p><p><a href='/'>返回首页</a></p></body></html>",
+                status_code=403,
+            )
+        return JSONResponse(status_code=status, content={"error": exc.code, "message": exc.message})

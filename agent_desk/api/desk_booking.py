@@ -1,0 +1,139 @@
+"""Booking from the desk (phone channel): hospital → department → schedule → slot, register
+or find the patient by real name and ID number, book, cancel. Refusals keep the rule's code
+so the agent can tell the caller which rule refused."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+
+from agent_desk.api.agent import ERRORS
+from agent_desk.auth.guard import Caller, DeskDep, require
+from agent_desk.auth.permissions import Permission
+from backend.booking.reservations import BookRequest, CancelRequest
+from backend.booking.rules import Channel
+from backend.booking.views import (
+    BookingReceipt,
+    DepartmentView,
+    HospitalView,
+    ScheduleView,
+    SlotView,
+)
+from backend.personal_data import mask_id_number, mask_name, mask_phone
+
+BookingCaller = Annotated[Caller, Depends(require(Permission.BOOKING_DESK))]
+
+
+class BookBody(BaseModel):
+    schedule_id: int = Field(ge=1)
+    slot_id: int | None = Field(default=None, ge=1)
+    id_number: str = Field(min_length=15, max_length=18)
+    name: str = Field(min_length=1, max_length=32)
+    phone: str = Field(min_length=7, max_length=20)
+    call_id: str | None = Field(default=None, max_length=64)
+
+
+class CancelBody(BaseModel):
+    id_number: str = Field(min_length=15, max_length=18)
+
+
+class ReceiptOut(BaseModel):
+    code: str
+    status: str
+    hospital_name: str
+    department_name: str
+    doctor_name: str
+    day: str
+    session: str
+    slot_seq: int
+    slot_time: str
+    fee: str
+    patient_name: str  # masked
+    id_number: str  # masked
+    phone: str  # masked
+    cancel_deadline: str
+
+
+def _receipt(r: BookingReceipt) -> ReceiptOut:
+    return ReceiptOut(
+        code=r.code,
+        status=r.status,
+        hospital_name=r.hospital_name,
+        department_name=r.department_name,
+        doctor_name=r.doctor_name,
+        day=r.day,
+        session=r.session,
+        slot_seq=r.slot_seq,
+        slot_time=r.slot_time,
+        fee=r.fee,
+        patient_name=mask_name(r.patient_name),
+        id_number=mask_id_number(r.id_number),
+        phone=mask_phone(r.phone),
+        cancel_deadline=r.cancel_deadline,
+    )
+
+
+def build_router() -> APIRouter:
+    router = APIRouter(prefix="/api/desk/booking", tags=["坐席预约"], responses=ERRORS)
+
+    @router.get("/hospitals", summary="查医院")
+    def hospitals(
+        desk: DeskDep, caller: BookingCaller, q: Annotated[str, Query(max_length=64)] = ""
+    ) -> list[HospitalView]:
+        return desk.booking().search_hospitals(q)[:50]
+
+    @router.get("/hospitals/{hospital_id}/departments", summary="医院的科室")
+    def departments(hospital_id: int, desk: DeskDep, caller: BookingCaller) -> list[DepartmentView]:
+        return desk.booking().list_departments(hospital_id)
+
+    @router.get("/schedules", summary="科室出诊（可约号源）")
+    def schedules(
+        desk: DeskDep, caller: BookingCaller, department_id: Annotated[int, Query(ge=1)]
+    ) -> list[ScheduleView]:
+        return desk.booking().list_schedules(channel=Channel.PHONE, department_id=department_id)
+
+    @router.get("/schedules/{schedule_id}/slots", summary="出诊的号序")
+    def slots(schedule_id: int, desk: DeskDep, caller: BookingCaller) -> list[SlotView]:
+        return desk.booking().list_slots(schedule_id, Channel.PHONE)
+
+    @router.post("/bookings", status_code=201, summary="为来电人预约（实名）")
+    async def book(body: BookBody, desk: DeskDep, caller: BookingCaller) -> ReceiptOut:
+        actor = f"agent:{caller.username}"
+
+        def run() -> BookingReceipt:
+            service = desk.booking()
+            service.register_patient(
+                id_number=body.id_number, name=body.name, phone=body.phone, actor=actor,
+                source_ip=caller.ip,
+            )  # fmt: skip
+            return service.book(
+                BookRequest(
+                    schedule_id=body.schedule_id,
+                    channel=Channel.PHONE,
+                    actor=actor,
+                    id_number=body.id_number,
+                    slot_id=body.slot_id,
+                    agent_id=caller.session.agent_id,
+                    source_ip=caller.ip,
+                )
+            )
+
+        return _receipt(await asyncio.to_thread(run))
+
+    @router.post("/bookings/{code}/cancel", summary="取消预约（须核对身份证号）")
+    def cancel(code: str, body: CancelBody, desk: DeskDep, caller: BookingCaller) -> ReceiptOut:
+        receipt = desk.booking().cancel(
+            CancelRequest(
+                booking_code=code,
+                channel=Channel.PHONE,
+                actor=f"agent:{caller.username}",
+                id_number=body.id_number,
+                source_ip=caller.ip,
+            )
+        )
+        return _receipt(receipt)
+
+    return router

@@ -1,0 +1,101 @@
+"""Route dependencies: the current session, and ``require(permission)`` for every route.
+
+A refusal is audited (who tried what, from where) before the 403 goes out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from starlette.requests import HTTPConnection
+
+from agent_desk.auth.audit import audit_now
+from agent_desk.auth.errors import Forbidden, NotAuthenticated
+from agent_desk.auth.permissions import ADMIN_PERMISSIONS, Permission, allowed
+from agent_desk.auth.policy import ip_allowed
+from agent_desk.auth.sessions import DeskSession
+from agent_desk.desk import Desk
+
+COOKIE = "cc_desk"
+
+
+def get_desk(conn: HTTPConnection) -> Desk:
+    desk: Desk = conn.app.state.desk
+    return desk
+
+
+def peer_ip(conn: HTTPConnection) -> str:
+    return conn.client.host if conn.client else ""
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The logged-in person making this request."""
+
+    token: str
+    session: DeskSession
+    ip: str
+
+    @property
+    def username(self) -> str:
+        return self.session.username
+
+
+def current_caller(request: Request) -> Caller:
+    return caller_of(request)
+
+
+def caller_of(conn: HTTPConnection) -> Caller:
+    token = conn.cookies.get(COOKIE, "")
+    session = get_desk(conn).auth.sessions.get(token)
+    if session is None:
+        raise NotAuthenticated("请先登录（会话不存在或已过期）")
+    return Caller(token, session, peer_ip(conn))
+
+
+def check_permission(desk: Desk, caller: Caller, permission: Permission, path: str) -> None:
+    """Raise Forbidden (audited) unless the caller may use ``permission`` from here."""
+    reason = ""
+    if not caller.session.ready:
+        reason = "login-incomplete"
+    elif not allowed(caller.session.role, permission):
+        reason = "role"
+    elif permission in ADMIN_PERMISSIONS and not ip_allowed(caller.ip, desk.admin_networks):
+        reason = "ip-not-allowed"
+    if not reason:
+        return
+    audit_now(
+        desk.factory,
+        caller.username,
+        "auth.denied",
+        target=path[:128],
+        source_ip=caller.ip,
+        details={
+            "permission": permission.value,
+            "reason": reason,
+            "role": caller.session.role.value,
+        },
+    )
+    messages = {
+        "login-incomplete": "请先完成登录（动态口令或修改初始密码）",
+        "role": "您的角色无权访问此功能",
+        "ip-not-allowed": "管理功能只允许从许可的网络地址访问",
+    }
+    raise Forbidden(messages[reason], code=f"forbidden-{reason}")
+
+
+def require(permission: Permission) -> Callable[[Request], Caller]:
+    def dependency(request: Request) -> Caller:
+        caller = caller_of(request)
+        check_permission(get_desk(request), caller, permission, request.url.path)
+        return caller
+
+    dependency.__name__ = f"require_{permission.name.lower()}"
+    return dependency
+
+
+DeskDep = Annotated[Desk, Depends(get_desk)]
+CallerDep = Annotated[Caller, Depends(current_caller)]

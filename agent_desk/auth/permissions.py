@@ -1,0 +1,82 @@
+"""Roles and what each may do, kept as data so that an audit can read it in one place.
+
+Pure: no I/O. Routes ask for a permission, never for a role, so that moving a right from one
+role to another is a one-line change here.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+
+from backend.models.users import Role
+
+
+class Permission(enum.StrEnum):
+    DESK = "desk"  # the agent workbench: own state, current call, screen pop
+    CALL_CONTROL = "call.control"  # hold / resume / transfer / hang up own call
+    BOOKING_DESK = "booking.desk"  # book and cancel for a caller
+    WORKORDER_DESK = "workorder.desk"  # create and act on work orders from a call
+    KNOWLEDGE = "knowledge.search"
+    WALLBOARD = "wallboard.view"
+    FORCE_STATE = "agent.force_state"
+    LISTEN = "call.listen"  # ChanSpy on a live call
+    RECORDINGS = "recordings.play"  # search, play and download recordings
+    AUDIT_LOG = "audit.view"
+    REPORTS = "reports.view"
+    ADMIN = "admin.manage"  # users, agents, skills, queues, prompts, hospitals, notices
+    HOSPITAL = "hospital.view"  # a hospital operator's own bookings and schedules
+
+
+P = Permission
+ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
+    Role.AGENT: frozenset({P.DESK, P.CALL_CONTROL, P.BOOKING_DESK, P.WORKORDER_DESK, P.KNOWLEDGE}),
+    Role.SUPERVISOR: frozenset(
+        {
+            P.DESK,
+            P.CALL_CONTROL,
+            P.BOOKING_DESK,
+            P.WORKORDER_DESK,
+            P.KNOWLEDGE,
+            P.WALLBOARD,
+            P.FORCE_STATE,
+            P.LISTEN,
+            P.RECORDINGS,
+            P.REPORTS,
+        }
+    ),
+    Role.ADMIN: frozenset({P.ADMIN, P.AUDIT_LOG, P.WALLBOARD}),
+    Role.AUDITOR: frozenset({P.AUDIT_LOG, P.RECORDINGS, P.REPORTS}),
+    Role.HOSPITAL: frozenset({P.HOSPITAL}),
+    Role.MANAGER: frozenset({P.REPORTS, P.WALLBOARD}),
+}
+
+# Permissions that only count from an allowed network and after a second factor.
+ADMIN_PERMISSIONS = frozenset({P.ADMIN})
+
+# Where each role lands after login.
+HOME_PAGE: Mapping[Role, str] = {
+    Role.AGENT: "/desk",
+    Role.SUPERVISOR: "/supervisor",
+    Role.ADMIN: "/admin",
+    Role.AUDITOR: "/supervisor/recordings",
+    Role.HOSPITAL: "/hospital",
+    Role.MANAGER: "/supervisor",
+}
+
+ROLE_LABELS: Mapping[Role, str] = {
+    Role.AGENT: "坐席",
+    Role.SUPERVISOR: "班组长",
+    Role.ADMIN: "管理员",
+    Role.AUDITOR: "审计员",
+    Role.HOSPITAL: "医院操作员",
+    Role.MANAGER: "卫健委管理人员",
+}
+
+
+def allowed(role: Role, permission: Permission) -> bool:
+    return permission in ROLE_PERMISSIONS.get(role, frozenset())
+
+
+def needs_second_factor(role: Role) -> bool:
+    return bool(ROLE_PERMISSIONS.get(role, frozenset()) & ADMIN_PERMISSIONS)

@@ -1,0 +1,107 @@
+"""The login API: password, second factor, password change, logout, who am I."""
+
+from __future__ import annotations
+
+import pyotp
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field
+
+from agent_desk.auth.guard import COOKIE, CallerDep, DeskDep, caller_of, peer_ip
+from agent_desk.auth.permissions import HOME_PAGE, ROLE_LABELS, ROLE_PERMISSIONS
+from agent_desk.auth.sessions import DeskSession, Stage
+from agent_desk.errors import ErrorBody
+
+
+class LoginBody(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class TotpBody(BaseModel):
+    code: str = Field(min_length=6, max_length=8, pattern=r"^\s*\d{6,8}\s*$")
+
+
+class PasswordBody(BaseModel):
+    old_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=1, max_length=256)
+
+
+class LoginState(BaseModel):
+    username: str
+    display_name: str
+    role: str
+    role_label: str
+    stage: str
+    next: str  # the page to open now
+    permissions: list[str]
+    agent_id: int | None = None
+    totp_uri: str = ""  # only while enrolling a second factor
+
+
+def _state(session: DeskSession) -> LoginState:
+    next_page = {
+        Stage.TOTP: "/login/totp",
+        Stage.CHANGE_PASSWORD: "/password",
+    }.get(session.stage, HOME_PAGE[session.role])
+    uri = ""
+    if session.pending_totp_secret:
+        uri = pyotp.TOTP(session.pending_totp_secret).provisioning_uri(
+            name=session.username, issuer_name="114呼叫中心"
+        )
+    return LoginState(
+        username=session.username,
+        display_name=session.display_name,
+        role=session.role.value,
+        role_label=ROLE_LABELS[session.role],
+        stage=session.stage.value,
+        next=next_page,
+        permissions=sorted(p.value for p in ROLE_PERMISSIONS[session.role]),
+        agent_id=session.agent_id,
+        totp_uri=uri,
+    )
+
+
+ERRORS = {code: {"model": ErrorBody} for code in (401, 403, 422)}
+
+
+def build_router() -> APIRouter:
+    router = APIRouter(prefix="/api/auth", tags=["auth"], responses=ERRORS)  # type: ignore[arg-type]
+
+    @router.post("/login", summary="用户名密码登录")
+    def login(body: LoginBody, desk: DeskDep, request: Request, response: Response) -> LoginState:
+        token, session = desk.auth.login(body.username, body.password, peer_ip(request))
+        response.set_cookie(
+            COOKIE,
+            token,
+            httponly=True,
+            samesite="strict",
+            secure=desk.settings.environment == "production",
+            path="/",
+        )
+        return _state(session)
+
+    @router.post("/totp", summary="管理员动态口令（TOTP）")
+    def totp(body: TotpBody, desk: DeskDep, caller: CallerDep) -> LoginState:
+        session = desk.auth.verify_totp(caller.token, caller.session, body.code, caller.ip)
+        return _state(session)
+
+    @router.post("/password", summary="修改密码（初始密码须先修改）")
+    def change_password(body: PasswordBody, desk: DeskDep, caller: CallerDep) -> LoginState:
+        session = desk.auth.change_password(
+            caller.token, caller.session, body.old_password, body.new_password, caller.ip
+        )
+        return _state(session)
+
+    @router.post("/logout", status_code=204, summary="退出登录")
+    def logout(desk: DeskDep, request: Request) -> Response:
+        caller = caller_of(request)
+        desk.auth.logout(caller.token, caller.session, caller.ip)
+        response = Response(status_code=204)
+        response.delete_cookie(COOKIE, path="/")
+        return response
+
+    @router.get("/me", summary="当前登录用户")
+    def me(caller: CallerDep) -> LoginState:
+        return _state(caller.session)
+
+    return router

@@ -1,0 +1,185 @@
+"""Login, second factor, password change and logout — each one audited.
+
+The database holds the account (hash, failure count, lock, TOTP secret); Redis holds the
+session. A login moves through stages: password → TOTP (administrators) → forced password
+change (initial password) → ready; routes accept only ready sessions.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pyotp
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from agent_desk.auth.audit import add_audit
+from agent_desk.auth.errors import AccountLocked, LoginFailed
+from agent_desk.auth.permissions import needs_second_factor
+from agent_desk.auth.policy import LockoutPolicy
+from agent_desk.auth.sessions import DeskSession, SessionStore, Stage
+from backend.db import transaction
+from backend.errors import Refused
+from backend.models.agents import Agent
+from backend.models.base import utcnow
+from backend.models.users import User
+from backend.passwords import check_complexity, hash_password, verify_password
+
+BAD_LOGIN = "用户名或密码错误"
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+class BadTotp(LoginFailed):
+    code = "bad-totp"
+
+
+class SamePassword(Refused):
+    code = "same-password"
+
+
+class AuthService:
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        sessions: SessionStore,
+        lockout: LockoutPolicy,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._factory = factory
+        self.sessions = sessions
+        self._lockout = lockout
+        self._clock = clock
+        self._dummy_hash = ""
+
+    # Password ----------------------------------------------------------------------------
+
+    def login(self, username: str, password: str, source_ip: str) -> tuple[str, DeskSession]:
+        """A new session token; LoginFailed / AccountLocked otherwise (audited either way)."""
+        now = self._clock()
+        with transaction(self._factory) as db:
+            user = db.scalars(
+                select(User).where(User.username == username).with_for_update()
+            ).one_or_none()
+            if user is None or not user.active:
+                self._burn_time(password)
+                add_audit(db, username or "?", "auth.login_failed", source_ip=source_ip,
+                          details={"reason": "unknown-user" if user is None else "inactive"})  # fmt: skip
+                failure: Exception = LoginFailed(BAD_LOGIN)
+            elif self._lockout.is_locked(user.locked_until, now):
+                add_audit(db, user.username, "auth.login_locked", target=f"user:{user.id}",
+                          source_ip=source_ip)  # fmt: skip
+                failure = self._locked(user.locked_until)
+            elif not verify_password(user.password_hash, password):
+                failure = self._fail(db, user, now, source_ip, "bad-password")
+            else:
+                user.failed_logins = 0
+                user.locked_until = None
+                session = DeskSession(
+                    user_id=user.id,
+                    username=user.username,
+                    display_name=user.display_name,
+                    role=user.role,
+                    stage=self._stage_after_password(user),
+                    created=time.time(),
+                    source_ip=source_ip,
+                    agent_id=db.scalar(select(Agent.id).where(Agent.user_id == user.id)),
+                )
+                if session.stage is Stage.TOTP and not user.totp_secret:
+                    session = replace(session, pending_totp_secret=pyotp.random_base32())
+                add_audit(db, user.username, "auth.login", target=f"user:{user.id}",
+                          source_ip=source_ip, details={"stage": session.stage.value})  # fmt: skip
+                return self.sessions.create(session), session
+        raise failure
+
+    def _stage_after_password(self, user: User) -> Stage:
+        if needs_second_factor(user.role):
+            return Stage.TOTP
+        return Stage.CHANGE_PASSWORD if user.must_change_password else Stage.READY
+
+    def _fail(
+        self, db: Session, user: User, now: datetime, source_ip: str, reason: str
+    ) -> Exception:
+        user.failed_logins, locked_until = self._lockout.after_failure(user.failed_logins, now)
+        add_audit(db, user.username, "auth.login_failed", target=f"user:{user.id}",
+                  source_ip=source_ip, details={"reason": reason})  # fmt: skip
+        if locked_until is not None:
+            user.locked_until = locked_until
+            add_audit(db, user.username, "auth.locked", target=f"user:{user.id}",
+                      source_ip=source_ip, details={"until": locked_until.isoformat()})  # fmt: skip
+            return self._locked(locked_until)
+        return BadTotp("动态口令错误") if reason == "bad-totp" else LoginFailed(BAD_LOGIN)
+
+    @staticmethod
+    def _locked(until: datetime | None) -> AccountLocked:
+        shown = until.astimezone(SHANGHAI).strftime("%H:%M") if until else ""
+        return AccountLocked(f"连续登录失败次数过多，账户已锁定，请于 {shown} 后再试")
+
+    def _burn_time(self, password: str) -> None:
+        # Unknown users cost one hash check too, so timing does not reveal valid usernames.
+        if not self._dummy_hash:
+            self._dummy_hash = hash_password("Dummy-password-1")
+        verify_password(self._dummy_hash, password)
+
+    # Second factor -----------------------------------------------------------------------
+
+    def verify_totp(
+        self, token: str, session: DeskSession, code: str, source_ip: str
+    ) -> DeskSession:
+        now = self._clock()
+        with transaction(self._factory) as db:
+            user = db.get(User, session.user_id, with_for_update=True)
+            if user is None or not user.active:
+                raise LoginFailed(BAD_LOGIN)
+            if self._lockout.is_locked(user.locked_until, now):
+                raise self._locked(user.locked_until)
+            secret = user.totp_secret or session.pending_totp_secret
+            if not secret or not pyotp.TOTP(secret).verify(code.strip(), valid_window=1):
+                failure = self._fail(db, user, now, source_ip, "bad-totp")
+            else:
+                if not user.totp_secret:
+                    user.totp_secret = secret
+                    add_audit(db, user.username, "auth.totp_enrolled", target=f"user:{user.id}",
+                              source_ip=source_ip)  # fmt: skip
+                add_audit(db, user.username, "auth.totp_ok", target=f"user:{user.id}",
+                          source_ip=source_ip)  # fmt: skip
+                stage = Stage.CHANGE_PASSWORD if user.must_change_password else Stage.READY
+                return self.sessions.advance(token, session, stage)
+        if isinstance(failure, AccountLocked):
+            self.sessions.delete(token)
+        raise failure
+
+    # Password change ---------------------------------------------------------------------
+
+    def change_password(
+        self, token: str, session: DeskSession, old: str, new: str, source_ip: str
+    ) -> DeskSession:
+        with transaction(self._factory) as db:
+            user = db.get(User, session.user_id, with_for_update=True)
+            if user is None or not verify_password(user.password_hash, old):
+                add_audit(db, session.username, "auth.password_change_failed",
+                          target=f"user:{session.user_id}", source_ip=source_ip)  # fmt: skip
+                failure: Exception = LoginFailed("原密码错误")
+            elif old == new:
+                failure = SamePassword("新密码不能与原密码相同")
+            else:
+                check_complexity(new, user.username)
+                user.password_hash = hash_password(new)
+                user.must_change_password = False
+                user.password_changed_at = self._clock()
+                add_audit(db, user.username, "auth.password_changed", target=f"user:{user.id}",
+                          source_ip=source_ip)  # fmt: skip
+                if session.stage is Stage.CHANGE_PASSWORD:
+                    return self.sessions.advance(token, session, Stage.READY)
+                return session
+        raise failure
+
+    def logout(self, token: str, session: DeskSession, source_ip: str) -> None:
+        self.sessions.delete(token)
+        with transaction(self._factory) as db:
+            add_audit(db, session.username, "auth.logout", target=f"user:{session.user_id}",
+                      source_ip=source_ip)  # fmt: skip

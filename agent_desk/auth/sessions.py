@@ -1,0 +1,101 @@
+"""Server-side sessions in Redis: the browser holds only a random token.
+
+A session expires after ``minutes`` without a request (sliding), and never lives longer than
+a shift (``MAX_HOURS``) even when used. Only a hash of the token is stored, so a Redis dump
+cannot be replayed as cookies.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+
+import redis
+
+from backend.models.users import Role
+
+MAX_HOURS = 12
+
+
+class Stage(enum.StrEnum):
+    READY = "ready"  # fully logged in
+    TOTP = "totp"  # password accepted, second factor pending
+    CHANGE_PASSWORD = "change_password"  # initial or expired password must be changed first
+
+
+@dataclass(frozen=True)
+class DeskSession:
+    user_id: int
+    username: str
+    display_name: str
+    role: Role
+    stage: Stage
+    created: float
+    source_ip: str = ""
+    agent_id: int | None = None
+    pending_totp_secret: str = ""  # during first TOTP enrolment only
+
+    @property
+    def ready(self) -> bool:
+        return self.stage is Stage.READY
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class SessionStore:
+    def __init__(
+        self,
+        client: redis.Redis,
+        prefix: str,
+        minutes: int,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._redis = client
+        self._prefix = f"{prefix}:desk:session"
+        self._ttl = minutes * 60
+        self._clock = clock
+
+    def _key(self, token: str) -> str:
+        return f"{self._prefix}:{_digest(token)}"
+
+    def create(self, session: DeskSession) -> str:
+        token = secrets.token_urlsafe(32)
+        self._write(token, session)
+        return token
+
+    def get(self, token: str) -> DeskSession | None:
+        """The session, its idle timer restarted; None when unknown, idle too long or too old."""
+        if not token:
+            return None
+        raw = self._redis.get(self._key(token))
+        if raw is None:
+            return None
+        data = json.loads(str(raw))
+        session = DeskSession(**{**data, "role": Role(data["role"]), "stage": Stage(data["stage"])})
+        if self._clock() - session.created > MAX_HOURS * 3600:
+            self.delete(token)
+            return None
+        self._redis.expire(self._key(token), self._ttl)
+        return session
+
+    def update(self, token: str, session: DeskSession) -> None:
+        self._write(token, session)
+
+    def advance(self, token: str, session: DeskSession, stage: Stage) -> DeskSession:
+        after = replace(session, stage=stage, pending_totp_secret="")
+        self._write(token, after)
+        return after
+
+    def delete(self, token: str) -> None:
+        self._redis.delete(self._key(token))
+
+    def _write(self, token: str, session: DeskSession) -> None:
+        self._redis.set(self._key(token), json.dumps(asdict(session)), ex=self._ttl)

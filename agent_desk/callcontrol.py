@@ -1,0 +1,59 @@
+"""Call control from the desk over AMI: find the agent's channel, hold, hang up, transfer.
+
+The caller's channel runs the controller's AGI (which dialled the agent), so the desk acts on
+the *agent's* leg: hanging it up ends the Dial and the controller carries on with wrap-up;
+a blind transfer from the agent's leg moves the caller (its bridged peer) to the target.
+"""
+
+from __future__ import annotations
+
+from backend.errors import Conflict
+from ivr.ami.client import AmiClient
+
+AGENTS_CONTEXT = "agents"  # [agents] dials PJSIP/<extension>
+SKILL_TRANSFER_CONTEXT = "desk-transfer"  # <skill>@desk-transfer hands the caller back to the ACD
+
+
+class NoActiveChannel(Conflict):
+    code = "no-active-channel"
+
+
+def agent_channels(concise: str, interface: str) -> list[str]:
+    """Channel names of ``interface`` in ``core show channels concise`` output.
+
+    Lines look like ``PJSIP/8001-00000007!agents!8001!1!Up!AppDial!(Outgoing Line)!...``;
+    a Local agent has two halves ``Local/a1@sim-agent-00000003;1`` and ``;2`` — the ``;1``
+    half is the one bridged with the caller, so it comes first.
+    """
+    prefix = interface + "-"
+    names = [line.split("!", 1)[0] for line in concise.splitlines() if line.startswith(prefix)]
+    return sorted(names, key=lambda n: (not n.endswith(";1"), n))
+
+
+class CallControl:
+    def __init__(self, ami: AmiClient) -> None:
+        self._ami = ami
+
+    async def channel(self, interface: str) -> str:
+        names = agent_channels(await self._ami.command("core show channels concise"), interface)
+        if not names:
+            raise NoActiveChannel("当前没有进行中的通话")
+        return names[0]
+
+    async def hold(self, interface: str, on: bool) -> None:
+        # Muting both directions of the agent leg keeps the AGI's Dial intact; the caller
+        # hears silence rather than music (music would need the controller to re-bridge).
+        channel = await self.channel(interface)
+        for direction in ("in", "out"):
+            await self._ami.action(
+                "MuteAudio", Channel=channel, Direction=direction, State="on" if on else "off"
+            )
+
+    async def hangup(self, interface: str) -> None:
+        await self._ami.hangup(await self.channel(interface))
+
+    async def transfer(self, interface: str, kind: str, target: str) -> None:
+        context = AGENTS_CONTEXT if kind == "agent" else SKILL_TRANSFER_CONTEXT
+        await self._ami.action(
+            "BlindTransfer", Channel=await self.channel(interface), Exten=target, Context=context
+        )

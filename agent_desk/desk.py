@@ -1,0 +1,112 @@
+"""The desk's collaborators, built once in the composition root and reached through ``Desk``.
+
+Redis clients for asyncio (ACD store, live events) are opened per use: the app may be driven
+by several event loops (uvicorn, test clients), and an asyncio connection must not outlive
+the loop that opened it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import redis
+import redis.asyncio as aioredis
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from agent_desk.auth.policy import LockoutPolicy, parse_allowlist
+from agent_desk.auth.service import AuthService
+from agent_desk.auth.sessions import SessionStore
+from backend import events
+from backend.booking.context import BookingContext
+from backend.booking.service import BookingService
+from backend.models.agents import Skill
+from backend.settings import Settings
+from ivr.acd.policy import SkillConfig
+from ivr.acd.store import AcdStore
+from ivr.ami.client import AmiClient
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+
+
+@dataclass
+class Desk:
+    settings: Settings
+    factory: sessionmaker[Session]
+    redis: redis.Redis
+    auth: AuthService
+    ami: AmiClient | None = None
+    _ami_lock: asyncio.Lock | None = field(default=None, repr=False)
+    _booking: BookingService | None = field(default=None, repr=False)
+
+    def booking(self) -> BookingService:
+        """The booking service (phone channel), built on first use."""
+        if self._booking is None:
+            self._booking = BookingService(
+                self.factory, BookingContext.from_settings(self.settings)
+            )
+        return self._booking
+
+    @property
+    def prefix(self) -> str:
+        return self.settings.desk_redis_prefix
+
+    @property
+    def admin_networks(self) -> list[Any]:
+        return parse_allowlist(self.settings.admin_ip_allowlist)
+
+    def skill_configs(self) -> list[SkillConfig]:
+        with self.factory() as db:
+            return [
+                SkillConfig(
+                    code=s.code,
+                    wrapup_seconds=s.wrapup_seconds,
+                    overflow_skill=s.overflow_skill,
+                    overflow_after_seconds=s.overflow_after_seconds,
+                    max_wait_seconds=s.max_wait_seconds,
+                )
+                for s in db.scalars(select(Skill).order_by(Skill.code))
+            ]
+
+    def async_redis(self) -> aioredis.Redis:
+        return aioredis.Redis.from_url(self.settings.redis_url, decode_responses=True)
+
+    @asynccontextmanager
+    async def acd(self) -> AsyncIterator[AcdStore]:
+        skills = await asyncio.to_thread(self.skill_configs)
+        client = self.async_redis()
+        try:
+            yield AcdStore(client, self.prefix, skills, controller_id="desk")
+        finally:
+            await client.aclose()  # type: ignore[attr-defined]
+
+    def publish(self, event: Any) -> None:
+        events.publish(self.redis, event, self.prefix)
+
+    async def ami_client(self) -> AmiClient:
+        """The desk's own AMI connection, opened on first use (call control, listening)."""
+        if self._ami_lock is None:
+            self._ami_lock = asyncio.Lock()
+        async with self._ami_lock:
+            if self.ami is None:
+                client = AmiClient(self.settings)
+                await client.connect()
+                self.ami = client
+        return self.ami
+
+
+def build_desk(
+    settings: Settings,
+    factory: sessionmaker[Session],
+    client: redis.Redis,
+    *,
+    ami: AmiClient | None = None,
+) -> Desk:
+    sessions = SessionStore(client, settings.desk_redis_prefix, settings.session_minutes)
+    lockout = LockoutPolicy(settings.lockout_threshold, settings.lockout_minutes)
+    return Desk(settings, factory, client, AuthService(factory, sessions, lockout), ami=ami)

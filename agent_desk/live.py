@@ -1,0 +1,121 @@
+"""The live feed: ``/ws/live`` relays ``backend.events`` from Redis pub/sub to browsers.
+
+An agent receives only events about itself (screen pop, own state); a wallboard role receives
+agent states and queue sizes of everybody. Caller numbers are masked before they leave, and
+the screen pop is enriched with the caller's history here, on the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import asdict
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from agent_desk.api.agent import INTENT_LABELS, LINE_LABELS, ScreenPop
+from agent_desk.auth.errors import NotAuthenticated
+from agent_desk.auth.guard import caller_of, get_desk
+from agent_desk.auth.permissions import Permission, allowed
+from agent_desk.auth.sessions import DeskSession
+from agent_desk.caller_history import caller_history
+from agent_desk.desk import Desk
+from backend import events
+from backend.models.users import Role
+from backend.personal_data import PersonalDataCipher, mask_phone
+
+SESSION_CHECK_SECONDS = 30.0
+PERSONAL = (events.CallOffered, events.CallAnswered, events.CallEnded, events.AgentStateChanged)
+
+
+def wanted(event: Any, role: Role, agent_id: int | None) -> bool:
+    """Whether a person with ``role`` (and own ``agent_id``) should see ``event``."""
+    own = agent_id is not None and getattr(event, "agent_id", None) == agent_id
+    if isinstance(event, PERSONAL) and own and allowed(role, Permission.DESK):
+        return True
+    if allowed(role, Permission.WALLBOARD):
+        return isinstance(event, events.AgentStateChanged | events.QueueChanged | events.CallEnded)
+    return False
+
+
+def pop_of(desk: Desk, event: events.CallOffered) -> dict[str, Any]:
+    cipher = PersonalDataCipher(desk.settings.data_key.get_secret_value())
+    with desk.factory() as db:
+        history = caller_history(db, cipher, event.caller_number, exclude_call=event.call_id)
+    pop = ScreenPop(
+        call_id=event.call_id,
+        line=event.line,
+        line_label=LINE_LABELS.get(event.line, event.line),
+        caller_number=mask_phone(event.caller_number),
+        skill=event.skill,
+        intent=event.intent,
+        intent_label=INTENT_LABELS.get(event.intent, event.intent),
+        elderly=event.elderly,
+        ivr_path=list(event.ivr_path),
+        history=history,
+    )
+    return {**pop.model_dump(), "at": event.at}
+
+
+async def outgoing(desk: Desk, event: Any) -> dict[str, Any]:
+    if isinstance(event, events.CallOffered):
+        return await asyncio.to_thread(pop_of, desk, event)
+    return {"type": type(event).__name__, **asdict(event)}
+
+
+async def _until_closed(websocket: WebSocket) -> None:
+    with contextlib.suppress(WebSocketDisconnect):
+        while True:
+            await websocket.receive_text()
+
+
+def build_router() -> APIRouter:
+    router = APIRouter()
+
+    @router.websocket("/ws/live")
+    async def live(websocket: WebSocket) -> None:
+        desk = get_desk(websocket)
+        try:
+            caller = caller_of(websocket)
+        except NotAuthenticated:
+            await websocket.close(code=4401)
+            return
+        session: DeskSession = caller.session
+        if not session.ready or not (
+            allowed(session.role, Permission.DESK) or allowed(session.role, Permission.WALLBOARD)
+        ):
+            await websocket.close(code=4403)
+            return
+        await websocket.accept()
+        client = desk.async_redis()
+        pubsub = client.pubsub()
+        await pubsub.subscribe(events.channel_name(desk.prefix))
+        await websocket.send_json({"type": "Subscribed"})
+        closed = asyncio.create_task(_until_closed(websocket))
+        checked = time.monotonic()
+        try:
+            while not closed.done():
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.5)
+                if time.monotonic() - checked > SESSION_CHECK_SECONDS:
+                    checked = time.monotonic()
+                    if desk.auth.sessions.get(caller.token) is None:
+                        await websocket.close(code=4401)
+                        break
+                if message is None or message.get("type") != "message":
+                    continue
+                try:
+                    event = events.decode(message["data"])
+                except (ValueError, TypeError):
+                    continue  # an event type this desk does not know yet
+                if wanted(event, session.role, session.agent_id):
+                    await websocket.send_json(await outgoing(desk, event))
+        except WebSocketDisconnect:
+            pass
+        finally:
+            closed.cancel()
+            await pubsub.aclose()  # type: ignore[attr-defined]
+            await client.aclose()  # type: ignore[attr-defined]
+
+    return router

@@ -1,0 +1,1 @@
+"""Server-rendered pages (Jinja2, Simplified Chinese); live parts update over WebSocket."""

@@ -1,0 +1,105 @@
+"""Page routes: each page asks for one permission; data comes from the JSON APIs and /ws/live."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from agent_desk.auth.errors import NotAuthenticated
+from agent_desk.auth.guard import Caller, caller_of, check_permission, get_desk
+from agent_desk.auth.permissions import HOME_PAGE, ROLE_LABELS, ROLE_PERMISSIONS, Permission
+from ivr.acd.states import REASON_LABELS, STATE_LABELS, NotReadyReason
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+P = Permission
+# Navigation entries, shown only to roles holding the permission.
+NAV: list[tuple[str, str, Permission]] = [
+    ("/desk", "坐席工作台", P.DESK),
+    ("/supervisor", "班组监控", P.WALLBOARD),
+    ("/supervisor/recordings", "录音查询", P.RECORDINGS),
+    ("/audit", "审计日志", P.AUDIT_LOG),
+    ("/admin", "系统管理", P.ADMIN),
+    ("/hospital", "医院号源", P.HOSPITAL),
+]
+BREAK_REASONS = [
+    r for r in NotReadyReason if r not in (NotReadyReason.NO_ANSWER, NotReadyReason.LOGIN)
+]
+
+
+def build_router(templates: Jinja2Templates | None = None) -> APIRouter:
+    templates = templates or Jinja2Templates(directory=str(TEMPLATES))
+    router = APIRouter(include_in_schema=False)
+
+    def page(request: Request, name: str, permission: Permission, **extra: Any) -> Response:
+        caller = caller_of(request)
+        check_permission(get_desk(request), caller, permission, request.url.path)
+        return _render(request, name, caller, **extra)
+
+    def _render(request: Request, name: str, caller: Caller | None, **extra: Any) -> Response:
+        perms = ROLE_PERMISSIONS[caller.session.role] if caller else frozenset()
+        context = {
+            "user": caller.session if caller else None,
+            "role_label": ROLE_LABELS[caller.session.role] if caller else "",
+            "nav": [(href, label) for href, label, p in NAV if p in perms],
+            "path": request.url.path,
+            **extra,
+        }
+        response = templates.TemplateResponse(request, name, context)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @router.get("/")
+    def home(request: Request) -> Response:
+        try:
+            caller = caller_of(request)
+        except NotAuthenticated:
+            return RedirectResponse("/login", status_code=303)
+        return RedirectResponse(HOME_PAGE[caller.session.role], status_code=303)
+
+    @router.get("/login", response_class=HTMLResponse)
+    def login_page(request: Request) -> Response:
+        return _render(request, "login.html", None, step="password")
+
+    @router.get("/login/totp", response_class=HTMLResponse)
+    def totp_page(request: Request) -> Response:
+        return _render(request, "login.html", caller_of(request), step="totp")
+
+    @router.get("/password", response_class=HTMLResponse)
+    def password_page(request: Request) -> Response:
+        return _render(request, "login.html", caller_of(request), step="password_change")
+
+    @router.get("/desk", response_class=HTMLResponse)
+    def desk_page(request: Request) -> Response:
+        return page(
+            request,
+            "desk.html",
+            P.DESK,
+            state_labels=STATE_LABELS,
+            reasons=[(r.value, REASON_LABELS[r]) for r in BREAK_REASONS],
+        )
+
+    @router.get("/supervisor", response_class=HTMLResponse)
+    def wallboard_page(request: Request) -> Response:
+        return page(request, "wallboard.html", P.WALLBOARD, state_labels=STATE_LABELS)
+
+    @router.get("/supervisor/recordings", response_class=HTMLResponse)
+    def recordings_page(request: Request) -> Response:
+        return page(request, "recordings.html", P.RECORDINGS)
+
+    @router.get("/audit", response_class=HTMLResponse)
+    def audit_page(request: Request) -> Response:
+        return page(request, "audit.html", P.AUDIT_LOG)
+
+    @router.get("/admin", response_class=HTMLResponse)
+    def admin_page(request: Request) -> Response:
+        return page(request, "admin.html", P.ADMIN)
+
+    @router.get("/hospital", response_class=HTMLResponse)
+    def hospital_page(request: Request) -> Response:
+        return page(request, "hospital.html", P.HOSPITAL)
+
+    return router

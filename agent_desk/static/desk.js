@@ -1,0 +1,194 @@
+// The agent workbench: state buttons, screen pop over WebSocket, call control, booking,
+// work orders, knowledge search, wrap-up and "my day".
+"use strict";
+(() => {
+  const $ = id => document.getElementById(id);
+  const labels = JSON.parse($("state-labels").textContent);
+  let status = null;          // last status from the server
+  let stateSince = Date.now(); // local clock of the current state's start
+  let callStarted = null;     // local clock of the current call's answer
+  let currentCall = null;     // the screen pop of the current call
+  let skewMs = 0;             // server clock minus local clock
+
+  const act = (fn) => async (ev) => { if (ev && ev.type === "submit") ev.preventDefault(); try { await fn(ev); } catch (e) { desk.toast(e.message); } };
+
+  function showStatus(s) {
+    status = s;
+    if (s.server_time) skewMs = s.server_time * 1000 - Date.now();
+    const el = $("agent-state");
+    el.textContent = labels[s.state] || s.state;
+    el.dataset.state = s.state;
+    $("agent-reason").textContent = s.reason_label ? "（" + s.reason_label + "）" : "";
+    stateSince = s.since ? s.since * 1000 - skewMs : Date.now();
+    $("auto-answer").checked = !!s.auto_answer;
+    const out = s.state === "logged_out";
+    $("btn-signin").disabled = !out;
+    $("btn-signout").disabled = out;
+    $("btn-ready").disabled = out || s.state === "ready";
+    $("btn-notready").disabled = out;
+    if (s.state === "on_call" && !callStarted) callStarted = Date.now();
+    if (!["on_call", "on_hold"].includes(s.state)) callStarted = null;
+  }
+  async function refresh() { showStatus(await desk.api("GET", "/api/agent/status")); }
+
+  function renderPop(pop) {
+    currentCall = pop;
+    const h = pop.history || {};
+    const list = (items, fmt) => items && items.length ? "<ul>" + items.map(i => "<li>" + fmt(i) + "</li>").join("") + "</ul>" : "<span class='muted'>无</span>";
+    $("screen-pop").className = "";
+    $("screen-pop").innerHTML =
+      "<dl class='stats'>" +
+      "<dt>来电号码</dt><dd id='pop-caller'>" + desk.esc(pop.caller_number) + (pop.elderly ? "（老年人优先）" : "") + "</dd>" +
+      "<dt>线路</dt><dd id='pop-line'>" + desk.esc(pop.line_label || pop.line) + "</dd>" +
+      "<dt>语音导航</dt><dd id='pop-ivr'>" + desk.esc((pop.ivr_path || []).join(" → ")) + "</dd>" +
+      "<dt>识别意图</dt><dd id='pop-intent'>" + desk.esc(pop.intent_label || pop.intent || "—") + "</dd>" +
+      "<dt>技能组</dt><dd>" + desk.esc(pop.skill) + "</dd>" +
+      "<dt>历史来电</dt><dd id='pop-calls'>" + list(h.calls, c => desk.esc(c.started_at + " " + c.line + " " + c.disposition + (c.wrapup_code ? " / " + c.wrapup_code : ""))) + "</dd>" +
+      "<dt>历史工单</dt><dd id='pop-orders'>" + list(h.orders, o => desk.esc(o.number + " " + o.title + "（" + o.state + "）")) + "</dd>" +
+      "<dt>历史预约</dt><dd id='pop-bookings'>" + list(h.bookings, b => desk.esc(b.code + " " + b.hospital_name + " " + b.day + "（" + b.status + "）")) + "</dd>" +
+      "</dl>";
+    $("order-title").value = $("order-title").value || (pop.intent_label ? pop.intent_label + "来电" : "来电诉求");
+  }
+
+  function onLive(msg) {
+    if (msg.type === "CallOffered") { renderPop(msg); desk.toast("来电：" + msg.caller_number); }
+    else if (msg.type === "CallAnswered") { callStarted = Date.now(); }
+    else if (msg.type === "CallEnded") { callStarted = null; desk.toast("通话结束，请填写话后小结"); $("wrapup-notes").focus(); }
+    if (["AgentStateChanged", "CallAnswered", "CallEnded", "CallOffered"].includes(msg.type)) refresh().catch(() => {});
+  }
+
+  setInterval(() => {
+    $("state-timer").textContent = desk.duration((Date.now() - stateSince) / 1000);
+    $("call-timer").textContent = callStarted ? desk.duration((Date.now() - callStarted) / 1000) : "";
+  }, 500);
+
+  $("btn-signin").addEventListener("click", act(async () => showStatus(await desk.api("POST", "/api/agent/sign-in"))));
+  $("btn-signout").addEventListener("click", act(async () => showStatus(await desk.api("POST", "/api/agent/sign-out"))));
+  $("btn-ready").addEventListener("click", act(async () => showStatus(await desk.api("POST", "/api/agent/ready"))));
+  $("btn-notready").addEventListener("click", act(async () => showStatus(await desk.api("POST", "/api/agent/not-ready", { reason: $("notready-reason").value }))));
+  $("auto-answer").addEventListener("change", act(async () => showStatus(await desk.api("POST", "/api/agent/auto-answer", { enabled: $("auto-answer").checked }))));
+  $("btn-hold").addEventListener("click", act(async () => showStatus(await desk.api("POST", "/api/agent/call/hold"))));
+  $("btn-resume").addEventListener("click", act(async () => showStatus(await desk.api("POST", "/api/agent/call/resume"))));
+  $("btn-hangup").addEventListener("click", act(async () => { await desk.api("POST", "/api/agent/call/hangup"); desk.toast("已挂断"); }));
+  $("btn-transfer").addEventListener("click", act(async () => {
+    await desk.api("POST", "/api/agent/call/transfer", { kind: $("transfer-kind").value, target: $("transfer-target").value });
+    desk.toast("已转接");
+  }));
+
+  // Knowledge base (the knowledge API of the desk).
+  $("kb-form").addEventListener("submit", act(async () => {
+    const q = $("kb-q").value.trim(); if (!q) return;
+    const hits = await desk.api("GET", "/api/knowledge/search?q=" + encodeURIComponent(q));
+    // title_html / snippet_html are escaped by the search service; only <mark> is added.
+    $("kb-results").innerHTML = hits.length ? hits.map(h => "<li><strong>" + h.title_html + "</strong><br><span class='small'>" + h.snippet_html + "</span></li>").join("") : "<li class='muted'>未找到</li>";
+  }));
+
+  // Booking from the desk.
+  $("hosp-form").addEventListener("submit", act(async () => {
+    const list = await desk.api("GET", "/api/desk/booking/hospitals?q=" + encodeURIComponent($("hosp-q").value));
+    $("hosp-list").innerHTML = "<option value=''>选择医院</option>" + list.map(h => "<option value='" + h.id + "'>" + desk.esc(h.name) + "</option>").join("");
+  }));
+  $("hosp-list").addEventListener("change", act(async () => {
+    const id = $("hosp-list").value; if (!id) return;
+    const list = await desk.api("GET", "/api/desk/booking/hospitals/" + id + "/departments");
+    $("dept-list").innerHTML = "<option value=''>选择科室</option>" + list.map(d => "<option value='" + d.id + "'>" + desk.esc(d.name) + "</option>").join("");
+  }));
+  let chosen = { schedule: null, slot: null };
+  $("dept-list").addEventListener("change", act(async () => {
+    const id = $("dept-list").value; if (!id) return;
+    const list = await desk.api("GET", "/api/desk/booking/schedules?department_id=" + id);
+    $("schedule-list").innerHTML = list.length ? list.map(s =>
+      "<div class='row'>" + desk.esc(s.day + " " + s.session_label + " " + (s.doctor_name || "普通门诊") + " " + s.doctor_title + " 余" + s.available) +
+      "<button type='button' data-schedule='" + s.id + "'" + (s.available ? "" : " disabled") + ">选择</button></div>").join("") : "<div class='muted'>暂无可约号源</div>";
+    $("slot-list").innerHTML = "";
+  }));
+  $("schedule-list").addEventListener("click", act(async (ev) => {
+    const id = ev && ev.target && ev.target.dataset.schedule; if (!id) return;
+    chosen = { schedule: Number(id), slot: null };
+    const slots = await desk.api("GET", "/api/desk/booking/schedules/" + id + "/slots");
+    $("slot-list").innerHTML = slots.filter(s => s.available).map(s =>
+      "<label class='inline'><input type='radio' name='slot' value='" + s.id + "'> " + desk.esc(s.seq + "号 " + s.time) + "</label> ").join("") || "<div class='muted'>无空闲号</div>";
+  }));
+  $("slot-list").addEventListener("change", ev => { chosen.slot = Number(ev.target.value); });
+
+  // Resident ID check digit (GB 11643), validated as typed.
+  function idValid(id) {
+    if (!/^\d{17}[\dXx]$/.test(id)) return false;
+    const w = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    const sum = w.reduce((acc, wi, i) => acc + wi * Number(id[i]), 0);
+    return "10X98765432"[sum % 11] === id[17].toUpperCase();
+  }
+  $("patient-id").addEventListener("input", () => {
+    const v = $("patient-id").value.trim(), hint = $("id-check");
+    if (!v) { hint.textContent = ""; hint.className = "hint"; return; }
+    const ok = v.length === 18 && idValid(v);
+    hint.textContent = v.length < 18 ? "还差 " + (18 - v.length) + " 位" : ok ? "✓ 校验通过" : "✗ 校验位不正确";
+    hint.className = "hint " + (ok ? "ok" : v.length < 18 ? "" : "bad");
+  });
+  $("btn-book").addEventListener("click", async () => {
+    const out = $("booking-result");
+    out.className = "result";
+    try {
+      if (!chosen.schedule) throw new Error("请先选择出诊");
+      if (!idValid($("patient-id").value.trim())) throw new Error("身份证号校验不通过");
+      const receipt = await desk.api("POST", "/api/desk/booking/bookings", {
+        schedule_id: chosen.schedule, slot_id: chosen.slot, id_number: $("patient-id").value.trim(),
+        name: $("patient-name").value.trim(), phone: $("patient-phone").value.trim(),
+        call_id: currentCall ? currentCall.call_id : null,
+      });
+      out.innerHTML = "预约成功，预约码 <span id='booking-code'>" + desk.esc(receipt.code) + "</span>：" + desk.esc(receipt.hospital_name + " " + receipt.department_name + " " + receipt.day + " " + receipt.slot_time) + "。请向来电人复述预约码。";
+      $("wrapup-booking").value = receipt.code; $("cancel-code").value = receipt.code; $("wrapup-code").value = "booked";
+    } catch (e) { out.className = "result bad"; out.textContent = "未能预约：" + e.message + (e.code ? "（规则：" + e.code + "）" : ""); }
+  });
+  $("cancel-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const out = $("booking-result");
+    try {
+      const r = await desk.api("POST", "/api/desk/booking/bookings/" + encodeURIComponent($("cancel-code").value.trim()) + "/cancel", { id_number: $("patient-id").value.trim() });
+      out.className = "result"; out.textContent = "已取消预约 " + r.code;
+    } catch (e) { out.className = "result bad"; out.textContent = "未能取消：" + e.message + (e.code ? "（规则：" + e.code + "）" : ""); }
+  });
+
+  // Work orders from the current call.
+  $("order-form").addEventListener("submit", act(async () => {
+    const order = await desk.api("POST", "/api/agent/call/order", {
+      title: $("order-title").value, category: $("order-category").value, description: $("order-description").value,
+      call_id: currentCall ? currentCall.call_id : null,
+    });
+    $("order-result").innerHTML = "已建工单 <span id='order-number'>" + desk.esc(order.number) + "</span>";
+    $("wrapup-order").value = order.number; $("wrapup-code").value = "order";
+    loadOrders();
+  }));
+  async function loadOrders() {
+    try {
+      const list = await desk.api("GET", "/api/workorders?mine=true&limit=20");
+      $("my-orders").innerHTML = list.map(o => "<li>" + desk.esc(o.number + " " + o.title + "（" + (o.state_label || o.state) + "）") + "</li>").join("") || "<li class='muted'>暂无</li>";
+    } catch (e) { $("my-orders").innerHTML = "<li class='muted'>" + desk.esc(e.message) + "</li>"; }
+  }
+
+  $("wrapup-form").addEventListener("submit", act(async () => {
+    showStatus(await desk.api("POST", "/api/agent/wrapup", {
+      call_id: currentCall ? currentCall.call_id : (status && status.call_id) || "",
+      code: $("wrapup-code").value, notes: $("wrapup-notes").value,
+      order_number: $("wrapup-order").value, booking_code: $("wrapup-booking").value,
+    }));
+    desk.toast("小结已提交");
+    currentCall = null; $("screen-pop").className = "empty"; $("screen-pop").textContent = "暂无来电";
+    for (const id of ["wrapup-notes", "wrapup-order", "wrapup-booking", "order-title", "order-description"]) $(id).value = "";
+    loadDay();
+  }));
+
+  async function loadDay() {
+    const d = await desk.api("GET", "/api/agent/my-day");
+    $("my-day").innerHTML = d.items.map(i => "<dt>" + desk.esc(i.label) + "</dt><dd>" + desk.esc(i.value) + "</dd>").join("");
+  }
+
+  async function loadCurrentCall() {
+    const pop = await desk.api("GET", "/api/agent/current-call");
+    if (pop) renderPop(pop);
+  }
+
+  desk.live(onLive, up => { if (up) { refresh().catch(() => {}); } });
+  refresh().then(loadCurrentCall).catch(e => desk.toast(e.message));
+  loadOrders(); loadDay().catch(() => {});
+})();

@@ -1,0 +1,21 @@
+"use strict";
+(() => {
+  const error = document.getElementById("login-error");
+  const go = state => { location.href = state.next; };
+  const guard = fn => async ev => { ev.preventDefault(); error.textContent = ""; try { await fn(); } catch (e) { error.textContent = e.message; } };
+  const form = document.getElementById("login-form");
+  if (form) form.addEventListener("submit", guard(async () => {
+    go(await desk.api("POST", "/api/auth/login", { username: document.getElementById("username").value, password: document.getElementById("password").value }));
+  }));
+  const totp = document.getElementById("totp-form");
+  if (totp) {
+    desk.api("GET", "/api/auth/me").then(me => { if (me.totp_uri) { document.getElementById("totp-enrol").hidden = false; document.getElementById("totp-uri").textContent = me.totp_uri; } });
+    totp.addEventListener("submit", guard(async () => go(await desk.api("POST", "/api/auth/totp", { code: document.getElementById("totp-code").value }))));
+  }
+  const pw = document.getElementById("password-form");
+  if (pw) pw.addEventListener("submit", guard(async () => {
+    const next = document.getElementById("new-password").value;
+    if (next !== document.getElementById("new-password2").value) throw new Error("两次输入的新密码不一致");
+    go(await desk.api("POST", "/api/auth/password", { old_password: document.getElementById("old-password").value, new_password: next }));
+  }));
+})();

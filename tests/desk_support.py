@@ -1,0 +1,132 @@
+"""Helpers and fixtures for the agent desk's tests: users of each role, a logged-in client.
+
+Load the fixtures with ``pytest_plugins = ["tests.desk_support"]`` or import the helpers.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pyotp
+import pytest
+import redis
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from agent_desk.app import create_app
+from backend.db import transaction
+from backend.models.agents import Agent, AgentSkill, Skill
+from backend.models.users import Role, User
+from backend.passwords import hash_password
+from backend.settings import Settings
+
+PASSWORD = "Desk-Passw0rd!"
+LOCAL = ("127.0.0.1", 50123)
+
+
+@dataclass(frozen=True)
+class DeskUser:
+    id: int
+    username: str
+    role: Role
+    password: str = PASSWORD
+    totp_secret: str | None = None
+    agent_id: int | None = None
+    agent_number: str = ""
+
+
+def ensure_skill(factory: sessionmaker[Session], code: str = "booking", line: str = "114") -> None:
+    with transaction(factory) as db:
+        if db.query(Skill).filter_by(code=code).one_or_none() is None:
+            db.add(Skill(code=code, name="预约挂号" if code == "booking" else code, line=line))
+
+
+def make_user(
+    factory: sessionmaker[Session],
+    role: Role,
+    *,
+    must_change: bool = False,
+    team: str = "一组",
+    with_agent: bool | None = None,
+    interface: str = "",
+) -> DeskUser:
+    """A user with a known password; agents and supervisors get an agent row (skill booking)."""
+    name = f"{role.value[:3]}{uuid.uuid4().hex[:8]}"
+    secret = pyotp.random_base32() if role is Role.ADMIN else None
+    if with_agent is None:
+        with_agent = role in (Role.AGENT, Role.SUPERVISOR)
+    ensure_skill(factory)
+    with transaction(factory) as db:
+        user = User(
+            username=name,
+            display_name=f"测试{role.value}",
+            role=role,
+            password_hash=hash_password(PASSWORD),
+            must_change_password=must_change,
+            failed_logins=0,
+            totp_secret=secret,
+            team=team,
+            active=True,
+        )
+        db.add(user)
+        db.flush()
+        agent_id, number = None, ""
+        if with_agent:
+            number = f"8{uuid.uuid4().int % 10**6:06d}"
+            agent = Agent(
+                user_id=user.id,
+                number=number,
+                name=user.display_name,
+                interface=interface or f"Local/{name}@sim-agent",
+                team=team,
+                auto_answer=False,
+                active=True,
+            )
+            agent.skills = [AgentSkill(skill_code="booking", level=5)]
+            db.add(agent)
+            db.flush()
+            agent_id = agent.id
+        return DeskUser(user.id, name, role, PASSWORD, secret, agent_id, number)
+
+
+def desk_settings(settings: Settings, namespace: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "desk_redis_prefix": namespace,
+        "admin_ip_allowlist": "127.0.0.1/32",
+        "lockout_threshold": 3,
+    }
+    values.update(overrides)
+    return settings.model_copy(update=values)
+
+
+def login(client: TestClient, user: DeskUser, password: str | None = None) -> dict[str, object]:
+    """Log in through the API, passing the TOTP step for administrators."""
+    reply = client.post(
+        "/api/auth/login", json={"username": user.username, "password": password or user.password}
+    )
+    assert reply.status_code == 200, reply.text
+    state: dict[str, object] = reply.json()
+    if state["stage"] == "totp":
+        assert user.totp_secret
+        reply = client.post("/api/auth/totp", json={"code": pyotp.TOTP(user.totp_secret).now()})
+        assert reply.status_code == 200, reply.text
+        state = reply.json()
+    return state
+
+
+@pytest.fixture()
+def desk_app_settings(settings: Settings, redis_namespace: str) -> Settings:
+    return desk_settings(settings, redis_namespace)
+
+
+@pytest.fixture()
+def desk_client(
+    desk_app_settings: Settings,
+    session_factory: sessionmaker[Session],
+    redis_client: redis.Redis,
+) -> Iterator[TestClient]:
+    app = create_app(desk_app_settings, session_factory=session_factory, redis_client=redis_client)
+    with TestClient(app, client=LOCAL) as client:
+        yield client
