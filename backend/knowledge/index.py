@@ -15,14 +15,18 @@ Only the version in force on the search day is served (see ``current_versions``)
 
 from __future__ import annotations
 
+import heapq
 import html
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
+from itertools import chain
+from operator import itemgetter
 
 from rapidfuzz import fuzz
+from rapidfuzz.distance import ScoreAlignment
 
 from backend.knowledge.text import (
     Spelled,
@@ -80,14 +84,6 @@ class _Entry:
     body_norm: str
 
 
-@dataclass
-class _Scored:
-    score: float = 0.0
-    how: set[str] = field(default_factory=set)
-    title_spans: list[tuple[int, int]] = field(default_factory=list)
-    title_words: set[str] = field(default_factory=set)
-
-
 def current_versions(docs: Iterable[Doc], today: date) -> dict[int, Doc]:
     """Per article, the newest version in force today; none when that version has lapsed.
 
@@ -109,11 +105,16 @@ def current_versions(docs: Iterable[Doc], today: date) -> dict[int, Doc]:
 
 
 class SearchIndex:
+    """Postings are plain dicts and sets of version ids, so that a query is mostly C-level set
+    and counter work; highlights are worked out only for the hits returned."""
+
     def __init__(self) -> None:
         self._entries: dict[int, _Entry] = {}  # by version id
         self._by_article: dict[int, set[int]] = defaultdict(set)
-        self._postings: dict[str, dict[int, float]] = defaultdict(dict)
-        self._terms_of: dict[int, list[str]] = {}
+        self._words: dict[str, dict[int, float]] = defaultdict(dict)
+        self._grams: dict[str, set[int]] = defaultdict(set)
+        self._title_words: dict[str, set[int]] = defaultdict(set)
+        self._terms_of: dict[int, tuple[list[str], list[str]]] = {}
         self._served: tuple[date, int, frozenset[int]] | None = None
         self._generation = 0
 
@@ -131,53 +132,62 @@ class SearchIndex:
 
     def remove_article(self, article_id: int) -> None:
         for version_id in self._by_article.pop(article_id, set()):
-            for term in self._terms_of.pop(version_id, []):
-                posting = self._postings.get(term)
+            word_terms, gram_terms = self._terms_of.pop(version_id, ([], []))
+            for term in word_terms:
+                posting = self._words.get(term)
                 if posting is not None:
                     posting.pop(version_id, None)
                     if not posting:
-                        del self._postings[term]
+                        del self._words[term]
+                titled = self._title_words.get(term)
+                if titled is not None:
+                    titled.discard(version_id)
+                    if not titled:
+                        del self._title_words[term]
+            for term in gram_terms:
+                grams = self._grams.get(term)
+                if grams is not None:
+                    grams.discard(version_id)
+                    if not grams:
+                        del self._grams[term]
             del self._entries[version_id]
         self._generation += 1
 
     def _add(self, doc: Doc) -> None:
         weights: dict[str, float] = defaultdict(float)
         body_counts: dict[str, int] = defaultdict(int)
-        for word in words(doc.body):
+        for word in words(doc.body, hmm=False):
             body_counts[word] += 1
         for word, count in body_counts.items():
-            weights["w:" + word] += BODY * min(count, 3) / 3
+            weights[word] += BODY * min(count, 3) / 3
         for word in words(doc.category):
-            weights["w:" + word] = max(weights["w:" + word], CATEGORY)
+            weights[word] = max(weights[word], CATEGORY)
         for tag in doc.tags:
             for word in {*words(tag), normalize(tag)}:
-                weights["w:" + word] = max(weights["w:" + word], TAGS)
+                weights[word] = max(weights[word], TAGS)
         for word in words(doc.title):
-            weights["w:" + word] = max(weights["w:" + word], TITLE)
-        for gram in ngrams(doc.title + "".join(doc.tags), 2):
-            weights["g:" + gram] = 1.0
+            weights[word] = max(weights[word], TITLE)
         pinyin = full_pinyin(doc.title)
         letters = initials(doc.title)
-        for gram in ngrams(pinyin.letters, 3):
-            weights["p:" + gram] = 1.0
-        for gram in ngrams(letters.letters, 2):
-            weights["i:" + gram] = 1.0
-        for term, weight in weights.items():
-            self._postings[term][doc.version_id] = weight
-        self._terms_of[doc.version_id] = list(weights)
-        self._entries[doc.version_id] = _Entry(
-            doc, normalize(doc.title), pinyin, letters, normalize(doc.body)
-        )
-        self._by_article[doc.article_id].add(doc.version_id)
+        grams = {"g:" + g for g in ngrams(doc.title + "".join(doc.tags), 2)}
+        grams |= {"p:" + g for g in ngrams(pinyin.letters, 3)}
+        grams |= {"i:" + g for g in ngrams(letters.letters, 2)}
+        vid = doc.version_id
+        for word, weight in weights.items():
+            self._words[word][vid] = weight
+            if weight >= TITLE:
+                self._title_words[word].add(vid)
+        for gram in grams:
+            self._grams[gram].add(vid)
+        self._terms_of[vid] = (list(weights), list(grams))
+        self._entries[vid] = _Entry(doc, normalize(doc.title), pinyin, letters, normalize(doc.body))
+        self._by_article[doc.article_id].add(vid)
 
     def _served_versions(self, today: date) -> frozenset[int]:
         if self._served is None or self._served[:2] != (today, self._generation):
             current = current_versions((e.doc for e in self._entries.values()), today)
-            self._served = (
-                today,
-                self._generation,
-                frozenset(d.version_id for d in current.values()),
-            )
+            served = frozenset(d.version_id for d in current.values())
+            self._served = (today, self._generation, served)
         return self._served[2]
 
     # Searching ---------------------------------------------------------------------------
@@ -187,136 +197,147 @@ class SearchIndex:
         if not query:
             return []
         served = self._served_versions(today)
-        scored: dict[int, _Scored] = defaultdict(_Scored)
+        scores: dict[int, float] = defaultdict(float)
+        query_words = list(dict.fromkeys(words(query)))
+        self._match_words(query_words, scores)
         letters = query_letters(query)
         if letters is not None:
-            self._match_letters(letters, served, scored)
-        query_words = words(query)
-        self._match_words(query_words, served, scored)
+            self._match_spelling(letters, "p:", 3, scores, limit)
+            self._match_spelling(letters, "i:", 2, scores, limit)
         if has_han(query):
-            self._match_letters(full_pinyin(query).letters, served, scored, initials_too=False)
-            self._match_fuzzy(query, served, scored)
-        ranked = sorted(
-            scored.items(),
-            key=lambda item: (-item[1].score, len(self._entries[item[0]].doc.title), item[0]),
-        )
-        return [self._hit(vid, s, query_words) for vid, s in ranked[:limit] if s.score > 0]
+            # The query's own pinyin: a homophone typo (报消 for 报销) still spells the same.
+            self._match_spelling(full_pinyin(query).letters, "p:", 3, scores, 0)
+            self._match_fuzzy(query, scores)
+        for vid in scores.keys() - served:
+            del scores[vid]
+        # Take the best by score in C, then order those few by the full key (ties go to the
+        # shorter title); ties beyond the widened cut are rare and equally good.
+        top = heapq.nlargest(limit * 4, scores.items(), key=itemgetter(1))
+        entries = self._entries
+        top.sort(key=lambda item: (-item[1], len(entries[item[0]].doc.title), item[0]))
+        best = [(vid, score) for vid, score in top[:limit] if score > 0]
+        return [self._hit(vid, score, query, query_words, letters) for vid, score in best]
 
-    def _df_weight(self, term: str) -> float:
-        df = len(self._postings.get(term, ()))
-        return math.log(1.0 + len(self._entries) / (1 + df)) if df else 0.0
+    def _idf(self, posting_size: int) -> float:
+        return math.log(1.0 + len(self._entries) / (1 + posting_size))
 
-    def _match_words(
-        self, query_words: list[str], served: frozenset[int], scored: dict[int, _Scored]
-    ) -> None:
-        distinct = list(dict.fromkeys(query_words))
-        for word in distinct:
-            term = "w:" + word
-            idf = self._df_weight(term)
-            for version_id, weight in self._postings.get(term, {}).items():
-                if version_id in served:
-                    entry = scored[version_id]
-                    entry.score += weight * idf
-                    entry.how.add("word")
-                    if weight >= TITLE:
-                        entry.title_words.add(word)
-        if len(distinct) > 1:
-            for entry in scored.values():
-                if len(entry.title_words) == len(distinct):
-                    entry.score += ALL_WORDS_IN_TITLE
-
-    def _match_letters(
-        self,
-        letters: str,
-        served: frozenset[int],
-        scored: dict[int, _Scored],
-        *,
-        initials_too: bool = True,
-    ) -> None:
-        kinds: list[tuple[str, int, str]] = [("p:", 3, "pinyin")]
-        if initials_too:
-            kinds.append(("i:", 2, "initials"))
-        for prefix, n, how in kinds:
-            grams = ngrams(letters, n)
-            if not grams:
+    def _match_words(self, query_words: list[str], scores: dict[int, float]) -> None:
+        in_title: list[set[int]] = []
+        for word in query_words:
+            posting = self._words.get(word)
+            if not posting:
+                in_title.append(set())
                 continue
-            counts: dict[int, int] = defaultdict(int)
-            for gram in grams:
-                for version_id in self._postings.get(prefix + gram, ()):
-                    counts[version_id] += 1
-            # Exact spellings contain every gram; typos keep most of them.
-            needed = max(1, math.ceil(len(grams) * 0.6))
-            for version_id, count in counts.items():
-                if count < needed or version_id not in served:
-                    continue
-                entry = self._entries[version_id]
-                spelled = entry.title_initials if prefix == "i:" else entry.title_pinyin
-                self._score_spelling(letters, spelled, how, scored[version_id])
+            idf = self._idf(len(posting))
+            for vid, weight in posting.items():
+                scores[vid] += weight * idf
+            in_title.append(self._title_words.get(word, set()))
+        if len(query_words) > 1:
+            for vid in set.intersection(*in_title):
+                scores[vid] += ALL_WORDS_IN_TITLE
 
-    @staticmethod
-    def _score_spelling(letters: str, spelled: Spelled, how: str, target: _Scored) -> None:
-        at = spelled.letters.find(letters)
-        if at >= 0:
-            coverage = len(letters) / max(len(spelled.letters), 1)
-            early = 1.0 if at == 0 else 0.5
-            target.score += PINYIN_MATCH * (0.5 + coverage) + early
-            target.how.add(how)
-            target.title_spans.append(spelled.span(at, at + len(letters)))
+    def _grams_of(self, prefix: str, letters: str, n: int) -> list[set[int]]:
+        return [self._grams.get(prefix + g, set()) for g in ngrams(letters, n)]
+
+    def _match_spelling(
+        self, letters: str, prefix: str, n: int, scores: dict[int, float], fuzzy_below: int
+    ) -> None:
+        """Titles whose pinyin ("p:") or initials ("i:") contain ``letters``; when fewer than
+        ``fuzzy_below`` do, titles that nearly contain them (a mistyped letter)."""
+        postings = sorted(self._grams_of(prefix, letters, n), key=len)
+        if not postings:
             return
-        if len(letters) < 5:
+        exact = set.intersection(*postings) if postings[0] else set()
+        found = 0
+        for vid in exact:
+            bonus = _spelling_score(letters, self._spelled(vid, prefix))
+            if bonus:
+                scores[vid] += bonus
+                found += 1
+        if found >= fuzzy_below or len(letters) < 5:
             return  # short spellings match too much by accident to be forgiven typos
-        alignment = fuzz.partial_ratio_alignment(letters, spelled.letters)
-        if (
-            alignment is not None
-            and alignment.score >= 85
-            and alignment.dest_end > alignment.dest_start
-        ):
-            target.score += PINYIN_MATCH * (alignment.score / 100) * 0.8
-            target.how.add(how + "~")
-            target.title_spans.append(spelled.span(alignment.dest_start, alignment.dest_end))
+        counts = Counter(chain.from_iterable(postings))
+        needed = math.ceil(len(postings) * 0.6)
+        for vid, count in counts.most_common(MAX_FUZZY_CANDIDATES):
+            if count < needed:
+                break
+            if vid not in exact:
+                alignment = _align(letters, self._spelled(vid, prefix).letters, 85.0)
+                if alignment is not None:
+                    scores[vid] += PINYIN_MATCH * 0.8 * alignment.score / 100
 
-    def _match_fuzzy(self, query: str, served: frozenset[int], scored: dict[int, _Scored]) -> None:
-        grams = ngrams(query, 2)
-        if not grams:
+    def _spelled(self, vid: int, prefix: str) -> Spelled:
+        entry = self._entries[vid]
+        return entry.title_initials if prefix == "i:" else entry.title_pinyin
+
+    def _match_fuzzy(self, query: str, scores: dict[int, float]) -> None:
+        postings = self._grams_of("g:", query, 2)
+        if not postings:
             return
-        counts: dict[int, int] = defaultdict(int)
-        for gram in grams:
-            for version_id in self._postings.get("g:" + gram, ()):
-                counts[version_id] += 1
-        needed = max(1, math.ceil(len(grams) * 0.5))
-        candidates = sorted(
-            (vid for vid, count in counts.items() if count >= needed and vid in served),
-            key=lambda vid: -counts[vid],
-        )[:MAX_FUZZY_CANDIDATES]
+        counts = Counter(chain.from_iterable(postings))
+        needed = max(1, math.ceil(len(postings) * 0.5))
         compact = "".join(query.split())
-        for version_id in candidates:
-            title = self._entries[version_id].title_norm
-            alignment = fuzz.partial_ratio_alignment(compact, title)
-            if alignment is None or alignment.score < FUZZY_MIN:
-                continue
-            target = scored[version_id]
-            target.score += FUZZY_MATCH * alignment.score / 100
-            target.how.add("fuzzy")
-            target.title_spans.append((alignment.dest_start, alignment.dest_end))
+        for vid, count in counts.most_common(MAX_FUZZY_CANDIDATES):
+            if count < needed:
+                break
+            alignment = _align(compact, self._entries[vid].title_norm, FUZZY_MIN)
+            if alignment is not None:
+                scores[vid] += FUZZY_MATCH * alignment.score / 100
 
     # Results -----------------------------------------------------------------------------
 
-    def _hit(self, version_id: int, scored: _Scored, query_words: list[str]) -> Hit:
-        entry = self._entries[version_id]
+    def _hit(
+        self, vid: int, score: float, query: str, query_words: list[str], letters: str | None
+    ) -> Hit:
+        entry = self._entries[vid]
         doc = entry.doc
-        spans = list(scored.title_spans)
-        spans += _find_all(entry.title_norm, query_words)
+        how: set[str] = set()
+        spans = _find_all(entry.title_norm, query_words)
+        if any(vid in self._words.get(w, ()) for w in query_words):
+            how.add("word")
+        spellings = [(letters, "initials", entry.title_initials)] if letters else []
+        spellings.append((letters or full_pinyin(query).letters, "pinyin", entry.title_pinyin))
+        for text, name, spelled in spellings:
+            if not text:
+                continue
+            at = spelled.letters.find(text)
+            if at >= 0:
+                how.add(name)
+                spans.append(spelled.span(at, at + len(text)))
+            elif len(text) >= 5 and (near := _align(text, spelled.letters, 85.0)) is not None:
+                how.add(name + "~")
+                spans.append(spelled.span(near.dest_start, near.dest_end))
+        if has_han(query):
+            near = _align("".join(query.split()), entry.title_norm, FUZZY_MIN)
+            if near is not None:
+                how.add("fuzzy")
+                spans.append((near.dest_start, near.dest_end))
         return Hit(
             article_id=doc.article_id,
             version=doc.version,
             title=doc.title,
             category=doc.category,
             kind=doc.kind,
-            score=round(scored.score, 3),
+            score=round(score, 3),
             title_html=_mark(doc.title, spans),
             snippet_html=_snippet(doc.body, entry.body_norm, query_words),
-            matched_by=tuple(sorted(scored.how)),
+            matched_by=tuple(sorted(how)),
         )
+
+
+def _spelling_score(letters: str, spelled: Spelled) -> float:
+    at = spelled.letters.find(letters)
+    if at < 0:
+        return 0.0
+    coverage = len(letters) / max(len(spelled.letters), 1)
+    return PINYIN_MATCH * (0.5 + coverage) + (1.0 if at == 0 else 0.5)
+
+
+def _align(needle: str, haystack: str, cutoff: float) -> ScoreAlignment | None:
+    alignment = fuzz.partial_ratio_alignment(needle, haystack, score_cutoff=cutoff)
+    if alignment is None or alignment.score < cutoff or alignment.dest_end <= alignment.dest_start:
+        return None
+    return alignment
 
 
 def _find_all(text: str, needles: Iterable[str]) -> list[tuple[int, int]]:

@@ -39,10 +39,13 @@ def normalize(text: str) -> str:
     return unicodedata.normalize("NFKC", text).lower()
 
 
-def words(text: str) -> list[str]:
-    """Search-mode jieba words (long words and their parts), without stopwords and punctuation."""
+def words(text: str, *, hmm: bool = True) -> list[str]:
+    """Search-mode jieba words (long words and their parts), without stopwords and punctuation.
+
+    ``hmm=False`` skips guessing unknown words: much faster, for long bodies.
+    """
     out = []
-    for word in quiet_tokenizer().cut_for_search(normalize(text)):
+    for word in quiet_tokenizer().cut_for_search(normalize(text), HMM=hmm):
         word = word.strip()
         if word and word not in STOPWORDS and _WORD_CHARS.search(word):
             out.append(word)
@@ -81,29 +84,37 @@ class Spelled:
         return self.origin[start], self.origin[end - 1] + 1
 
 
-def _spell(text: str, style: Style) -> Spelled:
-    text = normalize(text)
+@lru_cache(maxsize=200_000)
+def _syllables(word: str) -> tuple[str, ...]:
+    # Per jieba word, so that polyphones read in context (长期 chang, 银行 hang) and the
+    # domain's small vocabulary is spelled once, not once per title.
     # errors=list keeps one item per non-Han character, so items align with characters.
-    items = lazy_pinyin(text, style=style, errors=_one_item_per_char)
+    return tuple(lazy_pinyin(word, style=Style.NORMAL, errors=_one_item_per_char))[: len(word)]
+
+
+def _spell(text: str, *, first_letters: bool) -> Spelled:
+    text = normalize(text)
     letters: list[str] = []
     origin: list[int] = []
-    for index, item in enumerate(items):
-        if index >= len(text):
-            break
-        piece = "".join(ch for ch in item if ch.isalnum())
-        letters.append(piece)
-        origin.extend([index] * len(piece))
+    index = 0
+    for word in quiet_tokenizer().cut(text, HMM=False):
+        for item in _syllables(word):
+            piece = "".join(ch for ch in item if ch.isalnum())
+            piece = piece[:1] if first_letters else piece
+            letters.append(piece)
+            origin.extend([index] * len(piece))
+            index += 1
     return Spelled("".join(letters), tuple(origin))
 
 
 def full_pinyin(text: str) -> Spelled:
     """医保报销 → yibaobaoxiao."""
-    return _spell(text, Style.NORMAL)
+    return _spell(text, first_letters=False)
 
 
 def initials(text: str) -> Spelled:
     """医保报销 → ybbx (简拼)."""
-    return _spell(text, Style.FIRST_LETTER)
+    return _spell(text, first_letters=True)
 
 
 def query_letters(query: str) -> str | None:
