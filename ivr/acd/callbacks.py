@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
+from ivr.acd.answers import AnswerWatch
 from ivr.acd.store import AcdStore, Assignment, CallStatus
 from ivr.agi.errors import CallHungUp
 from ivr.flows.ports import PromptRenderer, PromptText
@@ -87,8 +88,10 @@ class CallbackDialer:
         *,
         kick: Callable[[], None] = lambda: None,
         observer: CallbackObserver | None = None,
+        answers: AnswerWatch | None = None,
     ) -> None:
         self._store = store
+        self._answers = answers
         self._originator = originator
         self._renderer = renderer
         self.settings = settings
@@ -144,14 +147,20 @@ class CallbackDialer:
             )
             await session.stream_file(notice)
             target = self.settings.dial_template.format(number=call.callback_number)
+            channel = session.env.get("channel", "")
+            answered = self._answers.expect(channel) if self._answers else None
+            dial_started = self._store.now()
             await session.exec("Dial", target, str(self.settings.citizen_ring_seconds))
             dial_status = await session.get_variable("DIALSTATUS") or ""
             if dial_status == "ANSWER":
-                talk = float(await session.get_variable("ANSWEREDTIME") or 0)
-                answered_at = self._store.now() - talk
+                answered_at = answered.result() if answered and answered.done() else dial_started
+                talk = max(0.0, self._store.now() - answered_at)
                 status = "answered"
         except CallHungUp:
             pass  # the agent hung up: the attempt ends as far as it got
+        finally:
+            if self._answers:
+                self._answers.forget(session.env.get("channel", ""))
         if status == "answered":
             await self._store.call_ended(call_id, agent_id, handle_seconds=talk)
         else:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from ivr.acd.answers import AnswerWatch
 from ivr.acd.dispatcher import Dispatcher
 from ivr.acd.estimate import Announcer, announcement_text, rounded_minutes
 from ivr.acd.policy import Priority
@@ -94,9 +95,11 @@ class AcdQueue:
         settings: QueueSettings | None = None,
         *,
         observer: QueueObserver | None = None,
+        answers: AnswerWatch | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._store = store
+        self._answers = answers
         self._renderer = renderer
         self._dispatcher = dispatcher
         self.settings = settings or QueueSettings()
@@ -245,16 +248,30 @@ class _Waiter:
             return None
         self.agent_id = agent_id
         await self._music(False)
-        # "m": the caller keeps hearing music, not ringing, while the agent's phone rings.
-        await self.session.exec(
-            "Dial", view.profile.interface, str(self.s.ring_timeout_seconds), "m"
-        )
+        channel = self.call.channel or self.session_channel
+        answered = self.q._answers.expect(channel) if self.q._answers else None
+        live = asyncio.create_task(self._on_answer(answered, agent_id)) if answered else None
+        dial_started = self.now()
+        try:
+            # "m": the caller keeps hearing music, not ringing, while the agent's phone rings.
+            await self.session.exec(
+                "Dial", view.profile.interface, str(self.s.ring_timeout_seconds), "m"
+            )
+            status = await self._variable("DIALSTATUS")
+        finally:
+            if self.q._answers:
+                self.q._answers.forget(channel)
         ended = self.now()
-        status = await self._variable("DIALSTATUS")
+        if live is not None and status == "ANSWER":
+            await asyncio.wait([live], timeout=2)
+        elif live is not None:
+            live.cancel()
         if status == "ANSWER":
-            self.talk = float(await self._variable("ANSWEREDTIME") or 0)
-            self.answered_at = ended - self.talk
-            await self.store.connected(self.call.call_id, agent_id, at=self.answered_at)
+            if self.answered_at is None:
+                log.warning("no DialEnd event for call %s: answer time unknown", self.call.call_id)
+                self.answered_at = dial_started
+                await self.store.connected(self.call.call_id, agent_id, at=dial_started)
+            self.talk = max(0.0, ended - self.answered_at)
             await self.store.call_ended(self.call.call_id, agent_id, handle_seconds=self.talk)
             self.q._dispatcher.kick()
             on_line = not getattr(self.session, "hung_up", False)
@@ -273,6 +290,17 @@ class _Waiter:
             self.q._dispatcher.kick()
             return None
         raise CallHungUp(f"Dial ended with {status or 'hangup'}")
+
+    @property
+    def session_channel(self) -> str:
+        env = getattr(self.session, "env", {})
+        return str(env.get("channel", ""))
+
+    async def _on_answer(self, answered: asyncio.Future[float], agent_id: int) -> None:
+        """Live: the agent is on the call from the moment he answers."""
+        at = await answered
+        self.answered_at = at
+        await self.store.connected(self.call.call_id, agent_id, at=at)
 
     async def _variable(self, name: str) -> str:
         # Readable even after the caller hung up: GET VARIABLE works on a dead channel.

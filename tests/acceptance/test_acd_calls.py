@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -11,12 +12,16 @@ import pytest
 from redis.asyncio import Redis
 
 from backend.settings import Settings
+from ivr.acd.answers import AnswerWatch
+from ivr.acd.callbacks import SCRIPT, CallbackDialer, CallbackReport, CallbackSettings
 from ivr.acd.dispatcher import Dispatcher
 from ivr.acd.policy import SkillConfig
 from ivr.acd.queue import AcdQueue, QueueReport, QueueSettings
 from ivr.acd.states import AgentState
 from ivr.acd.store import AcdStore, AgentProfile
+from ivr.agi.server import AgiServer, Handler
 from ivr.agi.session import AgiSession
+from ivr.ami.client import AmiClient
 from ivr.flows.ports import CallInfo, PromptText, QueueOutcome, QueueStatus
 from tests.asterisk_fixtures import DID_114, AgiRoutes, SimulatedAgents, SimulatedCaller
 
@@ -25,6 +30,7 @@ pytestmark = pytest.mark.asterisk
 SKILLS = [
     SkillConfig("booking", wrapup_seconds=1, max_wait_seconds=120),
     SkillConfig("policy", wrapup_seconds=1, max_wait_seconds=120),
+    SkillConfig("complaints", wrapup_seconds=0, max_wait_seconds=4),
 ]
 _names = itertools.count(1)
 
@@ -43,43 +49,83 @@ class SilencePrompts:
 @dataclass
 class Recorder:
     reports: list[QueueReport] = field(default_factory=list)
+    callbacks: list[CallbackReport] = field(default_factory=list)
 
     async def queue_left(self, report: QueueReport) -> None:
         self.reports.append(report)
+
+    async def callback_done(self, report: CallbackReport) -> None:
+        self.callbacks.append(report)
+
+    def by_caller(self, acd: Acd) -> dict[str, QueueReport]:
+        return {acd.callers[r.call_id]: r for r in self.reports}
 
 
 @dataclass
 class Acd:
     store: AcdStore
     queue: AcdQueue
+    dialer: CallbackDialer
     prompts: SilencePrompts
     recorder: Recorder
     outcomes: dict[str, QueueOutcome]
     done: asyncio.Queue[str]
+    # caller id -> (skill, priority) the simulated IVR hands to the queue
+    routing: dict[str, tuple[str, int]] = field(default_factory=dict)
+    callers: dict[str, str] = field(default_factory=dict)  # call id -> caller id
+    prefix: str = ""
 
 
 @pytest.fixture()
 async def acd(
-    settings: Settings, redis_namespace: str, agi_routes: AgiRoutes
+    settings: Settings,
+    redis_namespace: str,
+    agi_routes: AgiRoutes,
+    agi_server: tuple[AgiServer, AgiRoutes],
+    ami: AmiClient,
 ) -> AsyncIterator[Acd]:
     redis = Redis.from_url(settings.redis_url, decode_responses=True)
     prefix = f"{redis_namespace}-acc{next(_names)}"
     store = AcdStore(redis, prefix, SKILLS, controller_id="acceptance")
-    dispatcher = Dispatcher(store, tick_seconds=0.05)
     prompts, recorder = SilencePrompts(), Recorder()
+    answers = AnswerWatch()
+    answers.attach(ami)
+    dialer = CallbackDialer(
+        store,
+        ami,
+        prompts,
+        CallbackSettings(
+            agi_url=settings.agi_url,
+            recordings_dir=settings.effective_asterisk_recordings_dir,
+            dial_template="Local/{number}@sim-agent",
+            agent_ring_seconds=5,
+            citizen_ring_seconds=10,
+        ),
+        observer=recorder,
+        answers=answers,
+    )
+    dispatcher = Dispatcher(store, start_callback=dialer.start, tick_seconds=0.05)
+    dialer._kick = dispatcher.kick
+    server, _ = agi_server
+    with contextlib.suppress(ValueError):  # the session's server keeps the route across tests
+        server.add_route(SCRIPT, _route_to(agi_routes, SCRIPT))
+    agi_routes.set(SCRIPT, dialer.serve)
     queue = AcdQueue(
         store,
         prompts,
         dispatcher,
         QueueSettings(ring_timeout_seconds=4, announce_every_seconds=6),
         observer=recorder,
+        answers=answers,
     )
     outcomes: dict[str, QueueOutcome] = {}
     done: asyncio.Queue[str] = asyncio.Queue()
+    state = Acd(store, queue, dialer, prompts, recorder, outcomes, done, prefix=prefix)
 
     async def controller(session: AgiSession) -> None:
-        skill = await session.get_variable("SIM_SKILL") or "booking"
-        priority = int(await session.get_variable("SIM_PRIORITY") or 0)
+        caller = session.env.get("callerid", "")
+        skill, priority = state.routing.get(caller, ("booking", 0))
+        state.callers[session.linked_id] = caller
         call = CallInfo(
             call_id=session.linked_id,
             unique_id=session.call_id,
@@ -97,12 +143,19 @@ async def acd(
     agi_routes.set("114", controller)
     stop = asyncio.Event()
     runner = asyncio.create_task(dispatcher.run(stop))
-    yield Acd(store, queue, prompts, recorder, outcomes, done)
+    yield state
     stop.set()
     await runner
     async for key in redis.scan_iter(f"{prefix}*"):
         await redis.delete(key)
     await redis.aclose()
+
+
+def _route_to(routes: AgiRoutes, script: str) -> Handler:
+    async def dispatch(session: AgiSession) -> None:
+        await routes.handlers[script](session)
+
+    return dispatch
 
 
 async def add_agent(
@@ -134,3 +187,61 @@ async def test_a_caller_is_answered_by_the_agent_with_the_skill(
     assert report.wait_seconds < 3  # agent rang 0.5 s
     agent = await acd.store.agent(2)
     assert agent is not None and agent.status.state in (AgentState.WRAP_UP, AgentState.READY)
+
+
+async def test_ring_no_answer_reroutes_and_leaves_the_agent_not_ready(
+    acd: Acd, simulated_caller: SimulatedCaller, simulated_agents: SimulatedAgents
+) -> None:
+    await add_agent(acd, simulated_agents, 1, {"booking": 9}, ring=999)  # never answers
+    await asyncio.sleep(0.05)
+    await add_agent(acd, simulated_agents, 2, {"booking": 5})
+    await simulated_caller.call(DID_114, caller_id="13800000002", hold=20)
+    await wait_done(acd, 1)
+    outcome = acd.outcomes["13800000002"]
+    assert outcome.status == QueueStatus.ANSWERED and outcome.agent_id == 2
+    (report,) = acd.recorder.reports
+    assert report.unanswered_rings == 1
+    assert report.wait_seconds >= 4  # the 4 s ring timeout of agent 1 was waited out
+    first = await acd.store.agent(1)
+    assert first is not None
+    assert (first.status.state, first.status.reason) == (AgentState.NOT_READY, "no_answer")
+
+
+async def test_caller_hanging_up_in_the_queue_is_abandoned_and_removed(
+    acd: Acd, simulated_caller: SimulatedCaller
+) -> None:
+    acd.routing["13800000003"] = ("policy", 0)
+    await simulated_caller.call(DID_114, caller_id="13800000003", hold=3)
+    await wait_done(acd, 1)
+    assert acd.outcomes["13800000003"].status == QueueStatus.ABANDONED
+    assert acd.recorder.reports[0].status == "abandoned"
+    assert await acd.store.waiting_calls() == []
+
+
+async def test_maximum_wait_sends_the_caller_to_voicemail(
+    acd: Acd, simulated_caller: SimulatedCaller
+) -> None:
+    acd.routing["13800000004"] = ("complaints", 0)  # max wait 4 s, nobody serves it
+    await simulated_caller.call(DID_114, caller_id="13800000004", hold=20)
+    await wait_done(acd, 1)
+    assert acd.outcomes["13800000004"].status == QueueStatus.NO_AGENT  # flow takes a message
+    (report,) = acd.recorder.reports
+    assert report.status == "voicemail" and 4 <= report.wait_seconds < 6
+    assert await acd.store.waiting_calls() == []
+
+
+async def test_position_announcements_never_go_up(
+    acd: Acd, simulated_caller: SimulatedCaller
+) -> None:
+    acd.routing["13800000005"] = ("policy", 0)
+    acd.routing["13800000006"] = ("policy", 2)  # elderly: jumps ahead of the first caller
+    await simulated_caller.call(DID_114, caller_id="13800000005", hold=14)
+    await asyncio.sleep(5)
+    await simulated_caller.call(DID_114, caller_id="13800000006", hold=9)
+    await asyncio.sleep(2)
+    order = [c.priority for c in await acd.store.waiting_calls()]
+    assert order == [2, 0]  # the first caller really is second now
+    await wait_done(acd, 2, timeout=40)
+    # Yet he was never told he moved back: every announcement says "next".
+    assert len(acd.prompts.texts) >= 3
+    assert all(t.startswith("您是下一位") for t in acd.prompts.texts), acd.prompts.texts
