@@ -3,7 +3,7 @@
 Alembic's env and the tests import this package; add each new model module below.
 """
 
-from backend.models import (, knowledge, workorders
+from backend.models import (
     agents,
     audit,
     booking,
