@@ -1,7 +1,9 @@
 """The monthly confirmation sheet: successful bookings of a month and what they cost.
 
-A booking counts in the month it was made (Beijing time) unless it was cancelled; attended and
-no-show bookings count, since the platform did its work. Phone means agents and the IVR.
+Every booking counts in the month it was made (Beijing time), whatever became of it later: it
+succeeded when it was made, and a later cancellation (by the patient or a stopped session)
+does not undo the platform's work. ``reports.booking_stats`` counts the same way, so the sheet
+and the reports agree. Phone means agents and the IVR.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from decimal import Decimal
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from backend.booking.rules import BookingRules, BookingStatus
+from backend.booking.rules import BookingRules
 from backend.booking.views import ConfirmationSheet
 from backend.models.booking import Booking
 
@@ -32,9 +34,7 @@ def confirmation_sheet(
     online_case = case((Booking.channel == "online", 1), else_=0)
     total, online = session.execute(
         select(func.count(), func.coalesce(func.sum(online_case), 0)).where(
-            Booking.booked_at >= start,
-            Booking.booked_at < end,
-            Booking.status != BookingStatus.CANCELLED,
+            Booking.booked_at >= start, Booking.booked_at < end
         )
     ).one()
     phone = int(total) - int(online)

@@ -31,7 +31,7 @@ DATA = [
     (datetime(2031, 3, 15, 9, 0), "online", "no_show"),
     (datetime(2031, 3, 20, 9, 0), "phone", "booked"),
     (datetime(2031, 3, 31, 23, 30), "ivr", "booked"),
-    (datetime(2031, 3, 12, 9, 0), "phone", "cancelled"),  # not a successful booking
+    (datetime(2031, 3, 12, 9, 0), "phone", "cancelled"),  # succeeded, cancelled later: counts
     (datetime(2031, 2, 28, 23, 59), "online", "booked"),  # February
     (datetime(2031, 4, 1, 0, 0), "phone", "booked"),  # April in Beijing, March in UTC
 ]
@@ -80,10 +80,10 @@ def test_confirmation_sheet_counts_and_prices_a_known_month(
                 )
             )
     sheet = BookingService(session_factory, ctx).monthly_confirmation_sheet(2031, 3)
-    assert (sheet.total, sheet.online, sheet.phone) == (5, 3, 2)
+    assert (sheet.total, sheet.online, sheet.phone) == (6, 3, 3)
     assert Decimal(sheet.amount_online) == Decimal("1.38")  # 3 × 0.46
-    assert Decimal(sheet.amount_phone) == Decimal("7.88")  # 2 × 3.94
-    assert Decimal(sheet.amount_total) == Decimal("9.26")
+    assert Decimal(sheet.amount_phone) == Decimal("11.82")  # 3 × 3.94
+    assert Decimal(sheet.amount_total) == Decimal("13.20")
     april = BookingService(session_factory, ctx).monthly_confirmation_sheet(2031, 4)
     assert (april.total, april.phone) == (1, 1)
 
