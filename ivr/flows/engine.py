@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from backend.errors import ConfigError
+from backend.errors import CallCenterError
 from backend.personal_data import mask_id_number
 from backend.workcalendar import WorkCalendar
 from ivr.agi.errors import CallHungUp
@@ -89,6 +89,12 @@ class FlowPorts:
     speech: SpeechRecognizer | None = None
 
 
+class MissingPort(CallCenterError):
+    """The composition root gave a flow no adapter for a node kind it uses."""
+
+    code = "flow-port-missing"
+
+
 class FlowLoopError(Exception):
     """A flow visited more nodes than any real call would: a loop in the YAML."""
 
@@ -117,7 +123,9 @@ class FlowEngine:
         }
         for kind, (port, value) in needs.items():
             if kind in kinds and value is None:
-                raise ConfigError(f"flow {flow.name}", f"uses '{kind}' nodes but no {port} port")
+                raise MissingPort(
+                    f"flow {flow.name} uses '{kind}' nodes but was given no {port} port"
+                )
         self.flow = flow
         self.ports = ports
         self.tz = ZoneInfo(flow.timezone)

