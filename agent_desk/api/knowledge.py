@@ -14,6 +14,7 @@ from agent_desk.api.workorders import (
     CurrentActor,
     DeskActor,
     DeskRoute,
+    Reader,
     require_role,
 )
 from agent_desk.deps import SessionDep
@@ -100,7 +101,7 @@ def build_router(search: KnowledgeSearch | None = None) -> APIRouter:
     @router.get("/api/knowledge/search", summary="知识检索（关键词、简拼、全拼、错别字容错）")
     def search_articles(
         session: SessionDep,
-        who: CurrentActor,
+        who: Reader,
         q: Annotated[str, Query(min_length=1, max_length=100)],
         limit: Annotated[int, Query(ge=1, le=50)] = 10,
     ) -> list[SearchHitOut]:
@@ -121,13 +122,11 @@ def build_router(search: KnowledgeSearch | None = None) -> APIRouter:
         ]
 
     @router.get("/api/knowledge/articles/{article_id}", summary="知识全文（当前有效版本）")
-    def read_article(article_id: int, session: SessionDep, who: CurrentActor) -> ArticleOut:
+    def read_article(article_id: int, session: SessionDep, who: Reader) -> ArticleOut:
         return article_out(current_version(session, article_id, today()))
 
     @router.get("/api/knowledge/articles/{article_id}/versions", summary="知识的全部版本")
-    def article_versions(
-        article_id: int, session: SessionDep, who: CurrentActor
-    ) -> list[ArticleOut]:
+    def article_versions(article_id: int, session: SessionDep, who: Reader) -> list[ArticleOut]:
         return [article_out(v) for v in versions_of(session, article_id)]
 
     @router.post("/api/knowledge/articles", status_code=201, summary="新建知识（班长、管理员）")

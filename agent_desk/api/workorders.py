@@ -10,7 +10,7 @@ are masked in every response.
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -104,6 +104,25 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 def require_role(actor: DeskActor, *roles: str) -> None:
     if actor.role not in roles:
         raise Forbidden("当前角色无权执行此操作")
+
+
+# Auditors and the commission's managers read; hospital operators see no work orders.
+READ_ROLES = ("agent", "supervisor", "admin", "auditor", "manager")
+WORK_ROLES = ("agent", "supervisor", "admin")
+
+
+def desk_reader(who: CurrentActor) -> DeskActor:
+    require_role(who, *READ_ROLES)
+    return who
+
+
+def desk_worker(who: CurrentActor) -> DeskActor:
+    require_role(who, *WORK_ROLES)
+    return who
+
+
+Reader = Annotated[DeskActor, Depends(desk_reader)]
+Worker = Annotated[DeskActor, Depends(desk_worker)]
 
 
 # Schemas ----------------------------------------------------------------------------------
@@ -235,6 +254,12 @@ class NotificationOut(BaseModel):
     created_at: datetime
 
 
+class LinkCallBody(BaseModel):
+    call_id: str = Field(min_length=1, max_length=64)
+    relation: Literal["intake", "callback", "repeat", "follow_up"] = "repeat"
+    recording_path: str = Field(default="", max_length=512)
+
+
 class ReadBody(BaseModel):
     ids: list[int] = Field(min_length=1, max_length=500)
 
@@ -339,7 +364,7 @@ def build_router(rules: DuplicateRules | None = None) -> APIRouter:
 
     @router.post("/api/workorders", status_code=201, summary="新建工单")
     def create(
-        body: OrderCreate, service: Service, session: SessionDep, who: CurrentActor
+        body: OrderCreate, service: Service, session: SessionDep, who: Worker
     ) -> OrderDetail:
         draft = OrderDraft(**body.model_dump())
         order = service.create(draft, who.actor(), datetime.now(UTC))
@@ -350,7 +375,7 @@ def build_router(rules: DuplicateRules | None = None) -> APIRouter:
     def list_orders(
         service: Service,
         session: SessionDep,
-        who: CurrentActor,
+        who: Reader,
         state: Annotated[list[State] | None, Query()] = None,
         mine: bool = False,
         overdue: bool | None = None,
@@ -371,7 +396,7 @@ def build_router(rules: DuplicateRules | None = None) -> APIRouter:
     @router.get("/api/workorders/hotspots", summary="热点问题（多人反映同一问题同一地点）")
     def list_hotspots(
         session: SessionDep,
-        who: CurrentActor,
+        who: Reader,
         days: Annotated[int, Query(ge=1, le=366)] = 7,
     ) -> list[HotspotOut]:
         until = datetime.now(UTC)
@@ -393,7 +418,7 @@ def build_router(rules: DuplicateRules | None = None) -> APIRouter:
     def list_repeat_callers(
         ctx: CtxDep,
         session: SessionDep,
-        who: CurrentActor,
+        who: Reader,
         days: Annotated[int, Query(ge=1, le=366)] = 30,
     ) -> list[RepeatCallerOut]:
         until = datetime.now(UTC)
@@ -410,7 +435,7 @@ def build_router(rules: DuplicateRules | None = None) -> APIRouter:
         ]
 
     @router.get("/api/workorders/{order_id}", summary="工单详情（含流转记录）")
-    def detail(order_id: int, service: Service, who: CurrentActor) -> OrderDetail:
+    def detail(order_id: int, service: Service, who: Reader) -> OrderDetail:
         order = service.get(order_id)
         return order_detail(
             order, service, rules, service.timeline(order.id), service.linked_calls(order.id)
@@ -423,7 +448,7 @@ def build_router(rules: DuplicateRules | None = None) -> APIRouter:
         body: ActionBody,
         service: Service,
         session: SessionDep,
-        who: CurrentActor,
+        who: Worker,
     ) -> OrderDetail:
         payload = body.model_dump(exclude_none=True)
         order = service.act(order_id, action, payload, who.actor(), datetime.now(UTC))
@@ -432,8 +457,22 @@ def build_router(rules: DuplicateRules | None = None) -> APIRouter:
             order, service, rules, service.timeline(order.id), service.linked_calls(order.id)
         )
 
+    @router.post("/api/workorders/{order_id}/calls", summary="关联通话与录音")
+    def link_call(
+        order_id: int, body: LinkCallBody, service: Service, session: SessionDep, who: Worker
+    ) -> OrderDetail:
+        now = datetime.now(UTC)
+        service.link_call(
+            order_id, body.call_id, body.relation, body.recording_path, who.actor(), now
+        )
+        session.commit()
+        order = service.get(order_id)
+        return order_detail(
+            order, service, rules, service.timeline(order.id), service.linked_calls(order.id)
+        )
+
     @router.get("/api/notifications", summary="我的未读提醒")
-    def my_notifications(session: SessionDep, who: CurrentActor) -> list[NotificationOut]:
+    def my_notifications(session: SessionDep, who: Reader) -> list[NotificationOut]:
         return [
             NotificationOut(
                 id=n.id,
@@ -447,9 +486,7 @@ def build_router(rules: DuplicateRules | None = None) -> APIRouter:
         ]
 
     @router.post("/api/notifications/read", summary="标记提醒为已读")
-    def read_notifications(
-        body: ReadBody, session: SessionDep, who: CurrentActor
-    ) -> dict[str, int]:
+    def read_notifications(body: ReadBody, session: SessionDep, who: Reader) -> dict[str, int]:
         count = mark_read(session, who.inboxes(), body.ids, datetime.now(UTC))
         session.commit()
         return {"read": count}

@@ -80,7 +80,15 @@ def test_an_agent_files_an_order_and_the_desk_moves_it(client: TestClient) -> No
     assert moved.status_code == 200 and moved.json()["state"] == "dispatched"
     detail = client.get(f"/api/workorders/{oid}", headers=AGENT).json()
     assert [e["action"] for e in detail["timeline"]] == ["create", "sign", "dispatch"]
+    assert detail["calls"][0]["relation"] == "intake"
     assert detail["timeline"][1]["actor"] == "desk_qian"
+
+    linked = client.post(
+        f"/api/workorders/{oid}/calls",
+        json={"call_id": "repeat-call-1", "relation": "repeat", "recording_path": "r/1.wav"},
+        headers=AGENT,
+    ).json()
+    assert [c["relation"] for c in linked["calls"]] == ["intake", "repeat"]
 
     inbox = client.get("/api/notifications", headers=MANAGER).json()
     mine = [n for n in inbox if n["order_id"] == oid]
@@ -90,6 +98,16 @@ def test_an_agent_files_an_order_and_the_desk_moves_it(client: TestClient) -> No
 
     listed = client.get("/api/workorders", params={"state": "dispatched"}, headers=AGENT).json()
     assert oid in [o["id"] for o in listed]
+
+
+def test_roles_that_may_not_act_get_403(client: TestClient) -> None:
+    hospital = {"X-Test-User": "hosp_tiantan:hospital"}
+    auditor = {"X-Test-User": "audit_ma:auditor"}
+    assert client.get("/api/workorders", headers=hospital).status_code == 403
+    assert client.get("/api/knowledge/search?q=ybbx", headers=hospital).status_code == 403
+    assert client.get("/api/workorders", headers=auditor).status_code == 200
+    denied = client.post("/api/workorders", json={"title": "审计员不能建单"}, headers=auditor)
+    assert denied.status_code == 403 and denied.json()["error"] == "forbidden"
 
 
 def test_without_login_the_apis_answer_401(client: TestClient) -> None:
