@@ -1,0 +1,169 @@
+"""The agent's state buttons, the supervisor's wallboard and forced states, wrap-up, my day."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import redis
+import redis.asyncio as aioredis
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from agent_desk.app import create_app
+from backend import events
+from backend.db import transaction
+from backend.models.audit import AuditRecord
+from backend.models.calls import CallRecord, Disposition, Line
+from backend.models.users import Role
+from backend.settings import Settings
+from ivr.acd.policy import SkillConfig
+from ivr.acd.store import AcdStore
+from tests.desk_support import LOCAL, login, make_user
+
+pytest_plugins = ["tests.desk_support"]
+
+
+def test_agent_signs_in_goes_ready_and_takes_a_break(
+    desk_client: TestClient,
+    session_factory: sessionmaker[Session],
+    redis_client: redis.Redis,
+    redis_namespace: str,
+) -> None:
+    agent = make_user(session_factory, Role.AGENT)
+    login(desk_client, agent)
+    assert desk_client.get("/api/agent/status").json()["state"] == "logged_out"
+    pubsub = redis_client.pubsub()
+    pubsub.subscribe(events.channel_name(redis_namespace))
+    pubsub.get_message(timeout=1)
+    signed = desk_client.post("/api/agent/sign-in").json()
+    assert (signed["state"], signed["reason_label"]) == ("not_ready", "签入")
+    assert desk_client.post("/api/agent/ready").json()["state_label"] == "空闲"
+    meal = desk_client.post("/api/agent/not-ready", json={"reason": "meal"}).json()
+    assert (meal["state"], meal["reason_label"]) == ("not_ready", "用餐")
+    assert desk_client.post("/api/agent/not-ready", json={"reason": "nap"}).status_code == 422
+    published = []
+    while (message := pubsub.get_message(timeout=1)) is not None:
+        if message["type"] == "message":
+            published.append(events.decode(message["data"]))
+    assert [(e.state, e.reason) for e in published] == [
+        ("not_ready", "login"),
+        ("ready", ""),
+        ("not_ready", "meal"),
+    ]
+    assert {e.agent_id for e in published} == {agent.agent_id}
+    with session_factory() as db:
+        audited = db.scalars(
+            select(AuditRecord.details).where(
+                AuditRecord.actor == agent.username, AuditRecord.action == "agent.state"
+            )
+        ).all()
+    assert [d["to"] for d in audited] == ["not_ready", "ready", "not_ready"]
+    assert desk_client.post("/api/agent/sign-out").json()["state"] == "logged_out"
+
+
+def test_supervisor_sees_the_agent_on_the_wallboard_and_forces_its_state(
+    desk_app_settings: Settings,
+    session_factory: sessionmaker[Session],
+    redis_client: redis.Redis,
+) -> None:
+    app = create_app(desk_app_settings, session_factory=session_factory, redis_client=redis_client)
+    agent = make_user(session_factory, Role.AGENT)
+    boss = make_user(session_factory, Role.SUPERVISOR)
+    with TestClient(app, client=LOCAL) as a, TestClient(app, client=LOCAL) as s:
+        login(a, agent)
+        login(s, boss)
+        a.post("/api/agent/sign-in")
+        a.post("/api/agent/ready")
+        board = s.get("/api/supervisor/wallboard").json()
+        row = next(r for r in board["agents"] if r["agent_id"] == agent.agent_id)
+        assert (row["state_label"], row["number"]) == ("空闲", agent.agent_number)
+        assert row["seconds_in_state"] >= 0
+        assert any(q["skill"] == "booking" for q in board["queues"])
+        assert "短时放弃" in board["service_level"]["formula"]
+        forced = s.post(
+            f"/api/supervisor/agents/{agent.agent_id}/state",
+            json={"state": "not_ready", "reason": "meeting"},
+        )
+        assert forced.status_code == 200
+        assert a.get("/api/agent/status").json()["reason_label"] == "会议"
+    with session_factory() as db:
+        actor = db.scalar(
+            select(AuditRecord.actor)
+            .where(AuditRecord.target == f"agent:{agent.agent_id}")
+            .order_by(AuditRecord.id.desc())
+            .limit(1)
+        )
+    assert actor == boss.username
+
+
+def test_wrap_up_saves_the_disposition_and_makes_the_agent_ready(
+    desk_client: TestClient,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    redis_namespace: str,
+) -> None:
+    agent = make_user(session_factory, Role.AGENT)
+    login(desk_client, agent)
+    desk_client.post("/api/agent/sign-in")
+    desk_client.post("/api/agent/ready")
+    call_id = f"call-{uuid.uuid4().hex[:10]}"
+    with transaction(session_factory) as db:
+        db.add(
+            CallRecord(
+                call_id=call_id,
+                line=Line.APPOINTMENT_114,
+                caller_number="13912345678",
+                agent_id=agent.agent_id,
+                skill="booking",
+                disposition=Disposition.ANSWERED,
+                queued_at=datetime.now(UTC) - timedelta(seconds=30),
+                answered_at=datetime.now(UTC) - timedelta(seconds=20),
+                talk_seconds=20.0,
+            )
+        )
+
+    async def ring_and_finish() -> None:
+        client = aioredis.Redis.from_url(settings.redis_url, decode_responses=True)
+        store = AcdStore(client, redis_namespace, [SkillConfig("booking", wrapup_seconds=60)])
+        await store.enqueue(call_id, "booking", line="114")
+        assignment = await store.pick()
+        assert assignment is not None and assignment.agent_id == agent.agent_id
+        await store.connected(call_id, agent.agent_id)
+        await store.call_ended(call_id, agent.agent_id, 20.0)
+        await client.aclose()
+
+    asyncio.run(ring_and_finish())
+    assert desk_client.get("/api/agent/status").json()["state"] == "wrap_up"
+    pop = desk_client.get("/api/agent/current-call").json()
+    assert pop["caller_number"] == "139****5678" and pop["line_label"] == "114预约挂号"
+    done = desk_client.post(
+        "/api/agent/wrapup", json={"call_id": call_id, "code": "answered", "notes": "已解答"}
+    )
+    assert done.status_code == 200 and done.json()["state"] == "ready"
+    with session_factory() as db:
+        record = db.scalar(select(CallRecord).where(CallRecord.call_id == call_id))
+        assert record is not None
+        assert (record.wrapup_code, record.wrapup_notes) == ("answered", "已解答")
+    day = {i["label"]: i["value"] for i in desk_client.get("/api/agent/my-day").json()["items"]}
+    assert day["接听电话"] == "1 通" and day["平均通话"] == "20 秒"
+
+
+def test_order_from_the_current_call_carries_the_callers_number(
+    desk_client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    agent = make_user(session_factory, Role.AGENT)
+    login(desk_client, agent)
+    call_id = f"call-{uuid.uuid4().hex[:10]}"
+    with transaction(session_factory) as db:
+        db.add(CallRecord(call_id=call_id, line=Line.HOTLINE, caller_number="13800001111"))
+    reply = desk_client.post(
+        "/api/agent/call/order", json={"title": "医保报销咨询", "call_id": call_id}
+    )
+    assert reply.status_code == 201
+    number = reply.json()["number"]
+    assert number.startswith("GD")
+    mine = desk_client.get("/api/workorders", params={"mine": "true"}).json()
+    assert number in [o["number"] for o in mine]

@@ -1,0 +1,96 @@
+"""The live feed: a CallOffered published on Redis reaches that agent's browser as a screen
+pop (masked number, intent, history); other agents' calls do not; wallboards see states."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import redis
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.websockets import WebSocketDisconnect
+
+from backend import events
+from backend.db import transaction
+from backend.models.calls import CallRecord, Disposition, Line
+from backend.models.users import Role
+from tests.desk_support import login, make_user
+
+pytest_plugins = ["tests.desk_support"]
+
+
+def test_screen_pop_reaches_only_the_offered_agent(
+    desk_client: TestClient,
+    session_factory: sessionmaker[Session],
+    redis_client: redis.Redis,
+    redis_namespace: str,
+) -> None:
+    agent = make_user(session_factory, Role.AGENT)
+    other = make_user(session_factory, Role.AGENT)
+    number = f"139{uuid.uuid4().int % 10**8:08d}"
+    with transaction(session_factory) as db:
+        db.add(
+            CallRecord(
+                call_id=f"old-{uuid.uuid4().hex[:8]}",
+                line=Line.APPOINTMENT_114,
+                caller_number=number,
+                started_at=datetime.now(UTC) - timedelta(days=2),
+                disposition=Disposition.ANSWERED,
+                wrapup_code="booked",
+            )
+        )
+    login(desk_client, agent)
+    with desk_client.websocket_connect("/ws/live") as ws:
+        assert ws.receive_json()["type"] == "Subscribed"
+        for target in (other.agent_id, agent.agent_id):
+            assert target is not None
+            events.publish(
+                redis_client,
+                events.CallOffered(
+                    agent_id=target,
+                    call_id=f"c-{target}",
+                    line="114",
+                    caller_number=number,
+                    skill="booking",
+                    intent="booking",
+                    ivr_path=["welcome", "menu"],
+                ),
+                redis_namespace,
+            )
+        pop = ws.receive_json()
+    assert pop["type"] == "CallOffered" and pop["call_id"] == f"c-{agent.agent_id}"
+    assert pop["caller_number"] == number[:3] + "****" + number[-4:]
+    assert number not in str(pop)
+    assert (pop["intent_label"], pop["line_label"]) == ("预约挂号", "114预约挂号")
+    assert pop["ivr_path"] == ["welcome", "menu"]
+    assert [c["wrapup_code"] for c in pop["history"]["calls"]] == ["booked"]
+
+
+def test_wallboard_receives_every_agents_state_changes(
+    desk_client: TestClient,
+    session_factory: sessionmaker[Session],
+    redis_client: redis.Redis,
+    redis_namespace: str,
+) -> None:
+    login(desk_client, make_user(session_factory, Role.SUPERVISOR))
+    with desk_client.websocket_connect("/ws/live") as ws:
+        assert ws.receive_json()["type"] == "Subscribed"
+        events.publish(redis_client, events.AgentStateChanged(4242, "ready"), redis_namespace)
+        events.publish(redis_client, events.QueueChanged("booking", 3, 41.5), redis_namespace)
+        got = [ws.receive_json(), ws.receive_json()]
+    assert [(m["type"], m.get("agent_id"), m.get("waiting")) for m in got] == [
+        ("AgentStateChanged", 4242, None),
+        ("QueueChanged", None, 3),
+    ]
+
+
+def test_live_feed_refuses_strangers_and_roles_without_a_live_view(
+    desk_client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    with pytest.raises(WebSocketDisconnect), desk_client.websocket_connect("/ws/live") as ws:
+        ws.receive_json()
+    login(desk_client, make_user(session_factory, Role.HOSPITAL))
+    with pytest.raises(WebSocketDisconnect), desk_client.websocket_connect("/ws/live") as ws:
+        ws.receive_json()
