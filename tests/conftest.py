@@ -59,6 +59,8 @@ def settings(database_url: str, run_id: str, tmp_path_factory: pytest.TempPathFa
         sip_port=free_port(),
         agi_port=free_port(),
         desk_port=free_port(),
+        # When the controller is down, the dialplan sends callers to this simulated agent.
+        fallback_agents="Local/fallback@sim-agent",
     )
 
 
