@@ -5,11 +5,12 @@
 from datetime import UTC, date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from agent_desk.api.workorders import (
     ERROR_RESPONSES,
+    MAX_ID,
     SHANGHAI,
     CurrentActor,
     DeskActor,
@@ -30,8 +31,10 @@ from backend.knowledge.service import (
     versions_of,
 )
 from backend.models.knowledge import KnowledgeVersion
+from backend.workorders.exchange import CleanStr
 
 EDITOR_ROLES = ("supervisor", "admin")
+ArticleId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 class SearchHitOut(BaseModel):
@@ -47,11 +50,11 @@ class SearchHitOut(BaseModel):
 
 
 class ArticleIn(BaseModel):
-    title: str = Field(min_length=1, max_length=200)
-    body: str = Field(default="", max_length=50000)
-    category: str = Field(default="", max_length=200)
-    tags: list[str] = Field(default_factory=list, max_length=30)
-    kind: str = Field(default="policy_qa", description="/".join(KINDS))
+    title: CleanStr = Field(min_length=1, max_length=200)
+    body: CleanStr = Field(default="", max_length=50000)
+    category: CleanStr = Field(default="", max_length=200)
+    tags: list[CleanStr] = Field(default_factory=list, max_length=30)
+    kind: CleanStr = Field(default="policy_qa", description="/".join(KINDS))
     valid_from: date | None = None
     valid_until: date | None = None
 
@@ -122,11 +125,13 @@ def build_router(search: KnowledgeSearch | None = None) -> APIRouter:
         ]
 
     @router.get("/api/knowledge/articles/{article_id}", summary="知识全文（当前有效版本）")
-    def read_article(article_id: int, session: SessionDep, who: Reader) -> ArticleOut:
+    def read_article(article_id: ArticleId, session: SessionDep, who: Reader) -> ArticleOut:
         return article_out(current_version(session, article_id, today()))
 
     @router.get("/api/knowledge/articles/{article_id}/versions", summary="知识的全部版本")
-    def article_versions(article_id: int, session: SessionDep, who: Reader) -> list[ArticleOut]:
+    def article_versions(
+        article_id: ArticleId, session: SessionDep, who: Reader
+    ) -> list[ArticleOut]:
         return [article_out(v) for v in versions_of(session, article_id)]
 
     @router.post("/api/knowledge/articles", status_code=201, summary="新建知识（班长、管理员）")
@@ -144,7 +149,7 @@ def build_router(search: KnowledgeSearch | None = None) -> APIRouter:
         summary="发布新版本（班长、管理员）",
     )
     def new_version(
-        article_id: int, body: ArticleIn, session: SessionDep, who: CurrentActor
+        article_id: ArticleId, body: ArticleIn, session: SessionDep, who: CurrentActor
     ) -> ArticleOut:
         version = add_version(
             session, article_id, ArticleDraft(**body.model_dump()), editor(who), datetime.now(UTC)
@@ -154,7 +159,7 @@ def build_router(search: KnowledgeSearch | None = None) -> APIRouter:
         return article_out(version)
 
     @router.post("/api/knowledge/articles/{article_id}/retire", summary="下架知识（班长、管理员）")
-    def retire(article_id: int, session: SessionDep, who: CurrentActor) -> dict[str, int]:
+    def retire(article_id: ArticleId, session: SessionDep, who: CurrentActor) -> dict[str, int]:
         retire_article(session, article_id, editor(who), datetime.now(UTC))
         session.commit()
         index.refresh(session, force=True)

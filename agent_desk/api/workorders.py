@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
@@ -27,6 +27,7 @@ from backend.workorders.composition import workorder_service
 from backend.workorders.deadlines import STAGE_LABELS, Stage
 from backend.workorders.desk_notifier import mark_read, unread_for
 from backend.workorders.duplicates import DuplicateRules
+from backend.workorders.exchange import CleanStr
 from backend.workorders.hotspots import hotspots, repeat_callers
 from backend.workorders.service import Actor, OrderDraft, WorkOrderService
 from backend.workorders.workflow import (
@@ -40,6 +41,8 @@ from backend.workorders.workflow import (
 )
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+MAX_ID = 2**63 - 1  # ids are PostgreSQL bigints; larger numbers are "not found", not errors
+OrderId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 # Authentication ---------------------------------------------------------------------------
 
@@ -129,33 +132,33 @@ Worker = Annotated[DeskActor, Depends(desk_worker)]
 
 
 class OrderCreate(BaseModel):
-    title: str = Field(min_length=1, max_length=200)
+    title: CleanStr = Field(min_length=1, max_length=200)
     source: Source = Source.HOTLINE_CALL
-    line: str = Field(default="hotline", max_length=16)
-    description: str = Field(default="", max_length=20000)
-    category: str = Field(default="", max_length=200)
-    industry: str = Field(default="", max_length=100)
+    line: CleanStr = Field(default="hotline", max_length=16)
+    description: CleanStr = Field(default="", max_length=20000)
+    category: CleanStr = Field(default="", max_length=200)
+    industry: CleanStr = Field(default="", max_length=100)
     urgency: Urgency = Urgency.NORMAL
     complex_case: bool = False
-    address: str = Field(default="", max_length=300)
-    caller_name: str = Field(default="", max_length=64)
-    caller_phone: str = Field(default="", max_length=32)
-    call_id: str | None = Field(default=None, max_length=64)
-    recording_path: str = Field(default="", max_length=512)
+    address: CleanStr = Field(default="", max_length=300)
+    caller_name: CleanStr = Field(default="", max_length=64)
+    caller_phone: CleanStr = Field(default="", max_length=32)
+    call_id: CleanStr | None = Field(default=None, max_length=64)
+    recording_path: CleanStr = Field(default="", max_length=512)
 
 
 class ActionBody(BaseModel):
-    note: str = Field(default="", max_length=2000)
-    department: str = Field(default="", max_length=100)
-    copies: list[str] = Field(default_factory=list, max_length=20)
-    reason: str = Field(default="", max_length=500)
-    background: str = Field(default="", max_length=5000)
-    process: str = Field(default="", max_length=5000)
-    result: str = Field(default="", max_length=5000)
-    follow_up: str = Field(default="", max_length=5000)
+    note: CleanStr = Field(default="", max_length=2000)
+    department: CleanStr = Field(default="", max_length=100)
+    copies: list[CleanStr] = Field(default_factory=list, max_length=20)
+    reason: CleanStr = Field(default="", max_length=500)
+    background: CleanStr = Field(default="", max_length=5000)
+    process: CleanStr = Field(default="", max_length=5000)
+    result: CleanStr = Field(default="", max_length=5000)
+    follow_up: CleanStr = Field(default="", max_length=5000)
     accept: bool | None = None
-    recording: str = Field(default="", max_length=512)
-    call_id: str = Field(default="", max_length=64)
+    recording: CleanStr = Field(default="", max_length=512)
+    call_id: CleanStr = Field(default="", max_length=64)
     resolved: bool | None = None
     satisfied: bool | None = None
 
@@ -255,13 +258,13 @@ class NotificationOut(BaseModel):
 
 
 class LinkCallBody(BaseModel):
-    call_id: str = Field(min_length=1, max_length=64)
+    call_id: CleanStr = Field(min_length=1, max_length=64)
     relation: Literal["intake", "callback", "repeat", "follow_up"] = "repeat"
-    recording_path: str = Field(default="", max_length=512)
+    recording_path: CleanStr = Field(default="", max_length=512)
 
 
 class ReadBody(BaseModel):
-    ids: list[int] = Field(min_length=1, max_length=500)
+    ids: list[Annotated[int, Field(ge=1, le=MAX_ID)]] = Field(min_length=1, max_length=500)
 
 
 def local(moment: datetime | None) -> datetime | None:
@@ -435,7 +438,7 @@ def build_router(rules: DuplicateRules | None = None) -> APIRouter:
         ]
 
     @router.get("/api/workorders/{order_id}", summary="工单详情（含流转记录）")
-    def detail(order_id: int, service: Service, who: Reader) -> OrderDetail:
+    def detail(order_id: OrderId, service: Service, who: Reader) -> OrderDetail:
         order = service.get(order_id)
         return order_detail(
             order, service, rules, service.timeline(order.id), service.linked_calls(order.id)
@@ -443,7 +446,7 @@ def build_router(rules: DuplicateRules | None = None) -> APIRouter:
 
     @router.post("/api/workorders/{order_id}/actions/{action}", summary="工单流转操作")
     def act(
-        order_id: int,
+        order_id: OrderId,
         action: Action,
         body: ActionBody,
         service: Service,
@@ -459,7 +462,7 @@ def build_router(rules: DuplicateRules | None = None) -> APIRouter:
 
     @router.post("/api/workorders/{order_id}/calls", summary="关联通话与录音")
     def link_call(
-        order_id: int, body: LinkCallBody, service: Service, session: SessionDep, who: Worker
+        order_id: OrderId, body: LinkCallBody, service: Service, session: SessionDep, who: Worker
     ) -> OrderDetail:
         now = datetime.now(UTC)
         service.link_call(

@@ -28,34 +28,44 @@ its Chinese label, ``department``, the reply parts (``background``, ``process``,
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AfterValidator, BaseModel, Field, field_validator
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL text cannot hold NUL: refuse it as bad input instead of failing on INSERT.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+CleanStr = Annotated[str, AfterValidator(_no_nul)]
 
 
 class PlatformCaller(BaseModel):
-    name: str = Field(default="", max_length=64)
-    phone: str = Field(default="", max_length=32)
+    name: CleanStr = Field(default="", max_length=64)
+    phone: CleanStr = Field(default="", max_length=32)
 
 
 class PlatformAttachment(BaseModel):
-    name: str = Field(max_length=200)
-    url: str = Field(max_length=1000)
+    name: CleanStr = Field(max_length=200)
+    url: CleanStr = Field(max_length=1000)
 
 
 class PlatformOrder(BaseModel):
-    platform_order_id: str = Field(min_length=1, max_length=64)
+    platform_order_id: CleanStr = Field(min_length=1, max_length=64)
     received_at: datetime | None = None
-    title: str = Field(min_length=1, max_length=200)
-    content: str = Field(default="", max_length=20000)
-    category: str = Field(default="", max_length=200)
+    title: CleanStr = Field(min_length=1, max_length=200)
+    content: CleanStr = Field(default="", max_length=20000)
+    category: CleanStr = Field(default="", max_length=200)
     caller: PlatformCaller = PlatformCaller()
-    address: str = Field(default="", max_length=300)
-    district: str = Field(default="", max_length=50)
+    address: CleanStr = Field(default="", max_length=300)
+    district: CleanStr = Field(default="", max_length=50)
     urgency: Literal["normal", "urgent"] = "normal"
     complex: bool = False
     deadline: datetime | None = None
-    industry: str = Field(default="", max_length=100)
+    industry: CleanStr = Field(default="", max_length=100)
     attachments: list[PlatformAttachment] = Field(default_factory=list, max_length=50)
 
     @field_validator("received_at", "deadline")

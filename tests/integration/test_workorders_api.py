@@ -110,6 +110,14 @@ def test_roles_that_may_not_act_get_403(client: TestClient) -> None:
     assert denied.status_code == 403 and denied.json()["error"] == "forbidden"
 
 
+def test_bad_input_is_refused_not_a_server_error(client: TestClient) -> None:
+    nul = client.post("/api/workorders", json={"title": "标题\u0000"}, headers=AGENT)
+    assert nul.status_code == 422
+    assert client.get(f"/api/workorders/{2**63}", headers=AGENT).status_code == 422
+    missing = client.get(f"/api/workorders/{2**63 - 1}", headers=AGENT)
+    assert missing.status_code == 404 and missing.json()["error"] == "not-found"
+
+
 def test_without_login_the_apis_answer_401(client: TestClient) -> None:
     for path in ("/api/workorders", "/api/knowledge/search?q=ybbx", "/api/notifications"):
         response = client.get(path)
