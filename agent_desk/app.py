@@ -18,9 +18,12 @@ from agent_desk.api import (
     public_booking,
     workorders,
 )
+from agent_desk.api import reports as reports_api
 from agent_desk.api import supervisor as supervisor_api
 from agent_desk.auth import routes as auth_routes
+from agent_desk.auth.guard import require
 from agent_desk.auth.middleware import install_session_middleware
+from agent_desk.auth.permissions import Permission
 from agent_desk.deps import DeskContext
 from agent_desk.desk import STATIC_DIR, build_desk
 from agent_desk.errors import install_error_handlers
@@ -66,4 +69,5 @@ def create_app(
     app.include_router(admin_api.build_router())
     app.include_router(live.build_router())
     app.include_router(pages.build_router())
+    app.include_router(reports_api.build_router(guard=require(Permission.REPORTS)))
     return app

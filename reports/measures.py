@@ -1,9 +1,12 @@
-"""The per-call definition of every measure, as SQL over ``call_records c``.
+"""The per-call definition of every measure, as SQL.
 
-Both the summary refresh and the raw-scan report path aggregate these expressions, so the
-summaries and a full scan give the same numbers by construction. Enum columns of
-``call_records`` hold enum *names* (SQLAlchemy's default); the summaries hold line *values*
-("114", "hotline") like ``skills.line`` and ``recordings.line``.
+``call_rows(where)`` selects the calls once, with each per-call condition evaluated once into a
+boolean column (``x.queued``, ``x.answered``...), and ``raw_measure_selects()`` aggregates
+those columns. Both the summary refresh and the raw-scan report path use them, so the
+summaries and a full scan give the same numbers by construction.
+
+Enum columns of ``call_records`` hold enum *names* (SQLAlchemy's default); the rows here and
+the summaries carry line *values* ("114", "hotline") like ``skills.line``.
 """
 
 from __future__ import annotations
@@ -22,16 +25,13 @@ LINE_VALUE = (
     + " END"
 )
 
-# Joins that resolve the per-queue thresholds: queue setting, then line default, then the
-# skill's own threshold, then the global default.
-CALL_FROM = f"""
-call_records c
-LEFT JOIN recordings r ON r.id = c.recording_id
-LEFT JOIN skills sk ON sk.code = c.skill
-LEFT JOIN report_queue_settings qs ON qs.line = ({LINE_VALUE}) AND qs.skill = c.skill
-LEFT JOIN report_queue_settings ls ON ls.line = ({LINE_VALUE}) AND ls.skill = ''
-"""
 
+def _d(member: Disposition) -> str:
+    return f"'{member.name}'"
+
+
+# Thresholds: the queue's setting, then its line's default, then the skill's own threshold,
+# then the global default.
 T = (
     "COALESCE(qs.sl_threshold_seconds, ls.sl_threshold_seconds, sk.sl_threshold_seconds, "
     f"{DEFAULT_SL_THRESHOLD_SECONDS})"
@@ -39,64 +39,84 @@ T = (
 SHORT = (
     f"COALESCE(qs.short_abandon_seconds, ls.short_abandon_seconds, {DEFAULT_SHORT_ABANDON_SECONDS})"
 )
-
-
-def _d(member: Disposition) -> str:
-    return f"'{member.name}'"
-
-
 INBOUND = "c.direction = 'INBOUND'"
 QUEUED = f"({INBOUND} AND c.queued_at IS NOT NULL)"
-ANSWERED = f"({QUEUED} AND c.answered_at IS NOT NULL)"
-ABANDONED = (
-    f"({QUEUED} AND c.answered_at IS NULL AND c.disposition IN "
-    f"({_d(Disposition.ABANDONED_QUEUE)}, {_d(Disposition.SHORT_ABANDON)}))"
-)
+ABANDON_DISPOSITIONS = f"({_d(Disposition.ABANDONED_QUEUE)}, {_d(Disposition.SHORT_ABANDON)})"
 HANDLED = "(c.agent_id IS NOT NULL AND c.answered_at IS NOT NULL)"
-SURVEYED = f"({HANDLED} AND c.satisfaction IS NOT NULL)"
-RECORDED = "(r.id IS NOT NULL AND r.status <> 'MISSING')"
-STORED = "(r.id IS NOT NULL AND r.status NOT IN ('MISSING', 'DELETED'))"
 
-# measure -> condition counted, for the count measures
-COUNT_CONDITIONS: dict[str, str] = {
+FLAGS: dict[str, str] = {
     "inbound": INBOUND,
-    "ivr_abandoned": f"{INBOUND} AND c.disposition = {_d(Disposition.ABANDONED_IVR)}",
-    "self_service": f"{INBOUND} AND c.disposition = {_d(Disposition.SELF_SERVICE)}",
-    "offered": QUEUED,
-    "answered": ANSWERED,
-    "answered_within_t": f"{ANSWERED} AND c.wait_seconds <= {T}",
-    "abandoned": ABANDONED,
-    "short_abandoned": f"{ABANDONED} AND c.wait_seconds < {SHORT}",
-    "abandoned_within_t": f"{ABANDONED} AND c.wait_seconds <= {T}",
-    "callback_requested": f"{QUEUED} AND c.disposition = {_d(Disposition.CALLBACK)}",
-    "callback_made": "c.parent_call_id IS NOT NULL",
-    "callback_connected": "c.parent_call_id IS NOT NULL AND c.answered_at IS NOT NULL",
-    "transferred": (
-        f"{ANSWERED} AND (c.transferred OR c.disposition = {_d(Disposition.TRANSFERRED)})"
+    "queued": QUEUED,
+    "answered": f"{QUEUED} AND c.answered_at IS NOT NULL",
+    "abandoned": (
+        f"{QUEUED} AND c.answered_at IS NULL AND c.disposition IN {ABANDON_DISPOSITIONS}"
     ),
     "handled": HANDLED,
-    "surveyed": SURVEYED,
-    "satisfied": f"{SURVEYED} AND c.satisfaction >= {SATISFIED_MIN_SCORE}",
-    "recorded": RECORDED,
-    "missing_recording": f"NOT {RECORDED}",
-    **{f"waits_le_{edge}": f"{QUEUED} AND c.wait_seconds <= {edge}" for edge in WAIT_EDGES},
+    "surveyed": f"{HANDLED} AND c.satisfaction IS NOT NULL",
+    "recorded": "(r.id IS NOT NULL AND r.status <> 'MISSING')",
+    "stored": "(r.id IS NOT NULL AND r.status NOT IN ('MISSING', 'DELETED'))",
+    "is_transfer": f"(c.transferred OR c.disposition = {_d(Disposition.TRANSFERRED)})",
+    "is_callback": "c.parent_call_id IS NOT NULL",
+}
+
+
+def call_rows(where: str) -> str:
+    """A subquery ``x``: one row per call matching ``where`` (over ``c``), flags evaluated."""
+    flags = ",\n    ".join(f"({expr}) AS {name}" for name, expr in FLAGS.items())
+    return f"""(
+  SELECT c.started_at, c.agent_id, {LINE_VALUE} AS line, c.skill, c.intent, c.disposition,
+    c.answered_at IS NOT NULL AS picked_up, c.wait_seconds AS wait, c.talk_seconds AS talk,
+    c.hold_seconds AS hold, c.wrapup_seconds AS wrapup, c.satisfaction,
+    r.duration_seconds AS rec_seconds, r.size_bytes AS rec_bytes,
+    {T} AS t, {SHORT} AS short,
+    {flags}
+  FROM call_records c
+  LEFT JOIN recordings r ON r.id = c.recording_id
+  LEFT JOIN skills sk ON sk.code = c.skill
+  LEFT JOIN report_queue_settings qs ON qs.line = ({LINE_VALUE}) AND qs.skill = c.skill
+  LEFT JOIN report_queue_settings ls ON ls.line = ({LINE_VALUE}) AND ls.skill = ''
+  WHERE {where}
+) x"""
+
+
+# measure -> condition counted (over the flags of ``x``)
+COUNT_CONDITIONS: dict[str, str] = {
+    "inbound": "x.inbound",
+    "ivr_abandoned": f"x.inbound AND x.disposition = {_d(Disposition.ABANDONED_IVR)}",
+    "self_service": f"x.inbound AND x.disposition = {_d(Disposition.SELF_SERVICE)}",
+    "offered": "x.queued",
+    "answered": "x.answered",
+    "answered_within_t": "x.answered AND x.wait <= x.t",
+    "abandoned": "x.abandoned",
+    "short_abandoned": "x.abandoned AND x.wait < x.short",
+    "abandoned_within_t": "x.abandoned AND x.wait <= x.t",
+    "callback_requested": f"x.queued AND x.disposition = {_d(Disposition.CALLBACK)}",
+    "callback_made": "x.is_callback",
+    "callback_connected": "x.is_callback AND x.picked_up",
+    "transferred": "x.answered AND x.is_transfer",
+    "handled": "x.handled",
+    "surveyed": "x.surveyed",
+    "satisfied": f"x.surveyed AND x.satisfaction >= {SATISFIED_MIN_SCORE}",
+    "recorded": "x.recorded",
+    "missing_recording": "NOT x.recorded",
+    **{f"waits_le_{edge}": f"x.queued AND x.wait <= {edge}" for edge in WAIT_EDGES},
 }
 
 # measure -> (value summed, condition)
 SUM_VALUES: dict[str, tuple[str, str]] = {
-    "satisfaction_points": ("c.satisfaction", SURVEYED),
-    "wait_answered_seconds": ("c.wait_seconds", ANSWERED),
-    "wait_offered_seconds": ("c.wait_seconds", QUEUED),
-    "talk_seconds": ("c.talk_seconds", HANDLED),
-    "hold_seconds": ("c.hold_seconds", HANDLED),
-    "wrapup_seconds": ("c.wrapup_seconds", HANDLED),
-    "recording_seconds": ("r.duration_seconds", STORED),
-    "recording_bytes": ("r.size_bytes", STORED),
+    "satisfaction_points": ("x.satisfaction", "x.surveyed"),
+    "wait_answered_seconds": ("x.wait", "x.answered"),
+    "wait_offered_seconds": ("x.wait", "x.queued"),
+    "talk_seconds": ("x.talk", "x.handled"),
+    "hold_seconds": ("x.hold", "x.handled"),
+    "wrapup_seconds": ("x.wrapup", "x.handled"),
+    "recording_seconds": ("x.rec_seconds", "x.stored"),
+    "recording_bytes": ("x.rec_bytes", "x.stored"),
 }
 
 
 def raw_measure_selects() -> list[str]:
-    """``<aggregate> AS <measure>`` for every measure, over ``call_records c``."""
+    """``<aggregate> AS <measure>`` for every measure, over ``call_rows(...)``."""
     selects = []
     for name in (*COUNT_MEASURES, *SUM_MEASURES):
         if name in SUM_VALUES:

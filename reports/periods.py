@@ -26,6 +26,7 @@ class Grain(enum.StrEnum):
 
 class GroupBy(enum.StrEnum):
     PERIOD = "period"  # by the filter's grain
+    HALF_HOUR = "half_hour"  # staffing intervals
     HOUR_OF_DAY = "hour_of_day"
     DAY_OF_WEEK = "day_of_week"
     NIGHT = "night"
@@ -114,3 +115,35 @@ def half_year(year: int, half: int) -> tuple[date, date]:
 
 def floor_hour(at: datetime) -> datetime:
     return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+class Edition(enum.StrEnum):
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+    HALF_YEAR = "half_year"
+    ANNUAL = "annual"
+
+
+EDITION_LABELS = {
+    Edition.WEEKLY: "周报",
+    Edition.MONTHLY: "月报",
+    Edition.QUARTERLY: "季度分析",
+    Edition.HALF_YEAR: "半年分析",
+    Edition.ANNUAL: "年度分析",
+}
+
+
+def edition_range(edition: Edition, day: date) -> tuple[date, date]:
+    """The period of that edition that contains ``day`` (weeks run Monday to Sunday)."""
+    if edition is Edition.WEEKLY:
+        first = day - timedelta(days=day.weekday())
+        return first, first + timedelta(days=6)
+    if edition is Edition.ANNUAL:
+        return date(day.year, 1, 1), date(day.year, 12, 31)
+    months = {Edition.MONTHLY: 1, Edition.QUARTERLY: 3, Edition.HALF_YEAR: 6}[edition]
+    first_month = (day.month - 1) // months * months + 1
+    first = date(day.year, first_month, 1)
+    next_month = first_month + months
+    after = date(day.year + 1, 1, 1) if next_month > 12 else date(day.year, next_month, 1)
+    return first, after - timedelta(days=1)

@@ -9,16 +9,16 @@ from __future__ import annotations
 import enum
 from collections import defaultdict
 from collections.abc import Hashable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from reports.kpi import NIGHT_END_HOUR, NIGHT_START_HOUR, CallTotals
-from reports.measures import CALL_FROM, LINE_VALUE, raw_measure_selects, summary_measure_selects
-from reports.periods import GroupBy, ReportFilter
-from reports.summaries import refresh_mark
+from reports.measures import LINE_VALUE, call_rows, raw_measure_selects, summary_measure_selects
+from reports.periods import Grain, GroupBy, ReportFilter
+from reports.summaries import refresh_mark, state_intervals_sql
 
 
 class Source(enum.StrEnum):
@@ -31,6 +31,8 @@ def _group_expr(group_by: GroupBy, ts: str, agent: str, line: str, skill: str) -
     hour = f"extract(hour FROM {local})::int"
     return {
         GroupBy.PERIOD: f"date_trunc(:grain, {local})",
+        # Beijing is a whole number of hours from UTC: UTC half hours are local half hours.
+        GroupBy.HALF_HOUR: f"(date_bin('30 minutes', {ts}, TIMESTAMPTZ '2000-01-01') AT TIME ZONE :tz)",
         GroupBy.HOUR_OF_DAY: hour,
         GroupBy.DAY_OF_WEEK: f"extract(isodow FROM {local})::int",
         GroupBy.NIGHT: f"({hour} >= {NIGHT_START_HOUR} OR {hour} < {NIGHT_END_HOUR})",
@@ -80,6 +82,8 @@ def call_totals(
     source: Source = Source.AUTO,
 ) -> dict[Hashable, CallTotals]:
     agent_scoped = f.agent_scoped or group_by is GroupBy.AGENT
+    if agent_scoped and not _daily_enough(f, group_by):
+        source = Source.RAW  # per-agent summaries are daily: hours come from the raw calls
     summary_part, raw_part = _split(session, f, source)
     result: dict[Hashable, CallTotals] = defaultdict(CallTotals)
     if summary_part is not None:
@@ -94,18 +98,24 @@ def call_totals(
         )
         _accumulate(result, session.execute(text(sql), params).mappings())
     if raw_part is not None:
-        key = _group_expr(group_by, "c.started_at", "c.agent_id", LINE_VALUE, "c.skill")
+        key = _group_expr(group_by, "x.started_at", "x.agent_id", "x.line", "x.skill")
         where, params = _scope(f, "c.agent_id", LINE_VALUE, "c.skill")
         where.append("c.started_at >= :start AND c.started_at < :end")
         if agent_scoped:
             where.append("c.agent_id IS NOT NULL")
         params.update(start=raw_part[0], end=raw_part[1])
         sql = (
-            f"SELECT {key} AS k, {', '.join(raw_measure_selects())} FROM {CALL_FROM} "
-            f"WHERE {' AND '.join(where)} GROUP BY 1"
+            f"SELECT {key} AS k, {', '.join(raw_measure_selects())} "
+            f"FROM {call_rows(' AND '.join(where))} GROUP BY 1"
         )
         _accumulate(result, session.execute(text(sql), params).mappings())
     return dict(result)
+
+
+def _daily_enough(f: ReportFilter, group_by: GroupBy) -> bool:
+    if group_by in (GroupBy.HOUR_OF_DAY, GroupBy.NIGHT, GroupBy.HALF_HOUR):
+        return False
+    return not (group_by is GroupBy.PERIOD and f.grain is Grain.HOUR)
 
 
 def _accumulate(result: dict[Hashable, CallTotals], rows: Any) -> None:
@@ -141,23 +151,11 @@ def state_seconds(
     if raw_part is not None:
         rows = session.execute(
             text(
-                f"""WITH rows AS (
-                  SELECT agent_id, at, state, reason, id FROM agent_state_changes
-                  WHERE at >= :start AND at < :end{extra}
-                  UNION ALL
-                  SELECT * FROM (SELECT DISTINCT ON (agent_id) agent_id, at, state, reason, id
-                    FROM agent_state_changes WHERE at < :start{extra}
-                    ORDER BY agent_id, at DESC, id DESC) before_start
-                ), intervals AS (
-                  SELECT agent_id, state, reason, GREATEST(at, :start) AS s,
-                    LEAST(COALESCE(LEAD(at) OVER (PARTITION BY agent_id ORDER BY at, id), :stop),
-                          :stop) AS e
-                  FROM rows
-                )
-                SELECT agent_id, state, reason, sum(extract(epoch FROM e - s)) FROM intervals
-                WHERE e > s AND state <> 'logged_out' GROUP BY 1, 2, 3"""
+                state_intervals_sql(extra)
+                + """ SELECT agent_id, state, reason, sum(extract(epoch FROM e - s))
+                FROM intervals WHERE e > s AND state <> 'logged_out' GROUP BY 1, 2, 3"""
             ),
-            {**params, "start": raw_part[0], "end": raw_part[1], "stop": _open_end(raw_part[1])},
+            {**params, "since": raw_part[0], "stop": _open_end(raw_part[1])},
         )
         for agent_id, state, reason, seconds in rows:
             result[(agent_id, state, reason)] += float(seconds)
@@ -166,8 +164,6 @@ def state_seconds(
 
 def _open_end(end: datetime) -> datetime:
     """An open interval at the end of the range runs until now, not into the future."""
-    from datetime import UTC
-
     return min(end, datetime.now(UTC))
 
 

@@ -115,7 +115,10 @@ class ReportCallStats(CallMeasures, Base):
 
 
 class ReportAgentCallStats(CallMeasures, Base):
-    """Calls handled per hour, agent, line and skill (only calls that reached an agent)."""
+    """Calls per Beijing day, agent, line and skill (only calls that reached an agent).
+
+    ``bucket_start`` is the UTC instant of the local midnight.
+    """
 
     __tablename__ = "report_agent_call_stats"
     __table_args__ = (Index("ix_report_agent_call_stats_agent", "agent_id", "bucket_start"),)

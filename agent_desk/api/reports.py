@@ -1,0 +1,230 @@
+"""Report pages (HTML with inline SVG charts) and their CSV / XLSX / PDF downloads, the
+staffing calculator, and the archive of scheduled reports.
+
+Who may read reports is decided by the composition root: it passes the ``guard`` dependency
+(the desk's ``require(Permission.REPORTS)``), so this module knows nothing of sessions.
+"""
+
+# No ``from __future__ import annotations``: FastAPI evaluates these annotations at runtime.
+
+from collections.abc import Callable
+from datetime import date, timedelta
+from html import escape
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import HTMLResponse
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from agent_desk.deps import SessionDep
+from backend.errors import NotFound
+from reports.agent_report import build_agent_report
+from reports.booking_sheet import build_booking_sheet
+from reports.document import ReportDocument
+from reports.halfyear_114 import build_halfyear_114
+from reports.periods import Edition, Grain, ReportFilter, ReportInputError
+from reports.recording_report import build_recording_report
+from reports.render_files import render_csv, render_pdf, render_xlsx
+from reports.render_html import STYLE, render_html
+from reports.service_report import build_service_report
+from reports.staffing import build_staffing
+from reports.workorder_report import build_workorder_report
+
+Format = Literal["html", "csv", "xlsx", "pdf"]
+MEDIA_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
+}
+RENDERERS: dict[str, Callable[[ReportDocument], bytes]] = {
+    "csv": render_csv,
+    "xlsx": render_xlsx,
+    "pdf": render_pdf,
+}
+
+
+def report_response(request: Request, doc: ReportDocument, fmt: str, name: str) -> Response:
+    if fmt == "html":
+        downloads = {
+            label: str(request.url.include_query_params(format=f))
+            for label, f in (("CSV", "csv"), ("Excel", "xlsx"), ("PDF", "pdf"))
+        }
+        return HTMLResponse(render_html(doc, downloads=downloads))
+    return file_response(RENDERERS[fmt](doc), fmt, name)
+
+
+def file_response(body: bytes, fmt: str, name: str) -> Response:
+    return Response(
+        body,
+        media_type=MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}.{fmt}"},
+    )
+
+
+def report_filter(
+    first: Annotated[date | None, Query(description="开始日期（北京时间）")] = None,
+    last: Annotated[date | None, Query(description="结束日期（含）")] = None,
+    line: Annotated[str | None, Query(description="114 或 hotline")] = None,
+    skill: str | None = None,
+    agent_id: int | None = None,
+    team: str | None = None,
+    grain: Grain = Grain.DAY,
+) -> ReportFilter:
+    """The filter of a report page; without dates, the last seven days."""
+    today = date.today()
+    last = last or today
+    first = first or last - timedelta(days=6)
+    return ReportFilter(
+        first=first,
+        last=last,
+        line=line or None,
+        skill=skill or None,
+        agent_id=agent_id,
+        team=team or None,
+        grain=grain,
+    )
+
+
+FilterDep = Annotated[ReportFilter, Depends(report_filter)]
+FormatQuery = Annotated[Format, Query(alias="format")]
+
+INDEX_LINKS = (
+    ("话务与服务水平", "/reports/service"),
+    ("坐席绩效", "/reports/agents"),
+    ("录音统计", "/reports/recordings"),
+    ("114半年度统计报表", "/reports/halfyear-114"),
+    ("预约月度确认单", "/reports/booking-sheet"),
+    ("工单统计", "/reports/workorders"),
+    ("排班测算（Erlang）", "/reports/staffing"),
+    ("定时生成的报表", "/reports/archive"),
+)
+
+
+FilteredBuilder = Callable[[Session, ReportFilter], ReportDocument]
+# Pages that take the common filter: path, title (also the download's name), builder.
+FILTERED_REPORTS: tuple[tuple[str, str, FilteredBuilder], ...] = (
+    ("/service", "服务水平", build_service_report),
+    ("/agents", "坐席绩效", build_agent_report),
+    ("/recordings", "录音统计", build_recording_report),
+)
+
+
+def _add_filtered_report(router: APIRouter, path: str, title: str, build: FilteredBuilder) -> None:
+    def page(
+        request: Request, session: SessionDep, f: FilterDep, fmt: FormatQuery = "html"
+    ) -> Response:
+        return report_response(request, build(session, f), fmt, f"{title}_{f.first}_{f.last}")
+
+    router.add_api_route(path, page, methods=["GET"], summary=title, name=path.strip("/"))
+
+
+def build_router(guard: Callable[..., Any] | None = None) -> APIRouter:
+    router = APIRouter(
+        prefix="/reports",
+        tags=["报表"],
+        dependencies=[Depends(guard)] if guard is not None else [],
+    )
+
+    @router.get("", response_class=HTMLResponse, summary="报表目录")
+    def index() -> HTMLResponse:
+        links = "".join(f'<li><a href="{url}">{escape(name)}</a></li>' for name, url in INDEX_LINKS)
+        return HTMLResponse(
+            f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>报表</title>'
+            f"<style>{STYLE}</style></head><body><h1>报表</h1><ul>{links}</ul>"
+            "<p>各报表可用参数：first、last（日期）、line（114 或 hotline）、skill、agent_id、"
+            "team、grain（hour/day/week/month）、format（html/csv/xlsx/pdf）。</p></body></html>"
+        )
+
+    for path, title, build in FILTERED_REPORTS:
+        _add_filtered_report(router, path, title, build)
+
+    @router.get("/halfyear-114", summary="114半年度统计报表")
+    def halfyear(
+        request: Request,
+        session: SessionDep,
+        year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+        half: Annotated[int | None, Query(ge=1, le=2)] = None,
+        fmt: FormatQuery = "html",
+    ) -> Response:
+        today = date.today()
+        # Default: the last half year that has ended.
+        default_year, default_half = (today.year - 1, 2) if today.month <= 6 else (today.year, 1)
+        year, half = year or default_year, half or default_half
+        doc = build_halfyear_114(session, year, half)
+        return report_response(request, doc, fmt, f"114半年度统计_{year}H{half}")
+
+    @router.get("/booking-sheet", summary="预约月度确认单")
+    def booking_sheet(
+        request: Request,
+        session: SessionDep,
+        year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+        fmt: FormatQuery = "html",
+    ) -> Response:
+        year = year or date.today().year
+        return report_response(
+            request, build_booking_sheet(session, year), fmt, f"预约确认单_{year}"
+        )
+
+    @router.get("/workorders", summary="工单统计")
+    def workorders(
+        request: Request,
+        session: SessionDep,
+        edition: Edition = Edition.MONTHLY,
+        day: date | None = None,
+        fmt: FormatQuery = "html",
+    ) -> Response:
+        day = day or date.today()
+        doc = build_workorder_report(session, edition, day)
+        return report_response(request, doc, fmt, f"工单统计_{edition.value}_{day}")
+
+    @router.get("/staffing", summary="排班测算")
+    def staffing(
+        request: Request,
+        session: SessionDep,
+        day: date | None = None,
+        line: str = "114",
+        target: Annotated[float | None, Query(gt=0, lt=1)] = None,
+        seconds: Annotated[int, Query(ge=1, le=600)] = 20,
+        fmt: FormatQuery = "html",
+    ) -> Response:
+        day = day or date.today()
+        if line not in ("114", "hotline"):
+            raise ReportInputError(f"未知线路：{line}")
+        doc = build_staffing(session, day, line, target_level=target, target_seconds=seconds)
+        return report_response(request, doc, fmt, f"排班测算_{line}_{day}")
+
+    @router.get("/archive", response_class=HTMLResponse, summary="定时生成的报表")
+    def archive(session: SessionDep) -> HTMLResponse:
+        rows = session.execute(
+            text(
+                "SELECT id, kind, period_start AT TIME ZONE 'Asia/Shanghai', fmt, filename, "
+                "created_at AT TIME ZONE 'Asia/Shanghai' FROM report_archives "
+                "ORDER BY created_at DESC LIMIT 500"
+            )
+        )
+        items = "".join(
+            f'<tr><td><a href="/reports/archive/{i}">{escape(name)}</a></td><td>{escape(kind)}</td>'
+            f"<td>{start:%Y-%m-%d}</td><td>{escape(fmt)}</td><td>{made:%Y-%m-%d %H:%M}</td></tr>"
+            for i, kind, start, fmt, name, made in rows
+        )
+        return HTMLResponse(
+            f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>定时报表</title>'
+            f"<style>{STYLE}</style></head><body><h1>定时生成的报表</h1><table><tr><th>文件</th>"
+            f"<th>类型</th><th>期间起</th><th>格式</th><th>生成时间</th></tr>{items}</table>"
+            "</body></html>"
+        )
+
+    @router.get("/archive/{archive_id}", summary="下载定时生成的报表")
+    def archived_file(archive_id: int, session: SessionDep) -> Response:
+        row = session.execute(
+            text("SELECT fmt, filename, content FROM report_archives WHERE id = :id"),
+            {"id": archive_id},
+        ).first()
+        if row is None:
+            raise NotFound("没有这份报表", code="no-such-report")
+        fmt, filename, content = row
+        return file_response(bytes(content), fmt, filename.rsplit(".", 1)[0])
+
+    return router

@@ -1,0 +1,38 @@
+"""The monthly booking confirmation sheet of the 114 contract: bookings per month, total /
+online / phone, the basis of the per-booking billing."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy.orm import Session
+
+from reports.booking_stats import BookingCounts, bookings_by_month
+from reports.document import Cell, ReportDocument, Section, Table
+from reports.periods import Grain, ReportFilter
+
+
+def build_booking_sheet(session: Session, year: int) -> ReportDocument:
+    f = ReportFilter(first=date(year, 1, 1), last=date(year, 12, 31), grain=Grain.MONTH)
+    counts = bookings_by_month(session, f)
+    rows: list[list[Cell]] = []
+    total = BookingCounts()
+    for month in range(1, 13):
+        c = counts.get(datetime(year, month, 1), BookingCounts())
+        total = BookingCounts(total.total + c.total, total.online + c.online, total.phone + c.phone)
+        rows.append([f"{year}年{month:02d}月", c.total, c.online, c.phone])
+    rows.append(["合计", total.total, total.online, total.phone])
+    return ReportDocument(
+        "114预约挂号月度确认单",
+        f"{year}年",
+        sections=[
+            Section(
+                "成功预约量",
+                tables=[Table("月度确认单", ["月份", "合计", "网络渠道", "电话渠道"], rows)],
+            )
+        ],
+        footnotes=[
+            "按北京时间的预约办理时间统计；每条预约在办理成功时计入，此后取消的仍计入。",
+            "电话渠道 = 坐席办理 + IVR自助办理；网络渠道 = 公众号、小程序等线上渠道。",
+        ],
+    )

@@ -1,0 +1,151 @@
+"""Work orders: counts by category, department and industry; response, resolution,
+satisfaction and first-contact resolution rates; overdue; hot spots and repeat callers.
+Weekly, monthly, quarterly, half-year and annual editions."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from reports import kpi
+from reports.document import Cell, ReportDocument, Section, Table, pct
+from reports.periods import EDITION_LABELS, Edition, ReportFilter, edition_range
+
+RATE_COLUMNS = ["工单数", "已办结", "解决率", "满意率", "超期"]
+# One row's rates: response = left intake; resolution and satisfaction over the orders
+# whose outcome is known; FCR = resolved with no supervision round and no repeat order.
+RATES = """count(*) AS orders,
+  count(*) FILTER (WHERE state = 'closed') AS closed,
+  count(*) FILTER (WHERE state <> 'created') AS responded,
+  count(*) FILTER (WHERE resolved) AS resolved,
+  count(*) FILTER (WHERE resolved IS NOT NULL) AS judged,
+  count(*) FILTER (WHERE satisfied) AS satisfied,
+  count(*) FILTER (WHERE satisfied IS NOT NULL) AS surveyed,
+  count(*) FILTER (WHERE overdue OR overdue_count > 0) AS overdue,
+  count(*) FILTER (WHERE resolved AND supervision_round = 0 AND NOT EXISTS (
+    SELECT 1 FROM work_orders later WHERE later.repeat_of_id = w.id)) AS first_contact"""
+IN_RANGE = "w.created_at >= :start AND w.created_at < :end"
+HOTSPOT_MIN_ORDERS = 2
+LIST_LIMIT = 20
+
+
+def _rate_cells(row: Any) -> list[Cell]:
+    return [
+        row.orders,
+        row.closed,
+        pct(kpi.ratio(row.resolved, row.judged)),
+        pct(kpi.ratio(row.satisfied, row.surveyed)),
+        row.overdue,
+    ]
+
+
+def _grouped(session: Session, key: str, params: dict[str, Any]) -> list[list[Cell]]:
+    rows = session.execute(
+        text(
+            f"SELECT {key} AS k, {RATES} FROM work_orders w WHERE {IN_RANGE} "
+            "GROUP BY 1 ORDER BY orders DESC, k"
+        ),
+        params,
+    )
+    return [[row.k or "未分类", *_rate_cells(row)] for row in rows]
+
+
+def build_workorder_report(session: Session, edition: Edition, day: date) -> ReportDocument:
+    first, last = edition_range(edition, day)
+    start, end = ReportFilter(first=first, last=last).utc_range()
+    params: dict[str, Any] = {"start": start, "end": end, "n": HOTSPOT_MIN_ORDERS}
+    total = session.execute(
+        text(f"SELECT {RATES} FROM work_orders w WHERE {IN_RANGE}"), params
+    ).one()
+    rates = [
+        ["响应率", pct(kpi.ratio(total.responded, total.orders))],
+        ["解决率", pct(kpi.ratio(total.resolved, total.judged))],
+        ["满意率", pct(kpi.ratio(total.satisfied, total.surveyed))],
+        ["首次解决率", pct(kpi.first_contact_resolution(total.first_contact, total.resolved))],
+        ["超期工单", total.overdue],
+        ["工单总数", total.orders],
+    ]
+    hotspots = session.execute(
+        text(
+            f"""SELECT hotspot_key, count(*) AS orders,
+              count(DISTINCT NULLIF(caller_phone_hash, '')) AS callers,
+              min(created_at AT TIME ZONE :tz)::date AS first_day,
+              max(created_at AT TIME ZONE :tz)::date AS last_day
+            FROM work_orders w WHERE {IN_RANGE} AND hotspot_key <> ''
+            GROUP BY 1 HAVING count(*) >= :n ORDER BY orders DESC, hotspot_key LIMIT {LIST_LIMIT}"""
+        ),
+        {**params, "tz": "Asia/Shanghai"},
+    )
+    repeaters = session.execute(
+        text(
+            f"""SELECT left(caller_phone_hash, 8) AS who, count(*) AS orders,
+              string_agg(DISTINCT split_part(category, '/', 1), '、') AS categories
+            FROM work_orders w WHERE {IN_RANGE} AND caller_phone_hash <> ''
+            GROUP BY caller_phone_hash HAVING count(*) >= :n
+            ORDER BY orders DESC, who LIMIT {LIST_LIMIT}"""
+        ),
+        params,
+    )
+    long_open = session.execute(
+        text(
+            "SELECT count(*) FROM work_orders WHERE state <> 'closed' "
+            "AND created_at < :end - interval '30 days'"
+        ),
+        params,
+    ).scalar_one()
+    label = EDITION_LABELS[edition]
+    return ReportDocument(
+        f"工单统计{label}",
+        f"{first.isoformat()} 至 {last.isoformat()}",
+        sections=[
+            Section("三率与总体情况", tables=[Table("三率", ["指标", "数值"], rates)]),
+            Section(
+                "分类统计",
+                tables=[
+                    Table(
+                        "按问题类别",
+                        ["类别", *RATE_COLUMNS],
+                        _grouped(session, "split_part(w.category, '/', 1)", params),
+                    ),
+                    Table(
+                        "按承办部门（排名）",
+                        ["部门", *RATE_COLUMNS],
+                        _grouped(session, "w.department", params),
+                    ),
+                    Table(
+                        "按行业", ["行业", *RATE_COLUMNS], _grouped(session, "w.industry", params)
+                    ),
+                ],
+            ),
+            Section(
+                "热点与重复来电",
+                tables=[
+                    Table(
+                        "热点问题（多人反映同一问题）",
+                        ["热点", "工单数", "来电人数", "首次", "最近"],
+                        [
+                            [r.hotspot_key, r.orders, r.callers, str(r.first_day), str(r.last_day)]
+                            for r in hotspots
+                        ],
+                    ),
+                    Table(
+                        "重复来电人（一人多次反映）",
+                        ["来电人（匿名编号）", "工单数", "问题类别"],
+                        [[f"#{r.who}", r.orders, r.categories or ""] for r in repeaters],
+                    ),
+                ],
+                notes=[f"长期未办结（受理超过30天仍未办结）的工单：{long_open}件。"],
+            ),
+        ],
+        footnotes=[
+            "按北京时间的受理时间统计。",
+            "响应率 = 已签收（离开受理状态）的工单数 ÷ 工单数。",
+            "解决率 = 回访认定已解决的工单数 ÷ 已认定解决情况的工单数。",
+            "满意率 = 回访满意的工单数 ÷ 已回访评价的工单数。",
+            kpi.FOOTNOTES["fcr"] + "（未经督办且无后续重复工单）",
+            "超期 = 曾超过办理时限的工单。重复来电人以号码的密钥散列编号显示，不显示号码。",
+        ],
+    )

@@ -1,0 +1,136 @@
+"""Report pages and downloads through the desk, as a health-commission manager sees them,
+and the scheduled editions kept for download.
+
+One day of hand-built traffic on the 114 line (2023-05-08, Beijing time): three calls
+queued; one answered after 12 s (talk 90 s), one after 40 s (talk 150 s), one abandoned
+after 2 s (a short abandon). SL = 1 answered within 20 s ÷ (3 offered − 1 short) = 50.0 %;
+ASA = (12 + 40) / 2 = 26.0 s.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import openpyxl
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.models.agents import Agent
+from backend.models.calls import CallRecord, Disposition, Line
+from backend.models.users import Role
+from reports.tasks import generate_due_reports
+from tests.desk_support import login, make_user
+
+pytest_plugins = ["tests.desk_support"]
+
+BJ = ZoneInfo("Asia/Shanghai")
+DAY = "first=2023-05-08&last=2023-05-08&line=114&skill=rpt_api"
+
+
+@pytest.fixture(scope="module")
+def day_of_calls(session_factory: sessionmaker[Session]) -> None:
+    with session_factory() as s:
+        agent = Agent(number="r8201", name="丁四", interface="Local/r4@sim", team="rpt丁")
+        s.add(agent)
+        s.flush()
+        for n, (minute, wait, talk) in enumerate([(0, 12, 90), (10, 40, 150), (20, 2, 0)]):
+            start = datetime(2023, 5, 8, 10, minute, tzinfo=BJ).astimezone(UTC)
+            queued = start + timedelta(seconds=8)
+            answered = queued + timedelta(seconds=wait) if talk else None
+            s.add(
+                CallRecord(
+                    call_id=f"rpt-api-{n}",
+                    line=Line.APPOINTMENT_114,
+                    started_at=start,
+                    queued_at=queued,
+                    answered_at=answered,
+                    wait_seconds=wait,
+                    talk_seconds=talk,
+                    agent_id=agent.id if talk else None,
+                    skill="rpt_api",
+                    disposition=Disposition.ANSWERED if talk else Disposition.SHORT_ABANDON,
+                )
+            )
+        s.commit()
+
+
+def test_manager_reads_the_service_page_with_chart_and_formula(
+    desk_client: TestClient, session_factory: sessionmaker[Session], day_of_calls: None
+) -> None:
+    login(desk_client, make_user(session_factory, Role.MANAGER))
+    page = desk_client.get(f"/reports/service?{DAY}")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html; charset=utf-8")
+    html = page.text
+    assert "<svg" in html and "服务水平 = T秒内接听数 ÷（进入队列数 − 短时放弃数）" in html
+    assert "<td>50.0%</td>" in html and "<td>26.0</td>" in html
+    assert "format=xlsx" in html
+
+
+def test_downloads_carry_the_same_figures(
+    desk_client: TestClient, session_factory: sessionmaker[Session], day_of_calls: None
+) -> None:
+    login(desk_client, make_user(session_factory, Role.SUPERVISOR))
+    csv_reply = desk_client.get(f"/reports/service?{DAY}&format=csv")
+    assert csv_reply.headers["content-type"].startswith("text/csv")
+    assert "attachment" in csv_reply.headers["content-disposition"]
+    csv_text = csv_reply.content.decode("utf-8-sig")
+    assert "合计,3,3,2,1,50.0%,26.0" in csv_text
+    xlsx = desk_client.get(f"/reports/service?{DAY}&format=xlsx")
+    sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content))["总体指标"]
+    assert next(iter(sheet.iter_rows(min_row=4, values_only=True)))[:6] == (
+        "合计",
+        3,
+        3,
+        2,
+        1,
+        "50.0%",
+    )
+    pdf = desk_client.get(f"/reports/agents?{DAY}&format=pdf")
+    assert pdf.content.startswith(b"%PDF")
+
+
+def test_agents_may_not_read_reports_and_bad_ranges_are_refused(
+    desk_client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    login(desk_client, make_user(session_factory, Role.MANAGER))
+    bad = desk_client.get("/reports/service?first=2023-05-09&last=2023-05-08")
+    assert bad.status_code == 400 and bad.json()["error"] == "bad-report-filter"
+    login(desk_client, make_user(session_factory, Role.AGENT))
+    assert desk_client.get(f"/reports/service?{DAY}").status_code == 403
+
+
+def test_staffing_page_sets_erlang_beside_actual_staff(
+    desk_client: TestClient, session_factory: sessionmaker[Session], day_of_calls: None
+) -> None:
+    login(desk_client, make_user(session_factory, Role.MANAGER))
+    page = desk_client.get("/reports/staffing?day=2023-05-08&line=114")
+    assert page.status_code == 200
+    assert "Erlang C所需" in page.text and "<td>10:00</td>" in page.text
+
+
+def test_scheduled_editions_are_kept_for_download(
+    desk_client: TestClient, session_factory: sessionmaker[Session], day_of_calls: None
+) -> None:
+    with session_factory() as s:
+        made = generate_due_reports(s, date(2023, 6, 1), "Asia/Shanghai")
+        again = generate_due_reports(s, date(2023, 6, 1), "Asia/Shanghai")
+        archive_id = s.execute(
+            text(
+                "SELECT id FROM report_archives WHERE kind = 'service_monthly' AND fmt = 'xlsx' "
+                "AND period_start = :start"
+            ),
+            {"start": datetime(2023, 5, 1, tzinfo=BJ)},
+        ).scalar_one()
+    assert len(made) == 4 and again == []  # May's service and work-order reports, PDF + XLSX
+    login(desk_client, make_user(session_factory, Role.MANAGER))
+    assert "2023-05-01" in desk_client.get("/reports/archive").text
+    book = openpyxl.load_workbook(
+        io.BytesIO(desk_client.get(f"/reports/archive/{archive_id}").content)
+    )
+    rows = list(book["总体指标"].iter_rows(min_row=4, values_only=True))
+    assert rows[0][1] >= 3  # May's inbound calls include the day above
