@@ -23,7 +23,14 @@ from ivr.agi.server import AgiServer, Handler
 from ivr.agi.session import AgiSession
 from ivr.ami.client import AmiClient
 from ivr.flows.ports import CallInfo, PromptText, QueueOutcome, QueueStatus
-from tests.asterisk_fixtures import DID_114, AgiRoutes, SimulatedAgents, SimulatedCaller
+from tests.asterisk_fixtures import (
+    DID_114,
+    AgiRoutes,
+    SimulatedAgents,
+    SimulatedCaller,
+    wait_for_recording,
+    wav_seconds,
+)
 
 pytestmark = pytest.mark.asterisk
 
@@ -74,6 +81,13 @@ class Acd:
     routing: dict[str, tuple[str, int]] = field(default_factory=dict)
     callers: dict[str, str] = field(default_factory=dict)  # call id -> caller id
     prefix: str = ""
+
+
+@pytest.fixture()
+async def aredis(settings: Settings) -> AsyncIterator[Redis]:
+    client = Redis.from_url(settings.redis_url, decode_responses=True)
+    yield client
+    await client.aclose()
 
 
 @pytest.fixture()
@@ -245,3 +259,144 @@ async def test_position_announcements_never_go_up(
     # Yet he was never told he moved back: every announcement says "next".
     assert len(acd.prompts.texts) >= 3
     assert all(t.startswith("您是下一位") for t in acd.prompts.texts), acd.prompts.texts
+
+
+async def test_callback_keeps_the_place_and_rings_when_an_agent_frees_up(
+    acd: Acd,
+    simulated_caller: SimulatedCaller,
+    simulated_agents: SimulatedAgents,
+    settings: Settings,
+) -> None:
+    citizen = "13800000007"
+    acd.routing[citizen] = ("policy", 0)
+    acd.routing["13800000008"] = ("policy", 0)
+    # The citizen's phone for the callback: rings 1 s, talks 3 s.
+    await simulated_agents.configure(citizen, ring=1, talk=3)
+    await simulated_caller.call(DID_114, caller_id=citizen, dtmf="*", delay=2, hold=15)
+    await wait_done(acd, 1, timeout=30)
+    assert acd.outcomes[citizen].status == QueueStatus.CALLBACK
+    (left,) = acd.recorder.reports
+    assert left.status == "callback"
+    waiting = await acd.store.waiting_calls()
+    assert [(c.call_id, c.callback, c.entered_at) for c in waiting] == [
+        (left.call_id, True, left.queued_at)
+    ]
+
+    # A later caller queues behind the callback; the first free agent takes the callback.
+    await simulated_caller.call(DID_114, caller_id="13800000008", hold=30)
+    await asyncio.sleep(3)
+    await add_agent(acd, simulated_agents, 7, {"policy": 6}, ring=0.5, talk=20)
+    for _ in range(200):
+        if acd.recorder.callbacks:
+            break
+        await asyncio.sleep(0.1)
+    (callback,) = acd.recorder.callbacks
+    assert callback.parent_call_id == left.call_id  # linked to the original call
+    assert callback.status == "answered" and callback.agent_id == 7
+    assert 2.0 <= callback.talk_seconds <= 4.5
+    assert callback.attempt_key == f"{left.call_id}#1"
+    recording = await wait_for_recording(settings.host_path(callback.recording), timeout=30)
+    assert 3.0 <= wav_seconds(recording) <= 8.0
+    await wait_done(acd, 1, timeout=60)  # the later caller is served after the callback
+    later = acd.outcomes["13800000008"]
+    assert later.status == QueueStatus.ANSWERED and later.agent_id == 7
+
+
+AGENT_SKILLS = {
+    1: {"booking": 8},
+    2: {"booking": 8},
+    3: {"booking": 5, "policy": 5},
+    4: {"policy": 9},
+    5: {"policy": 9},
+}
+
+
+async def test_thirty_callers_five_agents_skills_priority_and_longest_idle(
+    acd: Acd,
+    simulated_caller: SimulatedCaller,
+    simulated_agents: SimulatedAgents,
+    aredis: Redis,
+) -> None:
+    for agent_id, skills in AGENT_SKILLS.items():
+        await add_agent(acd, simulated_agents, agent_id, skills, ring=0.3, talk=1)
+    callers = {}
+    for n in range(30):
+        caller = f"1390000{n:04}"
+        skill = "policy" if n % 3 == 0 else "booking"
+        acd.routing[caller] = (skill, 2 if n % 5 == 4 else 0)  # every fifth is elderly
+        callers[caller] = skill
+        await simulated_caller.call(DID_114, caller_id=caller, delay=0.5, hold=90)
+    await wait_done(acd, 30, timeout=240)
+
+    reports = acd.recorder.by_caller(acd)
+    assert set(reports) == set(callers)
+    for caller, report in reports.items():
+        assert report.status == "answered", caller
+        assert report.agent_id is not None
+        assert callers[caller] in AGENT_SKILLS[report.agent_id], caller  # right skill
+        assert report.answered_at is not None
+        # The record's times add up: queued + wait = answered, answered + talk = left.
+        assert report.wait_seconds == pytest.approx(report.answered_at - report.queued_at)
+        assert report.answered_at + report.talk_seconds <= report.left_at + 0.5
+        assert 0.5 <= report.talk_seconds <= 2.0  # simulated agents talk 1 s
+
+    # No agent ever on two calls: his talk intervals never overlap.
+    for agent_id in AGENT_SKILLS:
+        spans = sorted(
+            (r.answered_at or 0, (r.answered_at or 0) + r.talk_seconds)
+            for r in reports.values()
+            if r.agent_id == agent_id
+        )
+        assert all(a[1] <= b[0] + 0.05 for a, b in itertools.pairwise(spans)), agent_id
+
+    events = await aredis.xrange(acd.store.events_key)
+    replay_routing(events, acd, reports)
+
+
+def replay_routing(
+    events: list[tuple[str, dict[str, str]]], acd: Acd, reports: dict[str, QueueReport]
+) -> None:
+    """Replay the agents' state changes: every reservation went to the best level, longest
+    idle ready agent with the skill, for the best waiting call (priority, then entry)."""
+    by_call = {r.call_id: r for r in reports.values()}
+    ready_since: dict[int, float] = {}
+    reserved_at: dict[str, float] = {}
+    for _id, e in events:
+        agent, at, state = int(e["agent_id"]), int(e["at"]) / 1000, e["state"]
+        if state == "ready":
+            ready_since[agent] = at
+            continue
+        idle_since = ready_since.pop(agent, None)
+        if state != "reserved":
+            continue
+        assert idle_since is not None, f"agent {agent} reserved while not ready"
+        call = by_call[e["call_id"]]
+        level = AGENT_SKILLS[agent][call.skill]
+        for other, since in ready_since.items():
+            other_level = AGENT_SKILLS[other].get(call.skill)
+            if other_level is None:
+                continue
+            assert (other_level, -since) <= (level, -idle_since), (
+                f"agent {agent} got {call.call_id} though {other} was better or idle longer"
+            )
+        reserved_at[call.call_id] = at
+    # Calls: within a skill, nobody who was already waiting with a better rank was passed over.
+    # The entry time is stamped just before the call reaches Redis; under 30 simultaneous
+    # arrivals that write can land some tens of ms later, hence the margin.
+    for a in by_call.values():
+        for b in by_call.values():
+            if a.skill != b.skill or a is b:
+                continue
+            better = (-a.priority, a.queued_at) < (-b.priority, b.queued_at)
+            if better and a.queued_at < reserved_at[b.call_id] - 0.25:
+                assert reserved_at[a.call_id] <= reserved_at[b.call_id], (a, b)
+    overtakes = [
+        (a, b)
+        for a in by_call.values()
+        for b in by_call.values()
+        if a.skill == b.skill
+        and a.priority > b.priority
+        and a.queued_at > b.queued_at
+        and reserved_at[a.call_id] < reserved_at[b.call_id]
+    ]
+    assert overtakes  # elderly callers really went ahead of earlier callers
