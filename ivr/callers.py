@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend import idcard
+from backend.models.booking import Patient
 from backend.models.callers import BlockedCaller
 from backend.models.calls import CallRecord
 from backend.personal_data import PersonalDataCipher
 from ivr.flows.ports import CallerProfile
 
 REPEAT_WINDOW = timedelta(hours=24)
+# The national rule: callers aged 65+ with real-name registered numbers get one key to a person.
+ELDERLY_AGE = 65
 ElderlyCheck = Callable[[Session, str], bool]
 
 
@@ -81,3 +86,23 @@ class SqlCallerDirectory:
         return CallerProfile(
             blacklisted=blocked is not None, repeat_caller=earlier is not None, elderly=elderly
         )
+
+
+def elderly_by_registration(
+    cipher: PersonalDataCipher, today: Callable[[], date] | None = None
+) -> ElderlyCheck:
+    """Elderly when a real-name registered patient with this phone number is 65 or over."""
+
+    def check(session: Session, caller_hash: str) -> bool:
+        day = today() if today else datetime.now(ZoneInfo("Asia/Shanghai")).date()
+        registered = session.scalars(
+            select(Patient.id_enc).where(Patient.phone_hash == caller_hash)
+        )
+        for id_enc in registered:
+            born = idcard.birth_date(cipher.decrypt(id_enc))
+            age = day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+            if age >= ELDERLY_AGE:
+                return True
+        return False
+
+    return check

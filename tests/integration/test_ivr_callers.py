@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.models.callers import BlockedCaller
 from backend.models.calls import CallRecord, Line
 from backend.personal_data import PersonalDataCipher
-from backend.settings import DEV_DATA_KEY
+from backend.settings import DEV_DATA_KEY, Settings
 from ivr.callers import SqlCallerDirectory, normalize_number
 
 CIPHER = PersonalDataCipher(DEV_DATA_KEY)
@@ -111,3 +111,30 @@ def test_normalize_number() -> None:
     assert normalize_number("+86 138-0013-8000") == "13800138000"
     assert normalize_number("008613800138000") == "13800138000"
     assert normalize_number("010-12345678") == "01012345678"
+
+
+def test_registered_patient_aged_65_or_over_makes_the_caller_elderly(
+    settings: Settings, session_factory: sessionmaker[Session]
+) -> None:
+    from backend.booking.context import BookingContext
+    from backend.booking.service import BookingService
+    from backend.idcard import make_valid
+    from ivr.callers import elderly_by_registration
+
+    service = BookingService(session_factory, BookingContext.from_settings(settings))
+    today = date(2026, 11, 25)
+    elderly_phone, young_phone = unique_number(), unique_number()
+    serial = str(uuid.uuid4().int)[:3]
+    # Born 25 Nov 1961: 65 today. Born 26 Nov 1961: 64 until tomorrow.
+    service.register_patient(
+        id_number=make_valid(f"11010119611125{serial}"), name="王老", phone=elderly_phone, actor="t"
+    )
+    service.register_patient(
+        id_number=make_valid(f"11010119611126{serial}"), name="李中", phone=young_phone, actor="t"
+    )
+    check = elderly_by_registration(CIPHER, today=lambda: today)
+    directory = SqlCallerDirectory(session_factory, CIPHER)
+    with session_factory() as session:
+        assert check(session, directory.caller_hash(elderly_phone))
+        assert not check(session, directory.caller_hash(young_phone))
+        assert not check(session, directory.caller_hash(unique_number()))
