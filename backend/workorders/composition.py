@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 
 from sqlalchemy.orm import Session
@@ -22,7 +23,8 @@ def default_calendar() -> WorkCalendar:
 
 
 def deadlines_for(settings: Settings) -> Deadlines:
-    return Deadlines(default_calendar(), DeadlinePolicy(timezone=settings.timezone))
+    policy = DeadlinePolicy.from_env(os.environ, timezone=settings.timezone)
+    return Deadlines(default_calendar(), policy)
 
 
 def workorder_service(

@@ -9,10 +9,13 @@ hours. The numbers are a policy object so that operators can change them.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from backend.errors import ConfigError
 from backend.workcalendar import WorkCalendar
 from backend.workorders.workflow import State, Urgency
 
@@ -46,6 +49,9 @@ STAGE_OF_STATE: dict[State, Stage] = {
 }
 
 
+ENV_PREFIX = "CC_WORKORDER_"
+
+
 @dataclass(frozen=True)
 class DeadlinePolicy:
     timezone: str = "Asia/Shanghai"
@@ -60,6 +66,28 @@ class DeadlinePolicy:
     urgent_handle_hours: int = 24
     urgent_step_hours: int = 4  # check, callback and supervision of urgent orders
     message_callback_hours: int = 2  # after the next opening, for messages and voicemails
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], **overrides: Any) -> DeadlinePolicy:
+        """Numbers from ``CC_WORKORDER_<FIELD>`` (e.g. ``CC_WORKORDER_HANDLE_WORKING_DAYS=7``,
+        ``CC_WORKORDER_CLOSES=17:30``); the rest keep their defaults."""
+        values: dict[str, Any] = {}
+        for item in fields(cls):
+            name = ENV_PREFIX + item.name.upper()
+            raw = env.get(name)
+            if raw is None or item.name == "timezone":
+                continue
+            try:
+                if item.type in ("time", time):
+                    values[item.name] = time.fromisoformat(raw)
+                else:
+                    values[item.name] = int(raw)
+            except ValueError:
+                raise ConfigError(name, f"not a valid value: {raw!r}") from None
+            if isinstance(values[item.name], int) and values[item.name] < 0:
+                raise ConfigError(name, "must not be negative")
+        values.update(overrides)
+        return cls(**values)
 
 
 @dataclass(frozen=True)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
+from backend.errors import ConfigError
 from backend.workcalendar import WorkCalendar
-from backend.workorders.deadlines import Deadlines, Stage, stage_of
+from backend.workorders.deadlines import DeadlinePolicy, Deadlines, Stage, stage_of
 from backend.workorders.duplicates import hotspot_key, normalize_phone
 from backend.workorders.workflow import State, Urgency
 
@@ -74,3 +77,14 @@ def test_the_same_problem_at_the_same_place_gives_one_hot_spot_key() -> None:
     assert a == b != ""
     assert hotspot_key("医保", "", "  ") == ""
     assert hotspot_key("", "朝阳区", "留言待回电") == ""
+
+
+def test_deadline_numbers_come_from_the_environment() -> None:
+    policy = DeadlinePolicy.from_env(
+        {"CC_WORKORDER_HANDLE_WORKING_DAYS": "5", "CC_WORKORDER_CLOSES": "17:30"}
+    )
+    assert (policy.handle_working_days, policy.closes) == (5, time(17, 30))
+    assert policy.complex_handle_working_days == 15
+    with pytest.raises(ConfigError) as caught:
+        DeadlinePolicy.from_env({"CC_WORKORDER_URGENT_HANDLE_HOURS": "soon"})
+    assert "CC_WORKORDER_URGENT_HANDLE_HOURS" in caught.value.message
