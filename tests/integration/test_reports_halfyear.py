@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from backend.models.agents import Agent
 from backend.models.booking import Booking, Department, Hospital, Patient, Schedule, Slot
 from backend.models.calls import CallRecord, Disposition, Line
+from reports.booking_sheet import build_booking_sheet
 from reports.halfyear_114 import SECTION_TITLES, build_halfyear_114
 from reports.render_files import render_pdf, render_xlsx
 from reports.render_html import render_html
@@ -180,3 +181,11 @@ def test_half_year_report_pdf_and_xlsx_open_with_the_figures(
 
     page = render_html(doc)
     assert "<svg" in page and "预约成功率 = 成功预约量(电话)" in page
+
+
+def test_monthly_booking_confirmation_sheet(db: Session, half_year_data: None) -> None:
+    doc = build_booking_sheet(db, 2024)
+    rows = {r[0]: r[1:] for r in doc.table("月度确认单").rows}
+    assert rows["2024年07月"] == [3, 1, 2]  # total, online, phone (agents and IVR)
+    assert rows["2024年09月"] == [2, 1, 1]  # the cancelled online booking still counts
+    assert rows["合计"] == [5, 2, 3]

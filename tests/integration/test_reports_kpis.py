@@ -33,8 +33,10 @@ from backend.models.agents import Agent, AgentStateChange, Skill
 from backend.models.calls import CallRecord, Direction, Disposition, Line, Recording
 from backend.models.calls import RecordingStatus as RS
 from reports import kpi
+from reports.agent_report import build_agent_report
 from reports.periods import Grain, GroupBy, ReportFilter
 from reports.query import Source, call_totals, state_seconds
+from reports.recording_report import build_recording_report
 from reports.summaries import refresh_summaries
 
 BJ = ZoneInfo("Asia/Shanghai")
@@ -303,3 +305,25 @@ def test_refresh_is_incremental_and_reports_read_the_raw_tail(
     refresh_summaries(db, local(11, 0, 0), now=local(12, 0, 0))
     assert call_totals(db, f, GroupBy.TOTAL)[0].short_abandoned == 1
     assert call_totals(db, f, GroupBy.TOTAL, source=Source.RAW)[0].short_abandoned == 1
+
+
+def test_agent_page_ranks_by_calls_handled_with_occupancy(
+    db: Session, agents: dict[str, int]
+) -> None:
+    doc = build_agent_report(db, ReportFilter(first=DAY, last=DAY, team="rpt甲"))
+    (row,) = doc.table("坐席绩效").rows
+    rank, number, _name, team, handled, aht = row[:6]
+    assert (rank, number, team, handled, aht) == (1, "r8001", "rpt甲", 2, "127.5")  # (150+105)/2
+    # staffed 8 h; ready 8 h − 150 s busy = 7.96 h; lunch 1 h; occupancy 255 s / 28,800 s
+    assert row[11:15] == ["8.0", "8.0", "1.0", "0.9%"]
+
+
+def test_recording_page_lists_the_call_without_a_recording(
+    db: Session, agents: dict[str, int]
+) -> None:
+    doc = build_recording_report(db, ReportFilter(first=DAY, last=DAY, line="114"))
+    (line_row,) = doc.table("录音按线路").rows
+    assert line_row[:4] == ["114预约挂号", 9, 8, 1]  # c1–c9 started that day on 114
+    missing = doc.table("缺少录音的通话").rows
+    assert [r[0] for r in missing] == ["rpt-c4"]
+    assert missing[0][1] == "2025-03-10 09:20:00"  # shown in Beijing time
