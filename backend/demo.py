@@ -18,6 +18,7 @@ from backend.models.users import Role, User
 from backend.passwords import hash_password
 from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
+from backend.workorders.demo_data import seed_workorder_demo
 
 # Shown on screen by `make demo`; demo accounts only, never used outside development.
 DEMO_PASSWORD = "Demo#2026cc"
@@ -60,9 +61,10 @@ def seed_demo(session: Session, settings: Settings) -> list[str]:
     today = datetime.now(ZoneInfo(settings.timezone)).date()
     hospitals = seed_booking_demo(session, cipher, today)
     articles = seed_knowledge_demo(session, datetime.now(UTC))
+    orders = seed_workorder_demo(session, cipher, datetime.now(UTC))
     return [
         f"demo data: {added_users} accounts, {added_skills} skills, {added_agents} agents, "
-        f"{hospitals} hospitals, {articles} knowledge articles added",
+        f"{hospitals} hospitals, {articles} knowledge articles, {orders} work orders added",
         f"demo accounts (password {DEMO_PASSWORD}): admin, supervisor, auditor, manager, "
         f"hospital, and agents {', '.join('a' + a[0] for a in AGENTS)}",
     ]

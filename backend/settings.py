@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     # Personal data encryption key (Fernet) and the key of the look-up hash.
     data_key: SecretStr = SecretStr(DEV_DATA_KEY)
 
+    # Recordings are kept this many days, then deleted (the deletion itself is audited).
+    recording_retention_days: int = Field(default=730, ge=1)
+
     # Speech
     tts_voice: str = "cmn"
     asr_model_path: Path | None = None

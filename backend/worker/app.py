@@ -12,12 +12,16 @@ from celery import Celery
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.settings import Settings
+from backend.worker.booking_tasks import register_booking_tasks
+from backend.worker.recording_tasks import register_recording_tasks
 from backend.worker.resources import WorkerResources
 from backend.worker.workorder_tasks import register_workorder_tasks
 
 
 def register_tasks(app: Celery, resources: WorkerResources) -> None:
     register_workorder_tasks(app, resources)
+    register_recording_tasks(app, resources)
+    register_booking_tasks(app, resources)
 
 
 def create_celery(

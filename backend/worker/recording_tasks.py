@@ -1,0 +1,44 @@
+"""Celery tasks of the recordings: complete and repair the index, apply retention."""
+
+from __future__ import annotations
+
+from celery import Celery
+from celery.schedules import crontab
+
+from backend.worker.resources import WorkerResources
+from recordings.index import RecordingIndex
+
+SWEEP = "recordings.sweep"
+RETENTION = "recordings.apply_retention"
+CATEGORIES = ("call", "callback", "voicemail")
+
+
+def register_recording_tasks(app: Celery, resources: WorkerResources) -> None:
+    def index() -> RecordingIndex:
+        return RecordingIndex(resources.session_factory, resources.settings)
+
+    @app.task(name=SWEEP, ignore_result=False, shared=False)
+    def sweep_task() -> dict[str, int]:
+        report = index().sweep()
+        return {
+            "completed": report.completed,
+            "repaired": report.repaired,
+            "missing": report.missing,
+        }
+
+    @app.task(name=RETENTION, ignore_result=False, shared=False)
+    def retention_task() -> dict[str, int]:
+        days = resources.settings.recording_retention_days
+        report = index().apply_retention(dict.fromkeys(CATEGORIES, days), actor="retention")
+        return {"deleted": report.deleted, "freed_bytes": report.freed_bytes}
+
+    app.conf.beat_schedule["recordings-sweep"] = {
+        "task": SWEEP,
+        "schedule": 60.0,
+        "options": {"expires": 60.0},
+    }
+    # At night (Beijing time), when the lines are quiet.
+    app.conf.beat_schedule["recordings-retention"] = {
+        "task": RETENTION,
+        "schedule": crontab(hour=3, minute=30),
+    }
