@@ -67,7 +67,7 @@ FROM (
         :year_start + make_interval(days => (i % :days)::int)
           + make_interval(secs => CASE WHEN random() < 0.9 THEN 28800 + random() * 50400
                                        ELSE random() * 86400 END) AS started
-      FROM (SELECT i, random() < :hot_share AS hot FROM generate_series(:lo, :hi) AS i) g
+      FROM (SELECT i, random() < :hot_share AS hot FROM generate_series(CAST(:lo AS bigint), CAST(:hi AS bigint)) AS i) g
     ) a
   ) b
 ) c
