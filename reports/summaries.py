@@ -70,18 +70,27 @@ def refresh_summaries(
 ) -> RefreshResult | None:
     """Recompute the summaries from ``since`` to the last whole hour and commit.
 
-    ``since=None`` continues from the mark (or starts at the first record). Returns ``None``
+    The first refresh builds everything from the first record (whatever ``since`` says),
+    because the mark it leaves promises that all before it is summarised. Later ones start
+    at ``since`` or at the mark, whichever is earlier; ``since=None`` continues from the mark.
+    Records written later with a start before the mark (an import, a late call record) are
+    summarised by the next refresh whose ``since`` reaches back to them. Returns ``None``
     when there is nothing to refresh.
     """
     until = floor_hour(now or datetime.now(UTC))
+    # One refresh at a time: two would delete and insert the same buckets.
+    session.execute(text("SELECT pg_advisory_xact_lock(hashtext('reports.refresh_summaries'))"))
     mark = refresh_mark(session)
-    start = since if since is not None else (mark or _earliest_record(session))
+    if mark is None:
+        start = _earliest_record(session)
+    else:
+        start = min(since, mark) if since is not None else mark
     if start is None:
+        session.commit()  # releases the lock
         return None
-    if mark is not None:
-        start = min(start, mark)
     start = local_midnight(start, tz_name)  # agent buckets are whole Beijing days
     if start >= until:
+        session.commit()  # releases the lock
         return None
     params: dict[str, object] = {"since": start, "until": until, "tz": tz_name}
     # A year's first build groups millions of rows; hashing both grouping sets in memory
