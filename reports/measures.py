@@ -64,7 +64,8 @@ def call_rows(where: str) -> str:
     """A subquery ``x``: one row per call matching ``where`` (over ``c``), flags evaluated."""
     flags = ",\n    ".join(f"({expr}) AS {name}" for name, expr in FLAGS.items())
     return f"""(
-  SELECT c.started_at, c.agent_id, {LINE_VALUE} AS line, c.skill, c.intent, c.disposition,
+  SELECT c.call_id, c.caller_number, c.started_at, c.agent_id, {LINE_VALUE} AS line, c.skill,
+    c.intent, c.disposition,
     c.answered_at IS NOT NULL AS picked_up, c.wait_seconds AS wait, c.talk_seconds AS talk,
     c.hold_seconds AS hold, c.wrapup_seconds AS wrapup, c.satisfaction,
     r.duration_seconds AS rec_seconds, r.size_bytes AS rec_bytes,

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from reports import kpi
+from reports.abandoned import abandoned_calls
 from reports.definitions import QueueDefinition, queue_definition
 from reports.document import Cell, Chart, ReportDocument, Section, Table, pct, secs, wait_edge
 from reports.kpi import CallTotals
@@ -148,6 +149,13 @@ def build_service_report(
                     ],
                 )
             ],
+        )
+    )
+    doc.sections.append(
+        Section(
+            "放弃来电清单",
+            tables=[abandoned_calls(session, f)],
+            notes=["不含短时放弃；号码已脱敏；最多列出200条，按时间倒序。"],
         )
     )
     doc.footnotes = definition.footnotes(KPI_FOOTNOTE_KEYS)

@@ -32,11 +32,13 @@ from sqlalchemy.orm import Session
 from backend.models.agents import Agent, AgentStateChange, Skill
 from backend.models.calls import CallRecord, Direction, Disposition, Line, Recording
 from backend.models.calls import RecordingStatus as RS
+from backend.models.reporting import ReportQueueSetting
 from reports import kpi
 from reports.agent_report import build_agent_report
 from reports.periods import Grain, GroupBy, ReportFilter
 from reports.query import Source, call_totals, state_seconds
 from reports.recording_report import build_recording_report
+from reports.service_report import build_service_report
 from reports.summaries import refresh_summaries
 
 BJ = ZoneInfo("Asia/Shanghai")
@@ -327,3 +329,42 @@ def test_recording_page_lists_the_call_without_a_recording(
     missing = doc.table("缺少录音的通话").rows
     assert [r[0] for r in missing] == ["rpt-c4"]
     assert missing[0][1] == "2025-03-10 09:20:00"  # shown in Beijing time
+
+
+def test_service_page_lists_abandoned_callers_to_call_back(
+    db: Session, agents: dict[str, int]
+) -> None:
+    doc = build_service_report(db, day_filter(line="114"))
+    rows = doc.table("放弃来电清单（可回拨）").rows
+    # c5 asked for a callback (and got it: c6), c4 gave up after 45 s; c3's 3 s is a short
+    # abandon and stays off the list.
+    assert [(r[0], r[4], r[5], r[6]) for r in rows] == [
+        ("2025-03-10 09:30:00", 60.0, "选择回拨", "是"),
+        ("2025-03-10 09:20:00", 45.0, "排队放弃", "否"),
+    ]
+    assert doc.footnotes[0] == "服务水平 = T秒内接听数 ÷（进入队列数 − 短时放弃数）"
+
+
+def test_a_queue_can_use_its_own_formula_threshold_and_short_abandon_limit(
+    db: Session, agents: dict[str, int]
+) -> None:
+    db.add(
+        ReportQueueSetting(
+            line="114",
+            skill=SKILL,
+            sl_threshold_seconds=10,
+            short_abandon_seconds=2,
+            sl_formula="answered",
+        )
+    )
+    db.commit()
+    try:
+        doc = build_service_report(db, day_filter(line="114"), source=Source.RAW)
+        total = doc.table("总体指标").rows[0]
+        # T = 10 s: only c1 (8 s) is answered within it; c3 waited 3 s ≥ 2 s: a real abandon.
+        assert (total[4], total[5], total[10]) == (1, "33.3%", 0)  # 1 of 3 answered
+        assert doc.footnotes[0] == "服务水平 = T秒内接听数 ÷ 接听数"
+        assert any("等待不足2秒" in note for note in doc.footnotes)
+    finally:
+        db.query(ReportQueueSetting).filter_by(line="114", skill=SKILL).delete()
+        db.commit()
