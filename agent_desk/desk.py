@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from agent_desk.auth.policy import LockoutPolicy, parse_allowlist
 from agent_desk.auth.service import AuthService
 from agent_desk.auth.sessions import SessionStore
+from agent_desk.errors import ServiceUnavailable
 from backend import events
 from backend.booking.context import BookingContext
 from backend.booking.service import BookingService
@@ -29,9 +30,10 @@ from backend.models.agents import Skill
 from backend.settings import Settings
 from ivr.acd.policy import SkillConfig
 from ivr.acd.store import AcdStore
-from ivr.ami.client import AmiClient
+from ivr.ami.client import AmiClient, AmiError
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
+AMI_CONNECT_SECONDS = 3.0
 
 
 @dataclass
@@ -95,7 +97,10 @@ class Desk:
         async with self._ami_lock:
             if self.ami is None:
                 client = AmiClient(self.settings)
-                await client.connect()
+                try:
+                    await client.connect(timeout=AMI_CONNECT_SECONDS)
+                except AmiError:
+                    raise ServiceUnavailable("电话系统暂时无法连接，请稍后再试") from None
                 self.ami = client
         return self.ami
 

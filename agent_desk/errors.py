@@ -12,11 +12,20 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel
+from sqlalchemy.exc import DataError
 
 from agent_desk.auth.errors import Forbidden, NotAuthenticated
 from backend.errors import CallCenterError, Conflict, NotFound, Refused
 
+
+class ServiceUnavailable(CallCenterError):
+    """A system the desk depends on (the PBX) cannot be reached right now."""
+
+    code = "unavailable"
+
+
 STATUS_BY_TYPE: dict[type[CallCenterError], int] = {
+    ServiceUnavailable: 503,
     NotAuthenticated: 401,
     Forbidden: 403,
     NotFound: 404,
@@ -43,6 +52,14 @@ def _is_page(request: Request) -> bool:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DataError)
+    async def _bad_value(request: Request, exc: DataError) -> Response:
+        # A value the database cannot hold (an id beyond its integer range) is the client's
+        # mistake, whatever route it came through; the database has rolled it back.
+        return JSONResponse(
+            status_code=422, content={"error": "bad-value", "message": "参数值超出允许范围"}
+        )
+
     @app.exception_handler(CallCenterError)
     async def _domain_error(request: Request, exc: CallCenterError) -> Response:
         status = status_for(exc)

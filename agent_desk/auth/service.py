@@ -23,7 +23,7 @@ from agent_desk.auth.permissions import needs_second_factor
 from agent_desk.auth.policy import LockoutPolicy
 from agent_desk.auth.sessions import DeskSession, SessionStore, Stage
 from backend.db import transaction
-from backend.errors import Refused
+from backend.errors import Conflict, Refused
 from backend.models.agents import Agent
 from backend.models.base import utcnow
 from backend.models.users import User
@@ -130,6 +130,8 @@ class AuthService:
     def verify_totp(
         self, token: str, session: DeskSession, code: str, source_ip: str
     ) -> DeskSession:
+        if session.stage is not Stage.TOTP:
+            raise Conflict("当前登录步骤无需动态口令", code="totp-not-expected")
         now = self._clock()
         with transaction(self._factory) as db:
             user = db.get(User, session.user_id, with_for_update=True)

@@ -34,8 +34,8 @@ const desk = {
     const connect = () => {
       const ws = new WebSocket(url);
       ws.onopen = () => onStatus && onStatus(true);
-      ws.onmessage = ev => onMessage(JSON.parse(ev.data));
-      ws.onclose = () => { onStatus && onStatus(false); setTimeout(connect, 1000); };
+      ws.onmessage = ev => { const msg = JSON.parse(ev.data); if (msg.type === "Subscribed") document.body.dataset.live = "1"; onMessage(msg); };
+      ws.onclose = () => { document.body.dataset.live = "0"; onStatus && onStatus(false); setTimeout(connect, 1000); };
     };
     connect();
   },

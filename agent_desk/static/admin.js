@@ -1,0 +1,47 @@
+"use strict";
+(() => {
+  const $ = id => document.getElementById(id);
+  const roles = { agent: "坐席", supervisor: "班组长", admin: "管理员", auditor: "审计员", hospital: "医院操作员", manager: "卫健委管理人员" };
+  async function users() {
+    const rows = await desk.api("GET", "/api/admin/users");
+    $("users").tBodies[0].innerHTML = rows.map(u => "<tr><td>" + desk.esc(u.username) + "</td><td>" + desk.esc(u.display_name) + "</td><td>" + roles[u.role] +
+      "</td><td>" + desk.esc(u.team) + "</td><td>" + (u.active ? "启用" : "停用") + (u.locked ? "，已锁定" : "") + (u.must_change_password ? "，待改初始密码" : "") +
+      "</td><td>" + (u.locked ? "<button type='button' data-unlock='" + u.id + "'>解锁</button> " : "") +
+      "<button type='button' data-active='" + u.id + "' data-to='" + (!u.active) + "'>" + (u.active ? "停用" : "启用") + "</button></td></tr>").join("");
+  }
+  async function skills() {
+    const rows = await desk.api("GET", "/api/admin/skills");
+    const num = (s, f) => "<input type='number' size='5' data-skill='" + desk.esc(s.code) + "' data-field='" + f + "' value='" + s[f] + "'>";
+    $("skills").tBodies[0].innerHTML = rows.map(s => "<tr><td>" + desk.esc(s.code) + "</td><td>" + desk.esc(s.name) + "</td><td>" + desk.esc(s.line) + "</td><td>" +
+      num(s, "wrapup_seconds") + "</td><td>" + num(s, "sl_threshold_seconds") + "</td><td>" + num(s, "overflow_after_seconds") + "</td><td>" + num(s, "max_wait_seconds") +
+      "</td><td><button type='button' data-save='" + desk.esc(s.code) + "'>保存</button></td></tr>").join("");
+  }
+  async function agents() {
+    const rows = await desk.api("GET", "/api/admin/agents");
+    $("agents-admin").tBodies[0].innerHTML = rows.map(a => "<tr><td>" + [a.number, a.name, a.team, a.interface,
+      Object.entries(a.skills).map(([k, v]) => k + "=" + v).join(", ")].map(desk.esc).join("</td><td>") + "</td></tr>").join("");
+  }
+  $("users").addEventListener("click", async ev => {
+    const t = ev.target;
+    try {
+      if (t.dataset.unlock) await desk.api("PATCH", "/api/admin/users/" + t.dataset.unlock, { unlock: true });
+      if (t.dataset.active) await desk.api("PATCH", "/api/admin/users/" + t.dataset.active, { active: t.dataset.to === "true" });
+      await users();
+    } catch (e) { desk.toast(e.message); }
+  });
+  $("skills").addEventListener("click", async ev => {
+    const code = ev.target.dataset.save; if (!code) return;
+    const body = {};
+    document.querySelectorAll("input[data-skill='" + code + "']").forEach(i => { body[i.dataset.field] = Number(i.value); });
+    try { await desk.api("PATCH", "/api/admin/skills/" + encodeURIComponent(code), body); desk.toast("已保存"); } catch (e) { desk.toast(e.message); }
+  });
+  $("user-form").addEventListener("submit", async ev => {
+    ev.preventDefault();
+    try {
+      await desk.api("POST", "/api/admin/users", { username: $("new-username").value, display_name: $("new-display").value,
+        role: $("new-role").value, team: $("new-team").value, password: $("new-password").value });
+      desk.toast("已新建用户，首次登录须修改初始密码"); ev.target.reset(); await users();
+    } catch (e) { desk.toast(e.message); }
+  });
+  Promise.all([users(), skills(), agents()]).catch(e => desk.toast(e.message));
+})();

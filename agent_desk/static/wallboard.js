@@ -1,0 +1,50 @@
+// The supervisor's wallboard: full state from the API, then live events over WebSocket.
+// Any agent or queue event triggers a re-read (coalesced), so the board is right within 1 s.
+"use strict";
+(() => {
+  const $ = id => document.getElementById(id);
+  let board = null, skewMs = 0, pending = false;
+
+  function render() {
+    if (!board) return;
+    const now = (Date.now() + skewMs) / 1000;
+    const sl = board.service_level;
+    $("sl-today").textContent = sl.value === null ? "—" : (sl.value * 100).toFixed(1) + "%";
+    $("sl-formula").textContent = sl.formula + "（" + sl.answered_within_threshold + " / " + (sl.offered - sl.short_abandoned) + "）";
+    const waiting = board.queues.reduce((a, q) => a + q.waiting, 0);
+    const longest = board.queues.reduce((a, q) => Math.max(a, q.longest_wait_seconds + (now - board.server_time)), 0);
+    $("waiting-total").textContent = waiting;
+    $("longest-wait").textContent = waiting ? desk.duration(longest) : "0:00";
+    $("queues").tBodies[0].innerHTML = board.queues.map(q =>
+      "<tr data-skill='" + desk.esc(q.skill) + "'><td>" + desk.esc(q.name) + "</td><td class='waiting'>" + q.waiting + "</td><td>" +
+      (q.waiting ? desk.duration(q.longest_wait_seconds + (now - board.server_time)) : "—") + "</td></tr>").join("");
+    $("agents").tBodies[0].innerHTML = board.agents.map(a =>
+      "<tr data-agent='" + a.agent_id + "'><td>" + desk.esc(a.number) + "</td><td>" + desk.esc(a.name) + "</td><td>" + desk.esc(a.team) +
+      "</td><td class='state state-" + desk.esc(a.state) + "'>" + desk.esc(a.state_label) + (a.reason_label ? "（" + desk.esc(a.reason_label) + "）" : "") +
+      "</td><td>" + (a.since ? desk.duration(now - a.since) : "—") + "</td><td>" +
+      "<button type='button' data-force='ready' data-id='" + a.agent_id + "'>置闲</button> " +
+      "<button type='button' data-force='not_ready' data-id='" + a.agent_id + "'>示忙</button> " +
+      "<button type='button' data-force='logged_out' data-id='" + a.agent_id + "'>签出</button> " +
+      (["on_call", "on_hold"].includes(a.state) ? "<button type='button' data-listen='" + a.agent_id + "'>监听</button>" : "") +
+      "</td></tr>").join("");
+  }
+  async function load() {
+    pending = false;
+    board = await desk.api("GET", "/api/supervisor/wallboard");
+    skewMs = board.server_time * 1000 - Date.now();
+    render();
+  }
+  function soon() { if (!pending) { pending = true; setTimeout(() => load().catch(e => desk.toast(e.message)), 150); } }
+
+  $("agents").addEventListener("click", async ev => {
+    const t = ev.target;
+    try {
+      if (t.dataset.force) { await desk.api("POST", "/api/supervisor/agents/" + t.dataset.id + "/state", { state: t.dataset.force }); soon(); }
+      if (t.dataset.listen) { await desk.api("POST", "/api/supervisor/listen", { agent_id: Number(t.dataset.listen), mode: "listen" }); desk.toast("正在呼叫您的话机以监听"); }
+    } catch (e) { desk.toast(e.message); }
+  });
+  setInterval(render, 1000);
+  desk.live(() => soon(),
+            up => { $("live-status").textContent = up ? "已连接" : "重连中…"; document.body.dataset.live = up ? "1" : "0"; });
+  load().catch(e => desk.toast(e.message));
+})();
