@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import signal
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
@@ -176,6 +179,7 @@ async def add_agent(
     acd: Acd, agents: SimulatedAgents, agent_id: int, skills: dict[str, int], *,
     ring: float = 0.5, talk: float = 2,
 ) -> None:  # fmt: skip
+    # talk: whole seconds (the sim-agent's MusicOnHold reads "0.5" as 0, i.e. forever)
     name = f"a{agent_id}x{next(_names)}"
     interface = await agents.configure(name, ring=ring, talk=talk)
     await acd.store.register_agent(AgentProfile(agent_id, str(1000 + agent_id), interface, skills))
@@ -400,3 +404,61 @@ def replay_routing(
         and reserved_at[a.call_id] < reserved_at[b.call_id]
     ]
     assert overtakes  # elderly callers really went ahead of earlier callers
+
+
+async def test_two_controller_processes_share_the_queues_without_double_assignment(
+    acd: Acd,
+    simulated_caller: SimulatedCaller,
+    simulated_agents: SimulatedAgents,
+    settings: Settings,
+    aredis: Redis,
+) -> None:
+    agents = {n: {"booking": 5} for n in range(1, 7)}
+    for agent_id, skills in agents.items():
+        await add_agent(acd, simulated_agents, agent_id, skills, ring=0.2, talk=1)
+    second = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tests.acceptance.test_acd_calls", settings.redis_url, acd.prefix,
+        cwd=Path(__file__).resolve().parents[2],
+    )  # fmt: skip
+    try:
+        callers = [f"1370000{n:04}" for n in range(50)]
+        for caller in callers:
+            await simulated_caller.call(DID_114, caller_id=caller, delay=0.5, hold=120)
+        await wait_done(acd, 50, timeout=300)
+    finally:
+        second.terminate()
+        await second.wait()
+    reports = acd.recorder.by_caller(acd)
+    assert sorted(reports) == callers
+    assert [r for r in reports.values() if r.status != "answered"] == []
+    pickers = {
+        await aredis.hget(acd.store.key("call", r.call_id), "picked_by") for r in reports.values()
+    }
+    assert pickers == {"acceptance", "second"}  # both controllers routed calls
+    for agent_id in agents:
+        spans = sorted(
+            (r.answered_at or 0, (r.answered_at or 0) + r.talk_seconds)
+            for r in reports.values()
+            if r.agent_id == agent_id
+        )
+        assert all(a[1] <= b[0] + 0.05 for a, b in itertools.pairwise(spans)), agent_id
+    reserved = [
+        e["call_id"] for _id, e in await aredis.xrange(acd.store.events_key)
+        if e["state"] == "reserved"
+    ]  # fmt: skip
+    assert sorted(reserved) == sorted(r.call_id for r in reports.values())  # each once
+
+
+async def _second_controller(redis_url: str, prefix: str) -> None:
+    """A second controller process: routing only, on the same Redis queues."""
+    redis = Redis.from_url(redis_url, decode_responses=True)
+    store = AcdStore(redis, prefix, SKILLS, controller_id="second")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    await Dispatcher(store, tick_seconds=0.05).run(stop)
+    await redis.aclose()
+
+
+if __name__ == "__main__":
+    asyncio.run(_second_controller(sys.argv[1], sys.argv[2]))
