@@ -1,0 +1,241 @@
+"""The desk in a real browser: an agent logs in, signs in, goes ready, gets a screen pop,
+books a slot, files a work order and wraps up; the supervisor's wallboard follows the agent's
+state live and plays a recording; the auditor and the administrator see their pages.
+
+The call here is announced by publishing ``CallOffered`` on Redis, as the controller does;
+the end-to-end test with a simulated call through the real Asterisk builds on these fixtures.
+"""
+
+from __future__ import annotations
+
+import uuid
+import wave
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pyotp
+import pytest
+import redis
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend import events
+from backend.booking.context import BookingContext
+from backend.booking.demo_data import DemoDoctor, create_hospital, session_push
+from backend.booking.hospital_feed import push_schedules
+from backend.booking.rules import SessionOfDay
+from backend.db import transaction
+from backend.idcard import make_valid
+from backend.knowledge.demo_data import seed_knowledge_demo
+from backend.models.calls import CallRecord, Disposition, Line, Recording, RecordingStatus
+from backend.models.users import Role
+from backend.personal_data import PersonalDataCipher
+from tests.browser.conftest import DeskServer, screenshot
+from tests.desk_support import DeskUser, make_user
+
+pytestmark = pytest.mark.browser
+
+
+def log_in(page: Any, server: DeskServer, user: DeskUser, lands_on: str) -> None:
+    page.goto(server.url + "/login")
+    page.fill("#username", user.username)
+    page.fill("#password", user.password)
+    page.click("#login-submit")
+    if user.totp_secret:
+        page.wait_for_url("**/login/totp")
+        page.fill("#totp-code", pyotp.TOTP(user.totp_secret).now())
+        page.click("#totp-form button")
+    page.wait_for_url("**" + lands_on)
+
+
+def seed_hospital(factory: sessionmaker[Session], cipher: PersonalDataCipher) -> str:
+    name = f"测试医院{uuid.uuid4().hex[:4]}"
+    code = "t" + uuid.uuid4().hex[:8]
+    doctor = DemoDoctor("d1", "王大夫", "主任医师", Decimal("50.00"))
+    day = date.today() + timedelta(days=2)
+    with transaction(factory) as db:
+        hospital = create_hospital(db, cipher, code=code, name=name)
+        push = session_push(
+            f"{code}-x", ("nk", "内科"), day, SessionOfDay.MORNING, 10, doctor=doctor
+        )
+        push_schedules(db, BookingContext(cipher=cipher), hospital.id, [push])
+        seed_knowledge_demo(db)
+    return name
+
+
+def write_wav(path: Path, seconds: float = 1.0) -> int:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"\x00\x10" * int(8000 * seconds))
+    return path.stat().st_size
+
+
+def test_agent_day_and_supervisor_wallboard(
+    desk_server: DeskServer,
+    new_page: Any,
+    session_factory: sessionmaker[Session],
+    redis_namespace: str,
+    recordings_root: Path,
+) -> None:
+    settings = desk_server.settings
+    cipher = PersonalDataCipher(settings.data_key.get_secret_value())
+    hospital_name = seed_hospital(session_factory, cipher)
+    team = f"组{uuid.uuid4().hex[:4]}"
+    agent = make_user(session_factory, Role.AGENT, team=team)
+    boss = make_user(session_factory, Role.SUPERVISOR, team=team)
+    caller = f"139{uuid.uuid4().int % 10**8:08d}"
+    call_id = f"web-{uuid.uuid4().hex[:8]}"
+    with transaction(session_factory) as db:
+        db.add(CallRecord(call_id=call_id, line=Line.APPOINTMENT_114, caller_number=caller,
+                          agent_id=agent.agent_id, skill="booking"))  # fmt: skip
+
+    # The supervisor opens the wallboard first and watches the agent arrive.
+    board = new_page()
+    log_in(board, desk_server, boss, "/supervisor")
+    board.wait_for_selector("body[data-live='1']")
+
+    desk = new_page()
+    desk.goto(desk_server.url + "/login")
+    screenshot(desk, "01-login")
+    log_in(desk, desk_server, agent, "/desk")
+    desk.wait_for_selector("body[data-live='1']")
+    desk.click("#btn-signin")
+    desk.wait_for_selector("#agent-state[data-state='not_ready']")
+    desk.click("#btn-ready")
+    desk.wait_for_selector("#agent-state[data-state='ready']")
+    row = board.locator(f"tr[data-agent='{agent.agent_id}'] td.state")
+    row.filter(has_text="空闲").wait_for()
+    screenshot(board, "02-wallboard-agent-ready")
+
+    # The controller offers a call: the screen pop shows the caller and the intent.
+    client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
+    events.publish(
+        client,
+        events.CallOffered(
+            agent_id=agent.agent_id or 0,
+            call_id=call_id,
+            line="114",
+            caller_number=caller,
+            skill="booking",
+            intent="booking",
+            ivr_path=["欢迎", "主菜单", "预约挂号"],
+        ),
+        redis_namespace,
+    )
+    desk.locator("#pop-intent").filter(has_text="预约挂号").wait_for()
+    assert desk.inner_text("#pop-caller").startswith(caller[:3] + "****" + caller[-4:])
+    assert "主菜单" in desk.inner_text("#pop-ivr")
+    screenshot(desk, "03-desk-screen-pop")
+
+    # Knowledge search box.
+    desk.fill("#kb-q", "外伤")
+    desk.click("#kb-form button")
+    desk.wait_for_selector("#kb-results li")
+
+    # Booking for the caller: hospital -> department -> schedule -> slot -> patient -> book.
+    desk.fill("#hosp-q", hospital_name)
+    desk.click("#hosp-form button")
+    desk.locator("#hosp-list option", has_text=hospital_name).wait_for(state="attached")
+    desk.select_option("#hosp-list", label=hospital_name)
+    desk.locator("#dept-list option", has_text="内科").wait_for(state="attached")
+    desk.select_option("#dept-list", label="内科")
+    desk.click("#schedule-list button:not([disabled])")
+    desk.click("#slot-list input[type=radio]")
+    id_number = make_valid(
+        f"11010519{80 + uuid.uuid4().int % 20:02d}0101{uuid.uuid4().int % 900 + 100:03d}"
+    )
+    desk.fill("#patient-name", "张三")
+    desk.fill("#patient-id", id_number[:17] + ("0" if id_number[17] != "0" else "1"))
+    desk.locator("#id-check.bad").wait_for()
+    desk.fill("#patient-id", id_number)
+    desk.locator("#id-check.ok").wait_for()
+    desk.fill("#patient-phone", caller)
+    desk.click("#btn-book")
+    desk.wait_for_selector("#booking-code")
+    booking_code = desk.inner_text("#booking-code")
+    assert booking_code and "请向来电人复述预约码" in desk.inner_text("#booking-result")
+
+    # A work order from the current call.
+    desk.fill("#order-title", "咨询预约规则")
+    desk.click("#btn-order")
+    desk.wait_for_selector("#order-number")
+    order_number = desk.inner_text("#order-number")
+    assert order_number.startswith("GD")
+    desk.locator("#my-orders li", has_text=order_number).wait_for()
+    screenshot(desk, "04-desk-booked-and-order")
+
+    # Wrap-up, then a break: the wallboard follows within a second or two.
+    assert desk.input_value("#wrapup-order") == order_number
+    desk.fill("#wrapup-notes", "已预约并建单")
+    desk.click("#btn-wrapup")
+    desk.locator("#screen-pop", has_text="暂无来电").wait_for()
+    desk.select_option("#notready-reason", "meal")
+    desk.click("#btn-notready")
+    desk.wait_for_selector("#agent-state[data-state='not_ready']")
+    row.filter(has_text="用餐").wait_for()
+    screenshot(board, "05-wallboard-agent-on-meal")
+    screenshot(desk, "06-desk-after-wrapup")
+
+    # The supervisor finds the call's recording and plays it in the page.
+    relative = f"2026/11/25/{call_id}.wav"
+    size = write_wav(recordings_root / relative)
+    with transaction(session_factory) as db:
+        rec = Recording(call_id=call_id, path=relative, status=RecordingStatus.COMPLETE,
+                        agent_id=agent.agent_id, line="114", duration_seconds=1.0, size_bytes=size)  # fmt: skip
+        db.add(rec)
+        db.flush()
+        record = db.query(CallRecord).filter_by(call_id=call_id).one()
+        record.recording_id, record.disposition = rec.id, Disposition.ANSWERED
+    board.goto(desk_server.url + "/supervisor/recordings")
+    board.fill("#rec-agent", agent.agent_number)
+    board.click("#rec-search")
+    board.click("#recordings button[data-play]")
+    board.wait_for_function("document.getElementById('player').readyState >= 1")
+    assert board.evaluate("document.getElementById('player').duration") == pytest.approx(
+        1.0, abs=0.1
+    )
+    screenshot(board, "07-recordings-playing")
+    client.close()
+
+
+def test_auditor_and_administrator_pages(
+    desk_server: DeskServer, new_page: Any, session_factory: sessionmaker[Session]
+) -> None:
+    auditor = new_page()
+    log_in(auditor, desk_server, make_user(session_factory, Role.AUDITOR), "/supervisor/recordings")
+    auditor.goto(desk_server.url + "/audit")
+    auditor.locator("#audit tbody tr", has_text="auth.login").first.wait_for()
+    screenshot(auditor, "08-audit-log")
+    assert auditor.goto(desk_server.url + "/admin").status == 403
+
+    admin = new_page()
+    log_in(admin, desk_server, make_user(session_factory, Role.ADMIN), "/admin")
+    admin.wait_for_selector("#users tbody tr")
+    admin.wait_for_selector("#skills tbody tr")
+    screenshot(admin, "09-admin")
+
+
+def test_initial_password_change_in_the_browser(
+    desk_server: DeskServer, page: Any, session_factory: sessionmaker[Session]
+) -> None:
+    user = make_user(session_factory, Role.AGENT, must_change=True)
+    page.goto(desk_server.url + "/desk")
+    page.wait_for_url("**/login?next=/desk")
+    page.fill("#username", user.username)
+    page.fill("#password", user.password)
+    page.click("#login-submit")
+    page.wait_for_url("**/password")
+    page.fill("#old-password", user.password)
+    page.fill("#new-password", "weak")
+    page.fill("#new-password2", "weak")
+    page.click("#password-submit")
+    page.locator("#login-error", has_text="密码至少").wait_for()
+    screenshot(page, "10-password-change-refused")
+    for field in ("#new-password", "#new-password2"):
+        page.fill(field, "Another-Strong-Pass7")
+    page.click("#password-submit")
+    page.wait_for_url("**/desk")
