@@ -89,6 +89,14 @@ def upgrade() -> None:
     sa.Column('sl_formula', sa.String(length=32), nullable=False),
     sa.PrimaryKeyConstraint('line', 'skill', name=op.f('pk_report_queue_settings'))
     )
+    op.create_index(
+        'ix_call_records_queue_give_ups', 'call_records', ['started_at'], unique=False,
+        postgresql_where=sa.text("disposition IN ('ABANDONED_QUEUE', 'SHORT_ABANDON', 'CALLBACK')"),
+    )
+    op.create_index(
+        'ix_call_records_callback_parent', 'call_records', ['parent_call_id'], unique=False,
+        postgresql_where=sa.text('parent_call_id IS NOT NULL'),
+    )
     op.create_table('report_refresh_marks',
     sa.Column('name', sa.String(length=32), nullable=False),
     sa.Column('refreshed_through', sa.DateTime(timezone=True), nullable=False),
@@ -99,6 +107,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('report_refresh_marks')
+    op.drop_index('ix_call_records_queue_give_ups', table_name='call_records')
+    op.drop_index('ix_call_records_callback_parent', table_name='call_records')
     op.drop_table('report_queue_settings')
     op.drop_table('report_intent_stats')
     op.drop_table('report_call_stats')
