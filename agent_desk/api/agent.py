@@ -26,7 +26,7 @@ from agent_desk.errors import ErrorBody
 from agent_desk.myday import my_day
 from backend import events
 from backend.db import transaction
-from backend.errors import NotFound, Refused
+from backend.errors import Conflict, NotFound, Refused
 from backend.models.agents import Agent
 from backend.models.calls import CallRecord
 from backend.models.workorders import WorkOrder
@@ -56,6 +56,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 AgentCaller = Annotated[Caller, Depends(require(Permission.DESK))]
 CallCaller = Annotated[Caller, Depends(require(Permission.CALL_CONTROL))]
 OrderCaller = Annotated[Caller, Depends(require(Permission.WORKORDER_DESK))]
+
+
+class NoCallToHold(Conflict):
+    code = "no-call-to-hold"
 
 
 class NotAnAgent(Refused):
@@ -308,19 +312,28 @@ def build_router() -> APIRouter:
         )  # fmt: skip
         return row
 
+    async def toggle_hold(desk: Desk, caller: Caller, on: bool) -> StatusOut:
+        """Hold or resume: the ACD state is checked first, so nothing is muted by mistake."""
+        row = await control(desk, caller, "hold" if on else "resume")
+        before, after = (
+            (AgentState.ON_CALL, AgentState.ON_HOLD)
+            if on
+            else (AgentState.ON_HOLD, AgentState.ON_CALL)
+        )
+        async with desk.acd() as acd:
+            view = await acd.agent(row.agent_id)
+        if view is None or view.status.state is not before:
+            raise NoCallToHold("当前没有可保持的通话" if on else "当前没有被保持的通话")
+        await CallControl(await desk.ami_client()).hold(row.interface, on)
+        return await change_state(desk, row, after, actor=caller.username, source_ip=caller.ip)
+
     @router.post("/call/hold", summary="保持")
     async def hold(desk: DeskDep, caller: CallCaller) -> StatusOut:
-        row = await control(desk, caller, "hold")
-        await CallControl(await desk.ami_client()).hold(row.interface, True)
-        return await change_state(desk, row, AgentState.ON_HOLD, actor=caller.username,
-                                  source_ip=caller.ip)  # fmt: skip
+        return await toggle_hold(desk, caller, True)
 
     @router.post("/call/resume", summary="恢复（取消保持）")
     async def resume(desk: DeskDep, caller: CallCaller) -> StatusOut:
-        row = await control(desk, caller, "resume")
-        await CallControl(await desk.ami_client()).hold(row.interface, False)
-        return await change_state(desk, row, AgentState.ON_CALL, actor=caller.username,
-                                  source_ip=caller.ip)  # fmt: skip
+        return await toggle_hold(desk, caller, False)
 
     @router.post("/call/hangup", status_code=204, summary="挂断")
     async def hangup(desk: DeskDep, caller: CallCaller) -> None:
