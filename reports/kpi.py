@@ -219,7 +219,10 @@ FOOTNOTES: dict[str, str] = {
         "放弃率 =（队列放弃数 − 短时放弃数）÷（进入队列数 − 短时放弃数）；"
         "短时放弃（等待不足{short}秒）单独列出。"
     ),
-    "occupancy": "占用率 =（通话 + 保持 + 话后处理时长）÷ 签入且非小休时长。",
+    "occupancy": (
+        "占用率 =（通话 + 保持 + 话后处理时长）÷ 签入且非示忙时长"
+        "（示忙含小休、用餐、培训、会议及未接后的自动示忙）。"
+    ),
     "transfer": "转接率 = 转接通话数 ÷ 接听数。",
     "callback": "回拨率 = 选择回拨离开队列的通话数 ÷ 进入队列数；回拨外呼另计。",
     "self_service": "IVR自助率 = IVR自助办结通话数 ÷ 呼入量。",
@@ -238,12 +241,14 @@ def footnotes(keys: Sequence[str], *, formula: SlFormula, short_abandon_seconds:
     return lines
 
 
-# Not-ready reasons that are still work (after-call work), so they count as staffed time.
+# The ACD writes after-call work as its own state (``wrap_up``: staffed). Not-ready is
+# unavailable time whatever its reason (break, meal, training, meeting, no_answer), unless a
+# writer marks after-call work as a not-ready reason.
 WORK_REASONS = frozenset({"wrapup", "acw", "after_call_work"})
 
 
 def is_staffed(state: str, reason: str) -> bool:
-    """Logged in and not on a break: the denominator of occupancy."""
+    """Logged in and not not-ready: the denominator of occupancy."""
     if state == "logged_out":
         return False
     return state != "not_ready" or reason in WORK_REASONS

@@ -55,3 +55,27 @@ def test_every_page_names_the_formula_in_use_and_the_short_abandon_threshold() -
     assert notes[0] == "服务水平 = T秒内接听数 ÷ 接听数"
     assert any("等待不足5秒" in line for line in notes)
     assert any("跨午夜的通话计入其开始的日期" in line for line in notes)
+
+
+@pytest.mark.parametrize(
+    ("state", "reason", "staffed"),
+    [
+        ("ready", "", True),
+        ("on_call", "", True),
+        ("on_hold", "", True),
+        ("wrap_up", "", True),
+        ("not_ready", "meal", False),
+        ("not_ready", "no_answer", False),
+        ("not_ready", "acw", True),
+        ("logged_out", "", False),
+    ],
+)
+def test_occupancy_counts_staffed_time_by_the_acd_states(
+    state: str, reason: str, staffed: bool
+) -> None:
+    assert kpi.is_staffed(state, reason) is staffed
+
+
+def test_patience_is_queue_time_over_abandons() -> None:
+    assert kpi.patience_estimate(600.0, 4) == 150.0
+    assert kpi.patience_estimate(600.0, 0) is None
