@@ -8,10 +8,11 @@ Who may read reports is decided by the composition root: it passes the ``guard``
 # No ``from __future__ import annotations``: FastAPI evaluates these annotations at runtime.
 
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from html import escape
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
@@ -24,7 +25,7 @@ from reports.agent_report import build_agent_report
 from reports.booking_sheet import build_booking_sheet
 from reports.document import ReportDocument
 from reports.halfyear_114 import build_halfyear_114
-from reports.periods import Edition, Grain, ReportFilter, ReportInputError
+from reports.periods import LOCAL_TZ_NAME, Edition, Grain, ReportFilter, ReportInputError
 from reports.recording_report import build_recording_report
 from reports.render_files import render_csv, render_pdf, render_xlsx
 from reports.render_html import STYLE, render_html
@@ -63,6 +64,11 @@ def file_response(body: bytes, fmt: str, name: str) -> Response:
     )
 
 
+def beijing_today() -> date:
+    """Today as the call centre counts it (the server may run on UTC)."""
+    return datetime.now(ZoneInfo(LOCAL_TZ_NAME)).date()
+
+
 def report_filter(
     first: Annotated[date | None, Query(description="开始日期（北京时间）")] = None,
     last: Annotated[date | None, Query(description="结束日期（含）")] = None,
@@ -73,7 +79,7 @@ def report_filter(
     grain: Grain = Grain.DAY,
 ) -> ReportFilter:
     """The filter of a report page; without dates, the last seven days."""
-    today = date.today()
+    today = beijing_today()
     last = last or today
     first = first or last - timedelta(days=6)
     return ReportFilter(
@@ -148,7 +154,7 @@ def build_router(guard: Callable[..., Any] | None = None) -> APIRouter:
         half: Annotated[int | None, Query(ge=1, le=2)] = None,
         fmt: FormatQuery = "html",
     ) -> Response:
-        today = date.today()
+        today = beijing_today()
         # Default: the last half year that has ended.
         default_year, default_half = (today.year - 1, 2) if today.month <= 6 else (today.year, 1)
         year, half = year or default_year, half or default_half
@@ -162,7 +168,7 @@ def build_router(guard: Callable[..., Any] | None = None) -> APIRouter:
         year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
         fmt: FormatQuery = "html",
     ) -> Response:
-        year = year or date.today().year
+        year = year or beijing_today().year
         return report_response(
             request, build_booking_sheet(session, year), fmt, f"预约确认单_{year}"
         )
@@ -175,7 +181,7 @@ def build_router(guard: Callable[..., Any] | None = None) -> APIRouter:
         day: date | None = None,
         fmt: FormatQuery = "html",
     ) -> Response:
-        day = day or date.today()
+        day = day or beijing_today()
         doc = build_workorder_report(session, edition, day)
         return report_response(request, doc, fmt, f"工单统计_{edition.value}_{day}")
 
@@ -189,7 +195,7 @@ def build_router(guard: Callable[..., Any] | None = None) -> APIRouter:
         seconds: Annotated[int, Query(ge=1, le=600)] = 20,
         fmt: FormatQuery = "html",
     ) -> Response:
-        day = day or date.today()
+        day = day or beijing_today()
         if line not in ("114", "hotline"):
             raise ReportInputError(f"未知线路：{line}")
         doc = build_staffing(session, day, line, target_level=target, target_seconds=seconds)
