@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from agent_desk.auth.guard import COOKIE, CallerDep, DeskDep, caller_of, peer_ip
 from agent_desk.auth.permissions import HOME_PAGE, ROLE_LABELS, ROLE_PERMISSIONS
 from agent_desk.auth.sessions import DeskSession, Stage
+from agent_desk.desk import Desk
 from agent_desk.errors import ErrorBody
 
 
@@ -67,9 +68,7 @@ ERRORS = {code: {"model": ErrorBody} for code in (401, 403, 422)}
 def build_router() -> APIRouter:
     router = APIRouter(prefix="/api/auth", tags=["auth"], responses=ERRORS)  # type: ignore[arg-type]
 
-    @router.post("/login", summary="用户名密码登录")
-    def login(body: LoginBody, desk: DeskDep, request: Request, response: Response) -> LoginState:
-        token, session = desk.auth.login(body.username, body.password, peer_ip(request))
+    def set_cookie(response: Response, desk: Desk, token: str) -> None:
         response.set_cookie(
             COOKIE,
             token,
@@ -78,18 +77,27 @@ def build_router() -> APIRouter:
             secure=desk.settings.environment == "production",
             path="/",
         )
+
+    @router.post("/login", summary="用户名密码登录")
+    def login(body: LoginBody, desk: DeskDep, request: Request, response: Response) -> LoginState:
+        token, session = desk.auth.login(body.username, body.password, peer_ip(request))
+        set_cookie(response, desk, token)
         return _state(session)
 
     @router.post("/totp", summary="管理员动态口令（TOTP）")
-    def totp(body: TotpBody, desk: DeskDep, caller: CallerDep) -> LoginState:
-        session = desk.auth.verify_totp(caller.token, caller.session, body.code, caller.ip)
+    def totp(body: TotpBody, desk: DeskDep, caller: CallerDep, response: Response) -> LoginState:
+        token, session = desk.auth.verify_totp(caller.token, caller.session, body.code, caller.ip)
+        set_cookie(response, desk, token)
         return _state(session)
 
     @router.post("/password", summary="修改密码（初始密码须先修改）")
-    def change_password(body: PasswordBody, desk: DeskDep, caller: CallerDep) -> LoginState:
-        session = desk.auth.change_password(
+    def change_password(
+        body: PasswordBody, desk: DeskDep, caller: CallerDep, response: Response
+    ) -> LoginState:
+        token, session = desk.auth.change_password(
             caller.token, caller.session, body.old_password, body.new_password, caller.ip
         )
+        set_cookie(response, desk, token)
         return _state(session)
 
     @router.post("/logout", status_code=204, summary="退出登录")

@@ -129,7 +129,7 @@ class AuthService:
 
     def verify_totp(
         self, token: str, session: DeskSession, code: str, source_ip: str
-    ) -> DeskSession:
+    ) -> tuple[str, DeskSession]:
         if session.stage is not Stage.TOTP:
             raise Conflict("当前登录步骤无需动态口令", code="totp-not-expected")
         now = self._clock()
@@ -159,7 +159,7 @@ class AuthService:
 
     def change_password(
         self, token: str, session: DeskSession, old: str, new: str, source_ip: str
-    ) -> DeskSession:
+    ) -> tuple[str, DeskSession]:
         with transaction(self._factory) as db:
             user = db.get(User, session.user_id, with_for_update=True)
             if user is None or not verify_password(user.password_hash, old):
@@ -175,9 +175,8 @@ class AuthService:
                 user.password_changed_at = self._clock()
                 add_audit(db, user.username, "auth.password_changed", target=f"user:{user.id}",
                           source_ip=source_ip)  # fmt: skip
-                if session.stage is Stage.CHANGE_PASSWORD:
-                    return self.sessions.advance(token, session, Stage.READY)
-                return session
+                stage = Stage.READY if session.stage is Stage.CHANGE_PASSWORD else session.stage
+                return self.sessions.advance(token, session, stage)
         raise failure
 
     def logout(self, token: str, session: DeskSession, source_ip: str) -> None:

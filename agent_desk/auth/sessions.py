@@ -89,10 +89,13 @@ class SessionStore:
     def update(self, token: str, session: DeskSession) -> None:
         self._write(token, session)
 
-    def advance(self, token: str, session: DeskSession, stage: Stage) -> DeskSession:
+    def advance(self, token: str, session: DeskSession, stage: Stage) -> tuple[str, DeskSession]:
+        """Move to the next login stage under a new token (no session fixation across a
+        privilege change); the old token stops working."""
         after = replace(session, stage=stage, pending_totp_secret="")
-        self._write(token, after)
-        return after
+        new_token = self.create(after)
+        self.delete(token)
+        return new_token, after
 
     def delete(self, token: str) -> None:
         self._redis.delete(self._key(token))

@@ -132,10 +132,15 @@ def test_administrator_needs_a_valid_totp_code(
     if pyotp.TOTP(admin.totp_secret or "").verify("000000", valid_window=1):
         bad = desk_client.post("/api/auth/totp", json={"code": "999999"})
     assert bad.status_code == 401 and bad.json()["error"] == "bad-totp"
+    half_token = desk_client.cookies.get("cc_desk")
     good = desk_client.post(
         "/api/auth/totp", json={"code": pyotp.TOTP(admin.totp_secret or "").now()}
     )
     assert good.status_code == 200 and good.json()["next"] == "/admin"
+    # The full session gets a new token: the half-logged-in one is worthless now.
+    assert desk_client.cookies.get("cc_desk") != half_token
+    stale = desk_client.get("/api/auth/me", cookies={"cc_desk": half_token or ""})
+    assert stale.status_code == 401
     assert desk_client.get("/api/admin/users").status_code == 200
     assert desk_client.get("/admin").status_code == 200
     assert "auth.totp_ok" in actions(session_factory, admin.username)
