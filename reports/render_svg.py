@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from html import escape
 
 from reports.document import Chart
@@ -25,7 +26,9 @@ def chart_svg(chart: Chart) -> str:
         f'<text x="4" y="{PAD_TOP + 8}">{_fmt(top)}{escape(chart.unit)}</text>',
         f'<text x="4" y="{PAD_TOP + plot_h}">0</text>',
     ]
-    label_every = max(1, n // 24)
+    # Skip labels so that they do not overlap (about 7 px per character at this size).
+    widest = max((len(label) for label in chart.labels), default=1)
+    label_every = max(1, math.ceil(n * (widest * 7 + 6) / plot_w))
     for i, label in enumerate(chart.labels):
         if i % label_every == 0:
             x = PAD_LEFT + i * step + step / 2
