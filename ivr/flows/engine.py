@@ -292,14 +292,19 @@ class _CallRun:
         entered: list[str] = []
         reasons: list[str] = []
         for _ in range(node.retries):
+            # One digit more than needed: GET DATA stops at max_digits, so the '#' callers are
+            # told to press after the last digit would otherwise end the *next* GET DATA with
+            # nothing. With room for it, '#' ends this one and no digit is left over.
             reply = await self.channel.get_data(
-                await self._sound(node.prompt), node.timeout_ms, node.max_digits
+                await self._sound(node.prompt), node.timeout_ms, node.max_digits + 1
             )
             raw = reply.digits
             entered.append(self._mask(node, raw) if raw else "-")
             try:
                 if len(raw) < node.min_digits:
                     raise InputRejected("输入位数不足" if raw else "未输入")
+                if len(raw) > node.max_digits:
+                    raise InputRejected("输入位数过多")
                 value = validate_input(node.validator, raw)
             except InputRejected as exc:
                 reasons.append(str(exc))

@@ -1,4 +1,5 @@
-"""Simulated callers through the real Asterisk into the 114 flow (and the Korean speech flow).
+"""Simulated callers through the real Asterisk into the 114 and hotline flows (and the Korean
+speech flow).
 
 The caller is a Local/ channel that sends DTMF or plays a recorded phrase at set moments;
 the moments are computed from the lengths of the rendered prompts, since a key pressed while
@@ -13,9 +14,11 @@ from __future__ import annotations
 import asyncio
 import math
 import subprocess
+import time
 import wave
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -24,15 +27,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.models.calls import CallRecord, Disposition
+from backend.models.workorders import CallbackTask, WorkOrder
 from backend.settings import Settings
 from backend.workcalendar import WorkCalendar
 from ivr.agi.session import AgiSession
+from ivr.flows.booking_adapter import ServiceBookingLookup
 from ivr.flows.call import call_info
 from ivr.flows.engine import FlowEngine, FlowPorts
 from ivr.flows.loader import load_flows
+from ivr.flows.message_adapter import WorkOrderMessageSink
 from ivr.flows.ports import (
     CallInfo,
     Channel,
+    IvrExit,
     IvrSummary,
     PromptText,
     QueueOutcome,
@@ -40,9 +47,11 @@ from ivr.flows.ports import (
 )
 from ivr.flows.schema import Flow
 from ivr.journal import SqlCallJournal, ivr_path
+from ivr.pbx.instance import AsteriskInstance
 from ivr.speech.asr import VoskRecognizer
 from ivr.speech.tts import TtsRenderer, build_all_prompts
-from tests.asterisk_fixtures import DID_114, AgiRoutes, SimulatedCaller
+from tests.asterisk_fixtures import DID_114, DID_HOTLINE, AgiRoutes, SimulatedCaller
+from tests.ivr_bookings import book_one
 from tests.ivr_scripted_call import MemoryBookings
 
 pytestmark = pytest.mark.asterisk
@@ -67,7 +76,7 @@ class StandInQueue:
 
 @pytest.fixture(scope="module")
 def flows() -> dict[str, Flow]:
-    return load_flows(names=("114", "test_ko"))
+    return load_flows(names=("114", "hotline", "test_ko"))
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +99,7 @@ def pause(duration: float) -> str:
 
 
 class Line:
-    """A flow served on the AGI route ``114`` for one test, with its outcome as a future."""
+    """A flow served on an AGI route for one test, with its outcome as a future."""
 
     def __init__(
         self,
@@ -98,9 +107,11 @@ class Line:
         renderer: TtsRenderer,
         session_factory: sessionmaker[Session],
         routes: AgiRoutes,
+        route: str,
         **ports: object,
     ) -> None:
         self.queue = StandInQueue()
+        ports.setdefault("bookings", MemoryBookings())
         self.engine = FlowEngine(
             flow,
             FlowPorts(
@@ -108,18 +119,18 @@ class Line:
                 queue=self.queue,
                 journal=SqlCallJournal(session_factory),
                 calendar=WorkCalendar.load(),
-                bookings=MemoryBookings(),
                 **ports,  # type: ignore[arg-type]
             ),
         )
+        self.route = route
         self.done: asyncio.Future[tuple[CallInfo, IvrSummary]] = (
             asyncio.get_running_loop().create_future()
         )
-        routes.set("114", self._handle)
+        routes.set(route, self._handle)
 
     async def _handle(self, session: AgiSession) -> None:
         try:
-            call = await call_info(session, "114")
+            call = await call_info(session, self.route)
             summary = await self.engine.run(session, call)
         except Exception as exc:
             self.done.set_exception(exc)
@@ -134,8 +145,8 @@ class Line:
 def line_for(
     renderer: TtsRenderer, session_factory: sessionmaker[Session], agi_routes: AgiRoutes
 ) -> Callable[..., Awaitable[Line]]:
-    async def build(flow: Flow, **ports: object) -> Line:
-        return Line(flow, renderer, session_factory, agi_routes, **ports)
+    async def build(flow: Flow, route: str = "114", **ports: object) -> Line:
+        return Line(flow, renderer, session_factory, agi_routes, route, **ports)
 
     return build
 
@@ -226,3 +237,76 @@ async def test_a_spoken_phrase_gets_its_intent_through_vosk(
     assert line.queue.handoffs == [("general", 0)]
     step = summary.steps[0]
     assert (step.node, step.input, step.intent) == ("speech_intent", "상담원", "agent")
+
+
+def keyed(digits: str) -> str:
+    # A phone pad has no X: the flow takes * for the last character of an ID number.
+    return digits.replace("X", "*")
+
+
+async def test_self_service_reads_out_the_booking_found_by_id_number_and_code(
+    flows,
+    renderer,
+    line_for,
+    simulated_caller: SimulatedCaller,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    db: Session,
+    asterisk: AsteriskInstance,
+) -> None:
+    flow = flows["114"]
+    booked = book_one(settings, session_factory)
+    line = await line_for(flow, bookings=ServiceBookingLookup(booked.service))
+    # 2 during the speech prompt, then the ID number and the code while their prompts play.
+    dtmf = "2" + pause(1.5) + keyed(booked.id_number) + "#" + pause(1.5) + booked.receipt.code
+    await simulated_caller.call(
+        DID_114, dtmf=dtmf, delay=seconds(renderer, flow, "welcome") + 1.5, hold=45
+    )
+    call, summary = await line.outcome()
+    path = [(s.node, s.input, s.outcome) for s in summary.steps]
+    assert ("booking_lookup", "", "found") in path
+    # Asterisk played the TTS rendering of the booking service's own sentence.
+    spoken = renderer.render(PromptText(None, booked.receipt.speech()))
+    assert renderer.host_file(spoken).is_file()
+    assert spoken in asterisk.messages_log.read_text()
+    record = db.scalars(select(CallRecord).where(CallRecord.call_id == call.call_id)).one()
+    assert record.disposition is Disposition.SELF_SERVICE
+    assert booked.id_number not in " ".join(s.input for s in ivr_path(db, call.call_id))
+
+
+class NightClock:
+    """Saturday 28 November 2026, 21:30 in Beijing, with a real monotonic clock."""
+
+    def now(self) -> datetime:
+        return datetime(2026, 11, 28, 13, 30, tzinfo=UTC)
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+
+async def test_out_of_hours_hotline_message_is_stored_with_a_ticket(
+    flows,
+    renderer,
+    line_for,
+    simulated_caller: SimulatedCaller,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    db: Session,
+) -> None:
+    flow = flows["hotline"]
+    sink = WorkOrderMessageSink(session_factory, settings)
+    line = await line_for(flow, route="hotline", clock=NightClock(), messages=sink)
+    said = renderer.render(PromptText(None, "我想咨询异地就医备案，请给我回电话。"))
+    to_beep = seconds(renderer, flow, "closed") + seconds(renderer, flow, "leave_message")
+    await simulated_caller.call(DID_HOTLINE, play=said, delay=to_beep + 1.5, hold=25)
+    call, summary = await line.outcome()
+    assert summary.exit is IvrExit.MESSAGE
+    order = db.scalars(select(WorkOrder).where(WorkOrder.call_id == call.call_id)).one()
+    assert order.source == "hotline_message"
+    task = db.scalars(select(CallbackTask).where(CallbackTask.order_id == order.id)).one()
+    assert task.status == "pending"
+    message = settings.effective_recordings_dir / order.recording_path
+    with wave.open(str(message)) as audio:
+        assert audio.getnframes() / audio.getframerate() > 1.0
+    record = db.scalars(select(CallRecord).where(CallRecord.call_id == call.call_id)).one()
+    assert record.disposition is Disposition.VOICEMAIL

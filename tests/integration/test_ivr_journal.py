@@ -136,7 +136,7 @@ async def test_id_numbers_never_reach_the_ivr_path_in_clear(
     session_factory: sessionmaker[Session], db: Session, tmp_path: Path
 ) -> None:
     id_number = make_valid("11010519800101123")
-    call_id = await _call(session_factory, tmp_path, "114", ["2", id_number, "12345678"])
+    call_id = await _call(session_factory, tmp_path, "114", ["2", id_number, "1234567890"])
     stored = " ".join(f"{s.input} {s.details}" for s in ivr_path(db, call_id))
     assert id_number not in stored
     assert "booking_lookup" in {s.node for s in ivr_path(db, call_id)}

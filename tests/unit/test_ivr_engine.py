@@ -38,7 +38,7 @@ from tests.ivr_scripted_call import (
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 ID_NUMBER = make_valid("11010519491231002")  # ends in X
-CODE = "20261234"
+CODE = "2026123456"
 SPOKEN = "您预约的是北京协和医院心内科，2026年12月1日上午08:30，第5号，预约状态：已预约。"
 
 
@@ -192,7 +192,7 @@ async def test_self_service_cancels_a_booking(flows, tmp_path) -> None:
 
 async def test_unknown_booking_is_said_and_the_menu_comes_back(flows, tmp_path) -> None:
     line = Line(flows["114"], tmp_path)
-    channel = await line.call("2", ID_NUMBER, "99999999", "0")
+    channel = await line.call("2", ID_NUMBER, "9999999999", "0")
     assert "114/booking_not_found" in channel.played
     assert line.queue.handoffs == [("general", 0)]
 
@@ -292,3 +292,11 @@ def test_a_flow_with_messages_needs_a_message_sink(flows) -> None:
                 calendar=WorkCalendar.load(),
             ),
         )
+
+
+async def test_too_many_digits_are_refused_not_cut(flows, tmp_path) -> None:
+    line = Line(flows["114"], tmp_path)
+    channel = await line.call("2", ID_NUMBER + "1", ID_NUMBER, CODE, "3")
+    id_step = next(s for s in line.summary.steps if s.node == "collect_id")
+    assert id_step.details["rejected"] == ["输入位数过多"]
+    assert channel.played.count("114/bad_id") == 1
