@@ -94,6 +94,10 @@ def seconds(renderer: TtsRenderer, flow: Flow, prompt: str, *, elderly: bool = F
         return audio.getnframes() / audio.getframerate()
 
 
+def call_record(db: Session, call_id: str) -> CallRecord:
+    return db.scalars(select(CallRecord).where(CallRecord.call_id == call_id)).one()
+
+
 def pause(duration: float) -> str:
     return "w" * math.ceil(duration / PAUSE)
 
@@ -208,7 +212,7 @@ async def test_hanging_up_in_the_menu_leaves_a_record_abandoned_in_ivr(
     to_menu = seconds(renderer, flow, "welcome") + seconds(renderer, flow, "say_business")
     await simulated_caller.call(DID_114, delay=1, hold=to_menu + 2.0)
     call, _ = await line.outcome()
-    record = db.scalars(select(CallRecord).where(CallRecord.call_id == call.call_id)).one()
+    record = call_record(db, call.call_id)
     assert record.disposition is Disposition.ABANDONED_IVR
     assert record.caller_number == "13800138000" and record.did == DID_114
     assert line.queue.handoffs == []
@@ -269,7 +273,7 @@ async def test_self_service_reads_out_the_booking_found_by_id_number_and_code(
     spoken = renderer.render(PromptText(None, booked.receipt.speech()))
     assert renderer.host_file(spoken).is_file()
     assert spoken in asterisk.messages_log.read_text()
-    record = db.scalars(select(CallRecord).where(CallRecord.call_id == call.call_id)).one()
+    record = call_record(db, call.call_id)
     assert record.disposition is Disposition.SELF_SERVICE
     assert booked.id_number not in " ".join(s.input for s in ivr_path(db, call.call_id))
 
@@ -308,5 +312,5 @@ async def test_out_of_hours_hotline_message_is_stored_with_a_ticket(
     message = settings.effective_recordings_dir / order.recording_path
     with wave.open(str(message)) as audio:
         assert audio.getnframes() / audio.getframerate() > 1.0
-    record = db.scalars(select(CallRecord).where(CallRecord.call_id == call.call_id)).one()
+    record = call_record(db, call.call_id)
     assert record.disposition is Disposition.VOICEMAIL
