@@ -71,7 +71,8 @@ class CallbackReport:
     started_at: float
     answered_at: float | None
     talk_seconds: float
-    recording: str  # path as Asterisk wrote it, "" when nothing was recorded
+    recording: str
+    ended_at: float  # path as Asterisk wrote it, "" when nothing was recorded
 
 
 class CallbackObserver(Protocol):
@@ -173,6 +174,15 @@ class CallbackDialer:
         if self._observer is not None:
             await self._observer.callback_done(
                 CallbackReport(
-                    call_id, unique_id, key, agent_id, status, started, answered_at, talk, recording
+                    call_id,
+                    unique_id,
+                    key,
+                    agent_id,
+                    status,
+                    started,
+                    answered_at,
+                    talk,
+                    recording,
+                    ended_at=self._store.now(),
                 )
             )

@@ -28,8 +28,10 @@ class Dispatcher:
         *,
         start_callback: CallbackStarter | None = None,
         tick_seconds: float = 0.1,
+        recover_every_seconds: float = 5.0,
     ) -> None:
         self._store = store
+        self._recover_every = recover_every_seconds
         self._start_callback = start_callback
         self._tick = tick_seconds
         self._kicked = asyncio.Event()
@@ -40,8 +42,17 @@ class Dispatcher:
         self._kicked.set()
 
     async def run(self, stop: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+        await self._store.heartbeat()
+        # Calls this controller held before a restart have no session any more.
+        await self._recover(restarted=True)
+        next_recovery = loop.time() + self._recover_every
         while not stop.is_set():
             try:
+                if loop.time() >= next_recovery:
+                    next_recovery = loop.time() + self._recover_every
+                    await self._store.heartbeat()
+                    await self._recover(restarted=False)
                 await self.dispatch_once()
             except Exception:
                 # Redis hiccups must not end routing for the whole controller.
@@ -52,6 +63,11 @@ class Dispatcher:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def _recover(self, *, restarted: bool) -> None:
+        released = await self._store.recover(3 * self._recover_every, restarted=restarted)
+        if released:
+            log.warning("released %d calls of controllers that are gone", len(released))
 
     async def dispatch_once(self) -> list[Assignment]:
         await self._store.expire_wrapups()

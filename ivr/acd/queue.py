@@ -35,6 +35,7 @@ from ivr.flows.ports import (
 
 log = logging.getLogger("ivr.acd")
 
+REJOIN_CHECK_SECONDS = 2.0
 CALLBACK_CONFIRM = "好的，坐席空闲时将按您原来的排队顺序给您回电，请挂机。"
 # Dial results after which the agent was at fault and the call goes back to its queue.
 NOT_REACHED = frozenset({"NOANSWER", "BUSY", "CHANUNAVAIL", "CONGESTION"})
@@ -67,6 +68,8 @@ class QueueReport:
     """What happened in the queue, for the call record (times are epoch seconds)."""
 
     call_id: str
+    line: str
+    caller_number: str  # personal data: for the call record only, never logged
     skill: str
     priority: int
     queued_at: float
@@ -160,8 +163,12 @@ class _Waiter:
         config = self.store.skills[self.skill]
         deadline = self.entered_at + config.max_wait_seconds
         next_announcement = self.now() + self.s.first_announcement_seconds
+        next_check = self.now() + REJOIN_CHECK_SECONDS
         await self._music(True)
         while True:
+            if self.now() >= next_check:
+                next_check = self.now() + REJOIN_CHECK_SECONDS
+                await self._still_queued()
             agent_id = await self.store.take_assignment(self.call.call_id)
             if agent_id is not None:
                 outcome = await self._connect(agent_id)
@@ -186,6 +193,15 @@ class _Waiter:
                 if outcome is not None:
                     return outcome
 
+    async def _still_queued(self) -> None:
+        """Another controller may have taken this controller for dead (a long stall) and
+        released the call; the caller is still here, so he takes his place back."""
+        call = await self.store.call(self.call.call_id)
+        released = call is not None and call.status == CallStatus.ABANDONED
+        if released and await self.store.rejoin(self.call.call_id):
+            log.warning("call %s was released while its caller waited: rejoined", self.call.call_id)
+            self.q._dispatcher.kick()
+
     async def abandoned(self) -> QueueOutcome:
         await self.store.abandon(self.call.call_id)
         self.q._dispatcher.kick()
@@ -195,6 +211,8 @@ class _Waiter:
     def report(self, outcome: QueueOutcome) -> QueueReport:
         return QueueReport(
             call_id=self.call.call_id,
+            line=self.call.line,
+            caller_number=self.call.caller_number,
             skill=self.skill,
             priority=self.priority,
             queued_at=self.entered_at,

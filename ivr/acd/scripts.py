@@ -162,6 +162,7 @@ if c then
   end
   if c.clear_mailbox then redis.call('DEL', P .. ':mailbox:' .. c.id) end
   if c.expire_seconds then redis.call('EXPIRE', ckey, c.expire_seconds) end
+  if c.persist then redis.call('PERSIST', ckey) end
   if c.handle_seconds then
     local hkey = P .. ':handle:' .. (redis.call('HGET', ckey, 'skill') or '')
     redis.call('LPUSH', hkey, c.handle_seconds)

@@ -108,6 +108,7 @@ class QueuedCall:
     callback_number: str = ""  # personal data: never log it
     attempts: int = 0
     owner: str = ""  # the controller holding the caller's AGI session
+    picked_by: str = ""  # the controller that reserved the agent (dials a callback)
 
 
 @dataclass(frozen=True)
@@ -455,6 +456,19 @@ class AcdStore:
             return False
         raise Conflict(f"call {call_id} changed too often")
 
+    async def rejoin(self, call_id: str) -> bool:
+        """A caller whose entry was released (his controller looked gone) but who is still
+        on the line takes his place back, at his first entry score."""
+        op = self._call_op(
+            call_id,
+            (CallStatus.ABANDONED,),
+            None,
+            {"status": CallStatus.WAITING, "owner": self.controller_id, "agent_id": ""},
+            queue="add",
+        )
+        op["persist"] = True
+        return await self._apply(call=op) == "ok"
+
     async def request_callback(self, call_id: str, number: str) -> bool:
         """The waiting caller asks to be called back: keeps the queue place, flagged callback.
 
@@ -505,6 +519,50 @@ class AcdStore:
 
     async def recent_handle_seconds(self, skill: str) -> list[float]:
         return [float(h) for h in await self._redis.lrange(self.key("handle", skill), 0, -1)]
+
+    # Controllers coming and going ------------------------------------------------------
+
+    async def heartbeat(self) -> None:
+        """This controller is alive (its waiting callers' sessions exist)."""
+        await self._redis.hset(self.key("controllers"), self.controller_id, _ms(self.now()))
+
+    async def live_controllers(self, stale_after: float) -> set[str]:
+        beats = await self._redis.hgetall(self.key("controllers"))
+        cutoff = self.now() - stale_after
+        return {name for name, at in beats.items() if _sec(at) >= cutoff}
+
+    async def recover(self, stale_after: float = 10.0, *, restarted: bool = False) -> list[str]:
+        """Release calls whose controller is gone, so that no agent waits for them forever.
+
+        A waiting caller's AGI session dies with its controller: its queue entry is removed
+        and an agent reserved for it goes back to ready with his idle place. Callbacks have no
+        session and stay in their place; one that was being dialled by a dead controller goes
+        back in line (its attempt key keeps the citizen from being rung twice). With
+        ``restarted`` this controller's own earlier calls count as gone too (same id, new
+        process). Returns the call ids released.
+        """
+        live = await self.live_controllers(stale_after)
+        if restarted:
+            live.discard(self.controller_id)
+        released = [
+            c.call_id
+            for c in await self.waiting_calls()
+            if c.status == CallStatus.WAITING
+            and c.owner not in live
+            and await self.abandon(c.call_id)
+        ]
+        for view in await self.agents():
+            if view.status.state not in (AgentState.RESERVED, AgentState.RINGING):
+                continue
+            held = await self.call(view.status.call_id)
+            if held is None or held.agent_id != view.profile.agent_id:
+                continue
+            if held.callback and held.picked_by not in live:
+                await self.callback_unreached(held.call_id, view.profile.agent_id)
+                released.append(held.call_id)
+            elif not held.callback and held.owner not in live and await self.abandon(held.call_id):
+                released.append(held.call_id)
+        return released
 
     async def staffed_count(self, skill: str) -> int:
         return int(await self._redis.scard(self.key("staffed", skill)))
@@ -695,4 +753,5 @@ class AcdStore:
             callback_number=raw.get("number", ""),
             attempts=int(raw.get("attempts", 0)),
             owner=raw.get("owner", ""),
+            picked_by=raw.get("picked_by", ""),
         )

@@ -300,3 +300,46 @@ async def test_redis_pick_agrees_with_the_pure_policy(store: AcdStore, clock: Cl
         for agent in agents:
             await store.change_state(agent.agent_id, AgentState.LOGGED_OUT)
     assert decisions > 100 and overflows > 0
+
+
+async def test_restart_releases_calls_whose_sessions_died_but_keeps_callbacks(
+    aredis: Redis, redis_namespace: str, store: AcdStore, clock: Clock
+) -> None:
+    other = AcdStore(aredis, redis_namespace, SKILLS, controller_id="c2", clock=clock)
+    await store.heartbeat()
+    await other.heartbeat()
+    await ready_agent(store, clock, 1, {"booking": 5}, T0 - 100)
+    await ready_agent(store, clock, 2, {"policy": 5}, T0 - 100)
+    await store.enqueue("held", "booking", entered_at=T0 - 50)  # gets agent 1
+    assert await store.pick() is not None
+    await store.enqueue("waiting", "booking", entered_at=T0 - 40)
+    await store.enqueue("cb", "booking", entered_at=T0 - 30)
+    assert await store.request_callback("cb", "13700000000")
+    await other.enqueue("elsewhere", "booking", entered_at=T0 - 20)
+
+    restarted = AcdStore(aredis, redis_namespace, SKILLS, controller_id="c1", clock=clock)
+    released = await restarted.recover(restarted=True)
+    assert sorted(released) == ["held", "waiting"]
+    assert [c.call_id for c in await restarted.waiting_calls()] == ["cb", "elsewhere"]
+    agent = await restarted.agent(1)
+    assert agent is not None and agent.status.state == AgentState.READY
+    assert agent.status.idle_since == T0 - 100  # kept his place in the idle order
+
+    # A controller that stops beating is gone for the others too.
+    clock.now += 60
+    await restarted.heartbeat()
+    assert await restarted.recover(stale_after=10) == ["elsewhere"]
+
+
+async def test_a_released_caller_still_on_the_line_rejoins_at_his_place(
+    store: AcdStore, clock: Clock
+) -> None:
+    await store.enqueue("stalled", "booking", entered_at=T0 - 90)
+    await store.enqueue("later", "booking", entered_at=T0 - 10)
+    assert await store.recover(restarted=True) == ["stalled", "later"]  # looked gone
+    assert await store.rejoin("stalled")
+    assert not await store.rejoin("stalled")  # only once
+    assert [c.call_id for c in await store.waiting_calls()] == ["stalled"]
+    await ready_agent(store, clock, 1, {"booking": 5}, T0 - 5)
+    assignment = await store.pick()
+    assert assignment is not None and assignment.call_id == "stalled"
