@@ -212,8 +212,8 @@ class MemoryJournal:
 class StaticDirectory:
     profiles: dict[str, CallerProfile] = field(default_factory=dict)
 
-    async def profile(self, caller_number: str, line: str) -> CallerProfile:
-        return self.profiles.get(caller_number, CallerProfile())
+    async def profile(self, call: CallInfo) -> CallerProfile:
+        return self.profiles.get(call.caller_number, CallerProfile())
 
 
 @dataclass

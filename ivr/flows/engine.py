@@ -380,7 +380,7 @@ class _CallRun:
         if directory is None or not self.call.caller_number:
             profile = CallerProfile()
         else:
-            profile = await directory.profile(self.call.caller_number, self.call.line)
+            profile = await directory.profile(self.call)
         self.state.repeat_caller = profile.repeat_caller
         if profile.elderly:
             self.state.elderly = True

@@ -153,7 +153,9 @@ class CallerProfile:
 
 
 class CallerDirectory(Protocol):
-    async def profile(self, caller_number: str, line: str) -> CallerProfile: ...
+    async def profile(self, call: CallInfo) -> CallerProfile:
+        """What is known about the caller's number (the call's own record excluded)."""
+        ...
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,140 +1,113 @@
-"""Caller data for the IVR's branch: blocked callers, repeat callers, elderly."""
+"""What the database knows about a caller changes the 114 flow: elderly, repeat, blacklisted."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
+from pathlib import Path
 
+import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.models.callers import BlockedCaller
-from backend.models.calls import CallRecord, Line
+from backend import idcard
+from backend.booking.context import BookingContext
+from backend.booking.service import BookingService
 from backend.personal_data import PersonalDataCipher
-from backend.settings import DEV_DATA_KEY, Settings
-from ivr.callers import SqlCallerDirectory, normalize_number
+from backend.settings import Settings
+from backend.workcalendar import WorkCalendar
+from ivr.flows.call import call_info
+from ivr.flows.caller_adapter import SqlCallerDirectory
+from ivr.flows.engine import FlowEngine, FlowPorts
+from ivr.flows.loader import load_flows
+from ivr.journal import SqlCallJournal
+from tests.ivr_scripted_call import (
+    LabelRenderer,
+    MemoryBookings,
+    MemoryMessages,
+    RecordingQueue,
+    ScriptedChannel,
+    SteppingClock,
+)
 
-CIPHER = PersonalDataCipher(DEV_DATA_KEY)
-
-
-def unique_number() -> str:
-    return "139" + str(uuid.uuid4().int)[:8]
-
-
-def add_call(
-    factory: sessionmaker[Session],
-    directory: SqlCallerDirectory,
-    number: str,
-    line: Line,
-    started: datetime,
-    ended: bool = True,
-) -> None:
-    with factory() as session, session.begin():
-        session.add(
-            CallRecord(
-                call_id=uuid.uuid4().hex,
-                line=line,
-                caller_hash=directory.caller_hash(number),
-                started_at=started,
-                ended_at=started + timedelta(minutes=2) if ended else None,
-            )
-        )
+NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+NUISANCE = "13500000000"
 
 
-async def test_repeat_caller_within_24_hours_on_the_same_line(
-    session_factory: sessionmaker[Session],
-) -> None:
-    directory = SqlCallerDirectory(session_factory, CIPHER)
-    number = unique_number()
-    assert not (await directory.profile(number, "114")).repeat_caller
-    add_call(
-        session_factory,
-        directory,
-        number,
-        Line.APPOINTMENT_114,
-        datetime.now(UTC) - timedelta(hours=3),
-    )
-    assert (await directory.profile(number, "114")).repeat_caller
-    assert not (await directory.profile(number, "hotline")).repeat_caller
-    # The same phone written with the country code is the same caller.
-    assert (await directory.profile("+86" + number, "114")).repeat_caller
+def new_phone() -> str:
+    return f"137{uuid.uuid4().int % 10**8:08d}"
 
 
-async def test_calls_older_than_a_day_or_still_running_do_not_count(
-    session_factory: sessionmaker[Session],
-) -> None:
-    directory = SqlCallerDirectory(session_factory, CIPHER)
-    number = unique_number()
-    now = datetime.now(UTC)
-    add_call(session_factory, directory, number, Line.HOTLINE, now - timedelta(hours=30))
-    add_call(session_factory, directory, number, Line.HOTLINE, now, ended=False)
-    assert not (await directory.profile(number, "hotline")).repeat_caller
+@pytest.fixture()
+def directory(settings: Settings, session_factory: sessionmaker[Session]) -> SqlCallerDirectory:
+    cipher = PersonalDataCipher(settings.data_key.get_secret_value())
+    return SqlCallerDirectory(session_factory, cipher, blacklist=[NUISANCE], clock=lambda: NOW)
 
 
-async def test_blocked_caller_until_the_block_ends(session_factory: sessionmaker[Session]) -> None:
-    directory = SqlCallerDirectory(session_factory, CIPHER)
-    number = unique_number()
-    with session_factory() as session, session.begin():
-        session.add(
-            BlockedCaller(
-                caller_hash=directory.caller_hash(number),
-                reason="恶意骚扰",
-                created_by="supervisor",
-                until=datetime.now(UTC) + timedelta(days=1),
-            )
-        )
-    assert (await directory.profile(number, "114")).blacklisted
-    later = SqlCallerDirectory(
-        session_factory, CIPHER, now=lambda: datetime.now(UTC) + timedelta(days=2)
-    )
-    assert not (await later.profile(number, "114")).blacklisted
-
-
-async def test_elderly_comes_from_the_check_given(session_factory: sessionmaker[Session]) -> None:
-    number = unique_number()
-    seen: list[str] = []
-
-    def elderly(session: Session, caller_hash: str) -> bool:
-        seen.append(caller_hash)
-        return True
-
-    directory = SqlCallerDirectory(session_factory, CIPHER, elderly_check=elderly)
-    assert (await directory.profile(number, "114")).elderly
-    assert seen == [directory.caller_hash(number)]
-
-
-async def test_withheld_number_has_an_empty_profile(session_factory: sessionmaker[Session]) -> None:
-    profile = await SqlCallerDirectory(session_factory, CIPHER).profile("anonymous", "114")
-    assert not (profile.blacklisted or profile.repeat_caller or profile.elderly)
-
-
-def test_normalize_number() -> None:
-    assert normalize_number("+86 138-0013-8000") == "13800138000"
-    assert normalize_number("008613800138000") == "13800138000"
-    assert normalize_number("010-12345678") == "01012345678"
-
-
-def test_registered_patient_aged_65_or_over_makes_the_caller_elderly(
-    settings: Settings, session_factory: sessionmaker[Session]
-) -> None:
-    from backend.booking.context import BookingContext
-    from backend.booking.service import BookingService
-    from backend.idcard import make_valid
-    from ivr.callers import elderly_by_registration
-
+def register(settings: Settings, session_factory: sessionmaker[Session], born: str) -> str:
+    """A patient born on ``born`` (YYYYMMDD) registered with a new phone; returns the phone."""
     service = BookingService(session_factory, BookingContext.from_settings(settings))
-    today = date(2026, 11, 25)
-    elderly_phone, young_phone = unique_number(), unique_number()
-    serial = str(uuid.uuid4().int)[:3]
-    # Born 25 Nov 1961: 65 today. Born 26 Nov 1961: 64 until tomorrow.
-    service.register_patient(
-        id_number=make_valid(f"11010119611125{serial}"), name="王老", phone=elderly_phone, actor="t"
+    phone = new_phone()
+    number = idcard.make_valid(f"110105{born}{uuid.uuid4().int % 1000:03d}")
+    service.register_patient(id_number=number, name="王五", phone=phone, actor="agent:8001")
+    return phone
+
+
+async def _press_1(
+    session_factory: sessionmaker[Session],
+    directory: SqlCallerDirectory,
+    tmp_path: Path,
+    caller: str,
+) -> RecordingQueue:
+    queue = RecordingQueue()
+    engine = FlowEngine(
+        load_flows(names=("114",))["114"],
+        FlowPorts(
+            renderer=LabelRenderer(),
+            queue=queue,
+            journal=SqlCallJournal(session_factory),
+            calendar=WorkCalendar.load(),
+            clock=SteppingClock(NOW),
+            callers=directory,
+            messages=MemoryMessages(tmp_path),
+            bookings=MemoryBookings(),
+        ),
     )
-    service.register_patient(
-        id_number=make_valid(f"11010119611126{serial}"), name="李中", phone=young_phone, actor="t"
+    call_id = f"{uuid.uuid4().int % 10**10}.9"
+    channel = ScriptedChannel(
+        ["1"], env={"uniqueid": call_id, "linkedid": call_id, "callerid": caller}
     )
-    check = elderly_by_registration(CIPHER, today=lambda: today)
-    directory = SqlCallerDirectory(session_factory, CIPHER)
-    with session_factory() as session:
-        assert check(session, directory.caller_hash(elderly_phone))
-        assert not check(session, directory.caller_hash(young_phone))
-        assert not check(session, directory.caller_hash(unique_number()))
+    await engine.run(channel, await call_info(channel, "114"))
+    return queue
+
+
+async def test_a_registered_patient_aged_65_gets_elderly_priority_without_pressing_9(
+    settings, session_factory, directory, tmp_path
+) -> None:
+    phone = register(settings, session_factory, "19550101")  # 71 in November 2026
+    queue = await _press_1(session_factory, directory, tmp_path, phone)
+    assert queue.handoffs == [("booking", 10)]
+
+
+async def test_a_patient_under_65_is_an_ordinary_caller(
+    settings, session_factory, directory, tmp_path
+) -> None:
+    phone = register(settings, session_factory, "19611126")  # 65 only tomorrow
+    queue = await _press_1(session_factory, directory, tmp_path, phone)
+    assert queue.handoffs == [("booking", 0)]
+
+
+async def test_a_second_call_within_a_day_is_a_repeat_caller(
+    session_factory, directory, tmp_path
+) -> None:
+    phone = new_phone()
+    first = await _press_1(session_factory, directory, tmp_path, phone)
+    second = await _press_1(session_factory, directory, tmp_path, phone)
+    assert first.handoffs == [("booking", 0)]
+    assert second.handoffs == [("booking", 2)]
+
+
+async def test_a_blacklisted_number_never_reaches_a_queue(
+    session_factory, directory, tmp_path
+) -> None:
+    queue = await _press_1(session_factory, directory, tmp_path, NUISANCE)
+    assert queue.handoffs == []
