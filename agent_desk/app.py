@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from agent_desk import live
 from agent_desk.api import admin as admin_api
-from agent_desk.api import agent as agent_api
 from agent_desk.api import (
+    admin_content,
     city_platform,
     desk_booking,
     hospital_api,
@@ -18,6 +18,7 @@ from agent_desk.api import (
     public_booking,
     workorders,
 )
+from agent_desk.api import agent as agent_api
 from agent_desk.api import reports as reports_api
 from agent_desk.api import supervisor as supervisor_api
 from agent_desk.auth import routes as auth_routes
@@ -67,6 +68,7 @@ def create_app(
     app.include_router(desk_booking.build_router())
     app.include_router(supervisor_api.build_router())
     app.include_router(admin_api.build_router())
+    app.include_router(admin_content.build_router())
     app.include_router(live.build_router())
     app.include_router(pages.build_router())
     app.include_router(reports_api.build_router(guard=require(Permission.REPORTS)))

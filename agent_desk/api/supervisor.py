@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from agent_desk.api.agent import ERRORS, DayOut, StatusOut, change_state, load_agent
+from agent_desk.api.agent import ERRORS, DayItem, DayOut, StatusOut, change_state, load_agent
 from agent_desk.auth.audit import audit_now
 from agent_desk.auth.guard import Caller, DeskDep, require
 from agent_desk.auth.permissions import Permission
@@ -193,7 +193,7 @@ def build_router() -> APIRouter:
             team = user.team if user else ""
             ids = list(db.scalars(select(Agent.id).where(Agent.team == team)))
             items = my_day(db, ids, datetime.now(UTC)) if ids else []
-        return DayOut(items=items)  # type: ignore[arg-type]
+        return DayOut(items=[DayItem(**i) for i in items])
 
     # Recordings --------------------------------------------------------------------------
 

@@ -43,5 +43,33 @@
       desk.toast("已新建用户，首次登录须修改初始密码"); ev.target.reset(); await users();
     } catch (e) { desk.toast(e.message); }
   });
-  Promise.all([users(), skills(), agents()]).catch(e => desk.toast(e.message));
+  async function hospitals() {
+    const rows = await desk.api("GET", "/api/admin/hospitals");
+    $("hospitals").tBodies[0].innerHTML = rows.map(h => "<tr><td>" + desk.esc(h.code) + "</td><td>" + desk.esc(h.name) + "</td><td>" + desk.esc(h.phone) +
+      "</td><td><textarea rows='2' cols='40' data-notes='" + h.id + "'>" + desk.esc(h.booking_notes) + "</textarea></td><td>" + (h.active ? "接入" : "停用") +
+      "</td><td><button type='button' data-hospital='" + h.id + "'>保存</button></td></tr>").join("");
+  }
+  async function notices() {
+    const rows = await desk.api("GET", "/api/admin/announcements");
+    const now = Date.now();
+    $("notices").innerHTML = rows.map(n => {
+      const live = !n.expires_at || Date.parse(n.expires_at) > now;
+      return "<li>" + desk.esc(n.title) + "：" + desk.esc(n.body) + (live ? " <button type='button' data-withdraw='" + n.id + "'>撤下</button>" : " <span class='muted'>（已撤下）</span>") + "</li>";
+    }).join("") || "<li class='muted'>暂无公告</li>";
+  }
+  $("hospitals").addEventListener("click", async ev => {
+    const id = ev.target.dataset.hospital; if (!id) return;
+    try { await desk.api("PATCH", "/api/admin/hospitals/" + id, { booking_notes: document.querySelector("textarea[data-notes='" + id + "']").value }); desk.toast("已保存"); }
+    catch (e) { desk.toast(e.message); }
+  });
+  $("notices").addEventListener("click", async ev => {
+    const id = ev.target.dataset.withdraw; if (!id) return;
+    try { await desk.api("POST", "/api/admin/announcements/" + id + "/withdraw"); await notices(); } catch (e) { desk.toast(e.message); }
+  });
+  $("notice-form").addEventListener("submit", async ev => {
+    ev.preventDefault();
+    try { await desk.api("POST", "/api/admin/announcements", { title: $("notice-title").value, body: $("notice-body").value }); ev.target.reset(); await notices(); }
+    catch (e) { desk.toast(e.message); }
+  });
+  Promise.all([users(), skills(), agents(), hospitals(), notices()]).catch(e => desk.toast(e.message));
 })();

@@ -18,6 +18,9 @@
     $("queues").tBodies[0].innerHTML = board.queues.map(q =>
       "<tr data-skill='" + desk.esc(q.skill) + "'><td>" + desk.esc(q.name) + "</td><td class='waiting'>" + q.waiting + "</td><td>" +
       (q.waiting ? desk.duration(q.longest_wait_seconds + (now - board.server_time)) : "—") + "</td></tr>").join("");
+    const counts = {};
+    board.agents.forEach(a => { counts[a.state_label] = (counts[a.state_label] || 0) + 1; });
+    $("state-counts").innerHTML = Object.entries(counts).map(([k, v]) => "<dt>" + desk.esc(k) + "</dt><dd data-count='" + desk.esc(k) + "'>" + v + " 人</dd>").join("") || "<dt>暂无坐席签入</dt><dd></dd>";
     $("agents").tBodies[0].innerHTML = board.agents.map(a =>
       "<tr data-agent='" + a.agent_id + "'><td>" + desk.esc(a.number) + "</td><td>" + desk.esc(a.name) + "</td><td>" + desk.esc(a.team) +
       "</td><td class='state state-" + desk.esc(a.state) + "'>" + desk.esc(a.state_label) + (a.reason_label ? "（" + desk.esc(a.reason_label) + "）" : "") +
@@ -46,5 +49,11 @@
   setInterval(render, 1000);
   desk.live(() => soon(),
             up => { $("live-status").textContent = up ? "已连接" : "重连中…"; document.body.dataset.live = up ? "1" : "0"; });
+  async function teamDay() {
+    const d = await desk.api("GET", "/api/supervisor/team-day");
+    $("team-day").innerHTML = d.items.map(i => "<dt>" + desk.esc(i.label) + "</dt><dd>" + desk.esc(i.value) + "</dd>").join("") || "<dt>暂无数据</dt><dd></dd>";
+  }
   load().catch(e => desk.toast(e.message));
+  teamDay().catch(() => {});
+  setInterval(() => teamDay().catch(() => {}), 60000);
 })();
