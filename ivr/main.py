@@ -9,19 +9,32 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from dataclasses import dataclass
 
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.booking.context import BookingContext
+from backend.booking.service import BookingService
 from backend.db import make_engine, make_session_factory
+from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
 from backend.workcalendar import WorkCalendar
 from ivr.agi.server import AgiServer, Handler
 from ivr.agi.session import AgiSession
 from ivr.ami.client import AmiClient
+from ivr.call_lifecycle import CallLifecycle
+from ivr.callers import SqlCallerDirectory, elderly_by_registration
+from ivr.flows.booking_adapter import ServiceBookingLookup
+from ivr.flows.call import call_info
 from ivr.flows.engine import FlowEngine, FlowPorts
 from ivr.flows.loader import load_flows
+from ivr.flows.message_adapter import WorkOrderMessageSink
 from ivr.flows.ports import CallInfo, Channel, QueueHandoff, QueueOutcome, QueueStatus
 from ivr.journal import SqlCallJournal
 from ivr.prompts import PRODUCTION_FLOWS
+from ivr.speech.asr import VoskRecognizer
 from ivr.speech.tts import TtsRenderer
+from recordings.index import RecordingIndex
 
 log = logging.getLogger("ivr.controller")
 
@@ -37,70 +50,66 @@ class DialplanFallbackQueue:
         return QueueOutcome(QueueStatus.NO_AGENT)
 
 
-def call_info(session: AgiSession, line: str) -> CallInfo:
-    return CallInfo(
-        call_id=session.linked_id,
-        unique_id=session.call_id,
-        line=line,
-        caller_number=session.env.get("callerid", ""),
-        did=session.env.get("dnid", "") or session.env.get("extension", ""),
-        channel=session.env.get("channel", ""),
-    )
+@dataclass(frozen=True)
+class Controller:
+    engines: dict[str, FlowEngine]
+    lifecycle: CallLifecycle
+
+    def handler(self, line: str) -> Handler:
+        engine = self.engines[line]
+
+        async def handle(session: AgiSession) -> None:
+            call = await call_info(session, line)
+            await self.lifecycle.started(session, call)
+            try:
+                await engine.run(session, call)
+            finally:
+                await self.lifecycle.ended(call)
+
+        return handle
+
+    def handlers(self) -> dict[str, Handler]:
+        return {line: self.handler(line) for line in self.engines}
 
 
-def line_handler(engine: FlowEngine, line: str) -> Handler:
-    async def handle(session: AgiSession) -> None:
-        await engine.run(session, call_info(session, line))
-
-    return handle
-
-
-def build_engines(settings: Settings, queue: QueueHandoff) -> dict[str, FlowEngine]:
-    session_factory = make_session_factory(make_engine(settings))
+def build_controller(
+    settings: Settings, session_factory: sessionmaker[Session], queue: QueueHandoff
+) -> Controller:
+    cipher = PersonalDataCipher(settings.data_key.get_secret_value())
+    bookings = BookingService(session_factory, BookingContext.from_settings(settings))
     ports = FlowPorts(
         renderer=TtsRenderer(settings),
         queue=queue,
         journal=SqlCallJournal(session_factory),
         calendar=WorkCalendar.load(),
+        callers=SqlCallerDirectory(
+            session_factory, cipher, elderly_check=elderly_by_registration(cipher)
+        ),
+        messages=WorkOrderMessageSink(session_factory, settings),
+        bookings=ServiceBookingLookup(bookings),
+        # The production Mandarin model is a setting; without it menus take keys only.
+        speech=VoskRecognizer(settings) if settings.asr_model_path else None,
     )
     flows = load_flows(names=PRODUCTION_FLOWS)
-    return {line: FlowEngine(flow, ports) for line, flow in flows.items()}
+    engines = {line: FlowEngine(flow, ports) for line, flow in flows.items()}
+    lifecycle = CallLifecycle(session_factory, RecordingIndex(session_factory, settings), cipher)
+    return Controller(engines, lifecycle)
 
 
 async def run_controller(settings: Settings) -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(call)s%(message)s"
-    )
-    _install_call_field()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    session_factory = make_session_factory(make_engine(settings))
     ami = AmiClient(settings)
     await ami.connect()
-    engines = build_engines(settings, DialplanFallbackQueue())
-    server = AgiServer(
-        {line: line_handler(engine, line) for line, engine in engines.items()},
-        settings.agi_bind,
-        settings.agi_port,
-    )
+    controller = build_controller(settings, session_factory, DialplanFallbackQueue())
+    server = AgiServer(controller.handlers(), settings.agi_bind, settings.agi_port)
     await server.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    log.info("controller serving lines %s", ", ".join(engines))
+    log.info("controller serving lines %s", ", ".join(controller.engines))
     await stop.wait()
     await server.stop()
+    await controller.lifecycle.drain()
     ami.close()
-
-
-def _install_call_field() -> None:
-    """Log records carry the call's unique id when the session adapter supplies it."""
-    previous = logging.getLogRecordFactory()
-
-    def factory(*args: object, **kwargs: object) -> logging.LogRecord:
-        record = previous(*args, **kwargs)
-        if not hasattr(record, "call"):
-            record.call = ""
-        elif record.call:
-            record.call = f"[{record.call}] "
-        return record
-
-    logging.setLogRecordFactory(factory)

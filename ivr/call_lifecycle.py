@@ -1,0 +1,90 @@
+"""What the controller does around every call's flow: open the call record with the caller's
+number protected, register the recording, and close both when the call is over."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.db import transaction
+from backend.models.calls import CallRecord, Line
+from backend.personal_data import PersonalDataCipher, mask_phone
+from ivr.agi.session import AgiSession
+from ivr.callers import normalize_number
+from ivr.flows.ports import CallInfo
+from recordings.index import RecordingIndex
+
+log = logging.getLogger("ivr.calls")
+RECORDING_VARIABLE = "CC_RECORDING"
+
+
+class CallLifecycle:
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        recordings: RecordingIndex,
+        cipher: PersonalDataCipher,
+    ) -> None:
+        self._sessions = session_factory
+        self._recordings = recordings
+        self._cipher = cipher
+        self._finishing: set[asyncio.Task[bool]] = set()
+
+    async def started(self, session: AgiSession, call: CallInfo) -> None:
+        # Written before the flow's journal: its insert-if-absent then keeps this row, so the
+        # caller's number is stored only encrypted, hashed and masked.
+        await asyncio.to_thread(self._open_record, call)
+        recording = await session.get_variable(RECORDING_VARIABLE)
+        if recording:
+            try:
+                await asyncio.to_thread(
+                    self._recordings.register, call.call_id, recording, call.line
+                )
+            except ValueError as exc:  # a dialplan writing elsewhere: say so, keep the call
+                log.error("call %s: recording not indexed: %s", call.unique_id, exc)
+
+    async def ended(self, call: CallInfo) -> None:
+        await asyncio.to_thread(self._close_record, call)
+        # Not awaited: Asterisk closes the recording only once the channel is gone, and the
+        # channel waits for this AGI conversation to end first.
+        task = asyncio.create_task(
+            asyncio.to_thread(self._recordings.finish, call.call_id, None, 15.0)
+        )
+        self._finishing.add(task)
+        task.add_done_callback(self._finishing.discard)
+
+    async def drain(self) -> None:
+        """Let recordings of calls that just ended be completed (at shutdown)."""
+        if self._finishing:
+            await asyncio.gather(*self._finishing, return_exceptions=True)
+
+    def _open_record(self, call: CallInfo) -> None:
+        number = normalize_number(call.caller_number)
+        values: dict[str, object] = {
+            "call_id": call.call_id,
+            "line": Line(call.line),
+            "did": call.did[:32],
+            "started_at": datetime.now(UTC),
+        }
+        if number:
+            values.update(
+                caller_number=mask_phone(number),
+                caller_enc=self._cipher.encrypt(number),
+                caller_hash=self._cipher.lookup_hash(number),
+            )
+        statement = insert(CallRecord).values(**values)
+        with transaction(self._sessions) as session:
+            session.execute(statement.on_conflict_do_nothing(index_elements=["call_id"]))
+
+    def _close_record(self, call: CallInfo) -> None:
+        with transaction(self._sessions) as session:
+            session.execute(
+                update(CallRecord)
+                .where(CallRecord.call_id == call.call_id, CallRecord.ended_at.is_(None))
+                .values(ended_at=datetime.now(UTC))
+            )
