@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.db import transaction
 from backend.models.calls import CallRecord, Disposition, IvrStep, Line
+from backend.personal_data import mask_phone
 from ivr.flows.ports import CallInfo, IvrExit, IvrSummary, StepRecord
 
 # How the IVR's way out becomes the call's disposition. QUEUE is absent on purpose: from the
@@ -61,13 +62,15 @@ class SqlCallJournal:
     # -- blocking work ---------------------------------------------------------------------
 
     def _call_started(self, call: CallInfo) -> None:
-        # The same call may enter the IVR twice (a transfer back to the menu): keep the first.
+        # The same call may enter the IVR twice (a transfer back to the menu), and the
+        # controller's call lifecycle may have opened the record already (with the number
+        # encrypted and hashed): keep the first. The number is never stored here in clear.
         statement = (
             insert(CallRecord)
             .values(
                 call_id=call.call_id,
                 line=Line(call.line),
-                caller_number=call.caller_number[:32],
+                caller_number=mask_phone(call.caller_number)[:32],
                 did=call.did[:32],
                 started_at=datetime.now(UTC),
                 disposition=Disposition.IN_PROGRESS,

@@ -214,7 +214,7 @@ async def test_hanging_up_in_the_menu_leaves_a_record_abandoned_in_ivr(
     call, _ = await line.outcome()
     record = call_record(db, call.call_id)
     assert record.disposition is Disposition.ABANDONED_IVR
-    assert record.caller_number == "13800138000" and record.did == DID_114
+    assert record.caller_number == "138****8000" and record.did == DID_114
     assert line.queue.handoffs == []
     last = ivr_path(db, call.call_id)[-1]
     assert (last.node, last.outcome) == ("main_menu", "caller_hangup")

@@ -79,7 +79,8 @@ async def test_hangup_in_the_menu_leaves_a_record_abandoned_in_ivr(
     call_id = await _call(session_factory, tmp_path, "114", [SILENCE, HANGUP])
     record = _record(db, call_id)
     assert record.line is Line.APPOINTMENT_114
-    assert (record.caller_number, record.did) == ("13800138000", "010114")
+    # The number is kept masked only.
+    assert (record.caller_number, record.did) == ("138****8000", "010114")
     assert record.disposition is Disposition.ABANDONED_IVR
     assert record.ended_at is not None and record.ivr_seconds > 0
     path = ivr_path(db, call_id)
