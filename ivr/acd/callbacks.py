@@ -99,6 +99,10 @@ class CallbackDialer:
         self._kick = kick
         self._observer = observer
 
+    def set_kick(self, kick: Callable[[], None]) -> None:
+        """Wire the dispatcher built after this dialer (it needs ``start`` first)."""
+        self._kick = kick
+
     async def start(self, assignment: Assignment) -> None:
         """Ring the reserved agent for a picked callback (the Dispatcher's callback starter)."""
         call_id, agent_id = assignment.call_id, assignment.agent_id

@@ -122,7 +122,7 @@ async def acd(
         answers=answers,
     )
     dispatcher = Dispatcher(store, start_callback=dialer.start, tick_seconds=0.05)
-    dialer._kick = dispatcher.kick
+    dialer.set_kick(dispatcher.kick)
     server, _ = agi_server
     with contextlib.suppress(ValueError):  # the session's server keeps the route across tests
         server.add_route(SCRIPT, _route_to(agi_routes, SCRIPT))

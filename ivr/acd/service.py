@@ -1,0 +1,87 @@
+"""Everything the ACD needs in a controller process, built in one place for the composition root.
+
+``build_acd`` wires the store, the routing loop, the caller-side queue, the callback dialer,
+the answer watch on AMI, the agent-history writer and the call-record writer. The controller
+passes ``service.queue`` to the flows as their ``QueueHandoff``, adds ``service.agi_routes()``
+to its FastAGI server and runs ``service.run(stop)`` beside it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from redis.asyncio import Redis
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.settings import Settings
+from ivr.acd.answers import AnswerWatch, EventSource
+from ivr.acd.callbacks import SCRIPT, CallbackDialer, CallbackSettings, Originator
+from ivr.acd.dispatcher import Dispatcher
+from ivr.acd.history import AgentHistoryWriter
+from ivr.acd.policy import SkillConfig
+from ivr.acd.queue import AcdQueue, QueueSettings
+from ivr.acd.records import SqlQueueRecorder
+from ivr.acd.store import AcdStore
+from ivr.agi.server import Handler
+from ivr.flows.ports import PromptRenderer
+
+
+class Ami(Originator, EventSource, Protocol):
+    """The AMI client's part the ACD uses (``ivr.ami.client.AmiClient``)."""
+
+
+@dataclass
+class AcdService:
+    store: AcdStore
+    dispatcher: Dispatcher
+    queue: AcdQueue
+    callbacks: CallbackDialer
+    history: AgentHistoryWriter
+
+    def agi_routes(self) -> dict[str, Handler]:
+        return {SCRIPT: self.callbacks.serve}
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await asyncio.gather(self.dispatcher.run(stop), self.history.run(stop))
+
+
+def build_acd(
+    settings: Settings,
+    redis: Redis,
+    session_factory: sessionmaker[Session],
+    ami: Ami,
+    renderer: PromptRenderer,
+    skills: Sequence[SkillConfig],
+    *,
+    controller_id: str,
+    callback_dial_template: str = "PJSIP/{number}@carrier",
+    queue_settings: QueueSettings | None = None,
+) -> AcdService:
+    """``redis`` must decode responses; ``controller_id`` must be stable across restarts of
+    the same controller (its earlier calls are released when it starts again)."""
+    store = AcdStore(redis, settings.desk_redis_prefix, skills, controller_id=controller_id)
+    answers = AnswerWatch()
+    answers.attach(ami)
+    records = SqlQueueRecorder(
+        session_factory, wrapup_seconds={s.code: s.wrapup_seconds for s in skills}
+    )
+    callbacks = CallbackDialer(
+        store,
+        ami,
+        renderer,
+        CallbackSettings(
+            agi_url=settings.agi_url,
+            recordings_dir=settings.effective_asterisk_recordings_dir,
+            dial_template=callback_dial_template,
+        ),
+        observer=records,
+        answers=answers,
+    )
+    dispatcher = Dispatcher(store, start_callback=callbacks.start)
+    callbacks.set_kick(dispatcher.kick)
+    queue = AcdQueue(store, renderer, dispatcher, queue_settings, observer=records, answers=answers)
+    history = AgentHistoryWriter(redis, store.events_key, session_factory, consumer=controller_id)
+    return AcdService(store, dispatcher, queue, callbacks, history)
