@@ -15,7 +15,7 @@ from backend.models.booking import Patient
 from backend.models.callers import BlockedCaller
 from backend.models.calls import CallRecord
 from backend.personal_data import PersonalDataCipher
-from ivr.flows.ports import CallerProfile
+from ivr.flows.ports import CallerProfile, CallInfo
 
 REPEAT_WINDOW = timedelta(hours=24)
 # The national rule: callers aged 65+ with real-name registered numbers get one key to a person.
@@ -55,13 +55,13 @@ class SqlCallerDirectory:
     def caller_hash(self, number: str) -> str:
         return self._cipher.lookup_hash(normalize_number(number))
 
-    async def profile(self, caller_number: str, line: str) -> CallerProfile:
-        if not normalize_number(caller_number):
+    async def profile(self, call: CallInfo) -> CallerProfile:
+        if not normalize_number(call.caller_number):
             return CallerProfile()  # withheld number: nothing to know
-        return await asyncio.to_thread(self._profile, caller_number, line)
+        return await asyncio.to_thread(self._profile, call)
 
-    def _profile(self, caller_number: str, line: str) -> CallerProfile:
-        hashed = self.caller_hash(caller_number)
+    def _profile(self, call: CallInfo) -> CallerProfile:
+        hashed, line = self.caller_hash(call.caller_number), call.line
         now = self._now()
         with self._sessions() as session:
             blocked = session.scalar(
@@ -77,8 +77,7 @@ class SqlCallerDirectory:
                     CallRecord.caller_hash == hashed,
                     CallRecord.line == line,
                     CallRecord.started_at > now - REPEAT_WINDOW,
-                    # Ended calls only: the current call's own record exists already.
-                    CallRecord.ended_at.is_not(None),
+                    CallRecord.call_id != call.call_id,  # its own record exists already
                 )
                 .limit(1)
             )
