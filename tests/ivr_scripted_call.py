@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from ivr.agi.errors import CallHungUp
+from ivr.agi.errors import AgiCommandTimeout, CallHungUp
 from ivr.agi.session import DigitsResult, RecordResult
 from ivr.flows.ports import (
     BookingSummary,
@@ -41,6 +41,11 @@ class HangUp:
 
 
 @dataclass(frozen=True)
+class Stall:
+    """Asterisk does not answer this command in time."""
+
+
+@dataclass(frozen=True)
 class Say:
     """The caller speaks: ``text`` for the transcript recogniser, or a real WAV to copy."""
 
@@ -49,9 +54,10 @@ class Say:
     confidence: float = 0.9
 
 
-Action = str | Silence | HangUp | Say
+Action = str | Silence | HangUp | Stall | Say
 SILENCE = Silence()
 HANGUP = HangUp()
+STALL = Stall()
 
 
 class ScriptedChannel:
@@ -83,6 +89,8 @@ class ScriptedChannel:
         if isinstance(action, HangUp):
             self.gone = True
             raise CallHungUp("the scripted caller hung up")
+        if isinstance(action, Stall):
+            raise AgiCommandTimeout("no reply in time")
         return action
 
     async def answer(self) -> None:

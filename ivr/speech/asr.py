@@ -78,6 +78,10 @@ class VoskRecognizer:
         self.settings = settings
         self.asterisk_dir = f"{settings.effective_asterisk_recordings_dir}/utterances"
 
+    def load(self) -> None:
+        """Load the model now (blocking, seconds), so that the first caller does not wait."""
+        load_model(self.model_path)
+
     def utterance_path(self, call: CallInfo, node: str) -> str:
         name = _SAFE.sub("_", f"{call.unique_id}-{node}")
         path = f"{self.asterisk_dir}/{name}"

@@ -10,6 +10,7 @@ import pytest
 
 from backend.idcard import make_valid
 from backend.workcalendar import WorkCalendar
+from ivr.agi.errors import AgiCommandTimeout
 from ivr.flows.call import call_info
 from ivr.flows.engine import FlowEngine, FlowPorts, MissingPort
 from ivr.flows.loader import load_flows
@@ -24,6 +25,7 @@ from ivr.flows.schema import Flow
 from tests.ivr_scripted_call import (
     HANGUP,
     SILENCE,
+    STALL,
     LabelRenderer,
     MemoryBookings,
     MemoryJournal,
@@ -300,3 +302,13 @@ async def test_too_many_digits_are_refused_not_cut(flows, tmp_path) -> None:
     id_step = next(s for s in line.summary.steps if s.node == "collect_id")
     assert id_step.details["rejected"] == ["输入位数过多"]
     assert channel.played.count("114/bad_id") == 1
+
+
+async def test_a_failing_asterisk_leaves_the_path_marked_for_the_dialplan_fallback(
+    flows, tmp_path
+) -> None:
+    line = Line(flows["114"], tmp_path)
+    with pytest.raises(AgiCommandTimeout):
+        await line.call(SILENCE, STALL)
+    assert line.summary.exit is IvrExit.ERROR
+    assert [s.node for s in line.summary.steps][-1] == "speech_intent"
