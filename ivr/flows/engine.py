@@ -194,6 +194,10 @@ class _CallRun:
             except (CallHungUp, _CallerGone):
                 self._record(name, node, at, began, _Step(None, outcome="caller_hangup"))
                 raise
+            except Exception as exc:
+                failed = _Step(None, outcome=f"error:{type(exc).__name__}")
+                self._record(name, node, at, began, failed)
+                raise
             self._record(name, node, at, began, step)
             name = step.next
         raise FlowLoopError(f"flow {self.flow.name} visited {MAX_STEPS} nodes in one call")
@@ -412,7 +416,10 @@ class _CallRun:
             self.ports.clock.monotonic(),
             _Step(None, outcome="handed_to_queue", details=details),
         )
-        await self._leave(IvrExit.QUEUE, node.skill, priority)
+        if self.left_ivr is None:
+            # A second hand-off (after "no agent", back through a menu) is part of the
+            # after-queue path; the IVR was left at the first.
+            await self._leave(IvrExit.QUEUE, node.skill, priority)
         outcome = await self.ports.queue.enter_queue(self.channel, self.call, node.skill, priority)
         after = {"agent_id": outcome.agent_id, "caller_on_line": outcome.caller_on_line}
         following: str | None = None

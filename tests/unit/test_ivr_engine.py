@@ -13,7 +13,7 @@ from backend.workcalendar import WorkCalendar
 from ivr.agi.errors import AgiCommandTimeout
 from ivr.flows.call import call_info
 from ivr.flows.engine import FlowEngine, FlowPorts, MissingPort
-from ivr.flows.loader import load_flows
+from ivr.flows.loader import load_flows, parse_flow
 from ivr.flows.ports import (
     BookingSummary,
     CallerProfile,
@@ -311,4 +311,46 @@ async def test_a_failing_asterisk_leaves_the_path_marked_for_the_dialplan_fallba
     with pytest.raises(AgiCommandTimeout):
         await line.call(SILENCE, STALL)
     assert line.summary.exit is IvrExit.ERROR
-    assert [s.node for s in line.summary.steps][-1] == "speech_intent"
+    last = line.summary.steps[-1]
+    assert (last.node, last.outcome) == ("main_menu", "error:AgiCommandTimeout")
+
+
+async def test_a_second_hand_off_does_not_journal_the_ivr_path_twice() -> None:
+    class NobodyThenAnswered(RecordingQueue):
+        async def enter_queue(self, session, call, skill, priority):  # type: ignore[no-untyped-def]
+            await super().enter_queue(session, call, skill, priority)
+            status = QueueStatus.NO_AGENT if len(self.handoffs) == 1 else QueueStatus.ANSWERED
+            return QueueOutcome(status)
+
+    flow = parse_flow(
+        {
+            "name": "retry",
+            "line": "retry",
+            "start": "menu",
+            "prompts": {"menu": "人工服务请按0"},
+            "nodes": {
+                "menu": {
+                    "kind": "menu",
+                    "prompt": "menu",
+                    "fallback": "bye",
+                    "options": {"0": {"next": "agents"}},
+                },
+                "agents": {"kind": "queue", "skill": "general", "fallback": "menu"},
+                "bye": {"kind": "hangup"},
+            },
+        },
+        "retry.yaml",
+    )
+    queue, journal = NobodyThenAnswered(), MemoryJournal()
+    ports = FlowPorts(LabelRenderer(), queue, journal, WorkCalendar.load())
+    channel = ScriptedChannel(["0", "0"])
+    await FlowEngine(flow, ports).run(channel, await call_info(channel, "retry"))
+    assert queue.handoffs == [("general", 0), ("general", 0)]
+    assert len(journal.left) == 1
+    assert [s.node for s in journal.left[0].steps] == ["menu", "agents"]
+    assert [(s.node, s.outcome) for s in journal.after[0][0]] == [
+        ("agents", "no_agent"),
+        ("menu", "key:0"),
+        ("agents", "handed_to_queue"),
+        ("agents", "answered"),
+    ]
