@@ -1,15 +1,11 @@
-"""Glue between an AGI session and a flow engine: who is calling, on which line."""
+"""Who is calling, on which line: the CallInfo of an AGI session (or any channel)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
-from ivr.flows.engine import FlowEngine
 from ivr.flows.ports import CallInfo, Channel
 
 # Channel variables the dialplan (asterisk_conf/extensions.conf) sets before calling the AGI.
 VAR_DID = "CC_DID"
-VAR_LINE = "CC_LINE"
 
 
 async def call_info(channel: Channel, line: str) -> CallInfo:
@@ -27,13 +23,3 @@ async def call_info(channel: Channel, line: str) -> CallInfo:
         did=did,
         channel=env.get("channel", ""),
     )
-
-
-def line_handler(engine: FlowEngine) -> Callable[[Channel], Awaitable[None]]:
-    """The FastAGI handler for the engine's line: ``AgiServer({"114": line_handler(e), ...})``."""
-
-    async def handle(session: Channel) -> None:
-        call = await call_info(session, engine.flow.line)
-        await engine.run(session, call)
-
-    return handle
