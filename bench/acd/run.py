@@ -13,7 +13,8 @@ so every decision sees the same 300/1,000 load. Two shapes:
 Baselines measured in the same run on the same connection: ``PING`` and ``ZRANGE`` of the head
 of one queue. The figures are printed as ratios against them; the issue's target is p99 < 5 ms.
 
-Usage: ``.venv/bin/python bench/acd/run.py [--rounds 2000]``
+Usage: ``.venv/bin/python bench/acd/run.py [--rounds 2000] [--asa]``; ``--asa`` also runs part 2
+(:mod:`asa`, average speed of answer against app_queue on a scratch Asterisk).
 """
 
 from __future__ import annotations
@@ -136,4 +137,10 @@ async def main(rounds: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=2000)
-    asyncio.run(main(parser.parse_args().rounds))
+    parser.add_argument("--asa", action="store_true", help="also run part 2 (needs Asterisk)")
+    args = parser.parse_args()
+    asyncio.run(main(args.rounds))
+    if args.asa:
+        import asa  # bench/acd/asa.py, next to this file
+
+        asyncio.run(asa.main(callers=20, agents=5))
