@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Hashable
 from dataclasses import dataclass
 
 from sqlalchemy import text
@@ -66,6 +67,37 @@ def bookings_by_agent(session: Session, f: ReportFilter) -> dict[int, int]:
     return {int(agent_id): int(n) for agent_id, n in rows}
 
 
+TEAM_COLUMNS = ["班组", "坐席数", "处理量", "平均处理时长(秒)", "满意率", "占用率", "成功预约"]
+
+
+def _team_rows(
+    agent_ids: list[int],
+    names: dict[int, tuple[str, str, str]],
+    calls: dict[Hashable, CallTotals],
+    times: dict[int, AgentTimes],
+    booked: dict[int, int],
+) -> list[list[Cell]]:
+    teams: dict[str, list[int]] = defaultdict(list)
+    for agent_id in agent_ids:
+        teams[names.get(agent_id, ("", "", ""))[2]].append(agent_id)
+    rows: list[list[Cell]] = []
+    for team, members in sorted(teams.items()):
+        t = sum((calls.get(a, CallTotals()) for a in members), CallTotals())
+        staffed = sum(times.get(a, AgentTimes()).staffed for a in members)
+        rows.append(
+            [
+                team or "（未分班组）",
+                len(members),
+                t.handled,
+                secs(kpi.aht(t)),
+                pct(kpi.satisfaction_rate(t)),
+                pct(kpi.occupancy(t.handle_seconds, staffed)),
+                sum(booked.get(a, 0) for a in members),
+            ]
+        )
+    return rows
+
+
 def build_agent_report(
     session: Session, f: ReportFilter, *, source: Source = Source.AUTO
 ) -> ReportDocument:
@@ -107,6 +139,7 @@ def build_agent_report(
                 booked.get(agent_id, 0),
             ]
         )
+    team_rows = _team_rows(ranked, names, calls, times, booked)
     chart = Chart(
         "坐席处理量",
         [str(r[1]) for r in rows[:30]],
@@ -117,7 +150,8 @@ def build_agent_report(
         "坐席绩效报表",
         f.describe(),
         sections=[
-            Section("坐席绩效与排名", tables=[Table("坐席绩效", COLUMNS, rows)], charts=[chart])
+            Section("坐席绩效与排名", tables=[Table("坐席绩效", COLUMNS, rows)], charts=[chart]),
+            Section("按班组", tables=[Table("班组汇总", TEAM_COLUMNS, team_rows)]),
         ],
         footnotes=[
             *definition.footnotes(["time", "aht", "occupancy", "transfer", "satisfaction"]),

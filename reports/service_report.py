@@ -12,7 +12,7 @@ from reports.abandoned import abandoned_calls
 from reports.definitions import QueueDefinition, queue_definition
 from reports.document import Cell, Chart, ReportDocument, Section, Table, pct, secs, wait_edge
 from reports.kpi import CallTotals
-from reports.periods import WEEKDAY_LABELS, GroupBy, ReportFilter, period_label
+from reports.periods import LINE_LABELS, WEEKDAY_LABELS, GroupBy, ReportFilter, period_label
 from reports.query import Source, call_totals, intent_mix
 
 KPI_COLUMNS = [
@@ -114,6 +114,31 @@ def build_service_report(
                     },
                     kind="line" if len(labels) > 40 else "bar",
                 )
+            ],
+        )
+    )
+    by_line = call_totals(session, f, GroupBy.LINE, source=source)
+    by_skill = call_totals(session, f, GroupBy.SKILL, source=source)
+    doc.sections.append(
+        Section(
+            "按线路与技能组",
+            tables=[
+                Table(
+                    "按线路",
+                    ["线路", *KPI_COLUMNS],
+                    [
+                        [LINE_LABELS.get(str(k), str(k)), *kpi_cells(t, definition)]
+                        for k, t in _sorted(by_line)
+                    ],
+                ),
+                Table(
+                    "按技能组",
+                    ["技能组", *KPI_COLUMNS],
+                    [
+                        [str(k) or "（未分配）", *kpi_cells(t, definition)]
+                        for k, t in _sorted(by_skill)
+                    ],
+                ),
             ],
         )
     )

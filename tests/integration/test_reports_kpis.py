@@ -368,3 +368,15 @@ def test_a_queue_can_use_its_own_formula_threshold_and_short_abandon_limit(
     finally:
         db.query(ReportQueueSetting).filter_by(line="114", skill=SKILL).delete()
         db.commit()
+
+
+def test_service_page_breaks_down_by_line_and_skill_and_agents_by_team(
+    db: Session, agents: dict[str, int]
+) -> None:
+    f = ReportFilter(first=DAY, last=DAY)
+    service = build_service_report(db, f)
+    by_skill = {r[0]: r[1:4] for r in service.table("按技能组").rows}
+    assert by_skill[SKILL] == [8, 6, 3] and by_skill["rpt_pol"] == [1, 1, 1]
+    teams = {r[0]: r[1:] for r in build_agent_report(db, f).table("班组汇总").rows}
+    # 乙: c2 (210 s) and c9 (300 s) on 114 plus h1 (100 s) on the hotline; no state history
+    assert teams["rpt乙"] == [1, 3, "203.3", "50.0%", "—", 0]
