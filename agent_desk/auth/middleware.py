@@ -23,4 +23,8 @@ def install_session_middleware(app: FastAPI) -> None:
             session = get_desk(request).auth.sessions.get(token)
             if session is not None and session.ready:
                 request.state.user = session
-        return await call_next(request)
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response

@@ -25,6 +25,10 @@ NAV: list[tuple[str, str, Permission]] = [
     ("/admin", "系统管理", P.ADMIN),
     ("/hospital", "医院号源", P.HOSPITAL),
 ]
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "media-src 'self'; connect-src 'self' ws: wss:; frame-ancestors 'none'; form-action 'self'"
+)
 BREAK_REASONS = [
     r for r in NotReadyReason if r not in (NotReadyReason.NO_ANSWER, NotReadyReason.LOGIN)
 ]
@@ -50,6 +54,8 @@ def build_router(templates: Jinja2Templates | None = None) -> APIRouter:
         }
         response = templates.TemplateResponse(request, name, context)
         response.headers["Cache-Control"] = "no-store"
+        # Everything a desk page needs is served by the app itself: nothing else may load.
+        response.headers["Content-Security-Policy"] = CSP
         return response
 
     @router.get("/")

@@ -194,7 +194,11 @@ def test_agent_day_and_supervisor_wallboard(
     board.fill("#rec-agent", agent.agent_number)
     board.click("#rec-search")
     board.click("#recordings button[data-play]")
-    board.wait_for_function("document.getElementById('player').readyState >= 1")
+    # Polled from here: the page's CSP (script-src 'self') refuses wait_for_function's eval.
+    for _ in range(100):
+        if board.locator("#player").evaluate("el => el.readyState") >= 1:
+            break
+        board.wait_for_timeout(100)
     assert board.evaluate("document.getElementById('player').duration") == pytest.approx(
         1.0, abs=0.1
     )

@@ -42,6 +42,8 @@ def test_agent_logs_in_and_lands_on_the_workbench(
     assert page.status_code == 200
     assert page.headers["content-type"] == "text/html; charset=utf-8"
     assert "坐席工作台" in page.text
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert page.headers["x-frame-options"] == "DENY"
     assert actions(session_factory, user.username) == ["auth.login"]
 
 
