@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy.orm import Session
 
@@ -71,6 +72,17 @@ def kpi_cells(t: CallTotals, definition: QueueDefinition) -> list[Cell]:
     ]
 
 
+def kpi_table(
+    title: str, first_column: str, rows: list[tuple[str, CallTotals]], definition: QueueDefinition
+) -> Table:
+    """A table of the KPI list, one row per labelled group."""
+    return Table(
+        title,
+        [first_column, *KPI_COLUMNS],
+        [[label, *kpi_cells(t, definition)] for label, t in rows],
+    )
+
+
 def _sorted(totals: dict[Hashable, CallTotals]) -> list[tuple[Hashable, CallTotals]]:
     return sorted(totals.items(), key=lambda item: str(item[0]))
 
@@ -82,81 +94,43 @@ def build_service_report(
     doc = ReportDocument("话务与服务水平报表", f.describe(), footnotes=[])
     total = call_totals(session, f, GroupBy.TOTAL, source=source).get(0, CallTotals())
     doc.sections.append(
-        Section(
-            "总体指标",
-            tables=[
-                Table("总体指标", ["范围", *KPI_COLUMNS], [["合计", *kpi_cells(total, definition)]])
-            ],
-        )
+        Section("总体指标", tables=[kpi_table("总体指标", "范围", [("合计", total)], definition)])
     )
     by_period = _sorted(call_totals(session, f, GroupBy.PERIOD, source=source))
     labels = [period_label(k, f.grain) for k, _ in by_period if isinstance(k, datetime)]
+    period_rows = [(label, t) for label, (_, t) in zip(labels, by_period, strict=True)]
+    series = {
+        "呼入量": [float(t.inbound) for _, t in by_period],
+        "接听": [float(t.answered) for _, t in by_period],
+    }
+    kind: Literal["bar", "line"] = "line" if len(labels) > 40 else "bar"
     doc.sections.append(
         Section(
             "分时段指标",
-            tables=[
-                Table(
-                    "分时段指标",
-                    ["时段", *KPI_COLUMNS],
-                    [
-                        [label, *kpi_cells(t, definition)]
-                        for label, (_, t) in zip(labels, by_period, strict=True)
-                    ],
-                )
-            ],
-            charts=[
-                Chart(
-                    "呼入量与接听量",
-                    labels,
-                    {
-                        "呼入量": [t.inbound for _, t in by_period],
-                        "接听": [t.answered for _, t in by_period],
-                    },
-                    kind="line" if len(labels) > 40 else "bar",
-                )
-            ],
+            tables=[kpi_table("分时段指标", "时段", period_rows, definition)],
+            charts=[Chart("呼入量与接听量", labels, series, kind=kind)],
         )
     )
-    by_line = call_totals(session, f, GroupBy.LINE, source=source)
-    by_skill = call_totals(session, f, GroupBy.SKILL, source=source)
+    by_line = _sorted(call_totals(session, f, GroupBy.LINE, source=source))
+    by_skill = _sorted(call_totals(session, f, GroupBy.SKILL, source=source))
+    line_rows = [(LINE_LABELS.get(str(k), str(k)), t) for k, t in by_line]
+    skill_rows = [(str(k) or "（未分配）", t) for k, t in by_skill]
     doc.sections.append(
         Section(
             "按线路与技能组",
             tables=[
-                Table(
-                    "按线路",
-                    ["线路", *KPI_COLUMNS],
-                    [
-                        [LINE_LABELS.get(str(k), str(k)), *kpi_cells(t, definition)]
-                        for k, t in _sorted(by_line)
-                    ],
-                ),
-                Table(
-                    "按技能组",
-                    ["技能组", *KPI_COLUMNS],
-                    [
-                        [str(k) or "（未分配）", *kpi_cells(t, definition)]
-                        for k, t in _sorted(by_skill)
-                    ],
-                ),
+                kpi_table("按线路", "线路", line_rows, definition),
+                kpi_table("按技能组", "技能组", skill_rows, definition),
             ],
         )
     )
     doc.sections.append(arrival_cycle_section(session, f, source=source))
     night = call_totals(session, f, GroupBy.NIGHT, source=source)
+    shifts = [("夜班", night.get(True, CallTotals())), ("日间", night.get(False, CallTotals()))]
     doc.sections.append(
         Section(
             "夜班数据（22:00—08:00）",
-            tables=[
-                Table(
-                    "夜班与日间对比",
-                    ["班次", *KPI_COLUMNS],
-                    [
-                        ["夜班", *kpi_cells(night.get(True, CallTotals()), definition)],
-                        ["日间", *kpi_cells(night.get(False, CallTotals()), definition)],
-                    ],
-                )
-            ],
+            tables=[kpi_table("夜班与日间对比", "班次", shifts, definition)],
         )
     )
     intents = intent_mix(session, f)
