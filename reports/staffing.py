@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from reports import erlang, kpi
+from reports.definitions import queue_definition
 from reports.document import Cell, Chart, ReportDocument, Section, Table, pct, secs
 from reports.kpi import CallTotals
 from reports.periods import LINE_LABELS, GroupBy, ReportFilter
@@ -56,6 +57,7 @@ def build_staffing(
 ) -> ReportDocument:
     level = target_level if target_level is not None else DEFAULT_TARGETS.get(line, 0.8)
     f = ReportFilter(first=day, last=day, line=line)
+    definition = queue_definition(session, f)
     by_half = call_totals(session, f, GroupBy.HALF_HOUR)
     whole = sum(by_half.values(), CallTotals())
     day_aht = kpi.aht(whole) or 180.0
@@ -89,7 +91,7 @@ def build_staffing(
                 need_c,
                 need_a,
                 round(actual, 1),
-                pct(kpi.service_level(t)),
+                pct(kpi.service_level(t, definition.formula)),
             ]
         )
     return ReportDocument(
@@ -125,6 +127,7 @@ def build_staffing(
             )
         ],
         footnotes=[
+            *definition.footnotes([]),
             "话务量 = 半小时进入队列数 ÷ 1800秒 × 平均处理时长（该半小时无处理通话时用全天平均）。",
             "Erlang C 假设来电者不放弃；Erlang A 按放弃估计耐心（队列等待总时长 ÷ 放弃数）。",
             "实际在岗 = 签入且非示忙的坐席时长 ÷ 1800秒（具备该线路技能的坐席）。",
