@@ -113,7 +113,17 @@ def test_staffing_page_sets_erlang_beside_actual_staff(
     login(desk_client, make_user(session_factory, Role.MANAGER))
     page = desk_client.get("/reports/staffing?day=2023-05-08&line=114")
     assert page.status_code == 200
-    assert "Erlang C所需" in page.text and "<td>10:00</td>" in page.text
+    assert "Erlang C所需" in page.text
+    # 10:00–10:30: 3 queued, AHT (90 + 150) / 2 = 120 s, load 3 / 1800 × 120 = 0.2 Erl.
+    # Erlang C, 90 % in 20 s: 1 agent gives 1 − 0.2·e^(−0.8·20/120) = 82.5 %, 2 give 98.7 %.
+    # Patience 54 s / 1 abandon = 54 s: Erlang A with 1 agent reaches 84.6 %, so also 2.
+    # Nobody with a 114 skill was logged in: 0 staffed.
+    cells = '<td class="n">'
+    expected_row = (
+        f"<td>10:00</td>{cells}3</td><td>120.0</td>{cells}0.2</td>{cells}2</td>{cells}2</td>"
+        f"{cells}0.0</td>"
+    )
+    assert expected_row in page.text
 
 
 def test_scheduled_editions_are_kept_for_download(
