@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.models.agents import Agent
+from backend.models.agents import Agent, AgentSkill, AgentStateChange, Skill
 from backend.models.calls import CallRecord, Disposition, Line
 from backend.models.users import Role
 from reports.summaries import refresh_summaries
@@ -35,9 +35,20 @@ DAY = "first=2023-05-08&last=2023-05-08&line=114&skill=rpt_api"
 @pytest.fixture(scope="module")
 def day_of_calls(session_factory: sessionmaker[Session]) -> None:
     with session_factory() as s:
+        s.add(Skill(code="rpt_api", name="预约(接口测试)", line="114"))
         agent = Agent(number="r8201", name="丁四", interface="Local/r4@sim", team="rpt丁")
         s.add(agent)
         s.flush()
+        s.add(AgentSkill(agent_id=agent.id, skill_code="rpt_api"))
+        # Signed in 09:50, on a meal 10:15–10:20 (not staffed), signed out 10:45.
+        for hour, minute, state, reason in [
+            (9, 50, "ready", ""),
+            (10, 15, "not_ready", "meal"),
+            (10, 20, "ready", ""),
+            (10, 45, "logged_out", ""),
+        ]:
+            at = datetime(2023, 5, 8, hour, minute, tzinfo=BJ).astimezone(UTC)
+            s.add(AgentStateChange(agent_id=agent.id, at=at, state=state, reason=reason))
         for n, (minute, wait, talk) in enumerate([(0, 12, 90), (10, 40, 150), (20, 2, 0)]):
             start = datetime(2023, 5, 8, 10, minute, tzinfo=BJ).astimezone(UTC)
             queued = start + timedelta(seconds=8)
@@ -117,11 +128,11 @@ def test_staffing_page_sets_erlang_beside_actual_staff(
     # 10:00–10:30: 3 queued, AHT (90 + 150) / 2 = 120 s, load 3 / 1800 × 120 = 0.2 Erl.
     # Erlang C, 90 % in 20 s: 1 agent gives 1 − 0.2·e^(−0.8·20/120) = 82.5 %, 2 give 98.7 %.
     # Patience 54 s / 1 abandon = 54 s: Erlang A with 1 agent reaches 84.6 %, so also 2.
-    # Nobody with a 114 skill was logged in: 0 staffed.
+    # Staffed 10:00–10:15 and 10:20–10:30: 25 of 30 minutes = 0.8 agents on average.
     cells = '<td class="n">'
     expected_row = (
         f"<td>10:00</td>{cells}3</td><td>120.0</td>{cells}0.2</td>{cells}2</td>{cells}2</td>"
-        f"{cells}0.0</td>"
+        f"{cells}0.8</td>"
     )
     assert expected_row in page.text
 
