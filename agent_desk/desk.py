@@ -23,7 +23,6 @@ from agent_desk.auth.policy import LockoutPolicy, parse_allowlist
 from agent_desk.auth.service import AuthService
 from agent_desk.auth.sessions import SessionStore
 from agent_desk.errors import ServiceUnavailable
-from backend import events
 from backend.booking.context import BookingContext
 from backend.booking.service import BookingService
 from backend.models.agents import Skill
@@ -86,9 +85,6 @@ class Desk:
             yield AcdStore(client, self.prefix, skills, controller_id="desk")
         finally:
             await client.aclose()  # type: ignore[attr-defined]
-
-    def publish(self, event: Any) -> None:
-        events.publish(self.redis, event, self.prefix)
 
     async def ami_client(self) -> AmiClient:
         """The desk's own AMI connection, opened on first use (call control, listening)."""

@@ -11,8 +11,10 @@ import asyncio
 import contextlib
 import time
 from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import Any
 
+import redis.asyncio as aioredis
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from agent_desk.api.agent import INTENT_LABELS, LINE_LABELS, ScreenPop
@@ -71,6 +73,62 @@ async def _until_closed(websocket: WebSocket) -> None:
             await websocket.receive_text()
 
 
+def state_event(fields: dict[str, str]) -> events.AgentStateChanged:
+    """An entry of the ACD's state stream as the live event browsers know."""
+    at = datetime.fromtimestamp(int(fields.get("at") or 0) / 1000.0, tz=UTC).isoformat()
+    return events.AgentStateChanged(
+        agent_id=int(fields["agent_id"]),
+        state=fields.get("state", ""),
+        reason=fields.get("reason", ""),
+        call_id=fields.get("call_id", ""),
+        at=at,
+    )
+
+
+async def _pump_pubsub(
+    client: aioredis.Redis, channel: str, queue: asyncio.Queue[Any], ready: asyncio.Event
+) -> None:
+    pubsub = client.pubsub()
+    await pubsub.subscribe(channel)
+    try:
+        # Only Redis' confirmation means that what is published from now on reaches us.
+        while not ready.is_set():
+            confirmation = await pubsub.get_message(timeout=1.0)
+            if confirmation is not None and confirmation.get("type") == "subscribe":
+                ready.set()
+        while True:
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+            if message is None or message.get("type") != "message":
+                continue
+            try:
+                event = events.decode(message["data"])
+            except (ValueError, TypeError):
+                continue  # an event type this desk does not know yet
+            # Agent states come from the ACD's own stream (below), which every change is
+            # written to atomically; a published copy would only show twice.
+            if not isinstance(event, events.AgentStateChanged):
+                await queue.put(event)
+    finally:
+        await pubsub.aclose()  # type: ignore[attr-defined]
+
+
+async def _pump_states(
+    client: aioredis.Redis, stream: str, queue: asyncio.Queue[Any], ready: asyncio.Event
+) -> None:
+    latest = await client.xrevrange(stream, count=1)
+    last_id = latest[0][0] if latest else "0-0"
+    ready.set()
+    while True:
+        batches = await client.xread({stream: last_id}, count=100, block=1000)
+        for _, entries in batches or []:
+            for entry_id, fields in entries:
+                last_id = entry_id
+                try:
+                    await queue.put(state_event(fields))
+                except (KeyError, ValueError):
+                    continue  # a malformed entry: the history writer reports those
+
+
 def build_router() -> APIRouter:
     router = APIRouter()
 
@@ -89,33 +147,41 @@ def build_router() -> APIRouter:
             await websocket.close(code=4403)
             return
         await websocket.accept()
-        client = desk.async_redis()
-        pubsub = client.pubsub()
-        await pubsub.subscribe(events.channel_name(desk.prefix))
-        await websocket.send_json({"type": "Subscribed"})
+        # Two connections: XREAD blocks its connection, pub/sub owns the other.
+        subscriber, reader = desk.async_redis(), desk.async_redis()
+        queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=1000)
+        subscribed, reading = asyncio.Event(), asyncio.Event()
+        channel = events.channel_name(desk.prefix)
+        pumps = [
+            asyncio.create_task(_pump_pubsub(subscriber, channel, queue, subscribed)),
+            asyncio.create_task(_pump_states(reader, f"{desk.prefix}:acd:events", queue, reading)),
+        ]
         closed = asyncio.create_task(_until_closed(websocket))
         checked = time.monotonic()
         try:
+            await asyncio.wait_for(asyncio.gather(subscribed.wait(), reading.wait()), timeout=5.0)
+            await websocket.send_json({"type": "Subscribed"})
             while not closed.done():
-                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.5)
+                if any(p.done() for p in pumps):
+                    break  # Redis went away: the browser reconnects and re-reads the state
+                try:
+                    event = await asyncio.wait_for(queue.get(), timeout=0.5)
+                except TimeoutError:
+                    event = None
                 if time.monotonic() - checked > SESSION_CHECK_SECONDS:
                     checked = time.monotonic()
                     if desk.auth.sessions.get(caller.token) is None:
                         await websocket.close(code=4401)
                         break
-                if message is None or message.get("type") != "message":
-                    continue
-                try:
-                    event = events.decode(message["data"])
-                except (ValueError, TypeError):
-                    continue  # an event type this desk does not know yet
-                if wanted(event, session.role, session.agent_id):
+                if event is not None and wanted(event, session.role, session.agent_id):
                     await websocket.send_json(await outgoing(desk, event))
         except WebSocketDisconnect:
             pass
         finally:
-            closed.cancel()
-            await pubsub.aclose()  # type: ignore[attr-defined]
-            await client.aclose()  # type: ignore[attr-defined]
+            for task in (*pumps, closed):
+                task.cancel()
+            await asyncio.gather(*pumps, closed, return_exceptions=True)
+            await subscriber.aclose()  # type: ignore[attr-defined]
+            await reader.aclose()  # type: ignore[attr-defined]
 
     return router

@@ -2,7 +2,7 @@
 hold / resume / transfer / hang up (AMI), order from the current call, wrap-up, my day.
 
 State lives in the ACD's Redis store (the controller routes by it); every change the desk
-makes is audited and published as ``AgentStateChanged`` so the wallboard moves at once.
+makes is audited; wallboards see it at once through the ACD's state stream (see live.py).
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from agent_desk.caller_history import caller_history
 from agent_desk.desk import Desk
 from agent_desk.errors import ErrorBody
 from agent_desk.myday import my_day
-from backend import events
 from backend.db import transaction
 from backend.errors import Conflict, NotFound, Refused
 from backend.models.agents import Agent
@@ -200,18 +199,14 @@ async def change_state(
     reason: str = "",
     register: bool = False,
 ) -> StatusOut:
-    """Apply one state change in the ACD, then audit and publish it."""
+    """Apply one state change in the ACD, then audit it."""
     async with desk.acd() as acd:
         if register or await acd.agent(row.agent_id) is None:
             await acd.register_agent(row.profile)
         t = await acd.change_state(row.agent_id, to, reason=reason, actor=actor)
         status = await status_of(desk, acd, row)
     if t.changed:
-        desk.publish(
-            events.AgentStateChanged(
-                row.agent_id, t.after.state.value, t.after.reason, t.after.call_id
-            )
-        )
+        # The ACD writes the change to its state stream, which /ws/live relays to wallboards.
         await asyncio.to_thread(
             audit_now,
             desk.factory,

@@ -13,7 +13,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent_desk.app import create_app
-from backend import events
 from backend.db import transaction
 from backend.models.audit import AuditRecord
 from backend.models.calls import CallRecord, Disposition, Line
@@ -27,33 +26,33 @@ pytest_plugins = ["tests.desk_support"]
 
 
 def test_agent_signs_in_goes_ready_and_takes_a_break(
-    desk_client: TestClient,
-    session_factory: sessionmaker[Session],
-    redis_client: redis.Redis,
-    redis_namespace: str,
+    desk_client: TestClient, session_factory: sessionmaker[Session]
 ) -> None:
     agent = make_user(session_factory, Role.AGENT)
     login(desk_client, agent)
     assert desk_client.get("/api/agent/status").json()["state"] == "logged_out"
-    pubsub = redis_client.pubsub()
-    pubsub.subscribe(events.channel_name(redis_namespace))
-    pubsub.get_message(timeout=1)
-    signed = desk_client.post("/api/agent/sign-in").json()
-    assert (signed["state"], signed["reason_label"]) == ("not_ready", "签入")
-    assert desk_client.post("/api/agent/ready").json()["state_label"] == "空闲"
-    meal = desk_client.post("/api/agent/not-ready", json={"reason": "meal"}).json()
-    assert (meal["state"], meal["reason_label"]) == ("not_ready", "用餐")
-    assert desk_client.post("/api/agent/not-ready", json={"reason": "nap"}).status_code == 422
-    published = []
-    while (message := pubsub.get_message(timeout=1)) is not None:
-        if message["type"] == "message":
-            published.append(events.decode(message["data"]))
-    assert [(e.state, e.reason) for e in published] == [
-        ("not_ready", "login"),
-        ("ready", ""),
-        ("not_ready", "meal"),
+    with TestClient(desk_client.app, client=LOCAL) as board:
+        login(board, make_user(session_factory, Role.SUPERVISOR))
+        with board.websocket_connect("/ws/live") as ws:
+            assert ws.receive_json()["type"] == "Subscribed"
+            signed = desk_client.post("/api/agent/sign-in").json()
+            assert (signed["state"], signed["reason_label"]) == ("not_ready", "签入")
+            assert desk_client.post("/api/agent/ready").json()["state_label"] == "空闲"
+            meal = desk_client.post("/api/agent/not-ready", json={"reason": "meal"}).json()
+            assert (meal["state"], meal["reason_label"]) == ("not_ready", "用餐")
+            bad = desk_client.post("/api/agent/not-ready", json={"reason": "nap"})
+            assert bad.status_code == 422
+            seen = []
+            while len(seen) < 3:
+                message = ws.receive_json()
+                if message.get("agent_id") == agent.agent_id:
+                    seen.append((message["type"], message["state"], message["reason"]))
+    # The wallboard saw each change once, from the ACD's own record of it.
+    assert seen == [
+        ("AgentStateChanged", "not_ready", "login"),
+        ("AgentStateChanged", "ready", ""),
+        ("AgentStateChanged", "not_ready", "meal"),
     ]
-    assert {e.agent_id for e in published} == {agent.agent_id}
     with session_factory() as db:
         audited = db.scalars(
             select(AuditRecord.details).where(

@@ -16,7 +16,7 @@ from backend import events
 from backend.db import transaction
 from backend.models.calls import CallRecord, Disposition, Line
 from backend.models.users import Role
-from tests.desk_support import login, make_user
+from tests.desk_support import LOCAL, login, make_user
 
 pytest_plugins = ["tests.desk_support"]
 
@@ -68,22 +68,34 @@ def test_screen_pop_reaches_only_the_offered_agent(
     assert [c["wrapup_code"] for c in pop["history"]["calls"]] == ["booked"]
 
 
-def test_wallboard_receives_every_agents_state_changes(
+def test_wallboard_receives_every_agents_state_changes_and_queue_sizes(
     desk_client: TestClient,
     session_factory: sessionmaker[Session],
     redis_client: redis.Redis,
     redis_namespace: str,
 ) -> None:
+    agent = make_user(session_factory, Role.AGENT)
     login(desk_client, make_user(session_factory, Role.SUPERVISOR))
-    with desk_client.websocket_connect("/ws/live") as ws:
-        assert ws.receive_json()["type"] == "Subscribed"
-        events.publish(redis_client, events.AgentStateChanged(4242, "ready"), redis_namespace)
-        events.publish(redis_client, events.QueueChanged("booking", 3, 41.5), redis_namespace)
-        got = [ws.receive_json(), ws.receive_json()]
-    assert [(m["type"], m.get("agent_id"), m.get("waiting")) for m in got] == [
-        ("AgentStateChanged", 4242, None),
-        ("QueueChanged", None, 3),
-    ]
+    with TestClient(desk_client.app, client=LOCAL) as phone:
+        login(phone, agent)
+        with desk_client.websocket_connect("/ws/live") as ws:
+            assert ws.receive_json()["type"] == "Subscribed"
+            phone.post("/api/agent/sign-in")
+            got = ws.receive_json()
+            events.publish(redis_client, events.QueueChanged("booking", 3, 41.5), redis_namespace)
+            # A copy published by a controller is not shown twice: the ACD stream is the source.
+            events.publish(
+                redis_client,
+                events.AgentStateChanged(agent.agent_id or 0, "ready"),
+                redis_namespace,
+            )
+            queue = ws.receive_json()
+    assert (got["type"], got["agent_id"], got["state"]) == (
+        "AgentStateChanged",
+        agent.agent_id,
+        "not_ready",
+    )
+    assert (queue["type"], queue["waiting"]) == ("QueueChanged", 3)
 
 
 def test_live_feed_refuses_strangers_and_roles_without_a_live_view(

@@ -13,7 +13,7 @@ from agent_desk.auth.permissions import (
 )
 from agent_desk.auth.policy import LockoutPolicy, ip_allowed, parse_allowlist
 from agent_desk.callcontrol import agent_channels
-from agent_desk.live import wanted
+from agent_desk.live import state_event, wanted
 from agent_desk.myday import time_in_states
 from backend import events
 from backend.models.users import Role
@@ -88,3 +88,11 @@ def test_live_feed_gives_agents_their_own_events_and_wallboards_everyones_states
     assert wanted(other_state, Role.SUPERVISOR, 1) and wanted(queue, Role.MANAGER, None)
     assert not wanted(offered, Role.SUPERVISOR, 1)
     assert not wanted(queue, Role.HOSPITAL, None)
+
+
+def test_acd_stream_entry_becomes_the_live_state_event() -> None:
+    fields = {"agent_id": "12", "state": "wrap_up", "reason": "", "call_id": "c9",
+              "at": "1795600000000", "actor": "c1"}  # fmt: skip
+    event = state_event(fields)
+    assert (event.agent_id, event.state, event.call_id) == (12, "wrap_up", "c9")
+    assert event.at.startswith("2026-11-25T")
