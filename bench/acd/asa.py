@@ -103,7 +103,7 @@ async def run_ours(
     redis = Redis.from_url(settings.redis_url, decode_responses=True)
     prefix = f"bench-asa-{uuid.uuid4().hex[:8]}"
     store = AcdStore(redis, prefix, [SkillConfig("bench", wrapup_seconds=0)], controller_id="b")
-    answers = AnswerWatch()
+    answers = AnswerWatch(store)
     answers.attach(ami)
     dispatcher = Dispatcher(store, tick_seconds=0.1)
     queue = AcdQueue(

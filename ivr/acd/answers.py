@@ -1,17 +1,26 @@
-"""The moment a dialled party answers, from AMI ``DialEnd`` events.
+"""What happens on a dialled call, from AMI events: when the agent answered, and holds.
 
 Over AGI, ``EXEC Dial`` only returns when the whole call is over, and Dial's ``ANSWEREDTIME``
 counts from when the *calling* channel was answered (at the start of the IVR here), not the
-agent. The answer moment therefore comes from AMI, live: the agent shows "on call" while he
-talks, and wait and talk times are measured to the answer.
+agent. The answer moment therefore comes from AMI (``DialEnd`` with ANSWER on the caller's
+channel), live: the agent shows "on call" while he talks, and wait and talk times are measured
+to the answer. ``Hold``/``Unhold`` events of either leg put the agent on hold and back, and
+add up the call's hold time.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Protocol
+
+from backend.errors import CallCenterError
+from ivr.acd.states import AgentState
+
+log = logging.getLogger("ivr.acd")
 
 
 class EventSource(Protocol):
@@ -20,17 +29,43 @@ class EventSource(Protocol):
     ) -> None: ...
 
 
+class AgentStates(Protocol):
+    async def change_state(
+        self, agent_id: int, to: AgentState, *, call_id: str = "", actor: str = "system"
+    ) -> object: ...
+
+
+@dataclass(frozen=True)
+class Answered:
+    at: float
+    agent_channel: str  # the dialled leg, whose Hold/Unhold events concern this call
+
+
+@dataclass
+class _Held:
+    call_id: str
+    agent_id: int
+    since: float | None = None
+    total: float = 0.0
+
+
 class AnswerWatch:
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, states: AgentStates | None = None, clock: Callable[[], float] = time.time
+    ) -> None:
+        self._states = states  # where holds change the agent's state (the AcdStore)
         self._clock = clock
-        self._waiting: dict[str, asyncio.Future[float]] = {}
+        self._waiting: dict[str, asyncio.Future[Answered]] = {}
+        self._held: dict[str, _Held] = {}
 
     def attach(self, events: EventSource) -> None:
         events.subscribe("DialEnd", self.on_dial_end)
+        events.subscribe("Hold", self.on_hold)
+        events.subscribe("Unhold", self.on_unhold)
 
-    def expect(self, channel: str) -> asyncio.Future[float]:
-        """A future set to the answer time of the next Dial from ``channel``."""
-        future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+    def expect(self, channel: str) -> asyncio.Future[Answered]:
+        """A future set when the next Dial from ``channel`` is answered."""
+        future: asyncio.Future[Answered] = asyncio.get_running_loop().create_future()
         self._waiting[channel] = future
         return future
 
@@ -44,4 +79,47 @@ class AnswerWatch:
             return
         future = self._waiting.get(event.get("Channel", ""))
         if future is not None and not future.done():
-            future.set_result(self._clock())
+            future.set_result(Answered(self._clock(), event.get("DestChannel", "")))
+
+    # Holds ---------------------------------------------------------------------------------
+
+    def track(self, channels: tuple[str, ...], call_id: str, agent_id: int) -> None:
+        """Follow holds on the legs of an answered call until ``untrack``."""
+        held = _Held(call_id, agent_id)
+        for channel in channels:
+            if channel:
+                self._held[channel] = held
+
+    def untrack(self, channels: tuple[str, ...]) -> float:
+        """Stop following the call; its total hold time in seconds."""
+        total = 0.0
+        for held in {id(h): h for c in channels if (h := self._held.pop(c, None))}.values():
+            if held.since is not None:
+                held.total += self._clock() - held.since
+                held.since = None
+            total += held.total
+        return total
+
+    async def on_hold(self, event: dict[str, str]) -> None:
+        held = self._held.get(event.get("Channel", ""))
+        if held is None or held.since is not None:
+            return
+        held.since = self._clock()
+        await self._set(held, AgentState.ON_HOLD)
+
+    async def on_unhold(self, event: dict[str, str]) -> None:
+        held = self._held.get(event.get("Channel", ""))
+        if held is None or held.since is None:
+            return
+        held.total += self._clock() - held.since
+        held.since = None
+        await self._set(held, AgentState.ON_CALL)
+
+    async def _set(self, held: _Held, state: AgentState) -> None:
+        if self._states is None:
+            return
+        try:
+            await self._states.change_state(held.agent_id, state, call_id=held.call_id, actor="ami")
+        except CallCenterError as exc:
+            # The call may have ended between the event and this change.
+            log.info("hold event for agent %s not applied: %s", held.agent_id, exc.message)

@@ -158,7 +158,7 @@ class CallbackDialer:
             await session.exec("Dial", target, str(self.settings.citizen_ring_seconds))
             dial_status = await session.get_variable("DIALSTATUS") or ""
             if dial_status == "ANSWER":
-                answered_at = answered.result() if answered and answered.done() else dial_started
+                answered_at = answered.result().at if answered and answered.done() else dial_started
                 talk = max(0.0, self._store.now() - answered_at)
                 status = "answered"
         except CallHungUp:

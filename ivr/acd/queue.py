@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from ivr.acd.answers import AnswerWatch
+from ivr.acd.answers import Answered, AnswerWatch
 from ivr.acd.dispatcher import Dispatcher
 from ivr.acd.estimate import Announcer, announcement_text, rounded_minutes
 from ivr.acd.policy import Priority
@@ -77,7 +77,8 @@ class QueueReport:
     status: str  # answered | abandoned | callback | voicemail
     agent_id: int | None = None
     answered_at: float | None = None
-    talk_seconds: float = 0.0
+    talk_seconds: float = 0.0  # answered to end, holds excluded
+    hold_seconds: float = 0.0
     unanswered_rings: int = 0
 
     @property
@@ -153,6 +154,8 @@ class _Waiter:
         self.agent_id: int | None = None
         self.answered_at: float | None = None
         self.talk = 0.0
+        self.hold = 0.0
+        self.agent_channel = ""
         self.rings_missed = 0
         self.final = ""
 
@@ -221,6 +224,7 @@ class _Waiter:
             agent_id=self.agent_id,
             answered_at=self.answered_at,
             talk_seconds=self.talk,
+            hold_seconds=self.hold,
             unanswered_rings=self.rings_missed,
         )
 
@@ -236,7 +240,18 @@ class _Waiter:
         position = self.announcer.position_to_announce(position)
         minutes = None if seconds is None else rounded_minutes(seconds)
         text = announcement_text(position, minutes, self.s.callback_key)
-        sound = await self.q._renderer.sound(PromptText(None, text), elderly=self._elderly)
+        # Rendering a new text takes a moment: keep listening for a key and an agent meanwhile.
+        render = asyncio.create_task(
+            self.q._renderer.sound(PromptText(None, text), elderly=self._elderly)
+        )
+        render.add_done_callback(_log_failure)
+        while not render.done():
+            digit = await self.session.wait_for_digit(self.s.slice_ms)
+            if digit or await self.store.has_assignment(self.call.call_id):
+                return digit  # the render finishes in the background, cached for others
+        sound = render.result()
+        if await self.store.has_assignment(self.call.call_id):
+            return None
         await self._music(False)
         digit = await self.session.stream_file(sound, self.s.callback_key or "")
         await self._music(True)
@@ -267,32 +282,42 @@ class _Waiter:
         self.agent_id = agent_id
         await self._music(False)
         channel = self.call.channel or self.session_channel
-        answered = self.q._answers.expect(channel) if self.q._answers else None
+        answers = self.q._answers
+        answered = answers.expect(channel) if answers else None
         live = asyncio.create_task(self._on_answer(answered, agent_id)) if answered else None
         dial_started = self.now()
+        caller_gone = False
         try:
             # "m": the caller keeps hearing music, not ringing, while the agent's phone rings.
             await self.session.exec(
                 "Dial", view.profile.interface, str(self.s.ring_timeout_seconds), "m"
             )
             status = await self._variable("DIALSTATUS")
+        except CallHungUp:
+            # Hung up during the talk (a normal end) or while the agent's phone rang.
+            caller_gone = True
+            status = "ANSWER" if self.answered_at is not None else "CANCEL"
         finally:
-            if self.q._answers:
-                self.q._answers.forget(channel)
+            if answers:
+                answers.forget(channel)
         ended = self.now()
         if live is not None and status == "ANSWER":
             await asyncio.wait([live], timeout=2)
         elif live is not None:
             live.cancel()
+        if answers:
+            self.hold = answers.untrack((channel, self.agent_channel))
         if status == "ANSWER":
             if self.answered_at is None:
                 log.warning("no DialEnd event for call %s: answer time unknown", self.call.call_id)
                 self.answered_at = dial_started
                 await self.store.connected(self.call.call_id, agent_id, at=dial_started)
-            self.talk = max(0.0, ended - self.answered_at)
-            await self.store.call_ended(self.call.call_id, agent_id, handle_seconds=self.talk)
+            self.talk = max(0.0, ended - self.answered_at - self.hold)
+            await self.store.call_ended(
+                self.call.call_id, agent_id, handle_seconds=self.talk + self.hold
+            )
             self.q._dispatcher.kick()
-            on_line = not getattr(self.session, "hung_up", False)
+            on_line = not caller_gone and not getattr(self.session, "hung_up", False)
             self.final = "answered"
             return QueueOutcome(QueueStatus.ANSWERED, caller_on_line=on_line, agent_id=agent_id)
         if status in NOT_REACHED:
@@ -314,12 +339,21 @@ class _Waiter:
         env = getattr(self.session, "env", {})
         return str(env.get("channel", ""))
 
-    async def _on_answer(self, answered: asyncio.Future[float], agent_id: int) -> None:
-        """Live: the agent is on the call from the moment he answers."""
-        at = await answered
-        self.answered_at = at
-        await self.store.connected(self.call.call_id, agent_id, at=at)
+    async def _on_answer(self, answered: asyncio.Future[Answered], agent_id: int) -> None:
+        """Live: the agent is on the call from the moment he answers; holds are followed."""
+        answer = await answered
+        self.answered_at = answer.at
+        self.agent_channel = answer.agent_channel
+        if self.q._answers:
+            channels = (self.call.channel or self.session_channel, answer.agent_channel)
+            self.q._answers.track(channels, self.call.call_id, agent_id)
+        await self.store.connected(self.call.call_id, agent_id, at=answer.at)
 
     async def _variable(self, name: str) -> str:
         # Readable even after the caller hung up: GET VARIABLE works on a dead channel.
         return await self.session.get_variable(name) or ""
+
+
+def _log_failure(task: asyncio.Task[str]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("announcement could not be rendered: %s", task.exception())

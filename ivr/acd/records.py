@@ -67,6 +67,7 @@ class SqlQueueRecorder:
             "ended_at": _utc(report.left_at),
             "wait_seconds": round(report.wait_seconds, 3),
             "talk_seconds": round(report.talk_seconds, 3),
+            "hold_seconds": round(report.hold_seconds, 3),
             "wrapup_seconds": self._wrapup.get(report.skill, 0.0) if answered else 0.0,
             "agent_id": report.agent_id if answered else None,
             "skill": report.skill[:32],

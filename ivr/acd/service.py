@@ -63,7 +63,7 @@ def build_acd(
     """``redis`` must decode responses; ``controller_id`` must be stable across restarts of
     the same controller (its earlier calls are released when it starts again)."""
     store = AcdStore(redis, settings.desk_redis_prefix, skills, controller_id=controller_id)
-    answers = AnswerWatch()
+    answers = AnswerWatch(store)
     answers.attach(ami)
     records = SqlQueueRecorder(
         session_factory, wrapup_seconds={s.code: s.wrapup_seconds for s in skills}

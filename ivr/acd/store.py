@@ -225,15 +225,7 @@ class AcdStore:
     ) -> Transition:
         """Apply a legal state change (IllegalTransition otherwise), safe against races."""
         for _ in range(MAX_RETRIES):
-            view = await self._require_agent(agent_id)
-            t = transition(
-                view.status,
-                to,
-                at=self.now() if at is None else at,
-                reason=reason,
-                call_id=call_id,
-                wrapup_seconds=wrapup_seconds,
-            )
+            view, t = await self._plan(agent_id, to, at, reason, call_id, wrapup_seconds)
             if not t.changed:
                 return t
             if await self._apply(agent=self._transition_op(view, t, actor)) == "ok":
@@ -572,6 +564,23 @@ class AcdStore:
 
     # Internals -----------------------------------------------------------------------------
 
+    async def _plan(
+        self,
+        agent_id: int,
+        to: AgentState,
+        at: float | None,
+        reason: str,
+        call_id: str,
+        wrapup_seconds: float,
+    ) -> tuple[AgentView, Transition]:
+        """The agent as he is now, and the change the state machine allows from there."""
+        view = await self._require_agent(agent_id)
+        at = self.now() if at is None else at
+        t = transition(
+            view.status, to, at=at, reason=reason, call_id=call_id, wrapup_seconds=wrapup_seconds
+        )
+        return view, t
+
     async def _with_call(
         self,
         call_id: str,
@@ -590,15 +599,7 @@ class AcdStore:
     ) -> bool:
         """Change an agent and the call he holds together; False if he no longer holds it."""
         for _ in range(MAX_RETRIES):
-            view = await self._require_agent(agent_id)
-            t = transition(
-                view.status,
-                to,
-                at=self.now() if at is None else at,
-                reason=reason,
-                call_id=call_id,
-                wrapup_seconds=wrapup_seconds,
-            )
+            view, t = await self._plan(agent_id, to, at, reason, call_id, wrapup_seconds)
             call_op = self._call_op(call_id, expect, agent_id, call_fields, queue=queue)
             if clear_mailbox:
                 call_op["clear_mailbox"] = True

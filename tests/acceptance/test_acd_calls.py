@@ -105,7 +105,7 @@ async def acd(
     prefix = f"{redis_namespace}-acc{next(_names)}"
     store = AcdStore(redis, prefix, SKILLS, controller_id="acceptance")
     prompts, recorder = SilencePrompts(), Recorder()
-    answers = AnswerWatch()
+    answers = AnswerWatch(store)
     answers.attach(ami)
     dialer = CallbackDialer(
         store,
@@ -196,6 +196,13 @@ async def test_a_caller_is_answered_by_the_agent_with_the_skill(
     await add_agent(acd, simulated_agents, 1, {"policy": 9})
     await add_agent(acd, simulated_agents, 2, {"booking": 5}, talk=2)
     await simulated_caller.call(DID_114, caller_id="13800000001", hold=15)
+    seen = set()
+    while acd.done.empty():  # the agent's state is live while he talks
+        agent = await acd.store.agent(2)
+        assert agent is not None
+        seen.add(agent.status.state)
+        await asyncio.sleep(0.1)
+    assert AgentState.ON_CALL in seen
     await wait_done(acd, 1)
     outcome = acd.outcomes["13800000001"]
     assert outcome.status == QueueStatus.ANSWERED and outcome.agent_id == 2
@@ -204,6 +211,21 @@ async def test_a_caller_is_answered_by_the_agent_with_the_skill(
     assert 1.5 <= report.talk_seconds <= 3.0
     assert report.wait_seconds < 3  # agent rang 0.5 s
     agent = await acd.store.agent(2)
+    assert agent is not None and agent.status.state in (AgentState.WRAP_UP, AgentState.READY)
+
+
+async def test_caller_hanging_up_during_the_talk_frees_the_agent(
+    acd: Acd, simulated_caller: SimulatedCaller, simulated_agents: SimulatedAgents
+) -> None:
+    await add_agent(acd, simulated_agents, 3, {"booking": 5}, talk=30)
+    await simulated_caller.call(DID_114, caller_id="13800000009", hold=4)
+    await wait_done(acd, 1, timeout=30)
+    outcome = acd.outcomes["13800000009"]
+    assert outcome.status == QueueStatus.ANSWERED and not outcome.caller_on_line
+    (report,) = acd.recorder.reports
+    # The caller's phone hangs up 5 s after it dialled; the agent answered about 0.5 s in.
+    assert 3.0 <= report.talk_seconds <= 5.0
+    agent = await acd.store.agent(3)
     assert agent is not None and agent.status.state in (AgentState.WRAP_UP, AgentState.READY)
 
 

@@ -9,6 +9,7 @@ import pytest
 from redis.asyncio import Redis
 
 from backend.settings import Settings
+from ivr.acd.answers import AnswerWatch
 from ivr.acd.policy import CandidateAgent, SkillConfig, WaitingCall, decide
 from ivr.acd.states import AgentState
 from ivr.acd.store import AcdStore, AgentProfile, CallStatus
@@ -343,3 +344,28 @@ async def test_a_released_caller_still_on_the_line_rejoins_at_his_place(
     await ready_agent(store, clock, 1, {"booking": 5}, T0 - 5)
     assignment = await store.pick()
     assert assignment is not None and assignment.call_id == "stalled"
+
+
+async def test_hold_events_put_the_agent_on_hold_and_add_up_hold_time(
+    store: AcdStore, clock: Clock
+) -> None:
+    watch = AnswerWatch(store, clock=clock)  # events fed directly instead of from AMI
+    await ready_agent(store, clock, 1, {"booking": 5}, T0 - 5)
+    await store.enqueue("h", "booking")
+    assert await store.pick() is not None
+    assert await store.ringing("h", 1)
+    assert await store.connected("h", 1)
+    legs = ("Local/114@from-carrier-1;2", "PJSIP/8001-00000001")
+    watch.track(legs, "h", 1)
+    clock.now += 10
+    await watch.on_hold({"Event": "Hold", "Channel": legs[1]})
+    agent = await store.agent(1)
+    assert agent is not None and agent.status.state == AgentState.ON_HOLD
+    clock.now += 25
+    await watch.on_unhold({"Event": "Unhold", "Channel": legs[1]})
+    agent = await store.agent(1)
+    assert agent is not None and agent.status.state == AgentState.ON_CALL
+    clock.now += 5
+    await watch.on_hold({"Event": "Hold", "Channel": legs[0]})  # the caller's leg counts too
+    clock.now += 3
+    assert watch.untrack(legs) == 28  # a hold still open at the end is closed there

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from ivr.acd.answers import AnswerWatch
+from ivr.acd.answers import Answered, AnswerWatch
 
 CHANNEL = "Local/114@from-carrier-00000001;2"
 
@@ -18,8 +18,15 @@ async def test_answer_time_is_taken_when_dial_end_reports_answer() -> None:
     now[0] = 104.5
     watch.on_dial_end({"Event": "DialEnd", "Channel": "Local/other;2", "DialStatus": "ANSWER"})
     assert not answered.done()
-    watch.on_dial_end({"Event": "DialEnd", "Channel": CHANNEL, "DialStatus": "ANSWER"})
-    assert await asyncio.wait_for(answered, 1) == 104.5
+    watch.on_dial_end(
+        {
+            "Event": "DialEnd",
+            "Channel": CHANNEL,
+            "DialStatus": "ANSWER",
+            "DestChannel": "PJSIP/8001-1",
+        }
+    )
+    assert await asyncio.wait_for(answered, 1) == Answered(104.5, "PJSIP/8001-1")
 
 
 async def test_a_forgotten_dial_is_cancelled_and_ignores_late_events() -> None:
