@@ -17,7 +17,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from agent_desk.api.agent import INTENT_LABELS, LINE_LABELS, ScreenPop
+from agent_desk.api.agent import INTENT_LABELS, LINE_LABELS, ScreenPop, pop_for_call
 from agent_desk.auth.errors import NotAuthenticated
 from agent_desk.auth.guard import caller_of, get_desk
 from agent_desk.auth.permissions import Permission, allowed
@@ -29,6 +29,9 @@ from backend.models.users import Role
 from backend.personal_data import PersonalDataCipher, mask_phone
 
 SESSION_CHECK_SECONDS = 30.0
+# The agent's phone rings for a call: pop the screen from the call journal, so the pop does
+# not depend on a CallOffered being published (one arriving later is not shown twice).
+POP_STATES = frozenset({"reserved", "ringing"})
 PERSONAL = (events.CallOffered, events.CallAnswered, events.CallEnded, events.AgentStateChanged)
 
 
@@ -65,6 +68,26 @@ async def outgoing(desk: Desk, event: Any) -> dict[str, Any]:
     if isinstance(event, events.CallOffered):
         return await asyncio.to_thread(pop_of, desk, event)
     return {"type": type(event).__name__, **asdict(event)}
+
+
+async def screen_pop_due(
+    desk: Desk, event: Any, agent_id: int | None, popped: set[str]
+) -> dict[str, Any] | None:
+    """The pop to send when this state change rings the agent's own phone, else None."""
+    if not (
+        isinstance(event, events.AgentStateChanged)
+        and agent_id is not None
+        and event.agent_id == agent_id
+        and event.state in POP_STATES
+        and event.call_id
+        and event.call_id not in popped
+    ):
+        return None
+    pop = await asyncio.to_thread(pop_for_call, desk, event.call_id)
+    if pop is None:
+        return None
+    popped.add(event.call_id)
+    return {**pop.model_dump(), "at": event.at}
 
 
 async def _until_closed(websocket: WebSocket) -> None:
@@ -158,6 +181,7 @@ def build_router() -> APIRouter:
         ]
         closed = asyncio.create_task(_until_closed(websocket))
         checked = time.monotonic()
+        popped: set[str] = set()
         try:
             await asyncio.wait_for(asyncio.gather(subscribed.wait(), reading.wait()), timeout=5.0)
             await websocket.send_json({"type": "Subscribed"})
@@ -173,8 +197,16 @@ def build_router() -> APIRouter:
                     if desk.auth.sessions.get(caller.token) is None:
                         await websocket.close(code=4401)
                         break
-                if event is not None and wanted(event, session.role, session.agent_id):
-                    await websocket.send_json(await outgoing(desk, event))
+                if event is None or not wanted(event, session.role, session.agent_id):
+                    continue
+                pop = await screen_pop_due(desk, event, session.agent_id, popped)
+                if pop is not None:
+                    await websocket.send_json(pop)
+                if isinstance(event, events.CallOffered):
+                    if event.call_id in popped:
+                        continue
+                    popped.add(event.call_id)
+                await websocket.send_json(await outgoing(desk, event))
         except WebSocketDisconnect:
             pass
         finally:

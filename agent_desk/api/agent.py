@@ -27,7 +27,7 @@ from agent_desk.myday import my_day
 from backend.db import transaction
 from backend.errors import Conflict, NotFound, Refused
 from backend.models.agents import Agent
-from backend.models.calls import CallRecord
+from backend.models.calls import CallRecord, IvrStep
 from backend.models.workorders import WorkOrder
 from backend.personal_data import PersonalDataCipher, mask_phone
 from backend.workorders.composition import workorder_service
@@ -240,6 +240,16 @@ def screen_pop(desk: Desk, record: CallRecord, extra: dict[str, Any] | None = No
     )
 
 
+def pop_for_call(desk: Desk, call_id: str) -> ScreenPop | None:
+    """The screen pop of a call from the controller's journal (None before it is written)."""
+    with desk.factory() as db:
+        record = db.scalar(select(CallRecord).where(CallRecord.call_id == call_id))
+        path = list(
+            db.scalars(select(IvrStep.node).where(IvrStep.call_id == call_id).order_by(IvrStep.seq))
+        )
+    return screen_pop(desk, record, {"ivr_path": path}) if record else None
+
+
 def build_router() -> APIRouter:
     router = APIRouter(prefix="/api/agent", tags=["坐席"], responses=ERRORS)
 
@@ -348,13 +358,7 @@ def build_router() -> APIRouter:
         call_id = view.status.call_id if view else ""
         if not call_id:
             return None
-
-        def load() -> ScreenPop | None:
-            with desk.factory() as db:
-                record = db.scalar(select(CallRecord).where(CallRecord.call_id == call_id))
-            return screen_pop(desk, record) if record else None
-
-        return await asyncio.to_thread(load)
+        return await asyncio.to_thread(pop_for_call, desk, call_id)
 
     @router.post("/call/order", status_code=201, summary="由当前来电新建工单（来电信息自动带入）")
     def order_from_call(body: OrderBody, desk: DeskDep, caller: OrderCaller) -> OrderOut:

@@ -3,19 +3,24 @@ pop (masked number, intent, history); other agents' calls do not; wallboards see
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis
+import redis.asyncio as aioredis
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.websockets import WebSocketDisconnect
 
 from backend import events
 from backend.db import transaction
-from backend.models.calls import CallRecord, Disposition, Line
+from backend.models.calls import CallRecord, Disposition, IvrStep, Line
 from backend.models.users import Role
+from backend.settings import Settings
+from ivr.acd.policy import SkillConfig
+from ivr.acd.store import AcdStore
 from tests.desk_support import LOCAL, login, make_user
 
 pytest_plugins = ["tests.desk_support"]
@@ -106,3 +111,49 @@ def test_live_feed_refuses_strangers_and_roles_without_a_live_view(
     login(desk_client, make_user(session_factory, Role.HOSPITAL))
     with pytest.raises(WebSocketDisconnect), desk_client.websocket_connect("/ws/live") as ws:
         ws.receive_json()
+
+
+def test_ringing_pops_the_screen_from_the_call_journal_once(
+    desk_client: TestClient,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    redis_client: redis.Redis,
+    redis_namespace: str,
+) -> None:
+    agent = make_user(session_factory, Role.AGENT)
+    call_id = f"ring-{uuid.uuid4().hex[:8]}"
+    with transaction(session_factory) as db:
+        db.add(CallRecord(call_id=call_id, line=Line.HOTLINE, caller_number="13700001234",
+                          intent="policy", skill="booking"))  # fmt: skip
+        for seq, node in enumerate(["welcome", "menu", "queue"]):
+            db.add(IvrStep(call_id=call_id, seq=seq, node=node, kind="menu"))
+    login(desk_client, agent)
+    desk_client.post("/api/agent/sign-in")
+    desk_client.post("/api/agent/ready")
+
+    async def ring() -> None:
+        client = aioredis.Redis.from_url(settings.redis_url, decode_responses=True)
+        store = AcdStore(client, redis_namespace, [SkillConfig("booking")])
+        await store.enqueue(call_id, "booking", line="hotline")
+        assert (await store.pick()) is not None
+        await store.ringing(call_id, agent.agent_id or 0)
+        await client.aclose()
+
+    with desk_client.websocket_connect("/ws/live") as ws:
+        assert ws.receive_json()["type"] == "Subscribed"
+        asyncio.run(ring())
+        offered = events.CallOffered(
+            agent.agent_id or 0, call_id, "hotline", "13700001234", "booking"
+        )
+        events.publish(redis_client, offered, redis_namespace)
+        events.publish(redis_client, events.CallEnded(call_id, agent.agent_id), redis_namespace)
+        seen = []
+        while not seen or seen[-1]["type"] != "CallEnded":
+            seen.append(ws.receive_json())
+    pops = [m for m in seen if m["type"] == "CallOffered"]
+    assert len(pops) == 1
+    assert pops[0]["caller_number"] == "137****1234"
+    assert (pops[0]["intent_label"], pops[0]["line_label"]) == ("医保政策咨询", "医保咨询热线")
+    assert pops[0]["ivr_path"] == ["welcome", "menu", "queue"]
+    states = [m["state"] for m in seen if m["type"] == "AgentStateChanged"]
+    assert states[-2:] == ["reserved", "ringing"]
