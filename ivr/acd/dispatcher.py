@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from ivr.acd.recovery import recover
 from ivr.acd.store import AcdStore, Assignment
 
 log = logging.getLogger("ivr.acd")
@@ -65,7 +66,7 @@ class Dispatcher:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _recover(self, *, restarted: bool) -> None:
-        released = await self._store.recover(3 * self._recover_every, restarted=restarted)
+        released = await recover(self._store, 3 * self._recover_every, restarted=restarted)
         if released:
             log.warning("released %d calls of controllers that are gone", len(released))
 

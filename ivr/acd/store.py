@@ -21,18 +21,33 @@ Keys (``P`` is the prefix given to the constructor)::
 
 from __future__ import annotations
 
-import enum
 import json
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 from redis.asyncio import Redis
 
-from backend.errors import CallCenterError, ConfigError, Conflict, NotFound
+from backend.errors import ConfigError, Conflict, NotFound
 from ivr.acd import scripts
 from ivr.acd.estimate import estimate_wait_seconds
+from ivr.acd.model import (
+    IN_QUEUE,
+    WITH_AGENT,
+    AgentProfile,
+    AgentView,
+    Assignment,
+    CallStatus,
+    QueuedCall,
+    UnknownSkill,
+    agent_from_hash,
+    call_from_hash,
+    ms_text,
+    seconds_of,
+    skills_text,
+    status_fields,
+)
 from ivr.acd.policy import (
     _RANK_WEIGHT,
     LEVEL_MAX,
@@ -42,7 +57,6 @@ from ivr.acd.policy import (
     SkillConfig,
     agent_score,
     call_score,
-    clamp_level,
     clamp_priority,
     to_ms,
 )
@@ -59,90 +73,7 @@ MAX_RETRIES = 20
 FINISHED_CALL_TTL = 24 * 3600  # finished call hashes stay a day for late AMI events
 NOT_STAFFED = frozenset({AgentState.LOGGED_OUT, AgentState.NOT_READY})
 
-
-class CallStatus(enum.StrEnum):
-    WAITING = "waiting"
-    CALLBACK = "callback"  # the caller hung up to be called back; keeps the place in the queue
-    RESERVED = "reserved"
-    RINGING = "ringing"
-    CONNECTED = "connected"
-    DONE = "done"
-    ABANDONED = "abandoned"
-    VOICEMAIL = "voicemail"
-    CALLBACK_FAILED = "callback_failed"
-
-
-IN_QUEUE = (CallStatus.WAITING, CallStatus.CALLBACK)
-WITH_AGENT = (CallStatus.RESERVED, CallStatus.RINGING)
-
-
-class UnknownSkill(CallCenterError):
-    code = "no-such-skill"
-
-
-@dataclass(frozen=True)
-class AgentProfile:
-    agent_id: int  # agents.id in PostgreSQL
-    number: str  # 工号
-    interface: str  # "PJSIP/8001" or "Local/1001@sim-agent"
-    skills: Mapping[str, int] = field(default_factory=dict)  # skill -> level 1..10
-    auto_answer: bool = False
-
-
-@dataclass(frozen=True)
-class AgentView:
-    profile: AgentProfile
-    status: AgentStatus
-
-
-@dataclass(frozen=True)
-class QueuedCall:
-    call_id: str
-    skill: str
-    priority: int
-    entered_at: float  # first queue entry, epoch seconds; a callback keeps it
-    status: CallStatus
-    callback: bool = False
-    agent_id: int | None = None
-    line: str = ""
-    callback_number: str = ""  # personal data: never log it
-    attempts: int = 0
-    owner: str = ""  # the controller holding the caller's AGI session
-    picked_by: str = ""  # the controller that reserved the agent (dials a callback)
-
-
-@dataclass(frozen=True)
-class Assignment:
-    decision: RoutingDecision
-    interface: str
-
-    @property
-    def call_id(self) -> str:
-        return self.decision.call_id
-
-    @property
-    def agent_id(self) -> int:
-        return self.decision.agent_id
-
-
-def _ms(seconds: float) -> str:
-    return str(to_ms(seconds))
-
-
-def _sec(ms: str | None) -> float:
-    return int(ms or 0) / 1000.0
-
-
-def _skills_text(skills: Mapping[str, int]) -> str:
-    return ",".join(f"{s}={clamp_level(level)}" for s, level in sorted(skills.items()))
-
-
-def _parse_skills(text: str) -> dict[str, int]:
-    result: dict[str, int] = {}
-    for part in filter(None, text.split(",")):
-        name, _, level = part.partition("=")
-        result[name] = int(level)
-    return result
+__all__ = ["AcdStore", "AgentProfile", "AgentView", "Assignment", "CallStatus", "QueuedCall"]
 
 
 class AcdStore:
@@ -188,11 +119,11 @@ class AcdStore:
             status = view.status if view else AgentStatus(profile.agent_id)
             old_skills = set(view.profile.skills) if view else set()
             after = replace(status, version=status.version + 1)
-            fields = self._status_fields(after) if view is None else {"version": str(after.version)}
+            fields = status_fields(after) if view is None else {"version": str(after.version)}
             fields |= {
                 "number": profile.number,
                 "interface": profile.interface,
-                "skills": _skills_text(profile.skills),
+                "skills": skills_text(profile.skills),
                 "auto_answer": "1" if profile.auto_answer else "0",
             }
             op = self._agent_op(status, after, profile.skills, old_skills, fields, event=None)
@@ -202,7 +133,7 @@ class AcdStore:
 
     async def agent(self, agent_id: int) -> AgentView | None:
         raw = await self._redis.hgetall(self.key("agent", str(agent_id)))
-        return self._agent_view(agent_id, raw) if raw else None
+        return agent_from_hash(agent_id, raw) if raw else None
 
     async def agents(self) -> list[AgentView]:
         ids = sorted(int(i) for i in await self._redis.smembers(self.key("agents")))
@@ -210,7 +141,7 @@ class AcdStore:
             for agent_id in ids:
                 pipe.hgetall(self.key("agent", str(agent_id)))
             raws = await pipe.execute()
-        return [self._agent_view(i, r) for i, r in zip(ids, raws, strict=True) if r]
+        return [agent_from_hash(i, r) for i, r in zip(ids, raws, strict=True) if r]
 
     async def change_state(
         self,
@@ -235,7 +166,7 @@ class AcdStore:
     async def expire_wrapups(self) -> list[Transition]:
         """End every wrap-up whose timer has run out, at the moment the timer ran out."""
         now = self.now()
-        due = await self._redis.zrangebyscore(self.key("wrapup"), "-inf", _ms(now))
+        due = await self._redis.zrangebyscore(self.key("wrapup"), "-inf", ms_text(now))
         done = []
         for raw_id in due:
             for _ in range(MAX_RETRIES):
@@ -275,7 +206,7 @@ class AcdStore:
                 "priority",
                 str(priority),
                 "entered",
-                _ms(entered),
+                ms_text(entered),
                 "line",
                 line,
                 "owner",
@@ -292,7 +223,7 @@ class AcdStore:
 
     async def call(self, call_id: str) -> QueuedCall | None:
         raw = await self._redis.hgetall(self.key("call", call_id))
-        return self._call_view(call_id, raw) if raw else None
+        return call_from_hash(call_id, raw) if raw else None
 
     async def waiting_calls(self, skill: str | None = None) -> list[QueuedCall]:
         """Calls in the queues (waiting callers and pending callbacks), in serving order."""
@@ -304,7 +235,7 @@ class AcdStore:
             for call_id in ids:
                 pipe.hgetall(self.key("call", call_id))
             raws = await pipe.execute()
-        calls = [self._call_view(i, r) for i, r in zip(ids, raws, strict=True) if r]
+        calls = [call_from_hash(i, r) for i, r in zip(ids, raws, strict=True) if r]
         return sorted(calls, key=lambda c: (call_score(c.priority, c.entered_at), c.call_id))
 
     async def position(self, call_id: str) -> int | None:
@@ -332,7 +263,7 @@ class AcdStore:
         now = self.now()
         plan = [self._queue_plan(config, now) for config in self.skills.values()]
         result = await self._pick(
-            args=[self._prefix, _ms(now), json.dumps(plan), self.controller_id]
+            args=[self._prefix, ms_text(now), json.dumps(plan), self.controller_id]
         )
         if not result:
             return None
@@ -347,8 +278,8 @@ class AcdStore:
             call_skill=call_skill,
             overflow=bool(int(overflow)),
             priority=int(prio),
-            waited_seconds=max(0.0, now - _sec(entered)),
-            idle_seconds=max(0.0, now - _sec(idle)),
+            waited_seconds=max(0.0, now - seconds_of(entered)),
+            idle_seconds=max(0.0, now - seconds_of(idle)),
             ready_count=int(ready),
             same_level_count=int(same),
             callback=callback == "1",
@@ -381,7 +312,7 @@ class AcdStore:
             agent_id,
             AgentState.ON_CALL,
             WITH_AGENT,
-            {"status": CallStatus.CONNECTED, "answered": _ms(at)},
+            {"status": CallStatus.CONNECTED, "answered": ms_text(at)},
             at=at,
         )
 
@@ -414,7 +345,7 @@ class AcdStore:
             agent_id,
             AgentState.WRAP_UP if wrapup > 0 else AgentState.READY,
             (CallStatus.CONNECTED,),
-            {"status": CallStatus.DONE, "ended": _ms(self.now())},
+            {"status": CallStatus.DONE, "ended": ms_text(self.now())},
             wrapup_seconds=wrapup,
             expire=FINISHED_CALL_TTL,
             handle_seconds=handle_seconds,
@@ -426,7 +357,7 @@ class AcdStore:
             call = await self.call(call_id)
             if call is None:
                 return False
-            fields = {"status": status, "ended": _ms(self.now())}
+            fields = {"status": status, "ended": ms_text(self.now())}
             if call.status in IN_QUEUE:
                 call_op = self._call_op(call_id, IN_QUEUE, None, fields, queue="remove")
                 call_op["expire_seconds"] = FINISHED_CALL_TTL
@@ -516,45 +447,12 @@ class AcdStore:
 
     async def heartbeat(self) -> None:
         """This controller is alive (its waiting callers' sessions exist)."""
-        await self._redis.hset(self.key("controllers"), self.controller_id, _ms(self.now()))
+        await self._redis.hset(self.key("controllers"), self.controller_id, ms_text(self.now()))
 
     async def live_controllers(self, stale_after: float) -> set[str]:
         beats = await self._redis.hgetall(self.key("controllers"))
         cutoff = self.now() - stale_after
-        return {name for name, at in beats.items() if _sec(at) >= cutoff}
-
-    async def recover(self, stale_after: float = 10.0, *, restarted: bool = False) -> list[str]:
-        """Release calls whose controller is gone, so that no agent waits for them forever.
-
-        A waiting caller's AGI session dies with its controller: its queue entry is removed
-        and an agent reserved for it goes back to ready with his idle place. Callbacks have no
-        session and stay in their place; one that was being dialled by a dead controller goes
-        back in line (its attempt key keeps the citizen from being rung twice). With
-        ``restarted`` this controller's own earlier calls count as gone too (same id, new
-        process). Returns the call ids released.
-        """
-        live = await self.live_controllers(stale_after)
-        if restarted:
-            live.discard(self.controller_id)
-        released = [
-            c.call_id
-            for c in await self.waiting_calls()
-            if c.status == CallStatus.WAITING
-            and c.owner not in live
-            and await self.abandon(c.call_id)
-        ]
-        for view in await self.agents():
-            if view.status.state not in (AgentState.RESERVED, AgentState.RINGING):
-                continue
-            held = await self.call(view.status.call_id)
-            if held is None or held.agent_id != view.profile.agent_id:
-                continue
-            if held.callback and held.picked_by not in live:
-                await self.callback_unreached(held.call_id, view.profile.agent_id)
-                released.append(held.call_id)
-            elif not held.callback and held.owner not in live and await self.abandon(held.call_id):
-                released.append(held.call_id)
-        return released
+        return {name for name, at in beats.items() if seconds_of(at) >= cutoff}
 
     async def staffed_count(self, skill: str) -> int:
         return int(await self._redis.scard(self.key("staffed", skill)))
@@ -637,12 +535,12 @@ class AcdStore:
 
     def _transition_op(self, view: AgentView, t: Transition, actor: str) -> dict[str, Any]:
         skills = view.profile.skills
-        fields = self._status_fields(t.after)
+        fields = status_fields(t.after)
         event = {
             "state": str(t.after.state),
             "reason": t.after.reason,
             "call_id": t.after.call_id,
-            "at": _ms(t.after.since),
+            "at": ms_text(t.after.since),
             "actor": actor,
         }
         return self._agent_op(t.before, t.after, skills, set(skills), fields, event)
@@ -671,23 +569,13 @@ class AcdStore:
             ],
             "staffed_remove": [s for s in all_skills if not staffed or s not in skills],
             "staffed_add": sorted(skills) if staffed else [],
-            "wrapup_until": _ms(after.wrapup_until) if after.state == AgentState.WRAP_UP else "",
+            "wrapup_until": ms_text(after.wrapup_until)
+            if after.state == AgentState.WRAP_UP
+            else "",
         }
         if event is not None:
             op["event"] = dict(event)
         return op
-
-    @staticmethod
-    def _status_fields(status: AgentStatus) -> dict[str, str]:
-        return {
-            "state": str(status.state),
-            "reason": status.reason,
-            "call_id": status.call_id,
-            "since": _ms(status.since),
-            "idle_since": _ms(status.idle_since),
-            "wrapup_until": _ms(status.wrapup_until),
-            "version": str(status.version),
-        }
 
     async def _apply(
         self, *, agent: Mapping[str, Any] | None = None, call: Mapping[str, Any] | None = None
@@ -717,42 +605,3 @@ class AcdStore:
             "overflow": config.overflow_skill if bands else "",
             "bands": bands,
         }
-
-    @staticmethod
-    def _agent_view(agent_id: int, raw: Mapping[str, str]) -> AgentView:
-        profile = AgentProfile(
-            agent_id=agent_id,
-            number=raw.get("number", ""),
-            interface=raw.get("interface", ""),
-            skills=_parse_skills(raw.get("skills", "")),
-            auto_answer=raw.get("auto_answer") == "1",
-        )
-        status = AgentStatus(
-            agent_id=agent_id,
-            state=AgentState(raw.get("state", AgentState.LOGGED_OUT)),
-            reason=raw.get("reason", ""),
-            call_id=raw.get("call_id", ""),
-            since=_sec(raw.get("since")),
-            idle_since=_sec(raw.get("idle_since")),
-            wrapup_until=_sec(raw.get("wrapup_until")),
-            version=int(raw.get("version", 0)),
-        )
-        return AgentView(profile, status)
-
-    @staticmethod
-    def _call_view(call_id: str, raw: Mapping[str, str]) -> QueuedCall:
-        agent = raw.get("agent_id", "")
-        return QueuedCall(
-            call_id=call_id,
-            skill=raw.get("skill", ""),
-            priority=int(raw.get("priority", 0)),
-            entered_at=_sec(raw.get("entered")),
-            status=CallStatus(raw.get("status", CallStatus.WAITING)),
-            callback=raw.get("callback") == "1",
-            agent_id=int(agent) if agent else None,
-            line=raw.get("line", ""),
-            callback_number=raw.get("number", ""),
-            attempts=int(raw.get("attempts", 0)),
-            owner=raw.get("owner", ""),
-            picked_by=raw.get("picked_by", ""),
-        )

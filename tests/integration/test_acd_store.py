@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 from backend.settings import Settings
 from ivr.acd.answers import AnswerWatch
 from ivr.acd.policy import CandidateAgent, SkillConfig, WaitingCall, decide
+from ivr.acd.recovery import recover
 from ivr.acd.states import AgentState
 from ivr.acd.store import AcdStore, AgentProfile, CallStatus
 
@@ -319,7 +320,7 @@ async def test_restart_releases_calls_whose_sessions_died_but_keeps_callbacks(
     await other.enqueue("elsewhere", "booking", entered_at=T0 - 20)
 
     restarted = AcdStore(aredis, redis_namespace, SKILLS, controller_id="c1", clock=clock)
-    released = await restarted.recover(restarted=True)
+    released = await recover(restarted, restarted=True)
     assert sorted(released) == ["held", "waiting"]
     assert [c.call_id for c in await restarted.waiting_calls()] == ["cb", "elsewhere"]
     agent = await restarted.agent(1)
@@ -329,7 +330,7 @@ async def test_restart_releases_calls_whose_sessions_died_but_keeps_callbacks(
     # A controller that stops beating is gone for the others too.
     clock.now += 60
     await restarted.heartbeat()
-    assert await restarted.recover(stale_after=10) == ["elsewhere"]
+    assert await recover(restarted, stale_after=10) == ["elsewhere"]
 
 
 async def test_a_released_caller_still_on_the_line_rejoins_at_his_place(
@@ -337,7 +338,7 @@ async def test_a_released_caller_still_on_the_line_rejoins_at_his_place(
 ) -> None:
     await store.enqueue("stalled", "booking", entered_at=T0 - 90)
     await store.enqueue("later", "booking", entered_at=T0 - 10)
-    assert await store.recover(restarted=True) == ["stalled", "later"]  # looked gone
+    assert await recover(store, restarted=True) == ["stalled", "later"]  # looked gone
     assert await store.rejoin("stalled")
     assert not await store.rejoin("stalled")  # only once
     assert [c.call_id for c in await store.waiting_calls()] == ["stalled"]
