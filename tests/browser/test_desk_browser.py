@@ -31,7 +31,7 @@ from backend.knowledge.demo_data import seed_knowledge_demo
 from backend.models.calls import CallRecord, Disposition, Line, Recording, RecordingStatus
 from backend.models.users import Role
 from backend.personal_data import PersonalDataCipher
-from tests.browser.conftest import DeskServer, screenshot
+from tests.desk_browser import DeskServer, screenshot
 from tests.desk_support import DeskUser, make_user
 
 pytestmark = pytest.mark.browser
