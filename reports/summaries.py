@@ -160,11 +160,13 @@ def state_intervals_sql(agent_where: str = "") -> str:
       SELECT agent_id, at, state, reason, id FROM agent_state_changes
       WHERE at >= :since AND at < :stop{agent_where}
       UNION ALL
-      SELECT * FROM (
-        SELECT DISTINCT ON (agent_id) agent_id, at, state, reason, id
-        FROM agent_state_changes WHERE at < :since{agent_where}
-        ORDER BY agent_id, at DESC, id DESC
-      ) before_since
+      -- Each agent's state at :since: one backward index probe per agent, however long
+      -- the history grows.
+      SELECT last.* FROM agents a CROSS JOIN LATERAL (
+        SELECT agent_id, at, state, reason, id FROM agent_state_changes
+        WHERE agent_id = a.id AND at < :since{agent_where}
+        ORDER BY at DESC, id DESC LIMIT 1
+      ) last
     ), intervals AS (
       SELECT agent_id, state, reason, GREATEST(at, :since) AS s,
         LEAST(COALESCE(LEAD(at) OVER (PARTITION BY agent_id ORDER BY at, id), :stop), :stop) AS e

@@ -193,6 +193,9 @@ def _add_states(s: Session, a: dict[str, int]) -> None:
         (a["A1"], local(10, 12, 0), "not_ready", "lunch"),
         (a["A1"], local(10, 13, 0), "ready", ""),
         (a["A1"], local(10, 17, 0), "logged_out", ""),
+        # A2 works the night: ready from 23:00 the day before until 01:00.
+        (a["A2"], local(9, 23, 0), "ready", ""),
+        (a["A2"], local(10, 1, 0), "logged_out", ""),
     ]
     for agent_id, at, state, reason in rows:
         s.add(AgentStateChange(agent_id=agent_id, at=at, state=state, reason=reason))
@@ -379,4 +382,16 @@ def test_service_page_breaks_down_by_line_and_skill_and_agents_by_team(
     assert by_skill[SKILL] == [8, 6, 3] and by_skill["rpt_pol"] == [1, 1, 1]
     teams = {r[0]: r[1:] for r in build_agent_report(db, f).table("班组汇总").rows}
     # 乙: c2 (210 s) and c9 (300 s) on 114 plus h1 (100 s) on the hotline; no state history
-    assert teams["rpt乙"] == [1, 3, "203.3", "50.0%", "—", 0]
+    assert teams["rpt乙"] == [1, 3, "203.3", "50.0%", "16.9%", 0]  # 610 s of 1 h staffed
+
+
+@pytest.mark.parametrize("source", [Source.RAW, Source.AUTO])
+def test_a_state_running_over_midnight_counts_from_midnight(
+    db: Session, agents: dict[str, int], source: Source
+) -> None:
+    if source is Source.AUTO:
+        refresh_summaries(db, local(9, 0, 0), now=local(12, 0, 0))
+    states = state_seconds(
+        db, ReportFilter(first=DAY, last=DAY, agent_id=agents["A2"]), source=source
+    )
+    assert states == {(agents["A2"], "ready", ""): 3600.0}  # 00:00–01:00, not from 23:00
