@@ -65,6 +65,8 @@ def install_error_handlers(app: FastAPI) -> None:
         status = status_for(exc)
         if _is_page(request) and status == 401:
             return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+        if _is_page(request) and exc.code == "forbidden-login-incomplete":
+            return RedirectResponse("/", status_code=303)  # "/" sends to the pending step
         if _is_page(request) and status == 403:
             return HTMLResponse(
                 "<!doctype html><html lang='zh-CN'><meta charset='utf-8'><title>无权访问</title>"

@@ -13,6 +13,7 @@ import time
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -96,6 +97,13 @@ async def _until_closed(websocket: WebSocket) -> None:
             await websocket.receive_text()
 
 
+def same_origin(origin: str, host: str) -> bool:
+    """A browser always sends Origin on a WebSocket; non-browser clients may omit it."""
+    if not origin:
+        return True
+    return urlsplit(origin).netloc == host
+
+
 def state_event(fields: dict[str, str]) -> events.AgentStateChanged:
     """An entry of the ACD's state stream as the live event browsers know."""
     at = datetime.fromtimestamp(int(fields.get("at") or 0) / 1000.0, tz=UTC).isoformat()
@@ -164,6 +172,9 @@ def build_router() -> APIRouter:
             await websocket.close(code=4401)
             return
         session: DeskSession = caller.session
+        if not same_origin(websocket.headers.get("origin", ""), websocket.headers.get("host", "")):
+            await websocket.close(code=4403)  # another site's page must not read the feed
+            return
         if not session.ready or not (
             allowed(session.role, Permission.DESK) or allowed(session.role, Permission.WALLBOARD)
         ):

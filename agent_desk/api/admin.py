@@ -16,7 +16,7 @@ from agent_desk.auth.audit import add_audit
 from agent_desk.auth.guard import Caller, DeskDep, require
 from agent_desk.auth.permissions import Permission
 from backend.db import transaction
-from backend.errors import Conflict, NotFound
+from backend.errors import Conflict, NotFound, Refused
 from backend.models.agents import Agent, Skill
 from backend.models.audit import AuditRecord
 from backend.models.users import Role, User
@@ -161,8 +161,12 @@ def build_router() -> APIRouter:
                 changes["reset_totp"] = True
             if body.team is not None:
                 user.team = changes["team"] = body.team
+            if user.id == caller.session.user_id and body.active is False:
+                raise Refused("不能停用自己的账户", code="cannot-deactivate-self")
             add_audit(db, caller.username, "admin.user_update", target=f"user:{user.id}",
                       source_ip=caller.ip, details=changes)  # fmt: skip
+            if body.active is False or body.reset_password is not None or body.reset_totp:
+                desk.auth.sessions.revoke_user(user.id)
             return _user_out(user, datetime.now(SHANGHAI))
 
     @router.get("/api/admin/skills", summary="技能组与队列设置")

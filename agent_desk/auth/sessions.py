@@ -80,11 +80,21 @@ class SessionStore:
             return None
         data = json.loads(str(raw))
         session = DeskSession(**{**data, "role": Role(data["role"]), "stage": Stage(data["stage"])})
-        if self._clock() - session.created > MAX_HOURS * 3600:
+        if self._clock() - session.created > MAX_HOURS * 3600 or self._revoked(session):
             self.delete(token)
             return None
         self._redis.expire(self._key(token), self._ttl)
         return session
+
+    def revoke_user(self, user_id: int) -> None:
+        """End every session of a user (deactivated, password reset by an administrator)."""
+        self._redis.set(
+            f"{self._prefix}:revoked:{user_id}", repr(self._clock()), ex=MAX_HOURS * 3600
+        )
+
+    def _revoked(self, session: DeskSession) -> bool:
+        raw = self._redis.get(f"{self._prefix}:revoked:{session.user_id}")
+        return raw is not None and session.created <= float(str(raw))
 
     def update(self, token: str, session: DeskSession) -> None:
         self._write(token, session)

@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 from agent_desk.auth.errors import NotAuthenticated
 from agent_desk.auth.guard import Caller, caller_of, check_permission, get_desk
 from agent_desk.auth.permissions import HOME_PAGE, ROLE_LABELS, ROLE_PERMISSIONS, Permission
+from agent_desk.auth.sessions import Stage
 from ivr.acd.states import REASON_LABELS, STATE_LABELS, NotReadyReason
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -64,7 +65,9 @@ def build_router(templates: Jinja2Templates | None = None) -> APIRouter:
             caller = caller_of(request)
         except NotAuthenticated:
             return RedirectResponse("/login", status_code=303)
-        return RedirectResponse(HOME_PAGE[caller.session.role], status_code=303)
+        pending = {Stage.TOTP: "/login/totp", Stage.CHANGE_PASSWORD: "/password"}
+        target = pending.get(caller.session.stage, HOME_PAGE[caller.session.role])
+        return RedirectResponse(target, status_code=303)
 
     @router.get("/login", response_class=HTMLResponse)
     def login_page(request: Request) -> Response:

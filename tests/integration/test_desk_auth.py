@@ -5,10 +5,12 @@ from __future__ import annotations
 import time
 
 import pyotp
+import pytest
 import redis
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.websockets import WebSocketDisconnect
 
 from agent_desk.app import create_app
 from agent_desk.auth.sessions import DeskSession, SessionStore, Stage
@@ -230,3 +232,46 @@ def test_sessions_expire_when_idle_and_after_a_shift(
     assert store.get(token) == session
     now[0] += 13 * 3600
     assert store.get(token) is None
+
+
+def test_deactivating_a_user_ends_the_users_open_sessions(
+    desk_app_settings: Settings,
+    session_factory: sessionmaker[Session],
+    redis_client: redis.Redis,
+) -> None:
+    app = create_app(desk_app_settings, session_factory=session_factory, redis_client=redis_client)
+    agent = make_user(session_factory, Role.AGENT)
+    admin = make_user(session_factory, Role.ADMIN)
+    with TestClient(app, client=LOCAL) as a, TestClient(app, client=LOCAL) as root:
+        login(a, agent)
+        login(root, admin)
+        assert a.get("/api/agent/status").status_code == 200
+        own = root.patch(f"/api/admin/users/{admin.id}", json={"active": False})
+        assert own.json()["error"] == "cannot-deactivate-self"
+        assert root.patch(f"/api/admin/users/{agent.id}", json={"active": False}).status_code == 200
+        assert a.get("/api/agent/status").status_code == 401
+        refused = a.post("/api/auth/login", json={"username": agent.username, "password": PASSWORD})
+        assert refused.status_code == 401
+
+
+def test_pages_send_a_half_logged_in_user_to_the_pending_step(
+    desk_client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    user = make_user(session_factory, Role.AGENT, must_change=True)
+    desk_client.post("/api/auth/login", json={"username": user.username, "password": PASSWORD})
+    first = desk_client.get("/desk", follow_redirects=False)
+    assert (first.status_code, first.headers["location"]) == (303, "/")
+    assert desk_client.get("/", follow_redirects=False).headers["location"] == "/password"
+
+
+def test_live_feed_refuses_a_page_of_another_site(
+    desk_client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    login(desk_client, make_user(session_factory, Role.SUPERVISOR))
+    with desk_client.websocket_connect("/ws/live", headers={"Origin": "http://testserver"}) as ws:
+        assert ws.receive_json()["type"] == "Subscribed"
+    with (
+        pytest.raises(WebSocketDisconnect),
+        desk_client.websocket_connect("/ws/live", headers={"Origin": "https://evil.example"}) as ws,
+    ):
+        ws.receive_json()
