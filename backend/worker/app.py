@@ -16,12 +16,14 @@ from backend.worker.booking_tasks import register_booking_tasks
 from backend.worker.recording_tasks import register_recording_tasks
 from backend.worker.resources import WorkerResources
 from backend.worker.workorder_tasks import register_workorder_tasks
+from reports.tasks import register_report_tasks
 
 
 def register_tasks(app: Celery, resources: WorkerResources) -> None:
     register_workorder_tasks(app, resources)
     register_recording_tasks(app, resources)
     register_booking_tasks(app, resources)
+    register_report_tasks(app, resources)
 
 
 def create_celery(

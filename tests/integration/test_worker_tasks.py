@@ -16,6 +16,8 @@ def test_beat_schedules_the_recording_and_booking_jobs(settings: Settings) -> No
     assert schedule["recordings-sweep"]["schedule"] == 60.0
     assert schedule["recordings-retention"]["task"] == RETENTION
     assert schedule["booking-release-due-slots"]["task"] == RELEASE_DUE_SLOTS
+    tasks = {entry["task"] for entry in schedule.values()}
+    assert {"reports.refresh_summaries", "reports.generate_periodic"} <= tasks
 
 
 def test_the_jobs_run_through_celery_on_the_real_database(
