@@ -206,6 +206,9 @@ class _Waiter:
             self.q._dispatcher.kick()
 
     async def abandoned(self) -> QueueOutcome:
+        if self.final == "callback":
+            # Hung up during the confirmation: the callback stands, the place is kept.
+            return QueueOutcome(QueueStatus.CALLBACK)
         await self.store.abandon(self.call.call_id)
         self.q._dispatcher.kick()
         self.final = "abandoned"
@@ -265,13 +268,13 @@ class _Waiter:
         if not await self.store.request_callback(self.call.call_id, self.call.caller_number):
             return None  # an agent was reserved meanwhile: better connect now
         log.info("call %s left the queue for a callback, keeping its place", self.call.call_id)
+        self.final = "callback"
         await self._music(False)
         sound = await self.q._renderer.sound(
             PromptText("acd/callback-confirm", CALLBACK_CONFIRM), elderly=self._elderly
         )
         await self.session.stream_file(sound)
         await self.session.hangup()
-        self.final = "callback"
         return QueueOutcome(QueueStatus.CALLBACK)
 
     async def _connect(self, agent_id: int) -> QueueOutcome | None:
