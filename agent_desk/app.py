@@ -69,6 +69,7 @@ def create_app(
     app.include_router(supervisor_api.build_router())
     app.include_router(admin_api.build_router())
     app.include_router(admin_content.build_router())
+    app.include_router(admin_content.build_prompts_router())
     app.include_router(live.build_router())
     app.include_router(pages.build_router())
     app.include_router(reports_api.build_router(guard=require(Permission.REPORTS)))

@@ -3,6 +3,7 @@ notes, and announcements (platform-wide or per hospital). Every change is audite
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 from fastapi import APIRouter
@@ -11,11 +12,24 @@ from sqlalchemy import select
 
 from agent_desk.api.admin import AdminCaller
 from agent_desk.api.agent import ERRORS
-from agent_desk.auth.audit import add_audit
+from agent_desk.auth.audit import add_audit, audit_now
 from agent_desk.auth.guard import DeskDep
+from agent_desk.desk import Desk
+from agent_desk.prompt_texts import (
+    PromptRow,
+    find_row,
+    load_overrides,
+    overrides_path,
+    prompt_rows,
+    save_override,
+)
 from backend.db import transaction
 from backend.errors import NotFound
 from backend.models.booking import Announcement, Hospital
+from ivr.flows.loader import load_flows
+from ivr.flows.ports import PromptText
+from ivr.prompts import PRODUCTION_FLOWS
+from ivr.speech.tts import TtsRenderer
 
 
 class HospitalOut(BaseModel):
@@ -120,5 +134,66 @@ def build_router() -> APIRouter:
             add_audit(db, caller.username, "admin.announcement_withdraw",
                       target=f"announcement:{notice.id}", source_ip=caller.ip)  # fmt: skip
             return AnnouncementOut.model_validate(notice, from_attributes=True)
+
+    return router
+
+
+class PromptOut(BaseModel):
+    id: str
+    line: str
+    default: str
+    text: str
+    overridden: bool
+    sounds: list[str] = Field(default_factory=list)  # rendered on save (normal, elderly)
+
+
+class PromptUpdate(BaseModel):
+    text: str | None = Field(default=None, min_length=1, max_length=500)  # None: back to YAML
+
+
+def _prompt_out(row: PromptRow, sounds: list[str] | None = None) -> PromptOut:
+    return PromptOut(
+        id=row.id,
+        line=row.line,
+        default=row.default,
+        text=row.text,
+        overridden=row.overridden,
+        sounds=sounds or [],
+    )
+
+
+def build_prompts_router() -> APIRouter:
+    router = APIRouter(tags=["系统管理"], responses=ERRORS)
+
+    def rows(desk: Desk) -> list[PromptRow]:
+        flows = load_flows(names=PRODUCTION_FLOWS).values()
+        return prompt_rows(flows, load_overrides(overrides_path(desk.settings)))
+
+    @router.get("/api/admin/prompts", summary="语音导航提示词")
+    def list_prompts(desk: DeskDep, caller: AdminCaller) -> list[PromptOut]:
+        return [_prompt_out(r) for r in rows(desk)]
+
+    @router.put(
+        "/api/admin/prompts/{flow}/{prompt}",
+        summary="修改提示词（保存后立即重新合成语音）",
+    )
+    async def update_prompt(
+        flow: str, prompt: str, body: PromptUpdate, desk: DeskDep, caller: AdminCaller
+    ) -> PromptOut:
+        prompt_id = f"{flow}/{prompt}"
+
+        def save_and_render() -> tuple[PromptRow, list[str]]:
+            before = find_row(rows(desk), prompt_id)  # NotFound for unknown prompts
+            save_override(overrides_path(desk.settings), prompt_id, body.text)
+            after = find_row(rows(desk), prompt_id)
+            renderer = TtsRenderer(desk.settings)
+            text = PromptText(prompt_id, after.text)
+            sounds = [renderer.render(text, elderly=elderly) for elderly in (False, True)]
+            audit_now(desk.factory, caller.username, "admin.prompt_update", target=f"prompt:{prompt_id}",
+                      source_ip=caller.ip, details={"before": before.text, "after": after.text})  # fmt: skip
+            return after, sounds
+
+        row, sounds = await asyncio.to_thread(save_and_render)
+        return _prompt_out(row, sounds)
 
     return router

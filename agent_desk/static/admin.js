@@ -71,5 +71,20 @@
     try { await desk.api("POST", "/api/admin/announcements", { title: $("notice-title").value, body: $("notice-body").value }); ev.target.reset(); await notices(); }
     catch (e) { desk.toast(e.message); }
   });
-  Promise.all([users(), skills(), agents(), hospitals(), notices()]).catch(e => desk.toast(e.message));
+  async function prompts() {
+    const rows = await desk.api("GET", "/api/admin/prompts");
+    $("prompts").tBodies[0].innerHTML = rows.map(p => "<tr><td>" + desk.esc(p.line) + "</td><td>" + desk.esc(p.id) + (p.overridden ? "（已修改）" : "") +
+      "</td><td><textarea rows='2' cols='60' data-prompt='" + desk.esc(p.id) + "'>" + desk.esc(p.text) + "</textarea></td><td><button type='button' data-save-prompt='" +
+      desk.esc(p.id) + "'>保存并合成</button></td></tr>").join("");
+  }
+  $("prompts").addEventListener("click", async ev => {
+    const id = ev.target.dataset.savePrompt; if (!id) return;
+    const text = document.querySelector("textarea[data-prompt='" + id + "']").value.trim();
+    try {
+      ev.target.disabled = true;
+      await desk.api("PUT", "/api/admin/prompts/" + id.split("/").map(encodeURIComponent).join("/"), { text: text || null });
+      desk.toast("已保存，语音已重新合成"); await prompts();
+    } catch (e) { desk.toast(e.message); } finally { ev.target.disabled = false; }
+  });
+  Promise.all([users(), skills(), agents(), hospitals(), notices(), prompts()]).catch(e => desk.toast(e.message));
 })();

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from agent_desk.auth.permissions import (
     HOME_PAGE,
@@ -15,8 +16,15 @@ from agent_desk.auth.policy import LockoutPolicy, ip_allowed, parse_allowlist
 from agent_desk.callcontrol import agent_channels
 from agent_desk.live import state_event, wanted
 from agent_desk.myday import time_in_states
+from agent_desk.prompt_texts import (
+    apply_overrides,
+    load_overrides,
+    prompt_rows,
+    save_override,
+)
 from backend import events
 from backend.models.users import Role
+from ivr.flows.loader import load_flows
 
 T0 = datetime(2026, 11, 25, 0, 0, tzinfo=UTC)
 
@@ -96,3 +104,18 @@ def test_acd_stream_entry_becomes_the_live_state_event() -> None:
     event = state_event(fields)
     assert (event.agent_id, event.state, event.call_id) == (12, "wrap_up", "c9")
     assert event.at.startswith("2026-11-25T")
+
+
+def test_prompt_overrides_change_only_the_words_of_known_prompts(tmp_path: Path) -> None:
+    flow = load_flows(names=("114",))["114"]
+    name, default = next(iter(flow.prompts.items()))
+    path = tmp_path / "prompt_texts.json"
+    save_override(path, f"{flow.name}/{name}", "新的欢迎词")
+    save_override(path, f"{flow.name}/unknown", "无此提示")
+    changed = apply_overrides(flow, load_overrides(path))
+    assert changed.prompts[name] == "新的欢迎词"
+    assert "unknown" not in changed.prompts and changed.nodes == flow.nodes
+    rows = {r.id: r for r in prompt_rows([flow], load_overrides(path))}
+    assert rows[f"{flow.name}/{name}"].overridden and rows[f"{flow.name}/{name}"].default == default
+    save_override(path, f"{flow.name}/{name}", None)
+    assert apply_overrides(flow, load_overrides(path)).prompts[name] == default
