@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pyotp
 import pytest
 import redis
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -122,11 +123,15 @@ def desk_app_settings(settings: Settings, redis_namespace: str) -> Settings:
 
 
 @pytest.fixture()
-def desk_client(
+def desk_app(
     desk_app_settings: Settings,
     session_factory: sessionmaker[Session],
     redis_client: redis.Redis,
-) -> Iterator[TestClient]:
-    app = create_app(desk_app_settings, session_factory=session_factory, redis_client=redis_client)
-    with TestClient(app, client=LOCAL) as client:
+) -> FastAPI:
+    return create_app(desk_app_settings, session_factory=session_factory, redis_client=redis_client)
+
+
+@pytest.fixture()
+def desk_client(desk_app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(desk_app, client=LOCAL) as client:
         yield client

@@ -6,13 +6,12 @@ import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import redis
 import redis.asyncio as aioredis
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from agent_desk.app import create_app
 from backend.db import transaction
 from backend.models.audit import AuditRecord
 from backend.models.calls import CallRecord, Disposition, Line
@@ -64,14 +63,11 @@ def test_agent_signs_in_goes_ready_and_takes_a_break(
 
 
 def test_supervisor_sees_the_agent_on_the_wallboard_and_forces_its_state(
-    desk_app_settings: Settings,
-    session_factory: sessionmaker[Session],
-    redis_client: redis.Redis,
+    desk_app: FastAPI, session_factory: sessionmaker[Session]
 ) -> None:
-    app = create_app(desk_app_settings, session_factory=session_factory, redis_client=redis_client)
     agent = make_user(session_factory, Role.AGENT)
     boss = make_user(session_factory, Role.SUPERVISOR)
-    with TestClient(app, client=LOCAL) as a, TestClient(app, client=LOCAL) as s:
+    with TestClient(desk_app, client=LOCAL) as a, TestClient(desk_app, client=LOCAL) as s:
         login(a, agent)
         login(s, boss)
         a.post("/api/agent/sign-in")

@@ -7,6 +7,7 @@ import time
 import pyotp
 import pytest
 import redis
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -235,14 +236,11 @@ def test_sessions_expire_when_idle_and_after_a_shift(
 
 
 def test_deactivating_a_user_ends_the_users_open_sessions(
-    desk_app_settings: Settings,
-    session_factory: sessionmaker[Session],
-    redis_client: redis.Redis,
+    desk_app: FastAPI, session_factory: sessionmaker[Session]
 ) -> None:
-    app = create_app(desk_app_settings, session_factory=session_factory, redis_client=redis_client)
     agent = make_user(session_factory, Role.AGENT)
     admin = make_user(session_factory, Role.ADMIN)
-    with TestClient(app, client=LOCAL) as a, TestClient(app, client=LOCAL) as root:
+    with TestClient(desk_app, client=LOCAL) as a, TestClient(desk_app, client=LOCAL) as root:
         login(a, agent)
         login(root, admin)
         assert a.get("/api/agent/status").status_code == 200

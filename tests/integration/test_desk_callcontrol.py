@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -70,7 +71,22 @@ async def wait_until(predicate: Any, timeout: float = 15.0) -> None:
         await asyncio.sleep(0.2)
 
 
-async def live_call(
+@dataclass
+class Phones:
+    """The real-Asterisk fixtures a live call needs, in one place."""
+
+    desk_http: Any
+    settings: Settings
+    redis_namespace: str
+    session_factory: sessionmaker[Session]
+    ami: AmiClient
+    agi_routes: AgiRoutes
+    simulated_caller: SimulatedCaller
+    simulated_agents: SimulatedAgents
+
+
+@pytest.fixture()
+def phones(
     desk_http: Any,
     settings: Settings,
     redis_namespace: str,
@@ -79,12 +95,17 @@ async def live_call(
     agi_routes: AgiRoutes,
     simulated_caller: SimulatedCaller,
     simulated_agents: SimulatedAgents,
-) -> tuple[httpx.AsyncClient, DeskUser, asyncio.Future[str], str]:
+) -> Phones:
+    return Phones(desk_http, settings, redis_namespace, session_factory, ami, agi_routes,
+                  simulated_caller, simulated_agents)  # fmt: skip
+
+
+async def live_call(p: Phones) -> tuple[httpx.AsyncClient, DeskUser, asyncio.Future[str], str]:
     """An agent logged in to the desk and talking to a simulated caller: the controller's
     AGI dialled the agent's phone and the ACD shows the agent on the call."""
     name = f"d{uuid.uuid4().hex[:6]}"
-    interface = await simulated_agents.configure(name, ring=0, talk=60)
-    agent = make_user(session_factory, Role.AGENT, interface=interface)
+    interface = await p.simulated_agents.configure(name, ring=0, talk=60)
+    agent = make_user(p.session_factory, Role.AGENT, interface=interface)
     call_id = f"cc-{uuid.uuid4().hex[:8]}"
     dial_done: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
@@ -94,19 +115,19 @@ async def live_call(
         dial_done.set_result(await session.get_variable("DIALSTATUS") or "")
         await session.hangup()
 
-    agi_routes.set("114", controller)
-    http = desk_http()
+    p.agi_routes.set("114", controller)
+    http = p.desk_http()
     await log_in(http, agent)
     await http.post("/api/agent/sign-in")
     await http.post("/api/agent/ready")
-    client = aioredis.Redis.from_url(settings.redis_url, decode_responses=True)
-    store = AcdStore(client, redis_namespace, [SkillConfig("booking")])
+    client = aioredis.Redis.from_url(p.settings.redis_url, decode_responses=True)
+    store = AcdStore(client, p.redis_namespace, [SkillConfig("booking")])
     await store.enqueue(call_id, "booking")
     assert (await store.pick()) is not None
-    await simulated_caller.call(DID_114, hold=60)
+    await p.simulated_caller.call(DID_114, hold=60)
 
     async def agent_leg_up() -> bool:
-        return bool(agent_channels(await channels(ami), interface))
+        return bool(agent_channels(await channels(p.ami), interface))
 
     await wait_until(agent_leg_up)
     await store.connected(call_id, agent.agent_id or 0)
@@ -114,23 +135,14 @@ async def live_call(
     return http, agent, dial_done, interface
 
 
-async def test_agent_hangs_up_a_live_call_while_the_supervisor_listens(
-    desk_http: Any,
-    settings: Settings,
-    redis_namespace: str,
-    session_factory: sessionmaker[Session],
-    ami: AmiClient,
-    agi_routes: AgiRoutes,
-    simulated_caller: SimulatedCaller,
-    simulated_agents: SimulatedAgents,
-) -> None:
-    http, agent, dial_done, interface = await live_call(
-        desk_http, settings, redis_namespace, session_factory, ami, agi_routes,
-        simulated_caller, simulated_agents,
-    )  # fmt: skip
-    boss_phone = await simulated_agents.configure(f"s{uuid.uuid4().hex[:6]}", ring=0, talk=60)
-    boss = make_user(session_factory, Role.SUPERVISOR, interface=boss_phone)
-    async with desk_http() as sup:
+async def test_agent_hangs_up_a_live_call_while_the_supervisor_listens(phones: Phones) -> None:
+    http, agent, dial_done, interface = await live_call(phones)
+    ami = phones.ami
+    boss_phone = await phones.simulated_agents.configure(
+        f"s{uuid.uuid4().hex[:6]}", ring=0, talk=60
+    )
+    boss = make_user(phones.session_factory, Role.SUPERVISOR, interface=boss_phone)
+    async with phones.desk_http() as sup:
         await log_in(sup, boss)
         listened = await sup.post("/api/supervisor/listen", json={"agent_id": agent.agent_id})
         assert listened.status_code == 202, listened.text
@@ -152,20 +164,8 @@ async def test_agent_hangs_up_a_live_call_while_the_supervisor_listens(
     reason="hold mutes the agent leg with AMI MuteAudio: asterisk_conf/modules.conf must "
     "load res_mutestream.so (lead's file)",
 )
-async def test_agent_puts_a_live_call_on_hold_and_resumes_it(
-    desk_http: Any,
-    settings: Settings,
-    redis_namespace: str,
-    session_factory: sessionmaker[Session],
-    ami: AmiClient,
-    agi_routes: AgiRoutes,
-    simulated_caller: SimulatedCaller,
-    simulated_agents: SimulatedAgents,
-) -> None:
-    http, _, dial_done, _ = await live_call(
-        desk_http, settings, redis_namespace, session_factory, ami, agi_routes,
-        simulated_caller, simulated_agents,
-    )  # fmt: skip
+async def test_agent_puts_a_live_call_on_hold_and_resumes_it(phones: Phones) -> None:
+    http, _, dial_done, _ = await live_call(phones)
     try:
         held = await http.post("/api/agent/call/hold")
         assert held.status_code == 200, held.text
