@@ -7,6 +7,7 @@ import contextlib
 import itertools
 import signal
 import sys
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,6 +84,8 @@ class Acd:
     # caller id -> (skill, priority) the simulated IVR hands to the queue
     routing: dict[str, tuple[str, int]] = field(default_factory=dict)
     callers: dict[str, str] = field(default_factory=dict)  # call id -> caller id
+    # caller id -> (recording path as Asterisk sees it, seconds the controller held the call)
+    recordings: dict[str, tuple[str, float]] = field(default_factory=dict)
     prefix: str = ""
 
 
@@ -143,6 +146,8 @@ async def acd(
         caller = session.env.get("callerid", "")
         skill, priority = state.routing.get(caller, ("booking", 0))
         state.callers[session.linked_id] = caller
+        started = time.time()
+        recording = await session.get_variable("CC_RECORDING") or ""
         call = CallInfo(
             call_id=session.linked_id,
             unique_id=session.call_id,
@@ -155,6 +160,7 @@ async def acd(
                 session, call, skill, priority
             )
         finally:
+            state.recordings[caller] = (recording, time.time() - started)
             await done.put(session.env.get("callerid", ""))
 
     agi_routes.set("114", controller)
@@ -191,7 +197,10 @@ async def wait_done(acd: Acd, count: int, timeout: float = 90) -> list[str]:
 
 
 async def test_a_caller_is_answered_by_the_agent_with_the_skill(
-    acd: Acd, simulated_caller: SimulatedCaller, simulated_agents: SimulatedAgents
+    acd: Acd,
+    simulated_caller: SimulatedCaller,
+    simulated_agents: SimulatedAgents,
+    settings: Settings,
 ) -> None:
     await add_agent(acd, simulated_agents, 1, {"policy": 9})
     await add_agent(acd, simulated_agents, 2, {"booking": 5}, talk=2)
@@ -209,6 +218,10 @@ async def test_a_caller_is_answered_by_the_agent_with_the_skill(
     (report,) = acd.recorder.reports
     assert report.status == "answered" and report.answered_at is not None
     assert 1.5 <= report.talk_seconds <= 3.0
+    # The whole call is on file: IVR hand-over, queue and talk, to the second (± 1 s).
+    path, held = acd.recordings["13800000001"]
+    recording = await wait_for_recording(settings.host_path(path), timeout=20)
+    assert abs(wav_seconds(recording) - held) <= 1.0
     agent = await acd.store.agent(2)
     assert agent is not None and agent.status.state in (AgentState.WRAP_UP, AgentState.READY)
 
@@ -353,6 +366,7 @@ async def test_thirty_callers_five_agents_skills_priority_and_longest_idle(
     simulated_caller: SimulatedCaller,
     simulated_agents: SimulatedAgents,
     aredis: Redis,
+    settings: Settings,
 ) -> None:
     for agent_id, skills in AGENT_SKILLS.items():
         await add_agent(acd, simulated_agents, agent_id, skills, ring=0.3, talk=1)
@@ -388,6 +402,12 @@ async def test_thirty_callers_five_agents_skills_priority_and_longest_idle(
 
     events = await aredis.xrange(acd.store.events_key)
     replay_routing(events, acd, reports)
+
+    # Every call left a playable recording as long as the controller held the call (± 1 s).
+    for caller in callers:
+        path, held = acd.recordings[caller]
+        recording = await wait_for_recording(settings.host_path(path), timeout=20)
+        assert abs(wav_seconds(recording) - held) <= 1.0, caller
 
 
 def replay_routing(
