@@ -159,12 +159,33 @@
     $("wrapup-order").value = order.number; $("wrapup-code").value = "order";
     loadOrders();
   }));
+  // My orders by state, with the steps the work-order service allows now.
+  const ORDER_INPUT = { dispatch: ["department", "派发至哪个部门？"], "return": ["reason", "退单原因？"],
+    submit_feedback: ["result", "处理结果？"], supervise: ["note", "督办意见？"] };
+  let orders = [];
   async function loadOrders() {
     try {
-      const list = await desk.api("GET", "/api/workorders?mine=true&limit=20");
-      $("my-orders").innerHTML = list.map(o => "<li>" + desk.esc(o.number + " " + o.title + "（" + (o.state_label || o.state) + "）") + "</li>").join("") || "<li class='muted'>暂无</li>";
+      orders = await desk.api("GET", "/api/workorders?mine=true&limit=50");
+      const states = {}; orders.forEach(o => { states[o.state] = o.state_label || o.state; });
+      const pick = $("order-state"), chosen = pick.value;
+      pick.innerHTML = "<option value=''>全部状态</option>" + Object.entries(states).map(([k, v]) => "<option value='" + desk.esc(k) + "'>" + desk.esc(v) + "</option>").join("");
+      pick.value = states[chosen] ? chosen : "";
+      const shown = orders.filter(o => !pick.value || o.state === pick.value);
+      $("my-orders").innerHTML = shown.map(o => "<li>" + desk.esc(o.number + " " + o.title + "（" + (o.state_label || o.state) + "）") +
+        Object.entries(o.actions || {}).map(([a, label]) => " <button type='button' data-order='" + o.id + "' data-action='" + desk.esc(a) + "'>" + desk.esc(label) + "</button>").join("") +
+        "</li>").join("") || "<li class='muted'>暂无</li>";
     } catch (e) { $("my-orders").innerHTML = "<li class='muted'>" + desk.esc(e.message) + "</li>"; }
   }
+  $("order-state").addEventListener("change", () => loadOrders());
+  $("my-orders").addEventListener("click", act(async (ev) => {
+    const t = ev.target; if (!t.dataset.action) return;
+    const body = {}, input = ORDER_INPUT[t.dataset.action];
+    if (input) { const value = window.prompt(input[1]); if (value === null) return; body[input[0]] = value; }
+    if (t.dataset.action === "check_feedback") body.accept = window.confirm("反馈是否合格？（确定=合格，取消=退回重办）");
+    if (t.dataset.action === "callback") body.resolved = window.confirm("来电人是否认为问题已解决？");
+    await desk.api("POST", "/api/workorders/" + t.dataset.order + "/actions/" + t.dataset.action, body);
+    desk.toast("已" + t.textContent); loadOrders();
+  }));
 
   $("wrapup-form").addEventListener("submit", act(async () => {
     showStatus(await desk.api("POST", "/api/agent/wrapup", {

@@ -165,7 +165,13 @@ def test_agent_day_and_supervisor_wallboard(
     desk.wait_for_selector("#order-number")
     order_number = desk.inner_text("#order-number")
     assert order_number.startswith("GD")
-    desk.locator("#my-orders li", has_text=order_number).wait_for()
+    mine = desk.locator("#my-orders li", has_text=order_number)
+    mine.wait_for()
+    # The agent acts on the new order where the work-order service allows it (签收 first).
+    sign = mine.locator("button[data-action='sign']")
+    if sign.count():
+        sign.click()
+        desk.locator("#toast", has_text="已签收").wait_for()
     screenshot(desk, "04-desk-booked-and-order")
 
     # Wrap-up, then a break: the wallboard follows within a second or two.
