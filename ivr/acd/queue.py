@@ -122,7 +122,9 @@ class AcdQueue:
             outcome = await waiter.serve()
         except CallHungUp:
             outcome = await waiter.abandoned()
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, Exception):
+            # Whatever ended this session, no agent may be reserved for a caller nobody
+            # serves any more: release the call, then let the error go on.
             await waiter.abandoned()
             raise
         if self._observer is not None:
@@ -191,7 +193,7 @@ class _Waiter:
                 digit = await self._announce()
             if digit is None:
                 digit = await self.session.wait_for_digit(self.s.slice_ms)
-            if digit and digit == self.s.callback_key:
+            if digit and digit == self._callback_key:
                 outcome = await self._callback()
                 if outcome is not None:
                     return outcome
@@ -242,7 +244,7 @@ class _Waiter:
         position, seconds = estimate
         position = self.announcer.position_to_announce(position)
         minutes = None if seconds is None else rounded_minutes(seconds)
-        text = announcement_text(position, minutes, self.s.callback_key)
+        text = announcement_text(position, minutes, self._callback_key)
         # Rendering a new text takes a moment: keep listening for a key and an agent meanwhile.
         render = asyncio.create_task(
             self.q._renderer.sound(PromptText(None, text), elderly=self._elderly)
@@ -252,13 +254,22 @@ class _Waiter:
             digit = await self.session.wait_for_digit(self.s.slice_ms)
             if digit or await self.store.has_assignment(self.call.call_id):
                 return digit  # the render finishes in the background, cached for others
+        if render.cancelled() or render.exception() is not None:
+            return None  # logged by _log_failure; the caller keeps his music
         sound = render.result()
         if await self.store.has_assignment(self.call.call_id):
             return None
         await self._music(False)
-        digit = await self.session.stream_file(sound, self.s.callback_key or "")
+        digit = await self.session.stream_file(sound, self._callback_key or "")
         await self._music(True)
         return digit
+
+    @property
+    def _callback_key(self) -> str | None:
+        """No callback is offered to a caller whose number we do not have (withheld)."""
+        return (
+            self.s.callback_key if self.call.caller_number.strip().lstrip("+").isdigit() else None
+        )
 
     @property
     def _elderly(self) -> bool:

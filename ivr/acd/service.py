@@ -23,6 +23,7 @@ from ivr.acd.dispatcher import Dispatcher
 from ivr.acd.history import AgentHistoryWriter
 from ivr.acd.policy import SkillConfig
 from ivr.acd.queue import AcdQueue, QueueSettings
+from ivr.acd.queuelog import QueueLogWriter, QueueObservers
 from ivr.acd.records import SqlQueueRecorder
 from ivr.acd.store import AcdStore
 from ivr.agi.server import Handler
@@ -82,6 +83,10 @@ def build_acd(
     )
     dispatcher = Dispatcher(store, start_callback=callbacks.start)
     callbacks.set_kick(dispatcher.kick)
-    queue = AcdQueue(store, renderer, dispatcher, queue_settings, observer=records, answers=answers)
+    # The call record, and the same story in queue_log format for existing queue reports.
+    observers = QueueObservers(records, QueueLogWriter(settings.state_dir / "queue_log"))
+    queue = AcdQueue(
+        store, renderer, dispatcher, queue_settings, observer=observers, answers=answers
+    )
     history = AgentHistoryWriter(redis, store.events_key, session_factory, consumer=controller_id)
     return AcdService(store, dispatcher, queue, callbacks, history)
