@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from agent_desk.api.agent import ERRORS, DayItem, DayOut, StatusOut, change_state, load_agent
@@ -122,7 +122,17 @@ def _team_of(db: Session, caller: Caller) -> str | None:
 def _scoped(query: SelectT, team: str | None) -> SelectT:
     if team is None:
         return query
-    return query.where(Recording.agent_id.in_(select(Agent.id).where(Agent.team == team)))
+    team_agents = select(Agent.id).where(Agent.team == team)
+    # The recording's own agent, or the agent of its call (a recording is indexed when the
+    # call starts, before anybody answers, and may never have been given one).
+    return query.where(
+        or_(
+            Recording.agent_id.in_(team_agents),
+            Recording.call_id.in_(
+                select(CallRecord.call_id).where(CallRecord.agent_id.in_(team_agents))
+            ),
+        )
+    )
 
 
 def _local_start(day: date) -> datetime:
@@ -213,7 +223,9 @@ def build_router() -> APIRouter:
             query = (
                 select(Recording, CallRecord, Agent.number)
                 .outerjoin(CallRecord, CallRecord.call_id == Recording.call_id)
-                .outerjoin(Agent, Agent.id == Recording.agent_id)
+                .outerjoin(
+                    Agent, Agent.id == func.coalesce(Recording.agent_id, CallRecord.agent_id)
+                )
                 .where(Recording.status.in_([RecordingStatus.COMPLETE, RecordingStatus.REPAIRED]))
                 .order_by(Recording.started_at.desc())
                 .limit(limit)

@@ -40,7 +40,7 @@ def test_supervisor_searches_plays_ranges_and_downloads_a_team_recording(
             call_id=call_id,
             path=relative,
             status=RecordingStatus.COMPLETE,
-            agent_id=agent.agent_id,
+            agent_id=None,  # indexed at call start; only the call record knows the agent
             line="114",
             duration_seconds=12.5,
             size_bytes=len(audio),
