@@ -47,6 +47,14 @@ def _text(value: Cell) -> str:
     return "" if value is None else str(value)
 
 
+# XLSX (XML 1.0) cannot hold control characters; citizens' free text may contain them.
+_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _xlsx_value(value: Cell) -> Cell:
+    return _XML_ILLEGAL.sub("", value) if isinstance(value, str) else value
+
+
 def render_xlsx(doc: ReportDocument) -> bytes:
     """One sheet per table, plus a sheet of footnotes; numbers stay numbers."""
     book = Workbook()
@@ -57,24 +65,24 @@ def render_xlsx(doc: ReportDocument) -> bytes:
         first = False
         assert sheet is not None
         sheet.title = _sheet_name(table.title, used)
-        sheet.append([doc.title])
-        sheet.append([table.title])
-        sheet.append(table.columns)
+        sheet.append([_xlsx_value(doc.title)])
+        sheet.append([_xlsx_value(table.title)])
+        sheet.append([_xlsx_value(c) for c in table.columns])
         for cell in sheet[3]:
             cell.font = Font(bold=True)
         for row in table.rows:
-            sheet.append(list(row))
+            sheet.append([_xlsx_value(v) for v in row])
     notes = book.create_sheet("口径说明")
-    notes.append([doc.subtitle])
+    notes.append([_xlsx_value(doc.subtitle)])
     for note in doc.footnotes:
-        notes.append([note])
+        notes.append([_xlsx_value(note)])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
 
 
 def _sheet_name(title: str, used: set[str]) -> str:
-    base = re.sub(r"[\[\]:*?/\\]", "", title)[:28] or "表"
+    base = re.sub(r"[\[\]:*?/\\]", "", _XML_ILLEGAL.sub("", title))[:28] or "表"
     name, n = base, 1
     while name in used:
         n += 1

@@ -199,5 +199,9 @@ class AmiClient:
         await self.action("StopMixMonitor", Channel=channel)
 
     async def command(self, command: str) -> str:
+        """Output of an Asterisk CLI command, as one string (AMI sends it line by line)."""
         reply = await self.action("Command", Command=command)
-        return reply.get("Output", "") or reply.get("content", "")
+        output: object = reply.get("Output", "") or reply.get("content", "")
+        if isinstance(output, list):  # panoramisk gives repeated Output: headers as a list
+            return "\n".join(str(line) for line in output)
+        return str(output)

@@ -159,11 +159,6 @@ async def test_agent_hangs_up_a_live_call_while_the_supervisor_listens(phones: P
     await http.aclose()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hold mutes the agent leg with AMI MuteAudio: asterisk_conf/modules.conf must "
-    "load res_mutestream.so (lead's file)",
-)
 async def test_agent_puts_a_live_call_on_hold_and_resumes_it(phones: Phones) -> None:
     http, _, dial_done, _ = await live_call(phones)
     try:
