@@ -16,7 +16,6 @@ from typing import Any
 
 import redis
 import redis.asyncio as aioredis
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent_desk.auth.policy import LockoutPolicy, parse_allowlist
@@ -25,9 +24,9 @@ from agent_desk.auth.sessions import SessionStore
 from agent_desk.errors import ServiceUnavailable
 from backend.booking.context import BookingContext
 from backend.booking.service import BookingService
-from backend.models.agents import Skill
 from backend.settings import Settings
 from ivr.acd.policy import SkillConfig
+from ivr.acd.skills import skill_configs
 from ivr.acd.store import AcdStore
 from ivr.ami.client import AmiClient, AmiError
 
@@ -62,17 +61,7 @@ class Desk:
         return parse_allowlist(self.settings.admin_ip_allowlist)
 
     def skill_configs(self) -> list[SkillConfig]:
-        with self.factory() as db:
-            return [
-                SkillConfig(
-                    code=s.code,
-                    wrapup_seconds=s.wrapup_seconds,
-                    overflow_skill=s.overflow_skill,
-                    overflow_after_seconds=s.overflow_after_seconds,
-                    max_wait_seconds=s.max_wait_seconds,
-                )
-                for s in db.scalars(select(Skill).order_by(Skill.code))
-            ]
+        return skill_configs(self.factory)
 
     def async_redis(self) -> aioredis.Redis:
         return aioredis.Redis.from_url(self.settings.redis_url, decode_responses=True)

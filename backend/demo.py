@@ -24,10 +24,9 @@ from backend.workorders.demo_data import seed_workorder_demo
 DEMO_PASSWORD = "Demo#2026cc"
 
 SKILLS = (
-    # code, name, line, wrap-up s, SL threshold s
+    # code, name, line, wrap-up s, SL threshold s — the codes the IVR flows queue to
     ("booking", "预约挂号", "114", 15, 20),
-    ("booking_elderly", "敬老专席", "114", 20, 20),
-    ("report_query", "报告查询", "114", 10, 20),
+    ("general", "综合咨询（人工）", "114", 15, 20),
     ("policy", "医保政策咨询", "hotline", 30, 20),
     ("reimbursement", "医保报销", "hotline", 30, 20),
     ("insurance_card", "医保卡业务", "hotline", 20, 20),
@@ -36,11 +35,11 @@ SKILLS = (
 
 # number, name, skills with levels; agents ring as Local/<number>@sim-agent in the demo.
 AGENTS = (
-    ("1001", "王芳", {"booking": 9, "booking_elderly": 8, "report_query": 6}),
-    ("1002", "李娜", {"booking": 7, "report_query": 8}),
-    ("1003", "张伟", {"booking": 5, "booking_elderly": 9}),
+    ("1001", "王芳", {"booking": 9, "general": 8}),
+    ("1002", "李娜", {"booking": 7, "general": 6}),
+    ("1003", "张伟", {"general": 9, "booking": 5}),
     ("2001", "刘洋", {"policy": 9, "reimbursement": 8, "complaint": 6}),
-    ("2002", "陈静", {"reimbursement": 9, "insurance_card": 8, "policy": 5}),
+    ("2002", "陈静", {"reimbursement": 9, "insurance_card": 8, "policy": 5, "complaint": 5}),
 )
 
 ACCOUNTS = (
@@ -103,7 +102,8 @@ def _seed_skills(session: Session) -> int:
     for code, name, line, wrapup, threshold in SKILLS:
         if code in existing:
             continue
-        overflow = "booking" if code == "booking_elderly" else None
+        # A caller waiting too long for 人工 may be served by a booking agent, and vice versa.
+        overflow = {"general": "booking", "booking": "general"}.get(code)
         session.add(
             Skill(
                 code=code,

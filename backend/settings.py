@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     ami_secret: SecretStr = SecretStr(DEV_SECRET)
     sip_bind: str = "127.0.0.1"
     sip_port: int = Field(default=5060, ge=1, le=65535)
+    # How callbacks reach a citizen: the carrier trunk in production.
+    callback_dial_template: str = "PJSIP/{number}@carrier"
     # Dialled by the dialplan when the controller is unreachable, e.g. "PJSIP/8001&PJSIP/8002".
     fallback_agents: str = ""
 

@@ -8,17 +8,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import socket
 from dataclasses import dataclass
 
+import redis.asyncio as aioredis
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.booking.context import BookingContext
 from backend.booking.service import BookingService
 from backend.db import make_engine, make_session_factory
+from backend.errors import ConfigError
 from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
 from backend.workcalendar import WorkCalendar
+from ivr.acd.service import build_acd
+from ivr.acd.skills import skill_configs
 from ivr.agi.server import AgiServer, Handler
 from ivr.agi.session import AgiSession
 from ivr.ami.client import AmiClient
@@ -73,12 +79,16 @@ class Controller:
 
 
 def build_controller(
-    settings: Settings, session_factory: sessionmaker[Session], queue: QueueHandoff
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    queue: QueueHandoff,
+    *,
+    renderer: TtsRenderer | None = None,
 ) -> Controller:
     cipher = PersonalDataCipher(settings.data_key.get_secret_value())
     bookings = BookingService(session_factory, BookingContext.from_settings(settings))
     ports = FlowPorts(
-        renderer=TtsRenderer(settings),
+        renderer=renderer or TtsRenderer(settings),
         queue=queue,
         journal=SqlCallJournal(session_factory),
         calendar=WorkCalendar.load(),
@@ -96,20 +106,61 @@ def build_controller(
     return Controller(engines, lifecycle)
 
 
+def check_flow_skills(engines: dict[str, FlowEngine], configured: set[str]) -> None:
+    """Every skill a flow queues to must exist, or its callers would wait for nobody."""
+    for line, engine in engines.items():
+        for node_id, node in engine.flow.nodes.items():
+            skill = getattr(node, "skill", None)
+            if skill and skill not in configured:
+                raise ConfigError(
+                    f"flow {line}",
+                    f"node {node_id} queues to skill {skill!r}, which is not configured",
+                )
+
+
+def controller_id(settings: Settings) -> str:
+    """Stable across restarts of the same controller: its earlier calls are released on start."""
+    return f"{socket.gethostname()}:{settings.agi_port}"
+
+
 async def run_controller(settings: Settings) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     session_factory = make_session_factory(make_engine(settings))
+    redis = aioredis.Redis.from_url(settings.redis_url, decode_responses=True)
     ami = AmiClient(settings)
     await ami.connect()
-    controller = build_controller(settings, session_factory, DialplanFallbackQueue())
-    server = AgiServer(controller.handlers(), settings.agi_bind, settings.agi_port)
+    skills = skill_configs(session_factory)
+    renderer = TtsRenderer(settings)
+    acd = build_acd(
+        settings,
+        redis,
+        session_factory,
+        ami,
+        renderer,
+        skills,
+        controller_id=controller_id(settings),
+        callback_dial_template=settings.callback_dial_template,
+    )
+    controller = build_controller(settings, session_factory, acd.queue, renderer=renderer)
+    check_flow_skills(controller.engines, {s.code for s in skills})
+    server = AgiServer(
+        {**controller.handlers(), **acd.agi_routes()}, settings.agi_bind, settings.agi_port
+    )
     await server.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    log.info("controller serving lines %s", ", ".join(controller.engines))
+    routing = asyncio.create_task(acd.run(stop))
+    log.info(
+        "controller %s serving lines %s (pid %d)",
+        controller_id(settings),
+        ", ".join(controller.engines),
+        os.getpid(),
+    )
     await stop.wait()
     await server.stop()
+    await routing
     await controller.lifecycle.drain()
     ami.close()
+    await redis.aclose()  # type: ignore[attr-defined]

@@ -171,8 +171,10 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
         _asterisk(settings).start()
         print(f"Asterisk is running (AMI {settings.ami_host}:{settings.ami_port})")
     cmd_prompts(args, settings)
+    # In the demo, callbacks ring a simulated citizen instead of the carrier trunk.
+    env = {"CC_CALLBACK_DIAL_TEMPLATE": "Local/{number}@sim-agent"} if args.demo else {}
     for name in STACK:
-        table.start(ServiceSpec(name, python_command(name)))
+        table.start(ServiceSpec(name, python_command(name)), env)
     for name in STACK:
         if table.exited_early(name):
             raise ConfigError(name, f"failed to start: {table.last_log_line(name)}")
