@@ -1,0 +1,84 @@
+"""`callcenter up` starts the whole stack and prints the desk URL; `callcenter down` stops it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from backend.cli.processes import ProcessTable
+from backend.settings import load_settings, port_is_free
+from ivr.pbx.instance import AsteriskInstance
+from tests.conftest import ADMIN_URL, free_port
+
+pytestmark = pytest.mark.asterisk
+
+
+def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "backend.cli.main", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.fixture()
+def stack_database(run_id: str) -> Iterator[str]:
+    """Its own database: the demo data it loads must not meet other tests' data."""
+    name = f"cc_stack_{run_id}"
+    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_up_starts_every_service_and_down_stops_them_all(
+    stack_database: str, run_id: str, tmp_path: Path
+) -> None:
+    env = {
+        "CC_DATABASE_URL": stack_database,
+        "CC_STATE_DIR": str(tmp_path),
+        "CC_ASTERISK_INSTANCE": f"stack-{run_id}",
+        "CC_AMI_PORT": str(free_port()),
+        "CC_SIP_PORT": str(free_port()),
+        "CC_AGI_PORT": str(free_port()),
+        "CC_DESK_PORT": str(free_port()),
+        "CC_DESK_REDIS_PREFIX": f"stack-{run_id}",
+    }
+    stack = load_settings(**{k.removeprefix("CC_").lower(): v for k, v in env.items()})
+    table = ProcessTable(tmp_path)
+    try:
+        seeded = run_cli(env, "demo-data")
+        assert seeded.returncode == 0, seeded.stderr
+        up = run_cli(env, "up")
+        assert up.returncode == 0, up.stdout + up.stderr
+        desk = f"http://127.0.0.1:{env['CC_DESK_PORT']}/"
+        assert f"Agent desk: {desk}" in up.stdout
+        with urllib.request.urlopen(desk + "healthz", timeout=5) as response:
+            assert response.status == 200
+        for service in ("controller", "desk", "worker", "beat"):
+            assert table.pid(service) is not None, service
+        assert not port_is_free("127.0.0.1", stack.agi_port)
+        assert AsteriskInstance(stack).status().fully_booted
+        status = run_cli(env, "status")
+        assert status.stdout.count("running") == 5, status.stdout
+    finally:
+        down = run_cli(env, "down")
+    assert down.returncode == 0, down.stderr
+    for service in ("controller", "desk", "worker", "beat"):
+        assert table.pid(service) is None, service
+    assert not AsteriskInstance(stack).status().running
+    assert port_is_free("127.0.0.1", stack.agi_port)
+    assert port_is_free("127.0.0.1", stack.desk_port)
