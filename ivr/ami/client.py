@@ -49,8 +49,16 @@ def _log_originate_failure(future: asyncio.Future[Any]) -> None:
             log.warning("originate %s failed: %s", reply.get("ActionID"), dict(reply))
 
 
+# The event classes the platform listens to. Asterisk's "dialplan" class (Newexten, VarSet
+# for every priority and variable) and "dtmf" would flood the event loop that also serves
+# every call's AGI conversation, so they are not asked for.
+DEFAULT_EVENTS = "system,call,user,agent"
+
+
 class AmiClient:
-    def __init__(self, settings: Settings, *, reconnect_seconds: int = 1) -> None:
+    def __init__(
+        self, settings: Settings, *, reconnect_seconds: int = 1, events: str = DEFAULT_EVENTS
+    ) -> None:
         self._logged_in = asyncio.Event()
         self._resync: list[ResyncCallback] = []
         self._tasks: set[asyncio.Task[None]] = set()
@@ -61,6 +69,7 @@ class AmiClient:
             username=settings.ami_username,
             secret=settings.ami_secret.get_secret_value(),
             reconnect_timeout=reconnect_seconds,
+            events=events,
             ping_delay=5,
             ping_interval=5,
             on_login=self._on_login,
