@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import urllib.request
@@ -82,3 +83,4 @@ def test_up_starts_every_service_and_down_stops_them_all(
     assert not AsteriskInstance(stack).status().running
     assert port_is_free("127.0.0.1", stack.agi_port)
     assert port_is_free("127.0.0.1", stack.desk_port)
+    shutil.rmtree(AsteriskInstance(stack).dir, ignore_errors=True)
