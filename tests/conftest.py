@@ -20,7 +20,8 @@ from backend.db import make_engine, make_session_factory
 from backend.migrate import upgrade
 from backend.settings import Settings, load_settings
 
-pytest_plugins = ["tests.asterisk_fixtures"]
+# Every shared fixture module, declared once here (pytest allows it only in the root conftest).
+pytest_plugins = ["tests.asterisk_fixtures", "tests.desk_browser", "tests.desk_support"]
 
 ADMIN_URL = os.environ.get(
     "CC_TEST_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

@@ -21,8 +21,6 @@ from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
 from tests.desk_support import LOCAL, desk_settings, ensure_skill, login, make_user
 
-pytest_plugins = ["tests.desk_support"]
-
 
 def test_new_user_must_change_the_initial_password(
     desk_client: TestClient, session_factory: sessionmaker[Session]

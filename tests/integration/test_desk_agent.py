@@ -21,8 +21,6 @@ from ivr.acd.policy import SkillConfig
 from ivr.acd.store import AcdStore
 from tests.desk_support import LOCAL, login, make_user
 
-pytest_plugins = ["tests.desk_support"]
-
 
 def test_agent_signs_in_goes_ready_and_takes_a_break(
     desk_client: TestClient, session_factory: sessionmaker[Session]

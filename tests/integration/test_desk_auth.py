@@ -20,8 +20,6 @@ from backend.models.users import Role, User
 from backend.settings import Settings
 from tests.desk_support import LOCAL, PASSWORD, desk_settings, login, make_user
 
-pytest_plugins = ["tests.desk_support"]
-
 
 def actions(factory: sessionmaker[Session], actor: str) -> list[str]:
     with factory() as db:

@@ -23,8 +23,6 @@ from ivr.acd.policy import SkillConfig
 from ivr.acd.store import AcdStore
 from tests.desk_support import LOCAL, login, make_user
 
-pytest_plugins = ["tests.desk_support"]
-
 
 def test_screen_pop_reaches_only_the_offered_agent(
     desk_client: TestClient,

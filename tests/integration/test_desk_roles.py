@@ -12,8 +12,6 @@ from backend.models.audit import AuditRecord
 from backend.models.users import Role
 from tests.desk_support import login, make_user
 
-pytest_plugins = ["tests.desk_support"]
-
 P = Permission
 # (method, path, body, the permission it needs)
 PROTECTED: list[tuple[str, str, dict[str, object] | None, Permission]] = [

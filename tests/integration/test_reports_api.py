@@ -26,8 +26,6 @@ from reports.summaries import refresh_summaries
 from reports.tasks import generate_due_reports
 from tests.desk_support import login, make_user
 
-pytest_plugins = ["tests.desk_support"]
-
 BJ = ZoneInfo("Asia/Shanghai")
 DAY = "first=2023-05-08&last=2023-05-08&line=114&skill=rpt_api"
 
