@@ -22,6 +22,7 @@ NAV: list[tuple[str, str, Permission]] = [
     ("/desk", "坐席工作台", P.DESK),
     ("/supervisor", "班组监控", P.WALLBOARD),
     ("/supervisor/recordings", "录音查询", P.RECORDINGS),
+    ("/reports", "统计报表", P.REPORTS),
     ("/audit", "审计日志", P.AUDIT_LOG),
     ("/admin", "系统管理", P.ADMIN),
     ("/hospital", "医院号源", P.HOSPITAL),

@@ -72,3 +72,13 @@ def test_navigation_shows_only_the_pages_of_the_role(
     page = desk_client.get("/supervisor/recordings").text
     assert "录音查询" in page and "审计日志" in page
     assert "坐席工作台" not in page and "系统管理" not in page
+
+
+def test_reports_are_in_the_menu_of_roles_that_may_read_them(
+    desk_client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    login(desk_client, make_user(session_factory, Role.SUPERVISOR))
+    assert 'href="/reports"' in desk_client.get("/supervisor").text
+    desk_client.cookies.clear()
+    login(desk_client, make_user(session_factory, Role.AGENT))
+    assert 'href="/reports"' not in desk_client.get("/desk").text
