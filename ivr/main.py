@@ -40,6 +40,7 @@ from ivr.journal import SqlCallJournal
 from ivr.prompts import PRODUCTION_FLOWS
 from ivr.speech.asr import VoskRecognizer
 from ivr.speech.tts import TtsRenderer
+from ivr.transfer import TRANSFER_SCRIPT, TransferHandler
 from recordings.index import RecordingIndex
 
 log = logging.getLogger("ivr.controller")
@@ -143,8 +144,11 @@ async def run_controller(settings: Settings) -> None:
     )
     controller = build_controller(settings, session_factory, acd.queue, renderer=renderer)
     check_flow_skills(controller.engines, {s.code for s in skills})
+    transfer = TransferHandler(acd.queue, session_factory, {s.code for s in skills})
     server = AgiServer(
-        {**controller.handlers(), **acd.agi_routes()}, settings.agi_bind, settings.agi_port
+        {**controller.handlers(), **acd.agi_routes(), TRANSFER_SCRIPT: transfer},
+        settings.agi_bind,
+        settings.agi_port,
     )
     await server.start()
     stop = asyncio.Event()

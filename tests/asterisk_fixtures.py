@@ -70,7 +70,7 @@ async def agi_server(settings: Settings) -> AsyncIterator[tuple[AgiServer, AgiRo
         return dispatch
 
     server = AgiServer(
-        {"114": dispatcher("114"), "hotline": dispatcher("hotline")},
+        {script: dispatcher(script) for script in ("114", "hotline", "transfer")},
         settings.agi_bind,
         settings.agi_port,
     )
