@@ -11,7 +11,6 @@ import logging
 import os
 import signal
 import socket
-from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 from sqlalchemy.orm import Session, sessionmaker
@@ -33,11 +32,10 @@ from ivr.callers import SqlCallerDirectory, elderly_by_registration
 from ivr.flows.booking_adapter import ServiceBookingLookup
 from ivr.flows.call import call_info
 from ivr.flows.engine import FlowEngine, FlowPorts
-from ivr.flows.loader import load_flows
 from ivr.flows.message_adapter import WorkOrderMessageSink
 from ivr.flows.ports import CallInfo, Channel, QueueHandoff, QueueOutcome, QueueStatus
 from ivr.journal import SqlCallJournal
-from ivr.prompts import PRODUCTION_FLOWS
+from ivr.prompts import overrides_version, production_flows
 from ivr.speech.asr import VoskRecognizer
 from ivr.speech.tts import TtsRenderer
 from ivr.transfer import TRANSFER_SCRIPT, TransferHandler
@@ -57,19 +55,31 @@ class DialplanFallbackQueue:
         return QueueOutcome(QueueStatus.NO_AGENT)
 
 
-@dataclass(frozen=True)
 class Controller:
-    engines: dict[str, FlowEngine]
-    lifecycle: CallLifecycle
+    """One flow engine per line, rebuilt when an administrator edits a prompt text."""
+
+    def __init__(self, settings: Settings, ports: FlowPorts, lifecycle: CallLifecycle) -> None:
+        self._settings = settings
+        self._ports = ports
+        self.lifecycle = lifecycle
+        self._version = -1.0
+        self.engines: dict[str, FlowEngine] = {}
+        self.refresh()
+
+    def refresh(self) -> None:
+        version = overrides_version(self._settings)
+        if version != self._version:
+            flows = production_flows(self._settings)
+            self.engines = {line: FlowEngine(flow, self._ports) for line, flow in flows.items()}
+            self._version = version
 
     def handler(self, line: str) -> Handler:
-        engine = self.engines[line]
-
         async def handle(session: AgiSession) -> None:
+            self.refresh()  # one stat() per call: edited prompts reach the next caller
             call = await call_info(session, line)
             await self.lifecycle.started(session, call)
             try:
-                await engine.run(session, call)
+                await self.engines[line].run(session, call)
             finally:
                 await self.lifecycle.ended(call)
 
@@ -101,10 +111,8 @@ def build_controller(
         # The production Mandarin model is a setting; without it menus take keys only.
         speech=VoskRecognizer(settings) if settings.asr_model_path else None,
     )
-    flows = load_flows(names=PRODUCTION_FLOWS)
-    engines = {line: FlowEngine(flow, ports) for line, flow in flows.items()}
     lifecycle = CallLifecycle(session_factory, RecordingIndex(session_factory, settings), cipher)
-    return Controller(engines, lifecycle)
+    return Controller(settings, ports, lifecycle)
 
 
 def check_flow_skills(engines: dict[str, FlowEngine], configured: set[str]) -> None:

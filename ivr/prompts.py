@@ -7,21 +7,39 @@ import wave
 from backend.settings import Settings
 from ivr.flows.loader import load_flows
 from ivr.flows.ports import PromptText
+from ivr.flows.prompt_texts import apply_overrides, load_overrides, overrides_path
+from ivr.flows.schema import Flow
 from ivr.speech.tts import TtsRenderer, build_all_prompts
 
 PRODUCTION_FLOWS = ("114", "hotline")
 
 
+def production_flows(settings: Settings) -> dict[str, Flow]:
+    """The lines' flows with the prompt texts administrators edited in the desk."""
+    overrides = load_overrides(overrides_path(settings))
+    return {
+        line: apply_overrides(flow, overrides)
+        for line, flow in load_flows(names=PRODUCTION_FLOWS).items()
+    }
+
+
+def overrides_version(settings: Settings) -> float:
+    """Changes whenever an administrator saves a prompt text (0 when none was ever saved)."""
+    try:
+        return overrides_path(settings).stat().st_mtime
+    except FileNotFoundError:
+        return 0.0
+
+
 def build_prompts(settings: Settings) -> int:
-    flows = load_flows(names=PRODUCTION_FLOWS)
-    return build_all_prompts(flows.values(), settings).rendered
+    return build_all_prompts(production_flows(settings).values(), settings).rendered
 
 
 def prompt_seconds(
     settings: Settings, line: str, prompt_id: str, *, elderly: bool = False
 ) -> float:
     """How long a flow's prompt plays (renders it if needed): callers time their keys by it."""
-    flow = load_flows(names=PRODUCTION_FLOWS)[line]
+    flow = production_flows(settings)[line]
     renderer = TtsRenderer(settings)
     sound = renderer.render(
         PromptText(f"{flow.name}/{prompt_id}", flow.prompts[prompt_id], flow.voice)

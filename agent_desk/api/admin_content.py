@@ -15,7 +15,12 @@ from agent_desk.api.agent import ERRORS
 from agent_desk.auth.audit import add_audit, audit_now
 from agent_desk.auth.guard import DeskDep
 from agent_desk.desk import Desk
-from agent_desk.prompt_texts import (
+from backend.db import transaction
+from backend.errors import NotFound
+from backend.models.booking import Announcement, Hospital
+from ivr.flows.loader import load_flows
+from ivr.flows.ports import PromptText
+from ivr.flows.prompt_texts import (
     PromptRow,
     find_row,
     load_overrides,
@@ -23,11 +28,6 @@ from agent_desk.prompt_texts import (
     prompt_rows,
     save_override,
 )
-from backend.db import transaction
-from backend.errors import NotFound
-from backend.models.booking import Announcement, Hospital
-from ivr.flows.loader import load_flows
-from ivr.flows.ports import PromptText
 from ivr.prompts import PRODUCTION_FLOWS
 from ivr.speech.tts import TtsRenderer
 

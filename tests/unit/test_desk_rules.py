@@ -16,15 +16,15 @@ from agent_desk.auth.policy import LockoutPolicy, ip_allowed, parse_allowlist
 from agent_desk.callcontrol import agent_channels
 from agent_desk.live import state_event, wanted
 from agent_desk.myday import time_in_states
-from agent_desk.prompt_texts import (
+from backend import events
+from backend.models.users import Role
+from ivr.flows.loader import load_flows
+from ivr.flows.prompt_texts import (
     apply_overrides,
     load_overrides,
     prompt_rows,
     save_override,
 )
-from backend import events
-from backend.models.users import Role
-from ivr.flows.loader import load_flows
 
 T0 = datetime(2026, 11, 25, 0, 0, tzinfo=UTC)
 
