@@ -69,9 +69,17 @@ def beijing_today() -> date:
     return datetime.now(ZoneInfo(LOCAL_TZ_NAME)).date()
 
 
+# Dates a report may ask for: outside them the arithmetic of periods would overflow.
+EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
+
+
 def report_filter(
-    first: Annotated[date | None, Query(description="开始日期（北京时间）")] = None,
-    last: Annotated[date | None, Query(description="结束日期（含）")] = None,
+    first: Annotated[
+        date | None, Query(description="开始日期（北京时间）", ge=EARLIEST, le=LATEST)
+    ] = None,
+    last: Annotated[
+        date | None, Query(description="结束日期（含）", ge=EARLIEST, le=LATEST)
+    ] = None,
     line: Annotated[str | None, Query(description="114 或 hotline")] = None,
     skill: str | None = None,
     agent_id: int | None = None,
@@ -178,7 +186,7 @@ def build_router(guard: Callable[..., Any] | None = None) -> APIRouter:
         request: Request,
         session: SessionDep,
         edition: Edition = Edition.MONTHLY,
-        day: date | None = None,
+        day: Annotated[date | None, Query(ge=EARLIEST, le=LATEST)] = None,
         fmt: FormatQuery = "html",
     ) -> Response:
         day = day or beijing_today()
@@ -189,7 +197,7 @@ def build_router(guard: Callable[..., Any] | None = None) -> APIRouter:
     def staffing(
         request: Request,
         session: SessionDep,
-        day: date | None = None,
+        day: Annotated[date | None, Query(ge=EARLIEST, le=LATEST)] = None,
         line: str = "114",
         target: Annotated[float | None, Query(gt=0, lt=1)] = None,
         seconds: Annotated[int, Query(ge=1, le=600)] = 20,

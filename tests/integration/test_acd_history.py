@@ -41,7 +41,9 @@ async def test_every_change_is_one_row_with_its_reason(
     aredis: Redis, redis_namespace: str, session_factory: sessionmaker[Session]
 ) -> None:
     agent_id = make_agent(session_factory)
-    store = AcdStore(aredis, redis_namespace, [SkillConfig("booking", wrapup_seconds=5)])
+    # Its own prefix: the event stream must hold this test's events only.
+    prefix = f"{redis_namespace}:{uuid.uuid4().hex[:8]}"
+    store = AcdStore(aredis, prefix, [SkillConfig("booking", wrapup_seconds=5)])
     await store.register_agent(
         AgentProfile(agent_id, "8001", "Local/8001@sim-agent", {"booking": 6})
     )

@@ -156,3 +156,12 @@ def test_scheduled_editions_are_kept_for_download(
     )
     rows = list(book["总体指标"].iter_rows(min_row=4, values_only=True))
     assert rows[0][1] >= 3  # May's inbound calls include the day above
+
+
+def test_dates_outside_the_reports_range_are_refused_not_crashing(
+    desk_client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    login(desk_client, make_user(session_factory, Role.SUPERVISOR))
+    for url in ("/reports/workorders?day=9999-12-31", "/reports/service?last=0001-01-01"):
+        response = desk_client.get(url)
+        assert response.status_code == 422, (url, response.status_code)
