@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.errors import ConfigError
@@ -33,8 +33,38 @@ def check_database(engine: Engine) -> None:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except OperationalError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        raise ConfigError("database_url", f"cannot connect: {reason}") from None
+        raise ConfigError("database_url", f"cannot connect: {_first_line(exc)}") from None
+
+
+def ensure_database(settings: Settings) -> bool:
+    """Create the settings' database when its server is reachable but it does not exist yet
+    (a fresh single-machine install). Returns True when it created it."""
+    url = make_url(settings.database_url)
+    name = url.database or ""
+    engine = create_engine(url, pool_pre_ping=False)
+    try:
+        with engine.connect():
+            return False
+    except OperationalError as exc:
+        if f'database "{name}" does not exist' not in str(exc.orig):
+            raise ConfigError("database_url", f"cannot connect: {_first_line(exc)}") from None
+    finally:
+        engine.dispose()
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except (OperationalError, ProgrammingError) as exc:
+        raise ConfigError(
+            "database_url", f"cannot create database {name}: {_first_line(exc)}"
+        ) from None
+    finally:
+        admin.dispose()
+    return True
+
+
+def _first_line(exc: OperationalError | ProgrammingError) -> str:
+    return str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
 
 
 @contextmanager

@@ -11,7 +11,13 @@ from typing import Any
 import redis
 
 from backend.cli.processes import ProcessTable, ServiceSpec, python_command
-from backend.db import check_database, make_engine, make_session_factory, transaction
+from backend.db import (
+    check_database,
+    ensure_database,
+    make_engine,
+    make_session_factory,
+    transaction,
+)
 from backend.errors import ConfigError
 from backend.migrate import upgrade
 from backend.settings import Settings, port_is_free
@@ -57,6 +63,8 @@ def check_redis(settings: Settings) -> None:
 
 
 def prepare_database(settings: Settings) -> None:
+    if ensure_database(settings):
+        print(f"created database {settings.database_url.rsplit('/', 1)[-1]}")
     engine = make_engine(settings, pool_size=1, max_overflow=0)
     try:
         check_database(engine)

@@ -64,3 +64,25 @@ def test_ami_port_in_use() -> None:
 def test_port_number_out_of_range() -> None:
     result = run_cli("status", CC_DESK_PORT="99999")
     assert_one_line_error(result, "CC_DESK_PORT")
+
+
+def test_db_upgrade_creates_a_missing_database_on_a_reachable_server() -> None:
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    name = f"cc_fresh_{uuid.uuid4().hex[:8]}"
+    url = f"postgresql://postgres@127.0.0.1:5432/{name}"
+    try:
+        result = run_cli("db", "upgrade", CC_DATABASE_URL=url)
+        assert result.returncode == 0, result.stderr
+        assert f"created database {name}" in result.stdout
+        again = run_cli("db", "upgrade", CC_DATABASE_URL=url)
+        assert again.returncode == 0 and "created database" not in again.stdout
+    finally:
+        admin = create_engine(
+            "postgresql+psycopg://postgres@127.0.0.1:5432/postgres", isolation_level="AUTOCOMMIT"
+        )
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
