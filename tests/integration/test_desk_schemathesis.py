@@ -9,18 +9,23 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 import redis
 import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import create_engine, text
 
 from agent_desk.app import create_app
+from backend.db import make_engine, make_session_factory
+from backend.migrate import upgrade
 from backend.models.users import Role
 from backend.settings import Settings
+from tests.conftest import ADMIN_URL
 from tests.desk_support import LOCAL, desk_settings, login, make_user
 
 MAX_EXAMPLES = int(os.environ.get("CC_SCHEMATHESIS_EXAMPLES", "20"))
@@ -35,12 +40,31 @@ SKIPPED = re.compile(
 )
 
 
+@pytest.fixture()
+def own_database(settings: Settings, run_id: str) -> Iterator[Settings]:
+    """Generated requests edit, retire and delete whatever they reach: they get a database
+    of their own, so that no other test finds its data changed."""
+    name = f"cc_fuzz_{run_id}"
+    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    own = settings.model_copy(update={"database_url": ADMIN_URL.rsplit("/", 1)[0] + "/" + name})
+    upgrade(own)
+    yield own
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 def test_no_generated_request_makes_the_app_fail_with_a_server_error(
-    settings: Settings, redis_namespace: str, session_factory: sessionmaker[Session]
+    own_database: Settings, redis_namespace: str
 ) -> None:
+    settings = own_database
+    engine = make_engine(settings)
+    session_factory = make_session_factory(engine)
     client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
     app = create_app(
-        desk_settings(settings, redis_namespace),
+        desk_settings(settings, f"{redis_namespace}-fuzz"),
         session_factory=session_factory,
         redis_client=client,
     )
@@ -78,4 +102,5 @@ def test_no_generated_request_makes_the_app_fail_with_a_server_error(
 
         run()
     client.close()
+    engine.dispose()
     assert not failures, "\n".join(failures)
