@@ -141,6 +141,6 @@ if __name__ == "__main__":
     args = parser.parse_args()
     asyncio.run(main(args.rounds))
     if args.asa:
-        import asa  # bench/acd/asa.py, next to this file
+        from bench.acd import asa  # run from the repository root: python -m bench.acd.run
 
         asyncio.run(asa.main(callers=20, agents=5))
