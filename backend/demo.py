@@ -58,12 +58,12 @@ def seed_demo(session: Session, settings: Settings) -> list[str]:
     added_agents = _seed_agents(session)
     session.flush()
     today = datetime.now(ZoneInfo(settings.timezone)).date()
-    hospitals = seed_booking_demo(session, cipher, today)
+    sessions = seed_booking_demo(session, cipher, today)
     articles = seed_knowledge_demo(session, datetime.now(UTC))
     orders = seed_workorder_demo(session, cipher, datetime.now(UTC))
     return [
         f"demo data: {added_users} accounts, {added_skills} skills, {added_agents} agents, "
-        f"{hospitals} hospitals, {articles} knowledge articles, {orders} work orders added",
+        f"{sessions} clinic sessions, {articles} knowledge articles, {orders} work orders added",
         f"demo accounts (password {DEMO_PASSWORD}): admin, supervisor, auditor, manager, "
         f"hospital, and agents {', '.join('a' + a[0] for a in AGENTS)}",
     ]
