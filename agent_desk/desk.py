@@ -29,6 +29,8 @@ from ivr.acd.policy import SkillConfig
 from ivr.acd.skills import skill_configs
 from ivr.acd.store import AcdStore
 from ivr.ami.client import AmiClient, AmiError
+from ivr.flows.schema import Flow
+from ivr.prompts import production_flows
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 AMI_CONNECT_SECONDS = 3.0
@@ -43,6 +45,14 @@ class Desk:
     ami: AmiClient | None = None
     _ami_lock: asyncio.Lock | None = field(default=None, repr=False)
     _booking: BookingService | None = field(default=None, repr=False)
+    _flows: dict[str, Flow] | None = field(default=None, repr=False)
+
+    def ivr_labels(self, line: str, nodes: list[str]) -> list[str]:
+        """A call's IVR path as agents read it: the flow's Chinese names of its nodes."""
+        if self._flows is None:
+            self._flows = production_flows(self.settings)
+        flow = self._flows.get(line)
+        return [flow.label(node) for node in nodes] if flow else nodes
 
     def booking(self) -> BookingService:
         """The booking service (phone channel), built on first use."""

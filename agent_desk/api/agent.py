@@ -247,7 +247,9 @@ def pop_for_call(desk: Desk, call_id: str) -> ScreenPop | None:
         path = list(
             db.scalars(select(IvrStep.node).where(IvrStep.call_id == call_id).order_by(IvrStep.seq))
         )
-    return screen_pop(desk, record, {"ivr_path": path}) if record else None
+    if record is None:
+        return None
+    return screen_pop(desk, record, {"ivr_path": desk.ivr_labels(record.line.value, path)})
 
 
 def build_router() -> APIRouter:

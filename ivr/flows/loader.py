@@ -123,6 +123,9 @@ def _check_references(flow: Flow, file: str) -> None:
         ) from None
     if flow.start not in flow.nodes:
         raise FlowConfigError(file, None, "start", f"no node named {flow.start!r}")
+    for labelled in flow.labels:
+        if labelled not in flow.nodes:
+            raise FlowConfigError(file, None, "labels", f"no node named {labelled!r}")
     stored = {n.store_as for n in flow.nodes.values() if isinstance(n, CollectNode)}
     for name, node in flow.nodes.items():
         for field, value in _fields(node):

@@ -207,6 +207,11 @@ class Flow(_Strict):
     start: str
     prompts: dict[str, str]
     nodes: dict[str, Node]
+    # How the desk names each node in the caller's IVR path (node id -> Chinese label).
+    labels: dict[str, str] = {}
+
+    def label(self, node: str) -> str:
+        return self.labels.get(node, node)
 
     @field_validator("name", "line")
     @classmethod

@@ -140,6 +140,11 @@ async def test_a_real_call_from_ring_to_wrap_up_at_the_desk(
     masked = caller[:3] + "****" + caller[-4:]
     await page.locator("#pop-caller", has_text=masked).wait_for(timeout=60_000)
     assert (await page.inner_text("#pop-intent")).strip() not in ("", "—")
+    # The IVR path as the agent reads it: the flow's Chinese names, not node ids.
+    assert "主菜单" in await page.inner_text("#pop-ivr") or "语音导航" in await page.inner_text(
+        "#pop-ivr"
+    )
+    assert "预约挂号排队" in await page.inner_text("#pop-ivr")
     await page.wait_for_selector("#agent-state[data-state='on_call']", timeout=20_000)
     await row.filter(has_text="通话").wait_for()
     await shot(page, "01-screen-pop-real-call")

@@ -123,7 +123,7 @@ def test_ringing_pops_the_screen_from_the_call_journal_once(
     with transaction(session_factory) as db:
         db.add(CallRecord(call_id=call_id, line=Line.HOTLINE, caller_number="13700001234",
                           intent="policy", skill="booking"))  # fmt: skip
-        for seq, node in enumerate(["welcome", "menu", "queue"]):
+        for seq, node in enumerate(["welcome", "main_menu", "policy_queue"]):
             db.add(IvrStep(call_id=call_id, seq=seq, node=node, kind="menu"))
     login(desk_client, agent)
     desk_client.post("/api/agent/sign-in")
@@ -152,6 +152,6 @@ def test_ringing_pops_the_screen_from_the_call_journal_once(
     assert len(pops) == 1
     assert pops[0]["caller_number"] == "137****1234"
     assert (pops[0]["intent_label"], pops[0]["line_label"]) == ("医保政策咨询", "医保咨询热线")
-    assert pops[0]["ivr_path"] == ["welcome", "menu", "queue"]
+    assert pops[0]["ivr_path"] == ["欢迎语", "主菜单", "政策咨询排队"]
     states = [m["state"] for m in seen if m["type"] == "AgentStateChanged"]
     assert states[-2:] == ["reserved", "ringing"]

@@ -180,3 +180,17 @@ def test_two_flows_for_one_line_are_refused(tmp_path: Path) -> None:
         )
     with pytest.raises(FlowConfigError, match="two flows"):
         load_flows(tmp_path)
+
+
+def test_a_label_for_a_node_that_does_not_exist_is_refused(tmp_path: Path) -> None:
+    data = _flow()
+    data["labels"] = {"welcome": "欢迎语", "menuu": "主菜单"}
+    error = _error(tmp_path, data)
+    assert "menuu" in error.message and "labels" in error.message
+
+
+def test_every_node_of_the_lines_has_a_chinese_label() -> None:
+    for line in ("114", "hotline"):
+        flow = load_flows()[line]
+        assert set(flow.labels) == set(flow.nodes), line
+        assert flow.label("main_menu") == "主菜单"
