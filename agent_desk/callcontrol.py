@@ -18,13 +18,6 @@ class NoActiveChannel(Conflict):
     code = "no-active-channel"
 
 
-def cli_text(output: object) -> str:
-    """AMI ``Command`` output as text: panoramisk gives a list when it has several lines."""
-    if isinstance(output, list):
-        return "\n".join(str(line) for line in output)
-    return str(output or "")
-
-
 def agent_channels(concise: str, interface: str) -> list[str]:
     """Channel names of ``interface`` in ``core show channels concise`` output.
 
@@ -42,9 +35,7 @@ class CallControl:
         self._ami = ami
 
     async def channel(self, interface: str) -> str:
-        names = agent_channels(
-            cli_text(await self._ami.command("core show channels concise")), interface
-        )
+        names = agent_channels(await self._ami.command("core show channels concise"), interface)
         if not names:
             raise NoActiveChannel("当前没有进行中的通话")
         return names[0]

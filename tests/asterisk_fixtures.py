@@ -22,6 +22,7 @@ from ivr.ami.client import AmiClient
 from ivr.pbx import rootfs
 from ivr.pbx.instance import AsteriskInstance
 from ivr.pbx.render import DID_114, DID_HOTLINE
+from ivr.pbx.simulated import carrier_channel, simulated_call
 from recordings.wavfile import NotAWavFile, read_layout
 
 __all__ = ["DID_114", "DID_HOTLINE"]
@@ -107,17 +108,14 @@ class SimulatedCaller:
         delay: float = 1.0,
         hold: float = 5.0,
     ) -> str:
-        return await self.ami.originate(
-            f"Local/{did}@from-carrier",
-            context="sim-caller",
-            exten="s",
-            caller_id=f'"{caller_id}" <{caller_id}>',
-            variables={
-                "SIM_DTMF": dtmf,
-                "SIM_PLAY": play,
-                "SIM_DELAY": f"{delay:g}",
-                "SIM_HOLD": f"{hold:g}",
-            },
+        return await simulated_call(
+            self.ami,
+            carrier_channel(did),
+            caller_id=caller_id,
+            dtmf=dtmf,
+            play=play,
+            delay=delay,
+            hold=hold,
         )
 
 

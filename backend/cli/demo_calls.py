@@ -17,6 +17,7 @@ from ivr.acd.skills import skill_configs
 from ivr.acd.states import AgentState
 from ivr.acd.store import AcdStore, AgentProfile
 from ivr.ami.client import AmiClient
+from ivr.pbx.simulated import carrier_channel, simulated_call
 from ivr.prompts import prompt_seconds
 
 # (DID, caller, keys, seconds on the line, what the caller does)
@@ -34,20 +35,11 @@ async def place_call(settings: Settings, did: str, caller: str, dtmf: str, hold:
     ami = AmiClient(settings)
     await ami.connect()
     try:
-        return await _originate(ami, did, caller, dtmf, hold)
+        return await simulated_call(
+            ami, carrier_channel(did), caller_id=caller, dtmf=dtmf, hold=hold
+        )
     finally:
         ami.close()
-
-
-async def _originate(
-    ami: AmiClient, did: str, caller: str, dtmf: str, hold: float, delay: float = 1.0
-) -> str:
-    return await ami.originate(
-        f"Local/{did}@from-carrier",
-        context="sim-caller",
-        caller_id=f'"{caller}" <{caller}>',
-        variables={"SIM_DTMF": dtmf, "SIM_DELAY": f"{delay:.1f}", "SIM_HOLD": f"{hold:g}"},
-    )
 
 
 async def agents_ready(settings: Settings, ami: AmiClient) -> list[str]:
@@ -99,7 +91,14 @@ async def run_demo_calls(settings: Settings, settle_seconds: float = 60.0) -> li
         pauses = {"elderly_on": "w" * math.ceil(gap * 2)}  # 'w' is half a second
         for did, caller, keys, hold, what in DEMO_CALLS:
             dtmf = keys.format(**pauses)
-            await _originate(ami, did, caller, dtmf, hold, delay=welcome[did] + 1.5)
+            await simulated_call(
+                ami,
+                carrier_channel(did),
+                caller_id=caller,
+                dtmf=dtmf,
+                delay=welcome[did] + 1.5,
+                hold=hold,
+            )
             lines.append(f"  {did} from {caller[:3]}****{caller[-4:]}: {what}")
             await asyncio.sleep(0.5)
     finally:

@@ -38,6 +38,7 @@ from ivr.ami.client import AmiClient
 from ivr.flows.ports import CallInfo, PromptText
 from ivr.pbx.instance import AsteriskInstance
 from ivr.pbx.render import DID_114
+from ivr.pbx.simulated import simulated_call
 
 RING, TALK = 1, 3  # seconds; the same for both systems' simulated agents
 ARRIVAL_GAP = 0.4  # seconds between callers
@@ -165,13 +166,7 @@ async def run_app_queue(
 
 
 async def originate_caller(ami: AmiClient, channel: str) -> None:
-    await ami.originate(
-        channel,
-        context="sim-caller",
-        exten="s",
-        caller_id='"bench" <13800000000>',
-        variables={"SIM_DTMF": "", "SIM_PLAY": "", "SIM_DELAY": "1", "SIM_HOLD": "120"},
-    )
+    await simulated_call(ami, channel, caller_id="13800000000", hold=120)
 
 
 async def main(callers: int, agents: int) -> None:

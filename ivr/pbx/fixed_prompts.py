@@ -1,10 +1,15 @@
-"""The few prompts the dialplan itself plays (the controller may be down when they are needed)."""
+"""The few prompts the dialplan itself plays (the controller may be down when they are needed).
+
+They are rendered like every other prompt, then copied to the fixed names the dialplan uses.
+"""
 
 from __future__ import annotations
 
-import subprocess
-import tempfile
-from pathlib import Path
+import shutil
+
+from backend.settings import Settings
+from ivr.flows.ports import PromptText
+from ivr.speech.tts import TtsRenderer
 
 FIXED_PROMPTS = {
     "fallback-sorry": "您好，系统正在维护，正在为您转接人工服务，请稍候。",
@@ -12,16 +17,12 @@ FIXED_PROMPTS = {
 }
 
 
-def render_fixed_prompts(target_dir: Path, voice: str = "cmn") -> None:
-    """Render each fixed prompt once (espeak-ng, then sox to 8 kHz mono 16-bit)."""
-    target_dir.mkdir(parents=True, exist_ok=True)
+def render_fixed_prompts(settings: Settings) -> None:
+    """Write ``<sounds>/cc/<name>.wav`` for each fixed prompt that is not there yet."""
+    target_dir = settings.effective_sounds_dir / "cc"
+    renderer = TtsRenderer(settings)
     for name, text in FIXED_PROMPTS.items():
         target = target_dir / f"{name}.wav"
-        if target.exists():
-            continue
-        with tempfile.TemporaryDirectory() as tmp:
-            raw = Path(tmp) / "raw.wav"
-            subprocess.run(["espeak-ng", "-v", voice, "-w", str(raw), text], check=True)
-            subprocess.run(
-                ["sox", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(target)], check=True
-            )
+        if not target.exists():
+            rendered = renderer.host_file(renderer.render(PromptText(None, text)))
+            shutil.copyfile(rendered, target)

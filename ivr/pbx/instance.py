@@ -78,7 +78,7 @@ class AsteriskInstance:
         for sub in INSTANCE_SUBDIRS:
             (self.dir / sub).mkdir(parents=True, exist_ok=True)
         render.write(render.render(self.settings), self.dir / "etc")
-        render_fixed_prompts(self.settings.effective_sounds_dir / "cc")
+        render_fixed_prompts(self.settings)
 
     def start(self, timeout: float = 60.0) -> int:
         """Start Asterisk if it is not running and wait until AMI reports FullyBooted."""

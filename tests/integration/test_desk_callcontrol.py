@@ -17,7 +17,7 @@ import redis.asyncio as aioredis
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent_desk.app import create_app
-from agent_desk.callcontrol import agent_channels, cli_text
+from agent_desk.callcontrol import agent_channels
 from backend.models.users import Role
 from backend.settings import Settings
 from ivr.acd.policy import SkillConfig
@@ -61,7 +61,7 @@ async def log_in(http: httpx.AsyncClient, user: DeskUser) -> None:
 
 
 async def channels(ami: AmiClient) -> str:
-    return cli_text(await ami.command("core show channels concise"))
+    return await ami.command("core show channels concise")
 
 
 async def wait_until(predicate: Any, timeout: float = 15.0) -> None:
