@@ -33,7 +33,7 @@ from ivr.flows.booking_adapter import ServiceBookingLookup
 from ivr.flows.call import call_info
 from ivr.flows.engine import FlowEngine, FlowPorts
 from ivr.flows.message_adapter import WorkOrderMessageSink
-from ivr.flows.ports import CallInfo, Channel, QueueHandoff, QueueOutcome, QueueStatus
+from ivr.flows.ports import QueueHandoff
 from ivr.journal import SqlCallJournal
 from ivr.prompts import overrides_version, production_flows
 from ivr.speech.asr import VoskRecognizer
@@ -42,17 +42,6 @@ from ivr.transfer import TRANSFER_SCRIPT, TransferHandler
 from recordings.index import RecordingIndex
 
 log = logging.getLogger("ivr.controller")
-
-
-class DialplanFallbackQueue:
-    """Hands the caller to the dialplan's fallback agents (used until the ACD is wired)."""
-
-    async def enter_queue(
-        self, session: Channel, call: CallInfo, skill: str, priority: int
-    ) -> QueueOutcome:
-        assert isinstance(session, AgiSession)
-        await session.goto("incoming", "fallback")
-        return QueueOutcome(QueueStatus.NO_AGENT)
 
 
 class Controller:

@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.models.calls import CallRecord, Disposition, Recording, RecordingStatus
 from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
-from ivr.main import Controller, DialplanFallbackQueue, build_controller
+from ivr.main import Controller, build_controller
 from tests.asterisk_fixtures import DID_114, AgiRoutes, SimulatedCaller
+from tests.controller_support import DialplanFallbackQueue
 
 pytestmark = pytest.mark.asterisk
 

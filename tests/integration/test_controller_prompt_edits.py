@@ -8,7 +8,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.settings import Settings
 from ivr.flows.prompt_texts import overrides_path, save_override
-from ivr.main import DialplanFallbackQueue, build_controller
+from ivr.main import build_controller
+from tests.controller_support import DialplanFallbackQueue
 
 
 def test_edited_prompt_reaches_the_next_call_without_a_restart(
