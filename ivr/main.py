@@ -147,12 +147,13 @@ async def run_controller(settings: Settings) -> None:
         settings.agi_bind,
         settings.agi_port,
     )
-    await server.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     routing = asyncio.create_task(acd.run(stop))
+    await acd.dispatcher.ready.wait()  # earlier calls released before new ones come in
+    await server.start()
     log.info(
         "controller %s serving lines %s (pid %d)",
         controller_id(settings),

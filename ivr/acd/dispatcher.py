@@ -36,6 +36,9 @@ class Dispatcher:
         self._start_callback = start_callback
         self._tick = tick_seconds
         self._kicked = asyncio.Event()
+        # Set once the calls held before a restart are released: only then may new calls be
+        # accepted, or the release would take them too.
+        self.ready = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
 
     def kick(self) -> None:
@@ -47,6 +50,7 @@ class Dispatcher:
         await self._store.heartbeat()
         # Calls this controller held before a restart have no session any more.
         await self._recover(restarted=True)
+        self.ready.set()
         next_recovery = loop.time() + self._recover_every
         while not stop.is_set():
             try:

@@ -166,6 +166,7 @@ async def acd(
     agi_routes.set("114", controller)
     stop = asyncio.Event()
     runner = asyncio.create_task(dispatcher.run(stop))
+    await asyncio.wait_for(dispatcher.ready.wait(), 10)
     yield state
     stop.set()
     await runner

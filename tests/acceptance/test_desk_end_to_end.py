@@ -78,6 +78,7 @@ async def controller(
     agi_routes.set("114", built.handler("114"))
     stop = asyncio.Event()
     routing = asyncio.create_task(acd.run(stop))
+    await asyncio.wait_for(acd.dispatcher.ready.wait(), 10)
     yield
     stop.set()
     await routing

@@ -47,6 +47,7 @@ async def test_built_service_routes_calls_and_records_agent_history(
     assert set(service.agi_routes()) == {SCRIPT}
     stop = asyncio.Event()
     runner = asyncio.create_task(service.run(stop))
+    await asyncio.wait_for(service.dispatcher.ready.wait(), 10)
     try:
         await service.store.register_agent(AgentProfile(agent_id, "8101", "x", {"booking": 5}))
         await service.store.change_state(agent_id, AgentState.READY, actor="desk:8101")
