@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
 import redis
+from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent_desk import live
+from agent_desk.aio import close_loop_clients
 from agent_desk.api import admin as admin_api
 from agent_desk.api import (
     admin_content,
@@ -23,7 +28,7 @@ from agent_desk.api import reports as reports_api
 from agent_desk.api import supervisor as supervisor_api
 from agent_desk.auth import routes as auth_routes
 from agent_desk.auth.guard import require
-from agent_desk.auth.middleware import install_session_middleware
+from agent_desk.auth.middleware import SessionUserMiddleware
 from agent_desk.auth.permissions import Permission
 from agent_desk.deps import DeskContext
 from agent_desk.desk import STATIC_DIR, build_desk
@@ -34,6 +39,19 @@ from backend.settings import Settings
 from ivr.ami.client import AmiClient
 
 
+def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Size the worker's thread pool (where sync routes run) to its database connections;
+    close the asynchronous clients when the app stops."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        to_thread.current_default_thread_limiter().total_tokens = settings.desk_concurrency
+        yield
+        await close_loop_clients(app.state.ctx)
+
+    return lifespan
+
+
 def create_app(
     settings: Settings,
     *,
@@ -42,15 +60,21 @@ def create_app(
     ami: AmiClient | None = None,
 ) -> FastAPI:
     if session_factory is None:
-        session_factory = make_session_factory(make_engine(settings))
+        # Room for a second session in a request that opens one inside another.
+        engine = make_engine(
+            settings,
+            pool_size=settings.desk_concurrency,
+            max_overflow=settings.desk_concurrency,
+        )
+        session_factory = make_session_factory(engine)
     if redis_client is None:
         redis_client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
-    app = FastAPI(title="北京114与医保热线呼叫中心", version="0.1.0")
+    app = FastAPI(title="北京114与医保热线呼叫中心", version="0.1.0", lifespan=_lifespan(settings))
     app.state.ctx = DeskContext(settings, session_factory, redis_client)
     install_error_handlers(app)
     # The agent desk: login and sessions, pages, the live feed, agent and supervisor APIs.
     app.state.desk = build_desk(settings, session_factory, redis_client, ami=ami)
-    install_session_middleware(app)
+    app.add_middleware(SessionUserMiddleware)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
 
     @app.get("/healthz", tags=["ops"])

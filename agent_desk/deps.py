@@ -1,13 +1,16 @@
 """Dependencies as ``Annotated`` aliases, so routes read like prose.
 
 Everything comes from ``app.state.ctx`` (built once in ``create_app``): no globals.
+Dependencies that do no I/O are ``async def``: FastAPI runs a plain ``def`` dependency in the
+thread pool, a hop that costs more than the work itself on busy routes.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Annotated
+from dataclasses import dataclass, field
+from typing import Annotated, Any
 
 import redis
 from fastapi import Depends, Request
@@ -21,20 +24,26 @@ class DeskContext:
     settings: Settings
     session_factory: sessionmaker[Session]
     redis: redis.Redis
+    # Asynchronous clients by event loop id (see ``agent_desk.aio``).
+    loop_clients: dict[int, asyncio.Task[Any]] = field(default_factory=dict)
 
 
-def get_ctx(request: Request) -> DeskContext:
+def context_of(request: Request) -> DeskContext:
     ctx: DeskContext = request.app.state.ctx
     return ctx
 
 
+async def get_ctx(request: Request) -> DeskContext:
+    return context_of(request)
+
+
 def get_session(request: Request) -> Iterator[Session]:
     """A session per request; the route commits what it means to keep."""
-    with get_ctx(request).session_factory() as session:
+    with context_of(request).session_factory() as session:
         yield session
 
 
-def client_ip(request: Request) -> str:
+async def client_ip(request: Request) -> str:
     return request.client.host if request.client else ""
 
 

@@ -20,20 +20,25 @@ import os
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import date
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import or_, select
 
+from agent_desk.aio import loop_clients
 from agent_desk.deps import ClientIp, CtxDep, DeskContext
 from agent_desk.errors import status_for
 from backend.booking.context import BookingContext
+from backend.booking.errors import Unauthorized
+from backend.booking.online import OnlineBooking
 from backend.booking.rate_limit import RateLimited, RateLimiter
-from backend.booking.reservations import BookRequest, CancelRequest
+from backend.booking.reservations import CancelRequest, online_request
 from backend.booking.rules import BookingRules, Channel
 from backend.booking.service import BookingService
 from backend.booking.signatures import SignatureRejected
@@ -43,10 +48,6 @@ from backend.models.booking import Announcement
 
 # ----------------------------------------------------------------------------------------
 # Shared HTTP plumbing
-
-
-class Unauthorized(CallCenterError):
-    code = "unauthorized"
 
 
 class BodyTooLarge(CallCenterError):
@@ -266,26 +267,34 @@ def build_router(config: BookingApiConfig | None = None) -> APIRouter:
     config = config or BookingApiConfig.from_env()
     rules = config.rules
     get_service = service_provider(rules)
-    limiters: dict[int, RateLimiter] = {}
 
-    def rate_limit(ctx: CtxDep, address: ClientIp) -> None:
-        limiter = limiters.get(id(ctx))
-        if limiter is None:
-            limiter = limiters[id(ctx)] = RateLimiter(
-                ctx.redis,
-                prefix=config.redis_prefix,
-                limit=rules.rate_limit_requests,
-                window_seconds=rules.rate_limit_window_seconds,
-            )
-        limiter.hit(address or "unknown")
+    async def rate_limit(ctx: CtxDep, address: ClientIp) -> None:
+        clients = await loop_clients(ctx)
+        limiter = RateLimiter(
+            clients.redis,
+            prefix=config.redis_prefix,
+            limit=rules.rate_limit_requests,
+            window_seconds=rules.rate_limit_window_seconds,
+        )
+        await limiter.hit(address or "unknown")
 
     Service = Annotated[BookingService, Depends(get_service)]
 
-    def current_account(service: Service, authorization: Annotated[str, Header()] = "") -> int:
+    async def online_booking(ctx: CtxDep, service: Service) -> OnlineBooking:
+        return OnlineBooking((await loop_clients(ctx)).pool, service.ctx)
+
+    async def bearer_token(authorization: Annotated[str, Header()] = "") -> str:
         scheme, _, token = authorization.partition(" ")
-        account_id = service.account_for_token(token.strip()) if scheme == "Bearer" else None
-        if account_id is None:
+        if scheme != "Bearer" or not token.strip():
             raise Unauthorized("请先登录：请求头须带 Authorization: Bearer <账户令牌>")
+        return token.strip()
+
+    BearerToken = Annotated[str, Depends(bearer_token)]
+
+    def current_account(service: Service, token: BearerToken) -> int:
+        account_id = service.account_for_token(token)
+        if account_id is None:
+            raise Unauthorized("账户令牌无效或已失效，请重新登录")
         return account_id
 
     AccountId = Annotated[int, Depends(current_account)]
@@ -369,23 +378,28 @@ def build_router(config: BookingApiConfig | None = None) -> APIRouter:
         return PatientPublic.model_validate(patient)
 
     @router.post("/bookings", status_code=201, summary="预约（支持 Idempotency-Key）")
-    def book(
+    async def book(
         body: BookingCreate,
         service: Service,
-        account_id: AccountId,
+        online: Annotated[OnlineBooking, Depends(online_booking)],
+        token: BearerToken,
         address: ClientIp,
         idempotency_key: IdemKey = None,
     ) -> BookingPublic:
-        request = BookRequest(
-            schedule_id=body.schedule_id,
-            channel=Channel.ONLINE,
-            actor=f"account:{account_id}",
+        request_for = partial(
+            online_request,
             patient_id=body.patient_id,
+            schedule_id=body.schedule_id,
             slot_id=body.slot_id,
-            account_id=account_id,
             source_ip=address,
         )
-        return booking_public(service.book(request, idempotency_key))
+        if idempotency_key is None:
+            receipt = await online.book(token, request_for)
+        else:  # the key store is synchronous: a rare path, in the thread pool
+            receipt = await run_in_threadpool(
+                service.book_for_account, token, request_for, idempotency_key
+            )
+        return booking_public(receipt)
 
     @router.post("/bookings/{code}/cancel", summary="取消预约（支持 Idempotency-Key）")
     def cancel(

@@ -97,5 +97,9 @@ def require(permission: Permission) -> Callable[[Request], Caller]:
     return dependency
 
 
-DeskDep = Annotated[Desk, Depends(get_desk)]
+async def desk_dependency(request: Request) -> Desk:
+    return get_desk(request)  # async: no I/O, so no thread-pool hop
+
+
+DeskDep = Annotated[Desk, Depends(desk_dependency)]
 CallerDep = Annotated[Caller, Depends(current_caller)]

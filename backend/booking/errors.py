@@ -32,3 +32,9 @@ class BadBookingInput(CallCenterError):
     """Input that no rule could accept: a malformed phone number, an empty name (HTTP 400)."""
 
     code = "bad-input"
+
+
+class Unauthorized(CallCenterError):
+    """No account token, or one that is unknown or replaced (HTTP 401)."""
+
+    code = "unauthorized"

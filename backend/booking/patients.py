@@ -143,7 +143,7 @@ def patients_of_account(session: Session, account_id: int) -> list[Patient]:
     )
 
 
-def _token_hash(token: str) -> str:
+def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -161,17 +161,17 @@ def open_account(session: Session, ctx: BookingContext, phone: str) -> tuple[int
         account = Account(
             phone_hash=phone_hash,
             phone_enc=ctx.cipher.encrypt(phone),
-            token_hash=_token_hash(token),
+            token_hash=token_hash(token),
             created_at=ctx.clock(),
         )
         session.add(account)
     else:
-        account.token_hash = _token_hash(token)
+        account.token_hash = token_hash(token)
     session.flush()
     return account.id, token
 
 
 def account_for_token(session: Session, token: str) -> int | None:
     return session.execute(
-        select(Account.id).where(Account.token_hash == _token_hash(token))
+        select(Account.id).where(Account.token_hash == token_hash(token))
     ).scalar_one_or_none()

@@ -8,16 +8,21 @@ and a partial unique index allows one live booking per slot. The patient row is 
 
 from __future__ import annotations
 
+import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Row, and_, exists, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from backend import idcard
+from backend.booking import booking_sql
+from backend.booking.booking_sql import All, One, SqlRunner, SqlSteps
 from backend.booking.context import BookingContext
-from backend.booking.errors import BookingNotFound, BookingRefused
-from backend.booking.patients import account_manages, find_patient
+from backend.booking.errors import BookingNotFound, BookingRefused, Unauthorized
+from backend.booking.patients import account_manages, find_patient, token_hash
 from backend.booking.rules import (
     BookingStatus,
     Channel,
@@ -31,20 +36,9 @@ from backend.booking.rules import (
 )
 from backend.booking.views import BookingReceipt
 from backend.models.audit import AuditRecord
-from backend.models.booking import (
-    AccountPatient,
-    Booking,
-    BookingEvent,
-    Department,
-    Doctor,
-    Hospital,
-    Patient,
-    Schedule,
-    Slot,
-)
+from backend.models.booking import Booking, BookingEvent, Slot
 from backend.personal_data import mask_id_number, mask_name, mask_phone
 
-# Skipping locked slots can, for a moment, miss a slot whose taker is about to roll back.
 _PICK_ATTEMPTS = 3
 
 
@@ -71,6 +65,26 @@ class BookRequest:
         }
 
 
+def online_request(
+    account_id: int,
+    *,
+    patient_id: int,
+    schedule_id: int,
+    slot_id: int | None = None,
+    source_ip: str = "",
+) -> BookRequest:
+    """What an online account asks for, once its token has named it."""
+    return BookRequest(
+        schedule_id=schedule_id,
+        channel=Channel.ONLINE,
+        actor=f"account:{account_id}",
+        patient_id=patient_id,
+        slot_id=slot_id,
+        account_id=account_id,
+        source_ip=source_ip,
+    )
+
+
 @dataclass(frozen=True)
 class CancelRequest:
     booking_code: str
@@ -84,85 +98,59 @@ class CancelRequest:
         return {"booking_code": self.booking_code, "id_number": self.id_number}
 
 
-def _history(session: Session, ctx: BookingContext, patient_id: int) -> list[PastBooking]:
+def _history(ctx: BookingContext, patient_id: int) -> SqlSteps[list[PastBooking]]:
     now = ctx.clock()
     rules = ctx.rules
-    since_booked = now - timedelta(days=90)
-    since_visit = now.date() - timedelta(days=rules.noshow_window_days + rules.blacklist_days)
-    rows = session.execute(
-        select(
-            Booking.booked_at,
-            Booking.visit_day,
-            Booking.department_id,
-            Booking.status,
-            Schedule.starts_at,
-        )
-        .join(Schedule, Schedule.id == Booking.schedule_id)
-        .where(
-            Booking.patient_id == patient_id,
-            or_(
-                Booking.booked_at >= since_booked,
-                Booking.visit_day >= since_visit,
-                Booking.status == BookingStatus.BOOKED,
-            ),
-        )
-    ).all()
-    return [PastBooking(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+    rows = yield All(
+        booking_sql.PATIENT_HISTORY,
+        {
+            "patient_id": patient_id,
+            "since_booked": now - timedelta(days=90),
+            "since_visit": now.date()
+            - timedelta(days=rules.noshow_window_days + rules.blacklist_days),
+        },
+    )
+    return [PastBooking(*row) for row in rows]
 
 
 def _channels_for(channel: Channel) -> list[str]:
     return [c for c in ("any", "phone", "online") if channel_may_take(c, channel)]
 
 
-def _take_slot(
-    session: Session, ctx: BookingContext, schedule: Schedule, request: BookRequest
-) -> Row[int, int, datetime]:
-    now = ctx.clock()
-    on_sale = or_(Slot.release_at.is_(None), Slot.release_at <= now)
-    channels = _channels_for(request.channel)
-    if request.slot_id is not None:
-        row = session.execute(
-            update(Slot)
-            .where(
-                Slot.id == request.slot_id,
-                Slot.schedule_id == schedule.id,
-                Slot.taken.is_(False),
-                Slot.channel.in_(channels),
-                on_sale,
-            )
-            .values(taken=True)
-            .returning(Slot.id, Slot.seq, Slot.starts_at)
-        ).first()
-        if row is not None:
-            return row
-        slot = session.get(Slot, request.slot_id)
-        if slot is None or slot.schedule_id != schedule.id:
-            raise BookingNotFound("没有这个号源", code="no-such-slot")
-        if not channel_may_take(slot.channel, request.channel):
-            raise BookingRefused("channel-not-allowed", "该号源不向此预约渠道开放")
-        raise BookingRefused("slot-taken", "该号源已被预约，请选择其他号源")
-    free = and_(
-        Slot.schedule_id == schedule.id, Slot.taken.is_(False), Slot.channel.in_(channels), on_sale
-    )
-    for _ in range(_PICK_ATTEMPTS):
-        pick = (
-            select(Slot.id)
-            .where(free)
-            .order_by(Slot.seq)
-            .limit(1)
-            .with_for_update(skip_locked=True)
+def _lock_patient(ctx: BookingContext, request: BookRequest) -> SqlSteps[int]:
+    """The patient's id, its row locked so that its parallel requests cannot pass the quotas."""
+    if request.patient_id is not None:
+        if request.account_id is not None:
+            # The online channel books only for patients its account manages.
+            query, params = booking_sql.LOCK_PATIENT_OF_ACCOUNT, {"account_id": request.account_id}
+        else:
+            query, params = booking_sql.LOCK_PATIENT, {}
+        found = yield One(query, params | {"patient_id": request.patient_id})
+        if found is None:
+            raise BookingNotFound("没有这个就诊人", code="no-such-patient")
+        return int(found.id)
+    if request.id_number is not None:
+        number = idcard.validate(request.id_number)
+        found = yield One(
+            booking_sql.LOCK_PATIENT_BY_ID_HASH, {"id_hash": ctx.cipher.lookup_hash(number)}
         )
-        row = session.execute(
-            update(Slot)
-            .where(Slot.id == pick.scalar_subquery(), Slot.taken.is_(False))
-            .values(taken=True)
-            .returning(Slot.id, Slot.seq, Slot.starts_at)
-        ).first()
-        if row is not None:
-            return row
-        if not session.execute(select(exists().where(free))).scalar_one():
-            break
-    raise BookingRefused("session-full", "该出诊的号源已约满")
+        if found is None:
+            raise BookingNotFound(
+                "该身份证号尚未登记为就诊人，请先登记", code="patient-not-registered"
+            )
+        return int(found.id)
+    raise BookingNotFound("须指明就诊人", code="no-such-patient")
+
+
+def _why_not_given_slot(
+    schedule_id: int, slot_id: int, channel: Channel
+) -> SqlSteps[BookingRefused | BookingNotFound]:
+    slot = yield One(booking_sql.SLOT, {"slot_id": slot_id})
+    if slot is None or slot.schedule_id != schedule_id:
+        return BookingNotFound("没有这个号源", code="no-such-slot")
+    if not channel_may_take(slot.channel, channel):
+        return BookingRefused("channel-not-allowed", "该号源不向此预约渠道开放")
+    return BookingRefused("slot-taken", "该号源已被预约，请选择其他号源")
 
 
 def _new_code() -> str:
@@ -171,52 +159,71 @@ def _new_code() -> str:
 
 
 def book(session: Session, ctx: BookingContext, request: BookRequest) -> BookingReceipt:
+    """Book in the session's transaction (the desk, the IVR, keyed online requests)."""
+    return SqlRunner(session).run(book_steps(ctx, request))
+
+
+def book_steps(ctx: BookingContext, request: BookRequest) -> SqlSteps[BookingReceipt]:
+    """The booking transaction as SQL steps, for a synchronous or an asynchronous driver."""
     now = ctx.clock()
-    if request.patient_id is not None:
-        query = select(Patient).where(Patient.id == request.patient_id)
-        if request.account_id is not None:
-            # The online channel books only for patients its account manages.
-            query = query.join(AccountPatient, AccountPatient.patient_id == Patient.id).where(
-                AccountPatient.account_id == request.account_id
-            )
-        patient = session.execute(query.with_for_update(of=Patient)).scalar_one_or_none()
-        if patient is None:
-            raise BookingNotFound("没有这个就诊人", code="no-such-patient")
-    elif request.id_number is not None:
-        patient = find_patient(session, ctx, request.id_number, lock=True)
-    else:
-        raise BookingNotFound("须指明就诊人", code="no-such-patient")
-    schedule = session.get(Schedule, request.schedule_id)
+    patient_id = yield from _lock_patient(ctx, request)
+    schedule = yield One(booking_sql.SESSION_FACTS, {"schedule_id": request.schedule_id})
     if schedule is None:
         raise BookingNotFound("没有这个出诊安排", code="no-such-session")
     facts = SessionFacts(
-        day=schedule.day,
+        day=schedule.visit_day,
         starts_at=schedule.starts_at,
         department_id=schedule.department_id,
         stopped=schedule.status == "stopped",
     )
-    check_booking(ctx.rules, now, facts, _history(session, ctx, patient.id))
-    slot_id, _seq, _starts = _take_slot(session, ctx, schedule, request)
-    booking = Booking(
-        code=_new_code(),
-        slot_id=slot_id,
-        schedule_id=schedule.id,
-        hospital_id=schedule.hospital_id,
-        department_id=schedule.department_id,
-        patient_id=patient.id,
-        account_id=request.account_id,
-        visit_day=schedule.day,
-        status=BookingStatus.BOOKED.value,
-        channel=request.channel.value,
-        agent_id=request.agent_id,
-        actor=request.actor,
-        booked_at=now,
-        updated_at=now,
-    )
-    session.add(booking)
-    session.flush()
-    _record(session, booking, "booked", request.actor, request.source_ip, now)
-    return load_receipt(session, ctx, booking.id)
+    check_booking(ctx.rules, now, facts, (yield from _history(ctx, patient_id)))
+    params = {
+        "schedule_id": schedule.schedule_id,
+        "slot_id": request.slot_id,
+        "channels": _channels_for(request.channel),
+        "now": now,
+        "code": _new_code(),
+        "hospital_id": schedule.hospital_id,
+        "department_id": schedule.department_id,
+        "patient_id": patient_id,
+        "account_id": request.account_id,
+        "visit_day": schedule.visit_day,
+        "channel": request.channel.value,
+        "agent_id": request.agent_id,
+        "actor": request.actor,
+        "source_ip": request.source_ip,
+        "details": json.dumps(
+            {"channel": request.channel.value, "schedule_id": schedule.schedule_id}
+        ),
+    }
+    if request.slot_id is not None:
+        booked = yield One(booking_sql.BOOK_GIVEN_SLOT, params)
+        if booked is None:
+            raise (
+                yield from _why_not_given_slot(
+                    schedule.schedule_id, request.slot_id, request.channel
+                )
+            )
+        return (yield from receipt_steps(ctx, booked.booking_id))
+    # Skipping locked slots can, for a moment, miss a slot whose taker is about to roll back.
+    for _ in range(_PICK_ATTEMPTS):
+        booked = yield One(booking_sql.BOOK_NEXT_SLOT, params)
+        if booked is not None:
+            return (yield from receipt_steps(ctx, booked.booking_id))
+        still_free = yield One(booking_sql.ANY_FREE_SLOT, params)
+        if not still_free.free:
+            break
+    raise BookingRefused("session-full", "该出诊的号源已约满")
+
+
+def book_for_account_steps(
+    ctx: BookingContext, token: str, request_for: Callable[[int], BookRequest]
+) -> SqlSteps[BookingReceipt]:
+    """The online booking: the account token is checked in the booking's own transaction."""
+    account = yield One(booking_sql.ACCOUNT_OF_TOKEN, {"token_hash": token_hash(token)})
+    if account is None:
+        raise Unauthorized("账户令牌无效或已失效，请重新登录")
+    return (yield from book_steps(ctx, request_for(account.account_id)))
 
 
 def _record(
@@ -288,39 +295,36 @@ def find_booking_id(session: Session, ctx: BookingContext, id_number: str, code:
 def load_receipt(
     session: Session, ctx: BookingContext, booking_id: int, *, reveal: bool = False
 ) -> BookingReceipt:
-    row = session.execute(
-        select(Booking, Schedule, Hospital, Department, Doctor, Slot, Patient)
-        .join(Schedule, Schedule.id == Booking.schedule_id)
-        .join(Hospital, Hospital.id == Booking.hospital_id)
-        .join(Department, Department.id == Booking.department_id)
-        .outerjoin(Doctor, Doctor.id == Schedule.doctor_id)
-        .join(Slot, Slot.id == Booking.slot_id)
-        .join(Patient, Patient.id == Booking.patient_id)
-        .where(Booking.id == booking_id)
-    ).one()
-    booking, schedule, hospital, department, doctor, slot, patient = row
-    name = ctx.cipher.decrypt(patient.name_enc)
-    number = ctx.cipher.decrypt(patient.id_enc)
-    phone = ctx.cipher.decrypt(patient.phone_enc)
+    return SqlRunner(session).run(receipt_steps(ctx, booking_id, reveal=reveal))
+
+
+def receipt_steps(
+    ctx: BookingContext, booking_id: int, *, reveal: bool = False
+) -> SqlSteps[BookingReceipt]:
+    row = yield One(booking_sql.RECEIPT, {"booking_id": booking_id})
+    if row is None:
+        raise BookingNotFound("没有这个预约", code="no-such-booking")
+    name = ctx.cipher.decrypt(row.name_enc)
+    number = ctx.cipher.decrypt(row.id_enc)
+    phone = ctx.cipher.decrypt(row.phone_enc)
     if not reveal:
         name, number, phone = mask_name(name), mask_id_number(number), mask_phone(phone)
-    tz = ctx.rules.tz
     return BookingReceipt(
-        code=booking.code,
-        status=booking.status,
-        channel=booking.channel,
-        hospital_name=hospital.name,
-        department_name=department.name,
-        doctor_name=doctor.name if doctor else "",
-        doctor_title=doctor.title if doctor else "",
-        day=schedule.day.isoformat(),
-        session=schedule.session,
-        slot_seq=slot.seq,
-        slot_time=slot.starts_at.astimezone(tz).strftime("%H:%M"),
-        fee=str(schedule.fee),
+        code=row.code,
+        status=row.status,
+        channel=row.channel,
+        hospital_name=row.hospital_name,
+        department_name=row.department_name,
+        doctor_name=row.doctor_name,
+        doctor_title=row.doctor_title,
+        day=row.day.isoformat(),
+        session=row.session,
+        slot_seq=row.seq,
+        slot_time=row.slot_starts_at.astimezone(ctx.rules.tz).strftime("%H:%M"),
+        fee=str(row.fee),
         patient_name=name,
         id_number=number,
         phone=phone,
-        booked_at=booking.booked_at.isoformat(),
-        cancel_deadline=cancel_deadline(ctx.rules, ctx.calendar, booking.visit_day).isoformat(),
+        booked_at=row.booked_at.isoformat(),
+        cancel_deadline=cancel_deadline(ctx.rules, ctx.calendar, row.visit_day).isoformat(),
     )

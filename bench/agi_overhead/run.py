@@ -19,6 +19,8 @@ import socket
 import statistics
 import time
 
+import uvloop
+
 from backend.settings import Settings, load_settings
 from ivr.agi.server import AgiServer
 from ivr.agi.session import AgiSession
@@ -143,7 +145,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    asyncio.run(run(args.calls, args.rounds))
+    uvloop.run(run(args.calls, args.rounds))  # the loop `callcenter controller` runs on
 
 
 if __name__ == "__main__":

@@ -1,16 +1,21 @@
 """500 clients race for the 100 slots of one session on real PostgreSQL: exactly 100 win,
-400 hear that the session is full, and no slot is ever booked twice."""
+400 hear that the session is full, and no slot is ever booked twice. Once through the service
+on threads (desk, IVR, phone), once through the online API's async pool."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 
 import pytest
-from sqlalchemy import Engine, func, select
+from psycopg_pool import AsyncConnectionPool
+from sqlalchemy import Engine, func, insert, make_url, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend import idcard
@@ -18,11 +23,13 @@ from backend.booking.context import BookingContext
 from backend.booking.demo_data import create_hospital, session_push
 from backend.booking.errors import BookingRefused
 from backend.booking.hospital_feed import push_schedules
-from backend.booking.reservations import BookRequest
+from backend.booking.online import OnlineBooking
+from backend.booking.patients import open_account
+from backend.booking.reservations import BookRequest, online_request
 from backend.booking.rules import BookingRules, Channel, SessionOfDay
 from backend.booking.service import BookingService
 from backend.db import make_engine, make_session_factory, transaction
-from backend.models.booking import Booking, Patient, Slot
+from backend.models.booking import AccountPatient, Booking, Patient, Slot
 from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
 from backend.workcalendar import WorkCalendar
@@ -42,9 +49,18 @@ def wide_engine(settings: Settings) -> Iterator[Engine]:
     engine.dispose()
 
 
-def test_five_hundred_clients_never_overbook_one_hundred_slots(
-    settings: Settings, wide_engine: Engine
-) -> None:
+@dataclass
+class Race:
+    factory: sessionmaker[Session]
+    ctx: BookingContext
+    schedule_id: int
+    numbers: list[str]  # the clients' ID numbers
+    patient_ids: list[int]
+
+
+@pytest.fixture()
+def race(settings: Settings, wide_engine: Engine) -> Race:
+    """One session of 100 slots open to every channel, and 500 registered patients."""
     factory: sessionmaker[Session] = make_session_factory(wide_engine)
     cipher = PersonalDataCipher(settings.data_key.get_secret_value())
     ctx = BookingContext(
@@ -66,17 +82,42 @@ def test_five_hundred_clients_never_overbook_one_hundred_slots(
         session.execute(
             Slot.__table__.update().where(Slot.schedule_id == schedule_id).values(channel="any")
         )
-        for i, number in enumerate(numbers):
-            session.add(
-                Patient(
-                    id_hash=cipher.lookup_hash(number),
-                    id_enc=cipher.encrypt(number),
-                    name_enc=cipher.encrypt("测试"),
-                    phone_hash=cipher.lookup_hash(f"race{run}{i}"),
-                    phone_enc=cipher.encrypt("13800000000"),
-                )
+        patients = [
+            Patient(
+                id_hash=cipher.lookup_hash(number),
+                id_enc=cipher.encrypt(number),
+                name_enc=cipher.encrypt("测试"),
+                phone_hash=cipher.lookup_hash(f"race{run}{i}"),
+                phone_enc=cipher.encrypt("13800000000"),
             )
-    service = BookingService(factory, ctx)
+            for i, number in enumerate(numbers)
+        ]
+        session.add_all(patients)
+        session.flush()
+        patient_ids = [p.id for p in patients]
+    return Race(factory, ctx, schedule_id, numbers, patient_ids)
+
+
+def assert_exactly_one_booking_per_slot(race: Race, outcomes: list[str]) -> None:
+    kinds = Counter(o.split(":")[0] for o in outcomes)
+    assert kinds == {"booked": SLOTS, "session-full": CLIENTS - SLOTS}
+    seqs = sorted(int(o.split(":")[1]) for o in outcomes if o.startswith("booked"))
+    assert seqs == list(range(1, SLOTS + 1))  # every slot once, none twice
+    with race.factory() as session:
+        live = session.execute(
+            select(func.count(func.distinct(Booking.slot_id))).where(
+                Booking.schedule_id == race.schedule_id, Booking.status == "booked"
+            )
+        ).scalar_one()
+        taken = session.execute(
+            select(func.count()).where(Slot.schedule_id == race.schedule_id, Slot.taken.is_(True))
+        ).scalar_one()
+    assert live == SLOTS and taken == SLOTS
+
+
+def test_five_hundred_clients_never_overbook_one_hundred_slots(race: Race) -> None:
+    schedule_id = race.schedule_id
+    service = BookingService(race.factory, race.ctx)
     start = threading.Barrier(CLIENTS)
     outcomes: list[str] = []
     lock = threading.Lock()
@@ -95,7 +136,8 @@ def test_five_hundred_clients_never_overbook_one_hundred_slots(
 
     channels = (Channel.PHONE, Channel.IVR, Channel.ONLINE)
     threads = [
-        threading.Thread(target=client, args=(n, channels[i % 3])) for i, n in enumerate(numbers)
+        threading.Thread(target=client, args=(n, channels[i % 3]))
+        for i, n in enumerate(race.numbers)
     ]
     for t in threads:
         t.start()
@@ -103,17 +145,38 @@ def test_five_hundred_clients_never_overbook_one_hundred_slots(
         t.join(timeout=120)
     assert not any(t.is_alive() for t in threads)
 
-    kinds = Counter(o.split(":")[0] for o in outcomes)
-    assert kinds == {"booked": SLOTS, "session-full": CLIENTS - SLOTS}
-    seqs = sorted(int(o.split(":")[1]) for o in outcomes if o.startswith("booked"))
-    assert seqs == list(range(1, SLOTS + 1))  # every slot once, none twice
-    with factory() as session:
-        live = session.execute(
-            select(func.count(func.distinct(Booking.slot_id))).where(
-                Booking.schedule_id == schedule_id, Booking.status == "booked"
+    assert_exactly_one_booking_per_slot(race, outcomes)
+
+
+async def test_five_hundred_online_clients_on_the_async_pool_never_overbook(
+    race: Race, settings: Settings
+) -> None:
+    """The online API's path (async psycopg pool, no threads) under the same race."""
+    with transaction(race.factory) as session:
+        account_id, token = open_account(session, race.ctx, "13900000000")
+        session.execute(
+            insert(AccountPatient),
+            [{"account_id": account_id, "patient_id": p} for p in race.patient_ids],
+        )
+    conninfo = make_url(settings.database_url).set(drivername="postgresql")
+    async with AsyncConnectionPool(
+        conninfo.render_as_string(False), min_size=1, max_size=20, timeout=120
+    ) as pool:
+        online = OnlineBooking(pool, race.ctx)
+        go = asyncio.Event()
+
+        async def client(patient_id: int) -> str:
+            await go.wait()
+            request_for = partial(
+                online_request, patient_id=patient_id, schedule_id=race.schedule_id
             )
-        ).scalar_one()
-        taken = session.execute(
-            select(func.count()).where(Slot.schedule_id == schedule_id, Slot.taken.is_(True))
-        ).scalar_one()
-    assert live == SLOTS and taken == SLOTS
+            try:
+                receipt = await online.book(token, request_for)
+            except BookingRefused as exc:
+                return exc.code
+            return f"booked:{receipt.slot_seq}"
+
+        tasks = [asyncio.create_task(client(p)) for p in race.patient_ids]
+        go.set()
+        outcomes = await asyncio.gather(*tasks)
+    assert_exactly_one_booking_per_slot(race, list(outcomes))

@@ -1,0 +1,68 @@
+"""The web app's asynchronous clients (Redis, a PostgreSQL pool), one set per event loop.
+
+Made on first use and kept on the app context. Per loop because asyncio connections belong to
+the loop that opened them: a test client that starts a new loop gets clients of its own.
+``create_app``'s lifespan closes them when the app stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+from psycopg_pool import AsyncConnectionPool
+from sqlalchemy import make_url
+
+from agent_desk.deps import DeskContext
+
+# An idle pooled connection is closed after this long (the pool keeps none in reserve).
+IDLE_SECONDS = 60.0
+
+
+@dataclass
+class LoopClients:
+    loop: asyncio.AbstractEventLoop  # held, so that its id cannot be reused by a new loop
+    redis: aioredis.Redis
+    pool: AsyncConnectionPool
+
+    async def close(self) -> None:
+        await self.pool.close()
+        await self.redis.aclose()  # type: ignore[attr-defined]  # types-redis predates it
+
+
+def _conninfo(database_url: str) -> str:
+    return make_url(database_url).set(drivername="postgresql").render_as_string(False)
+
+
+async def _open(ctx: DeskContext, loop: asyncio.AbstractEventLoop) -> LoopClients:
+    size = ctx.settings.desk_concurrency
+    pool = AsyncConnectionPool(
+        _conninfo(ctx.settings.database_url),
+        min_size=0,
+        max_size=size,
+        max_idle=IDLE_SECONDS,
+        open=False,
+        name="desk-async",
+    )
+    await pool.open()
+    # A burst waits for a free Redis connection instead of failing the request.
+    redis_pool: aioredis.BlockingConnectionPool = aioredis.BlockingConnectionPool.from_url(
+        ctx.settings.redis_url, max_connections=size * 2
+    )
+    return LoopClients(loop, aioredis.Redis(connection_pool=redis_pool), pool)
+
+
+async def loop_clients(ctx: DeskContext) -> LoopClients:
+    loop = asyncio.get_running_loop()
+    opening = ctx.loop_clients.get(id(loop))
+    if opening is None:
+        opening = ctx.loop_clients[id(loop)] = loop.create_task(_open(ctx, loop))
+    return await asyncio.shield(opening)
+
+
+async def close_loop_clients(ctx: DeskContext) -> None:
+    loop = asyncio.get_running_loop()
+    opening = ctx.loop_clients.pop(id(loop), None)
+    if opening is not None:
+        await (await opening).close()

@@ -1,0 +1,209 @@
+"""The SQL of the booking transaction, statement for statement.
+
+``reservations.book`` runs these; ``bench/booking`` hands the very same text to pgbench (its
+``:name`` variables are the same bind names), so the benchmark's baseline is this transaction
+and not an imitation of it. Plain SQL rather than ORM statements because this is the hottest
+path of the platform: the ORM's unit of work cost several milliseconds of CPU per booking.
+
+The order is the order of the transaction: lock the patient (an online account books only for
+patients it manages), read the session's facts and the patient's history for the rules, then
+take a slot and write the booking, its event and its audit record in one statement, and read
+the receipt.
+
+``SqlRunner`` runs them on the session's own psycopg connection, inside the session's
+transaction: SQLAlchemy's execution layer alone cost more CPU than the five statements.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Generator, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg.rows import namedtuple_row
+from sqlalchemy.orm import Session
+
+T = TypeVar("T")
+
+ACCOUNT_OF_TOKEN = "SELECT id AS account_id FROM booking_accounts WHERE token_hash = :token_hash"
+
+LOCK_PATIENT = "SELECT id FROM patients WHERE id = :patient_id FOR UPDATE"
+
+LOCK_PATIENT_BY_ID_HASH = "SELECT id FROM patients WHERE id_hash = :id_hash FOR UPDATE"
+
+LOCK_PATIENT_OF_ACCOUNT = """
+SELECT p.id FROM patients p
+WHERE p.id = :patient_id
+  AND EXISTS (SELECT 1 FROM account_patients ap
+              WHERE ap.patient_id = p.id AND ap.account_id = :account_id)
+FOR UPDATE OF p
+"""
+
+SESSION_FACTS = """
+SELECT id AS schedule_id, hospital_id, department_id, day AS visit_day, starts_at, status
+FROM schedules
+WHERE id = :schedule_id
+"""
+
+PATIENT_HISTORY = """
+SELECT b.booked_at, b.visit_day, b.department_id, b.status, s.starts_at
+FROM bookings b JOIN schedules s ON s.id = b.schedule_id
+WHERE b.patient_id = :patient_id
+  AND (b.booked_at >= :since_booked OR b.visit_day >= :since_visit OR b.status = 'booked')
+"""
+
+# A slot may be taken when it is free, open to the channel and on sale (a cancelled slot goes
+# back on sale at its random ``release_at``).
+_FREE_SLOT = """
+  NOT taken AND channel = ANY(:channels)
+  AND (release_at IS NULL OR release_at <= CAST(:now AS timestamptz))
+"""
+
+# The next free slot of the session; ``SKIP LOCKED`` lets racing bookings take the following
+# slots instead of queueing on the first one.
+_TAKE_NEXT_SLOT = f"""
+  UPDATE slots SET taken = true
+  WHERE id = (SELECT id FROM slots WHERE schedule_id = :schedule_id AND {_FREE_SLOT}
+              ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED)
+    AND NOT taken
+  RETURNING id
+"""
+
+_TAKE_GIVEN_SLOT = f"""
+  UPDATE slots SET taken = true
+  WHERE id = :slot_id AND schedule_id = :schedule_id AND {_FREE_SLOT}
+  RETURNING id
+"""
+
+_WRITE_BOOKING = """
+, booked AS (
+  INSERT INTO bookings (code, slot_id, schedule_id, hospital_id, department_id, patient_id,
+                        account_id, visit_day, status, channel, agent_id, actor, booked_at,
+                        updated_at)
+  SELECT :code, took.id, CAST(:schedule_id AS integer), CAST(:hospital_id AS integer),
+         CAST(:department_id AS integer), CAST(:patient_id AS integer),
+         CAST(:account_id AS integer), CAST(:visit_day AS date), 'booked', :channel,
+         CAST(:agent_id AS integer), :actor, CAST(:now AS timestamptz),
+         CAST(:now AS timestamptz)
+  FROM took
+  RETURNING id, code
+), event AS (
+  INSERT INTO booking_events (hospital_id, booking_id, kind, at)
+  SELECT CAST(:hospital_id AS integer), id, 'booked', CAST(:now AS timestamptz) FROM booked
+), audit AS (
+  INSERT INTO audit_records (at, actor, action, target, source_ip, details)
+  SELECT CAST(:now AS timestamptz), :actor, 'booking.create', 'booking:' || code, :source_ip,
+         CAST(:details AS json)
+  FROM booked
+)
+SELECT id AS booking_id FROM booked
+"""
+
+BOOK_NEXT_SLOT = f"WITH took AS ({_TAKE_NEXT_SLOT}){_WRITE_BOOKING}"
+BOOK_GIVEN_SLOT = f"WITH took AS ({_TAKE_GIVEN_SLOT}){_WRITE_BOOKING}"
+
+ANY_FREE_SLOT = f"""
+SELECT EXISTS (SELECT 1 FROM slots WHERE schedule_id = :schedule_id AND {_FREE_SLOT}) AS free
+"""
+
+SLOT = "SELECT id, schedule_id, channel FROM slots WHERE id = :slot_id"
+
+RECEIPT = """
+SELECT b.code, b.status, b.channel, b.booked_at, b.visit_day,
+       h.name AS hospital_name, d.name AS department_name,
+       coalesce(doc.name, '') AS doctor_name, coalesce(doc.title, '') AS doctor_title,
+       s.day, s.session, s.fee, sl.seq, sl.starts_at AS slot_starts_at,
+       p.name_enc, p.id_enc, p.phone_enc
+FROM bookings b
+JOIN schedules s ON s.id = b.schedule_id
+JOIN hospitals h ON h.id = b.hospital_id
+JOIN departments d ON d.id = b.department_id
+LEFT JOIN doctors doc ON doc.id = s.doctor_id
+JOIN slots sl ON sl.id = b.slot_id
+JOIN patients p ON p.id = b.patient_id
+WHERE b.id = :booking_id
+"""
+
+
+_BIND = re.compile(r"(?<![:\w]):([a-z_]\w*)")
+
+
+def psycopg_style(sql: str) -> str:
+    """``:name`` binds (SQLAlchemy's and pgbench's spelling) as psycopg's ``%(name)s``."""
+    return _BIND.sub(r"%(\1)s", sql)
+
+
+# A transaction is written once, as a generator of steps: it yields a query, gets back its
+# row(s), decides, yields the next. ``SqlRunner`` drives it on a SQLAlchemy session's
+# connection (desk, IVR), ``run_async`` on an asynchronous psycopg connection (online API).
+# An exception raised by the transaction leaves through the driver, whose caller rolls back.
+
+
+@dataclass(frozen=True)
+class One:
+    """A query whose first row (a named tuple, or None) is sent back."""
+
+    sql: str
+    params: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class All:
+    """A query whose rows (a list of named tuples) are sent back."""
+
+    sql: str
+    params: Mapping[str, Any]
+
+
+SqlSteps = Generator[One | All, Any, T]
+
+
+class SqlRunner:
+    """Runs SQL steps on the session's psycopg connection, in the session's transaction."""
+
+    def __init__(self, session: Session) -> None:
+        session.flush()  # pending ORM changes must be visible to the plain SQL
+        connection = session.connection().connection.driver_connection
+        assert isinstance(connection, psycopg.Connection)
+        self._connection: psycopg.Connection[Any] = connection
+
+    def run(self, steps: SqlSteps[T]) -> T:
+        cursor = self._connection.cursor(row_factory=namedtuple_row)
+        try:
+            step = next(steps)
+            while True:
+                cursor.execute(_converted(step.sql), step.params)
+                step = steps.send(cursor.fetchone() if isinstance(step, One) else cursor.fetchall())
+        except StopIteration as done:
+            result: T = done.value
+            return result
+        finally:
+            cursor.close()
+
+
+async def run_async(connection: psycopg.AsyncConnection[Any], steps: SqlSteps[T]) -> T:
+    """Runs SQL steps on an asynchronous connection; the caller owns the transaction."""
+    cursor = connection.cursor(row_factory=namedtuple_row)
+    try:
+        step = next(steps)
+        while True:
+            await cursor.execute(_converted(step.sql), step.params)
+            rows = await cursor.fetchone() if isinstance(step, One) else await cursor.fetchall()
+            step = steps.send(rows)
+    except StopIteration as done:
+        result: T = done.value
+        return result
+    finally:
+        await cursor.close()
+
+
+_CONVERTED: dict[str, str] = {}
+
+
+def _converted(sql: str) -> str:
+    converted = _CONVERTED.get(sql)
+    if converted is None:
+        converted = _CONVERTED[sql] = psycopg_style(sql)
+    return converted
