@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from panoramisk import Manager
@@ -57,8 +57,16 @@ DEFAULT_EVENTS = "system,call,user,agent"
 
 class AmiClient:
     def __init__(
-        self, settings: Settings, *, reconnect_seconds: int = 1, events: str = DEFAULT_EVENTS
+        self,
+        settings: Settings,
+        *,
+        reconnect_seconds: int = 1,
+        events: str = DEFAULT_EVENTS,
+        only_events: Sequence[str] = (),
     ) -> None:
+        """``only_events``: when given, Asterisk is asked (AMI ``Filter``, after every login)
+        to send just these events, so that none of the others is parsed on this event loop."""
+        self._only_events = tuple(only_events)
         self._logged_in = asyncio.Event()
         self._resync: list[ResyncCallback] = []
         self._tasks: set[asyncio.Task[None]] = set()
@@ -105,12 +113,25 @@ class AmiClient:
 
     def _on_login(self, manager: Manager) -> None:
         self.logins += 1
-        self._logged_in.set()
         log.info("AMI logged in (login #%d)", self.logins)
+        if self._only_events:
+            self._start(self._filter_then_ready())
+        else:
+            self._logged_in.set()
         for callback in self._resync:
-            task = asyncio.ensure_future(callback())
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._start(callback())
+
+    def _start(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _filter_then_ready(self) -> None:
+        for name in self._only_events:
+            await self._manager.send_action(
+                {"Action": "Filter", "Operation": "Add", "Filter": f"Event: {name}"}
+            )
+        self._logged_in.set()
 
     def _on_disconnect(self, manager: Manager, exc: Exception | None) -> None:
         self._logged_in.clear()

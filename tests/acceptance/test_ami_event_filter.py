@@ -1,0 +1,41 @@
+"""An AMI client that asks for only some events gets only those from the real Asterisk (the
+AGI bench's harness relies on it to keep call events off the loop it times)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from backend.settings import Settings
+from ivr.ami.client import AmiClient
+from ivr.pbx.instance import AsteriskInstance
+
+pytestmark = pytest.mark.asterisk
+
+
+async def test_only_the_asked_events_arrive(asterisk: AsteriskInstance, settings: Settings) -> None:
+    narrow = AmiClient(settings, only_events=["UserEvent"])
+    wide = AmiClient(settings)  # the default classes: call events too
+    seen: dict[str, list[str]] = {"narrow": [], "wide": []}
+    done = asyncio.Event()
+
+    def on_narrow(event: dict[str, str]) -> None:
+        seen["narrow"].append(event.get("Event", ""))
+        if event.get("UserEvent") == "BenchDone":
+            done.set()
+
+    narrow.subscribe("*", on_narrow)
+    wide.subscribe("*", lambda event: seen["wide"].append(event.get("Event", "")))
+    await narrow.connect()
+    await wide.connect()
+    try:
+        # A call through the bench's dialplan menu: three prompts, then a BenchDone user event.
+        await wide.originate("Local/s@bench-dialplan", application="Wait", data="10")
+        await asyncio.wait_for(done.wait(), 30)
+    finally:
+        narrow.close()
+        wide.close()
+    assert "Newchannel" in seen["wide"] and "UserEvent" in seen["wide"]
+    # FullyBooted greets every login, before the filter can be in place.
+    assert set(seen["narrow"]) - {"FullyBooted"} == {"UserEvent"}
