@@ -63,8 +63,9 @@ class Settings(BaseSettings):
     desk_bind: str = "127.0.0.1"
     desk_port: int = Field(default=8080, ge=1, le=65535)
     # Requests a web worker serves at once in its thread pool, each with a database connection
-    # of its own: the pool keeps exactly that many open, so a busy worker never opens and
-    # closes connections per request (that churn once cost more CPU than the requests).
+    # of its own: the pools keep that many connections open between requests, so a busy
+    # worker does not open and close one per request (that churn once cost more CPU than the
+    # requests themselves).
     desk_concurrency: int = Field(default=16, ge=1, le=200)
     secret_key: SecretStr = SecretStr(DEV_SECRET)
     # Personal data encryption key (Fernet) and the key of the look-up hash.

@@ -292,10 +292,7 @@ def build_router(config: BookingApiConfig | None = None) -> APIRouter:
     BearerToken = Annotated[str, Depends(bearer_token)]
 
     def current_account(service: Service, token: BearerToken) -> int:
-        account_id = service.account_for_token(token)
-        if account_id is None:
-            raise Unauthorized("账户令牌无效或已失效，请重新登录")
-        return account_id
+        return service.signed_in_account(token)
 
     AccountId = Annotated[int, Depends(current_account)]
     IdemKey = Annotated[str | None, Header(alias="Idempotency-Key")]

@@ -38,3 +38,7 @@ class Unauthorized(CallCenterError):
     """No account token, or one that is unknown or replaced (HTTP 401)."""
 
     code = "unauthorized"
+
+
+def invalid_token() -> Unauthorized:
+    return Unauthorized("账户令牌无效或已失效，请重新登录")

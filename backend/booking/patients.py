@@ -53,6 +53,10 @@ def patient_view(ctx: BookingContext, patient: Patient, *, reveal: bool = False)
     return PatientView(id=patient.id, name=name, id_number=number, phone=phone)
 
 
+def not_registered() -> BookingNotFound:
+    return BookingNotFound("该身份证号尚未登记为就诊人，请先登记", code="patient-not-registered")
+
+
 def find_patient(
     session: Session, ctx: BookingContext, id_number: str, *, lock: bool = False
 ) -> Patient:
@@ -62,7 +66,7 @@ def find_patient(
         query = query.with_for_update()
     patient = session.execute(query).scalar_one_or_none()
     if patient is None:
-        raise BookingNotFound("该身份证号尚未登记为就诊人，请先登记", code="patient-not-registered")
+        raise not_registered()
     return patient
 
 

@@ -21,8 +21,8 @@ from backend import idcard
 from backend.booking import booking_sql
 from backend.booking.booking_sql import All, One, SqlRunner, SqlSteps
 from backend.booking.context import BookingContext
-from backend.booking.errors import BookingNotFound, BookingRefused, Unauthorized
-from backend.booking.patients import account_manages, find_patient, token_hash
+from backend.booking.errors import BookingNotFound, BookingRefused, invalid_token
+from backend.booking.patients import account_manages, find_patient, not_registered, token_hash
 from backend.booking.rules import (
     BookingStatus,
     Channel,
@@ -135,9 +135,7 @@ def _lock_patient(ctx: BookingContext, request: BookRequest) -> SqlSteps[int]:
             booking_sql.LOCK_PATIENT_BY_ID_HASH, {"id_hash": ctx.cipher.lookup_hash(number)}
         )
         if found is None:
-            raise BookingNotFound(
-                "该身份证号尚未登记为就诊人，请先登记", code="patient-not-registered"
-            )
+            raise not_registered()
         return int(found.id)
     raise BookingNotFound("须指明就诊人", code="no-such-patient")
 
@@ -222,7 +220,7 @@ def book_for_account_steps(
     """The online booking: the account token is checked in the booking's own transaction."""
     account = yield One(booking_sql.ACCOUNT_OF_TOKEN, {"token_hash": token_hash(token)})
     if account is None:
-        raise Unauthorized("账户令牌无效或已失效，请重新登录")
+        raise invalid_token()
     return (yield from book_steps(ctx, request_for(account.account_id)))
 
 

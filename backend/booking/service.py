@@ -13,9 +13,8 @@ from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.booking import catalog, patients, reservations, sheet
-from backend.booking.booking_sql import SqlRunner
 from backend.booking.context import BookingContext
-from backend.booking.errors import BookingNotFound, Unauthorized
+from backend.booking.errors import BookingNotFound, invalid_token
 from backend.booking.idempotency import IdempotencyStore
 from backend.booking.reservations import BookRequest, CancelRequest
 from backend.booking.rules import Channel
@@ -120,6 +119,13 @@ class BookingService:
         with self._factory() as session:
             return patients.account_for_token(session, token)
 
+    def signed_in_account(self, token: str) -> int:
+        """The token's account; ``Unauthorized`` when the token is unknown or replaced."""
+        account_id = self.account_for_token(token)
+        if account_id is None:
+            raise invalid_token()
+        return account_id
+
     # Booking ---------------------------------------------------------------------------
 
     def book(self, request: BookRequest, idempotency_key: str | None = None) -> BookingReceipt:
@@ -139,21 +145,11 @@ class BookingService:
         )
 
     def book_for_account(
-        self,
-        token: str,
-        request_for: Callable[[int], BookRequest],
-        idempotency_key: str | None = None,
+        self, token: str, request_for: Callable[[int], BookRequest], idempotency_key: str
     ) -> BookingReceipt:
-        """The online channel's booking, for a patient the token's account manages
-        (``request_for`` makes the request once the account is known)."""
-        if idempotency_key is None:
-            with transaction(self._factory) as session:
-                steps = reservations.book_for_account_steps(self.ctx, token, request_for)
-                return SqlRunner(session).run(steps)
-        account_id = self.account_for_token(token)
-        if account_id is None:
-            raise Unauthorized("账户令牌无效或已失效，请重新登录")
-        return self.book(request_for(account_id), idempotency_key)
+        """The online channel's keyed booking (``request_for`` makes the request once the
+        account is known). Unkeyed online bookings run on ``OnlineBooking``'s async pool."""
+        return self.book(request_for(self.signed_in_account(token)), idempotency_key)
 
     def _once(
         self,
