@@ -4,6 +4,7 @@ AGI bench's harness relies on it to keep call events off the loop it times)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 
@@ -18,21 +19,25 @@ async def test_only_the_asked_events_arrive(asterisk: AsteriskInstance, settings
     narrow = AmiClient(settings, only_events=["UserEvent"])
     wide = AmiClient(settings)  # the default classes: call events too
     seen: dict[str, list[str]] = {"narrow": [], "wide": []}
-    done = asyncio.Event()
+    # Each connection hears the call's end on its own socket: wait for both before closing.
+    done = {"narrow": asyncio.Event(), "wide": asyncio.Event()}
 
-    def on_narrow(event: dict[str, str]) -> None:
-        seen["narrow"].append(event.get("Event", ""))
-        if event.get("UserEvent") == "BenchDone":
-            done.set()
+    def recorder(name: str) -> Callable[[dict[str, str]], None]:
+        def record(event: dict[str, str]) -> None:
+            seen[name].append(event.get("Event", ""))
+            if event.get("UserEvent") == "BenchDone":
+                done[name].set()
 
-    narrow.subscribe("*", on_narrow)
-    wide.subscribe("*", lambda event: seen["wide"].append(event.get("Event", "")))
+        return record
+
+    narrow.subscribe("*", recorder("narrow"))
+    wide.subscribe("*", recorder("wide"))
     await narrow.connect()
     await wide.connect()
     try:
         # A call through the bench's dialplan menu: three prompts, then a BenchDone user event.
         await wide.originate("Local/s@bench-dialplan", application="Wait", data="10")
-        await asyncio.wait_for(done.wait(), 30)
+        await asyncio.wait_for(asyncio.gather(*(e.wait() for e in done.values())), 30)
     finally:
         narrow.close()
         wide.close()
