@@ -207,10 +207,15 @@ class SlotPublic(BaseModel):
     available: bool
 
 
+# Row ids are PostgreSQL integers: a number beyond them is refused as a bad request here,
+# rather than left for the database driver to choke on.
+RowId = Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+
 class BookingCreate(BaseModel):
-    patient_id: int
-    schedule_id: int
-    slot_id: int | None = Field(default=None, description="不填则预约该出诊下一个可用号源")
+    patient_id: RowId
+    schedule_id: RowId
+    slot_id: RowId | None = Field(default=None, description="不填则预约该出诊下一个可用号源")
 
 
 class BookingPublic(BaseModel):

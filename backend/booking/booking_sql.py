@@ -17,10 +17,12 @@ transaction: SQLAlchemy's execution layer alone cost more CPU than the five stat
 from __future__ import annotations
 
 import re
+from collections import namedtuple
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import asyncpg
 import psycopg
 from psycopg.rows import namedtuple_row
 from sqlalchemy.orm import Session
@@ -137,7 +139,8 @@ def psycopg_style(sql: str) -> str:
 
 # A transaction is written once, as a generator of steps: it yields a query, gets back its
 # row(s), decides, yields the next. ``SqlRunner`` drives it on a SQLAlchemy session's
-# connection (desk, IVR), ``run_async`` on an asynchronous psycopg connection (online API).
+# connection (desk, IVR), ``run_asyncpg`` on an asyncpg connection (online API). Either way a
+# row is a named tuple.
 # An exception raised by the transaction leaves through the driver, whose caller rolls back.
 
 
@@ -183,20 +186,25 @@ class SqlRunner:
             cursor.close()
 
 
-async def run_async(connection: psycopg.AsyncConnection[Any], steps: SqlSteps[T]) -> T:
-    """Runs SQL steps on an asynchronous connection; the caller owns the transaction."""
-    cursor = connection.cursor(row_factory=namedtuple_row)
+async def run_asyncpg(connection: asyncpg.Connection, steps: SqlSteps[T]) -> T:
+    """Runs SQL steps on an asyncpg connection; the caller owns the transaction.
+
+    asyncpg rather than psycopg's async connection for the online API: with 200 requests in
+    flight it spent less than half the CPU per round trip (its protocol is compiled and it
+    keeps one reader per connection instead of re-arming one for every wait)."""
     try:
         step = next(steps)
         while True:
-            await cursor.execute(_converted(step.sql), step.params)
-            rows = await cursor.fetchone() if isinstance(step, One) else await cursor.fetchall()
-            step = steps.send(rows)
+            sql, names = _numbered(step.sql)
+            args = [step.params[name] for name in names]
+            if isinstance(step, One):
+                record = await connection.fetchrow(sql, *args)
+                step = steps.send(None if record is None else _named(record))
+            else:
+                step = steps.send([_named(r) for r in await connection.fetch(sql, *args)])
     except StopIteration as done:
         result: T = done.value
         return result
-    finally:
-        await cursor.close()
 
 
 _CONVERTED: dict[str, str] = {}
@@ -207,3 +215,33 @@ def _converted(sql: str) -> str:
     if converted is None:
         converted = _CONVERTED[sql] = psycopg_style(sql)
     return converted
+
+
+_NUMBERED: dict[str, tuple[str, tuple[str, ...]]] = {}
+
+
+def _numbered(sql: str) -> tuple[str, tuple[str, ...]]:
+    """``:name`` binds as asyncpg's ``$1, $2 ...``, with the names in number order."""
+    found = _NUMBERED.get(sql)
+    if found is None:
+        names: list[str] = []
+
+        def number(match: re.Match[str]) -> str:
+            if match.group(1) not in names:
+                names.append(match.group(1))
+            return f"${names.index(match.group(1)) + 1}"
+
+        found = _NUMBERED[sql] = (_BIND.sub(number, sql), tuple(names))
+    return found
+
+
+_ROW_TYPES: dict[tuple[str, ...], Any] = {}
+
+
+def _named(record: asyncpg.Record) -> Any:
+    """An asyncpg record as the named tuple psycopg's ``namedtuple_row`` would have made."""
+    columns = tuple(record.keys())
+    row_type = _ROW_TYPES.get(columns)
+    if row_type is None:
+        row_type = _ROW_TYPES[columns] = namedtuple("Row", columns)
+    return row_type(*record.values())

@@ -1,8 +1,8 @@
-"""The online channel's booking on an asynchronous PostgreSQL pool.
+"""The online channel's booking on an asyncpg pool.
 
 The same transaction as every other channel (``reservations.book_for_account_steps``), driven
-on an async psycopg connection, so that the busiest request of the platform needs neither a
-thread nor SQLAlchemy's execution layer. Requests with an ``Idempotency-Key`` go through
+on an asyncpg connection, so that the busiest request of the platform needs neither a thread
+nor SQLAlchemy's execution layer. Requests with an ``Idempotency-Key`` go through
 ``BookingService`` instead, where the key store lives.
 """
 
@@ -10,21 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from psycopg_pool import AsyncConnectionPool
+import asyncpg
 
-from backend.booking.booking_sql import run_async
+from backend.booking.booking_sql import run_asyncpg
 from backend.booking.context import BookingContext
 from backend.booking.reservations import BookRequest, book_for_account_steps
 from backend.booking.views import BookingReceipt
 
 
 class OnlineBooking:
-    def __init__(self, pool: AsyncConnectionPool, ctx: BookingContext) -> None:
+    def __init__(self, pool: asyncpg.Pool, ctx: BookingContext) -> None:
         self._pool = pool
         self._ctx = ctx
 
     async def book(self, token: str, request_for: Callable[[int], BookRequest]) -> BookingReceipt:
-        async with self._pool.connection() as connection, connection.transaction():
-            return await run_async(
+        async with self._pool.acquire() as connection, connection.transaction():
+            return await run_asyncpg(
                 connection, book_for_account_steps(self._ctx, token, request_for)
             )

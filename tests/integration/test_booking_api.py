@@ -221,10 +221,18 @@ def test_bad_input_gets_a_readable_4xx_and_writes_nothing(api: Api) -> None:
     live = _push(api, "P-2", _today() + timedelta(days=3))
     unknown = api.client.post(
         "/api/public/bookings",
-        json={"patient_id": patient_id, "schedule_id": live, "slot_id": 10**12},
+        json={"patient_id": patient_id, "schedule_id": live, "slot_id": 2**31 - 1},
         headers=auth,
     )
     assert unknown.status_code == 404 and unknown.json()["error"] == "no-such-slot"
+    for field in ("patient_id", "schedule_id", "slot_id"):
+        out_of_range = api.client.post(
+            "/api/public/bookings",
+            json={"patient_id": patient_id, "schedule_id": live} | {field: 10**12},
+            headers=auth,
+        )
+        assert out_of_range.status_code == 422, out_of_range.text
+        assert field in out_of_range.json()["message"]
     huge = api.client.post(
         "/api/public/bookings",
         content=b'{"patient_id": 1, "pad": "' + b"x" * 5000 + b'"}',

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 
+import asyncpg
 import pytest
-from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import Engine, func, insert, make_url, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -151,7 +151,7 @@ def test_five_hundred_clients_never_overbook_one_hundred_slots(race: Race) -> No
 async def test_five_hundred_online_clients_on_the_async_pool_never_overbook(
     race: Race, settings: Settings
 ) -> None:
-    """The online API's path (async psycopg pool, no threads) under the same race."""
+    """The online API's path (asyncpg pool, no threads) under the same race."""
     with transaction(race.factory) as session:
         account_id, token = open_account(session, race.ctx, "13900000000")
         session.execute(
@@ -159,8 +159,8 @@ async def test_five_hundred_online_clients_on_the_async_pool_never_overbook(
             [{"account_id": account_id, "patient_id": p} for p in race.patient_ids],
         )
     conninfo = make_url(settings.database_url).set(drivername="postgresql")
-    async with AsyncConnectionPool(
-        conninfo.render_as_string(False), min_size=1, max_size=20, timeout=120
+    async with asyncpg.create_pool(
+        conninfo.render_as_string(False), min_size=1, max_size=20
     ) as pool:
         online = OnlineBooking(pool, race.ctx)
         go = asyncio.Event()
