@@ -26,6 +26,7 @@ from agent_desk.api import (
 from agent_desk.api import agent as agent_api
 from agent_desk.api import reports as reports_api
 from agent_desk.api import supervisor as supervisor_api
+from agent_desk.api.booking_fast_path import BookingFastPath
 from agent_desk.auth import routes as auth_routes
 from agent_desk.auth.guard import require
 from agent_desk.auth.middleware import SessionUserMiddleware
@@ -74,6 +75,12 @@ def create_app(
     install_error_handlers(app)
     # The agent desk: login and sessions, pages, the live feed, agent and supervisor APIs.
     app.state.desk = build_desk(settings, session_factory, redis_client, ami=ami)
+    booking_config = public_booking.BookingApiConfig.from_env()
+    booking_services = public_booking.ServiceCache(booking_config.rules)
+    # Added first, so that it sits inside the session middleware (security headers).
+    app.add_middleware(
+        BookingFastPath, ctx=app.state.ctx, config=booking_config, services=booking_services
+    )
     app.add_middleware(SessionUserMiddleware)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
 
@@ -82,7 +89,7 @@ def create_app(
         return {"status": "ok"}
 
     # Feature routers: each module exposes build_router() -> APIRouter.
-    app.include_router(public_booking.build_router())
+    app.include_router(public_booking.build_router(booking_config, booking_services))
     app.include_router(hospital_api.build_router())
     app.include_router(workorders.build_router())
     app.include_router(knowledge.build_router())

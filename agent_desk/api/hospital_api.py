@@ -28,9 +28,9 @@ from agent_desk.api.public_booking import (
     ERRORS,
     BookingApiConfig,
     BookingPublic,
+    ServiceCache,
     booking_public,
     route_class,
-    service_provider,
 )
 from agent_desk.deps import ClientIp
 from backend.booking import hospital_feed
@@ -134,7 +134,7 @@ async def raw_body(request: Request) -> bytes:
 def build_router(config: BookingApiConfig | None = None) -> APIRouter:
     config = config or BookingApiConfig.from_env()
     rules = config.rules
-    get_service = service_provider(rules)
+    get_service = ServiceCache(rules)
     Service = Annotated[BookingService, Depends(get_service)]
 
     def current_hospital(

@@ -17,7 +17,7 @@ domain errors into ``{"error", "message"}`` with the right status, and the servi
 # aliases built inside ``build_router`` (closures), which string annotations would hide.
 
 import os
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
@@ -70,14 +70,6 @@ def error_response(exc: CallCenterError) -> JSONResponse:
     )
 
 
-def _validation_message(exc: RequestValidationError) -> str:
-    parts = []
-    for err in exc.errors()[:3]:
-        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
-        parts.append(f"{where}: {err.get('msg', '')}")
-    return "请求内容不正确：" + "；".join(parts)
-
-
 def route_class(max_body_bytes: int) -> type[APIRoute]:
     """Routes that refuse oversized bodies before parsing and answer errors in one shape."""
 
@@ -89,15 +81,12 @@ def route_class(max_body_bytes: int) -> type[APIRoute]:
                 try:
                     declared = int(request.headers.get("content-length") or 0)
                     if declared > max_body_bytes or len(await request.body()) > max_body_bytes:
-                        raise BodyTooLarge(f"请求体超过{max_body_bytes}字节")
+                        raise body_too_large(max_body_bytes)
                     return await handler(request)
                 except CallCenterError as exc:
                     return error_response(exc)
                 except RequestValidationError as exc:
-                    return JSONResponse(
-                        status_code=422,
-                        content={"error": "invalid-request", "message": _validation_message(exc)},
-                    )
+                    return invalid_request(exc.errors())
 
             return guarded
 
@@ -116,20 +105,60 @@ class BookingApiConfig:
         return cls(rules=BookingRules.from_env(os.environ), redis_prefix=prefix)
 
 
-def service_provider(
-    rules: BookingRules,
-) -> Callable[[DeskContext], Coroutine[Any, Any, BookingService]]:
-    """One BookingService per app context, built on first use (the calendar is read once)."""
-    built: dict[int, BookingService] = {}
+class ServiceCache:
+    """One BookingService per app context, built on first use (the calendar is read once).
 
-    async def provide(ctx: CtxDep) -> BookingService:  # no I/O after the first call
-        service = built.get(id(ctx))
+    A FastAPI dependency (``Depends(cache)``), and callable directly where there is no
+    dependency solver (``agent_desk.api.booking_fast_path``)."""
+
+    def __init__(self, rules: BookingRules) -> None:
+        self._rules = rules
+        self._built: dict[int, BookingService] = {}
+
+    def of(self, ctx: DeskContext) -> BookingService:
+        service = self._built.get(id(ctx))
         if service is None:
-            booking_ctx = BookingContext.from_settings(ctx.settings, rules)
-            service = built[id(ctx)] = BookingService(ctx.session_factory, booking_ctx)
+            booking_ctx = BookingContext.from_settings(ctx.settings, self._rules)
+            service = self._built[id(ctx)] = BookingService(ctx.session_factory, booking_ctx)
         return service
 
-    return provide
+    async def __call__(self, ctx: CtxDep) -> BookingService:  # no I/O after the first call
+        return self.of(ctx)
+
+
+async def count_request(ctx: DeskContext, config: BookingApiConfig, address: str) -> None:
+    """The per-address rate limit every public route counts against (429 when over)."""
+    rules = config.rules
+    limiter = RateLimiter(
+        (await loop_clients(ctx)).redis,
+        prefix=config.redis_prefix,
+        limit=rules.rate_limit_requests,
+        window_seconds=rules.rate_limit_window_seconds,
+    )
+    await limiter.hit(address or "unknown")
+
+
+def bearer_token_of(authorization: str) -> str:
+    scheme, _, token = authorization.partition(" ")
+    if scheme != "Bearer" or not token.strip():
+        raise Unauthorized("请先登录：请求头须带 Authorization: Bearer <账户令牌>")
+    return token.strip()
+
+
+def body_too_large(max_body_bytes: int) -> BodyTooLarge:
+    return BodyTooLarge(f"请求体超过{max_body_bytes}字节")
+
+
+def invalid_request(errors: Sequence[Any]) -> JSONResponse:
+    """422 naming the first few fields that failed validation and why."""
+    parts = []
+    for err in errors[:3]:
+        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+        parts.append(f"{where}: {err.get('msg', '')}")
+    return JSONResponse(
+        status_code=422,
+        content={"error": "invalid-request", "message": "请求内容不正确：" + "；".join(parts)},
+    )
 
 
 # ----------------------------------------------------------------------------------------
@@ -259,6 +288,22 @@ def booking_public(receipt: BookingReceipt) -> BookingPublic:
     return BookingPublic.model_validate(receipt, from_attributes=True)
 
 
+async def book_unkeyed(
+    ctx: DeskContext, service: BookingService, token: str, body: BookingCreate, address: str
+) -> BookingPublic:
+    """An online booking without an ``Idempotency-Key``: on the event loop, on the asyncpg
+    pool. The route below and ``booking_fast_path`` both answer with this."""
+    online = OnlineBooking((await loop_clients(ctx)).pool, service.ctx)
+    request_for = partial(
+        online_request,
+        patient_id=body.patient_id,
+        schedule_id=body.schedule_id,
+        slot_id=body.slot_id,
+        source_ip=address,
+    )
+    return booking_public(await online.book(token, request_for))
+
+
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody} for code in (400, 401, 404, 409, 413, 422, 429)
 }
@@ -268,31 +313,19 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 # The router
 
 
-def build_router(config: BookingApiConfig | None = None) -> APIRouter:
+def build_router(
+    config: BookingApiConfig | None = None, services: ServiceCache | None = None
+) -> APIRouter:
     config = config or BookingApiConfig.from_env()
-    rules = config.rules
-    get_service = service_provider(rules)
+    get_service = services or ServiceCache(config.rules)
 
     async def rate_limit(ctx: CtxDep, address: ClientIp) -> None:
-        clients = await loop_clients(ctx)
-        limiter = RateLimiter(
-            clients.redis,
-            prefix=config.redis_prefix,
-            limit=rules.rate_limit_requests,
-            window_seconds=rules.rate_limit_window_seconds,
-        )
-        await limiter.hit(address or "unknown")
+        await count_request(ctx, config, address)
 
     Service = Annotated[BookingService, Depends(get_service)]
 
-    async def online_booking(ctx: CtxDep, service: Service) -> OnlineBooking:
-        return OnlineBooking((await loop_clients(ctx)).pool, service.ctx)
-
     async def bearer_token(authorization: Annotated[str, Header()] = "") -> str:
-        scheme, _, token = authorization.partition(" ")
-        if scheme != "Bearer" or not token.strip():
-            raise Unauthorized("请先登录：请求头须带 Authorization: Bearer <账户令牌>")
-        return token.strip()
+        return bearer_token_of(authorization)
 
     BearerToken = Annotated[str, Depends(bearer_token)]
 
@@ -306,7 +339,7 @@ def build_router(config: BookingApiConfig | None = None) -> APIRouter:
         prefix="/api/public",
         tags=["public booking"],
         dependencies=[Depends(rate_limit)],
-        route_class=route_class(rules.max_body_bytes),
+        route_class=route_class(config.rules.max_body_bytes),
         responses=ERRORS,
     )
 
@@ -382,12 +415,15 @@ def build_router(config: BookingApiConfig | None = None) -> APIRouter:
     @router.post("/bookings", status_code=201, summary="预约（支持 Idempotency-Key）")
     async def book(
         body: BookingCreate,
+        ctx: CtxDep,
         service: Service,
-        online: Annotated[OnlineBooking, Depends(online_booking)],
         token: BearerToken,
         address: ClientIp,
         idempotency_key: IdemKey = None,
     ) -> BookingPublic:
+        if idempotency_key is None:
+            return await book_unkeyed(ctx, service, token, body, address)
+        # The key store is synchronous: a rarer path, in the thread pool.
         request_for = partial(
             online_request,
             patient_id=body.patient_id,
@@ -395,12 +431,9 @@ def build_router(config: BookingApiConfig | None = None) -> APIRouter:
             slot_id=body.slot_id,
             source_ip=address,
         )
-        if idempotency_key is None:
-            receipt = await online.book(token, request_for)
-        else:  # the key store is synchronous: a rare path, in the thread pool
-            receipt = await run_in_threadpool(
-                service.book_for_account, token, request_for, idempotency_key
-            )
+        receipt = await run_in_threadpool(
+            service.book_for_account, token, request_for, idempotency_key
+        )
         return booking_public(receipt)
 
     @router.post("/bookings/{code}/cancel", summary="取消预约（支持 Idempotency-Key）")

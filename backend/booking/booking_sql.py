@@ -79,12 +79,19 @@ _TAKE_GIVEN_SLOT = f"""
   RETURNING id
 """
 
+# The booking code is random (ten digits, read out by agents and the IVR), so it can meet one
+# already issued: with a million bookings on file one in ten thousand would. The statement
+# takes the first of three random candidates not yet used; all three used is a one in 10^12
+# event at that size.
 _WRITE_BOOKING = """
 , booked AS (
   INSERT INTO bookings (code, slot_id, schedule_id, hospital_id, department_id, patient_id,
                         account_id, visit_day, status, channel, agent_id, actor, booked_at,
                         updated_at)
-  SELECT :code, took.id, CAST(:schedule_id AS integer), CAST(:hospital_id AS integer),
+  SELECT (SELECT c FROM unnest(ARRAY[CAST(:code_a AS text), CAST(:code_b AS text),
+                                     CAST(:code_c AS text)]) AS c
+          WHERE NOT EXISTS (SELECT 1 FROM bookings used WHERE used.code = c) LIMIT 1),
+         took.id, CAST(:schedule_id AS integer), CAST(:hospital_id AS integer),
          CAST(:department_id AS integer), CAST(:patient_id AS integer),
          CAST(:account_id AS integer), CAST(:visit_day AS date), 'booked', :channel,
          CAST(:agent_id AS integer), :actor, CAST(:now AS timestamptz),

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent_desk.api import hospital_api, public_booking
+from agent_desk.api.booking_fast_path import BookingFastPath
 from agent_desk.app import create_app
 from agent_desk.deps import DeskContext
 from agent_desk.errors import install_error_handlers
@@ -80,17 +81,25 @@ def _app(
     factory: sessionmaker[Session],
     client: redis.Redis,
     config: public_booking.BookingApiConfig,
+    *,
+    fast_path: bool = True,
 ) -> FastAPI:
     app = FastAPI()
     app.state.ctx = DeskContext(settings, factory, client)
     install_error_handlers(app)
-    app.include_router(public_booking.build_router(config))
+    services = public_booking.ServiceCache(config.rules)
+    if fast_path:
+        app.add_middleware(BookingFastPath, ctx=app.state.ctx, config=config, services=services)
+    app.include_router(public_booking.build_router(config, services))
     app.include_router(hospital_api.build_router(config))
     return app
 
 
-@pytest.fixture()
+# Every case runs twice: with the fast path that answers plain bookings in front of FastAPI
+# (as the desk app runs) and with the FastAPI route alone, so that the two answer alike.
+@pytest.fixture(params=["fast path", "route only"])
 def api(
+    request: pytest.FixtureRequest,
     settings: Settings,
     session_factory: sessionmaker[Session],
     redis_client: redis.Redis,
@@ -103,7 +112,9 @@ def api(
     cipher = PersonalDataCipher(settings.data_key.get_secret_value())
     with transaction(session_factory) as session:
         create_hospital(session, cipher, code=code, name="北京大学第一医院", api_secret=SECRET)
-    app = _app(settings, session_factory, redis_client, config)
+    app = _app(
+        settings, session_factory, redis_client, config, fast_path=request.param == "fast path"
+    )
     with TestClient(app) as client:
         yield Api(client, code, f"hosp-{code}", session_factory)
 
@@ -332,3 +343,57 @@ def test_registering_twice_keeps_one_real_name_patient(api: Api) -> None:
         count = session.execute(select(func.count()).select_from(Patient)).scalar_one()
         assert count >= 1
     assert len(api.client.get("/api/public/patients", headers=auth).json()) == 1
+
+
+def test_the_fast_path_answers_as_the_route_does(
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    redis_client: redis.Redis,
+    redis_namespace: str,
+) -> None:
+    config = public_booking.BookingApiConfig(
+        rules=BookingRules(max_body_bytes=4096), redis_prefix=f"{redis_namespace}:alike:"
+    )
+    code = "h" + uuid.uuid4().hex[:8]
+    cipher = PersonalDataCipher(settings.data_key.get_secret_value())
+    with transaction(session_factory) as session:
+        create_hospital(session, cipher, code=code, name="北京朝阳医院", api_secret=SECRET)
+    fast_app = _app(settings, session_factory, redis_client, config, fast_path=True)
+    route_app = _app(settings, session_factory, redis_client, config, fast_path=False)
+    with TestClient(fast_app) as fast, TestClient(route_app) as route:
+        api = Api(fast, code, f"hosp-{code}", session_factory)
+        schedule = _push(api, "A-1", _today() + timedelta(days=3))
+        past = _push(api, "A-0", _today() - timedelta(days=1))
+        auth = api.account()
+        patients = [api.patient(auth), api.patient(auth)]
+        refusals: list[tuple[dict[str, str], object]] = [
+            ({}, {"patient_id": patients[0], "schedule_id": schedule}),
+            ({"Authorization": "Basic abc"}, {"patient_id": patients[0], "schedule_id": schedule}),
+            ({"Authorization": "Bearer not-a-token"}, {"patient_id": 1, "schedule_id": schedule}),
+            (auth, {"patient_id": patients[0]}),
+            (auth, {"patient_id": patients[0], "schedule_id": 10**12}),
+            (auth, {"patient_id": "one", "schedule_id": schedule}),
+            (auth, {"patient_id": patients[0], "schedule_id": past}),
+            (auth, {"patient_id": patients[0] + 10**6, "schedule_id": schedule}),
+            (auth, {"patient_id": patients[0], "schedule_id": schedule, "pad": "x" * 5000}),
+        ]
+        for headers, body in refusals:
+            by_fast = fast.post("/api/public/bookings", json=body, headers=headers)
+            by_route = route.post("/api/public/bookings", json=body, headers=headers)
+            assert by_fast.status_code >= 400, body
+            assert (by_fast.status_code, by_fast.json()) == (by_route.status_code, by_route.json())
+
+        booked = [
+            client.post(
+                "/api/public/bookings",
+                json={"patient_id": patient, "schedule_id": schedule},
+                headers=auth,
+            )
+            for client, patient in ((fast, patients[0]), (route, patients[1]))
+        ]
+    assert [b.status_code for b in booked] == [201, 201]
+    assert booked[0].headers["content-type"] == booked[1].headers["content-type"]
+    per_booking = {"code", "slot_seq", "slot_time", "booked_at", "id_number", "phone"}
+    same = [{k: v for k, v in b.json().items() if k not in per_booking} for b in booked]
+    assert same[0] == same[1] and same[0]["patient_name"] == "李*"
+    assert booked[0].json().keys() == booked[1].json().keys()

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend import idcard
+from backend.booking import reservations
 from backend.booking.context import BookingContext
 from backend.booking.demo_data import create_hospital, session_push
 from backend.booking.errors import (
@@ -321,3 +322,14 @@ def _slot_id(world: World, ext: str, seq: int) -> int:
         return session.execute(
             select(Slot.id).where(Slot.schedule_id == world.sessions[ext], Slot.seq == seq)
         ).scalar_one()
+
+
+def test_a_code_already_issued_is_not_issued_again(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = world.book(world.patient(), "A-1")
+    fresh = f"{uuid.uuid4().int % 10**10:010d}"
+    candidates = iter([first.code, first.code, fresh])  # two collide with the first booking
+    monkeypatch.setattr(reservations, "_new_code", lambda: next(candidates))
+    second = world.book(world.patient(), "B-1")
+    assert second.code == fresh and second.status == "booked"
