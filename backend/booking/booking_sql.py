@@ -11,7 +11,8 @@ take a slot and write the booking, its event and its audit record in one stateme
 the receipt.
 
 ``SqlRunner`` runs them on the session's own psycopg connection, inside the session's
-transaction: SQLAlchemy's execution layer alone cost more CPU than the five statements.
+transaction (SQLAlchemy's execution layer alone cost more CPU than the five statements);
+``run_asyncpg`` runs them for the online API on an asyncpg connection.
 """
 
 from __future__ import annotations
