@@ -48,9 +48,21 @@ def current_caller(request: Request) -> Caller:
     return caller_of(request)
 
 
+@dataclass(frozen=True)
+class LookedUp:
+    """The session the middleware found for this request's token (None: no such session)."""
+
+    token: str
+    session: DeskSession | None
+
+
 def caller_of(conn: HTTPConnection) -> Caller:
     token = conn.cookies.get(COOKIE, "")
-    session = get_desk(conn).auth.sessions.get(token)
+    looked_up = getattr(conn.state, "desk_session", None)
+    if isinstance(looked_up, LookedUp) and looked_up.token == token:
+        session = looked_up.session
+    else:  # a websocket, or an app without the session middleware
+        session = get_desk(conn).auth.sessions.get(token)
     if session is None:
         raise NotAuthenticated("请先登录（会话不存在或已过期）")
     return Caller(token, session, peer_ip(conn))

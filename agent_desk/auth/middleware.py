@@ -11,11 +11,12 @@ millisecond of CPU per request on the busiest route (the online booking API).
 
 from __future__ import annotations
 
+from anyio import to_thread
 from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from agent_desk.auth.guard import COOKIE, get_desk
+from agent_desk.auth.guard import COOKIE, LookedUp, get_desk
 
 SECURITY_HEADERS = (
     ("X-Content-Type-Options", "nosniff"),
@@ -35,7 +36,11 @@ class SessionUserMiddleware:
         conn = HTTPConnection(scope)
         token = conn.cookies.get(COOKIE, "")
         if token and not conn.url.path.startswith("/static/"):
-            session = get_desk(conn).auth.sessions.get(token)
+            # The session store is synchronous Redis: looked up in a worker thread, so that a
+            # slow Redis holds up this request and not every request on the event loop, and
+            # once per request (the route's guard takes it from here, see ``caller_of``).
+            session = await to_thread.run_sync(get_desk(conn).auth.sessions.get, token)
+            conn.state.desk_session = LookedUp(token, session)
             if session is not None and session.ready:
                 conn.state.user = session
 

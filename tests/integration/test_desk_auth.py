@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pyotp
@@ -271,3 +272,24 @@ def test_live_feed_refuses_a_page_of_another_site(
         desk_client.websocket_connect("/ws/live", headers={"Origin": "https://evil.example"}) as ws,
     ):
         ws.receive_json()
+
+
+def test_a_request_looks_its_session_up_once_off_the_event_loop(
+    desk_client: TestClient, session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    user = make_user(session_factory, Role.AGENT)
+    login(desk_client, user)
+    lookups: list[bool] = []
+    real_get = SessionStore.get
+
+    def counted(store: SessionStore, token: str) -> DeskSession | None:
+        try:
+            asyncio.get_running_loop()
+            lookups.append(True)  # on an event loop: the loop would wait on Redis
+        except RuntimeError:
+            lookups.append(False)
+        return real_get(store, token)
+
+    monkeypatch.setattr(SessionStore, "get", counted)
+    assert desk_client.get("/api/auth/me").json()["role_label"] == "坐席"
+    assert lookups == [False]  # once (middleware; the guard reuses it), in a worker thread
