@@ -72,8 +72,11 @@ class AgiSession:
                 raise CallHungUp("AGI socket closed")
             self._writer.write((line + "\n").encode())
             try:
-                await self._writer.drain()
-                reply = await asyncio.wait_for(self._read_reply(), timeout)
+                # asyncio.timeout rather than wait_for: no extra task per command, one loop
+                # turn less between Asterisk's reply arriving and this call seeing it.
+                async with asyncio.timeout(timeout):
+                    await self._writer.drain()
+                    reply = await self._read_reply()
             except TimeoutError:
                 raise AgiCommandTimeout(
                     f"no reply to {line.split()[0:2]} in {timeout:.0f} s"
