@@ -38,7 +38,7 @@ from backend.booking.context import BookingContext
 from backend.booking.errors import Unauthorized
 from backend.booking.online import OnlineBooking
 from backend.booking.rate_limit import RateLimited, RateLimiter
-from backend.booking.reservations import CancelRequest, online_request
+from backend.booking.reservations import BookRequest, CancelRequest, online_request
 from backend.booking.rules import BookingRules, Channel
 from backend.booking.service import BookingService
 from backend.booking.signatures import SignatureRejected
@@ -294,14 +294,18 @@ async def book_unkeyed(
     """An online booking without an ``Idempotency-Key``: on the event loop, on the asyncpg
     pool. The route below and ``booking_fast_path`` both answer with this."""
     online = OnlineBooking((await loop_clients(ctx)).pool, service.ctx)
-    request_for = partial(
+    return booking_public(await online.book(token, online_request_for(body, address)))
+
+
+def online_request_for(body: BookingCreate, address: str) -> Callable[[int], BookRequest]:
+    """The booking request, once the token has named the account."""
+    return partial(
         online_request,
         patient_id=body.patient_id,
         schedule_id=body.schedule_id,
         slot_id=body.slot_id,
         source_ip=address,
     )
-    return booking_public(await online.book(token, request_for))
 
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -424,15 +428,8 @@ def build_router(
         if idempotency_key is None:
             return await book_unkeyed(ctx, service, token, body, address)
         # The key store is synchronous: a rarer path, in the thread pool.
-        request_for = partial(
-            online_request,
-            patient_id=body.patient_id,
-            schedule_id=body.schedule_id,
-            slot_id=body.slot_id,
-            source_ip=address,
-        )
         receipt = await run_in_threadpool(
-            service.book_for_account, token, request_for, idempotency_key
+            service.book_for_account, token, online_request_for(body, address), idempotency_key
         )
         return booking_public(receipt)
 

@@ -95,6 +95,15 @@ def _app(
     return app
 
 
+def _hospital(settings: Settings, factory: sessionmaker[Session], name: str) -> str:
+    """A new hospital signing with ``SECRET``; its code."""
+    code = "h" + uuid.uuid4().hex[:8]
+    cipher = PersonalDataCipher(settings.data_key.get_secret_value())
+    with transaction(factory) as session:
+        create_hospital(session, cipher, code=code, name=name, api_secret=SECRET)
+    return code
+
+
 # Every case runs twice: with the fast path that answers plain bookings in front of FastAPI
 # (as the desk app runs) and with the FastAPI route alone, so that the two answer alike.
 @pytest.fixture(params=["fast path", "route only"])
@@ -108,10 +117,7 @@ def api(
     config = public_booking.BookingApiConfig(
         rules=BookingRules(max_body_bytes=4096), redis_prefix=f"{redis_namespace}:"
     )
-    code = "h" + uuid.uuid4().hex[:8]
-    cipher = PersonalDataCipher(settings.data_key.get_secret_value())
-    with transaction(session_factory) as session:
-        create_hospital(session, cipher, code=code, name="北京大学第一医院", api_secret=SECRET)
+    code = _hospital(settings, session_factory, "北京大学第一医院")
     app = _app(
         settings, session_factory, redis_client, config, fast_path=request.param == "fast path"
     )
@@ -354,10 +360,7 @@ def test_the_fast_path_answers_as_the_route_does(
     config = public_booking.BookingApiConfig(
         rules=BookingRules(max_body_bytes=4096), redis_prefix=f"{redis_namespace}:alike:"
     )
-    code = "h" + uuid.uuid4().hex[:8]
-    cipher = PersonalDataCipher(settings.data_key.get_secret_value())
-    with transaction(session_factory) as session:
-        create_hospital(session, cipher, code=code, name="北京朝阳医院", api_secret=SECRET)
+    code = _hospital(settings, session_factory, "北京朝阳医院")
     fast_app = _app(settings, session_factory, redis_client, config, fast_path=True)
     route_app = _app(settings, session_factory, redis_client, config, fast_path=False)
     with TestClient(fast_app) as fast, TestClient(route_app) as route:
