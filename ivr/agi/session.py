@@ -16,6 +16,8 @@ DEFAULT_TIMEOUT = 10.0
 MEDIA_MARGIN = 5.0
 # A prompt's length is not known in advance; long enough for any menu announcement.
 PLAYBACK_TIMEOUT = 180.0
+# The keys GET DATA can report ('#' ends the input and is never among them).
+KEYPAD = frozenset("0123456789*ABCD")
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,10 @@ class AgiSession:
             PLAYBACK_TIMEOUT + timeout_ms * max(max_digits, 1) / 1000,
         )
         self._media_reply(reply)
-        return DigitsResult(reply.result if reply.result.isdigit() else "", reply.data == "timeout")
+        # The result is the keys themselves, '*' included: an ID number ending in X is keyed
+        # with '*' (one resident in eleven), so a digits-only test would lose the whole entry.
+        keys = reply.result if set(reply.result) <= KEYPAD else ""
+        return DigitsResult(keys, reply.data == "timeout")
 
     async def wait_for_digit(self, timeout_ms: int) -> str | None:
         reply = await self.command(f"WAIT FOR DIGIT {timeout_ms}", timeout_ms / 1000 + MEDIA_MARGIN)

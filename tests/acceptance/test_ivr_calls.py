@@ -261,8 +261,12 @@ async def test_self_service_reads_out_the_booking_found_by_id_number_and_code(
     flow = flows["114"]
     booked = book_one(settings, session_factory)
     line = await line_for(flow, bookings=ServiceBookingLookup(booked.service))
-    # 2 during the speech prompt, then the ID number and the code while their prompts play.
-    dtmf = "2" + pause(1.5) + keyed(booked.id_number) + "#" + pause(1.5) + booked.receipt.code
+    # 2 during the speech prompt, then the ID number (ending in X, keyed '*') and the code. A
+    # collect node takes keys from its prompt's start until the prompt's end plus its timeout
+    # (15-20 s), while keys sent before it starts are lost; so each group waits 4 s, which
+    # leaves the hand-over between nodes room on a loaded machine.
+    into_node = pause(4.0)
+    dtmf = "2" + into_node + keyed(booked.id_number) + "#" + into_node + booked.receipt.code
     await simulated_caller.call(
         DID_114, dtmf=dtmf, delay=seconds(renderer, flow, "welcome") + 1.5, hold=45
     )

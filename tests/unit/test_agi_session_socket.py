@@ -52,3 +52,19 @@ async def test_a_closed_peer_is_a_hangup() -> None:
         with pytest.raises(CallHungUp):
             await session.command("ANSWER", timeout=2)
         assert session.hung_up
+
+
+async def test_get_data_keeps_the_star_of_an_id_number_ending_in_x() -> None:
+    replies = iter([b"200 result=11010519491231002* (timeout)\n", b"200 result= (timeout)\n"])
+
+    async def keys(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        for reply in replies:
+            await reader.readline()
+            writer.write(reply)
+            await writer.drain()
+
+    async for session in _session(keys):
+        entered = await session.get_data("enter_id", 20000, 19)
+        assert (entered.digits, entered.timed_out) == ("11010519491231002*", True)
+        nothing = await session.get_data("enter_id", 20000, 19)
+        assert (nothing.digits, nothing.timed_out) == ("", True)
