@@ -10,6 +10,10 @@ patients it manages), read the session's facts and the patient's history for the
 take a slot and write the booking, its event and its audit record in one statement, and read
 the receipt.
 
+Each statement is prepared once per pooled connection and soon runs on a generic plan that
+the connection keeps; so each is written such that its plan cannot depend on statistics (a
+key look-up stays a key look-up however few rows the planner thought a table held).
+
 ``SqlRunner`` runs them on the session's own psycopg connection, inside the session's
 transaction (SQLAlchemy's execution layer alone cost more CPU than the five statements);
 ``run_asyncpg`` runs them for the online API on an asyncpg connection.
@@ -50,9 +54,14 @@ FROM schedules
 WHERE id = :schedule_id
 """
 
+# Written so that no statistics can change its plan (see the module's note on plans): a patient
+# has a handful of bookings, and each one's session start is one look-up by key. As a join,
+# with the statistics of a bookings table that was nearly empty when last analysed (a new
+# deployment, the hour after a daily release), the planner hashed every session instead.
 PATIENT_HISTORY = """
-SELECT b.booked_at, b.visit_day, b.department_id, b.status, s.starts_at
-FROM bookings b JOIN schedules s ON s.id = b.schedule_id
+SELECT b.booked_at, b.visit_day, b.department_id, b.status,
+       (SELECT s.starts_at FROM schedules s WHERE s.id = b.schedule_id) AS starts_at
+FROM bookings b
 WHERE b.patient_id = :patient_id
   AND (b.booked_at >= :since_booked OR b.visit_day >= :since_visit OR b.status = 'booked')
 """
@@ -83,15 +92,20 @@ _TAKE_GIVEN_SLOT = f"""
 # The booking code is random (ten digits, read out by agents and the IVR), so it can meet one
 # already issued: with a million bookings on file one in ten thousand would. The statement
 # takes the first of three random candidates not yet used; all three used is a one in 10^12
-# event at that size.
-_WRITE_BOOKING = """
+# event at that size. Each candidate is its own look-up in the code's unique index, evaluated
+# only if the one before was taken: written as an anti-join over the three, the plan made
+# while the table was small read every booking on file, for every booking.
+_CANDIDATES = " ".join(
+    f"WHEN NOT EXISTS (SELECT 1 FROM bookings used WHERE used.code = CAST({c} AS text)) "
+    f"THEN CAST({c} AS text)"
+    for c in (":code_a", ":code_b", ":code_c")
+)
+_WRITE_BOOKING = f"""
 , booked AS (
   INSERT INTO bookings (code, slot_id, schedule_id, hospital_id, department_id, patient_id,
                         account_id, visit_day, status, channel, agent_id, actor, booked_at,
                         updated_at)
-  SELECT (SELECT c FROM unnest(ARRAY[CAST(:code_a AS text), CAST(:code_b AS text),
-                                     CAST(:code_c AS text)]) AS c
-          WHERE NOT EXISTS (SELECT 1 FROM bookings used WHERE used.code = c) LIMIT 1),
+  SELECT CASE {_CANDIDATES} END,
          took.id, CAST(:schedule_id AS integer), CAST(:hospital_id AS integer),
          CAST(:department_id AS integer), CAST(:patient_id AS integer),
          CAST(:account_id AS integer), CAST(:visit_day AS date), 'booked', :channel,
