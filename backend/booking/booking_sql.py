@@ -151,6 +151,18 @@ WHERE b.id = :booking_id
 """
 
 
+# The online booking's statements in the order it runs them (``book_for_account_steps``), each
+# with whether the next statements use its row; bench/booking gives pgbench this list.
+ONLINE_BOOKING: tuple[tuple[str, bool], ...] = (
+    (ACCOUNT_OF_TOKEN, True),
+    (LOCK_PATIENT_OF_ACCOUNT, False),
+    (SESSION_FACTS, True),
+    (PATIENT_HISTORY, False),
+    (BOOK_NEXT_SLOT, True),
+    (RECEIPT, False),
+)
+
+
 _BIND = re.compile(r"(?<![:\w]):([a-z_]\w*)")
 
 

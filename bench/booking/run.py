@@ -170,14 +170,6 @@ def pgbench_script() -> str:
     pgbench's ``:name`` variables are the service's bind names; ``\\gset`` carries a row into
     the next statements, as the service carries it in Python. The one change: pgbench has no
     NULL variable, so the agent column (NULL for an online booking) is written as NULL."""
-    steps = [
-        (booking_sql.ACCOUNT_OF_TOKEN, "\\gset"),
-        (booking_sql.LOCK_PATIENT_OF_ACCOUNT, ";"),
-        (booking_sql.SESSION_FACTS, "\\gset"),
-        (booking_sql.PATIENT_HISTORY, ";"),
-        (booking_sql.BOOK_NEXT_SLOT, "\\gset"),
-        (booking_sql.RECEIPT, ";"),
-    ]
     lines = [
         # Per client, the next patient of its own stride (pgbench keeps a client's variables
         # from one transaction to the next).
@@ -189,8 +181,8 @@ def pgbench_script() -> str:
         "\\set code_c random(1000000000, 9999999999)",
         "BEGIN;",
     ]
-    for sql, end in steps:
-        lines.append(sql.strip() + ("\n\\gset" if end == "\\gset" else ";"))
+    for sql, row_used_later in booking_sql.ONLINE_BOOKING:
+        lines.append(sql.strip() + ("\n\\gset" if row_used_later else ";"))
     lines.append("COMMIT;")
     script = "\n".join(lines) + "\n"
     return script.replace("CAST(:agent_id AS integer)", "CAST(NULL AS integer)")
