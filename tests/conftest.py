@@ -10,6 +10,7 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import redis
@@ -33,19 +34,27 @@ def run_id() -> str:
     return uuid.uuid4().hex[:8]
 
 
-@pytest.fixture(scope="session")
-def database_url(run_id: str) -> Iterator[str]:
-    """A new database, migrated to the newest schema, dropped after the run."""
-    name = f"cc_test_{run_id}"
+@contextmanager
+def migrated_database(name: str) -> Iterator[str]:
+    """A new database ``name``, migrated to the newest schema, dropped on leaving."""
     admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     url = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    upgrade(load_settings(database_url=url))
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        upgrade(load_settings(database_url=url))
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(run_id: str) -> Iterator[str]:
+    """The run's database."""
+    with migrated_database(f"cc_test_{run_id}") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -13,12 +13,10 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import make_url
 
 from backend.booking import booking_sql
-from backend.migrate import upgrade
-from backend.settings import load_settings
-from tests.conftest import ADMIN_URL
+from tests.conftest import migrated_database
 
 STATEMENTS = {
     "ACCOUNT_OF_TOKEN": booking_sql.ACCOUNT_OF_TOKEN,
@@ -37,18 +35,8 @@ STATEMENTS = {
 
 @pytest.fixture(scope="module")
 def empty_database(run_id: str) -> Iterator[str]:
-    name = f"cc_test_{run_id}_plans"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    try:
-        upgrade(load_settings(database_url=url))
+    with migrated_database(f"cc_test_{run_id}_plans") as url:
         yield make_url(url).set(drivername="postgresql").render_as_string(False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def generic_plan(conninfo: str, sql: str) -> str:
