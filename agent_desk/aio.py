@@ -11,10 +11,10 @@ import asyncio
 from dataclasses import dataclass
 
 import asyncpg
-import redis.asyncio as aioredis
 from sqlalchemy import make_url
 
 from agent_desk.deps import DeskContext
+from backend.pipelined_redis import PipelinedRedis
 
 # An idle pooled connection is closed after this long (the pool keeps none in reserve).
 IDLE_SECONDS = 60.0
@@ -23,12 +23,12 @@ IDLE_SECONDS = 60.0
 @dataclass
 class LoopClients:
     loop: asyncio.AbstractEventLoop  # held, so that its id cannot be reused by a new loop
-    redis: aioredis.Redis
+    redis: PipelinedRedis
     pool: asyncpg.Pool
 
     async def close(self) -> None:
         await self.pool.close()
-        await self.redis.aclose()  # type: ignore[attr-defined]  # types-redis predates it
+        await self.redis.close()
 
 
 def _conninfo(database_url: str) -> str:
@@ -50,11 +50,7 @@ async def _open(ctx: DeskContext, loop: asyncio.AbstractEventLoop) -> LoopClient
         max_inactive_connection_lifetime=IDLE_SECONDS,
         reset=_keep_session,
     )
-    # A burst waits for a free Redis connection instead of failing the request.
-    redis_pool: aioredis.BlockingConnectionPool = aioredis.BlockingConnectionPool.from_url(
-        ctx.settings.redis_url, max_connections=size * 2
-    )
-    return LoopClients(loop, aioredis.Redis(connection_pool=redis_pool), pool)
+    return LoopClients(loop, PipelinedRedis(ctx.settings.redis_url), pool)
 
 
 async def loop_clients(ctx: DeskContext) -> LoopClients:

@@ -16,6 +16,7 @@ domain errors into ``{"error", "message"}`` with the right status, and the servi
 # No ``from __future__ import annotations`` here: FastAPI must evaluate the dependency
 # aliases built inside ``build_router`` (closures), which string annotations would hide.
 
+import logging
 import os
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ from sqlalchemy import or_, select
 
 from agent_desk.aio import loop_clients
 from agent_desk.deps import ClientIp, CtxDep, DeskContext
-from agent_desk.errors import status_for
+from agent_desk.errors import ServiceUnavailable, status_for
 from backend.booking.context import BookingContext
 from backend.booking.errors import Unauthorized
 from backend.booking.online import OnlineBooking
@@ -45,6 +46,9 @@ from backend.booking.signatures import SignatureRejected
 from backend.booking.views import BookingReceipt
 from backend.errors import CallCenterError
 from backend.models.booking import Announcement
+from backend.pipelined_redis import RedisUnavailable
+
+log = logging.getLogger(__name__)
 
 # ----------------------------------------------------------------------------------------
 # Shared HTTP plumbing
@@ -135,7 +139,13 @@ async def count_request(ctx: DeskContext, config: BookingApiConfig, address: str
         limit=rules.rate_limit_requests,
         window_seconds=rules.rate_limit_window_seconds,
     )
-    await limiter.hit(address or "unknown")
+    try:
+        await limiter.hit(address or "unknown")
+    except RedisUnavailable as exc:
+        # The limit cannot be checked, so the request is not served; the cause goes to the log,
+        # not to the public.
+        log.warning("public API refused a request: %s", exc)
+        raise ServiceUnavailable("服务暂时不可用，请稍后再试") from exc
 
 
 def bearer_token_of(authorization: str) -> str:

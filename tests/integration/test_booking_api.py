@@ -30,6 +30,7 @@ from backend.db import transaction
 from backend.models.booking import Booking, Patient
 from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
+from tests.conftest import free_port
 
 TZ = BookingRules().tz
 SECRET = "test-hospital-secret"
@@ -320,6 +321,24 @@ def test_brushing_clients_are_throttled(
         last = client.get("/api/public/hospitals")
         assert 1 <= int(last.headers["Retry-After"]) <= 60
         assert last.json()["error"] == "rate-limited"
+
+
+def test_an_unreachable_redis_is_a_503_with_a_reason(
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    redis_client: redis.Redis,
+    redis_namespace: str,
+) -> None:
+    # The request counter lives in Redis: without it the API refuses plainly instead of
+    # serving uncounted requests or failing with a 500.
+    gone = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"})
+    config = public_booking.BookingApiConfig(
+        rules=BookingRules(), redis_prefix=f"{redis_namespace}:gone:"
+    )
+    with TestClient(_app(gone, session_factory, redis_client, config)) as client:
+        response = client.get("/api/public/hospitals")
+        assert response.status_code == 503
+        assert response.json() == {"error": "unavailable", "message": "服务暂时不可用，请稍后再试"}
 
 
 def test_the_desk_app_mounts_both_apis_in_its_openapi(

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 import redis
-import redis.asyncio
 
 from backend.booking.rate_limit import RateLimited, RateLimiter
+from backend.pipelined_redis import PipelinedRedis
 from backend.settings import Settings
 
 
@@ -15,7 +15,7 @@ async def test_counts_per_window_and_survives_a_flushed_script_cache(
     settings: Settings, redis_client: redis.Redis, redis_namespace: str
 ) -> None:
     now = 60 * 16_666_667 + 30.0  # 30 s into a 60 s window
-    client = redis.asyncio.Redis.from_url(settings.redis_url)
+    client = PipelinedRedis(settings.redis_url)
     limiter = RateLimiter(
         client, prefix=f"{redis_namespace}:rl:", limit=3, window_seconds=60, clock=lambda: now
     )
@@ -33,4 +33,4 @@ async def test_counts_per_window_and_survives_a_flushed_script_cache(
         assert redis_client.get(key) == "4"
         assert 0 < redis_client.ttl(key) <= 120  # the expiry set once, by the first hit
     finally:
-        await client.aclose()
+        await client.close()
