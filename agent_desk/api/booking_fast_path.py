@@ -7,9 +7,9 @@ cost as much server CPU as the booking transaction itself: under bench/booking's
 server processes spent 2.3 ms of CPU per booking through the route and 1.3 ms through this
 middleware (CPU time from /proc over a closed-loop run; the bench itself prints throughput).
 
-So a plain ASGI middleware takes the request (without an ``Idempotency-Key``; keyed
-requests need the synchronous key store and go on to the route) and does what the route
-does, with the route's own pieces from ``public_booking``: the per-address rate limit, the
+So a plain ASGI middleware, in front of the whole stack (``agent_desk.app.DeskApp``), takes
+the request (without an ``Idempotency-Key``; keyed requests need the synchronous key store
+and go on to the route) and does what the route does, with the route's own pieces from ``public_booking``: the per-address rate limit, the
 body-size limit, the bearer token, the body's validation, the booking (``book_unkeyed``) and
 the masked receipt, with the same status codes and error bodies. Every other request passes
 through untouched. The FastAPI route stays the documented interface (OpenAPI) and serves
@@ -35,10 +35,13 @@ from agent_desk.api.public_booking import (
     error_response,
     invalid_request,
 )
+from agent_desk.auth.middleware import SECURITY_HEADERS
 from agent_desk.deps import DeskContext
 from backend.errors import CallCenterError
 
 PATH = "/api/public/bookings"
+# The headers the session middleware gives every other response.
+RAW_SECURITY_HEADERS = [(name.lower().encode(), value.encode()) for name, value in SECURITY_HEADERS]
 
 
 class ClientGone(Exception):
@@ -66,6 +69,7 @@ class BookingFastPath:
             response = await self._book(scope, headers, receive)
         except ClientGone:
             return
+        response.raw_headers.extend(RAW_SECURITY_HEADERS)
         await response(scope, receive, send)
 
     async def _book(self, scope: Scope, headers: Headers, receive: Receive) -> Response:

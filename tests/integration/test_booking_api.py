@@ -341,6 +341,25 @@ def test_an_unreachable_redis_is_a_503_with_a_reason(
         assert response.json() == {"error": "unavailable", "message": "服务暂时不可用，请稍后再试"}
 
 
+def test_the_desk_app_answers_bookings_in_front_of_its_stack_with_the_security_headers(
+    settings: Settings, session_factory: sessionmaker[Session], redis_client: redis.Redis
+) -> None:
+    app = create_app(settings, session_factory=session_factory, redis_client=redis_client)
+    assert isinstance(app.build_middleware_stack(), BookingFastPath)
+    with TestClient(app) as client:
+        refused = client.post(
+            "/api/public/bookings",
+            json={"patient_id": 1, "schedule_id": 1},
+            headers={"Authorization": "Bearer no-such-account"},
+        )
+        page = client.get("/healthz")
+    assert refused.status_code == 401 and refused.json()["error"] == "unauthorized"
+    for response in (refused, page):
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert response.headers["Referrer-Policy"] == "same-origin"
+
+
 def test_the_desk_app_mounts_both_apis_in_its_openapi(
     settings: Settings, session_factory: sessionmaker[Session], redis_client: redis.Redis
 ) -> None:
