@@ -2,6 +2,13 @@
 "use strict";
 (() => {
   const $ = id => document.getElementById(id);
+  // The agent's wrap-up (desk.html's choices) and, without one, how the call ended.
+  const WRAPUP = { booked: "已预约", cancelled: "已取消预约", answered: "已解答", order: "已建工单",
+                   transferred: "已转接", other: "其他" };
+  const ENDED = { in_progress: "通话中", answered: "已接通", abandoned_queue: "排队中放弃",
+                  short_abandon: "短时放弃", abandoned_ivr: "语音导航中挂机", self_service: "自助办结",
+                  voicemail: "留言", callback: "预约回拨", transferred: "已转接", fallback: "应急接待" };
+  const outcome = r => r.wrapup_code ? (WRAPUP[r.wrapup_code] || r.wrapup_code) : (ENDED[r.disposition] || r.disposition);
   $("rec-form").addEventListener("submit", async ev => {
     ev.preventDefault();
     const params = new URLSearchParams();
@@ -12,7 +19,7 @@
       const rows = await desk.api("GET", "/api/recordings?" + params);
       $("recordings").tBodies[0].innerHTML = rows.map(r =>
         "<tr><td>" + desk.esc(r.started_at) + "</td><td>" + desk.esc(r.line) + "</td><td>" + desk.esc(r.agent_number) +
-        "</td><td>" + desk.esc(r.caller_number) + "</td><td>" + desk.duration(r.duration_seconds) + "</td><td>" + desk.esc(r.wrapup_code || r.disposition) +
+        "</td><td>" + desk.esc(r.caller_number) + "</td><td>" + desk.duration(r.duration_seconds) + "</td><td>" + desk.esc(outcome(r)) +
         "</td><td><button type='button' data-play='" + r.id + "'>播放</button> <a href='/api/recordings/" + r.id + "/audio?download=true'>下载</a></td></tr>").join("")
         || "<tr><td colspan='7' class='muted'>没有符合条件的录音</td></tr>";
     } catch (e) { desk.toast(e.message); }

@@ -199,6 +199,8 @@ def test_agent_day_and_supervisor_wallboard(
     board.goto(desk_server.url + "/supervisor/recordings")
     board.fill("#rec-agent", agent.agent_number)
     board.click("#rec-search")
+    # The wrap-up the agent chose (a work order was filed), as people read it.
+    board.locator("#recordings tbody tr", has_text="已建工单").wait_for()
     board.click("#recordings button[data-play]")
     # Polled from here: the page's CSP (script-src 'self') refuses wait_for_function's eval.
     for _ in range(100):
