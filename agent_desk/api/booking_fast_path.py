@@ -9,12 +9,13 @@ middleware (CPU time from /proc over a closed-loop run; the bench itself prints 
 
 So a plain ASGI middleware, in front of the whole stack (``agent_desk.app.DeskApp``), takes
 the request (without an ``Idempotency-Key``; keyed requests need the synchronous key store
-and go on to the route) and does what the route does, with the route's own pieces from ``public_booking``: the per-address rate limit, the
-body-size limit, the bearer token, the body's validation, the booking (``book_unkeyed``) and
-the masked receipt, with the same status codes and error bodies. Every other request passes
-through untouched. The FastAPI route stays the documented interface (OpenAPI) and serves
-keyed bookings; ``tests/integration/test_booking_api.py`` runs its cases on an app with this
-middleware and on one without, so the two cannot drift apart.
+and go on to the route) and does what the route does, with the route's own pieces from
+``public_booking``: the per-address rate limit, the body-size limit, the bearer token, the
+body's validation, the booking (``book_unkeyed``) and the masked receipt, with the same
+status codes and error bodies. Every other request passes through untouched. The FastAPI
+route stays the documented interface (OpenAPI) and serves keyed bookings;
+``tests/integration/test_booking_api.py`` runs its cases on an app with this middleware and
+on one without, so the two cannot drift apart.
 """
 
 from __future__ import annotations
