@@ -14,6 +14,7 @@ import asyncpg
 from sqlalchemy import make_url
 
 from agent_desk.deps import DeskContext
+from backend.fair_pool import FairPool
 from backend.pipelined_redis import PipelinedRedis
 
 # An idle pooled connection is closed after this long (the pool keeps none in reserve).
@@ -24,7 +25,7 @@ IDLE_SECONDS = 60.0
 class LoopClients:
     loop: asyncio.AbstractEventLoop  # held, so that its id cannot be reused by a new loop
     redis: PipelinedRedis
-    pool: asyncpg.Pool
+    pool: FairPool
 
     async def close(self) -> None:
         await self.pool.close()
@@ -50,7 +51,7 @@ async def _open(ctx: DeskContext, loop: asyncio.AbstractEventLoop) -> LoopClient
         max_inactive_connection_lifetime=IDLE_SECONDS,
         reset=_keep_session,
     )
-    return LoopClients(loop, PipelinedRedis(ctx.settings.redis_url), pool)
+    return LoopClients(loop, PipelinedRedis(ctx.settings.redis_url), FairPool(pool, size))
 
 
 async def loop_clients(ctx: DeskContext) -> LoopClients:

@@ -9,6 +9,8 @@ nor SQLAlchemy's execution layer. Requests with an ``Idempotency-Key`` go throug
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Protocol
 
 import asyncpg
 
@@ -18,8 +20,14 @@ from backend.booking.reservations import BookRequest, book_for_account_steps
 from backend.booking.views import BookingReceipt
 
 
+class ConnectionSource(Protocol):
+    """Where a booking gets its connection: ``FairPool`` in the web app, or an asyncpg pool."""
+
+    def acquire(self) -> AbstractAsyncContextManager[asyncpg.Connection]: ...
+
+
 class OnlineBooking:
-    def __init__(self, pool: asyncpg.Pool, ctx: BookingContext) -> None:
+    def __init__(self, pool: ConnectionSource, ctx: BookingContext) -> None:
         self._pool = pool
         self._ctx = ctx
 
