@@ -1,12 +1,11 @@
 """One Redis connection shared by every coroutine of an event loop, its commands pipelined.
 
 The public API counts each request in Redis (``booking.rate_limit``). Through redis-py's
-asyncio pool that count cost about 120 µs of CPU per request, and with more requests in
-flight than pooled connections a waiting request could be passed over again and again by
-newer ones taking each freed connection: under bench/booking's 200 clients a few requests
-waited seconds. Redis answers the commands of one connection in the order they were sent,
-so one connection serves every caller without a pool: a command is written at once and
-its future queued, and the replies, parsed by hiredis, settle the futures in that order.
+asyncio client that count cost about 120 µs of CPU per command, and with more requests in
+flight than pooled connections the surplus waited for a connection. Redis answers the
+commands of one connection in the order they were sent, so one connection serves every
+caller without a pool and without waiting for one: a command is written at once and its
+future queued, and the replies, parsed by hiredis, settle the futures in that order.
 
 A lost connection fails the commands still waiting on it with ``RedisUnavailable``; the
 next command connects again. A command that gets no reply within ``timeout`` fails the
