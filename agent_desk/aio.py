@@ -11,9 +11,9 @@ import asyncio
 from dataclasses import dataclass
 
 import asyncpg
-from sqlalchemy import make_url
 
 from agent_desk.deps import DeskContext
+from backend.db import libpq_url
 from backend.fair_pool import FairPool
 from backend.pipelined_redis import PipelinedRedis
 
@@ -32,10 +32,6 @@ class LoopClients:
         await self.redis.close()
 
 
-def _conninfo(database_url: str) -> str:
-    return make_url(database_url).set(drivername="postgresql").render_as_string(False)
-
-
 async def _keep_session(connection: asyncpg.Connection) -> None:
     """Skips asyncpg's session reset (``RESET ALL``, ``UNLISTEN *`` ... a round trip on every
     release): these connections only ever run booking transactions, which change no session
@@ -45,7 +41,7 @@ async def _keep_session(connection: asyncpg.Connection) -> None:
 async def _open(ctx: DeskContext, loop: asyncio.AbstractEventLoop) -> LoopClients:
     size = ctx.settings.desk_concurrency
     pool = await asyncpg.create_pool(
-        _conninfo(ctx.settings.database_url),
+        libpq_url(ctx.settings.database_url),
         min_size=0,
         max_size=size,
         max_inactive_connection_lifetime=IDLE_SECONDS,

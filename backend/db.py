@@ -23,6 +23,11 @@ def make_engine(settings: Settings, *, pool_size: int = 10, max_overflow: int = 
     )
 
 
+def libpq_url(database_url: str) -> str:
+    """``database_url`` (SQLAlchemy's, naming its driver) as libpq and asyncpg take it."""
+    return make_url(database_url).set(drivername="postgresql").render_as_string(False)
+
+
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, future=True)
 

@@ -15,7 +15,7 @@ from functools import partial
 
 import asyncpg
 import pytest
-from sqlalchemy import Engine, func, insert, make_url, select
+from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend import idcard
@@ -28,7 +28,7 @@ from backend.booking.patients import open_account
 from backend.booking.reservations import BookRequest, online_request
 from backend.booking.rules import BookingRules, Channel, SessionOfDay
 from backend.booking.service import BookingService
-from backend.db import make_engine, make_session_factory, transaction
+from backend.db import libpq_url, make_engine, make_session_factory, transaction
 from backend.models.booking import AccountPatient, Booking, Patient, Slot
 from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
@@ -158,9 +158,8 @@ async def test_five_hundred_online_clients_on_the_async_pool_never_overbook(
             insert(AccountPatient),
             [{"account_id": account_id, "patient_id": p} for p in race.patient_ids],
         )
-    conninfo = make_url(settings.database_url).set(drivername="postgresql")
     async with asyncpg.create_pool(
-        conninfo.render_as_string(False), min_size=1, max_size=20
+        libpq_url(settings.database_url), min_size=1, max_size=20
     ) as pool:
         online = OnlineBooking(pool, race.ctx)
         go = asyncio.Event()

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
-from sqlalchemy import make_url
 
 from backend.booking import booking_sql
+from backend.db import libpq_url
 from tests.conftest import migrated_database
 
 STATEMENTS = {
@@ -36,7 +36,7 @@ STATEMENTS = {
 @pytest.fixture(scope="module")
 def empty_database(run_id: str) -> Iterator[str]:
     with migrated_database(f"cc_test_{run_id}_plans") as url:
-        yield make_url(url).set(drivername="postgresql").render_as_string(False)
+        yield libpq_url(url)
 
 
 def generic_plan(conninfo: str, sql: str) -> str:

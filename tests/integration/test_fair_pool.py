@@ -10,16 +10,15 @@ from __future__ import annotations
 import asyncio
 
 import asyncpg
-from sqlalchemy import make_url
 
+from backend.db import libpq_url
 from backend.fair_pool import FairPool
 from backend.settings import Settings
 
 
-async def served_order(settings: Settings, *, fair: bool) -> list[str]:
-    dsn = make_url(settings.database_url).set(drivername="postgresql").render_as_string(False)
-    pool = await asyncpg.create_pool(dsn, min_size=1, max_size=1)
-    source = FairPool(pool, 1) if fair else pool
+async def served_order(settings: Settings) -> list[str]:
+    pool = await asyncpg.create_pool(libpq_url(settings.database_url), min_size=1, max_size=1)
+    source = FairPool(pool, 1)
     order: list[str] = []
     release = asyncio.Event()
 
@@ -49,6 +48,6 @@ async def served_order(settings: Settings, *, fair: bool) -> list[str]:
 
 
 async def test_connections_go_in_the_order_asked_for(settings: Settings) -> None:
-    assert await served_order(settings, fair=True) == [
+    assert await served_order(settings) == [
         "first", "waiter0", "waiter1", "waiter2", "newcomer"
     ]  # fmt: skip
