@@ -139,7 +139,7 @@ SELECT b.code, b.status, b.channel, b.booked_at, b.visit_day,
        h.name AS hospital_name, d.name AS department_name,
        coalesce(doc.name, '') AS doctor_name, coalesce(doc.title, '') AS doctor_title,
        s.day, s.session, s.fee, sl.seq, sl.starts_at AS slot_starts_at,
-       p.name_enc, p.id_enc, p.phone_enc
+       p.name_masked, p.id_masked, p.phone_masked, p.name_enc, p.id_enc, p.phone_enc
 FROM bookings b
 JOIN schedules s ON s.id = b.schedule_id
 JOIN hospitals h ON h.id = b.hospital_id

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from typing import Protocol
 
 from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
@@ -20,7 +21,7 @@ from backend.booking.rules import check_phone_patients
 from backend.booking.views import PatientView
 from backend.models.audit import AuditRecord
 from backend.models.booking import Account, AccountPatient, Patient
-from backend.personal_data import mask_id_number, mask_name, mask_phone
+from backend.personal_data import PersonalDataCipher, mask_id_number, mask_name, mask_phone
 
 # Mainland mobile numbers, or fixed lines with area code (010xxxxxxxx).
 _PHONE = re.compile(r"^(1\d{10}|0\d{9,11})$")
@@ -44,12 +45,52 @@ def normalize_name(raw: str) -> str:
     return name
 
 
+class StoredIdentity(Protocol):
+    """A patient's identity columns, on an ORM row or a query's row."""
+
+    name_enc: str
+    id_enc: str
+    phone_enc: str
+    name_masked: str | None
+    id_masked: str | None
+    phone_masked: str | None
+
+
+def identity_columns(
+    cipher: PersonalDataCipher, number: str, name: str, phone: str
+) -> dict[str, str]:
+    """What a patient's row stores of its identity: look-up hashes, ciphertexts and masks."""
+    return {
+        "id_hash": cipher.lookup_hash(number),
+        "id_enc": cipher.encrypt(number),
+        "id_masked": mask_id_number(number),
+        "name_enc": cipher.encrypt(name),
+        "name_masked": mask_name(name),
+        "phone_hash": cipher.lookup_hash(phone),
+        "phone_enc": cipher.encrypt(phone),
+        "phone_masked": mask_phone(phone),
+    }
+
+
+def shown_identity(
+    cipher: PersonalDataCipher, row: StoredIdentity, *, reveal: bool
+) -> tuple[str, str, str]:
+    """Name, ID number and phone as a view shows them. A masked view reads the masks stored at
+    registration, so the web tier decrypts nothing for it (the public booking receipt is the
+    busiest such view); revealing roles, and rows registered before masks were stored,
+    decrypt."""
+    if not reveal and row.name_masked is not None:
+        return row.name_masked, row.id_masked or "", row.phone_masked or ""
+    name = cipher.decrypt(row.name_enc)
+    number = cipher.decrypt(row.id_enc)
+    phone = cipher.decrypt(row.phone_enc)
+    if reveal:
+        return name, number, phone
+    return mask_name(name), mask_id_number(number), mask_phone(phone)
+
+
 def patient_view(ctx: BookingContext, patient: Patient, *, reveal: bool = False) -> PatientView:
-    name = ctx.cipher.decrypt(patient.name_enc)
-    number = ctx.cipher.decrypt(patient.id_enc)
-    phone = ctx.cipher.decrypt(patient.phone_enc)
-    if not reveal:
-        name, number, phone = mask_name(name), mask_id_number(number), mask_phone(phone)
+    name, number, phone = shown_identity(ctx.cipher, patient, reveal=reveal)
     return PatientView(id=patient.id, name=name, id_number=number, phone=phone)
 
 
@@ -85,8 +126,8 @@ def register_patient(
     number = idcard.validate(id_number)
     name = normalize_name(name)
     phone = normalize_phone(phone)
-    id_hash = ctx.cipher.lookup_hash(number)
-    phone_hash = ctx.cipher.lookup_hash(phone)
+    identity = identity_columns(ctx.cipher, number, name, phone)
+    id_hash, phone_hash = identity["id_hash"], identity["phone_hash"]
     # Serialize registrations per phone number so that the per-phone limit holds under races.
     session.execute(
         text("SELECT pg_advisory_xact_lock(hashtext(:h))"), {"h": "phone:" + phone_hash}
@@ -102,14 +143,7 @@ def register_patient(
             select(func.count()).select_from(Patient).where(Patient.phone_hash == phone_hash)
         ).scalar_one()
         check_phone_patients(ctx.rules, others)
-        patient = Patient(
-            id_hash=id_hash,
-            id_enc=ctx.cipher.encrypt(number),
-            name_enc=ctx.cipher.encrypt(name),
-            phone_hash=phone_hash,
-            phone_enc=ctx.cipher.encrypt(phone),
-            created_at=ctx.clock(),
-        )
+        patient = Patient(**identity, created_at=ctx.clock())
         session.add(patient)
         session.flush()
         session.add(

@@ -22,7 +22,13 @@ from backend.booking import booking_sql
 from backend.booking.booking_sql import All, One, SqlRunner, SqlSteps
 from backend.booking.context import BookingContext
 from backend.booking.errors import BookingNotFound, BookingRefused, invalid_token
-from backend.booking.patients import account_manages, find_patient, not_registered, token_hash
+from backend.booking.patients import (
+    account_manages,
+    find_patient,
+    not_registered,
+    shown_identity,
+    token_hash,
+)
 from backend.booking.rules import (
     BookingStatus,
     Channel,
@@ -37,7 +43,6 @@ from backend.booking.rules import (
 from backend.booking.views import BookingReceipt
 from backend.models.audit import AuditRecord
 from backend.models.booking import Booking, BookingEvent, Slot
-from backend.personal_data import mask_id_number, mask_name, mask_phone
 
 _PICK_ATTEMPTS = 3
 
@@ -304,11 +309,7 @@ def receipt_steps(
     row = yield One(booking_sql.RECEIPT, {"booking_id": booking_id})
     if row is None:
         raise BookingNotFound("没有这个预约", code="no-such-booking")
-    name = ctx.cipher.decrypt(row.name_enc)
-    number = ctx.cipher.decrypt(row.id_enc)
-    phone = ctx.cipher.decrypt(row.phone_enc)
-    if not reveal:
-        name, number, phone = mask_name(name), mask_id_number(number), mask_phone(phone)
+    name, number, phone = shown_identity(ctx.cipher, row, reveal=reveal)
     return BookingReceipt(
         code=row.code,
         status=row.status,

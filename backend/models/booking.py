@@ -138,6 +138,11 @@ class Patient(CreatedAt, Base):
     name_enc: Mapped[str] = mapped_column(String(512))
     phone_hash: Mapped[str] = mapped_column(String(64), index=True)
     phone_enc: Mapped[str] = mapped_column(String(512))
+    # The masked forms every non-revealing view shows, stored so that showing them needs no
+    # decryption; NULL on rows registered before they existed (read then from the ciphertext).
+    name_masked: Mapped[str | None] = mapped_column(String(64), default=None)
+    id_masked: Mapped[str | None] = mapped_column(String(64), default=None)
+    phone_masked: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class AccountPatient(Base):

@@ -51,7 +51,7 @@ from sqlalchemy.orm import Session
 from backend.booking import booking_sql
 from backend.booking.context import BookingContext
 from backend.booking.demo_data import create_hospital
-from backend.booking.patients import open_account, token_hash
+from backend.booking.patients import identity_columns, open_account, token_hash
 from backend.migrate import upgrade
 from backend.models.booking import Booking, Patient
 from backend.personal_data import PersonalDataCipher
@@ -80,8 +80,10 @@ FROM schedules s, generate_series(1, :slots) AS g
 
 
 PATIENTS_SQL = """
-INSERT INTO patients (id_hash, id_enc, name_enc, phone_hash, phone_enc, created_at)
-SELECT 'bench-id-' || i, :id_enc, :name_enc, 'bench-phone-' || i, :phone_enc, now()
+INSERT INTO patients (id_hash, id_enc, id_masked, name_enc, name_masked, phone_hash, phone_enc,
+  phone_masked, created_at)
+SELECT 'bench-id-' || i, :id_enc, :id_masked, :name_enc, :name_masked, 'bench-phone-' || i,
+  :phone_enc, :phone_masked, now()
 FROM generate_series(1, :n) AS i
 """
 
@@ -124,14 +126,13 @@ def seed(url: str, data_key: str, http_patients: int, pg_stride: int, pg_blocks:
                 },
             )
         session.execute(text(SLOTS_SQL), {"slots": SLOTS_PER_SESSION})
-        # Bench-only identities: one ciphertext for all (the receipt decrypts it as usual),
-        # unique look-up hashes that no look-up uses.
+        # Bench-only identities: one registered identity's columns for all (ciphertexts and
+        # masks, as registration stores them), unique look-up hashes that no look-up uses.
+        identity = identity_columns(cipher, "110105199001010011", "测试", "13800000000")
         session.execute(
             text(PATIENTS_SQL),
             {
-                "id_enc": cipher.encrypt("110105199001010011"),
-                "name_enc": cipher.encrypt("测试"),
-                "phone_enc": cipher.encrypt("13800000000"),
+                **{k: v for k, v in identity.items() if not k.endswith("_hash")},
                 "n": pg_stride * pg_blocks + http_patients,
             },
         )

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend import idcard
@@ -31,7 +31,7 @@ from backend.booking.views import BookingReceipt
 from backend.db import transaction
 from backend.idcard import InvalidIdNumber
 from backend.models.audit import AuditRecord
-from backend.models.booking import Booking, Hospital, IdempotencyKey, Slot
+from backend.models.booking import Booking, Hospital, IdempotencyKey, Patient, Slot
 from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
 from backend.workcalendar import WorkCalendar
@@ -131,6 +131,45 @@ def test_phone_booking_gives_a_masked_receipt_the_ivr_can_read(world: World) -> 
             select(AuditRecord).where(AuditRecord.target == f"booking:{receipt.code}")
         ).scalar_one()
         assert audit.action == "booking.create" and number not in str(audit.details)
+
+
+def test_receipts_show_the_masks_stored_at_registration_and_reveal_by_decrypting(
+    world: World,
+) -> None:
+    number, phone = new_id_number(), new_phone()
+    world.service.register_patient(id_number=number, name="欧阳娜娜", phone=phone, actor="ivr")
+    with world.factory() as session:
+        stored = session.execute(
+            select(Patient).where(Patient.id_hash == world.ctx.cipher.lookup_hash(number))
+        ).scalar_one()
+        assert (stored.name_masked, stored.id_masked, stored.phone_masked) == (
+            "欧***",
+            number[:6] + "********" + number[-4:],
+            phone[:3] + "****" + phone[-4:],
+        )
+    receipt = world.book(number, "A-1")
+    assert (receipt.patient_name, receipt.id_number) == ("欧***", stored.id_masked)
+    revealed = world.service.booking_receipt(receipt.code, reveal=True)
+    assert (revealed.patient_name, revealed.id_number, revealed.phone) == (
+        "欧阳娜娜",
+        number,
+        phone,
+    )
+
+
+def test_a_patient_registered_before_masks_were_stored_is_masked_from_its_ciphertext(
+    world: World,
+) -> None:
+    number = world.patient()
+    with transaction(world.factory) as session:
+        session.execute(
+            update(Patient)
+            .where(Patient.id_hash == world.ctx.cipher.lookup_hash(number))
+            .values(name_masked=None, id_masked=None, phone_masked=None)
+        )
+    receipt = world.book(number, "A-1")
+    assert receipt.patient_name == "张*"
+    assert receipt.id_number == number[:6] + "********" + number[-4:]
 
 
 def test_find_booking_needs_the_matching_id_number(world: World) -> None:
