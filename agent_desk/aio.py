@@ -55,6 +55,8 @@ async def loop_clients(ctx: DeskContext) -> LoopClients:
     opening = ctx.loop_clients.get(id(loop))
     if opening is None:
         opening = ctx.loop_clients[id(loop)] = loop.create_task(_open(ctx, loop))
+    if opening.done():  # every request after the first: no shield (a future and callbacks)
+        return opening.result()
     return await asyncio.shield(opening)
 
 

@@ -22,7 +22,6 @@ transaction (SQLAlchemy's execution layer alone cost more CPU than the five stat
 from __future__ import annotations
 
 import re
-from collections import namedtuple
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -174,13 +173,13 @@ def psycopg_style(sql: str) -> str:
 # A transaction is written once, as a generator of steps: it yields a query, gets back its
 # row(s), decides, yields the next. ``SqlRunner`` drives it on a SQLAlchemy session's
 # connection (desk, IVR), ``run_asyncpg`` on an asyncpg connection (online API). Either way a
-# row is a named tuple.
+# row reads its columns as attributes (``row.code``) and iterates over its values.
 # An exception raised by the transaction leaves through the driver, whose caller rolls back.
 
 
 @dataclass(frozen=True)
 class One:
-    """A query whose first row (a named tuple, or None) is sent back."""
+    """A query whose first row (or None) is sent back."""
 
     sql: str
     params: Mapping[str, Any]
@@ -188,7 +187,7 @@ class One:
 
 @dataclass(frozen=True)
 class All:
-    """A query whose rows (a list of named tuples) are sent back."""
+    """A query whose rows (a list) are sent back."""
 
     sql: str
     params: Mapping[str, Any]
@@ -232,13 +231,25 @@ async def run_asyncpg(connection: asyncpg.Connection, steps: SqlSteps[T]) -> T:
             sql, names = _numbered(step.sql)
             args = [step.params[name] for name in names]
             if isinstance(step, One):
-                record = await connection.fetchrow(sql, *args)
-                step = steps.send(None if record is None else _named(record))
+                step = steps.send(await connection.fetchrow(sql, *args, record_class=Row))
             else:
-                step = steps.send([_named(r) for r in await connection.fetch(sql, *args)])
+                step = steps.send(await connection.fetch(sql, *args, record_class=Row))
     except StopIteration as done:
         result: T = done.value
         return result
+
+
+class Row(asyncpg.Record):
+    """An asyncpg record whose columns also read as attributes (``row.code``), like the
+    named tuples of ``SqlRunner``, without copying each row into one. ``Record``'s own
+    methods (``get``, ``keys``, ``values``, ``items``) win over columns of those names, so
+    no step's query names a column so."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
 _CONVERTED: dict[str, str] = {}
@@ -267,15 +278,3 @@ def _numbered(sql: str) -> tuple[str, tuple[str, ...]]:
 
         found = _NUMBERED[sql] = (_BIND.sub(number, sql), tuple(names))
     return found
-
-
-_ROW_TYPES: dict[tuple[str, ...], Any] = {}
-
-
-def _named(record: asyncpg.Record) -> Any:
-    """An asyncpg record as the named tuple psycopg's ``namedtuple_row`` would have made."""
-    columns = tuple(record.keys())
-    row_type = _ROW_TYPES.get(columns)
-    if row_type is None:
-        row_type = _ROW_TYPES[columns] = namedtuple("Row", columns)
-    return row_type(*record.values())

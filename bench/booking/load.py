@@ -3,7 +3,7 @@
 Why not httpx: at 200 concurrent connections httpx spent about 11 ms of CPU per request in
 this process, more than the server it was measuring, so the bench measured its own client.
 This keeps one keep-alive connection per client, builds each request as bytes and parses only
-the status line and ``Content-Length``: well under a millisecond per request.
+the status line and ``Content-Length``: about 0.1 ms of CPU per request.
 
 Two ways to drive the server:
 
@@ -35,34 +35,57 @@ class LoadResult:
         return self.statuses[status]
 
 
-class Connection:
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._reader = reader
-        self._writer = writer
+class Connection(asyncio.Protocol):
+    """One keep-alive HTTP/1.1 connection, one request at a time. A protocol rather than
+    asyncio streams: the answer is parsed in ``data_received`` and hands its future the
+    result, with no reader buffer and no awaits of its own (half the client's CPU)."""
+
+    def __init__(self) -> None:
+        self._transport: asyncio.Transport | None = None
+        self._buffer = b""
+        self._answer: asyncio.Future[tuple[int, bytes]] | None = None
 
     @classmethod
     async def open(cls, host: str, port: int) -> Connection:
-        reader, writer = await asyncio.open_connection(host, port)
-        return cls(reader, writer)
+        _, conn = await asyncio.get_running_loop().create_connection(cls, host, port)
+        return conn
 
-    async def post(self, request: bytes) -> tuple[int, bytes]:
-        self._writer.write(request)
-        head = await self._reader.readuntil(b"\r\n\r\n")
-        status = int(head[9:12])
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = transport  # type: ignore[assignment]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._transport = None
+        if self._answer is not None and not self._answer.done():
+            self._answer.set_exception(ConnectionResetError("the server closed the connection"))
+
+    def data_received(self, data: bytes) -> None:
+        self._buffer += data
+        head_end = self._buffer.find(b"\r\n\r\n")
+        if head_end < 0 or self._answer is None:
+            return
+        head = self._buffer[:head_end]
         length = 0
         for line in head.split(b"\r\n")[1:]:
             name, _, value = line.partition(b":")
             if name.strip().lower() == b"content-length":
                 length = int(value)
-        body = await self._reader.readexactly(length) if length else b""
-        return status, body
+        body_end = head_end + 4 + length
+        if len(self._buffer) < body_end:
+            return
+        body, self._buffer = self._buffer[head_end + 4 : body_end], self._buffer[body_end:]
+        answer, self._answer = self._answer, None
+        answer.set_result((int(head[9:12]), body))
 
-    async def reconnect(self, host: str, port: int) -> None:
-        self.close()
-        self._reader, self._writer = await asyncio.open_connection(host, port)
+    async def post(self, request: bytes) -> tuple[int, bytes]:
+        if self._transport is None:
+            raise ConnectionResetError("not connected")
+        self._answer = asyncio.get_running_loop().create_future()
+        self._transport.write(request)
+        return await self._answer
 
     def close(self) -> None:
-        self._writer.close()
+        if self._transport is not None:
+            self._transport.close()
 
 
 def post_request(host: str, port: int, path: str, headers: dict[str, str], body: Any) -> bytes:
@@ -98,36 +121,34 @@ async def run_load(
     began = clock()
     deadline = began + seconds
 
-    async def one_client(index: int, conn: Connection) -> None:
-        try:
-            await client_loop(index, conn)
-        finally:
-            conn.close()
-
     async def client_loop(index: int, conn: Connection) -> None:
         sent = 0
-        while True:
-            if rate is None:
-                due = clock()
-            else:  # this client's requests: every clients-th one of the overall schedule
-                due = began + (index + sent * clients) / rate
-                await asyncio.sleep(max(0.0, due - clock()))
-            if due >= deadline:
-                return
-            request = next(requests, None)
-            if request is None:
-                return
-            try:
-                status, body = await conn.post(request)
-            except (ConnectionError, asyncio.IncompleteReadError) as exc:
-                result.statuses[f"connection lost ({type(exc).__name__})"] += 1
-                await conn.reconnect(host, port)
-                continue
-            result.latencies_ms.append((clock() - due) * 1000)
-            result.statuses[_status_label(status, body)] += 1
-            sent += 1
+        try:
+            while True:
+                if rate is None:
+                    due = clock()
+                else:  # this client's requests: every clients-th one of the overall schedule
+                    due = began + (index + sent * clients) / rate
+                    await asyncio.sleep(max(0.0, due - clock()))
+                if due >= deadline:
+                    return
+                request = next(requests, None)
+                if request is None:
+                    return
+                try:
+                    status, body = await conn.post(request)
+                except ConnectionError as exc:
+                    result.statuses[f"connection lost ({type(exc).__name__})"] += 1
+                    conn.close()
+                    conn = await Connection.open(host, port)
+                    continue
+                result.latencies_ms.append((clock() - due) * 1000)
+                result.statuses[_status_label(status, body)] += 1
+                sent += 1
+        finally:
+            conn.close()  # the one in use at the end, if a lost one was replaced
 
-    await asyncio.gather(*(one_client(i, c) for i, c in enumerate(connections)))
+    await asyncio.gather(*(client_loop(i, c) for i, c in enumerate(connections)))
     result.elapsed = clock() - began
     return result
 
