@@ -216,7 +216,13 @@ def build_router() -> APIRouter:
         agent: Annotated[str, Query(max_length=16)] = "",
         caller_number: Annotated[str, Query(max_length=32)] = "",
         line: Annotated[str, Query(max_length=16)] = "",
-        disposition: Annotated[str, Query(max_length=24)] = "",
+        disposition: Annotated[
+            str,
+            Query(max_length=24, description="how the call ended (answered, abandoned_queue …)"),
+        ] = "",
+        wrapup: Annotated[
+            str, Query(max_length=24, description="the agent's wrap-up (booked, order …)")
+        ] = "",
         limit: Annotated[int, Query(ge=1, le=500)] = 100,
     ) -> list[RecordingOut]:
         with desk.factory() as db:
@@ -244,16 +250,18 @@ def build_router() -> APIRouter:
                 query = query.where(CallRecord.caller_number == caller_number)
             if line:
                 query = query.where(Recording.line == line)
+            # Two filters, because the two vocabularies share words: wrap-up "answered" is
+            # 已解答 (the agent answered the question), disposition "answered" is 已接通.
             if disposition:
-                query = query.where(
-                    (CallRecord.wrapup_code == disposition)
-                    | (CallRecord.disposition == disposition)
-                )
+                query = query.where(CallRecord.disposition == disposition)
+            if wrapup:
+                query = query.where(CallRecord.wrapup_code == wrapup)
             rows = db.execute(query).all()
             audit_now(
                 desk.factory, caller.username, "recording.search", source_ip=caller.ip,
                 details={"agent": agent, "line": line, "disposition": disposition,
-                         "by_caller": bool(caller_number), "results": len(rows)},
+                         "wrapup": wrapup, "by_caller": bool(caller_number),
+                         "results": len(rows)},
             )  # fmt: skip
             return [
                 RecordingOut(

@@ -14,7 +14,10 @@
     const params = new URLSearchParams();
     const put = (k, id) => { const v = $(id).value.trim(); if (v) params.set(k, v); };
     put("date_from", "rec-from"); put("date_to", "rec-to"); put("agent", "rec-agent");
-    put("caller_number", "rec-caller"); put("line", "rec-line"); put("disposition", "rec-disposition");
+    put("caller_number", "rec-caller"); put("line", "rec-line");
+    // "wrapup:order" or "disposition:abandoned_queue": the API's two filters.
+    const [field, value] = $("rec-disposition").value.split(":");
+    if (value) params.set(field, value);
     try {
       const rows = await desk.api("GET", "/api/recordings?" + params);
       $("recordings").tBodies[0].innerHTML = rows.map(r =>

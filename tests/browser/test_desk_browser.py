@@ -198,6 +198,7 @@ def test_agent_day_and_supervisor_wallboard(
         record.recording_id, record.disposition = rec.id, Disposition.ANSWERED
     board.goto(desk_server.url + "/supervisor/recordings")
     board.fill("#rec-agent", agent.agent_number)
+    board.select_option("#rec-disposition", label="已建工单")
     board.click("#rec-search")
     # The wrap-up the agent chose (a work order was filed), as people read it.
     board.locator("#recordings tbody tr", has_text="已建工单").wait_for()

@@ -67,9 +67,15 @@ def test_supervisor_searches_plays_ranges_and_downloads_a_team_recording(
     with TestClient(app, client=LOCAL) as client:
         login(client, boss)
         found = client.get(
-            "/api/recordings", params={"agent": agent.agent_number, "disposition": "booked"}
+            "/api/recordings", params={"agent": agent.agent_number, "wrapup": "booked"}
         ).json()
         assert [(r["id"], r["caller_number"]) for r in found] == [(rec_id, "139****2222")]
+        # The wrap-up and the call's ending are separate filters ("answered" is in both).
+        by_agent = {"agent": agent.agent_number}
+        ended = client.get("/api/recordings", params=by_agent | {"disposition": "answered"})
+        assert [r["id"] for r in ended.json()] == [rec_id]
+        for other_filter in ({"wrapup": "answered"}, {"disposition": "booked"}):
+            assert client.get("/api/recordings", params=by_agent | other_filter).json() == []
         assert client.get("/api/recordings", params={"caller_number": "13911112222"}).json()
         url = f"/api/recordings/{rec_id}/audio"
         whole = client.get(url)
@@ -93,5 +99,5 @@ def test_supervisor_searches_plays_ranges_and_downloads_a_team_recording(
             .where(AuditRecord.actor == boss.username, AuditRecord.action.like("recording.%"))
             .order_by(AuditRecord.id)
         ).all()
-    assert trail.count("recording.search") == 2
+    assert trail.count("recording.search") == 5  # every search above is on the trail
     assert trail.count("recording.play") >= 3 and trail.count("recording.download") == 1
