@@ -38,17 +38,22 @@ from agent_desk.desk import STATIC_DIR, build_desk
 from agent_desk.errors import install_error_handlers
 from agent_desk.pages import routes as pages
 from backend.db import make_engine, make_session_factory
+from backend.knowledge import service as knowledge_service
+from backend.knowledge.service import KnowledgeSearch
 from backend.settings import Settings
 from ivr.ami.client import AmiClient
 
 
-def _lifespan(settings: Settings) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
-    """Size the worker's thread pool (where sync routes run) to its database connections;
-    close the asynchronous clients when the app stops."""
+def _lifespan(
+    settings: Settings, start_up: Callable[[], object]
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """Size the worker's thread pool (where sync routes run) to its database connections, run
+    ``start_up``; close the asynchronous clients when the app stops."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         to_thread.current_default_thread_limiter().total_tokens = settings.desk_concurrency
+        start_up()
         yield
         await close_loop_clients(app.state.ctx)
 
@@ -75,7 +80,10 @@ def create_app(
     session_factory: sessionmaker[Session] | None = None,
     redis_client: redis.Redis | None = None,
     ami: AmiClient | None = None,
+    warm_knowledge_index: bool = False,
 ) -> FastAPI:
+    """``warm_knowledge_index``: build the knowledge index as the app starts (the desk
+    process does; tests, which start many apps, leave it to the first search)."""
     if session_factory is None:
         # Room for a second session in a request that opens one inside another.
         engine = make_engine(
@@ -86,7 +94,17 @@ def create_app(
         session_factory = make_session_factory(engine)
     if redis_client is None:
         redis_client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
-    app = DeskApp(title="北京114与医保热线呼叫中心", version="0.1.0", lifespan=_lifespan(settings))
+    knowledge_search = KnowledgeSearch()
+    factory = session_factory
+
+    def start_up() -> None:
+        if warm_knowledge_index:
+            knowledge_service.warm_up(knowledge_search, factory)
+
+    app = DeskApp(
+        title="北京114与医保热线呼叫中心", version="0.1.0", lifespan=_lifespan(settings, start_up)
+    )
+    app.state.knowledge_search = knowledge_search
     app.state.ctx = DeskContext(settings, session_factory, redis_client)
     install_error_handlers(app)
     # The agent desk: login and sessions, pages, the live feed, agent and supervisor APIs.
@@ -107,7 +125,7 @@ def create_app(
     app.include_router(public_booking.build_router(booking_config, booking_services))
     app.include_router(hospital_api.build_router())
     app.include_router(workorders.build_router())
-    app.include_router(knowledge.build_router())
+    app.include_router(knowledge.build_router(knowledge_search))
     app.include_router(city_platform.build_router())
     app.include_router(auth_routes.build_router())
     app.include_router(agent_api.build_router())

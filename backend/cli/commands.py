@@ -116,7 +116,8 @@ def cmd_desk(args: argparse.Namespace, settings: Settings) -> int:
 
     if not port_is_free(settings.desk_bind, settings.desk_port):
         raise ConfigError("desk_port", f"port {settings.desk_port} is already in use")
-    uvicorn.run(create_app(settings), host=settings.desk_bind, port=settings.desk_port)
+    app = create_app(settings, warm_knowledge_index=True)
+    uvicorn.run(app, host=settings.desk_bind, port=settings.desk_port)
     return 0
 
 
