@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 APT_PACKAGES := postgresql redis-server mmdebstrap espeak-ng sox chromium fonts-noto-cjk \
-	libespeak-ng1 ca-certificates
+	libespeak-ng1 ca-certificates wrk
 
 .PHONY: setup system-packages services venv asterisk-root lint typecheck test unit demo down clean
 

@@ -5,9 +5,9 @@ The pgbench script is made from the very statements the service runs
 (``backend/booking/booking_sql.py``, driven by ``reservations.book_for_account_steps``): the
 token check, the patient lock, the session facts, the history the rules read, the slot taken
 with the booking, event and audit rows written, and the receipt read back; pgbench runs them
-with prepared statements. The desk app is started with uvicorn and driven by
-``bench/booking/load.py`` (raw asyncio HTTP/1.1, about 0.1 ms of CPU per request, so the
-bench measures the server and not its client):
+with prepared statements. The desk app is started with uvicorn and driven by wrk in the
+closed loop (``closed_loop.py``: a C client, as pgbench is) and by ``load.py`` (raw asyncio
+HTTP/1.1) in the paced phase:
 
 1. ``--rounds`` rounds, each pgbench for ``--seconds`` and then the HTTP endpoint in a closed
    loop (200 clients sending back to back) for as long: the ratio of the booking throughputs,
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
 import random
 import re
@@ -56,6 +57,7 @@ from backend.migrate import upgrade
 from backend.models.booking import Booking, Patient
 from backend.personal_data import PersonalDataCipher
 from backend.settings import load_settings
+from bench.booking.closed_loop import ClosedLoopResult, run_wrk
 from bench.booking.load import LoadResult, percentile, post_request, run_load
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -269,16 +271,28 @@ async def wait_ready(base: str, proc: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("the desk app did not start within 20 s")
 
 
-def booking_requests(port: int, seeded: Seeded) -> Iterator[bytes]:
-    """One booking per patient (a patient booking twice would meet the quota rules)."""
-    auth = {"Authorization": f"Bearer {seeded.token}"}
+def booking_requests(
+    port: int, token: str, patients: Iterator[int], sessions: list[int]
+) -> Iterator[bytes]:
+    """One booking per patient, taken from ``patients`` as each request is made (a patient
+    booking twice would meet the quota rules)."""
+    auth = {"Authorization": f"Bearer {token}"}
     rng = random.Random(1)
-    for patient in seeded.http_patients:
-        body = {"patient_id": patient, "schedule_id": rng.choice(seeded.http_sessions)}
+    for patient in patients:
+        body = {"patient_id": patient, "schedule_id": rng.choice(sessions)}
         yield post_request("127.0.0.1", port, "/api/public/bookings", auth, body)
 
 
-def report_http(label: str, result: LoadResult) -> None:
+def report_closed(label: str, result: ClosedLoopResult) -> None:
+    refused = f", refused {result.refused}" if result.refused else ""
+    errors = f", connection errors {result.errors}" if result.errors else ""
+    print(
+        f"HTTP POST /api/public/bookings, {label}: {result.bookings_per_second:8.1f} "
+        f"bookings/s, p50 {result.p50_ms:7.1f} ms, p99 {result.p99_ms:7.1f} ms{refused}{errors}"
+    )
+
+
+def report_paced(label: str, result: LoadResult) -> None:
     lat = result.latencies_ms
     print(
         f"HTTP POST /api/public/bookings, {label}: {result.count('201') / result.elapsed:8.1f} "
@@ -298,8 +312,9 @@ def main() -> None:
         "--paced-fraction", type=float, default=0.5, help="paced rate, as a share of pgbench's"
     )
     args = parser.parse_args()
-    if shutil.which("pgbench") is None:
-        sys.exit("pgbench not found: install the postgresql-client package")
+    for tool, package in (("pgbench", "postgresql-client"), ("wrk", "wrk")):
+        if shutil.which(tool) is None:
+            sys.exit(f"{tool} not found: install the {package} package (make setup does)")
 
     run_id = uuid.uuid4().hex[:8]
     dbname = f"cc_bench_booking_{run_id}"
@@ -308,7 +323,7 @@ def main() -> None:
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{dbname}"'))
     proc: subprocess.Popen[bytes] | None = None
-    rounds: list[tuple[float, float, LoadResult]] = []  # pgbench tps, its p99, HTTP closed loop
+    rounds: list[tuple[float, float, ClosedLoopResult]] = []  # pgbench tps, p99, HTTP closed loop
     try:
         settings = load_settings(database_url=url)
         upgrade(settings)
@@ -326,7 +341,8 @@ def main() -> None:
         port = free_port()
         proc = start_app(url, port, args.workers, run_id)
         asyncio.run(wait_ready(f"http://127.0.0.1:{port}", proc))
-        requests = booking_requests(port, seeded)
+        patients = iter(seeded.http_patients)
+        requests = booking_requests(port, seeded.token, patients, seeded.http_sessions)
         warm_up = [next(requests) for _ in range(200)]  # connections, prepared statements
         uvloop.run(run_load("127.0.0.1", port, iter(warm_up), clients=20, seconds=10))
         # The machine is shared and its speed drifts: the two sides take turns, and the ratio
@@ -335,8 +351,13 @@ def main() -> None:
             print(f"round {number}: pgbench, {args.pg_clients} clients, {args.seconds} s; "
                   f"HTTP closed loop, {args.clients} clients, {args.seconds} s ...", flush=True)  # fmt: skip
             pg_tps, pg_p99 = run_pgbench(dbname, seeded, args.pg_clients, args.seconds, number - 1)
-            closed = uvloop.run(
-                run_load("127.0.0.1", port, requests, clients=args.clients, seconds=args.seconds)
+            closed = run_wrk(
+                port,
+                token=seeded.token,
+                patients=list(itertools.islice(patients, per_second * args.seconds)),
+                sessions=seeded.http_sessions,
+                clients=args.clients,
+                seconds=args.seconds,
             )
             rounds.append((pg_tps, pg_p99, closed))
         rate = statistics.median(r[0] for r in rounds) * args.paced_fraction
@@ -374,13 +395,12 @@ def main() -> None:
     print()
     ratios = []
     for number, (pg_tps, pg_p99, closed) in enumerate(rounds, 1):
-        http_rps = closed.count("201") / closed.elapsed
-        ratios.append(http_rps / pg_tps)
+        ratios.append(closed.bookings_per_second / pg_tps)
         print(f"round {number}: pgbench, booking transaction ({args.pg_clients} clients): "
               f"{pg_tps:8.1f} tx/s, p99 {pg_p99:7.1f} ms")  # fmt: skip
-        report_http(f"closed loop ({args.clients} clients, {args.workers} workers)", closed)
+        report_closed(f"closed loop ({args.clients} clients, {args.workers} workers)", closed)
         print(f"round {number}: ratio {ratios[-1]:.3f}")
-    report_http(f"paced at {rate:.0f}/s ({args.clients} clients)", paced)
+    report_paced(f"paced at {rate:.0f}/s ({args.clients} clients)", paced)
     print(f"patients booked for more than once: {repeat_patients}")
     print(f"bookings written: pgbench {booked.get('pgbench', 0)}, "
           f"HTTP {sum(n for actor, n in booked.items() if actor != 'pgbench')}")  # fmt: skip
