@@ -45,15 +45,16 @@ from ivr.ami.client import AmiClient
 
 
 def _lifespan(
-    settings: Settings, start_up: Callable[[], object]
+    settings: Settings, start_up: Callable[[], object] | None
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """Size the worker's thread pool (where sync routes run) to its database connections, run
-    ``start_up``; close the asynchronous clients when the app stops."""
+    ``start_up`` if any; close the asynchronous clients when the app stops."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         to_thread.current_default_thread_limiter().total_tokens = settings.desk_concurrency
-        start_up()
+        if start_up is not None:
+            start_up()
         yield
         await close_loop_clients(app.state.ctx)
 
@@ -95,12 +96,11 @@ def create_app(
     if redis_client is None:
         redis_client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
     knowledge_search = KnowledgeSearch()
-    factory = session_factory
-
-    def start_up() -> None:
-        if warm_knowledge_index:
-            knowledge_service.warm_up(knowledge_search, factory)
-
+    start_up = (
+        partial(knowledge_service.warm_up, knowledge_search, session_factory)
+        if warm_knowledge_index
+        else None
+    )
     app = DeskApp(
         title="北京114与医保热线呼叫中心", version="0.1.0", lifespan=_lifespan(settings, start_up)
     )

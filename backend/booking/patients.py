@@ -126,8 +126,8 @@ def register_patient(
     number = idcard.validate(id_number)
     name = normalize_name(name)
     phone = normalize_phone(phone)
-    identity = identity_columns(ctx.cipher, number, name, phone)
-    id_hash, phone_hash = identity["id_hash"], identity["phone_hash"]
+    id_hash = ctx.cipher.lookup_hash(number)
+    phone_hash = ctx.cipher.lookup_hash(phone)
     # Serialize registrations per phone number so that the per-phone limit holds under races.
     session.execute(
         text("SELECT pg_advisory_xact_lock(hashtext(:h))"), {"h": "phone:" + phone_hash}
@@ -143,7 +143,9 @@ def register_patient(
             select(func.count()).select_from(Patient).where(Patient.phone_hash == phone_hash)
         ).scalar_one()
         check_phone_patients(ctx.rules, others)
-        patient = Patient(**identity, created_at=ctx.clock())
+        patient = Patient(
+            **identity_columns(ctx.cipher, number, name, phone), created_at=ctx.clock()
+        )
         session.add(patient)
         session.flush()
         session.add(
