@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-import asyncpg
-
 from agent_desk.deps import DeskContext
 from backend.db import libpq_url
 from backend.fair_pool import FairPool
@@ -19,6 +17,8 @@ from backend.pipelined_redis import PipelinedRedis
 
 # An idle pooled connection is closed after this long (the pool keeps none in reserve).
 IDLE_SECONDS = 60.0
+# How the pool's connections show in pg_stat_activity.
+APPLICATION_NAME = "callcenter-online-booking"
 
 
 @dataclass
@@ -32,22 +32,14 @@ class LoopClients:
         await self.redis.close()
 
 
-async def _keep_session(connection: asyncpg.Connection) -> None:
-    """Skips asyncpg's session reset (``RESET ALL``, ``UNLISTEN *`` ... a round trip on every
-    release): these connections only ever run booking transactions, which change no session
-    state, and asyncpg still rolls back a transaction left open before this is called."""
-
-
 async def _open(ctx: DeskContext, loop: asyncio.AbstractEventLoop) -> LoopClients:
-    size = ctx.settings.desk_concurrency
-    pool = await asyncpg.create_pool(
+    pool = FairPool(
         libpq_url(ctx.settings.database_url),
-        min_size=0,
-        max_size=size,
-        max_inactive_connection_lifetime=IDLE_SECONDS,
-        reset=_keep_session,
+        size=ctx.settings.desk_concurrency,
+        idle_seconds=IDLE_SECONDS,
+        server_settings={"application_name": APPLICATION_NAME},
     )
-    return LoopClients(loop, PipelinedRedis(ctx.settings.redis_url), FairPool(pool, size))
+    return LoopClients(loop, PipelinedRedis(ctx.settings.redis_url), pool)
 
 
 async def loop_clients(ctx: DeskContext) -> LoopClients:

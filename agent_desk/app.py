@@ -11,7 +11,7 @@ from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agent_desk import live
 from agent_desk.aio import close_loop_clients
@@ -62,17 +62,20 @@ def _lifespan(
 
 
 class DeskApp(FastAPI):
-    """The desk app, with the online booking's fast path in front of the whole middleware
-    stack: FastAPI's own layers (error page, telemetry, body limit) and the session layer
-    would otherwise be passed, and resumed at every await of the booking, on the platform's
-    busiest request. The fast path adds the security headers itself; an error it does not
-    expect becomes uvicorn's plain 500, the same as the error layer's."""
+    """The desk app, with the online booking's fast path in front of everything FastAPI does
+    on a request: its telemetry check (OpenTelemetry provider look-ups on every request),
+    Starlette's dispatch, the error page and the session layer would otherwise be passed, and
+    resumed at every await of the booking, on the platform's busiest request. The fast path
+    adds the security headers itself; an error it does not expect becomes uvicorn's plain
+    500, the same as the error layer's."""
 
-    booking_fast_path: Callable[[ASGIApp], ASGIApp] | None = None
+    booking_fast_path: ASGIApp | None = None  # wraps FastAPI's own __call__
 
-    def build_middleware_stack(self) -> ASGIApp:
-        stack = super().build_middleware_stack()
-        return stack if self.booking_fast_path is None else self.booking_fast_path(stack)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.booking_fast_path is None:
+            await super().__call__(scope, receive, send)
+        else:
+            await self.booking_fast_path(scope, receive, send)
 
 
 def create_app(
@@ -112,8 +115,11 @@ def create_app(
     booking_config = public_booking.BookingApiConfig.from_env()
     booking_services = public_booking.ServiceCache(booking_config.rules)
     app.add_middleware(SessionUserMiddleware)
-    app.booking_fast_path = partial(
-        BookingFastPath, ctx=app.state.ctx, config=booking_config, services=booking_services
+    app.booking_fast_path = BookingFastPath(
+        partial(FastAPI.__call__, app),
+        ctx=app.state.ctx,
+        config=booking_config,
+        services=booking_services,
     )
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
 

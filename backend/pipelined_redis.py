@@ -4,8 +4,10 @@ The public API counts each request in Redis (``booking.rate_limit``). Through re
 asyncio client that count cost about 120 µs of CPU per command, and with more requests in
 flight than pooled connections the surplus waited for a connection. Redis answers the
 commands of one connection in the order they were sent, so one connection serves every
-caller without a pool and without waiting for one: a command is written at once and its
-future queued, and the replies, parsed by hiredis, settle the futures in that order.
+caller without a pool and without waiting for one: a command is queued with its future and
+written at the end of the loop's pass, with the other commands of that pass
+(``backend.coalesced_writes``), and the replies, parsed by hiredis, settle the futures in
+that order.
 
 A lost connection fails the commands still waiting on it with ``RedisUnavailable``; the
 next command connects again. A command that gets no reply within ``timeout`` fails the
@@ -17,10 +19,13 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from functools import partial
 from typing import Any, cast
 from urllib.parse import unquote, urlsplit
 
 import hiredis
+
+from backend.coalesced_writes import CoalescingTransport
 
 
 class RedisUnavailable(Exception):
@@ -32,21 +37,29 @@ class RedisReplyError(Exception):
 
 
 class _Connection(asyncio.Protocol):
-    def __init__(self) -> None:
+    def __init__(self, timeout: float) -> None:
         self._transport: asyncio.Transport | None = None
-        self._waiting: deque[asyncio.Future[Any]] = deque()
+        self._timeout = timeout
+        # Each command's future and when it was sent, oldest first (Redis answers in order).
+        self._waiting: deque[tuple[asyncio.Future[Any], float]] = deque()
+        self._watchdog: asyncio.TimerHandle | None = None
         self._reader = hiredis.Reader()
         self.lost = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # A TCP transport (uvloop's is not an asyncio.Transport subclass, so no isinstance).
-        self._transport = cast(asyncio.Transport, transport)
+        # The commands sent in one pass of the loop leave in one write.
+        self._transport = CoalescingTransport(cast(asyncio.Transport, transport))
 
     def send(self, args: tuple[str | int | bytes, ...]) -> asyncio.Future[Any]:
         if self.lost or self._transport is None:
             raise RedisUnavailable("Redis connection lost")
-        reply = asyncio.get_running_loop().create_future()
-        self._waiting.append(reply)
+        loop = asyncio.get_running_loop()
+        reply = loop.create_future()
+        self._waiting.append((reply, loop.time()))
+        # One timer for the connection, not one per command: it watches the oldest command.
+        if self._watchdog is None:
+            self._watchdog = loop.call_later(self._timeout, self._check_answered)
         # hiredis's stub declares a one-element tuple where any length is meant.
         self._transport.write(hiredis.pack_command(args))  # type: ignore[arg-type]
         return reply
@@ -54,7 +67,7 @@ class _Connection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self._reader.feed(data)
         while (reply := self._reader.gets()) is not False:
-            waiter = self._waiting.popleft()
+            waiter, _ = self._waiting.popleft()
             if waiter.done():  # its caller gave up (cancelled); the reply is still its own
                 continue
             if isinstance(reply, hiredis.ReplyError):
@@ -63,16 +76,38 @@ class _Connection(asyncio.Protocol):
                 waiter.set_result(reply)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.lost = True
-        while self._waiting:
-            waiter = self._waiting.popleft()
-            if not waiter.done():
-                waiter.set_exception(RedisUnavailable(f"Redis connection lost: {exc}"))
+        self._fail_all(RedisUnavailable(f"Redis connection lost: {exc}"))
 
     def close(self) -> None:
-        self.lost = True
+        self._fail_all(RedisUnavailable("Redis connection closed"))
         if self._transport is not None:
             self._transport.close()
+
+    def _check_answered(self) -> None:
+        """A Redis that stopped answering one command stopped answering them all: when the
+        oldest command has waited ``timeout``, the connection is dropped and every command
+        on it fails."""
+        self._watchdog = None
+        if not self._waiting:
+            return
+        loop = asyncio.get_running_loop()
+        left = self._waiting[0][1] + self._timeout - loop.time()
+        if left > 0:
+            self._watchdog = loop.call_later(left, self._check_answered)
+            return
+        self._fail_all(RedisUnavailable(f"Redis did not answer within {self._timeout:g} s"))
+        if self._transport is not None:
+            self._transport.close()
+
+    def _fail_all(self, error: RedisUnavailable) -> None:
+        self.lost = True
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
+        while self._waiting:
+            waiter, _ = self._waiting.popleft()
+            if not waiter.done():
+                waiter.set_exception(error)
 
 
 class PipelinedRedis:
@@ -92,13 +127,7 @@ class PipelinedRedis:
     async def execute(self, *args: str | int | bytes) -> Any:
         """Send one command and wait for its reply."""
         connection = await self._connected()
-        reply = connection.send(args)
-        try:
-            async with asyncio.timeout(self._timeout):
-                return await reply
-        except TimeoutError:
-            connection.close()
-            raise RedisUnavailable(f"Redis did not answer within {self._timeout:g} s") from None
+        return await connection.send(args)
 
     async def close(self) -> None:
         if self._connecting is not None:
@@ -123,7 +152,9 @@ class PipelinedRedis:
     async def _connect(self) -> _Connection:
         loop = asyncio.get_running_loop()
         async with asyncio.timeout(self._timeout):
-            _, connection = await loop.create_connection(_Connection, self._host, self._port)
+            _, connection = await loop.create_connection(
+                partial(_Connection, self._timeout), self._host, self._port
+            )
             try:
                 for command in self._setup_commands():
                     await connection.send(command)

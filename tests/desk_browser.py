@@ -25,6 +25,7 @@ import uvicorn
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent_desk.app import create_app
+from agent_desk.http_server import DeskHttpProtocol
 from backend.settings import Settings
 from tests.conftest import free_port
 from tests.desk_support import desk_settings
@@ -61,7 +62,15 @@ def serve_desk(
     client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
     app = create_app(settings, session_factory=session_factory, redis_client=client, **app_kwargs)
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="websockets")
+        # The desk's own HTTP protocol (``callcenter desk`` serves with it), websockets too.
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            ws="websockets",
+            http=DeskHttpProtocol,
+        )
     )
     thread = threading.Thread(target=server.run, name="desk-server", daemon=True)
     thread.start()

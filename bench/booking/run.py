@@ -5,9 +5,10 @@ The pgbench script is made from the very statements the service runs
 (``backend/booking/booking_sql.py``, driven by ``reservations.book_for_account_steps``): the
 token check, the patient lock, the session facts, the history the rules read, the slot taken
 with the booking, event and audit rows written, and the receipt read back; pgbench runs them
-with prepared statements. The desk app is started with uvicorn and driven by wrk in the
-closed loop (``closed_loop.py``: a C client, as pgbench is) and by ``load.py`` (raw asyncio
-HTTP/1.1) in the paced phase:
+with prepared statements. The desk app is served as ``callcenter desk`` serves it
+(``serve.py``: uvicorn with the desk's HTTP protocol, in two worker processes) and driven by
+wrk in the closed loop (``closed_loop.py``: a C client, as pgbench is) and by ``load.py``
+(raw asyncio HTTP/1.1) in the paced phase:
 
 1. ``--rounds`` rounds, each pgbench for ``--seconds`` and then the HTTP endpoint in a closed
    loop (200 clients sending back to back) for as long: the ratio of the booking throughputs,
@@ -250,10 +251,14 @@ def start_app(url: str, port: int, workers: int, run_id: str) -> subprocess.Pope
         "PYTHONPATH": str(ROOT),
     }
     cmd = [
-        sys.executable, "-m", "uvicorn", "bench.booking.serve:make_app", "--factory",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers),
-        "--log-level", "warning", "--no-access-log",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "bench.booking.serve",
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
     return subprocess.Popen(cmd, cwd=ROOT, env=env)
 
 

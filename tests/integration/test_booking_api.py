@@ -345,7 +345,7 @@ def test_the_desk_app_answers_bookings_in_front_of_its_stack_with_the_security_h
     settings: Settings, session_factory: sessionmaker[Session], redis_client: redis.Redis
 ) -> None:
     app = create_app(settings, session_factory=session_factory, redis_client=redis_client)
-    assert isinstance(app.build_middleware_stack(), BookingFastPath)
+    assert isinstance(app.booking_fast_path, BookingFastPath)  # in front of FastAPI.__call__
     with TestClient(app) as client:
         refused = client.post(
             "/api/public/bookings",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -9,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from backend.booking.errors import BookingRefused
+from backend.booking.reservations import _details
 from backend.booking.rules import (
     BookingRules,
     Channel,
@@ -192,3 +194,8 @@ def test_rules_come_from_the_environment_and_refuse_nonsense() -> None:
 
 def test_utc_and_local_clocks_agree() -> None:
     check_booking(RULES, NOW.astimezone(UTC), SESSION, [])
+
+
+def test_the_audit_details_are_the_json_of_channel_and_session() -> None:
+    for channel in Channel:
+        assert json.loads(_details(channel, 42)) == {"channel": channel.value, "schedule_id": 42}
