@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 
-import asyncpg
 import pytest
 from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,6 +28,7 @@ from backend.booking.reservations import BookRequest, online_request
 from backend.booking.rules import BookingRules, Channel, SessionOfDay
 from backend.booking.service import BookingService
 from backend.db import libpq_url, make_engine, make_session_factory, transaction
+from backend.fair_pool import FairPool
 from backend.models.booking import AccountPatient, Booking, Patient, Slot
 from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
@@ -151,16 +151,15 @@ def test_five_hundred_clients_never_overbook_one_hundred_slots(race: Race) -> No
 async def test_five_hundred_online_clients_on_the_async_pool_never_overbook(
     race: Race, settings: Settings
 ) -> None:
-    """The online API's path (asyncpg pool, no threads) under the same race."""
+    """The online API's path (its asyncpg connection pool, no threads) under the same race."""
     with transaction(race.factory) as session:
         account_id, token = open_account(session, race.ctx, "13900000000")
         session.execute(
             insert(AccountPatient),
             [{"account_id": account_id, "patient_id": p} for p in race.patient_ids],
         )
-    async with asyncpg.create_pool(
-        libpq_url(settings.database_url), min_size=1, max_size=20
-    ) as pool:
+    pool = FairPool(libpq_url(settings.database_url), size=20, idle_seconds=60)
+    try:
         online = OnlineBooking(pool, race.ctx)
         go = asyncio.Event()
 
@@ -178,4 +177,6 @@ async def test_five_hundred_online_clients_on_the_async_pool_never_overbook(
         tasks = [asyncio.create_task(client(p)) for p in race.patient_ids]
         go.set()
         outcomes = await asyncio.gather(*tasks)
+    finally:
+        await pool.close()
     assert_exactly_one_booking_per_slot(race, list(outcomes))
