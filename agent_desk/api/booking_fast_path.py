@@ -32,6 +32,7 @@ from agent_desk.api.public_booking import (
     bearer_token_of,
     body_too_large,
     book_unkeyed,
+    booking_public_json,
     count_request,
     error_response,
     invalid_request,
@@ -91,7 +92,7 @@ class BookingFastPath:
             return error_response(exc)
         except ValidationError as exc:
             return invalid_request(exc.errors())
-        return Response(booked.model_dump_json(), status_code=201, media_type="application/json")
+        return Response(booking_public_json(booked), status_code=201, media_type="application/json")
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes:

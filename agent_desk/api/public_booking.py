@@ -16,6 +16,7 @@ domain errors into ``{"error", "message"}`` with the right status, and the servi
 # No ``from __future__ import annotations`` here: FastAPI must evaluate the dependency
 # aliases built inside ``build_router`` (closures), which string annotations would hide.
 
+import json
 import logging
 import os
 from collections.abc import Callable, Coroutine, Sequence
@@ -298,13 +299,25 @@ def booking_public(receipt: BookingReceipt) -> BookingPublic:
     return BookingPublic.model_validate(receipt, from_attributes=True)
 
 
+def booking_public_json(receipt: BookingReceipt) -> bytes:
+    """``booking_public(receipt)`` as JSON, written without building the model: the fields
+    are the receipt's own (strings and numbers made by the service), and the model's
+    validation and dump took about 3% of a web worker's Python time per online booking
+    (py-spy). The same bytes as the model's ``model_dump_json`` (tested)."""
+    fields = {name: getattr(receipt, name) for name in _PUBLIC_FIELDS}
+    return json.dumps(fields, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+_PUBLIC_FIELDS = tuple(BookingPublic.model_fields)
+
+
 async def book_unkeyed(
     ctx: DeskContext, service: BookingService, token: str, body: BookingCreate, address: str
-) -> BookingPublic:
+) -> BookingReceipt:
     """An online booking without an ``Idempotency-Key``: on the event loop, on the asyncpg
     pool. The route below and ``booking_fast_path`` both answer with this."""
     online = OnlineBooking((await loop_clients(ctx)).pool, service.ctx)
-    return booking_public(await online.book(token, online_request_for(body, address)))
+    return await online.book(token, online_request_for(body, address))
 
 
 def online_request_for(body: BookingCreate, address: str) -> Callable[[int], BookRequest]:
@@ -436,7 +449,7 @@ def build_router(
         idempotency_key: IdemKey = None,
     ) -> BookingPublic:
         if idempotency_key is None:
-            return await book_unkeyed(ctx, service, token, body, address)
+            return booking_public(await book_unkeyed(ctx, service, token, body, address))
         # The key store is synchronous: a rarer path, in the thread pool.
         receipt = await run_in_threadpool(
             service.book_for_account, token, online_request_for(body, address), idempotency_key

@@ -300,6 +300,11 @@ def find_booking_id(session: Session, ctx: BookingContext, id_number: str, code:
     return booking_id
 
 
+def _clock_time(moment: datetime) -> str:
+    """ "HH:MM", without ``strftime``'s locale-aware formatting (a receipt is made per booking)."""
+    return f"{moment.hour:02d}:{moment.minute:02d}"
+
+
 def load_receipt(
     session: Session, ctx: BookingContext, booking_id: int, *, reveal: bool = False
 ) -> BookingReceipt:
@@ -324,7 +329,7 @@ def receipt_steps(
         day=row.day.isoformat(),
         session=row.session,
         slot_seq=row.seq,
-        slot_time=row.slot_starts_at.astimezone(ctx.rules.tz).strftime("%H:%M"),
+        slot_time=_clock_time(row.slot_starts_at.astimezone(ctx.rules.tz)),
         fee=str(row.fee),
         patient_name=name,
         id_number=number,

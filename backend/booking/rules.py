@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from backend.booking.errors import BookingRefused
@@ -81,7 +82,7 @@ class BookingRules:
             if isinstance(value, int) and not isinstance(value, bool) and value < 0:
                 raise ValueError(f"{f.name} must not be negative")
 
-    @property
+    @cached_property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 

@@ -1,7 +1,9 @@
-"""What the IVR reads out for a booking, and the receipt's round trip through JSON."""
+"""What the IVR reads out for a booking, the receipt's round trip through JSON, and the
+public API's JSON of it."""
 
 from __future__ import annotations
 
+from agent_desk.api.public_booking import booking_public, booking_public_json
 from backend.booking.views import BookingReceipt
 
 RECEIPT = BookingReceipt(
@@ -41,3 +43,9 @@ def test_a_general_clinic_has_no_doctor_name() -> None:
 
 def test_the_receipt_survives_a_json_round_trip() -> None:
     assert BookingReceipt.from_dict(RECEIPT.to_dict() | {"unknown": 1}) == RECEIPT
+
+
+def test_the_public_api_writes_a_receipt_as_its_model_would() -> None:
+    written = booking_public_json(RECEIPT)
+    assert written == booking_public(RECEIPT).model_dump_json().encode()
+    assert "北京协和医院".encode() in written and b'"status_label":"' in written
