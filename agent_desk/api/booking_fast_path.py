@@ -7,7 +7,8 @@ cost as much server CPU as the booking transaction itself: under bench/booking's
 server processes spent 2.3 ms of CPU per booking through the route and 1.3 ms through this
 middleware (CPU time from /proc over a closed-loop run; the bench itself prints throughput).
 
-So a plain ASGI middleware, in front of the whole stack (``agent_desk.app.DeskApp``), takes
+So a plain ASGI app, in front of everything FastAPI does (``agent_desk.app.DeskApp`` calls it
+before ``FastAPI.__call__``; it passes every other request on to that), takes
 the request (without an ``Idempotency-Key``; keyed requests need the synchronous key store
 and go on to the route) and does what the route does, with the route's own pieces from
 ``public_booking``: the per-address rate limit, the body-size limit, the bearer token, the
