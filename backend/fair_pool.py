@@ -64,9 +64,7 @@ class FairPool:
     async def take(self) -> asyncpg.Connection:
         if self._closed:
             raise PoolClosed("the connection pool is closed")
-        while self._waiters and self._waiters[0].done():  # cancelled waiters
-            self._waiters.popleft()
-        if not self._waiters:
+        if not self._live_waiters():
             if self._idle:
                 return self._idle.pop()[0]
             if self._counted < self._size:
@@ -87,11 +85,10 @@ class FairPool:
             self._counted -= 1
             self._pass_turn()
             return
-        while self._waiters:
-            turn = self._waiters.popleft()
-            if not turn.done():
-                turn.set_result(connection)
-                return
+        turn = self._next_waiter()
+        if turn is not None:
+            turn.set_result(connection)
+            return
         self._idle.append((connection, asyncio.get_running_loop().time()))
         if self._reaper is None:
             self._arm_reaper()
@@ -102,10 +99,8 @@ class FairPool:
         if self._reaper is not None:
             self._reaper.cancel()
             self._reaper = None
-        while self._waiters:
-            turn = self._waiters.popleft()
-            if not turn.done():
-                turn.set_exception(PoolClosed("the connection pool was closed"))
+        while (turn := self._next_waiter()) is not None:
+            turn.set_exception(PoolClosed("the connection pool was closed"))
         idle, self._idle = self._idle, []
         self._counted -= len(idle)
         await asyncio.gather(*(connection.close() for connection, _ in idle), *self._closing)
@@ -123,12 +118,20 @@ class FairPool:
         """Room for one more connection: the longest waiter may open it."""
         if self._closed or self._counted >= self._size:
             return
-        while self._waiters:
-            turn = self._waiters.popleft()
-            if not turn.done():
-                self._counted += 1
-                turn.set_result(None)
-                return
+        turn = self._next_waiter()
+        if turn is not None:
+            self._counted += 1
+            turn.set_result(None)
+
+    def _live_waiters(self) -> bool:
+        """Whether anyone still waits (cancelled waiters at the front are dropped)."""
+        while self._waiters and self._waiters[0].done():
+            self._waiters.popleft()
+        return bool(self._waiters)
+
+    def _next_waiter(self) -> asyncio.Future[asyncpg.Connection | None] | None:
+        """The longest waiter still waiting, taken off the queue (None: nobody waits)."""
+        return self._waiters.popleft() if self._live_waiters() else None
 
     def _give_up(self, turn: asyncio.Future[asyncpg.Connection | None]) -> None:
         """A waiter was cancelled; what it had just been handed goes to the next one."""
