@@ -32,7 +32,8 @@ class LoopClients:
         await self.redis.close()
 
 
-async def _open(ctx: DeskContext, loop: asyncio.AbstractEventLoop) -> LoopClients:
+def _open(ctx: DeskContext, loop: asyncio.AbstractEventLoop) -> LoopClients:
+    # Nothing connects here: the pool and the Redis client connect on first use.
     pool = FairPool(
         libpq_url(ctx.settings.database_url),
         size=ctx.settings.desk_concurrency,
@@ -42,18 +43,16 @@ async def _open(ctx: DeskContext, loop: asyncio.AbstractEventLoop) -> LoopClient
     return LoopClients(loop, PipelinedRedis(ctx.settings.redis_url), pool)
 
 
-async def loop_clients(ctx: DeskContext) -> LoopClients:
+def loop_clients(ctx: DeskContext) -> LoopClients:
+    """The running loop's clients, made on the first call from that loop."""
     loop = asyncio.get_running_loop()
-    opening = ctx.loop_clients.get(id(loop))
-    if opening is None:
-        opening = ctx.loop_clients[id(loop)] = loop.create_task(_open(ctx, loop))
-    if opening.done():  # every request after the first: no shield (a future and callbacks)
-        return opening.result()
-    return await asyncio.shield(opening)
+    clients: LoopClients | None = ctx.loop_clients.get(id(loop))
+    if clients is None:
+        clients = ctx.loop_clients[id(loop)] = _open(ctx, loop)
+    return clients
 
 
 async def close_loop_clients(ctx: DeskContext) -> None:
-    loop = asyncio.get_running_loop()
-    opening = ctx.loop_clients.pop(id(loop), None)
-    if opening is not None:
-        await (await opening).close()
+    clients = ctx.loop_clients.pop(id(asyncio.get_running_loop()), None)
+    if clients is not None:
+        await clients.close()

@@ -7,7 +7,6 @@ thread pool, a hop that costs more than the work itself on busy routes.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -24,8 +23,8 @@ class DeskContext:
     settings: Settings
     session_factory: sessionmaker[Session]
     redis: redis.Redis
-    # Asynchronous clients by event loop id (see ``agent_desk.aio``).
-    loop_clients: dict[int, asyncio.Task[Any]] = field(default_factory=dict)
+    # Asynchronous clients (``agent_desk.aio.LoopClients``) by event loop id.
+    loop_clients: dict[int, Any] = field(default_factory=dict)
 
 
 def context_of(request: Request) -> DeskContext:

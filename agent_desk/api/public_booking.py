@@ -135,7 +135,7 @@ async def count_request(ctx: DeskContext, config: BookingApiConfig, address: str
     """The per-address rate limit every public route counts against (429 when over)."""
     rules = config.rules
     limiter = RateLimiter(
-        (await loop_clients(ctx)).redis,
+        loop_clients(ctx).redis,
         prefix=config.redis_prefix,
         limit=rules.rate_limit_requests,
         window_seconds=rules.rate_limit_window_seconds,
@@ -316,7 +316,7 @@ async def book_unkeyed(
 ) -> BookingReceipt:
     """An online booking without an ``Idempotency-Key``: on the event loop, on the asyncpg
     pool. The route below and ``booking_fast_path`` both answer with this."""
-    online = OnlineBooking((await loop_clients(ctx)).pool, service.ctx)
+    online = OnlineBooking(loop_clients(ctx).pool, service.ctx)
     return await online.book(token, online_request_for(body, address))
 
 
