@@ -78,8 +78,9 @@ class _Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._fail_all(RedisUnavailable(f"Redis connection lost: {exc}"))
 
-    def close(self) -> None:
-        self._fail_all(RedisUnavailable("Redis connection closed"))
+    def close(self, why: str = "Redis connection closed") -> None:
+        """Drop the connection; the commands still waiting on it fail with ``why``."""
+        self._fail_all(RedisUnavailable(why))
         if self._transport is not None:
             self._transport.close()
 
@@ -95,9 +96,7 @@ class _Connection(asyncio.Protocol):
         if left > 0:
             self._watchdog = loop.call_later(left, self._check_answered)
             return
-        self._fail_all(RedisUnavailable(f"Redis did not answer within {self._timeout:g} s"))
-        if self._transport is not None:
-            self._transport.close()
+        self.close(f"Redis did not answer within {self._timeout:g} s")
 
     def _fail_all(self, error: RedisUnavailable) -> None:
         self.lost = True
