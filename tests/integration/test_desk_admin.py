@@ -125,8 +125,9 @@ def test_prompt_text_edit_is_rendered_on_save_and_can_be_undone(
         assert missing.status_code == 404
     with session_factory() as db:
         details = db.scalars(
-            select(AuditRecord.details).where(
-                AuditRecord.actor == admin.username, AuditRecord.action == "admin.prompt_update"
-            )
+            select(AuditRecord.details)
+            .where(AuditRecord.actor == admin.username, AuditRecord.action == "admin.prompt_update")
+            # Without an order PostgreSQL may return the rows either way round.
+            .order_by(AuditRecord.id)
         ).all()
     assert [d["after"] for d in details] == [text, first["default"]]

@@ -52,9 +52,9 @@ def test_agent_signs_in_goes_ready_and_takes_a_break(
     ]
     with session_factory() as db:
         audited = db.scalars(
-            select(AuditRecord.details).where(
-                AuditRecord.actor == agent.username, AuditRecord.action == "agent.state"
-            )
+            select(AuditRecord.details)
+            .where(AuditRecord.actor == agent.username, AuditRecord.action == "agent.state")
+            .order_by(AuditRecord.id)
         ).all()
     assert [d["to"] for d in audited] == ["not_ready", "ready", "not_ready"]
     assert desk_client.post("/api/agent/sign-out").json()["state"] == "logged_out"
