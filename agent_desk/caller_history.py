@@ -32,13 +32,13 @@ def caller_history(
     calls = db.scalars(
         select(CallRecord)
         .where(CallRecord.caller_number == number, CallRecord.call_id != exclude_call)
-        .order_by(CallRecord.started_at.desc())
+        .order_by(CallRecord.started_at.desc(), CallRecord.id.desc())
         .limit(LIMIT)
     )
     orders = db.scalars(
         select(WorkOrder)
         .where(WorkOrder.caller_phone_hash == cipher.lookup_hash(order_phone(number)))
-        .order_by(WorkOrder.created_at.desc())
+        .order_by(WorkOrder.created_at.desc(), WorkOrder.id.desc())
         .limit(LIMIT)
     )
     return {
@@ -67,7 +67,7 @@ def _bookings(db: Session, cipher: PersonalDataCipher, number: str) -> list[dict
         .join(Patient, Patient.id == Booking.patient_id)
         .join(Hospital, Hospital.id == Booking.hospital_id)
         .where(Patient.phone_hash == phone_hash)
-        .order_by(Booking.booked_at.desc())
+        .order_by(Booking.booked_at.desc(), Booking.id.desc())
         .limit(LIMIT)
     )
     return [

@@ -88,13 +88,13 @@ def _state_totals(db: Session, agent_id: int, start: datetime, end: datetime) ->
     before = db.scalar(
         select(AgentStateChange.state)
         .where(AgentStateChange.agent_id == agent_id, AgentStateChange.at < start)
-        .order_by(AgentStateChange.at.desc())
+        .order_by(AgentStateChange.at.desc(), AgentStateChange.id.desc())
         .limit(1)
     )
     rows = db.execute(
         select(AgentStateChange.at, AgentStateChange.state)
         .where(AgentStateChange.agent_id == agent_id, AgentStateChange.at >= start)
-        .order_by(AgentStateChange.at)
+        .order_by(AgentStateChange.at, AgentStateChange.id)
     ).all()
     return time_in_states([(at, state) for at, state in rows], start, end, before)
 

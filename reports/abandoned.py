@@ -53,7 +53,7 @@ def abandoned_calls(session: Session, f: ReportFilter) -> Table:
               c.caller_number, c.wait_seconds AS wait, c.disposition,
               EXISTS (SELECT 1 FROM call_records cb WHERE cb.parent_call_id = c.call_id) AS done
             FROM call_records c WHERE {" AND ".join(where)}
-            ORDER BY c.started_at DESC LIMIT :limit"""
+            ORDER BY c.started_at DESC, c.id DESC LIMIT :limit"""
         ),
         params,
     )

@@ -37,7 +37,7 @@ def missing_recordings(session: Session, f: ReportFilter) -> list[list[Cell]]:
             "LEFT JOIN recordings r ON r.id = c.recording_id "
             "WHERE c.started_at >= :start AND c.started_at < :end "
             f"AND (r.id IS NULL OR r.status = 'MISSING'){line_where} "
-            "ORDER BY c.started_at DESC LIMIT :limit"
+            "ORDER BY c.started_at DESC, c.id DESC LIMIT :limit"
         ),
         {"tz": f.tz_name, "start": start, "end": end, "line": f.line, "limit": MISSING_LIST_LIMIT},
     )

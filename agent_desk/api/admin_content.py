@@ -76,7 +76,7 @@ def build_router() -> APIRouter:
         with desk.factory() as db:
             return [
                 HospitalOut.model_validate(h, from_attributes=True)
-                for h in db.scalars(select(Hospital).order_by(Hospital.name))
+                for h in db.scalars(select(Hospital).order_by(Hospital.name, Hospital.id))
             ]
 
     @router.patch("/api/admin/hospitals/{hospital_id}", summary="修改医院信息与预约须知")
@@ -97,7 +97,11 @@ def build_router() -> APIRouter:
     @router.get("/api/admin/announcements", summary="公告列表（含已过期）")
     def list_announcements(desk: DeskDep, caller: AdminCaller) -> list[AnnouncementOut]:
         with desk.factory() as db:
-            query = select(Announcement).order_by(Announcement.published_at.desc()).limit(200)
+            query = (
+                select(Announcement)
+                .order_by(Announcement.published_at.desc(), Announcement.id.desc())
+                .limit(200)
+            )
             return [
                 AnnouncementOut.model_validate(a, from_attributes=True) for a in db.scalars(query)
             ]

@@ -414,7 +414,11 @@ def build_router(
     @router.get("/announcements", summary="公告")
     def announcements(ctx: CtxDep, hospital_id: int | None = None) -> list[AnnouncementPublic]:
         with ctx.session_factory() as session:
-            query = select(Announcement).order_by(Announcement.published_at.desc()).limit(50)
+            query = (
+                select(Announcement)
+                .order_by(Announcement.published_at.desc(), Announcement.id.desc())
+                .limit(50)
+            )
             if hospital_id is not None:
                 query = query.where(
                     or_(Announcement.hospital_id == hospital_id, Announcement.hospital_id.is_(None))

@@ -215,7 +215,7 @@ def build_router(guard: Callable[..., Any] | None = None) -> APIRouter:
             text(
                 "SELECT id, kind, period_start AT TIME ZONE 'Asia/Shanghai', fmt, filename, "
                 "created_at AT TIME ZONE 'Asia/Shanghai' FROM report_archives "
-                "ORDER BY created_at DESC LIMIT 500"
+                "ORDER BY created_at DESC, id DESC LIMIT 500"
             )
         )
         items = "".join(

@@ -233,7 +233,7 @@ def build_router() -> APIRouter:
                     Agent, Agent.id == func.coalesce(Recording.agent_id, CallRecord.agent_id)
                 )
                 .where(Recording.status.in_([RecordingStatus.COMPLETE, RecordingStatus.REPAIRED]))
-                .order_by(Recording.started_at.desc())
+                .order_by(Recording.started_at.desc(), Recording.id.desc())
                 .limit(limit)
             )
             query = _scoped(query, _team_of(db, caller))

@@ -214,6 +214,7 @@ def stop_session(
         select(Booking, Patient)
         .join(Patient, Patient.id == Booking.patient_id)
         .where(Booking.schedule_id == schedule.id, Booking.status == BookingStatus.BOOKED)
+        .order_by(Booking.id)
         .with_for_update(of=Booking)
     ).all()
     affected: list[AffectedBooking] = []

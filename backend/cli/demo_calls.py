@@ -109,7 +109,7 @@ async def run_demo_calls(settings: Settings, settle_seconds: float = 60.0) -> li
         records = session.scalars(
             select(CallRecord)
             .where(CallRecord.caller_number.like("138****%"))
-            .order_by(CallRecord.started_at.desc())
+            .order_by(CallRecord.started_at.desc(), CallRecord.id.desc())
             .limit(len(DEMO_CALLS))
         ).all()
     engine.dispose()

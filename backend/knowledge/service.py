@@ -174,7 +174,7 @@ def load_docs(session: Session, article_ids: Collection[int] | None = None) -> d
     kinds = {row.id: row.kind for row in session.execute(articles)}
     docs: dict[int, list[Doc]] = defaultdict(list)
     if kinds:
-        query = select(KnowledgeVersion)
+        query = select(KnowledgeVersion).order_by(KnowledgeVersion.id)
         if article_ids is not None:
             query = query.where(KnowledgeVersion.article_id.in_(list(kinds)))
         for version in session.scalars(query.execution_options(yield_per=2000)):

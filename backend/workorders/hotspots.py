@@ -53,14 +53,14 @@ def hotspots(
         .where(*window)
         .group_by(WorkOrder.hotspot_key)
         .having(callers >= min_callers)
-        .order_by(callers.desc(), func.max(WorkOrder.created_at).desc())
+        .order_by(callers.desc(), func.max(WorkOrder.created_at).desc(), WorkOrder.hotspot_key)
     ).all()
     out = []
     for key, category, count, orders, latest_at in rows:
         title = session.scalar(
             select(WorkOrder.title)
             .where(*window, WorkOrder.hotspot_key == key)
-            .order_by(WorkOrder.created_at.desc())
+            .order_by(WorkOrder.created_at.desc(), WorkOrder.id.desc())
             .limit(1)
         )
         out.append(Hotspot(key, category, int(count), int(orders), title or "", latest_at))
@@ -91,7 +91,11 @@ def repeat_callers(
         )
         .group_by(WorkOrder.caller_phone_hash)
         .having(func.count(WorkOrder.id) >= min_orders)
-        .order_by(func.count(WorkOrder.id).desc())
+        .order_by(
+            func.count(WorkOrder.id).desc(),
+            func.max(WorkOrder.created_at).desc(),
+            WorkOrder.caller_phone_hash,
+        )
     ).all()
     return [
         RepeatCaller(mask_phone(cipher.decrypt(enc)), int(count), first, latest)

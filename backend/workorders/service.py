@@ -312,7 +312,7 @@ class WorkOrderService:
                 WorkOrder.id != order.id,
                 WorkOrder.created_at <= order.created_at,
             )
-            .order_by(WorkOrder.created_at.desc())
+            .order_by(WorkOrder.created_at.desc(), WorkOrder.id.desc())
             .limit(20)
         )
         return list(self._session.scalars(query))
@@ -445,7 +445,7 @@ def mark_overdue(session: Session, now: datetime, notifier: Notifier) -> list[in
             WorkOrder.due_at.is_not(None),
             WorkOrder.due_at < now,
         )
-        .order_by(WorkOrder.due_at)
+        .order_by(WorkOrder.due_at, WorkOrder.id)
         .with_for_update(skip_locked=True)
     )
     marked: list[int] = []

@@ -62,7 +62,9 @@ async def test_built_service_routes_calls_and_records_agent_history(
         for _ in range(100):
             with session_factory() as db:
                 states = db.scalars(
-                    select(AgentStateChange.state).where(AgentStateChange.agent_id == agent_id)
+                    select(AgentStateChange.state)
+                    .where(AgentStateChange.agent_id == agent_id)
+                    .order_by(AgentStateChange.id)
                 ).all()
             if len(states) == 2:
                 break

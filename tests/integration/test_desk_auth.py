@@ -190,9 +190,9 @@ def test_admin_pages_refused_outside_the_ip_allow_list(
         assert inside.get("/api/admin/users").status_code == 200
     with session_factory() as db:
         denied = db.scalars(
-            select(AuditRecord).where(
-                AuditRecord.actor == admin.username, AuditRecord.action == "auth.denied"
-            )
+            select(AuditRecord)
+            .where(AuditRecord.actor == admin.username, AuditRecord.action == "auth.denied")
+            .order_by(AuditRecord.id)
         ).all()
     assert [d.details["reason"] for d in denied] == ["ip-not-allowed", "ip-not-allowed"]
     assert denied[0].source_ip == "127.0.0.1"

@@ -54,6 +54,18 @@ def test_the_week_report_lists_hot_spots_and_repeat_callers(
         AGENT,
         WEEK,
     )
+    # Two more callers with as many orders as 0001: ties on the count go latest order first.
+    for hour, phone in [
+        (5, "13811110005"),
+        (6, "13811110005"),
+        (1, "13811110006"),
+        (2, "13811110006"),
+    ]:
+        service.create(
+            OrderDraft(title="咨询异地就医备案", caller_phone=phone),
+            AGENT,
+            WEEK + timedelta(hours=hour),
+        )
     db.commit()
     cipher = PersonalDataCipher(settings.data_key.get_secret_value())
     until = WEEK + timedelta(days=7)
@@ -62,7 +74,11 @@ def test_the_week_report_lists_hot_spots_and_repeat_callers(
     assert [(h.category, h.callers, h.orders) for h in spots] == [("医疗保障/定点药店", 3, 4)]
     assert spots[0].latest_title == "药店不能使用医保个人账户"
     repeats = repeat_callers(db, cipher, WEEK, until)
-    assert [(r.phone_masked, r.orders) for r in repeats] == [("138****0001", 2)]
+    assert [(r.phone_masked, r.orders) for r in repeats] == [
+        ("138****0005", 2),
+        ("138****0001", 2),
+        ("138****0006", 2),
+    ]
 
 
 def test_demo_orders_cover_the_states_and_seed_once(db: Session, settings: Settings) -> None:

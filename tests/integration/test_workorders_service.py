@@ -141,7 +141,11 @@ def test_overdue_orders_are_marked_once_and_people_told(db: Session, settings: S
     db.refresh(order)
     assert order.overdue and order.overdue_count == 1
     assert service.timeline(order.id)[-1].action == "overdue"
-    notes = db.scalars(select(DeskNotification).where(DeskNotification.order_id == order.id)).all()
+    notes = db.scalars(
+        select(DeskNotification)
+        .where(DeskNotification.order_id == order.id)
+        .order_by(DeskNotification.id)
+    ).all()
     assert {n.recipient for n in notes} == {"desk_zhao", "role:supervisor"}
     assert "派发超期" in notes[0].title
     # A second run does not mark or notify again; dispatching starts a fresh stage.
