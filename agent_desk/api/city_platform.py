@@ -16,7 +16,7 @@ from agent_desk.api.workorders import ERROR_RESPONSES, DeskRoute, NotAuthenticat
 from agent_desk.deps import ClientIp, CtxDep, SessionDep
 from backend.models.workorders import CityPlatformClient
 from backend.workorders.composition import workorder_service
-from backend.workorders.exchange import ImportResult, PlatformBatch, PlatformReply
+from backend.workorders.exchange import ImportResult, PlatformBatch, PlatformReply, ReplyCursor
 from backend.workorders.platform_clients import BadApiKey, authenticate_platform
 from backend.workorders.platform_sync import import_batch, replies_since
 from backend.workorders.service import Actor
@@ -28,6 +28,8 @@ class ImportResponse(BaseModel):
 
 class RepliesResponse(BaseModel):
     replies: list[PlatformReply]
+    # Pass its since and since_id to get the next page; null when there was nothing new.
+    next: ReplyCursor | None = None
 
 
 def platform_client(
@@ -64,9 +66,13 @@ def build_router() -> APIRouter:
         client: Client,
         session: SessionDep,
         since: Annotated[datetime, Query(description="ISO 时间，带时区")],
+        since_id: Annotated[
+            int | None, Query(ge=0, description="上一页 next.since_id（与 next.since 一起传）")
+        ] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 500,
     ) -> RepliesResponse:
         moment = since if since.tzinfo else since.replace(tzinfo=UTC)
-        return RepliesResponse(replies=replies_since(session, moment, limit))
+        replies, cursor = replies_since(session, moment, limit, since_id=since_id)
+        return RepliesResponse(replies=replies, next=cursor)
 
     return router

@@ -19,10 +19,16 @@ Import — ``POST /api/city-platform/orders`` with header ``X-Api-Key``, body::
 Importing the same ``platform_order_id`` again changes nothing and answers ``"duplicate"``
 with the existing order number.
 
-Export — ``GET /api/city-platform/replies?since=<ISO time>`` answers ``{"replies": [...]}``, one
-per platform order changed since then: ``platform_order_id``, ``order_number``, ``state`` and
-its Chinese label, ``department``, the reply parts (``background``, ``process``, ``result``,
-``follow_up``), ``resolved``, ``satisfied``, ``returned_reason``, ``closed_at``, ``updated_at``.
+Export — ``GET /api/city-platform/replies?since=<ISO time>&since_id=<int>`` answers
+``{"replies": [...], "next": {"since": ..., "since_id": ...}}``, one reply per platform order
+changed after the cursor, oldest change first: ``platform_order_id``, ``order_number``,
+``state`` and its Chinese label, ``department``, the reply parts (``background``, ``process``,
+``result``, ``follow_up``), ``resolved``, ``satisfied``, ``returned_reason``, ``closed_at``,
+``updated_at``. To page, pass ``next``'s two values as ``since`` and ``since_id``: many orders
+can share one ``updated_at`` (a batch is stamped with one time), and ``since_id`` is what tells
+which of them were already sent. ``next`` is null when nothing changed after the cursor (ask
+again later with the same one). Without ``since_id`` the cursor is the time alone and orders
+changed exactly at ``since`` are not sent.
 """
 
 from __future__ import annotations
@@ -106,6 +112,13 @@ class PlatformReply(BaseModel):
     returned_reason: str = ""
     closed_at: datetime | None = None
     updated_at: datetime
+
+
+class ReplyCursor(BaseModel):
+    """Where the next page of replies starts: after this (``updated_at``, order id)."""
+
+    since: datetime
+    since_id: int
 
 
 def as_utc(moment: datetime) -> datetime:

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from backend.models.workorders import WorkOrder
-from backend.workorders.exchange import ImportResult, PlatformBatch, PlatformOrder, PlatformReply
+from backend.workorders.exchange import (
+    ImportResult,
+    PlatformBatch,
+    PlatformOrder,
+    PlatformReply,
+    ReplyCursor,
+)
 from backend.workorders.service import Actor, OrderDraft, WorkOrderService
 from backend.workorders.workflow import STATE_LABELS, Source, State, Urgency
 
@@ -48,16 +54,28 @@ def import_batch(
     return results
 
 
-def replies_since(session: Session, since: datetime, limit: int = 500) -> list[PlatformReply]:
-    """Platform orders changed since ``since``, oldest change first (page by ``updated_at``)."""
+def replies_since(
+    session: Session, since: datetime, limit: int = 500, *, since_id: int | None = None
+) -> tuple[list[PlatformReply], ReplyCursor | None]:
+    """Platform orders changed after the cursor, oldest change first, and the cursor to pass
+    next (None when there were none). The cursor is (``updated_at``, id): orders sharing one
+    ``updated_at`` are split between pages by id. Without ``since_id``, orders changed exactly
+    at ``since`` are left out (the time-only cursor of older clients)."""
+    after = (
+        WorkOrder.updated_at > since
+        if since_id is None
+        else tuple_(WorkOrder.updated_at, WorkOrder.id) > tuple_(since, since_id)
+    )
     query = (
         select(WorkOrder)
-        .where(WorkOrder.platform_order_id.is_not(None), WorkOrder.updated_at > since)
+        .where(WorkOrder.platform_order_id.is_not(None), after)
         .order_by(WorkOrder.updated_at, WorkOrder.id)
         .limit(limit)
     )
     replies = []
+    cursor = None
     for order in session.scalars(query):
+        cursor = ReplyCursor(since=order.updated_at, since_id=order.id)
         feedback = order.feedback or {}
         replies.append(
             PlatformReply(
@@ -77,4 +95,4 @@ def replies_since(session: Session, since: datetime, limit: int = 500) -> list[P
                 updated_at=order.updated_at,
             )
         )
-    return replies
+    return replies, cursor

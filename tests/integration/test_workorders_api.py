@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -147,12 +148,18 @@ def test_agents_search_and_leaders_edit_the_knowledge_base(
     assert found.json()[0]["article_id"] == made.json()["article_id"]
 
 
-def test_the_city_platform_pushes_an_order_twice_and_pulls_the_reply(
-    client: TestClient, session_factory: sessionmaker[Session]
-) -> None:
+@pytest.fixture()
+def key(session_factory: sessionmaker[Session]) -> str:
+    """A new city platform client's API key."""
     with session_factory() as session:
-        key = issue_platform_key(session, f"12345-{uuid.uuid4().hex[:6]}")
+        issued = issue_platform_key(session, f"12345-{uuid.uuid4().hex[:6]}")
         session.commit()
+    return issued
+
+
+def test_the_city_platform_pushes_an_order_twice_and_pulls_the_reply(
+    client: TestClient, key: str
+) -> None:
     platform_id = f"BJ12345-{uuid.uuid4().hex[:12]}"
     batch = {
         "orders": [
@@ -199,3 +206,40 @@ def test_the_city_platform_pushes_an_order_twice_and_pulls_the_reply(
     ).json()["replies"]
     reply = next(r for r in replies if r["platform_order_id"] == platform_id)
     assert reply["state"] == "returned" and reply["returned_reason"] == "申请人户籍在西城区"
+
+
+def test_replies_page_through_orders_sharing_one_updated_at_each_exactly_once(
+    client: TestClient, key: str
+) -> None:
+    # One import stamps the whole batch with one time; a page smaller than the batch used to
+    # end inside the tie, and a cursor of the time alone skipped the rest of it.
+    headers = {"X-Api-Key": key}
+    start = datetime.now(UTC) - timedelta(seconds=1)
+    tag = uuid.uuid4().hex[:8]
+    ours = [f"BJ12345-{tag}-{n:02d}" for n in range(7)]
+    batch = {"orders": [{"platform_order_id": pid, "title": "医保报销咨询"} for pid in ours]}
+    pushed = client.post("/api/city-platform/orders", json=batch, headers=headers)
+    assert pushed.status_code == 200, pushed.text
+
+    seen: list[str] = []
+    ours_at: set[str] = set()
+    params: dict[str, object] = {"since": start.isoformat(), "limit": 3}
+    for _ in range(100):
+        page = client.get("/api/city-platform/replies", params=params, headers=headers)
+        assert page.status_code == 200, page.text
+        body = page.json()
+        if body["next"] is None:
+            assert body["replies"] == []
+            break
+        assert 0 < len(body["replies"]) <= 3
+        for reply in body["replies"]:
+            seen.append(reply["platform_order_id"])
+            if reply["platform_order_id"] in ours:
+                ours_at.add(reply["updated_at"])
+        assert body["next"]["since"] == body["replies"][-1]["updated_at"]
+        params = {**params, **body["next"]}
+    else:
+        pytest.fail("paging did not end")
+    assert len(ours_at) == 1  # the seven really share one updated_at, more than a page
+    assert sorted(p for p in seen if p in ours) == ours
+    assert len(seen) == len(set(seen))
