@@ -20,6 +20,10 @@ wrk in the closed loop (``closed_loop.py``: a C client, as pgbench is) and by ``
    machine runs at that moment): the p99 latency over all chunks, each request's counted
    from when it was due (target < 250 ms).
 
+Each round also prints where the CPU went (``cpu.py``, from /proc): the whole machine's per
+pgbench transaction and per HTTP booking (on two busy cores their quotient is the ratio), and
+the HTTP side's split between the web workers, PostgreSQL, wrk and Redis.
+
 Why two phases: with 200 clients in a closed loop every request waits behind the other 199,
 so latency is 200 / throughput by Little's law (pgbench's own transaction would show about
 400 ms at 200 clients on this 2-core machine); the latency of the endpoint is measured at a
@@ -62,6 +66,7 @@ from backend.models.booking import Booking, Patient
 from backend.personal_data import PersonalDataCipher
 from backend.settings import load_settings
 from bench.booking.closed_loop import ClosedLoopResult, run_wrk
+from bench.booking.cpu import CpuMeter, CpuSplit, children_of, postgres_backends_of, redis_servers
 from bench.booking.load import LoadResult, percentile, post_request, run_load
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -301,6 +306,31 @@ def report_closed(label: str, result: ClosedLoopResult) -> None:
 
 
 @dataclass
+class Round:
+    pg_tps: float
+    pg_p99: float
+    pg_cpu: CpuSplit  # over the pgbench run: the machine and pgbench itself
+    closed: ClosedLoopResult
+    http_cpu: CpuSplit  # over the closed loop: the machine, wrk and each server-side group
+
+
+def report_cpu(number: int, pg_transactions: int, round_: Round) -> None:
+    """Where each side's CPU went (``bench.booking.cpu``), in ms per transaction / booking."""
+    pg = round_.pg_cpu.per_unit_ms(pg_transactions)
+    http = round_.http_cpu.per_unit_ms(round_.closed.created + round_.closed.refused)
+    if not pg or not http:
+        return
+    named = http["web"] + http["postgres"] + http["client"] + http["redis"]
+    print(
+        f"round {number}: CPU per pgbench transaction {pg['machine']:.3f} ms "
+        f"(pgbench itself {pg['client']:.3f}); per HTTP booking {http['machine']:.3f} ms: "
+        f"web workers {http['web']:.3f}, PostgreSQL {http['postgres']:.3f}, "
+        f"wrk {http['client']:.3f}, Redis {http['redis']:.3f}, "
+        f"rest {http['machine'] - named:.3f}"
+    )
+
+
+@dataclass
 class PacedChunk:
     pg_tps: float  # pgbench's throughput just before; the chunk runs at a share of it
     rate: float
@@ -340,7 +370,7 @@ def main() -> None:
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{dbname}"'))
     proc: subprocess.Popen[bytes] | None = None
-    rounds: list[tuple[float, float, ClosedLoopResult]] = []  # pgbench tps, p99, HTTP closed loop
+    rounds: list[Round] = []
     chunks: list[PacedChunk] = []
     closing_pg_tps = 0.0
     try:
@@ -370,15 +400,33 @@ def main() -> None:
         def pgbench() -> tuple[float, float]:
             return run_pgbench(dbname, seeded, args.pg_clients, args.seconds, next(pg_runs_done))
 
-        def closed_loop() -> ClosedLoopResult:
-            return run_wrk(
+        server = proc.pid
+        pgbench_meter = CpuMeter({})
+        http_meter = CpuMeter(
+            {
+                "web": lambda: children_of(server),
+                "postgres": lambda: postgres_backends_of(dbname),
+                "redis": redis_servers,
+            }
+        )
+
+        def metered_pgbench() -> tuple[float, float, CpuSplit]:
+            pgbench_meter.start()
+            tps, p99 = pgbench()
+            return tps, p99, pgbench_meter.stop()
+
+        def closed_loop() -> tuple[ClosedLoopResult, CpuSplit]:
+            chosen = list(itertools.islice(patients, per_second * args.seconds))
+            http_meter.start()
+            result = run_wrk(
                 port,
                 token=seeded.token,
-                patients=list(itertools.islice(patients, per_second * args.seconds)),
+                patients=chosen,
                 sessions=seeded.http_sessions,
                 clients=args.clients,
                 seconds=args.seconds,
             )
+            return result, http_meter.stop()
 
         # The machine is shared and its speed drifts by a third between minutes: the two
         # sides take turns, each going first in every other round (whatever a run leaves
@@ -388,10 +436,10 @@ def main() -> None:
             print(f"round {number}: pgbench, {args.pg_clients} clients, {args.seconds} s; "
                   f"HTTP closed loop, {args.clients} clients, {args.seconds} s ...", flush=True)  # fmt: skip
             if number % 2:
-                (pg_tps, pg_p99), closed = pgbench(), closed_loop()
+                (pg_tps, pg_p99, pg_cpu), (closed, http_cpu) = metered_pgbench(), closed_loop()
             else:
-                closed, (pg_tps, pg_p99) = closed_loop(), pgbench()
-            rounds.append((pg_tps, pg_p99, closed))
+                (closed, http_cpu), (pg_tps, pg_p99, pg_cpu) = closed_loop(), metered_pgbench()
+            rounds.append(Round(pg_tps, pg_p99, pg_cpu, closed, http_cpu))
         # The latency at the load the target asks for: half of pgbench's throughput, as the
         # machine runs now. Each chunk is paced at a share of the pgbench run just before it,
         # so that the load follows the machine's drift instead of a rate measured minutes ago.
@@ -436,12 +484,15 @@ def main() -> None:
 
     print()
     ratios = []
-    for number, (pg_tps, pg_p99, closed) in enumerate(rounds, 1):
-        ratios.append(closed.bookings_per_second / pg_tps)
+    for number, round_ in enumerate(rounds, 1):
+        ratios.append(round_.closed.bookings_per_second / round_.pg_tps)
         print(f"round {number}: pgbench, booking transaction ({args.pg_clients} clients): "
-              f"{pg_tps:8.1f} tx/s, p99 {pg_p99:7.1f} ms")  # fmt: skip
-        report_closed(f"closed loop ({args.clients} clients, {args.workers} workers)", closed)
+              f"{round_.pg_tps:8.1f} tx/s, p99 {round_.pg_p99:7.1f} ms")  # fmt: skip
+        report_closed(
+            f"closed loop ({args.clients} clients, {args.workers} workers)", round_.closed
+        )
         print(f"round {number}: ratio {ratios[-1]:.3f}")
+        report_cpu(number, round(round_.pg_tps * args.seconds), round_)
     for chunk in chunks:
         report_paced(chunk)
     bracketing = [c.pg_tps for c in chunks[1:]] + [closing_pg_tps]
