@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.models.base import Base, utcnow
@@ -22,6 +22,13 @@ class WorkOrder(Base):
         Index("ix_work_orders_state_due", "state", "due_at"),
         Index("ix_work_orders_phone_created", "caller_phone_hash", "created_at"),
         Index("ix_work_orders_hotspot_created", "hotspot_key", "created_at"),
+        # The 12345 platform pages through its orders' replies by (updated_at, id).
+        Index(
+            "ix_work_orders_platform_updated",
+            "updated_at",
+            "id",
+            postgresql_where=text("platform_order_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
