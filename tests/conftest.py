@@ -10,15 +10,15 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
 import pytest
 import redis
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend import migrate
 from backend.db import make_engine, make_session_factory
-from backend.migrate import upgrade
 from backend.settings import Settings, load_settings
 
 # Every shared fixture module, declared once here (pytest allows it only in the root conftest).
@@ -34,20 +34,9 @@ def run_id() -> str:
     return uuid.uuid4().hex[:8]
 
 
-@contextmanager
-def migrated_database(name: str) -> Iterator[str]:
+def migrated_database(name: str) -> AbstractContextManager[str]:
     """A new database ``name``, migrated to the newest schema, dropped on leaving."""
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    try:
-        upgrade(load_settings(database_url=url))
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    return migrate.migrated_database(ADMIN_URL, name)
 
 
 @pytest.fixture(scope="session")

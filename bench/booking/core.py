@@ -23,14 +23,13 @@ from collections.abc import Iterator
 from functools import partial
 
 import uvloop
-from sqlalchemy import create_engine, text
 
 from backend.booking.context import BookingContext
 from backend.booking.online import OnlineBooking
 from backend.booking.reservations import online_request
 from backend.db import libpq_url
 from backend.fair_pool import FairPool
-from backend.migrate import upgrade
+from backend.migrate import migrated_database
 from backend.settings import Settings, load_settings
 from bench.booking.cpu import CpuMeter, postgres_backends_of
 from bench.booking.run import ADMIN_URL, Seeded, seed
@@ -89,14 +88,9 @@ def main() -> None:
     args = parser.parse_args()
 
     dbname = f"cc_bench_core_{uuid.uuid4().hex[:8]}"
-    url = ADMIN_URL.rsplit("/", 1)[0] + "/" + dbname
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{dbname}"'))
     shares = []
-    try:
+    with migrated_database(ADMIN_URL, dbname) as url:
         settings = load_settings(database_url=url)
-        upgrade(settings)
         print(f"seeding {dbname} ...", flush=True)
         bookings = MOST_BOOKINGS_PER_SECOND * args.seconds * args.rounds
         seeded = seed(
@@ -118,10 +112,6 @@ def main() -> None:
                 f"{1000 * backends / made:.3f} ms; share {shares[-1]:.3f}",
                 flush=True,
             )
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
-        admin.dispose()
     print(
         f"booking without HTTP: CPU per booking as a share of PostgreSQL's, median of "
         f"{len(shares)} rounds: {statistics.median(shares):.3f}  (bench/booking's web workers: "

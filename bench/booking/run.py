@@ -61,7 +61,7 @@ from backend.booking import booking_sql
 from backend.booking.context import BookingContext
 from backend.booking.demo_data import create_hospital
 from backend.booking.patients import identity_columns, open_account, token_hash
-from backend.migrate import upgrade
+from backend.migrate import migrated_database
 from backend.models.booking import Booking, Patient
 from backend.personal_data import PersonalDataCipher
 from backend.settings import load_settings
@@ -365,122 +365,117 @@ def main() -> None:
 
     run_id = uuid.uuid4().hex[:8]
     dbname = f"cc_bench_booking_{run_id}"
-    url = ADMIN_URL.rsplit("/", 1)[0] + "/" + dbname
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{dbname}"'))
     proc: subprocess.Popen[bytes] | None = None
     rounds: list[Round] = []
     chunks: list[PacedChunk] = []
     closing_pg_tps = 0.0
-    try:
-        settings = load_settings(database_url=url)
-        upgrade(settings)
-        print(f"seeding {dbname} ...", flush=True)
-        # Room for 3,000 bookings a second on either side (about twice what either does here).
-        per_second = 3000
-        pg_runs = args.rounds + args.paced_chunks + 1
-        seeded = seed(
-            url,
-            settings.data_key.get_secret_value(),
-            http_patients=per_second * args.seconds * (pg_runs + 1) + 200,
-            pg_stride=per_second * args.seconds // args.pg_clients,
-            pg_blocks=pg_runs * args.pg_clients,
-        )
-
-        port = free_port()
-        proc = start_app(url, port, args.workers, run_id)
-        asyncio.run(wait_ready(f"http://127.0.0.1:{port}", proc))
-        patients = iter(seeded.http_patients)
-        requests = booking_requests(port, seeded.token, patients, seeded.http_sessions)
-        warm_up = [next(requests) for _ in range(200)]  # connections, prepared statements
-        uvloop.run(run_load("127.0.0.1", port, iter(warm_up), clients=20, seconds=10))
-        pg_runs_done = itertools.count()
-
-        def pgbench() -> tuple[float, float]:
-            return run_pgbench(dbname, seeded, args.pg_clients, args.seconds, next(pg_runs_done))
-
-        server = proc.pid
-        pgbench_meter = CpuMeter({})
-        http_meter = CpuMeter(
-            {
-                "web": lambda: children_of(server),
-                "postgres": lambda: postgres_backends_of(dbname),
-                "redis": redis_servers,
-            }
-        )
-
-        def metered_pgbench() -> tuple[float, float, CpuSplit]:
-            pgbench_meter.start()
-            tps, p99 = pgbench()
-            return tps, p99, pgbench_meter.stop()
-
-        def closed_loop() -> tuple[ClosedLoopResult, CpuSplit]:
-            chosen = list(itertools.islice(patients, per_second * args.seconds))
-            http_meter.start()
-            result = run_wrk(
-                port,
-                token=seeded.token,
-                patients=chosen,
-                sessions=seeded.http_sessions,
-                clients=args.clients,
-                seconds=args.seconds,
+    with migrated_database(ADMIN_URL, dbname) as url:
+        try:
+            settings = load_settings(database_url=url)
+            print(f"seeding {dbname} ...", flush=True)
+            # Room for 3,000 bookings a second on either side (about twice what either does here).
+            per_second = 3000
+            pg_runs = args.rounds + args.paced_chunks + 1
+            seeded = seed(
+                url,
+                settings.data_key.get_secret_value(),
+                http_patients=per_second * args.seconds * (pg_runs + 1) + 200,
+                pg_stride=per_second * args.seconds // args.pg_clients,
+                pg_blocks=pg_runs * args.pg_clients,
             )
-            return result, http_meter.stop()
 
-        # The machine is shared and its speed drifts by a third between minutes: the two
-        # sides take turns, each going first in every other round (whatever a run leaves
-        # behind, autovacuum for one, falls on both alike), and the figure is the median of
-        # the rounds' ratios rather than one pair of runs.
-        for number in range(1, args.rounds + 1):
-            print(f"round {number}: pgbench, {args.pg_clients} clients, {args.seconds} s; "
-                  f"HTTP closed loop, {args.clients} clients, {args.seconds} s ...", flush=True)  # fmt: skip
-            if number % 2:
-                (pg_tps, pg_p99, pg_cpu), (closed, http_cpu) = metered_pgbench(), closed_loop()
-            else:
-                (closed, http_cpu), (pg_tps, pg_p99, pg_cpu) = closed_loop(), metered_pgbench()
-            rounds.append(Round(pg_tps, pg_p99, pg_cpu, closed, http_cpu))
-        # The latency at the load the target asks for: half of pgbench's throughput, as the
-        # machine runs now. Each chunk is paced at a share of the pgbench run just before it,
-        # so that the load follows the machine's drift instead of a rate measured minutes ago.
-        for number in range(1, args.paced_chunks + 1):
-            pg_tps, _ = pgbench()
-            rate = pg_tps * args.paced_fraction
-            print(f"paced {number}: pgbench {pg_tps:.0f} tx/s, then HTTP at {rate:.0f}/s, "
-                  f"{args.clients} clients, {args.seconds} s ...", flush=True)  # fmt: skip
-            paced = uvloop.run(
-                run_load(
-                    "127.0.0.1",
+            port = free_port()
+            proc = start_app(url, port, args.workers, run_id)
+            asyncio.run(wait_ready(f"http://127.0.0.1:{port}", proc))
+            patients = iter(seeded.http_patients)
+            requests = booking_requests(port, seeded.token, patients, seeded.http_sessions)
+            warm_up = [next(requests) for _ in range(200)]  # connections, prepared statements
+            uvloop.run(run_load("127.0.0.1", port, iter(warm_up), clients=20, seconds=10))
+            pg_runs_done = itertools.count()
+
+            def pgbench() -> tuple[float, float]:
+                return run_pgbench(
+                    dbname, seeded, args.pg_clients, args.seconds, next(pg_runs_done)
+                )
+
+            server = proc.pid
+            pgbench_meter = CpuMeter({})
+            http_meter = CpuMeter(
+                {
+                    "web": lambda: children_of(server),
+                    "postgres": lambda: postgres_backends_of(dbname),
+                    "redis": redis_servers,
+                }
+            )
+
+            def metered_pgbench() -> tuple[float, float, CpuSplit]:
+                pgbench_meter.start()
+                tps, p99 = pgbench()
+                return tps, p99, pgbench_meter.stop()
+
+            def closed_loop() -> tuple[ClosedLoopResult, CpuSplit]:
+                chosen = list(itertools.islice(patients, per_second * args.seconds))
+                http_meter.start()
+                result = run_wrk(
                     port,
-                    requests,
+                    token=seeded.token,
+                    patients=chosen,
+                    sessions=seeded.http_sessions,
                     clients=args.clients,
                     seconds=args.seconds,
-                    rate=rate,
                 )
-            )
-            chunks.append(PacedChunk(pg_tps, rate, paced))
-        # And once more after the last chunk: each chunk's rate is then checked against the
-        # mean of the pgbench runs on either side of it, not only the one it was set from.
-        closing_pg_tps, _ = pgbench()
-        engine = create_engine(url)
-        with engine.connect() as conn:
-            booked = dict(
-                conn.execute(select(Booking.actor, func.count()).group_by(Booking.actor)).all()
-            )
-            repeat_patients = conn.execute(
-                text(
-                    "SELECT count(*) FROM (SELECT patient_id FROM bookings GROUP BY patient_id "
-                    "HAVING count(*) > 1) AS repeated"
+                return result, http_meter.stop()
+
+            # The machine is shared and its speed drifts by a third between minutes: the two
+            # sides take turns, each going first in every other round (whatever a run leaves
+            # behind, autovacuum for one, falls on both alike), and the figure is the median of
+            # the rounds' ratios rather than one pair of runs.
+            for number in range(1, args.rounds + 1):
+                print(f"round {number}: pgbench, {args.pg_clients} clients, {args.seconds} s; "
+                      f"HTTP closed loop, {args.clients} clients, {args.seconds} s ...", flush=True)  # fmt: skip
+                if number % 2:
+                    (pg_tps, pg_p99, pg_cpu), (closed, http_cpu) = metered_pgbench(), closed_loop()
+                else:
+                    (closed, http_cpu), (pg_tps, pg_p99, pg_cpu) = closed_loop(), metered_pgbench()
+                rounds.append(Round(pg_tps, pg_p99, pg_cpu, closed, http_cpu))
+            # The latency at the load the target asks for: half of pgbench's throughput, as the
+            # machine runs now. Each chunk is paced at a share of the pgbench run just before it,
+            # so that the load follows the machine's drift instead of a rate measured minutes ago.
+            for number in range(1, args.paced_chunks + 1):
+                pg_tps, _ = pgbench()
+                rate = pg_tps * args.paced_fraction
+                print(f"paced {number}: pgbench {pg_tps:.0f} tx/s, then HTTP at {rate:.0f}/s, "
+                      f"{args.clients} clients, {args.seconds} s ...", flush=True)  # fmt: skip
+                paced = uvloop.run(
+                    run_load(
+                        "127.0.0.1",
+                        port,
+                        requests,
+                        clients=args.clients,
+                        seconds=args.seconds,
+                        rate=rate,
+                    )
                 )
-            ).scalar_one()
-        engine.dispose()
-    finally:
-        if proc is not None:
-            proc.terminate()
-            proc.wait(timeout=30)
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'))
-        admin.dispose()
+                chunks.append(PacedChunk(pg_tps, rate, paced))
+            # And once more after the last chunk: each chunk's rate is then checked against the
+            # mean of the pgbench runs on either side of it, not only the one it was set from.
+            closing_pg_tps, _ = pgbench()
+            engine = create_engine(url)
+            with engine.connect() as conn:
+                booked = dict(
+                    conn.execute(select(Booking.actor, func.count()).group_by(Booking.actor)).all()
+                )
+                repeat_patients = conn.execute(
+                    text(
+                        "SELECT count(*) FROM (SELECT patient_id FROM bookings GROUP BY patient_id "
+                        "HAVING count(*) > 1) AS repeated"
+                    )
+                ).scalar_one()
+            engine.dispose()
+        finally:
+            if proc is not None:
+                proc.terminate()
+                proc.wait(timeout=30)
 
     print()
     ratios = []

@@ -18,12 +18,12 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 
 from backend.db import make_engine, make_session_factory
 from backend.knowledge.service import KnowledgeSearch
-from backend.migrate import upgrade
+from backend.migrate import migrated_database
 from backend.models.knowledge import KnowledgeArticle, KnowledgeVersion
 from backend.settings import load_settings
 
@@ -145,12 +145,8 @@ def main() -> None:
     args = parser.parse_args()
     rng = random.Random(20261125)
     name = f"cc_bench_kb_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        settings = load_settings(database_url=ADMIN_URL.rsplit("/", 1)[0] + "/" + name)
-        upgrade(settings)
+    with migrated_database(ADMIN_URL, name) as url:
+        settings = load_settings(database_url=url)
         engine = make_engine(settings)
         with make_session_factory(engine)() as session:
             generate(session, args.articles, rng)
@@ -177,10 +173,6 @@ def main() -> None:
             ours = measure(lambda q: search.search(session, q, today=today), queries)
             baseline = measure(ilike, queries)
         engine.dispose()
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
     print(f"articles: {args.articles}, queries: {len(queries)}, index built in {built:.1f} s")
     print(f"index search : p50 {statistics.median(ours):7.2f} ms   p99 {p99(ours):7.2f} ms")
