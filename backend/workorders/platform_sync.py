@@ -72,10 +72,9 @@ def replies_since(
         .order_by(WorkOrder.updated_at, WorkOrder.id)
         .limit(limit)
     )
+    orders = session.scalars(query).all()
     replies = []
-    cursor = None
-    for order in session.scalars(query):
-        cursor = ReplyCursor(since=order.updated_at, since_id=order.id)
+    for order in orders:
         feedback = order.feedback or {}
         replies.append(
             PlatformReply(
@@ -95,4 +94,6 @@ def replies_since(
                 updated_at=order.updated_at,
             )
         )
+    last = orders[-1] if orders else None
+    cursor = None if last is None else ReplyCursor(since=last.updated_at, since_id=last.id)
     return replies, cursor

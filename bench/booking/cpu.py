@@ -24,15 +24,20 @@ TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 PROC = Path("/proc")
 
 
-def process_cpu_seconds(pid: int) -> float:
-    """User and system CPU of a live process; 0 when it is gone."""
+def _stat_fields(pid: int) -> list[str] | None:
+    """The fields of ``/proc/<pid>/stat`` after the command name (which may hold spaces), or
+    None when the process is gone: index 1 is the parent's pid, 11 and 12 user and system time."""
     try:
         stat = (PROC / str(pid) / "stat").read_text()
     except (FileNotFoundError, ProcessLookupError):
-        return 0.0
-    # The command name (field 2) may hold spaces; the fields after it are plain numbers.
-    fields = stat.rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS_PER_SECOND
+        return None
+    return stat.rsplit(")", 1)[1].split()
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User and system CPU of a live process; 0 when it is gone."""
+    fields = _stat_fields(pid)
+    return 0.0 if fields is None else (int(fields[11]) + int(fields[12])) / TICKS_PER_SECOND
 
 
 def _command_line(pid: int) -> str:
@@ -44,11 +49,8 @@ def _command_line(pid: int) -> str:
 
 
 def _parent(pid: int) -> int:
-    try:
-        stat = (PROC / str(pid) / "stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return 0
-    return int(stat.rsplit(")", 1)[1].split()[1])
+    fields = _stat_fields(pid)
+    return 0 if fields is None else int(fields[1])
 
 
 def pids_where(command_line_matches: Callable[[str], bool]) -> list[int]:
