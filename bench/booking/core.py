@@ -32,10 +32,9 @@ from backend.fair_pool import FairPool
 from backend.migrate import migrated_database
 from backend.settings import Settings, load_settings
 from bench.booking.cpu import CpuMeter, postgres_backends_of
-from bench.booking.run import ADMIN_URL, Seeded, seed
+from bench.booking.run import ADMIN_URL, MOST_PER_SECOND, Seeded, seed
 
 POOL_SIZE = 16  # as one web worker's (settings.desk_concurrency)
-MOST_BOOKINGS_PER_SECOND = 3000
 
 
 async def one_round(
@@ -92,10 +91,11 @@ def main() -> None:
     with migrated_database(ADMIN_URL, dbname) as url:
         settings = load_settings(database_url=url)
         print(f"seeding {dbname} ...", flush=True)
-        bookings = MOST_BOOKINGS_PER_SECOND * args.seconds * args.rounds
+        bookings = MOST_PER_SECOND * args.seconds * args.rounds
         seeded = seed(
             url,
             settings.data_key.get_secret_value(),
+            bookings_per_side=bookings,
             http_patients=bookings + (POOL_SIZE + args.tasks) * args.rounds,
             pg_stride=1,
             pg_blocks=1,

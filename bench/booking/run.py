@@ -72,7 +72,10 @@ from bench.booking.load import LoadResult, percentile, post_request, run_load
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 SLOTS_PER_SESSION = 100
-SESSIONS_PER_SIDE = 2000
+# Room for this many bookings a second on either side: about twice the most either has done
+# here (pgbench 3,100 tx/s on 2026-11-26; until then 900-1,600). A run that outgrew its seed
+# would find its sessions full and its patients booked already, and stop.
+MOST_PER_SECOND = 6000
 
 SESSIONS_SQL = """
 INSERT INTO schedules (hospital_id, department_id, doctor_id, external_id, day, session,
@@ -109,9 +112,17 @@ class Seeded:
     pg_stride: int  # patients per pgbench client and round
 
 
-def seed(url: str, data_key: str, http_patients: int, pg_stride: int, pg_blocks: int) -> Seeded:
-    """A hospital, 2000 sessions of 100 slots for each side, and one account managing every
-    patient. Every booking is for a patient with no bookings yet, on both sides, so that
+def seed(
+    url: str,
+    data_key: str,
+    *,
+    bookings_per_side: int,
+    http_patients: int,
+    pg_stride: int,
+    pg_blocks: int,
+) -> Seeded:
+    """A hospital, sessions of 100 slots enough for ``bookings_per_side`` on each side, and
+    one account managing every patient. Every booking is for a patient with no bookings yet, on both sides, so that
     neither meets a longer history or another's quotas: HTTP takes the patients in turn, each
     pgbench client its own ``pg_stride`` patients of a block per round (``pg_blocks``)."""
     cipher = PersonalDataCipher(data_key)
@@ -132,7 +143,7 @@ def seed(url: str, data_key: str, http_patients: int, pg_stride: int, pg_blocks:
                     "hospital": hospital.id,
                     "dept": dept,
                     "tag": tag,
-                    "n": SESSIONS_PER_SIDE,
+                    "n": -(-bookings_per_side // SLOTS_PER_SESSION),
                     "slots": SLOTS_PER_SESSION,
                 },
             )
@@ -373,12 +384,12 @@ def main() -> None:
         try:
             settings = load_settings(database_url=url)
             print(f"seeding {dbname} ...", flush=True)
-            # Room for 3,000 bookings a second on either side (about twice what either does here).
-            per_second = 3000
+            per_second = MOST_PER_SECOND
             pg_runs = args.rounds + args.paced_chunks + 1
             seeded = seed(
                 url,
                 settings.data_key.get_secret_value(),
+                bookings_per_side=per_second * args.seconds * pg_runs,
                 http_patients=per_second * args.seconds * (pg_runs + 1) + 200,
                 pg_stride=per_second * args.seconds // args.pg_clients,
                 pg_blocks=pg_runs * args.pg_clients,
