@@ -29,18 +29,28 @@ def upgrade(settings: Settings, revision: str = "heads") -> None:
 
 
 @contextmanager
-def migrated_database(admin_url: str, name: str) -> Iterator[str]:
-    """A new database ``name`` on the server of ``admin_url`` (a SQLAlchemy URL of a database
-    that may create others), migrated to the newest schema and dropped on leaving, whatever
-    happened inside: the tests' and the benches' scratch databases. Yields its URL."""
+def scratch_database(admin_url: str, name: str, *, keep: bool = False) -> Iterator[str]:
+    """A new, empty database ``name`` on the server of ``admin_url`` (a SQLAlchemy URL of a
+    database that may create others), dropped on leaving whatever happened inside, unless
+    ``keep``. One of that name left by an earlier run (a bench's ``--keep``) is replaced.
+    Yields its URL: the tests' and the benches' scratch databases."""
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    drop = text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     with admin.connect() as conn:
+        conn.execute(drop)
         conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = admin_url.rsplit("/", 1)[0] + "/" + name
     try:
+        yield admin_url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        if not keep:
+            with admin.connect() as conn:
+                conn.execute(drop)
+        admin.dispose()
+
+
+@contextmanager
+def migrated_database(admin_url: str, name: str, *, keep: bool = False) -> Iterator[str]:
+    """``scratch_database``, migrated to the newest schema."""
+    with scratch_database(admin_url, name, keep=keep) as url:
         upgrade(load_settings(database_url=url))
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()

@@ -17,8 +17,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
-from backend.migrate import upgrade
-from backend.settings import load_settings
+from backend.migrate import migrated_database
 from reports.agent_report import build_agent_report
 from reports.periods import Grain, ReportFilter
 from reports.query import Source
@@ -89,28 +88,18 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     args = parser.parse_args()
 
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{args.db}"'))
-    url = ADMIN_URL.rsplit("/", 1)[0] + "/" + args.db
-    settings = load_settings(database_url=url)
-    upgrade(settings)
-    engine = create_engine(url)
-    try:
-        with Session(engine) as session:
-            generate(session, args.calls)
-            t0 = time.perf_counter()
-            refresh_summaries(session, None, now=datetime(YEAR + 1, 1, 2, tzinfo=UTC))
-            session.execute(text("ANALYZE"))
-            print(f"summaries built in {time.perf_counter() - t0:.1f} s")
-            measure(session)
-    finally:
-        engine.dispose()
-        if not args.keep:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)'))
-        admin.dispose()
+    with migrated_database(ADMIN_URL, args.db, keep=args.keep) as url:
+        engine = create_engine(url)
+        try:
+            with Session(engine) as session:
+                generate(session, args.calls)
+                t0 = time.perf_counter()
+                refresh_summaries(session, None, now=datetime(YEAR + 1, 1, 2, tzinfo=UTC))
+                session.execute(text("ANALYZE"))
+                print(f"summaries built in {time.perf_counter() - t0:.1f} s")
+                measure(session)
+        finally:
+            engine.dispose()
 
 
 def generate(session: Session, calls: int) -> None:

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from backend.cli.processes import ProcessTable
+from backend.migrate import scratch_database
 from backend.settings import load_settings, port_is_free
 from ivr.pbx.instance import AsteriskInstance
 from tests.conftest import ADMIN_URL, free_port
@@ -35,14 +35,8 @@ def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
 @pytest.fixture()
 def stack_database(run_id: str) -> Iterator[str]:
     """Its own database: the demo data it loads must not meet other tests' data."""
-    name = f"cc_stack_{run_id}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with scratch_database(ADMIN_URL, f"cc_stack_{run_id}") as url:
+        yield url
 
 
 def test_up_starts_every_service_and_down_stops_them_all(

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.booking.context import BookingContext
@@ -17,10 +17,10 @@ from backend.booking.hospital_feed import push_schedules
 from backend.booking.rules import BookingRules, Channel, SessionOfDay
 from backend.booking.service import BookingService
 from backend.db import make_engine, make_session_factory, transaction
-from backend.migrate import upgrade
 from backend.models.booking import Booking, Hospital, Patient, Slot
 from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings, load_settings
+from tests.conftest import migrated_database
 
 TZ = BookingRules().tz
 
@@ -89,21 +89,12 @@ def test_confirmation_sheet_counts_and_prices_a_known_month(
 
 
 @pytest.fixture()
-def fresh_factory(database_url: str) -> Iterator[sessionmaker[Session]]:
+def fresh_factory() -> Iterator[sessionmaker[Session]]:
     """A database of its own: the demo seeds only where no hospital exists yet."""
-    admin_url = database_url.rsplit("/", 1)[0] + "/postgres"
-    name = "cc_test_demo_" + uuid.uuid4().hex[:8]
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    settings = load_settings(database_url=database_url.rsplit("/", 1)[0] + "/" + name)
-    upgrade(settings)
-    engine = make_engine(settings, pool_size=2, max_overflow=0)
-    yield make_session_factory(engine)
-    engine.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with migrated_database("cc_test_demo_" + uuid.uuid4().hex[:8]) as url:
+        engine = make_engine(load_settings(database_url=url), pool_size=2, max_overflow=0)
+        yield make_session_factory(engine)
+        engine.dispose()
 
 
 def test_demo_data_seeds_a_bookable_week_once(

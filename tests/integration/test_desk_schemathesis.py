@@ -18,14 +18,12 @@ import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
-from sqlalchemy import create_engine, text
 
 from agent_desk.app import create_app
 from backend.db import make_engine, make_session_factory
-from backend.migrate import upgrade
 from backend.models.users import Role
 from backend.settings import Settings
-from tests.conftest import ADMIN_URL
+from tests.conftest import migrated_database
 from tests.desk_support import LOCAL, desk_settings, login, make_user
 
 MAX_EXAMPLES = int(os.environ.get("CC_SCHEMATHESIS_EXAMPLES", "20"))
@@ -44,16 +42,8 @@ SKIPPED = re.compile(
 def own_database(settings: Settings, run_id: str) -> Iterator[Settings]:
     """Generated requests edit, retire and delete whatever they reach: they get a database
     of their own, so that no other test finds its data changed."""
-    name = f"cc_fuzz_{run_id}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    own = settings.model_copy(update={"database_url": ADMIN_URL.rsplit("/", 1)[0] + "/" + name})
-    upgrade(own)
-    yield own
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with migrated_database(f"cc_fuzz_{run_id}") as url:
+        yield settings.model_copy(update={"database_url": url})
 
 
 def test_no_generated_request_makes_the_app_fail_with_a_server_error(
