@@ -73,7 +73,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 SLOTS_PER_SESSION = 100
 # Room for this many bookings a second on either side: about twice the most either has done
-# here (pgbench 3,100 tx/s on 2026-11-26; until then 900-1,600). A run that outgrew its seed
+# here (pgbench 3,300 tx/s on 2026-11-26; until then 1,100-2,100). A run that outgrew its seed
 # would find its sessions full and its patients booked already, and stop.
 MOST_PER_SECOND = 6000
 
