@@ -48,7 +48,8 @@ def _lifespan(
     settings: Settings, start_up: Callable[[], object] | None
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """Size the worker's thread pool (where sync routes run) to its database connections, run
-    ``start_up`` if any; close the asynchronous clients when the app stops."""
+    ``start_up`` if any; close the asynchronous clients and the AMI connection when the app
+    stops."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -57,6 +58,7 @@ def _lifespan(
             start_up()
         yield
         await close_loop_clients(app.state.ctx)
+        app.state.desk.close_ami()
 
     return lifespan
 
@@ -98,7 +100,10 @@ def create_app(
         session_factory = make_session_factory(engine)
     if redis_client is None:
         redis_client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
-    knowledge_search = KnowledgeSearch()
+    # An edit refreshes the index of the process that made it at once; with several desk
+    # processes the others must look at every search, or one could answer from before the
+    # edit for up to a second (the check is one small aggregate query).
+    knowledge_search = KnowledgeSearch(check_every=1.0 if settings.desk_workers == 1 else 0.0)
     start_up = (
         partial(knowledge_service.warm_up, knowledge_search, session_factory)
         if warm_knowledge_index

@@ -44,6 +44,7 @@ class Desk:
     auth: AuthService
     ami: AmiClient | None = None
     _ami_lock: asyncio.Lock | None = field(default=None, repr=False)
+    _opened_ami: AmiClient | None = field(default=None, repr=False)  # the desk's own, to close
     _booking: BookingService | None = field(default=None, repr=False)
     _flows: dict[str, Flow] | None = field(default=None, repr=False)
 
@@ -91,13 +92,22 @@ class Desk:
             self._ami_lock = asyncio.Lock()
         async with self._ami_lock:
             if self.ami is None:
-                client = AmiClient(self.settings)
+                # Only actions are sent; the one event awaited is the reply to an asynchronous
+                # Originate. Asterisk is asked for no other, so that no worker parses every
+                # call event of the switch.
+                client = AmiClient(self.settings, only_events=("OriginateResponse",))
                 try:
                     await client.connect(timeout=AMI_CONNECT_SECONDS)
                 except AmiError:
                     raise ServiceUnavailable("电话系统暂时无法连接，请稍后再试") from None
-                self.ami = client
+                self.ami = self._opened_ami = client
         return self.ami
+
+    def close_ami(self) -> None:
+        """Close the AMI connection the desk opened (one handed to it is its giver's)."""
+        if self._opened_ami is not None:
+            self._opened_ami.close()
+            self.ami = self._opened_ami = None
 
 
 def build_desk(

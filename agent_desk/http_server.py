@@ -1,4 +1,5 @@
-"""How the desk app is served: uvicorn, with its HTTP/1.1 protocol's writes coalesced.
+"""How the desk app is served: uvicorn, in ``CC_DESK_WORKERS`` processes, with its HTTP/1.1
+protocol's writes coalesced.
 
 uvicorn's httptools protocol writes each response in two system calls, the status line and
 headers first and the body after (``backend.coalesced_writes`` says why that costs); this
@@ -16,6 +17,7 @@ import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from backend.coalesced_writes import CoalescingTransport
+from backend.settings import Settings, load_settings
 
 
 class DeskHttpProtocol(HttpToolsProtocol):
@@ -27,3 +29,28 @@ class DeskHttpProtocol(HttpToolsProtocol):
 def serve(app: Any, *, host: str, port: int, **options: Any) -> None:
     """``uvicorn.run`` on uvloop with ``DeskHttpProtocol``; ``options`` are uvicorn's."""
     uvicorn.run(app, host=host, port=port, loop="uvloop", http=DeskHttpProtocol, **options)
+
+
+def desk_app() -> Any:
+    """The app as each process of ``callcenter desk`` builds it for itself, from the same
+    ``CC_*`` settings (uvicorn spawns its workers: they share no objects with the parent)."""
+    from agent_desk.app import create_app
+
+    return create_app(load_settings(), warm_knowledge_index=True)
+
+
+def serve_desk(settings: Settings) -> None:
+    """``callcenter desk``: the desk in ``settings.desk_workers`` processes, one port."""
+    from agent_desk.api.public_booking import BookingApiConfig
+
+    # What the app reads from the environment besides ``Settings``: checked here, so that a
+    # wrong booking rule stops the command with one line instead of every worker in a trace.
+    BookingApiConfig.from_env()
+    serve(
+        f"{__name__}:desk_app",
+        factory=True,
+        host=settings.desk_bind,
+        port=settings.desk_port,
+        workers=settings.desk_workers,
+        access_log=settings.desk_access_log,
+    )

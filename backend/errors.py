@@ -22,7 +22,9 @@ class ConfigError(CallCenterError):
 
     def __init__(self, setting: str, problem: str) -> None:
         self.setting = setting
-        env = "CC_" + setting.upper() if setting.isidentifier() else setting
+        # A field of Settings ("desk_port") or a variable named in full ("CC_BOOKING_QUOTA_DAY").
+        named_in_full = setting.startswith("CC_") or not setting.isidentifier()
+        env = setting if named_in_full else "CC_" + setting.upper()
         super().__init__(f"setting {env}: {problem}")
 
 

@@ -67,6 +67,14 @@ class Settings(BaseSettings):
     # worker does not open and close one per request (that churn once cost more CPU than the
     # requests themselves).
     desk_concurrency: int = Field(default=16, ge=1, le=200)
+    # Processes ``callcenter desk`` serves the desk in (about one per core it may use). They
+    # keep nothing in memory that a user or a live feed depends on: sessions, agent states and
+    # live events are in Redis, the rest in PostgreSQL; each holds its own connection pools.
+    desk_workers: int = Field(default=1, ge=1, le=64)
+    # uvicorn's line per request on standard output (who asked what, and the status). Off where
+    # a proxy in front logs requests already: at the daily slot release it is a line for every
+    # online booking.
+    desk_access_log: bool = True
     secret_key: SecretStr = SecretStr(DEV_SECRET)
     # Personal data encryption key (Fernet) and the key of the look-up hash.
     data_key: SecretStr = SecretStr(DEV_DATA_KEY)

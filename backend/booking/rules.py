@@ -15,9 +15,10 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from functools import cached_property
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from backend.booking.errors import BookingRefused
+from backend.errors import ConfigError
 from backend.workcalendar import WorkCalendar
 
 ENV_PREFIX = "CC_BOOKING_"
@@ -76,11 +77,17 @@ class BookingRules:
 
     def __post_init__(self) -> None:
         if self.rerelease_min_minutes > self.rerelease_max_minutes:
-            raise ValueError("rerelease_min_minutes must not exceed rerelease_max_minutes")
+            raise InvalidRule(
+                "rerelease_min_minutes", "must not exceed CC_BOOKING_RERELEASE_MAX_MINUTES"
+            )
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if isinstance(value, int) and not isinstance(value, bool) and value < 0:
-                raise ValueError(f"{f.name} must not be negative")
+            if isinstance(value, int | Decimal) and not isinstance(value, bool) and value < 0:
+                raise InvalidRule(f.name, "must not be negative")
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise InvalidRule("timezone", f"no such time zone: {self.timezone!r}") from None
 
     @cached_property
     def tz(self) -> ZoneInfo:
@@ -88,24 +95,51 @@ class BookingRules:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> BookingRules:
-        """Override defaults from ``CC_BOOKING_<FIELD>`` variables (``CC_BOOKING_QUOTA_DAY=3``)."""
+        """Override defaults from ``CC_BOOKING_<FIELD>`` variables (``CC_BOOKING_QUOTA_DAY=3``).
+        A value that does not parse, or breaks a rule of its own, raises ``ConfigError``
+        naming the variable."""
         values: dict[str, object] = {}
         for f in dataclasses.fields(cls):
-            raw = environ.get(ENV_PREFIX + f.name.upper())
+            name = ENV_PREFIX + f.name.upper()
+            raw = environ.get(name)
             if raw is None:
                 continue
-            default = getattr(cls, f.name)
-            if isinstance(default, bool):
-                values[f.name] = raw.strip().lower() in ("1", "true", "yes", "on")
-            elif isinstance(default, int):
-                values[f.name] = int(raw)
-            elif isinstance(default, Decimal):
-                values[f.name] = Decimal(raw)
-            elif isinstance(default, time):
-                values[f.name] = time.fromisoformat(raw)
-            else:
-                values[f.name] = raw
-        return cls(**values)  # type: ignore[arg-type]
+            try:
+                values[f.name] = _parsed_like(getattr(cls, f.name), raw.strip())
+            except (ValueError, ArithmeticError):  # Decimal's InvalidOperation is the latter
+                raise ConfigError(name, f"not a valid value: {raw!r}") from None
+        try:
+            return cls(**values)  # type: ignore[arg-type]
+        except InvalidRule as exc:
+            raise ConfigError(ENV_PREFIX + exc.field.upper(), exc.problem) from None
+
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def _parsed_like(default: object, raw: str) -> object:
+    """``raw`` read as a value of the type of ``default``."""
+    if isinstance(default, bool):
+        if raw.lower() not in _TRUE + _FALSE:
+            raise ValueError(raw)
+        return raw.lower() in _TRUE
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, Decimal):
+        return Decimal(raw)
+    if isinstance(default, time):
+        return time.fromisoformat(raw)
+    return raw
+
+
+class InvalidRule(ValueError):
+    """A booking rule's value that cannot be: which field, and why."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field} {problem}")
+        self.field = field
+        self.problem = problem
 
 
 @dataclass(frozen=True)

@@ -110,13 +110,11 @@ def cmd_controller(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_desk(args: argparse.Namespace, settings: Settings) -> int:
-    from agent_desk.app import create_app
-    from agent_desk.http_server import serve
+    from agent_desk.http_server import serve_desk
 
     if not port_is_free(settings.desk_bind, settings.desk_port):
         raise ConfigError("desk_port", f"port {settings.desk_port} is already in use")
-    app = create_app(settings, warm_knowledge_index=True)
-    serve(app, host=settings.desk_bind, port=settings.desk_port)
+    serve_desk(settings)
     return 0
 
 

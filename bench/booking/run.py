@@ -5,10 +5,10 @@ The pgbench script is made from the very statements the service runs
 (``backend/booking/booking_sql.py``, driven by ``reservations.book_for_account_steps``): the
 token check, the patient lock, the session facts, the history the rules read, the slot taken
 with the booking, event and audit rows written, and the receipt read back; pgbench runs them
-with prepared statements. The desk app is served as ``callcenter desk`` serves it
-(``serve.py``: uvicorn with the desk's HTTP protocol, in two worker processes) and driven by
-wrk in the closed loop (``closed_loop.py``: a C client, as pgbench is) and by ``load.py``
-(raw asyncio HTTP/1.1) in the paced phase:
+with prepared statements. The desk app is served by ``callcenter desk`` itself
+(``CC_DESK_WORKERS=2``: uvicorn with the desk's HTTP protocol in two worker processes;
+``CC_DESK_ACCESS_LOG=false``) and driven by wrk in the closed loop (``closed_loop.py``: a C
+client, as pgbench is) and by ``load.py`` (raw asyncio HTTP/1.1) in the paced phase:
 
 1. ``--rounds`` rounds, each pgbench for ``--seconds`` and the HTTP endpoint in a closed
    loop (200 clients sending back to back) for as long, the two going first in turn: the
@@ -261,23 +261,20 @@ def free_port() -> int:
 
 
 def start_app(url: str, port: int, workers: int, run_id: str) -> subprocess.Popen[bytes]:
+    """``callcenter desk``, as an operator starts it, in ``workers`` processes."""
     env = os.environ | {
         "CC_DATABASE_URL": url,
         "CC_ENVIRONMENT": "development",
+        "CC_DESK_PORT": str(port),
+        "CC_DESK_WORKERS": str(workers),
+        "CC_DESK_ACCESS_LOG": "false",  # as behind a proxy that logs requests
         # Every bench client comes from 127.0.0.1: lift the per-address limit, keep the count.
         "CC_BOOKING_RATE_LIMIT_REQUESTS": "1000000000",
         "CC_BOOKING_REDIS_PREFIX": f"cc-bench-{run_id}:",
+        "CC_DESK_REDIS_PREFIX": f"cc-bench-{run_id}",
         "PYTHONPATH": str(ROOT),
     }
-    cmd = [
-        sys.executable,
-        "-m",
-        "bench.booking.serve",
-        "--port",
-        str(port),
-        "--workers",
-        str(workers),
-    ]
+    cmd = [sys.executable, "-m", "backend.cli.main", "desk"]
     return subprocess.Popen(cmd, cwd=ROOT, env=env)
 
 

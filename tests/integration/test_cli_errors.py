@@ -66,6 +66,18 @@ def test_port_number_out_of_range() -> None:
     assert_one_line_error(result, "CC_DESK_PORT")
 
 
+def test_desk_workers_out_of_range() -> None:
+    assert_one_line_error(run_cli("desk", CC_DESK_WORKERS="0"), "CC_DESK_WORKERS")
+
+
+def test_a_wrong_booking_rule_stops_the_desk_before_it_serves() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = str(probe.getsockname()[1])
+    result = run_cli("desk", CC_DESK_PORT=port, CC_BOOKING_QUOTA_DAY="three")
+    assert_one_line_error(result, "CC_BOOKING_QUOTA_DAY")
+
+
 def test_db_upgrade_creates_a_missing_database_on_a_reachable_server() -> None:
     import uuid
 

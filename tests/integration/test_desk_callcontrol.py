@@ -35,14 +35,13 @@ async def desk_http(
     settings: Settings,
     redis_namespace: str,
     session_factory: sessionmaker[Session],
-    ami: AmiClient,
+    ami: AmiClient,  # the switch is up before the desk opens its own AMI connection to it
 ) -> AsyncIterator[Any]:
     client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
     app = create_app(
         desk_settings(settings, redis_namespace),
         session_factory=session_factory,
         redis_client=client,
-        ami=ami,
     )
 
     def make() -> httpx.AsyncClient:
@@ -50,6 +49,7 @@ async def desk_http(
         return httpx.AsyncClient(transport=transport, base_url="http://desk")
 
     yield make
+    app.state.desk.close_ami()
     client.close()
 
 

@@ -27,6 +27,7 @@ from backend.booking.rules import (
     rerelease_at,
     slot_on_sale,
 )
+from backend.errors import ConfigError
 from backend.workcalendar import WorkCalendar
 
 RULES = BookingRules()
@@ -190,6 +191,42 @@ def test_rules_come_from_the_environment_and_refuse_nonsense() -> None:
         BookingRules(rerelease_min_minutes=30, rerelease_max_minutes=10)
     with pytest.raises(ValueError):
         BookingRules(quota_day=-1)
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        (
+            {"CC_BOOKING_QUOTA_DAY": "three"},
+            "setting CC_BOOKING_QUOTA_DAY: not a valid value: 'three'",
+        ),
+        ({"CC_BOOKING_PRICE_PHONE": "4,10"}, "setting CC_BOOKING_PRICE_PHONE: not a valid value"),
+        (
+            {"CC_BOOKING_RELEASE_TIME": "25:00"},
+            "setting CC_BOOKING_RELEASE_TIME: not a valid value",
+        ),
+        (
+            {"CC_BOOKING_QUOTA_COUNTS_CANCELLED": "maybe"},
+            "setting CC_BOOKING_QUOTA_COUNTS_CANCELLED:",
+        ),
+        ({"CC_BOOKING_QUOTA_WEEK": "-1"}, "setting CC_BOOKING_QUOTA_WEEK: must not be negative"),
+        (
+            {"CC_BOOKING_PRICE_ONLINE": "-0.46"},
+            "setting CC_BOOKING_PRICE_ONLINE: must not be negative",
+        ),
+        ({"CC_BOOKING_TIMEZONE": "Asia/Peking"}, "setting CC_BOOKING_TIMEZONE: no such time zone"),
+        (
+            {"CC_BOOKING_RERELEASE_MIN_MINUTES": "90", "CC_BOOKING_RERELEASE_MAX_MINUTES": "30"},
+            "setting CC_BOOKING_RERELEASE_MIN_MINUTES: must not exceed",
+        ),
+    ],
+)
+def test_a_wrong_booking_setting_is_refused_naming_its_variable(
+    environ: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        BookingRules.from_env(environ)
+    assert caught.value.message.startswith(message)
 
 
 def test_utc_and_local_clocks_agree() -> None:

@@ -87,4 +87,4 @@ def test_deadline_numbers_come_from_the_environment() -> None:
     assert policy.complex_handle_working_days == 15
     with pytest.raises(ConfigError) as caught:
         DeadlinePolicy.from_env({"CC_WORKORDER_URGENT_HANDLE_HOURS": "soon"})
-    assert "CC_WORKORDER_URGENT_HANDLE_HOURS" in caught.value.message
+    assert caught.value.message.startswith("setting CC_WORKORDER_URGENT_HANDLE_HOURS: not a valid")

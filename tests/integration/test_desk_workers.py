@@ -1,0 +1,210 @@
+"""``callcenter desk`` in two processes: a user logged in on one is known on the other, and a
+knowledge article saved through one is found at once through the other.
+
+Which process serves a connection is the kernel's choice; the test reads it off /proc (the
+worker holding the server end of the connection) and opens connections until it has one to
+each worker."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.models.users import Role
+from backend.settings import Settings
+from tests.conftest import free_port
+from tests.desk_support import PASSWORD, make_user
+
+WORKERS = 2
+
+
+@dataclass
+class Desk:
+    port: int
+    workers: list[int]  # process ids
+
+
+@pytest.fixture()
+def desk(settings: Settings, run_id: str, tmp_path: Path) -> Iterator[Desk]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "CC_DATABASE_URL": settings.database_url,
+        "CC_REDIS_URL": settings.redis_url,
+        "CC_DESK_PORT": str(port),
+        "CC_DESK_WORKERS": str(WORKERS),
+        "CC_DESK_REDIS_PREFIX": f"workers-{run_id}",
+        "CC_STATE_DIR": str(tmp_path),
+    }
+    log = (tmp_path / "desk.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "backend.cli.main", "desk"], env=env, stdout=log, stderr=log
+    )
+    try:
+        workers = wait_for_workers(proc, port, tmp_path / "desk.log")
+        yield Desk(port, workers)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+
+
+def wait_for_workers(proc: subprocess.Popen[bytes], port: int, log: Path) -> list[int]:
+    """The worker processes, once each accepts connections."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, log.read_text()
+        workers = [
+            pid for pid in children(proc.pid) if "spawn_main" in cmdline(pid) and listening(pid)
+        ]
+        if len(workers) == WORKERS and answers(port):
+            return workers
+        time.sleep(0.2)
+    raise AssertionError(f"the desk's workers did not come up:\n{log.read_text()}")
+
+
+def children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(child) for child in path.read_text().split()] if path.exists() else []
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except FileNotFoundError:
+        return ""
+
+
+def socket_inodes(pid: int) -> set[str]:
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except FileNotFoundError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:[") : -1])
+    return inodes
+
+
+def tcp_sockets() -> list[tuple[int, int, str, str]]:
+    """(local port, remote port, state, inode) of every IPv4 TCP socket."""
+    rows = []
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote, state, inode = fields[1], fields[2], fields[3], fields[9]
+        rows.append((int(local.split(":")[1], 16), int(remote.split(":")[1], 16), state, inode))
+    return rows
+
+
+def listening(pid: int) -> bool:
+    inodes = socket_inodes(pid)
+    return any(state == "0A" and inode in inodes for _, _, state, inode in tcp_sockets())
+
+
+def answers(port: int) -> bool:
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        conn.request("GET", "/healthz")
+        return conn.getresponse().status == 200
+    except OSError:
+        return False
+
+
+def worker_of(desk: Desk, conn: http.client.HTTPConnection) -> int:
+    """The worker holding the server end of ``conn`` (which must have made a request)."""
+    assert conn.sock is not None
+    client_port = conn.sock.getsockname()[1]
+    server_ends = {
+        inode
+        for local, remote, _, inode in tcp_sockets()
+        if local == desk.port and remote == client_port
+    }
+    for pid in desk.workers:
+        if server_ends & socket_inodes(pid):
+            return pid
+    raise AssertionError(f"no worker holds the connection from port {client_port}")
+
+
+def request(
+    conn: http.client.HTTPConnection, method: str, path: str, cookie: str = "", body: object = None
+) -> tuple[int, object, str]:
+    headers = {"Cookie": cookie} if cookie else {}
+    data = None
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+        data = json.dumps(body)
+    conn.request(method, path, body=data, headers=headers)
+    reply = conn.getresponse()
+    payload = reply.read()
+    cookie = (reply.getheader("Set-Cookie") or "").split(";")[0]
+    return reply.status, json.loads(payload) if payload else None, cookie
+
+
+def connections_to_both(desk: Desk) -> dict[int, http.client.HTTPConnection]:
+    """One open connection to each worker (new connections until both were reached)."""
+    found: dict[int, http.client.HTTPConnection] = {}
+    opened = []
+    for _ in range(200):
+        conn = http.client.HTTPConnection("127.0.0.1", desk.port, timeout=10)
+        opened.append(conn)
+        assert request(conn, "GET", "/healthz")[0] == 200
+        found.setdefault(worker_of(desk, conn), conn)
+        if len(found) == WORKERS:
+            break
+    for conn in opened:
+        if conn not in found.values():
+            conn.close()
+    assert len(found) == WORKERS, "200 connections all went to one worker"
+    return found
+
+
+def test_a_login_on_one_worker_holds_on_the_other_and_an_edit_is_searchable_at_once(
+    desk: Desk, session_factory: sessionmaker[Session]
+) -> None:
+    supervisor = make_user(session_factory, Role.SUPERVISOR)
+    first, second = connections_to_both(desk).values()
+
+    status, state, cookie = request(
+        first,
+        "POST",
+        "/api/auth/login",
+        body={"username": supervisor.username, "password": PASSWORD},
+    )
+    assert status == 200 and cookie, state
+    for conn in (first, second):
+        status, me, _ = request(conn, "GET", "/api/auth/me", cookie)
+        assert status == 200, me
+        assert isinstance(me, dict) and me["username"] == supervisor.username
+
+    # Each worker has built its index and loaded its word segmenter (the first search waits
+    # for both), and the second has just looked at the database; the article is saved
+    # through the first worker and searched for through the second straight after.
+    word = "跨进程" + uuid.uuid4().hex[:6]
+    search = "/api/knowledge/search?q=" + quote(word)
+    for conn in (first, second, second):
+        assert request(conn, "GET", search, cookie)[0] == 200
+    status, article, _ = request(
+        first,
+        "POST",
+        "/api/knowledge/articles",
+        cookie,
+        body={"title": f"{word}的医保报销", "body": "门诊报销比例说明", "category": "医保"},
+    )
+    assert status == 201, article
+    status, hits, _ = request(second, "GET", search, cookie)
+    assert status == 200, hits
+    assert isinstance(hits, list) and isinstance(article, dict)
+    assert article["article_id"] in [hit["article_id"] for hit in hits]
