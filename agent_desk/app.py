@@ -56,9 +56,13 @@ def _lifespan(
         to_thread.current_default_thread_limiter().total_tokens = settings.desk_concurrency
         if start_up is not None:
             start_up()
-        yield
-        await close_loop_clients(app.state.ctx)
-        app.state.desk.close_ami()
+        try:
+            yield
+        finally:
+            try:
+                await close_loop_clients(app.state.ctx)
+            finally:
+                app.state.desk.close_ami()
 
     return lifespan
 

@@ -11,13 +11,19 @@ server the desk runs.
 from __future__ import annotations
 
 import asyncio
+import logging
+import sys
 from typing import Any, cast
 
 import uvicorn
+from uvicorn.config import STARTUP_FAILURE
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from backend.coalesced_writes import CoalescingTransport
+from backend.errors import CallCenterError
 from backend.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
 
 
 class DeskHttpProtocol(HttpToolsProtocol):
@@ -33,19 +39,37 @@ def serve(app: Any, *, host: str, port: int, **options: Any) -> None:
 
 def desk_app() -> Any:
     """The app as each process of ``callcenter desk`` builds it for itself, from the same
-    ``CC_*`` settings (uvicorn spawns its workers: they share no objects with the parent)."""
+    ``CC_*`` settings (uvicorn spawns its workers: they share no objects with the parent).
+
+    A worker that cannot build it exits with uvicorn's start-up failure code, which makes
+    uvicorn stop instead of starting the worker again and again (the parent's check in
+    ``serve_desk`` has normally stopped a wrong setting before any worker started)."""
     from agent_desk.app import create_app
 
-    return create_app(load_settings(), warm_knowledge_index=True)
+    try:
+        return create_app(load_settings(), warm_knowledge_index=True)
+    except CallCenterError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+    except Exception:
+        log.exception("the desk app could not be built")
+    sys.exit(STARTUP_FAILURE)
+
+
+def check_desk_settings(settings: Settings) -> None:
+    """Build the app once in the parent, unused, and read the work-order deadlines (read per
+    request otherwise): what a worker reads from the environment besides ``Settings``
+    (``CC_BOOKING_*``, ``CC_WORKORDER_*``) raises ``ConfigError`` here, naming the variable,
+    before any worker starts. Building it opens no connection."""
+    from agent_desk.app import create_app
+    from backend.workorders.composition import deadlines_for
+
+    create_app(settings)
+    deadlines_for(settings)
 
 
 def serve_desk(settings: Settings) -> None:
     """``callcenter desk``: the desk in ``settings.desk_workers`` processes, one port."""
-    from agent_desk.api.public_booking import BookingApiConfig
-
-    # What the app reads from the environment besides ``Settings``: checked here, so that a
-    # wrong booking rule stops the command with one line instead of every worker in a trace.
-    BookingApiConfig.from_env()
+    check_desk_settings(settings)
     serve(
         f"{__name__}:desk_app",
         factory=True,

@@ -36,15 +36,17 @@ def scratch_database(admin_url: str, name: str, *, keep: bool = False) -> Iterat
     Yields its URL: the tests' and the benches' scratch databases."""
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     drop = text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    with admin.connect() as conn:
-        conn.execute(drop)
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        yield admin_url.rsplit("/", 1)[0] + "/" + name
+        with admin.connect() as conn:
+            conn.execute(drop)
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield admin_url.rsplit("/", 1)[0] + "/" + name
+        finally:
+            if not keep:
+                with admin.connect() as conn:
+                    conn.execute(drop)
     finally:
-        if not keep:
-            with admin.connect() as conn:
-                conn.execute(drop)
         admin.dispose()
 
 

@@ -82,6 +82,8 @@ class BookingRules:
             )
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
+            if isinstance(value, Decimal) and not value.is_finite():
+                raise InvalidRule(f.name, f"must be a number, not {value}")
             if isinstance(value, int | Decimal) and not isinstance(value, bool) and value < 0:
                 raise InvalidRule(f.name, "must not be negative")
         try:
@@ -127,7 +129,10 @@ def _parsed_like(default: object, raw: str) -> object:
     if isinstance(default, int):
         return int(raw)
     if isinstance(default, Decimal):
-        return Decimal(raw)
+        number = Decimal(raw)
+        if not number.is_finite():  # "NaN" and "Infinity" parse, and are no price
+            raise ValueError(raw)
+        return number
     if isinstance(default, time):
         return time.fromisoformat(raw)
     return raw

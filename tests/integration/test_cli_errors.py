@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 
 def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -70,12 +72,16 @@ def test_desk_workers_out_of_range() -> None:
     assert_one_line_error(run_cli("desk", CC_DESK_WORKERS="0"), "CC_DESK_WORKERS")
 
 
-def test_a_wrong_booking_rule_stops_the_desk_before_it_serves() -> None:
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("CC_BOOKING_QUOTA_DAY", "three"), ("CC_WORKORDER_HANDLE_WORKING_DAYS", "soon")],
+)
+def test_a_wrong_rule_stops_the_desk_before_any_worker_starts(variable: str, value: str) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = str(probe.getsockname()[1])
-    result = run_cli("desk", CC_DESK_PORT=port, CC_BOOKING_QUOTA_DAY="three")
-    assert_one_line_error(result, "CC_BOOKING_QUOTA_DAY")
+    result = run_cli("desk", CC_DESK_PORT=port, CC_DESK_WORKERS="2", **{variable: value})
+    assert_one_line_error(result, variable)
 
 
 def test_db_upgrade_creates_a_missing_database_on_a_reachable_server() -> None:

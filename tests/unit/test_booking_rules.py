@@ -201,6 +201,8 @@ def test_rules_come_from_the_environment_and_refuse_nonsense() -> None:
             "setting CC_BOOKING_QUOTA_DAY: not a valid value: 'three'",
         ),
         ({"CC_BOOKING_PRICE_PHONE": "4,10"}, "setting CC_BOOKING_PRICE_PHONE: not a valid value"),
+        ({"CC_BOOKING_PRICE_PHONE": "NaN"}, "setting CC_BOOKING_PRICE_PHONE: not a valid value"),
+        ({"CC_BOOKING_PRICE_ONLINE": "Infinity"}, "setting CC_BOOKING_PRICE_ONLINE: not a valid"),
         (
             {"CC_BOOKING_RELEASE_TIME": "25:00"},
             "setting CC_BOOKING_RELEASE_TIME: not a valid value",
