@@ -142,7 +142,7 @@ async def run_ours(
         await server.stop()
         async for key in redis.scan_iter(f"{prefix}*"):
             await redis.delete(key)
-        await redis.aclose()
+        await redis.aclose()  # type: ignore[attr-defined]
 
 
 async def run_app_queue(

@@ -131,7 +131,7 @@ async def main(rounds: int) -> None:
     finally:
         async for key in redis.scan_iter(f"{prefix}*"):
             await redis.delete(key)
-        await redis.aclose()
+        await redis.aclose()  # type: ignore[attr-defined]
 
 
 if __name__ == "__main__":
