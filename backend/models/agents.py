@@ -55,7 +55,11 @@ class AgentStateChange(Base):
     """One row per state change; an interval ends where the agent's next row starts."""
 
     __tablename__ = "agent_state_changes"
-    __table_args__ = (Index("ix_agent_state_changes_agent_at", "agent_id", "at"),)
+    __table_args__ = (
+        Index("ix_agent_state_changes_agent_at", "agent_id", "at"),
+        # Stream entry ids are unique within a stream; an agent's events are all in one.
+        Index("ux_agent_state_changes_agent_event", "agent_id", "event_id", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
@@ -64,3 +68,6 @@ class AgentStateChange(Base):
     reason: Mapped[str] = mapped_column(String(32), default="")
     call_id: Mapped[str] = mapped_column(String(64), default="")
     actor: Mapped[str] = mapped_column(String(64), default="system")
+    # The Redis stream entry the row was written from ("1732600000000-0"): a redelivered event
+    # is known by it. NULL for rows written before it was kept.
+    event_id: Mapped[str | None] = mapped_column(String(32), default=None)

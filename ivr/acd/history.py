@@ -3,8 +3,8 @@
 Every state change is appended to the ``P:acd:events`` stream in the same Lua call that makes
 it, so no change is lost if a controller dies between Redis and PostgreSQL. Writers of all
 controllers share one consumer group: each event is written by one of them, acknowledged only
-after the commit, and a row already present (same agent, time, state, reason, call) is not
-written twice when an event is delivered again after a crash.
+after the commit, and an event delivered again after a crash is known by its stream entry id,
+which its row keeps, and not written twice.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
-from sqlalchemy import and_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -28,8 +28,9 @@ GROUP = "agent-history"
 CLAIM_IDLE_MS = 60_000  # an event a dead writer held this long is taken over
 
 
-def row_from_event(fields: Mapping[str, str]) -> AgentStateChange:
+def row_from_event(fields: Mapping[str, str], event_id: str | None = None) -> AgentStateChange:
     return AgentStateChange(
+        event_id=event_id,
         agent_id=int(fields["agent_id"]),
         at=datetime.fromtimestamp(int(fields["at"]) / 1000.0, tz=UTC),
         state=fields["state"],
@@ -81,7 +82,7 @@ class AgentHistoryWriter:
                 messages += [(i, f) for i, f in entries if f]
         if not messages:
             return 0
-        written = await asyncio.to_thread(self._write, [f for _, f in messages])
+        written = await asyncio.to_thread(self._write, messages)
         await self._redis.xack(self._key, self._group, *[i for i, _ in messages])
         return written
 
@@ -89,8 +90,8 @@ class AgentHistoryWriter:
         while not stop.is_set():
             await self.drain(block_ms=block_ms)
 
-    def _write(self, events: Sequence[Mapping[str, str]]) -> int:
-        rows = [row_from_event(e) for e in events]
+    def _write(self, events: Sequence[tuple[str, Mapping[str, str]]]) -> int:
+        rows = [row_from_event(fields, event_id) for event_id, fields in events]
         try:
             return self._insert(rows)
         except IntegrityError:
@@ -109,13 +110,18 @@ class AgentHistoryWriter:
             for row in rows:
                 exists = session.scalar(
                     select(AgentStateChange.id).where(
-                        and_(
-                            AgentStateChange.agent_id == row.agent_id,
-                            AgentStateChange.at == row.at,
-                            AgentStateChange.state == row.state,
-                            AgentStateChange.reason == row.reason,
-                            AgentStateChange.call_id == row.call_id,
-                        )
+                        AgentStateChange.agent_id == row.agent_id,
+                        or_(
+                            AgentStateChange.event_id == row.event_id,
+                            # Written before rows kept their event: known by what it says.
+                            and_(
+                                AgentStateChange.event_id.is_(None),
+                                AgentStateChange.at == row.at,
+                                AgentStateChange.state == row.state,
+                                AgentStateChange.reason == row.reason,
+                                AgentStateChange.call_id == row.call_id,
+                            ),
+                        ),
                     )
                 )
                 if exists is None:

@@ -79,21 +79,50 @@ async def test_every_change_is_one_row_with_its_reason(
     assert all(a.at <= b.at for a, b in itertools.pairwise(rows))
 
 
-async def test_a_change_committed_but_not_acknowledged_is_not_written_twice(
+async def test_changes_alike_within_one_millisecond_are_each_written(
     aredis: Redis, redis_namespace: str, session_factory: sessionmaker[Session]
 ) -> None:
+    """Ready, not ready, ready again in the same millisecond: three changes, three rows (they
+    were once told apart by what they say, and the second "ready" was taken for the first)."""
     agent_id = make_agent(session_factory)
-    store = AcdStore(aredis, f"{redis_namespace}-w", [SkillConfig("booking")])
+    key = f"{redis_namespace}:{uuid.uuid4().hex[:8]}:acd:events"
+    at = "1764150000123"
+    for state, reason in (("ready", ""), ("not_ready", "break"), ("ready", "")):
+        await aredis.xadd(
+            key,
+            {"agent_id": str(agent_id), "at": at, "state": state, "reason": reason,
+             "call_id": "", "actor": "desk:8001"},
+        )  # fmt: skip
+    writer = AgentHistoryWriter(aredis, key, session_factory, consumer="c1")
+    assert await writer.drain() == 3
+    with session_factory() as session:
+        states = session.scalars(
+            select(AgentStateChange.state)
+            .where(AgentStateChange.agent_id == agent_id)
+            .order_by(AgentStateChange.id)
+        ).all()
+    assert states == ["ready", "not_ready", "ready"]
+
+
+@pytest.mark.parametrize("kept_event_id", [True, False], ids=["event-id", "row-before-event-ids"])
+async def test_a_change_committed_but_not_acknowledged_is_not_written_twice(
+    aredis: Redis,
+    redis_namespace: str,
+    session_factory: sessionmaker[Session],
+    kept_event_id: bool,
+) -> None:
+    agent_id = make_agent(session_factory)
+    store = AcdStore(aredis, f"{redis_namespace}-w{kept_event_id:d}", [SkillConfig("booking")])
     await store.register_agent(AgentProfile(agent_id, "8002", "x", {"booking": 6}))
     await store.change_state(agent_id, AgentState.READY)
     writer = AgentHistoryWriter(aredis, store.events_key, session_factory, consumer="c1")
     await writer.ensure_group()
     # The writer read the event and committed its row, then died before acknowledging.
-    ((_stream, [(_id, fields)]),) = await aredis.xreadgroup(
+    ((_stream, [(event_id, fields)]),) = await aredis.xreadgroup(
         "agent-history", "c1", {store.events_key: ">"}
     )
     with session_factory() as session, session.begin():
-        session.add(row_from_event(fields))
+        session.add(row_from_event(fields, event_id if kept_event_id else None))
     await store.change_state(agent_id, AgentState.LOGGED_OUT)
 
     restarted = AgentHistoryWriter(aredis, store.events_key, session_factory, consumer="c1")
