@@ -51,7 +51,7 @@ class Controller:
         self._settings = settings
         self._ports = ports
         self.lifecycle = lifecycle
-        self._version = -1.0
+        self._version: tuple[int, int, int] | None = None
         self.engines: dict[str, FlowEngine] = {}
         self.refresh()
 

@@ -23,12 +23,15 @@ def production_flows(settings: Settings) -> dict[str, Flow]:
     }
 
 
-def overrides_version(settings: Settings) -> float:
-    """Changes whenever an administrator saves a prompt text (0 when none was ever saved)."""
+def overrides_version(settings: Settings) -> tuple[int, int, int]:
+    """Changes whenever an administrator saves a prompt text ((0, 0, 0) when none was ever
+    saved). The file's inode with its time and size: a save replaces the file, so two saves
+    within one tick of the file system's clock still differ."""
     try:
-        return overrides_path(settings).stat().st_mtime
+        stat = overrides_path(settings).stat()
     except FileNotFoundError:
-        return 0.0
+        return (0, 0, 0)
+    return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
 
 
 def build_prompts(settings: Settings) -> int:

@@ -30,6 +30,13 @@ async def controller(redis_url: str, namespace: str, name: str) -> None:
     store = AcdStore(redis, namespace, SKILLS, controller_id=name)
     rng = random.Random(name)
     log = f"{namespace}:race:log"
+    # Both start picking together: a process that started late (imports take a few tenths of
+    # a second) would find the other had served every call, and there would be no race.
+    await redis.incr(f"{namespace}:race:ready")
+    for _ in range(12000):
+        if int(await redis.get(f"{namespace}:race:ready") or 0) >= 2:
+            break
+        await asyncio.sleep(0.005)
     idle_rounds = 0
     while idle_rounds < 200:
         assignment = await store.pick()

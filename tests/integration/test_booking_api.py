@@ -37,7 +37,12 @@ SECRET = "test-hospital-secret"
 
 
 def new_id_number() -> str:
-    return idcard.make_valid(f"11010819900307{uuid.uuid4().int % 1000:03d}")
+    """A valid resident ID number, one of about 20 million (a random birth date and serial):
+    patients are shared across the test database by ID number, and a number drawn twice
+    would meet another test's patient (a name mismatch, or a booking already made)."""
+    r = uuid.uuid4().int
+    birth = date(1940, 1, 1) + timedelta(days=r % 20000)
+    return idcard.make_valid(f"110108{birth:%Y%m%d}{r // 20000 % 1000:03d}")
 
 
 def new_phone() -> str:
@@ -324,6 +329,12 @@ def test_brushing_clients_are_throttled(
     config = public_booking.BookingApiConfig(
         rules=BookingRules(rate_limit_requests=5), redis_prefix=f"{redis_namespace}:rl:"
     )
+    # The count starts again at each window's edge (60 s, on the clock): the requests below
+    # must fall in one window, so a test started in its last seconds waits for the next.
+    window = config.rules.rate_limit_window_seconds
+    left = window - time.time() % window
+    if left < 10:
+        time.sleep(left + 0.05)
     with TestClient(_app(settings, session_factory, redis_client, config)) as client:
         statuses = [client.get("/api/public/hospitals").status_code for _ in range(6)]
         assert statuses == [200] * 5 + [429]

@@ -140,13 +140,17 @@ def test_ringing_pops_the_screen_from_the_call_journal_once(
     with desk_client.websocket_connect("/ws/live") as ws:
         assert ws.receive_json()["type"] == "Subscribed"
         asyncio.run(ring())
+        # The agent's states come from the event stream, the call events by pub/sub, each on
+        # its own reader: the pop published below goes out once the ringing state is in.
+        seen: list[dict[str, object]] = []
+        while not any(m.get("state") == "ringing" for m in seen):
+            seen.append(ws.receive_json())
         offered = events.CallOffered(
             agent.agent_id or 0, call_id, "hotline", "13700001234", "booking"
         )
         events.publish(redis_client, offered, redis_namespace)
         events.publish(redis_client, events.CallEnded(call_id, agent.agent_id), redis_namespace)
-        seen = []
-        while not seen or seen[-1]["type"] != "CallEnded":
+        while seen[-1]["type"] != "CallEnded":
             seen.append(ws.receive_json())
     pops = [m for m in seen if m["type"] == "CallOffered"]
     assert len(pops) == 1
