@@ -56,14 +56,14 @@ def desk_app() -> Any:
 
 
 def check_desk_settings(settings: Settings) -> None:
-    """Build the app once in the parent, unused, and read the work-order deadlines (read per
-    request otherwise): what a worker reads from the environment besides ``Settings``
-    (``CC_BOOKING_*``, ``CC_WORKORDER_*``) raises ``ConfigError`` here, naming the variable,
-    before any worker starts. Building it opens no connection."""
-    from agent_desk.app import create_app
+    """What a worker reads from the environment besides ``Settings``, read once in the parent:
+    the booking rules (read as the app is built) and the work-order deadlines (read per
+    request). A wrong ``CC_BOOKING_*`` or ``CC_WORKORDER_*`` raises ``ConfigError`` here,
+    naming the variable, before any worker starts."""
+    from agent_desk.api.public_booking import BookingApiConfig
     from backend.workorders.composition import deadlines_for
 
-    create_app(settings)
+    BookingApiConfig.from_env()
     deadlines_for(settings)
 
 

@@ -122,9 +122,10 @@ def seed(
     pg_blocks: int,
 ) -> Seeded:
     """A hospital, sessions of 100 slots enough for ``bookings_per_side`` on each side, and
-    one account managing every patient. Every booking is for a patient with no bookings yet, on both sides, so that
-    neither meets a longer history or another's quotas: HTTP takes the patients in turn, each
-    pgbench client its own ``pg_stride`` patients of a block per round (``pg_blocks``)."""
+    one account managing every patient. Every booking is for a patient with no bookings yet,
+    on both sides, so that neither meets a longer history or another's quotas: HTTP takes the
+    patients in turn, each pgbench client its own ``pg_stride`` patients of a block per round
+    (``pg_blocks``)."""
     cipher = PersonalDataCipher(data_key)
     engine = create_engine(url)
     with Session(engine) as session, session.begin():
