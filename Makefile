@@ -6,8 +6,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# sip-tester (SIPp) and baresip are the real SIP user agents of the tests: callers arriving over
+# the carrier trunk, the carrier answering outbound calls, desk phones.
 APT_PACKAGES := postgresql redis-server mmdebstrap espeak-ng sox chromium fonts-noto-cjk \
-	libespeak-ng1 ca-certificates wrk
+	libespeak-ng1 ca-certificates wrk sip-tester baresip
 
 .PHONY: setup system-packages services venv asterisk-root lint typecheck test unit demo down clean
 
@@ -21,6 +23,9 @@ system-packages:
 		echo "installing Debian packages:$$missing"; \
 		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
 	fi
+	@# Node.js and npm bundle the browser softphone (JsSIP); an image may ship Node already.
+	@command -v npm >/dev/null || { apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm; }
 
 services:
 	@bash docker/start-local-services.sh
