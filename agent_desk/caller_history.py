@@ -1,7 +1,8 @@
 """What the desk knows about a caller when the phone rings: earlier calls, orders, bookings.
 
-Look-ups go by the keyed hash of the number, the same way the booking and work-order
-services store it; what leaves this module is masked for people.
+Look-ups go by the keyed hash of the number, the same way the call records, bookings and
+work orders store it (never by the masked form: two citizens share a mask); what leaves this
+module is masked for people.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from backend.errors import CallCenterError
 from backend.models.booking import Booking, Hospital, Patient
 from backend.models.calls import CallRecord
 from backend.models.workorders import WorkOrder
-from backend.personal_data import PersonalDataCipher
+from backend.personal_data import PersonalDataCipher, normalize_number
 from backend.workorders.duplicates import normalize_phone as order_phone
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -27,11 +28,15 @@ LIMIT = 5
 def caller_history(
     db: Session, cipher: PersonalDataCipher, number: str, *, exclude_call: str = ""
 ) -> dict[str, list[dict[str, Any]]]:
-    if not number:
+    """The history of the caller whose full (decrypted) ``number`` is given."""
+    if not normalize_number(number):
         return {"calls": [], "orders": [], "bookings": []}
     calls = db.scalars(
         select(CallRecord)
-        .where(CallRecord.caller_number == number, CallRecord.call_id != exclude_call)
+        .where(
+            CallRecord.caller_hash == cipher.lookup_hash(normalize_number(number)),
+            CallRecord.call_id != exclude_call,
+        )
         .order_by(CallRecord.started_at.desc(), CallRecord.id.desc())
         .limit(LIMIT)
     )
@@ -55,6 +60,11 @@ def caller_history(
         "orders": [{"number": o.number, "title": o.title, "state": o.state} for o in orders],
         "bookings": _bookings(db, cipher, number),
     }
+
+
+def caller_of(cipher: PersonalDataCipher, record: CallRecord) -> str:
+    """The caller's full number, from its ciphertext ("" when the number was withheld)."""
+    return cipher.decrypt(record.caller_enc) if record.caller_enc else ""
 
 
 def _bookings(db: Session, cipher: PersonalDataCipher, number: str) -> list[dict[str, Any]]:

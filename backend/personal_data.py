@@ -40,6 +40,15 @@ class PersonalDataCipher:
         return hmac.new(self._lookup_key, value.encode(), hashlib.sha256).hexdigest()
 
 
+def normalize_number(number: str) -> str:
+    """Digits only, without the +86/0086 prefix, so one phone has one hash."""
+    digits = "".join(c for c in number if c.isdigit())
+    for prefix in ("0086", "86"):
+        if digits.startswith(prefix) and len(digits) - len(prefix) == 11:
+            return digits[len(prefix) :]
+    return digits
+
+
 def mask_id_number(number: str) -> str:
     """110105********002X: region and last four stay, birth date hidden."""
     if len(number) < 10:

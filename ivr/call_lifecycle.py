@@ -13,9 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.db import transaction
 from backend.models.calls import CallRecord, Line
-from backend.personal_data import PersonalDataCipher, mask_phone
+from backend.personal_data import PersonalDataCipher, mask_phone, normalize_number
 from ivr.agi.session import AgiSession
-from ivr.callers import normalize_number
 from ivr.flows.ports import CallInfo
 from recordings.index import RecordingIndex
 
@@ -38,7 +37,7 @@ class CallLifecycle:
     async def started(self, session: AgiSession, call: CallInfo) -> None:
         # Written before the flow's journal: its insert-if-absent then keeps this row, so the
         # caller's number is stored only encrypted, hashed and masked.
-        await asyncio.to_thread(self._open_record, call)
+        await asyncio.to_thread(self.open_record, call)
         recording = await session.get_variable(RECORDING_VARIABLE)
         if recording:
             try:
@@ -63,7 +62,8 @@ class CallLifecycle:
         if self._finishing:
             await asyncio.gather(*self._finishing, return_exceptions=True)
 
-    def _open_record(self, call: CallInfo) -> None:
+    def open_record(self, call: CallInfo) -> None:
+        """The call record as every call starts it: the number encrypted, hashed, masked."""
         number = normalize_number(call.caller_number)
         values: dict[str, object] = {
             "call_id": call.call_id,

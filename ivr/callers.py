@@ -14,22 +14,13 @@ from backend import idcard
 from backend.models.booking import Patient
 from backend.models.callers import BlockedCaller
 from backend.models.calls import CallRecord
-from backend.personal_data import PersonalDataCipher
+from backend.personal_data import PersonalDataCipher, normalize_number
 from ivr.flows.ports import CallerProfile, CallInfo
 
 REPEAT_WINDOW = timedelta(hours=24)
 # The national rule: callers aged 65+ with real-name registered numbers get one key to a person.
 ELDERLY_AGE = 65
 ElderlyCheck = Callable[[Session, str], bool]
-
-
-def normalize_number(number: str) -> str:
-    """Digits only, without the +86/0086 prefix, so one phone has one hash."""
-    digits = "".join(c for c in number if c.isdigit())
-    for prefix in ("0086", "86"):
-        if digits.startswith(prefix) and len(digits) - len(prefix) == 11:
-            return digits[len(prefix) :]
-    return digits
 
 
 class SqlCallerDirectory:

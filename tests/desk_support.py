@@ -14,14 +14,20 @@ import pytest
 import redis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent_desk.app import create_app
 from backend.db import transaction
 from backend.models.agents import Agent, AgentSkill, Skill
+from backend.models.calls import CallRecord, Line
 from backend.models.users import Role, User
 from backend.passwords import hash_password
+from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
+from ivr.call_lifecycle import CallLifecycle
+from ivr.flows.ports import CallInfo
+from recordings.index import RecordingIndex
 
 PASSWORD = "Desk-Passw0rd!"
 LOCAL = ("127.0.0.1", 50123)
@@ -42,6 +48,27 @@ def ensure_skill(factory: sessionmaker[Session], code: str = "booking", line: st
     with transaction(factory) as db:
         if db.query(Skill).filter_by(code=code).one_or_none() is None:
             db.add(Skill(code=code, name="预约挂号" if code == "booking" else code, line=line))
+
+
+def open_call(
+    factory: sessionmaker[Session],
+    settings: Settings,
+    call_id: str,
+    line: Line,
+    number: str,
+    **later: object,
+) -> None:
+    """A call record opened as the controller opens every call (the number encrypted, hashed
+    and masked), then given the fields the ACD and the wrap-up write later (``later``)."""
+    lifecycle = CallLifecycle(
+        factory,
+        RecordingIndex(factory, settings),
+        PersonalDataCipher(settings.data_key.get_secret_value()),
+    )
+    lifecycle.open_record(CallInfo(call_id, call_id, line.value, number, did=""))
+    if later:
+        with transaction(factory) as db:
+            db.execute(update(CallRecord).where(CallRecord.call_id == call_id).values(**later))
 
 
 def make_user(

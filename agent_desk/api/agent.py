@@ -20,7 +20,7 @@ from agent_desk.auth.audit import add_audit, audit_now
 from agent_desk.auth.guard import Caller, DeskDep, require
 from agent_desk.auth.permissions import Permission
 from agent_desk.callcontrol import CallControl
-from agent_desk.caller_history import caller_history
+from agent_desk.caller_history import caller_history, caller_of
 from agent_desk.desk import Desk
 from agent_desk.errors import ErrorBody
 from agent_desk.myday import my_day
@@ -219,11 +219,15 @@ async def change_state(
     return status
 
 
+def cipher_of(desk: Desk) -> PersonalDataCipher:
+    return PersonalDataCipher(desk.settings.data_key.get_secret_value())
+
+
 def screen_pop(desk: Desk, record: CallRecord, extra: dict[str, Any] | None = None) -> ScreenPop:
-    cipher = PersonalDataCipher(desk.settings.data_key.get_secret_value())
+    cipher = cipher_of(desk)
     extra = extra or {}
     with desk.factory() as db:
-        history = caller_history(db, cipher, record.caller_number, exclude_call=record.call_id)
+        history = caller_history(db, cipher, caller_of(cipher, record), exclude_call=record.call_id)
     intent = extra.get("intent", record.intent)
     line = str(extra.get("line", record.line.value))
     return ScreenPop(
@@ -373,7 +377,8 @@ def build_router() -> APIRouter:
                 category=body.category,
                 description=body.description,
                 line=record.line.value if record else "hotline",
-                caller_phone=record.caller_number if record else "",
+                # The full number (the order stores it encrypted), not the call's masked form.
+                caller_phone=caller_of(cipher_of(desk), record) if record else "",
                 call_id=record.call_id if record else None,
             )
             service = workorder_service(db, desk.settings)

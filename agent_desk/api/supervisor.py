@@ -30,7 +30,7 @@ from backend.errors import Conflict, NotFound, Refused
 from backend.models.agents import Agent
 from backend.models.calls import CallRecord, Recording, RecordingStatus
 from backend.models.users import Role, User
-from backend.personal_data import mask_phone
+from backend.personal_data import PersonalDataCipher, mask_phone, normalize_number
 from ivr.acd.states import AgentState
 
 SelectT = TypeVar("SelectT", bound=Select)
@@ -247,7 +247,10 @@ def build_router() -> APIRouter:
             if agent:
                 query = query.where(Agent.number == agent)
             if caller_number:
-                query = query.where(CallRecord.caller_number == caller_number)
+                # By the keyed hash: the stored number is only a mask, shared by many callers.
+                cipher = PersonalDataCipher(desk.settings.data_key.get_secret_value())
+                number_hash = cipher.lookup_hash(normalize_number(caller_number))
+                query = query.where(CallRecord.caller_hash == number_hash)
             if line:
                 query = query.where(Recording.line == line)
             # Two filters, because the two vocabularies share words: wrap-up "answered" is

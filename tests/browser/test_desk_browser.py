@@ -32,7 +32,7 @@ from backend.models.calls import CallRecord, Disposition, Line, Recording, Recor
 from backend.models.users import Role
 from backend.personal_data import PersonalDataCipher
 from tests.desk_browser import DeskServer, screenshot
-from tests.desk_support import DeskUser, make_user
+from tests.desk_support import DeskUser, make_user, open_call
 
 pytestmark = pytest.mark.browser
 
@@ -89,9 +89,8 @@ def test_agent_day_and_supervisor_wallboard(
     boss = make_user(session_factory, Role.SUPERVISOR, team=team)
     caller = f"139{uuid.uuid4().int % 10**8:08d}"
     call_id = f"web-{uuid.uuid4().hex[:8]}"
-    with transaction(session_factory) as db:
-        db.add(CallRecord(call_id=call_id, line=Line.APPOINTMENT_114, caller_number=caller,
-                          agent_id=agent.agent_id, skill="booking"))  # fmt: skip
+    open_call(session_factory, settings, call_id, Line.APPOINTMENT_114, caller,
+              agent_id=agent.agent_id, skill="booking")  # fmt: skip
 
     # The supervisor opens the wallboard first and watches the agent arrive.
     board = new_page()

@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.models.callers import BlockedCaller
 from backend.models.calls import CallRecord, Line
-from backend.personal_data import PersonalDataCipher
+from backend.personal_data import PersonalDataCipher, normalize_number
 from backend.settings import DEV_DATA_KEY, Settings
-from ivr.callers import SqlCallerDirectory, normalize_number
+from ivr.callers import SqlCallerDirectory
 from ivr.flows.ports import CallInfo
 
 CIPHER = PersonalDataCipher(DEV_DATA_KEY)

@@ -12,14 +12,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.db import transaction
 from backend.models.audit import AuditRecord
 from backend.models.calls import CallRecord, Disposition, Line
 from backend.models.users import Role
+from backend.models.workorders import WorkOrder
+from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
 from ivr.acd.policy import SkillConfig
 from ivr.acd.store import AcdStore
-from tests.desk_support import LOCAL, login, make_user
+from tests.desk_support import LOCAL, login, make_user, open_call
 
 
 def test_agent_signs_in_goes_ready_and_takes_a_break(
@@ -103,20 +104,19 @@ def test_wrap_up_saves_the_disposition_and_makes_the_agent_ready(
     desk_client.post("/api/agent/sign-in")
     desk_client.post("/api/agent/ready")
     call_id = f"call-{uuid.uuid4().hex[:10]}"
-    with transaction(session_factory) as db:
-        db.add(
-            CallRecord(
-                call_id=call_id,
-                line=Line.APPOINTMENT_114,
-                caller_number="13912345678",
-                agent_id=agent.agent_id,
-                skill="booking",
-                disposition=Disposition.ANSWERED,
-                queued_at=datetime.now(UTC) - timedelta(seconds=30),
-                answered_at=datetime.now(UTC) - timedelta(seconds=20),
-                talk_seconds=20.0,
-            )
-        )
+    open_call(
+        session_factory,
+        settings,
+        call_id,
+        Line.APPOINTMENT_114,
+        "13912345678",
+        agent_id=agent.agent_id,
+        skill="booking",
+        disposition=Disposition.ANSWERED,
+        queued_at=datetime.now(UTC) - timedelta(seconds=30),
+        answered_at=datetime.now(UTC) - timedelta(seconds=20),
+        talk_seconds=20.0,
+    )
 
     async def ring_and_finish() -> None:
         client = aioredis.Redis.from_url(settings.redis_url, decode_responses=True)
@@ -145,13 +145,13 @@ def test_wrap_up_saves_the_disposition_and_makes_the_agent_ready(
 
 
 def test_order_from_the_current_call_carries_the_callers_number(
-    desk_client: TestClient, session_factory: sessionmaker[Session]
+    desk_client: TestClient, settings: Settings, session_factory: sessionmaker[Session]
 ) -> None:
     agent = make_user(session_factory, Role.AGENT)
     login(desk_client, agent)
     call_id = f"call-{uuid.uuid4().hex[:10]}"
-    with transaction(session_factory) as db:
-        db.add(CallRecord(call_id=call_id, line=Line.HOTLINE, caller_number="13800001111"))
+    caller = f"138{uuid.uuid4().int % 10**8:08d}"
+    open_call(session_factory, settings, call_id, Line.HOTLINE, caller)
     reply = desk_client.post(
         "/api/agent/call/order", json={"title": "医保报销咨询", "call_id": call_id}
     )
@@ -160,3 +160,8 @@ def test_order_from_the_current_call_carries_the_callers_number(
     assert number.startswith("GD")
     mine = desk_client.get("/api/workorders", params={"mine": "true"}).json()
     assert number in [o["number"] for o in mine]
+    # The order holds the caller's full number (encrypted), not the call record's mask.
+    cipher = PersonalDataCipher(settings.data_key.get_secret_value())
+    with session_factory() as db:
+        order = db.scalars(select(WorkOrder).where(WorkOrder.number == number)).one()
+        assert cipher.decrypt(order.caller_phone_enc) == caller

@@ -16,16 +16,17 @@ from starlette.websockets import WebSocketDisconnect
 
 from backend import events
 from backend.db import transaction
-from backend.models.calls import CallRecord, Disposition, IvrStep, Line
+from backend.models.calls import Disposition, IvrStep, Line
 from backend.models.users import Role
 from backend.settings import Settings
 from ivr.acd.policy import SkillConfig
 from ivr.acd.store import AcdStore
-from tests.desk_support import LOCAL, login, make_user
+from tests.desk_support import LOCAL, login, make_user, open_call
 
 
 def test_screen_pop_reaches_only_the_offered_agent(
     desk_client: TestClient,
+    settings: Settings,
     session_factory: sessionmaker[Session],
     redis_client: redis.Redis,
     redis_namespace: str,
@@ -33,16 +34,18 @@ def test_screen_pop_reaches_only_the_offered_agent(
     agent = make_user(session_factory, Role.AGENT)
     other = make_user(session_factory, Role.AGENT)
     number = f"139{uuid.uuid4().int % 10**8:08d}"
-    with transaction(session_factory) as db:
-        db.add(
-            CallRecord(
-                call_id=f"old-{uuid.uuid4().hex[:8]}",
-                line=Line.APPOINTMENT_114,
-                caller_number=number,
-                started_at=datetime.now(UTC) - timedelta(days=2),
-                disposition=Disposition.ANSWERED,
-                wrapup_code="booked",
-            )
+    # Another citizen whose number has the same mask (139****dddd): not this caller's history.
+    namesake = number[:3] + f"{(int(number[3:7]) + 1) % 10**4:04d}" + number[-4:]
+    for phone, wrapup in ((number, "booked"), (namesake, "order")):
+        open_call(
+            session_factory,
+            settings,
+            f"old-{uuid.uuid4().hex[:8]}",
+            Line.APPOINTMENT_114,
+            phone,
+            started_at=datetime.now(UTC) - timedelta(days=2),
+            disposition=Disposition.ANSWERED,
+            wrapup_code=wrapup,
         )
     login(desk_client, agent)
     with desk_client.websocket_connect("/ws/live") as ws:
@@ -120,9 +123,9 @@ def test_ringing_pops_the_screen_from_the_call_journal_once(
 ) -> None:
     agent = make_user(session_factory, Role.AGENT)
     call_id = f"ring-{uuid.uuid4().hex[:8]}"
+    open_call(session_factory, settings, call_id, Line.HOTLINE, "13700001234",
+              intent="policy", skill="booking")  # fmt: skip
     with transaction(session_factory) as db:
-        db.add(CallRecord(call_id=call_id, line=Line.HOTLINE, caller_number="13700001234",
-                          intent="policy", skill="booking"))  # fmt: skip
         for seq, node in enumerate(["welcome", "main_menu", "policy_queue"]):
             db.add(IvrStep(call_id=call_id, seq=seq, node=node, kind="menu"))
     login(desk_client, agent)

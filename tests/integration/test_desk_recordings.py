@@ -13,10 +13,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from agent_desk.app import create_app
 from backend.db import transaction
 from backend.models.audit import AuditRecord
-from backend.models.calls import CallRecord, Disposition, Line, Recording, RecordingStatus
+from backend.models.calls import Disposition, Line, Recording, RecordingStatus
 from backend.models.users import Role
 from backend.settings import Settings
-from tests.desk_support import LOCAL, desk_settings, login, make_user
+from tests.desk_support import LOCAL, desk_settings, login, make_user, open_call
 
 
 def test_supervisor_searches_plays_ranges_and_downloads_a_team_recording(
@@ -48,17 +48,10 @@ def test_supervisor_searches_plays_ranges_and_downloads_a_team_recording(
         db.add(rec)
         db.flush()
         rec_id = rec.id
-        db.add(
-            CallRecord(
-                call_id=call_id,
-                line=Line.APPOINTMENT_114,
-                caller_number="13911112222",
-                agent_id=agent.agent_id,
-                disposition=Disposition.ANSWERED,
-                wrapup_code="booked",
-                recording_id=rec_id,
-            )
-        )
+    caller = f"139{uuid.uuid4().int % 10**4:04d}2222"
+    open_call(session_factory, settings, call_id, Line.APPOINTMENT_114, caller,
+              agent_id=agent.agent_id, disposition=Disposition.ANSWERED, wrapup_code="booked",
+              recording_id=rec_id)  # fmt: skip
     app = create_app(
         desk_settings(settings, redis_namespace, recordings_dir=tmp_path),
         session_factory=session_factory,
@@ -70,13 +63,19 @@ def test_supervisor_searches_plays_ranges_and_downloads_a_team_recording(
             "/api/recordings", params={"agent": agent.agent_number, "wrapup": "booked"}
         ).json()
         assert [(r["id"], r["caller_number"]) for r in found] == [(rec_id, "139****2222")]
+        # By the caller's full number (as a supervisor types it), never by its shared mask.
+        by_number = client.get("/api/recordings", params={"caller_number": caller}).json()
+        assert [r["id"] for r in by_number] == [rec_id]
+        masked = client.get("/api/recordings", params={"caller_number": "139****2222"}).json()
+        other = f"139{(int(caller[3:7]) + 1) % 10**4:04d}2222"  # the same mask, not the caller
+        namesake = client.get("/api/recordings", params={"caller_number": other}).json()
+        assert masked == [] and rec_id not in [r["id"] for r in namesake]
         # The wrap-up and the call's ending are separate filters ("answered" is in both).
         by_agent = {"agent": agent.agent_number}
         ended = client.get("/api/recordings", params=by_agent | {"disposition": "answered"})
         assert [r["id"] for r in ended.json()] == [rec_id]
         for other_filter in ({"wrapup": "answered"}, {"disposition": "booked"}):
             assert client.get("/api/recordings", params=by_agent | other_filter).json() == []
-        assert client.get("/api/recordings", params={"caller_number": "13911112222"}).json()
         url = f"/api/recordings/{rec_id}/audio"
         whole = client.get(url)
         assert whole.status_code == 200 and whole.content == audio
@@ -99,5 +98,5 @@ def test_supervisor_searches_plays_ranges_and_downloads_a_team_recording(
             .where(AuditRecord.actor == boss.username, AuditRecord.action.like("recording.%"))
             .order_by(AuditRecord.id)
         ).all()
-    assert trail.count("recording.search") == 5  # every search above is on the trail
+    assert trail.count("recording.search") == 7  # every search above is on the trail
     assert trail.count("recording.play") >= 3 and trail.count("recording.download") == 1
