@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
+from openpyxl.worksheet.worksheet import Worksheet
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
@@ -31,20 +32,31 @@ def _tables(doc: ReportDocument) -> Iterator[tuple[str, Table]]:
 def render_csv(doc: ReportDocument) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow([doc.title])
-    writer.writerow([doc.subtitle])
+    writer.writerow([_text(doc.title)])
+    writer.writerow([_text(doc.subtitle)])
     for section_title, table in _tables(doc):
         writer.writerow([])
-        writer.writerow([f"{section_title} / {table.title}"])
-        writer.writerow(table.columns)
+        writer.writerow([_text(f"{section_title} / {table.title}")])
+        writer.writerow([_text(c) for c in table.columns])
         writer.writerows([_text(v) for v in row] for row in table.rows)
     writer.writerow([])
-    writer.writerows([note] for note in doc.footnotes)
+    writer.writerows([_text(note)] for note in doc.footnotes)
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
+# A spreadsheet opening a CSV runs a cell beginning with one of these as a formula
+# (=HYPERLINK(...), +cmd|..., @SUM(...)); citizens' work-order titles reach the exports, so such
+# a cell is written with a leading apostrophe, which spreadsheets show as text and do not run.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _text(value: Cell) -> str:
-    return "" if value is None else str(value)
+    if value is None:
+        return ""
+    text = str(value)
+    if isinstance(value, str) and text.startswith(FORMULA_START):
+        return "'" + text
+    return text
 
 
 # XLSX (XML 1.0) cannot hold control characters; citizens' free text may contain them.
@@ -53,6 +65,15 @@ _XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 def _xlsx_value(value: Cell) -> Cell:
     return _XML_ILLEGAL.sub("", value) if isinstance(value, str) else value
+
+
+def _append(sheet: Worksheet, cells: list[Cell]) -> None:
+    """One row; text stays text: openpyxl would store a string beginning with "=" as a
+    formula, which Excel then runs (a citizen's work-order title must never be code)."""
+    sheet.append([_xlsx_value(c) for c in cells])
+    for cell in sheet[sheet.max_row]:
+        if cell.data_type == "f":
+            cell.data_type = "s"
 
 
 def render_xlsx(doc: ReportDocument) -> bytes:
@@ -65,17 +86,17 @@ def render_xlsx(doc: ReportDocument) -> bytes:
         first = False
         assert sheet is not None
         sheet.title = _sheet_name(table.title, used)
-        sheet.append([_xlsx_value(doc.title)])
-        sheet.append([_xlsx_value(table.title)])
-        sheet.append([_xlsx_value(c) for c in table.columns])
+        _append(sheet, [doc.title])
+        _append(sheet, [table.title])
+        _append(sheet, list(table.columns))
         for cell in sheet[3]:
             cell.font = Font(bold=True)
         for row in table.rows:
-            sheet.append([_xlsx_value(v) for v in row])
+            _append(sheet, list(row))
     notes = book.create_sheet("口径说明")
-    notes.append([_xlsx_value(doc.subtitle)])
+    _append(notes, [doc.subtitle])
     for note in doc.footnotes:
-        notes.append([_xlsx_value(note)])
+        _append(notes, [note])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
