@@ -6,11 +6,12 @@ can point a process at another database, Redis or Asterisk by passing values exp
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from backend.errors import ConfigError
@@ -46,6 +47,18 @@ class Settings(BaseSettings):
     callback_dial_template: str = "PJSIP/{number}@carrier"
     # Dialled by the dialplan when the controller is unreachable, e.g. "PJSIP/8001&PJSIP/8002".
     fallback_agents: str = ""
+    # Asterisk's HTTP server carries the browser softphones' SIP over WebSocket at /ws. Plain
+    # WS is for loopback (development); production serves WSS from the TLS listener with a
+    # certificate and key given as Asterisk sees them (paths inside its root or container).
+    asterisk_http_bind: str = "127.0.0.1"
+    asterisk_http_port: int = Field(default=8088, ge=1, le=65535)
+    asterisk_https_port: int = Field(default=8089, ge=1, le=65535)
+    asterisk_tls_cert: str = ""
+    asterisk_tls_key: str = ""
+    # The UDP ports Asterisk takes RTP (and SRTP) media from; instances on one host need
+    # ranges of their own, and a firewall in front opens exactly this range.
+    rtp_port_start: int = Field(default=10000, ge=1024, le=65534)
+    rtp_port_end: int = Field(default=20000, ge=1025, le=65535)
 
     # The FastAGI controller: where it listens, and the address Asterisk dials to reach it.
     agi_bind: str = "127.0.0.1"
@@ -120,6 +133,21 @@ class Settings(BaseSettings):
             raise ValueError("may only contain letters, digits, '-' and '_'")
         return value
 
+    @model_validator(mode="after")
+    def _media_settings_agree(self) -> Settings:
+        # ConfigError passes through pydantic unwrapped, naming the variable to fix.
+        if self.rtp_port_end - self.rtp_port_start < 2:
+            raise ConfigError("rtp_port_end", "must be at least CC_RTP_PORT_START + 2")
+        if bool(self.asterisk_tls_cert) != bool(self.asterisk_tls_key):
+            missing = "asterisk_tls_key" if self.asterisk_tls_cert else "asterisk_tls_cert"
+            raise ConfigError(missing, "CC_ASTERISK_TLS_CERT and CC_ASTERISK_TLS_KEY go together")
+        return self
+
+    @property
+    def asterisk_tls(self) -> bool:
+        """Whether Asterisk serves WSS (and HTTPS) with the configured certificate."""
+        return bool(self.asterisk_tls_cert)
+
     # Derived locations -------------------------------------------------------------------
 
     @property
@@ -161,6 +189,14 @@ class Settings(BaseSettings):
             value = getattr(self, name).get_secret_value()
             if value in (DEV_SECRET, DEV_DATA_KEY):
                 raise ConfigError(name, "still has its development default; set a real secret")
+        # A softphone's SIP password and call audio set-up must not cross a network in clear:
+        # plain WS is only acceptable where it never leaves the host (a TLS proxy in front).
+        if not self.asterisk_tls and not is_loopback(self.asterisk_http_bind):
+            raise ConfigError(
+                "asterisk_tls_cert",
+                "production serves softphones over WSS: set CC_ASTERISK_TLS_CERT and "
+                "CC_ASTERISK_TLS_KEY, or bind CC_ASTERISK_HTTP_BIND to loopback behind a TLS proxy",
+            )
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -173,6 +209,13 @@ def load_settings(**overrides: object) -> Settings:
         raise ConfigError(field, first["msg"]) from None
     settings.check_production_secrets()
     return settings
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 def port_is_free(host: str, port: int) -> bool:

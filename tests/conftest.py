@@ -58,9 +58,17 @@ def settings(database_url: str, run_id: str, tmp_path_factory: pytest.TempPathFa
         sip_port=free_port(),
         agi_port=free_port(),
         desk_port=free_port(),
+        asterisk_http_port=free_port(),
+        **rtp_range(run_id),
         # When the controller is down, the dialplan sends callers to this simulated agent.
         fallback_agents="Local/fallback@sim-agent",
     )
+
+
+def rtp_range(run_id: str) -> dict[str, int]:
+    """The run's own block of 200 RTP ports, so parallel runs' media never meet."""
+    start = 20000 + (int(run_id, 16) % 200) * 200
+    return {"rtp_port_start": start, "rtp_port_end": start + 199}
 
 
 def free_port() -> int:

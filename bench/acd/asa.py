@@ -176,6 +176,7 @@ async def main(callers: int, agents: int) -> None:
         asterisk_instance=f"bench-acd-{run}",
         ami_port=free_port(),
         sip_port=free_port(),
+        asterisk_http_port=free_port(),
         agi_port=free_port(),
     )
     instance = AsteriskInstance(settings)

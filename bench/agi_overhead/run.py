@@ -100,6 +100,7 @@ async def run(calls: int, rounds: int) -> None:
         asterisk_instance="bench-agi",
         ami_port=free_port(),
         sip_port=free_port(),
+        asterisk_http_port=free_port(),
         agi_port=free_port(),
     )
     rootfs.build(settings.asterisk_root)

@@ -21,7 +21,7 @@ from ivr.ami.protocol import AmiParser, encode_action
 from ivr.pbx import render, rootfs
 from ivr.pbx.fixed_prompts import render_fixed_prompts
 
-INSTANCE_SUBDIRS = ("etc", "run", "log", "spool", "db", "recordings")
+INSTANCE_SUBDIRS = ("etc", "run", "log", "spool", "db", "recordings", "keys")
 
 
 class AsteriskStartError(ConfigError):
@@ -88,6 +88,11 @@ class AsteriskInstance:
         for field, host, port in (
             ("ami_port", self.settings.ami_host, self.settings.ami_port),
             ("sip_port", self.settings.sip_bind, self.settings.sip_port),
+            (
+                "asterisk_http_port",
+                self.settings.asterisk_http_bind,
+                self.settings.asterisk_http_port,
+            ),
         ):
             if not port_is_free(host, port):
                 raise ConfigError(field, f"port {port} on {host} is already in use")

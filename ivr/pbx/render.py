@@ -34,6 +34,11 @@ def placeholder_values(settings: Settings) -> dict[str, str]:
         "AMI_SECRET": settings.ami_secret.get_secret_value(),
         "SIP_BIND": settings.sip_bind,
         "SIP_PORT": str(settings.sip_port),
+        "HTTP_BIND": settings.asterisk_http_bind,
+        "HTTP_PORT": str(settings.asterisk_http_port),
+        "HTTP_TLS": http_tls_lines(settings),
+        "RTP_START": str(settings.rtp_port_start),
+        "RTP_END": str(settings.rtp_port_end),
         "AGI_URL": settings.agi_url,
         "RECORDINGS_DIR": settings.effective_asterisk_recordings_dir,
         "SOUNDS_DIR": settings.effective_asterisk_sounds_dir,
@@ -42,6 +47,20 @@ def placeholder_values(settings: Settings) -> dict[str, str]:
         "DID_114": DID_114,
         "DID_HOTLINE": DID_HOTLINE,
     }
+
+
+def http_tls_lines(settings: Settings) -> str:
+    """http.conf's TLS listener (WSS for softphones), or a comment saying there is none."""
+    if not settings.asterisk_tls:
+        return "; no TLS listener: CC_ASTERISK_TLS_CERT is not set (plain WS, loopback only)"
+    return "\n".join(
+        (
+            "tlsenable = yes",
+            f"tlsbindaddr = {settings.asterisk_http_bind}:{settings.asterisk_https_port}",
+            f"tlscertfile = {settings.asterisk_tls_cert}",
+            f"tlsprivatekey = {settings.asterisk_tls_key}",
+        )
+    )
 
 
 def render_text(name: str, text: str, values: dict[str, str]) -> str:

@@ -40,3 +40,34 @@ def test_sip_agents_and_carrier_are_configured(asterisk: AsteriskInstance) -> No
 def test_modules_the_platform_needs_are_running(asterisk: AsteriskInstance) -> None:
     for module in ("res_agi.so", "app_mixmonitor.so", "chan_pjsip.so", "app_chanspy.so"):
         assert "Running" in asterisk.cli(f"module show like {module}"), module
+
+
+def test_webrtc_modules_are_running(asterisk: AsteriskInstance) -> None:
+    for module in (
+        "res_http_websocket.so",
+        "res_pjsip_transport_websocket.so",
+        "res_srtp.so",
+        "res_crypto.so",
+        "codec_opus_open_source.so",
+        "res_format_attr_opus.so",
+        "res_pjsip_header_funcs.so",
+        "res_pjsip_refer.so",
+    ):
+        assert "Running" in asterisk.cli(f"module show like {module}"), module
+    assert "opus" in asterisk.cli("core show translation paths opus")
+
+
+def test_softphones_reach_sip_over_websocket_on_the_configured_port(
+    asterisk: AsteriskInstance,
+) -> None:
+    s = asterisk.settings
+    status = asterisk.cli("http show status")
+    assert f"Server Enabled and Bound to {s.asterisk_http_bind}:{s.asterisk_http_port}" in status
+    assert "/ws => Asterisk HTTP WebSocket" in status
+    transport = asterisk.cli("pjsip show transport transport-ws")
+    assert re.search(r"protocol\s*:\s*ws\b", transport), transport
+    rtp = asterisk.cli("rtp show settings")
+    assert (
+        f"Port start:      {s.rtp_port_start}" in rtp
+        and f"Port end:        {s.rtp_port_end}" in rtp
+    )

@@ -48,6 +48,7 @@ def test_up_starts_every_service_and_down_stops_them_all(
         "CC_ASTERISK_INSTANCE": f"stack-{run_id}",
         "CC_AMI_PORT": str(free_port()),
         "CC_SIP_PORT": str(free_port()),
+        "CC_ASTERISK_HTTP_PORT": str(free_port()),
         "CC_AGI_PORT": str(free_port()),
         "CC_DESK_PORT": str(free_port()),
         "CC_DESK_REDIS_PREFIX": f"stack-{run_id}",

@@ -43,3 +43,61 @@ def test_dialplan_passes_asterisklint(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.strip() == "", result.stdout
+
+
+def test_websocket_and_media_settings_reach_http_and_rtp_conf() -> None:
+    settings = load_settings(asterisk_http_port=8123, rtp_port_start=30000, rtp_port_end=30199)
+    files = render.render(settings).files
+    assert "bindport = 8123" in files["http.conf"]
+    assert "tlsenable" not in files["http.conf"].replace("; no TLS", "")
+    assert "rtpstart = 30000" in files["rtp.conf"] and "rtpend = 30199" in files["rtp.conf"]
+    assert "[transport-ws]" in files["pjsip.conf"]
+
+
+def test_a_certificate_turns_on_wss() -> None:
+    settings = load_settings(
+        asterisk_http_bind="10.0.0.5",
+        asterisk_https_port=8443,
+        asterisk_tls_cert="/etc/asterisk/keys/desk.pem",
+        asterisk_tls_key="/etc/asterisk/keys/desk.key",
+    )
+    http = render.render(settings).files["http.conf"]
+    assert "tlsenable = yes" in http
+    assert "tlsbindaddr = 10.0.0.5:8443" in http
+    assert "tlscertfile = /etc/asterisk/keys/desk.pem" in http
+    assert "tlsprivatekey = /etc/asterisk/keys/desk.key" in http
+
+
+@pytest.mark.parametrize(
+    ("overrides", "variable"),
+    [
+        ({"rtp_port_start": 30000, "rtp_port_end": 30001}, "CC_RTP_PORT_END"),
+        ({"asterisk_tls_cert": "/k/desk.pem"}, "CC_ASTERISK_TLS_KEY"),
+        ({"asterisk_tls_key": "/k/desk.key"}, "CC_ASTERISK_TLS_CERT"),
+        ({"asterisk_http_port": 0}, "CC_ASTERISK_HTTP_PORT"),
+    ],
+)
+def test_bad_media_settings_name_the_variable(overrides: dict[str, object], variable: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_settings(**overrides)
+    assert variable in str(err.value)
+
+
+def test_production_refuses_plain_websocket_beyond_loopback() -> None:
+    secrets = {
+        "environment": "production",
+        "ami_secret": "a-real-ami-secret",
+        "secret_key": "a-real-secret-key",
+        "data_key": "cmVhbC1kYXRhLWtleS1mb3ItcHJvZHVjdGlvbi11c2U=",
+    }
+    with pytest.raises(ConfigError) as err:
+        load_settings(asterisk_http_bind="10.0.0.5", **secrets)
+    assert "CC_ASTERISK_TLS_CERT" in str(err.value)
+    # Behind a TLS proxy on the same host, or with a certificate, it starts.
+    load_settings(asterisk_http_bind="127.0.0.1", **secrets)
+    load_settings(
+        asterisk_http_bind="10.0.0.5",
+        asterisk_tls_cert="/k/desk.pem",
+        asterisk_tls_key="/k/desk.key",
+        **secrets,
+    )
