@@ -11,7 +11,14 @@ import socket
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from backend.errors import ConfigError
@@ -45,7 +52,7 @@ class Settings(BaseSettings):
     sip_port: int = Field(default=5060, ge=1, le=65535)
     # How callbacks reach a citizen: the carrier trunk in production.
     callback_dial_template: str = "PJSIP/{number}@carrier"
-    # Dialled by the dialplan when the controller is unreachable, e.g. "PJSIP/8001&PJSIP/8002".
+    # Dialled by the dialplan when the controller is unreachable, e.g. "PJSIP/1001&PJSIP/1002".
     fallback_agents: str = ""
     # Asterisk's HTTP server carries the browser softphones' SIP over WebSocket at /ws. Plain
     # WS is for loopback (development); production serves WSS from the TLS listener with a
@@ -59,6 +66,14 @@ class Settings(BaseSettings):
     # ranges of their own, and a firewall in front opens exactly this range.
     rtp_port_start: int = Field(default=10000, ge=1024, le=65534)
     rtp_port_end: int = Field(default=20000, ge=1025, le=65535)
+    # Agent phones (PJSIP endpoints provisioned in PostgreSQL): the networks they may register
+    # and call from (comma-separated CIDRs; Asterisk's named ACL "agent-phones"), and the digest
+    # realm their secrets are hashed with. Changing the realm needs every secret rotated.
+    phone_permit: str = "127.0.0.1/32"
+    sip_realm: str = "callcenter"
+    # How Asterisk reaches those tables (res_config_pgsql); empty means CC_DATABASE_URL. In
+    # production give Asterisk a role that may only read ps_endpoints, ps_auths and ps_aors.
+    asterisk_database_url: str = ""
 
     # The FastAGI controller: where it listens, and the address Asterisk dials to reach it.
     agi_bind: str = "127.0.0.1"
@@ -110,9 +125,11 @@ class Settings(BaseSettings):
     # Key prefix of everything the desk keeps in Redis (sessions) and of the live-event channel.
     desk_redis_prefix: str = "cc"
 
-    @field_validator("database_url")
+    @field_validator("database_url", "asterisk_database_url")
     @classmethod
-    def _postgres_only(cls, value: str) -> str:
+    def _postgres_only(cls, value: str, info: ValidationInfo) -> str:
+        if info.field_name == "asterisk_database_url" and not value:
+            return value
         if not value.startswith(("postgresql://", "postgresql+psycopg://")):
             raise ValueError("must be a postgresql:// or postgresql+psycopg:// URL")
         if value.startswith("postgresql://"):
@@ -124,6 +141,26 @@ class Settings(BaseSettings):
     def _redis_scheme(cls, value: str) -> str:
         if not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return value
+
+    @field_validator("phone_permit")
+    @classmethod
+    def _cidr_list(cls, value: str) -> str:
+        networks = [part.strip() for part in value.split(",") if part.strip()]
+        if not networks:
+            raise ValueError("must name at least one network (CIDR), e.g. 10.1.0.0/16")
+        for network in networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(f"{network!r} is not a network in CIDR form") from None
+        return ",".join(networks)
+
+    @field_validator("sip_realm")
+    @classmethod
+    def _realm(cls, value: str) -> str:
+        if not value or not all(c.isalnum() or c in "-_." for c in value):
+            raise ValueError("may only contain letters, digits, '-', '_' and '.'")
         return value
 
     @field_validator("asterisk_instance")
@@ -177,6 +214,10 @@ class Settings(BaseSettings):
     @property
     def effective_sounds_dir(self) -> Path:
         return self.sounds_dir or self.host_path(self.effective_asterisk_sounds_dir)
+
+    @property
+    def effective_asterisk_database_url(self) -> str:
+        return self.asterisk_database_url or self.database_url
 
     @property
     def agi_url(self) -> str:

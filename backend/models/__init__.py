@@ -11,6 +11,7 @@ from backend.models import (
     calls,
     knowledge,
     reporting,
+    telephony,
     users,
     workorders,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "calls",
     "knowledge",
     "reporting",
+    "telephony",
     "users",
     "workorders",
 ]

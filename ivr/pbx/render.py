@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import make_url
+
 from backend.errors import ConfigError
 from backend.settings import Settings
 
@@ -43,7 +45,8 @@ def placeholder_values(settings: Settings) -> dict[str, str]:
         "RECORDINGS_DIR": settings.effective_asterisk_recordings_dir,
         "SOUNDS_DIR": settings.effective_asterisk_sounds_dir,
         "FALLBACK_AGENTS": settings.fallback_agents,
-        "AGENT_PHONE_SECRET": settings.secret_key.get_secret_value()[:24],
+        "PHONE_PERMIT": "\n".join(f"permit = {cidr}" for cidr in settings.phone_permit.split(",")),
+        **database_values(settings),
         "DID_114": DID_114,
         "DID_HOTLINE": DID_HOTLINE,
     }
@@ -61,6 +64,26 @@ def http_tls_lines(settings: Settings) -> str:
             f"tlsprivatekey = {settings.asterisk_tls_key}",
         )
     )
+
+
+def database_values(settings: Settings) -> dict[str, str]:
+    """res_pgsql.conf's connection, from the URL Asterisk reads the agent phones through.
+
+    Without a host, or with "localhost", res_config_pgsql would use a Unix socket, which the
+    built-in Asterisk cannot see from its chroot: TCP on loopback instead.
+    """
+    url = make_url(settings.effective_asterisk_database_url)
+    host = url.host or "127.0.0.1"
+    if host == "localhost" and settings.asterisk_builtin:
+        host = "127.0.0.1"
+    return {
+        "DB_HOST": host,
+        "DB_PORT": str(url.port or 5432),
+        "DB_NAME": url.database or "",
+        "DB_USER": url.username or "",
+        # A ';' would start a comment in an Asterisk .conf file.
+        "DB_PASSWORD": (url.password or "").replace(";", "\\;"),
+    }
 
 
 def render_text(name: str, text: str, values: dict[str, str]) -> str:

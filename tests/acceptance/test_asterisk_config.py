@@ -31,10 +31,18 @@ def test_both_lines_and_the_fallback_are_in_the_dialplan(asterisk: AsteriskInsta
     assert "MixMonitor" in incoming and "AGI(" in incoming
 
 
-def test_sip_agents_and_carrier_are_configured(asterisk: AsteriskInstance) -> None:
-    endpoints = asterisk.cli("pjsip show endpoints")
-    for name in ("carrier", "8001", "8002"):
-        assert name in endpoints
+def test_carrier_is_configured_and_no_agent_phone_is_hard_coded(
+    asterisk: AsteriskInstance,
+) -> None:
+    assert "Endpoint:  carrier" in asterisk.cli("pjsip show endpoint carrier")
+    # Agent phones come from PostgreSQL (sorcery realtime), never from pjsip.conf.
+    rendered = (asterisk.dir / "etc" / "pjsip.conf").read_text()
+    assert "type = auth" not in rendered and "password" not in rendered
+
+
+def test_agent_phones_are_read_from_postgresql(asterisk: AsteriskInstance) -> None:
+    assert "Running" in asterisk.cli("module show like res_config_pgsql.so")
+    assert "Connected to" in asterisk.cli("realtime show pgsql status")
 
 
 def test_modules_the_platform_needs_are_running(asterisk: AsteriskInstance) -> None:

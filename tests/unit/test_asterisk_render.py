@@ -101,3 +101,37 @@ def test_production_refuses_plain_websocket_beyond_loopback() -> None:
         asterisk_tls_key="/k/desk.key",
         **secrets,
     )
+
+
+def test_agent_phone_networks_become_the_named_acl_after_deny_all() -> None:
+    settings = load_settings(phone_permit="10.1.0.0/16, 127.0.0.1/32")
+    acl = render.render(settings).files["acl.conf"]
+    section = acl[acl.index("[agent-phones]") :]
+    lines = [line for line in section.splitlines() if line.startswith(("deny", "permit"))]
+    assert lines == [
+        "deny = 0.0.0.0/0.0.0.0",
+        "deny = ::/0",
+        "permit = 10.1.0.0/16",
+        "permit = 127.0.0.1/32",
+    ]
+
+
+def test_bad_phone_network_names_the_setting() -> None:
+    with pytest.raises(ConfigError) as err:
+        load_settings(phone_permit="10.1.0.0/16,office")
+    assert "CC_PHONE_PERMIT" in str(err.value) and "'office'" in str(err.value)
+
+
+def test_asterisk_reads_the_agent_phones_from_the_application_database() -> None:
+    settings = load_settings(database_url="postgresql://cc:pa;ss@db.example:6432/callcenter")
+    conf = render.render(settings).files["res_pgsql.conf"]
+    assert "hostname = db.example" in conf and "port = 6432" in conf
+    assert "dbname = callcenter" in conf and "user = cc" in conf
+    assert "password = pa\\;ss" in conf  # a bare ';' would start a comment
+    own = load_settings(
+        database_url="postgresql://cc@localhost/callcenter",
+        asterisk_database_url="postgresql://asterisk@localhost/callcenter",
+    )
+    conf = render.render(own).files["res_pgsql.conf"]
+    # The built-in Asterisk cannot reach a Unix socket from its chroot.
+    assert "user = asterisk" in conf and "hostname = 127.0.0.1" in conf
