@@ -7,6 +7,7 @@ can point a process at another database, Redis or Asterisk by passing values exp
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 from pathlib import Path
 from typing import Literal
@@ -28,6 +29,9 @@ DEV_SECRET = "change-me-in-production"
 # A Fernet key (urlsafe base64 of 32 bytes) that is only acceptable in development.
 DEV_DATA_KEY = "ZGV2LWRhdGEta2V5LWRvLW5vdC11c2UtaW4tcHJvZCE="
 DEFAULT_ASTERISK_ROOT = Path("/var/cache/callcenter/asterisk-root")
+# Codecs the carrier trunk may offer: those the Asterisk modules (modules.conf) can transcode
+# for recording and bridging.
+CARRIER_CODECS = ("alaw", "ulaw", "gsm")
 
 
 class Settings(BaseSettings):
@@ -52,6 +56,29 @@ class Settings(BaseSettings):
     sip_port: int = Field(default=5060, ge=1, le=65535)
     # How callbacks reach a citizen: the carrier trunk in production.
     callback_dial_template: str = "PJSIP/{number}@carrier"
+
+    # The carrier (PSTN) trunk. Outbound calls go to carrier_host:carrier_port; inbound
+    # requests are the carrier's when their source matches carrier_match (comma-separated
+    # addresses or networks, each with an optional :port; empty = carrier_host:carrier_port).
+    # The default is a port-exact loopback match, so phones on 127.0.0.1 are never taken for
+    # the carrier. With a username and password our requests answer the carrier's digest
+    # challenges; carrier_register also registers the trunk, carrier_inbound_auth makes the
+    # carrier authenticate its own INVITEs to us.
+    carrier_host: str = "127.0.0.1"
+    carrier_port: int = Field(default=5080, ge=1, le=65535)
+    carrier_transport: Literal["udp", "tcp"] = "udp"
+    carrier_match: str = ""
+    carrier_codecs: str = "alaw,ulaw"
+    carrier_username: str = ""
+    carrier_password: SecretStr = SecretStr("")
+    carrier_register: bool = False
+    carrier_inbound_auth: bool = False
+    # The number the carrier delivers each line on, and the caller ID each line presents on
+    # outbound calls (callbacks, the agents' calls).
+    did_114: str = "114"
+    did_hotline: str = "12393"
+    caller_id_114: str = "114"
+    caller_id_hotline: str = "12393"
     # Dialled by the dialplan when the controller is unreachable, e.g. "PJSIP/1001&PJSIP/1002".
     fallback_agents: str = ""
     # Asterisk's HTTP server carries the browser softphones' SIP over WebSocket at /ws. Plain
@@ -163,6 +190,48 @@ class Settings(BaseSettings):
             raise ValueError("may only contain letters, digits, '-', '_' and '.'")
         return value
 
+    @field_validator("carrier_host")
+    @classmethod
+    def _carrier_host(cls, value: str) -> str:
+        if not is_host(value):
+            raise ValueError(f"{value!r} is not an IP address or host name")
+        return value
+
+    @field_validator("carrier_match")
+    @classmethod
+    def _carrier_match(cls, value: str) -> str:
+        entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+        for entry in entries:
+            problem = match_entry_problem(entry)
+            if problem:
+                raise ValueError(f"{entry!r}: {problem}")
+        return ",".join(entries)
+
+    @field_validator("carrier_codecs")
+    @classmethod
+    def _carrier_codecs(cls, value: str) -> str:
+        codecs = [codec.strip().lower() for codec in value.split(",") if codec.strip()]
+        unknown = [codec for codec in codecs if codec not in CARRIER_CODECS]
+        if not codecs or unknown:
+            raise ValueError(
+                f"{', '.join(unknown) or 'no codec'}: choose from {', '.join(CARRIER_CODECS)}"
+            )
+        return ",".join(dict.fromkeys(codecs))
+
+    @field_validator("carrier_username")
+    @classmethod
+    def _carrier_username(cls, value: str) -> str:
+        if value and not re.fullmatch(r"[A-Za-z0-9._~+-]{1,64}", value):
+            raise ValueError("may only hold letters, digits and . _ ~ + - (at most 64)")
+        return value
+
+    @field_validator("did_114", "did_hotline", "caller_id_114", "caller_id_hotline")
+    @classmethod
+    def _phone_number(cls, value: str) -> str:
+        if not re.fullmatch(r"\+?[0-9]{3,20}", value):
+            raise ValueError(f"{value!r} is not a number of 3 to 20 digits (an optional +)")
+        return value
+
     @field_validator("asterisk_instance")
     @classmethod
     def _instance_name(cls, value: str) -> str:
@@ -220,6 +289,24 @@ class Settings(BaseSettings):
         return self.asterisk_database_url or self.database_url
 
     @property
+    def effective_carrier_match(self) -> str:
+        return self.carrier_match or f"{self.carrier_host}:{self.carrier_port}"
+
+    def line_dids(self) -> dict[str, str]:
+        """The DID of each line, by the line's name in flows and call records."""
+        return {"114": self.did_114, "hotline": self.did_hotline}
+
+    def check_carrier(self) -> None:
+        """Settings that are only wrong together, named by the variable to fix."""
+        if self.did_114 == self.did_hotline:
+            raise ConfigError("did_hotline", f"is the same number as CC_DID_114 ({self.did_114})")
+        wants_credentials = self.carrier_register or self.carrier_inbound_auth
+        if wants_credentials and not self.carrier_username:
+            raise ConfigError("carrier_username", "is needed for registration or inbound auth")
+        if self.carrier_username and not self.carrier_password.get_secret_value():
+            raise ConfigError("carrier_password", "is empty while CC_CARRIER_USERNAME is set")
+
+    @property
     def agi_url(self) -> str:
         return f"agi://{self.agi_public_host}:{self.agi_port}"
 
@@ -249,6 +336,7 @@ def load_settings(**overrides: object) -> Settings:
         field = ".".join(str(p) for p in first["loc"]) or "settings"
         raise ConfigError(field, first["msg"]) from None
     settings.check_production_secrets()
+    settings.check_carrier()
     return settings
 
 
@@ -257,6 +345,44 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return host == "localhost"
+
+
+HOST_NAME = re.compile(
+    r"(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+)
+
+
+def is_host(value: str) -> bool:
+    """An IPv4/IPv6 address or a DNS host name."""
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return bool(HOST_NAME.fullmatch(value)) and not value.replace(".", "").isdigit()
+    return True
+
+
+def match_entry_problem(entry: str) -> str:
+    """What is wrong with one PJSIP identify ``match`` entry, or '' if nothing.
+
+    Accepted as Asterisk documents it: ``203.0.113.7``, ``203.0.113.0/24``,
+    ``203.0.113.7:5060``, ``[2001:db8::1]:5060``, ``sbc.carrier.example``.
+    """
+    address, _, mask = entry.partition("/")
+    port = ""
+    if address.startswith("["):
+        address, _, rest = address[1:].partition("]")
+        port = rest.removeprefix(":") if rest.startswith(":") else ("?" if rest else "")
+    elif address.count(":") == 1:
+        address, port = address.split(":")
+    if port and not (port.isdigit() and 1 <= int(port) <= 65535):
+        return "the port must be a number from 1 to 65535"
+    if mask:
+        try:
+            ipaddress.ip_network(f"{address}/{mask}", strict=False)
+        except ValueError:
+            return "not an address with a valid network mask"
+        return ""
+    return "" if is_host(address) else "not an IP address, network or host name"
 
 
 def port_is_free(host: str, port: int) -> bool:

@@ -21,9 +21,9 @@ from ivr.agi.server import AgiServer, Handler
 from ivr.ami.client import AmiClient
 from ivr.pbx import rootfs
 from ivr.pbx.instance import AsteriskInstance
-from ivr.pbx.render import DID_114, DID_HOTLINE
 from ivr.pbx.simulated import carrier_channel, simulated_call
 from recordings.wavfile import NotAWavFile, read_layout
+from tests.conftest import DID_114, DID_HOTLINE
 
 __all__ = ["DID_114", "DID_HOTLINE"]
 

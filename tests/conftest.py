@@ -20,9 +20,21 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend import migrate
 from backend.db import make_engine, make_session_factory
 from backend.settings import Settings, load_settings
+from tests.sip.addresses import CARRIER_HOST
+from tests.sip.sipp import free_udp_port
 
 # Every shared fixture module, declared once here (pytest allows it only in the root conftest).
-pytest_plugins = ["tests.asterisk_fixtures", "tests.desk_browser", "tests.desk_support"]
+pytest_plugins = [
+    "tests.asterisk_fixtures",
+    "tests.desk_browser",
+    "tests.desk_support",
+    "tests.sip_fixtures",
+]
+
+# The lines' DIDs in the tests: not the settings' defaults, so that a DID still written into
+# code or config somewhere shows up as a failing call.
+DID_114 = "01065114"
+DID_HOTLINE = "01012393"
 
 ADMIN_URL = os.environ.get(
     "CC_TEST_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -62,6 +74,14 @@ def settings(database_url: str, run_id: str, tmp_path_factory: pytest.TempPathFa
         **rtp_range(run_id),
         # When the controller is down, the dialplan sends callers to this simulated agent.
         fallback_agents="Local/fallback@sim-agent",
+        did_114=DID_114,
+        did_hotline=DID_HOTLINE,
+        # The SIPp carrier (tests/sip_fixtures.py) answers outbound calls on this port; SIPp
+        # callers come from other ports of the same address, so the identify matches the
+        # whole address.
+        carrier_host=CARRIER_HOST,
+        carrier_port=free_udp_port(CARRIER_HOST),
+        carrier_match=CARRIER_HOST,
     )
 
 

@@ -20,12 +20,12 @@ from ivr.ami.client import AmiClient
 from ivr.pbx.simulated import carrier_channel, simulated_call
 from ivr.prompts import prompt_seconds
 
-# (DID, caller, keys, seconds on the line, what the caller does)
+# (line, caller, keys, seconds on the line, what the caller does); the DIDs are settings
 DEMO_CALLS = (
     ("114", "13800138001", "1", 30, "按1 电话预约挂号"),
     ("114", "13800138002", "9{elderly_on}0", 60, "按9 敬老模式，再按0 转人工"),
     ("114", "13800138003", "", 8, "未按键，在菜单中挂机"),
-    ("12393", "13800138004", "2", 30, "医保热线 按2 报销咨询（非工作时间则留言）"),
+    ("hotline", "13800138004", "2", 30, "医保热线 按2 报销咨询（非工作时间则留言）"),
 )
 AGENT_RING_SECONDS = 2
 AGENT_TALK_SECONDS = 10
@@ -84,22 +84,23 @@ async def run_demo_calls(settings: Settings, settle_seconds: float = 60.0) -> li
         # Keys are pressed once the welcome has played, as a caller would.
         welcome = {
             "114": prompt_seconds(settings, "114", "welcome"),
-            "12393": prompt_seconds(settings, "hotline", "welcome"),
+            "hotline": prompt_seconds(settings, "hotline", "welcome"),
         }
         # After 9 the caller waits for the (slower) elderly announcement before pressing 0.
         gap = prompt_seconds(settings, "114", "elderly_on", elderly=True) + 2.5
         pauses = {"elderly_on": "w" * math.ceil(gap * 2)}  # 'w' is half a second
-        for did, caller, keys, hold, what in DEMO_CALLS:
+        dids = settings.line_dids()
+        for line, caller, keys, hold, what in DEMO_CALLS:
             dtmf = keys.format(**pauses)
             await simulated_call(
                 ami,
-                carrier_channel(did),
+                carrier_channel(dids[line]),
                 caller_id=caller,
                 dtmf=dtmf,
-                delay=welcome[did] + 1.5,
+                delay=welcome[line] + 1.5,
                 hold=hold,
             )
-            lines.append(f"  {did} from {caller[:3]}****{caller[-4:]}: {what}")
+            lines.append(f"  {dids[line]} from {caller[:3]}****{caller[-4:]}: {what}")
             await asyncio.sleep(0.5)
     finally:
         ami.close()

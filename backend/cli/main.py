@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_parser(service, help=f"run the {service} in the foreground")
 
     call = sub.add_parser("call", help="place a simulated call through Asterisk")
-    call.add_argument("did", help="114 or 12393")
+    call.add_argument("did", help="the DID dialled (CC_DID_114 or CC_DID_HOTLINE)")
     call.add_argument("--caller", default="13800138000")
     call.add_argument("--dtmf", default="", help="keys to send; 'w' waits 0.5 s")
     call.add_argument("--hold", type=float, default=20.0, help="seconds before hanging up")

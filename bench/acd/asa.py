@@ -37,8 +37,7 @@ from ivr.agi.session import AgiSession
 from ivr.ami.client import AmiClient
 from ivr.flows.ports import CallInfo, PromptText
 from ivr.pbx.instance import AsteriskInstance
-from ivr.pbx.render import DID_114
-from ivr.pbx.simulated import simulated_call
+from ivr.pbx.simulated import carrier_channel, simulated_call
 
 RING, TALK = 1, 3  # seconds; the same for both systems' simulated agents
 ARRIVAL_GAP = 0.4  # seconds between callers
@@ -113,7 +112,7 @@ async def run_ours(
     done: asyncio.Queue[None] = asyncio.Queue()
 
     async def handler(session: AgiSession) -> None:
-        call = CallInfo(session.linked_id, session.call_id, "114", "", DID_114)
+        call = CallInfo(session.linked_id, session.call_id, "114", "", settings.did_114)
         try:
             await queue.enter_queue(session, call, "bench", 0)
         finally:
@@ -132,7 +131,7 @@ async def run_ours(
             )
             await store.change_state(n, AgentState.READY)
         for _ in range(callers):
-            await originate_caller(ami, f"Local/{DID_114}@from-carrier")
+            await originate_caller(ami, carrier_channel(settings.did_114))
             await asyncio.sleep(ARRIVAL_GAP)
         for _ in range(callers):
             await asyncio.wait_for(done.get(), 300)

@@ -14,11 +14,10 @@ from sqlalchemy import make_url
 
 from backend.errors import ConfigError
 from backend.settings import Settings
+from ivr.pbx import carrier
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "asterisk_conf"
 PLACEHOLDER = re.compile(r"@([A-Z0-9_]+)@")
-DID_114 = "114"
-DID_HOTLINE = "12393"
 
 
 @dataclass(frozen=True)
@@ -47,8 +46,7 @@ def placeholder_values(settings: Settings) -> dict[str, str]:
         "FALLBACK_AGENTS": settings.fallback_agents,
         "PHONE_PERMIT": "\n".join(f"permit = {cidr}" for cidr in settings.phone_permit.split(",")),
         **database_values(settings),
-        "DID_114": DID_114,
-        "DID_HOTLINE": DID_HOTLINE,
+        **carrier.placeholder_values(settings),
     }
 
 

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from ivr.pbx.instance import AsteriskInstance
+from tests.conftest import DID_114, DID_HOTLINE
 
 pytestmark = pytest.mark.asterisk
 
@@ -26,7 +27,7 @@ def test_asterisk_started_without_errors_or_warnings(asterisk: AsteriskInstance)
 
 def test_both_lines_and_the_fallback_are_in_the_dialplan(asterisk: AsteriskInstance) -> None:
     incoming = asterisk.cli("dialplan show incoming")
-    for extension in ("'114'", "'12393'", "'call'", "'fallback'"):
+    for extension in (f"'{DID_114}'", f"'{DID_HOTLINE}'", "'call'", "'fallback'"):
         assert extension in incoming
     assert "MixMonitor" in incoming and "AGI(" in incoming
 

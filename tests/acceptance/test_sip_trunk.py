@@ -1,0 +1,172 @@
+"""The carrier trunk over real SIP: SIPp calls into the DIDs, outbound calls to the SIPp carrier,
+peers that are not the carrier, and broken INVITEs.
+
+The callers and the carrier are SIPp processes on the carrier's address (127.0.0.30) with
+RTP; see tests/sip/ and tests/sip_fixtures.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from backend.settings import Settings
+from ivr.agi.session import AgiSession
+from ivr.ami.client import AmiClient
+from ivr.pbx.instance import AsteriskInstance
+from tests.asterisk_fixtures import DID_114, DID_HOTLINE, AgiRoutes, wait_for_recording
+from tests.sip.addresses import STRANGER_HOST
+from tests.sip.carrier import SipCarrier
+from tests.sip.rtp import PCMA, KeyPress
+from tests.sip.rtp_listener import listen
+from tests.sip.tones import band_rms, tone_rms
+from tests.sip_fixtures import CARRIER_BUSY, SipCallers
+
+pytestmark = pytest.mark.asterisk
+
+TONE = 700
+EMPTY_BAND = (1900, 1980)  # no tone, prompt or music of these tests has its energy there
+
+
+def reading_keys(routes: AgiRoutes, script: str, digits: int) -> asyncio.Future[dict[str, str]]:
+    """An AGI route that reads ``digits`` keys, reports them with the call, and hangs up."""
+    seen: asyncio.Future[dict[str, str]] = asyncio.get_running_loop().create_future()
+
+    async def controller(session: AgiSession) -> None:
+        reply = await session.get_data("silence/1", 10000, digits)
+        seen.set_result(
+            {
+                "caller": session.env.get("callerid", ""),
+                "did": await session.get_variable("CC_DID") or "",
+                "line": await session.get_variable("CC_LINE") or "",
+                "digits": reply.digits,
+                "recording": await session.get_variable("CC_RECORDING") or "",
+            }
+        )
+        await session.hangup()
+
+    routes.set(script, controller)
+    return seen
+
+
+async def test_a_sip_call_into_114_brings_its_number_keys_and_tone_to_the_controller(
+    agi_routes: AgiRoutes, sip_callers: SipCallers, settings: Settings
+) -> None:
+    seen = reading_keys(agi_routes, "114", 2)
+    call = sip_callers.call(
+        DID_114,
+        caller_id="13912340001",
+        tone_hz=TONE,
+        stay=30,
+        keys=[KeyPress("4", at=2.5), KeyPress("2", at=3.5)],
+    )
+    got = await asyncio.wait_for(seen, 30)
+    result = await call.finished()
+
+    assert got["caller"] == "13912340001" and got["did"] == DID_114 and got["line"] == "114"
+    assert got["digits"] == "42"
+    assert result.answered and result.hung_up_by == "asterisk"
+    recording = await wait_for_recording(settings.host_path(got["recording"]))
+    assert tone_rms(recording, TONE) > 20 * band_rms(recording, *EMPTY_BAND)
+
+
+async def test_a_sip_call_into_the_hotline_reaches_the_hotline_script(
+    agi_routes: AgiRoutes, sip_callers: SipCallers
+) -> None:
+    seen = reading_keys(agi_routes, "hotline", 1)
+    call = sip_callers.call(DID_HOTLINE, caller_id="13912340002", keys=[KeyPress("*", at=2.5)])
+    got = await asyncio.wait_for(seen, 30)
+    assert (got["line"], got["did"], got["digits"]) == ("hotline", DID_HOTLINE, "*")
+    assert (await call.finished()).hung_up_by == "asterisk"
+
+
+async def test_the_caller_hanging_up_first_is_reported(
+    agi_routes: AgiRoutes, sip_callers: SipCallers
+) -> None:
+    async def controller(session: AgiSession) -> None:
+        await session.exec("Wait", "60")
+
+    agi_routes.set("114", controller)
+    result = await sip_callers.call(DID_114, stay=3).finished()
+    assert result.answered and result.hung_up_by == "caller" and result.exit_status == 0
+
+
+async def test_an_outbound_call_reaches_the_carrier_with_the_lines_caller_id(
+    ami: AmiClient, sip_carrier: SipCarrier, settings: Settings
+) -> None:
+    number = "13812345678"
+    caller_id = settings.caller_id_114
+    await ami.originate(
+        f"PJSIP/{number}@carrier",
+        context="sim-caller",
+        exten="s",
+        caller_id=f'"{caller_id}" <{caller_id}>',
+        variables={"SIM_DELAY": "1", "SIM_HOLD": "2"},
+    )
+    call = await sip_carrier.wait_for_call(number, ended=True)
+    assert call.answered and call.hung_up_by == "asterisk"
+    assert call.caller_id == caller_id and call.asserted_id == caller_id
+
+
+async def test_a_busy_number_gets_busy_from_the_carrier(
+    ami: AmiClient, sip_carrier: SipCarrier, settings: Settings
+) -> None:
+    await ami.originate(
+        f"PJSIP/{CARRIER_BUSY}@carrier",
+        context="sim-caller",
+        exten="s",
+        caller_id=settings.caller_id_hotline,
+    )
+    call = await sip_carrier.wait_for_call(CARRIER_BUSY, ended=True)
+    assert call.status == 486 and not call.answered
+
+
+async def test_a_call_from_an_address_that_is_not_the_carrier_is_refused(
+    agi_routes: AgiRoutes, sip_callers: SipCallers, asterisk: AsteriskInstance
+) -> None:
+    seen = reading_keys(agi_routes, "114", 1)
+    result = await sip_callers.call(DID_114, host=STRANGER_HOST, stay=3).finished(30)
+    assert result.status >= 400 and not result.answered
+    # Naming itself after the trunk does not help: only the carrier's address does.
+    named = sip_callers.call(DID_114, host=STRANGER_HOST, caller_id="carrier", stay=3)
+    assert (await named.finished(30)).status >= 400
+    assert not seen.done()
+    assert "anonymous" not in asterisk.cli("pjsip show endpoints").lower()
+
+
+async def test_a_malformed_offer_gets_an_error_and_asterisk_keeps_serving(
+    agi_routes: AgiRoutes, sip_callers: SipCallers
+) -> None:
+    broken = "v=0\no=- 1 1 IN IP4 127.0.0.30\ns=-\nc=IN IP4 127.0.0.30\nt=0 0\nm=audio notaport RTP/AVP 8\n"
+    result = await sip_callers.call(DID_114, sdp=broken, stay=3).finished(30)
+    assert result.status in (400, 488) and not result.answered
+    # Only codecs the trunk does not allow: nothing to agree on.
+    g729 = "v=0\no=- 1 1 IN IP4 127.0.0.30\ns=-\nc=IN IP4 127.0.0.30\nt=0 0\nm=audio 4000 RTP/AVP 18\na=rtpmap:18 G729/8000\n"
+    result = await sip_callers.call(DID_114, sdp=g729, stay=3).finished(30)
+    assert result.status == 488
+    seen = reading_keys(agi_routes, "114", 1)
+    call = sip_callers.call(DID_114, keys=[KeyPress("7", at=2.5)])
+    assert (await asyncio.wait_for(seen, 30))["digits"] == "7"
+    await call.finished()
+
+
+async def test_the_caller_hears_the_music_asterisk_plays(
+    agi_routes: AgiRoutes, sip_callers: SipCallers, tmp_path: Path
+) -> None:
+    playing: asyncio.Event = asyncio.Event()
+
+    async def controller(session: AgiSession) -> None:
+        playing.set()
+        await session.exec("MusicOnHold", "default,6")
+
+    agi_routes.set("114", controller)
+    call = sip_callers.call(DID_114, tone_hz=None, stay=10)
+    await asyncio.wait_for(playing.wait(), 30)
+    heard = await asyncio.to_thread(listen, *call.media, seconds=3)
+    assert heard.packets > 100 and heard.payload_types.keys() == {PCMA}
+    assert heard.rms() > 0.01
+    music = heard.write_wav(tmp_path / "heard.wav")
+    assert band_rms(music, 100, 3400) > 0.01
+    await call.finished()

@@ -1,0 +1,113 @@
+"""Fixtures for calls over real SIP: SIPp callers into the DIDs, the SIPp carrier, baresip.
+
+Registered in tests/conftest.py ``pytest_plugins``. The test settings make 127.0.0.30
+(``tests.sip.addresses.CARRIER_HOST``) the carrier's address, so:
+
+- ``sip_callers.call(DID_114, keys=[KeyPress("1", at=6)], tone_hz=700, stay=30)`` places a
+  SIPp call from the carrier into Asterisk (see ``tests.sip.caller``); ``await
+  call.finished()`` reports it. ``sip_callers.call(..., host=STRANGER_HOST)`` calls from an
+  address that is not the carrier.
+- ``sip_carrier`` is the PSTN behind the trunk (``tests.sip.carrier``): outbound calls to
+  ``PJSIP/<number>@carrier`` reach it; ``await sip_carrier.wait_for_call(number)`` tells the
+  number and the caller ID it received. Calls to ``CARRIER_BUSY`` get 486, calls to
+  ``CARRIER_NO_ANSWER`` ring until cancelled. ``start_carrier(**options)`` starts one with
+  other options instead.
+- ``tests.sip.rtp_listener.listen(*call.media, seconds=3)`` measures what a caller hears.
+
+Every process is stopped when the test ends. A missing ``sipp`` fails the test.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from backend.settings import Settings
+from ivr.pbx.instance import AsteriskInstance
+from tests.sip.addresses import CARRIER_HOST
+from tests.sip.caller import SipCaller
+from tests.sip.carrier import SipCarrier
+from tests.sip.rtp import KeyPress
+
+CARRIER_BUSY = "13900000486"
+CARRIER_NO_ANSWER = "13900000408"
+_numbering = itertools.count(1)
+
+
+class SipCallers:
+    """Places SIPp calls into the test's Asterisk; stops them all at the test's end."""
+
+    def __init__(self, settings: Settings, workdir: Path) -> None:
+        self.settings = settings
+        self.workdir = workdir
+        self.calls: list[SipCaller] = []
+
+    def call(
+        self,
+        did: str,
+        *,
+        caller_id: str = "13800138000",
+        tone_hz: float | None = 700,
+        keys: Sequence[KeyPress] = (),
+        stay: float = 20.0,
+        host: str = CARRIER_HOST,
+        sdp: str | None = None,
+        headers: Sequence[str] = (),
+    ) -> SipCaller:
+        call = SipCaller.start(
+            self.workdir / f"call-{next(_numbering)}",
+            asterisk=(self.settings.sip_bind, self.settings.sip_port),
+            local_host=host,
+            did=did,
+            caller_id=caller_id,
+            tone_hz=tone_hz,
+            keys=keys,
+            stay=stay,
+            sdp=sdp,
+            headers=headers,
+        )
+        self.calls.append(call)
+        return call
+
+    def stop(self) -> None:
+        for call in self.calls:
+            call.stop()
+
+
+@pytest.fixture()
+def sip_callers(
+    settings: Settings, asterisk: AsteriskInstance, tmp_path: Path
+) -> Iterator[SipCallers]:
+    callers = SipCallers(settings, tmp_path / "sip")
+    yield callers
+    callers.stop()
+
+
+@pytest.fixture()
+def start_carrier(
+    settings: Settings, asterisk: AsteriskInstance, tmp_path: Path
+) -> Iterator[Callable[..., SipCarrier]]:
+    """Start the SIPp carrier at the settings' carrier address with the options given."""
+    started: list[SipCarrier] = []
+
+    def start(**options: object) -> SipCarrier:
+        carrier = SipCarrier.start(
+            tmp_path / f"carrier-{len(started) + 1}",
+            host=settings.carrier_host,
+            port=settings.carrier_port,
+            **options,  # type: ignore[arg-type]
+        )
+        started.append(carrier)
+        return carrier
+
+    yield start
+    for carrier in started:
+        carrier.stop()
+
+
+@pytest.fixture()
+def sip_carrier(start_carrier: Callable[..., SipCarrier]) -> SipCarrier:
+    return start_carrier(busy_numbers=[CARRIER_BUSY], silent_numbers=[CARRIER_NO_ANSWER])
