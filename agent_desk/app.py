@@ -17,7 +17,9 @@ from agent_desk import live
 from agent_desk.aio import close_loop_clients
 from agent_desk.api import admin as admin_api
 from agent_desk.api import (
+    admin_agents,
     admin_content,
+    agent_phone,
     city_platform,
     desk_booking,
     hospital_api,
@@ -147,6 +149,8 @@ def create_app(
     app.include_router(desk_booking.build_router())
     app.include_router(supervisor_api.build_router())
     app.include_router(admin_api.build_router())
+    app.include_router(admin_agents.build_router())
+    app.include_router(agent_phone.build_router())
     app.include_router(admin_content.build_router())
     app.include_router(admin_content.build_prompts_router())
     app.include_router(live.build_router())

@@ -24,7 +24,9 @@ from agent_desk.auth.sessions import SessionStore
 from agent_desk.errors import ServiceUnavailable
 from backend.booking.context import BookingContext
 from backend.booking.service import BookingService
+from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
+from backend.telephony.phones import AgentPhones
 from ivr.acd.policy import SkillConfig
 from ivr.acd.skills import skill_configs
 from ivr.acd.store import AcdStore
@@ -42,6 +44,7 @@ class Desk:
     factory: sessionmaker[Session]
     redis: redis.Redis
     auth: AuthService
+    phones: AgentPhones
     ami: AmiClient | None = None
     _ami_lock: asyncio.Lock | None = field(default=None, repr=False)
     _opened_ami: AmiClient | None = field(default=None, repr=False)  # the desk's own, to close
@@ -119,4 +122,8 @@ def build_desk(
 ) -> Desk:
     sessions = SessionStore(client, settings.desk_redis_prefix, settings.session_minutes)
     lockout = LockoutPolicy(settings.lockout_threshold, settings.lockout_minutes)
-    return Desk(settings, factory, client, AuthService(factory, sessions, lockout), ami=ami)
+    phones = AgentPhones(
+        PersonalDataCipher(settings.data_key.get_secret_value()), settings.sip_realm
+    )
+    auth = AuthService(factory, sessions, lockout)
+    return Desk(settings, factory, client, auth, phones, ami=ami)

@@ -14,10 +14,12 @@ from sqlalchemy.orm import Session
 from backend.booking.demo_data import seed_booking_demo
 from backend.knowledge.demo_data import seed_knowledge_demo
 from backend.models.agents import Agent, AgentSkill, Skill
+from backend.models.telephony import AgentPhone
 from backend.models.users import Role, User
 from backend.passwords import hash_password
 from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
+from backend.telephony.phones import AgentPhones
 from backend.workorders.demo_data import seed_workorder_demo
 
 # Shown on screen by `make demo`; demo accounts only, never used outside development.
@@ -33,7 +35,9 @@ SKILLS = (
     ("complaint", "投诉建议", "hotline", 60, 20),
 )
 
-# number, name, skills with levels; agents ring as Local/<number>@sim-agent in the demo.
+# number, name, skills with levels. Agent 1001 has a real phone (the desk's browser
+# softphone, PJSIP/1001); the others ring as Local/<number>@sim-agent, simulated for load.
+SOFTPHONE_AGENT = "1001"
 AGENTS = (
     ("1001", "王芳", {"booking": 9, "general": 8}),
     ("1002", "李娜", {"booking": 7, "general": 6}),
@@ -57,6 +61,7 @@ def seed_demo(session: Session, settings: Settings) -> list[str]:
     added_skills = _seed_skills(session)
     added_agents = _seed_agents(session)
     session.flush()
+    _give_softphone(session, AgentPhones(cipher, settings.sip_realm))
     today = datetime.now(ZoneInfo(settings.timezone)).date()
     sessions = seed_booking_demo(session, cipher, today)
     articles = seed_knowledge_demo(session, datetime.now(UTC))
@@ -66,6 +71,9 @@ def seed_demo(session: Session, settings: Settings) -> list[str]:
         f"{sessions} clinic sessions, {articles} knowledge articles, {orders} work orders added",
         f"demo accounts (password {DEMO_PASSWORD}): admin, supervisor, auditor, manager, "
         f"hospital, and agents {', '.join('a' + a[0] for a in AGENTS)}",
+        f"agent {SOFTPHONE_AGENT} has a real browser softphone: log in as a{SOFTPHONE_AGENT} "
+        "with 浏览器软电话 chosen, then 签入 and 置闲 to take the next call; "
+        "the other agents are simulated",
     ]
 
 
@@ -135,7 +143,7 @@ def _seed_agents(session: Session) -> int:
         agent = Agent(
             number=number,
             name=name,
-            interface=f"Local/{number}@sim-agent",
+            interface=f"Local/{number}@sim-agent",  # 1001's phone is given below
             team=team,
             user_id=user.id if user else None,
         )
@@ -143,3 +151,10 @@ def _seed_agents(session: Session) -> int:
         session.add(agent)
         added += 1
     return added
+
+
+def _give_softphone(session: Session, phones: AgentPhones) -> None:
+    """Agent 1001's browser softphone (also for demo data seeded before it had one)."""
+    agent = session.scalar(select(Agent).where(Agent.number == SOFTPHONE_AGENT))
+    if agent is not None and session.get(AgentPhone, agent.id) is None:
+        phones.provision(session, agent, "browser")

@@ -101,6 +101,11 @@ class Settings(BaseSettings):
     # How Asterisk reaches those tables (res_config_pgsql); empty means CC_DATABASE_URL. In
     # production give Asterisk a role that may only read ps_endpoints, ps_auths and ps_aors.
     asterisk_database_url: str = ""
+    # What the browser softphone connects to and the SIP domain of its URI; empty means
+    # Asterisk's own WS (or, with a certificate, WSS) listener and CC_SIP_BIND. Set them to the
+    # public names when a proxy or another address stands in front of Asterisk.
+    phone_ws_url: str = ""
+    phone_domain: str = ""
 
     # The FastAGI controller: where it listens, and the address Asterisk dials to reach it.
     agi_bind: str = "127.0.0.1"
@@ -161,6 +166,13 @@ class Settings(BaseSettings):
             raise ValueError("must be a postgresql:// or postgresql+psycopg:// URL")
         if value.startswith("postgresql://"):
             value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        return value
+
+    @field_validator("phone_ws_url")
+    @classmethod
+    def _websocket_url(cls, value: str) -> str:
+        if value and not value.startswith(("ws://", "wss://")):
+            raise ValueError("must be a ws:// or wss:// URL")
         return value
 
     @field_validator("redis_url")
@@ -287,6 +299,18 @@ class Settings(BaseSettings):
     @property
     def effective_asterisk_database_url(self) -> str:
         return self.asterisk_database_url or self.database_url
+
+    @property
+    def effective_phone_ws_url(self) -> str:
+        if self.phone_ws_url:
+            return self.phone_ws_url
+        if self.asterisk_tls:
+            return f"wss://{self.asterisk_http_bind}:{self.asterisk_https_port}/ws"
+        return f"ws://{self.asterisk_http_bind}:{self.asterisk_http_port}/ws"
+
+    @property
+    def effective_phone_domain(self) -> str:
+        return self.phone_domain or self.sip_bind
 
     @property
     def effective_carrier_match(self) -> str:

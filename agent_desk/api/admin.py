@@ -1,5 +1,6 @@
 """Administration: users (create, unlock, reset password, deactivate), skills and queue
-settings, agents; and the audit log for auditors. Every change is audited."""
+settings; and the audit log for auditors. Every change is audited. Agents and their phones:
+``admin_agents``."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from agent_desk.auth.guard import Caller, DeskDep, require
 from agent_desk.auth.permissions import Permission
 from backend.db import transaction
 from backend.errors import Conflict, NotFound, Refused
-from backend.models.agents import Agent, Skill
+from backend.models.agents import Skill
 from backend.models.audit import AuditRecord
 from backend.models.users import Role, User
 from backend.passwords import check_complexity, hash_password
@@ -72,16 +73,6 @@ class SkillUpdate(BaseModel):
     sl_threshold_seconds: int | None = Field(default=None, ge=1, le=600)
     overflow_after_seconds: int | None = Field(default=None, ge=0, le=3600)
     max_wait_seconds: int | None = Field(default=None, ge=10, le=7200)
-
-
-class AgentOut(BaseModel):
-    id: int
-    number: str
-    name: str
-    team: str
-    interface: str
-    skills: dict[str, int]
-    active: bool
 
 
 class AuditOut(BaseModel):
@@ -189,22 +180,6 @@ def build_router() -> APIRouter:
             add_audit(db, caller.username, "admin.skill_update", target=f"skill:{code}",
                       source_ip=caller.ip, details=changes)  # fmt: skip
             return SkillOut.model_validate(skill, from_attributes=True)
-
-    @router.get("/api/admin/agents", summary="坐席列表")
-    def list_agents(desk: DeskDep, caller: AdminCaller) -> list[AgentOut]:
-        with desk.factory() as db:
-            return [
-                AgentOut(
-                    id=a.id,
-                    number=a.number,
-                    name=a.name,
-                    team=a.team,
-                    interface=a.interface,
-                    skills={s.skill_code: s.level for s in a.skills},
-                    active=a.active,
-                )
-                for a in db.scalars(select(Agent).order_by(Agent.number))
-            ]
 
     @router.get("/api/audit", summary="审计日志（审计员、管理员）")
     def audit_log(

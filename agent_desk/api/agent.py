@@ -24,12 +24,14 @@ from agent_desk.caller_history import caller_history, caller_of
 from agent_desk.desk import Desk
 from agent_desk.errors import ErrorBody
 from agent_desk.myday import my_day
+from agent_desk.phone_choice import choose_phone
 from backend.db import transaction
 from backend.errors import Conflict, NotFound, Refused
 from backend.models.agents import Agent
 from backend.models.calls import CallRecord, IvrStep
 from backend.models.workorders import WorkOrder
 from backend.personal_data import PersonalDataCipher, mask_phone
+from backend.telephony.profiles import PhoneKind
 from backend.workorders.composition import workorder_service
 from backend.workorders.service import Actor, OrderDraft
 from ivr.acd.states import REASON_LABELS, STATE_LABELS, AgentState, NotReadyReason
@@ -77,6 +79,10 @@ class StatusOut(BaseModel):
     call_id: str = ""
     auto_answer: bool = False
     server_time: float
+
+
+class SignInBody(BaseModel):
+    phone: PhoneKind | None = None  # "browser" softphone or "desk" SIP phone
 
 
 class NotReadyBody(BaseModel):
@@ -277,8 +283,14 @@ def build_router() -> APIRouter:
         async with desk.acd() as acd:
             return await status_of(desk, acd, row)
 
-    @router.post("/sign-in", summary="签入（示忙：签入）")
-    async def sign_in(desk: DeskDep, caller: AgentCaller) -> StatusOut:
+    @router.post("/sign-in", summary="签入（示忙：签入）；可同时选择话机：浏览器软电话或桌面话机")
+    async def sign_in(
+        desk: DeskDep, caller: AgentCaller, body: SignInBody | None = None
+    ) -> StatusOut:
+        if body is not None and body.phone is not None:
+            await asyncio.to_thread(
+                choose_phone, desk, agent_id_of(caller), body.phone, caller.username, caller.ip
+            )
         return await move(desk, caller, AgentState.NOT_READY, NotReadyReason.LOGIN, register=True)
 
     @router.post("/sign-out", summary="签出")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pyotp
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
@@ -11,11 +13,17 @@ from agent_desk.auth.permissions import HOME_PAGE, ROLE_LABELS, ROLE_PERMISSIONS
 from agent_desk.auth.sessions import DeskSession, Stage
 from agent_desk.desk import Desk
 from agent_desk.errors import ErrorBody
+from agent_desk.phone_choice import choose_phone
+from backend.telephony.phones import NoPhone
+from backend.telephony.profiles import PhoneKind
 
 
 class LoginBody(BaseModel):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=256)
+    # An agent's phone for this shift: the browser softphone or a desk SIP phone. Ignored for
+    # accounts without a provisioned phone.
+    phone: PhoneKind | None = None
 
 
 class TotpBody(BaseModel):
@@ -81,6 +89,9 @@ def build_router() -> APIRouter:
     @router.post("/login", summary="用户名密码登录")
     def login(body: LoginBody, desk: DeskDep, request: Request, response: Response) -> LoginState:
         token, session = desk.auth.login(body.username, body.password, peer_ip(request))
+        if body.phone is not None and session.agent_id is not None:
+            with contextlib.suppress(NoPhone):
+                choose_phone(desk, session.agent_id, body.phone, session.username, peer_ip(request))
         set_cookie(response, desk, token)
         return _state(session)
 

@@ -16,11 +16,59 @@
       num(s, "wrapup_seconds") + "</td><td>" + num(s, "sl_threshold_seconds") + "</td><td>" + num(s, "overflow_after_seconds") + "</td><td>" + num(s, "max_wait_seconds") +
       "</td><td><button type='button' data-save='" + desk.esc(s.code) + "'>保存</button></td></tr>").join("");
   }
+  const phoneKinds = { browser: "浏览器软电话", desk: "桌面话机" };
+  const skillText = skills => Object.entries(skills).map(([k, v]) => k + "=" + v).join(",");
+  function parseSkills(text) {
+    const skills = {};
+    for (const part of text.split(/[,，\s]+/).filter(Boolean)) {
+      const m = /^([A-Za-z0-9_-]+)=(\d{1,2})$/.exec(part);
+      if (!m || Number(m[2]) < 1 || Number(m[2]) > 10) throw new Error("技能“" + part + "”格式不对：应为 代码=等级，等级1–10");
+      skills[m[1]] = Number(m[2]);
+    }
+    return skills;
+  }
+  function showSecret(phone) {
+    $("secret-username").textContent = phone.username; $("secret-password").textContent = phone.password;
+    $("secret-domain").textContent = phone.domain; $("secret-ws").textContent = phone.ws_url;
+    $("phone-secret").hidden = false;
+  }
+  $("secret-hide").addEventListener("click", () => { $("secret-password").textContent = ""; $("phone-secret").hidden = true; });
   async function agents() {
     const rows = await desk.api("GET", "/api/admin/agents");
-    $("agents-admin").tBodies[0].innerHTML = rows.map(a => "<tr><td>" + [a.number, a.name, a.team, a.interface,
-      Object.entries(a.skills).map(([k, v]) => k + "=" + v).join(", ")].map(desk.esc).join("</td><td>") + "</td></tr>").join("");
+    const input = (a, f, v, size) => "<input data-agent='" + desk.esc(a.number) + "' data-field='" + f + "' value='" + desk.esc(v) + "' size='" + size + "'>";
+    $("agents-admin").tBodies[0].innerHTML = rows.map(a => "<tr data-number='" + desk.esc(a.number) + "'><td>" + desk.esc(a.number) + "</td><td>" + input(a, "name", a.name, 8) +
+      "</td><td>" + input(a, "team", a.team, 6) + "</td><td>" + input(a, "skills", skillText(a.skills), 24) +
+      "</td><td><input type='checkbox' data-agent='" + desk.esc(a.number) + "' data-field='auto_answer'" + (a.auto_answer ? " checked" : "") + "></td><td>" +
+      desk.esc(a.username || "") + "</td><td>" + desk.esc(a.phone_kind ? phoneKinds[a.phone_kind] : a.interface) + "</td><td>" + (a.active ? "启用" : "停用") +
+      "</td><td><button type='button' data-save-agent='" + desk.esc(a.number) + "'>保存</button> " +
+      (a.phone_kind && a.active ? "<button type='button' data-rotate='" + desk.esc(a.number) + "'>重置话机密码</button> " : "") +
+      "<button type='button' data-agent-active='" + desk.esc(a.number) + "' data-to='" + (!a.active) + "'>" + (a.active ? "停用" : "启用") + "</button></td></tr>").join("");
   }
+  $("agents-admin").addEventListener("click", async ev => {
+    const t = ev.target, path = n => "/api/admin/agents/" + encodeURIComponent(n);
+    try {
+      if (t.dataset.saveAgent) {
+        const n = t.dataset.saveAgent, field = f => document.querySelector("[data-agent='" + n + "'][data-field='" + f + "']");
+        await desk.api("PATCH", path(n), { name: field("name").value, team: field("team").value, skills: parseSkills(field("skills").value), auto_answer: field("auto_answer").checked });
+        desk.toast("已保存坐席 " + n);
+      } else if (t.dataset.rotate) {
+        if (!confirm("重置工号 " + t.dataset.rotate + " 的话机密码？旧密码立即失效。")) return;
+        showSecret(await desk.api("POST", path(t.dataset.rotate) + "/phone-secret"));
+      } else if (t.dataset.agentActive) {
+        await desk.api("PATCH", path(t.dataset.agentActive), { active: t.dataset.to === "true" });
+      } else return;
+      await agents();
+    } catch (e) { desk.toast(e.message); }
+  });
+  $("agent-form").addEventListener("submit", async ev => {
+    ev.preventDefault();
+    try {
+      const created = await desk.api("POST", "/api/admin/agents", { number: $("agent-number").value.trim(), name: $("agent-name").value, team: $("agent-team").value,
+        skills: parseSkills($("agent-skills").value), username: $("agent-username").value.trim() || null, phone_kind: $("agent-phone-kind").value,
+        auto_answer: $("agent-auto-answer").checked });
+      showSecret(created.phone); ev.target.reset(); await agents();
+    } catch (e) { desk.toast(e.message); }
+  });
   $("users").addEventListener("click", async ev => {
     const t = ev.target;
     try {

@@ -4,9 +4,17 @@
   const go = state => { location.href = state.next; };
   const guard = fn => async ev => { ev.preventDefault(); error.textContent = ""; try { await fn(); } catch (e) { error.textContent = e.message; } };
   const form = document.getElementById("login-form");
-  if (form) form.addEventListener("submit", guard(async () => {
-    go(await desk.api("POST", "/api/auth/login", { username: document.getElementById("username").value, password: document.getElementById("password").value }));
-  }));
+  if (form) {
+    // The phone chosen last time on this computer is the likely one today.
+    const saved = localStorage.getItem("cc.phone");
+    const radio = saved && form.querySelector("input[name=phone][value='" + saved + "']");
+    if (radio) radio.checked = true;
+    form.addEventListener("submit", guard(async () => {
+      const phone = form.querySelector("input[name=phone]:checked").value;
+      localStorage.setItem("cc.phone", phone);
+      go(await desk.api("POST", "/api/auth/login", { username: document.getElementById("username").value, password: document.getElementById("password").value, phone }));
+    }));
+  }
   const totp = document.getElementById("totp-form");
   if (totp) {
     desk.api("GET", "/api/auth/me").then(me => { if (me.totp_uri) { document.getElementById("totp-enrol").hidden = false; document.getElementById("totp-uri").textContent = me.totp_uri; } });

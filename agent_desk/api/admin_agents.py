@@ -1,0 +1,209 @@
+"""Administration of agents and their phones: create (the SIP secret shown once), edit,
+disable (the phone stops at once, the agent is signed out of the ACD), rotate the secret.
+
+Every change is audited under the administrator's name; the secret never is. The ACD's copy
+of the agent's profile (interface, skills, auto-answer in Redis) follows each edit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from agent_desk.api.agent import ERRORS, load_agent
+from agent_desk.auth.audit import add_audit
+from agent_desk.auth.guard import Caller, DeskDep, require
+from agent_desk.auth.permissions import Permission
+from agent_desk.desk import Desk
+from backend.db import transaction
+from backend.errors import Conflict
+from backend.models.agents import Agent
+from backend.models.telephony import AgentPhone
+from backend.models.users import User
+from backend.telephony.agents import AgentChanges, AgentDirectory, AgentDraft, NoSuchAgent
+from backend.telephony.profiles import PhoneKind
+from ivr.acd.states import STATE_LABELS, AgentState
+
+AdminCaller = Annotated[Caller, Depends(require(Permission.ADMIN))]
+Number = Annotated[str, Path(min_length=1, max_length=16)]
+SkillLevels = dict[
+    Annotated[str, Field(min_length=1, max_length=32)], Annotated[int, Field(ge=1, le=10)]
+]
+# An agent may be disabled only where the ACD can sign them out: never in the middle of
+# offering or talking to a caller.
+DISABLE_ALLOWED = frozenset(
+    {AgentState.LOGGED_OUT, AgentState.READY, AgentState.NOT_READY, AgentState.WRAP_UP}
+)
+
+
+class AgentBusy(Conflict):
+    code = "agent-busy"
+
+
+class AgentOut(BaseModel):
+    id: int
+    number: str
+    name: str
+    team: str
+    interface: str
+    skills: dict[str, int]
+    auto_answer: bool
+    active: bool
+    username: str | None = None
+    phone_kind: str | None = None  # None: no provisioned phone (a simulated agent)
+
+
+class PhoneSecretOut(BaseModel):
+    """The phone's credentials, returned once: the secret is not shown again."""
+
+    number: str
+    username: str
+    password: str
+    domain: str
+    ws_url: str
+
+
+class AgentCreated(AgentOut):
+    phone: PhoneSecretOut
+
+
+class AgentCreate(BaseModel):
+    # Checked by the service, so a bad 工号 gets its own clear refusal (bad-agent-number).
+    number: str = Field(min_length=1, max_length=16)
+    name: str = Field(min_length=1, max_length=64)
+    team: str = Field(default="", max_length=64)
+    skills: SkillLevels = Field(default_factory=dict)
+    auto_answer: bool = False
+    username: str | None = Field(default=None, min_length=1, max_length=64)
+    phone_kind: PhoneKind = "browser"
+
+
+class AgentUpdate(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=64)
+    team: str | None = Field(default=None, max_length=64)
+    skills: SkillLevels | None = None
+    auto_answer: bool | None = None
+    active: bool | None = None
+
+
+def agent_out(agent: Agent, username: str | None, phone: AgentPhone | None) -> AgentOut:
+    return AgentOut(
+        id=agent.id,
+        number=agent.number,
+        name=agent.name,
+        team=agent.team,
+        interface=agent.interface,
+        skills={s.skill_code: s.level for s in agent.skills},
+        auto_answer=agent.auto_answer,
+        active=agent.active,
+        username=username,
+        phone_kind=phone.kind if phone else None,
+    )
+
+
+def secret_out(desk: Desk, number: str, secret: str) -> PhoneSecretOut:
+    return PhoneSecretOut(
+        number=number,
+        username=number,
+        password=secret,
+        domain=desk.settings.effective_phone_domain,
+        ws_url=desk.settings.effective_phone_ws_url,
+    )
+
+
+def build_router() -> APIRouter:
+    router = APIRouter(prefix="/api/admin/agents", tags=["系统管理"], responses=ERRORS)
+
+    def described(desk: Desk, number: str) -> AgentOut:
+        with desk.factory() as db:
+            agent = db.scalar(select(Agent).where(Agent.number == number))
+            if agent is None:
+                raise NoSuchAgent(f"没有工号为 {number} 的坐席")
+            username = db.scalar(select(User.username).where(User.id == agent.user_id))
+            return agent_out(agent, username, db.get(AgentPhone, agent.id))
+
+    @router.get("", summary="坐席列表")
+    def list_agents(desk: DeskDep, caller: AdminCaller) -> list[AgentOut]:
+        with desk.factory() as db:
+            users = {uid: name for uid, name in db.execute(select(User.id, User.username))}
+            phones = {p.agent_id: p for p in db.scalars(select(AgentPhone))}
+            return [
+                agent_out(a, users.get(a.user_id) if a.user_id else None, phones.get(a.id))
+                for a in db.scalars(select(Agent).order_by(Agent.number))
+            ]
+
+    @router.post("", status_code=201, summary="新建坐席并开通话机（话机密码只显示这一次）")
+    def create_agent(body: AgentCreate, desk: DeskDep, caller: AdminCaller) -> AgentCreated:
+        draft = AgentDraft(**body.model_dump())
+        with transaction(desk.factory) as db:
+            agent, secret = AgentDirectory(db, desk.phones).create(draft)
+            add_audit(db, caller.username, "admin.agent_create", target=f"agent:{agent.id}",
+                      source_ip=caller.ip, details={"number": agent.number, "skills": body.skills,
+                      "phone_kind": body.phone_kind, "username": body.username})  # fmt: skip
+        created = described(desk, agent.number)
+        return AgentCreated(**created.model_dump(), phone=secret_out(desk, agent.number, secret))
+
+    @router.patch("/{number}", summary="修改坐席（姓名、班组、技能、自动应答、启用/停用）")
+    async def update_agent(
+        number: Number, body: AgentUpdate, desk: DeskDep, caller: AdminCaller
+    ) -> AgentOut:
+        changes = AgentChanges(**body.model_dump())
+        if body.active is False:
+            await sign_out_for_good(desk, number, caller)
+
+        def save() -> AgentOut:
+            with transaction(desk.factory) as db:
+                agent = AgentDirectory(db, desk.phones).update(number, changes)
+                add_audit(db, caller.username, "admin.agent_update", target=f"agent:{agent.id}",
+                          source_ip=caller.ip, details=changes.changed())  # fmt: skip
+            return described(desk, number)
+
+        out = await asyncio.to_thread(save)
+        if out.active:
+            await follow_in_acd(desk, out.id)
+        return out
+
+    @router.post("/{number}/phone-secret", summary="重置话机密码（新密码只显示这一次）")
+    def rotate_secret(number: Number, desk: DeskDep, caller: AdminCaller) -> PhoneSecretOut:
+        with transaction(desk.factory) as db:
+            agent, secret = AgentDirectory(db, desk.phones).rotate_secret(number)
+            add_audit(db, caller.username, "admin.agent_phone_secret", target=f"agent:{agent.id}",
+                      source_ip=caller.ip, details={"number": number})  # fmt: skip
+        return secret_out(desk, number, secret)
+
+    return router
+
+
+async def sign_out_for_good(desk: Desk, number: str, caller: Caller) -> None:
+    """Sign a soon-disabled agent out of the ACD, so no call is routed to a phone that is
+    about to stop; refused while a caller is being offered or talking to them."""
+
+    def agent_id() -> int:
+        with desk.factory() as db:
+            found = db.scalar(select(Agent.id).where(Agent.number == number))
+        if found is None:
+            raise NoSuchAgent(f"没有工号为 {number} 的坐席")
+        return found
+
+    agent = await asyncio.to_thread(agent_id)
+    async with desk.acd() as acd:
+        view = await acd.agent(agent)
+        if view is None:
+            return
+        state = view.status.state
+        if state not in DISABLE_ALLOWED:
+            raise AgentBusy(f"坐席 {number} 正在{STATE_LABELS[state]}，请在通话结束后再停用")
+        await acd.change_state(agent, AgentState.LOGGED_OUT, actor=caller.username)
+
+
+async def follow_in_acd(desk: Desk, agent_id: int) -> None:
+    """Give the ACD the edited profile of a signed-in agent (an agent the ACD has never seen
+    gets it at sign-in)."""
+    row = await asyncio.to_thread(load_agent, desk, agent_id)
+    async with desk.acd() as acd:
+        if await acd.agent(agent_id) is not None:
+            await acd.register_agent(row.profile)
