@@ -21,7 +21,7 @@ from backend import migrate
 from backend.db import make_engine, make_session_factory
 from backend.settings import Settings, load_settings
 from tests.sip.addresses import CARRIER_HOST
-from tests.sip.sipp import free_udp_port
+from tests.sip.processes import free_udp_port
 
 # Every shared fixture module, declared once here (pytest allows it only in the root conftest).
 pytest_plugins = [

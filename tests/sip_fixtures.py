@@ -13,6 +13,9 @@ Registered in tests/conftest.py ``pytest_plugins``. The test settings make 127.0
   ``CARRIER_NO_ANSWER`` ring until cancelled. ``start_carrier(**options)`` starts one with
   other options instead.
 - ``tests.sip.rtp_listener.listen(*call.media, seconds=3)`` measures what a caller hears.
+- ``desk_phones.new_agent(tone_hz=1500, auto_answer=True)`` creates an agent with a desk phone
+  through the provisioning service (``AgentDirectory``) and registers a baresip phone with
+  its secret (``tests.sip.baresip``).
 
 Every process is stopped when the test ends. A missing ``sipp`` fails the test.
 """
@@ -20,14 +23,22 @@ Every process is stopped when the test ends. A missing ``sipp`` fails the test.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator, Sequence
+import random
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sqlalchemy.orm import Session, sessionmaker
 
+from backend.db import transaction
+from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
+from backend.telephony.agents import AgentDirectory, AgentDraft
+from backend.telephony.phones import AgentPhones
 from ivr.pbx.instance import AsteriskInstance
 from tests.sip.addresses import CARRIER_HOST
+from tests.sip.baresip import BaresipPhone
 from tests.sip.caller import SipCaller
 from tests.sip.carrier import SipCarrier
 from tests.sip.rtp import KeyPress
@@ -111,3 +122,65 @@ def start_carrier(
 @pytest.fixture()
 def sip_carrier(start_carrier: Callable[..., SipCarrier]) -> SipCarrier:
     return start_carrier(busy_numbers=[CARRIER_BUSY], silent_numbers=[CARRIER_NO_ANSWER])
+
+
+@dataclass
+class DeskPhones:
+    """Agents with desk phones: each created through the provisioning service, its baresip
+    registered with the secret the service returned; all stopped at the test's end."""
+
+    settings: Settings
+    session_factory: sessionmaker[Session]
+    workdir: Path
+    phones: list[BaresipPhone]
+
+    async def new_agent(
+        self,
+        *,
+        tone_hz: float = 1500,
+        auto_answer: bool = True,
+        skills: dict[str, int] | None = None,
+        register: bool = True,
+    ) -> BaresipPhone:
+        number = str(next(_agent_numbers))
+        cipher = PersonalDataCipher(self.settings.data_key.get_secret_value())
+        with transaction(self.session_factory) as db:
+            directory = AgentDirectory(db, AgentPhones(cipher, self.settings.sip_realm))
+            draft = AgentDraft(
+                number,
+                f"测试坐席{number}",
+                team="114",
+                skills=skills or {},
+                auto_answer=auto_answer,
+                phone_kind="desk",
+            )
+            _, secret = directory.create(draft)
+        phone = await BaresipPhone.start(
+            self.workdir / f"phone-{number}",
+            number=number,
+            password=secret,
+            registrar=(self.settings.sip_bind, self.settings.sip_port),
+            tone_hz=tone_hz,
+            auto_answer=auto_answer,
+        )
+        self.phones.append(phone)
+        if register:
+            await phone.registered()
+        return phone
+
+
+# Agent numbers of the desk phones: a block of their own for each run (4 to 6 digits).
+_agent_numbers = itertools.count(random.randrange(300, 990) * 100)
+
+
+@pytest.fixture()
+async def desk_phones(
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    asterisk: AsteriskInstance,
+    tmp_path: Path,
+) -> AsyncIterator[DeskPhones]:
+    phones = DeskPhones(settings, session_factory, tmp_path / "phones", [])
+    yield phones
+    for phone in phones.phones:
+        await phone.stop()

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.sip import scenario as xml
-from tests.sip.sipp import SippEndpoint, SippProcess, free_media_port
+from tests.sip.processes import free_media_port
+from tests.sip.sipp import SippEndpoint, SippProcess
 from tests.sip.siptrace import SipMessage, display_name, uri_user
 from tests.sip.tones import caller_pcap
 

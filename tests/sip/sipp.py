@@ -12,17 +12,14 @@ SIPp is a real part of the tests: when it is not installed the test fails with a
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
 import shutil
-import signal
-import socket
 import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.sip.processes import free_media_port, free_udp_port, stop_session
 from tests.sip.siptrace import SipMessage, read_trace
 
 SIPP = "sipp"
@@ -41,27 +38,6 @@ def sipp_binary() -> str:
     if path is None:
         raise SippMissing("sipp is not installed: run 'make setup' (Debian package sip-tester)")
     return path
-
-
-def free_udp_port(host: str) -> int:
-    """A UDP port nothing is bound to on ``host`` now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
-def free_media_port(host: str) -> int:
-    """An even UDP port whose successor is free too (SIPp may use port+1 for RTCP)."""
-    for _ in range(50):
-        port = free_udp_port(host)
-        if port % 2 == 0 and port < 65534:
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-                try:
-                    sock.bind((host, port + 1))
-                except OSError:
-                    continue
-            return port
-    raise RuntimeError(f"no free even UDP port pair on {host}")
 
 
 @dataclass
@@ -159,16 +135,8 @@ class SippProcess:
 
     def stop(self) -> None:
         """Stop SIPp and anything it started; harmless when it has ended already."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(5)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(5)
+        if self.process is not None:
+            stop_session(self.process)
 
     def messages(self) -> list[SipMessage]:
         return read_trace(self.messages_file)
