@@ -1,20 +1,21 @@
 """REGISTER as an agent's phone with SIPp (a real SIP UA), and tell how Asterisk answered.
 
 The scenario sends REGISTER, answers a 401 challenge with digest credentials (SIPp's
-``[authentication]`` from ``-au``/``-ap``) and logs the final status it got: 200 accepted, 401
-refused credentials, 403 forbidden (the endpoint ACL), 404 no such AOR for the endpoint Asterisk
-identified, 0 nothing at all. SIPp exits non-zero
-for every refusal too, so the logged status, not the exit code, is the answer.
+``[authentication]`` from ``-au``/``-ap``) and logs the final status it got: 200 accepted,
+401 refused credentials (Asterisk 22 answers a request its endpoint ACL refuses the same
+way), 403 forbidden, 404 no such AOR for the endpoint Asterisk identified. SIPp exits
+non-zero for every refusal too, so the logged statuses, not the exit code, are the answer.
 """
 
 from __future__ import annotations
 
 import re
-import socket
 import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.sip.sipp import free_udp_port
 
 REQUEST = """
       REGISTER sip:[remote_ip]:[remote_port] SIP/2.0
@@ -69,23 +70,16 @@ def scenario(expires: int) -> str:
 
 @dataclass(frozen=True)
 class RegisterOutcome:
-    status: int  # final SIP status Asterisk answered with; 0 when none came
+    statuses: list[int]  # the final SIP status of each REGISTER, in the order they ended
     sipp_output: str
 
     @property
-    def accepted(self) -> bool:
-        return self.status == 200
+    def status(self) -> int:
+        """The final status of the (last) REGISTER; 0 when Asterisk answered none."""
+        return self.statuses[-1] if self.statuses else 0
 
 
 FINAL = re.compile(r"final-status (\d{3})")
-
-
-def free_udp_port(host: str) -> int:
-    """A UDP port nothing uses now: SIPp's own default is 5060 when that is free, which two
-    test runs on one machine would fight over."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 def register(
@@ -95,9 +89,12 @@ def register(
     *,
     local_ip: str = "127.0.0.1",
     expires: int = 60,
+    count: int = 1,
+    rate: int = 10,
     timeout: float = 15.0,
 ) -> RegisterOutcome:
-    """One REGISTER transaction (with its challenge) from ``local_ip`` to Asterisk."""
+    """``count`` REGISTER transactions (each with its challenge) from ``local_ip``, started
+    ``rate`` a second: one to register a phone, hundreds to flood Asterisk."""
     host, port = asterisk
     with tempfile.TemporaryDirectory(prefix="sipp-register-") as work:
         workdir = Path(work)
@@ -108,7 +105,8 @@ def register(
                 "sipp", f"{host}:{port}",
                 "-sf", "register.xml",
                 "-s", username, "-au", username, "-ap", password,
-                "-i", local_ip, "-p", str(free_udp_port(local_ip)), "-m", "1", "-nostdin",
+                "-i", local_ip, "-p", str(free_udp_port(local_ip)), "-nostdin",
+                "-m", str(count), "-r", str(rate), "-l", str(max(rate, 1)),
                 "-timeout", f"{timeout:g}s", "-recv_timeout", "5000",
                 "-trace_logs", "-log_file", str(log),
             ],
@@ -116,4 +114,4 @@ def register(
         )  # fmt: skip
         found = FINAL.findall(log.read_text()) if log.exists() else []
         output = result.stdout[-2000:] + result.stderr[-2000:]
-        return RegisterOutcome(int(found[-1]) if found else 0, output)
+        return RegisterOutcome([int(code) for code in found], output)
