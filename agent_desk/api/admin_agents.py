@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
@@ -33,6 +33,8 @@ Number = Annotated[str, Path(min_length=1, max_length=16)]
 SkillLevels = dict[
     Annotated[str, Field(min_length=1, max_length=32)], Annotated[int, Field(ge=1, le=10)]
 ]
+# A response holding a SIP secret is kept by no cache, the browser's included.
+NO_STORE = "no-store"
 # An agent may be disabled only where the ACD can sign them out: never in the middle of
 # offering or talking to a caller.
 DISABLE_ALLOWED = frozenset(
@@ -137,7 +139,10 @@ def build_router() -> APIRouter:
             ]
 
     @router.post("", status_code=201, summary="新建坐席并开通话机（话机密码只显示这一次）")
-    def create_agent(body: AgentCreate, desk: DeskDep, caller: AdminCaller) -> AgentCreated:
+    def create_agent(
+        body: AgentCreate, desk: DeskDep, caller: AdminCaller, response: Response
+    ) -> AgentCreated:
+        response.headers["Cache-Control"] = NO_STORE
         draft = AgentDraft(**body.model_dump())
         with transaction(desk.factory) as db:
             agent, secret = AgentDirectory(db, desk.phones).create(draft)
@@ -168,7 +173,10 @@ def build_router() -> APIRouter:
         return out
 
     @router.post("/{number}/phone-secret", summary="重置话机密码（新密码只显示这一次）")
-    def rotate_secret(number: Number, desk: DeskDep, caller: AdminCaller) -> PhoneSecretOut:
+    def rotate_secret(
+        number: Number, desk: DeskDep, caller: AdminCaller, response: Response
+    ) -> PhoneSecretOut:
+        response.headers["Cache-Control"] = NO_STORE
         with transaction(desk.factory) as db:
             agent, secret = AgentDirectory(db, desk.phones).rotate_secret(number)
             add_audit(db, caller.username, "admin.agent_phone_secret", target=f"agent:{agent.id}",

@@ -4,9 +4,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
+from agent_desk.api.admin_agents import NO_STORE
 from agent_desk.api.agent import ERRORS, AgentCaller, NotAnAgent, agent_id_of
 from agent_desk.auth.audit import add_audit
 from agent_desk.auth.guard import DeskDep
@@ -30,7 +31,8 @@ def build_router() -> APIRouter:
     router = APIRouter(prefix="/api/agent", tags=["坐席"], responses=ERRORS)
 
     @router.get("/phone", summary="我的话机账号（浏览器软电话注册用）")
-    def my_phone(desk: DeskDep, caller: AgentCaller) -> PhoneOut:
+    def my_phone(desk: DeskDep, caller: AgentCaller, response: Response) -> PhoneOut:
+        response.headers["Cache-Control"] = NO_STORE
         agent_id = agent_id_of(caller)
         with transaction(desk.factory) as db:
             agent = db.get(Agent, agent_id)

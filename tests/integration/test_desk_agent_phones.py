@@ -56,6 +56,7 @@ def test_created_agent_has_a_phone_whose_secret_is_shown_once_and_stored_encrypt
     number = new_number()
     reply = desk_client.post("/api/admin/agents", json=agent_body(number, phone_kind="desk"))
     assert reply.status_code == 201, reply.text
+    assert reply.headers["cache-control"] == "no-store"
     created = reply.json()
     secret = created["phone"]["password"]
     assert created["interface"] == f"PJSIP/{number}" and created["phone_kind"] == "desk"
@@ -266,7 +267,9 @@ def test_the_agent_fetches_its_own_credentials_and_chooses_its_phone_at_login(
             json={"username": account.username, "password": account.password, "phone": "browser"},
         )
         assert reply.status_code == 200
-        phone = agent_desk.get("/api/agent/phone").json()
+        fetched = agent_desk.get("/api/agent/phone")
+        assert fetched.headers["cache-control"] == "no-store"
+        phone = fetched.json()
         assert phone == {
             "number": number,
             "username": number,

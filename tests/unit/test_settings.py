@@ -40,3 +40,22 @@ def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None
 def test_recordings_path_maps_into_the_chroot() -> None:
     settings = load_settings(asterisk_root="/srv/root", asterisk_instance="x")
     assert str(settings.effective_recordings_dir) == "/srv/root/srv/callcenter/x/recordings"
+
+
+def test_softphone_connects_to_asterisks_own_listener_unless_told_otherwise() -> None:
+    plain = load_settings(asterisk_http_port=8123)
+    assert plain.effective_phone_ws_url == "ws://127.0.0.1:8123/ws"
+    assert plain.effective_phone_domain == plain.sip_bind
+    secure = load_settings(
+        asterisk_https_port=8443, asterisk_tls_cert="/k/desk.pem", asterisk_tls_key="/k/desk.key"
+    )
+    assert secure.effective_phone_ws_url == "wss://127.0.0.1:8443/ws"
+    proxied = load_settings(phone_ws_url="wss://sip.example.cn/ws", phone_domain="sip.example.cn")
+    assert proxied.effective_phone_ws_url == "wss://sip.example.cn/ws"
+    assert proxied.effective_phone_domain == "sip.example.cn"
+
+
+def test_softphone_address_must_be_a_websocket_url() -> None:
+    with pytest.raises(ConfigError) as err:
+        load_settings(phone_ws_url="http://sip.example.cn/ws")
+    assert "CC_PHONE_WS_URL" in str(err.value)
