@@ -44,6 +44,7 @@ def placeholder_values(settings: Settings) -> dict[str, str]:
         "RECORDINGS_DIR": settings.effective_asterisk_recordings_dir,
         "SOUNDS_DIR": settings.effective_asterisk_sounds_dir,
         "FALLBACK_AGENTS": settings.fallback_agents,
+        "SIP_REALM": settings.sip_realm,
         "PHONE_PERMIT": "\n".join(f"permit = {cidr}" for cidr in settings.phone_permit.split(",")),
         **database_values(settings),
         **carrier.placeholder_values(settings),

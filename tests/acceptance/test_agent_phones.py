@@ -85,7 +85,12 @@ def test_administrator_creates_agent_1050_on_the_admin_page_and_its_phone_regist
     accepted = register(sip(settings), "1050", phone["password"])
     assert accepted.status == 200, accepted.sipp_output
     assert "sip:1050@127.0.0.1" in asterisk.cli("pjsip show aor 1050")
-    assert register(sip(settings), "1050", phone["password"] + "x").status == 401
+    wrong = register(sip(settings), "1050", phone["password"] + "x")
+    assert wrong.status == 401
+    # An unknown 工号 is challenged like a real one: same answer, same realm.
+    unknown = register(sip(settings), "1099", phone["password"])
+    assert unknown.status == 401
+    assert accepted.realms == wrong.realms == unknown.realms == [settings.sip_realm]
     assert register(sip(settings), "1050", other["password"]).status == 401
     assert register(sip(settings), "1051", other["password"]).status == 200
 

@@ -50,7 +50,13 @@ def scenario(expires: int) -> str:
   <recv response="403" optional="true" next="forbidden"/>
   <recv response="404" optional="true" next="unknown"/>
   <recv response="200" optional="true" next="accepted"/>
-  <recv response="401" auth="true"/>
+  <recv response="401" auth="true">
+    <action>
+      <ereg regexp="realm=.([A-Za-z0-9_.@-]*)" search_in="hdr" header="WWW-Authenticate:"
+            assign_to="challenge,realm"/>
+      <log message="challenge-realm [$realm] from [$challenge]"/>
+    </action>
+  </recv>
   <send retrans="500"><![CDATA[{second}
 ]]></send>
   <recv response="100" optional="true"/>
@@ -71,6 +77,7 @@ def scenario(expires: int) -> str:
 @dataclass(frozen=True)
 class RegisterOutcome:
     statuses: list[int]  # the final SIP status of each REGISTER, in the order they ended
+    realms: list[str]  # the realm of each digest challenge Asterisk sent
     sipp_output: str
 
     @property
@@ -80,6 +87,7 @@ class RegisterOutcome:
 
 
 FINAL = re.compile(r"final-status (\d{3})")
+REALM = re.compile(r"challenge-realm (\S*)")
 
 
 def register(
@@ -112,6 +120,8 @@ def register(
             ],
             cwd=workdir, capture_output=True, text=True, timeout=timeout + 10, check=False,
         )  # fmt: skip
-        found = FINAL.findall(log.read_text()) if log.exists() else []
+        logged = log.read_text() if log.exists() else ""
         output = result.stdout[-2000:] + result.stderr[-2000:]
-        return RegisterOutcome([int(code) for code in found], output)
+        return RegisterOutcome(
+            [int(code) for code in FINAL.findall(logged)], REALM.findall(logged), output
+        )
