@@ -103,6 +103,19 @@ def test_administrator_creates_agent_1050_on_the_admin_page_and_its_phone_regist
     page.click("#agent-create")
     page.locator("#toast", has_text="已存在").wait_for()
 
+    # The page's other buttons: rotate 1051's secret (shown once), then disable 1051.
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("button[data-rotate='1051']")
+    page.wait_for_selector("#phone-secret:not([hidden])")
+    rotated = page.inner_text("#secret-password")
+    assert rotated and rotated != other["password"]
+    assert register(sip(settings), "1051", other["password"]).status == 401
+    assert register(sip(settings), "1051", rotated).status == 200
+    page.click("button[data-agent-active='1051']")
+    page.wait_for_selector("button[data-agent-active='1051'][data-to='true']")
+    assert not endpoint_exists(asterisk, "1051")
+    assert register(sip(settings), "1051", rotated).status == 401
+
 
 def create_by_api(client: TestClient, number: str, **extra: Any) -> dict[str, Any]:
     reply = client.post(
