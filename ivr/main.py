@@ -31,9 +31,9 @@ from ivr.call_lifecycle import CallLifecycle
 from ivr.callers import SqlCallerDirectory, elderly_by_registration
 from ivr.flows.booking_adapter import ServiceBookingLookup
 from ivr.flows.call import call_info
-from ivr.flows.engine import FlowEngine, FlowPorts
+from ivr.flows.engine import FlowEngine, FlowPorts, SystemClock
 from ivr.flows.message_adapter import WorkOrderMessageSink
-from ivr.flows.ports import QueueHandoff
+from ivr.flows.ports import Clock, QueueHandoff
 from ivr.journal import SqlCallJournal
 from ivr.prompts import overrides_version, production_flows
 from ivr.speech.asr import VoskRecognizer
@@ -84,7 +84,10 @@ def build_controller(
     queue: QueueHandoff,
     *,
     renderer: TtsRenderer | None = None,
+    clock: Clock | None = None,
 ) -> Controller:
+    """The controller's flows and their ports; ``clock`` (the system's by default) decides
+    opening hours, so a test can call the hotline at a chosen time."""
     cipher = PersonalDataCipher(settings.data_key.get_secret_value())
     bookings = BookingService(session_factory, BookingContext.from_settings(settings))
     ports = FlowPorts(
@@ -99,6 +102,7 @@ def build_controller(
         bookings=ServiceBookingLookup(bookings),
         # The production Mandarin model is a setting; without it menus take keys only.
         speech=VoskRecognizer(settings) if settings.asr_model_path else None,
+        clock=clock or SystemClock(),
     )
     lifecycle = CallLifecycle(session_factory, RecordingIndex(session_factory, settings), cipher)
     return Controller(settings, ports, lifecycle)

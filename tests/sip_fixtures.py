@@ -15,7 +15,7 @@ Registered in tests/conftest.py ``pytest_plugins``. The test settings make 127.0
 - ``tests.sip.rtp_listener.listen(*call.media, seconds=3)`` measures what a caller hears.
 - ``desk_phones.new_agent(tone_hz=1500, auto_answer=True)`` creates an agent with a desk phone
   through the provisioning service (``AgentDirectory``) and registers a baresip phone with
-  its secret (``tests.sip.baresip``).
+  its secret (``tests.sip.baresip``); it returns a ``DeskAgent`` (id, number, phone).
 
 Every process is stopped when the test ends. A missing ``sipp`` fails the test.
 """
@@ -124,6 +124,17 @@ def sip_carrier(start_carrier: Callable[..., SipCarrier]) -> SipCarrier:
     return start_carrier(busy_numbers=[CARRIER_BUSY], silent_numbers=[CARRIER_NO_ANSWER])
 
 
+@dataclass(frozen=True)
+class DeskAgent:
+    agent_id: int  # agents.id
+    number: str  # 工号, the SIP user name; the ACD dials PJSIP/<number>
+    phone: BaresipPhone
+
+    @property
+    def interface(self) -> str:
+        return f"PJSIP/{self.number}"
+
+
 @dataclass
 class DeskPhones:
     """Agents with desk phones: each created through the provisioning service, its baresip
@@ -141,7 +152,7 @@ class DeskPhones:
         auto_answer: bool = True,
         skills: dict[str, int] | None = None,
         register: bool = True,
-    ) -> BaresipPhone:
+    ) -> DeskAgent:
         number = str(next(_agent_numbers))
         cipher = PersonalDataCipher(self.settings.data_key.get_secret_value())
         with transaction(self.session_factory) as db:
@@ -154,7 +165,8 @@ class DeskPhones:
                 auto_answer=auto_answer,
                 phone_kind="desk",
             )
-            _, secret = directory.create(draft)
+            agent, secret = directory.create(draft)
+            agent_id = agent.id
         phone = await BaresipPhone.start(
             self.workdir / f"phone-{number}",
             number=number,
@@ -166,7 +178,7 @@ class DeskPhones:
         self.phones.append(phone)
         if register:
             await phone.registered()
-        return phone
+        return DeskAgent(agent_id, number, phone)
 
 
 # Agent numbers of the desk phones: a block of their own for each run (4 to 6 digits).

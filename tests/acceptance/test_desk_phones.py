@@ -22,7 +22,7 @@ EMPTY_BAND = (1900, 1980)
 async def test_a_desk_phone_answers_a_sip_caller_and_both_voices_are_recorded(
     agi_routes: AgiRoutes, sip_callers: SipCallers, desk_phones: DeskPhones, settings: Settings
 ) -> None:
-    phone = await desk_phones.new_agent(tone_hz=PHONE_TONE, auto_answer=True)
+    phone = (await desk_phones.new_agent(tone_hz=PHONE_TONE, auto_answer=True)).phone
     recording: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
     async def controller(session: AgiSession) -> None:
@@ -47,8 +47,8 @@ async def test_a_desk_phone_answers_a_sip_caller_and_both_voices_are_recorded(
 async def test_a_desk_phone_rings_until_answered_and_hangs_up_itself(
     desk_phones: DeskPhones,
 ) -> None:
-    caller = await desk_phones.new_agent(tone_hz=PHONE_TONE, auto_answer=False)
-    callee = await desk_phones.new_agent(tone_hz=CALLER_TONE, auto_answer=False)
+    caller = (await desk_phones.new_agent(tone_hz=PHONE_TONE, auto_answer=False)).phone
+    callee = (await desk_phones.new_agent(tone_hz=CALLER_TONE, auto_answer=False)).phone
     await caller.dial(callee.number)
     await callee.wait_event("CALL_INCOMING")
     await callee.answer()
