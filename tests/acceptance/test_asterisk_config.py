@@ -20,9 +20,12 @@ def test_asterisk_started_without_errors_or_warnings(asterisk: AsteriskInstance)
     while "Asterisk Ready" not in log and time.monotonic() < deadline:
         time.sleep(0.1)
         log = asterisk.messages_log.read_text()
-    problems = [line for line in log.splitlines() if re.search(r"\] (ERROR|WARNING)\[", line)]
-    assert problems == []
     assert "Asterisk Ready" in log
+    # Only the start: tests that ran before this one in the session may have made Asterisk
+    # log errors on purpose (a malformed SDP from a SIP peer, a REGISTER flood).
+    start = log[: log.index("Asterisk Ready")]
+    problems = [line for line in start.splitlines() if re.search(r"\] (ERROR|WARNING)\[", line)]
+    assert problems == []
 
 
 def test_both_lines_and_the_fallback_are_in_the_dialplan(asterisk: AsteriskInstance) -> None:
