@@ -67,6 +67,7 @@ class SipCallers:
         host: str = CARRIER_HOST,
         sdp: str | None = None,
         headers: Sequence[str] = (),
+        credentials: tuple[str, str] | None = None,
     ) -> SipCaller:
         call = SipCaller.start(
             self.workdir / f"call-{next(_numbering)}",
@@ -79,6 +80,7 @@ class SipCallers:
             stay=stay,
             sdp=sdp,
             headers=headers,
+            credentials=credentials,
         )
         self.calls.append(call)
         return call

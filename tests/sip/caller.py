@@ -54,51 +54,79 @@ def caller_scenario(
     pcap: Path | None,
     sdp: str | None,
     headers: Sequence[str],
+    credentials: tuple[str, str] | None = None,
 ) -> str:
     offer = xml.AUDIO_SDP if sdp is None else sdp
     extra = "".join(f"{h}\n" for h in headers)
-    invite = xml.with_body(
-        "INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0\n"
-        "Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]\n"
-        f'From: "{caller_id}" <sip:{caller_id}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]\n'
-        "To: <sip:[service]@[remote_ip]:[remote_port]>\n"
-        "Call-ID: [call_id]\n"
-        "CSeq: 1 INVITE\n"
-        f"Contact: <sip:{caller_id}@[local_ip]:[local_port]>\n"
-        "Max-Forwards: 70\n"
-        "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO\n"
-        "User-Agent: callcenter-test-caller\n" + extra,
-        offer,
+    from_header = (
+        f'From: "{caller_id}" <sip:{caller_id}@[local_ip]:[local_port]>;'
+        "tag=[pid]SIPpTag00[call_number]\n"
     )
+
+    def invite(cseq: int, authorization: str = "") -> str:
+        return xml.send(
+            xml.with_body(
+                "INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0\n"
+                "Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]\n"
+                + from_header
+                + "To: <sip:[service]@[remote_ip]:[remote_port]>\n"
+                "Call-ID: [call_id]\n"
+                f"CSeq: {cseq} INVITE\n"
+                f"Contact: <sip:{caller_id}@[local_ip]:[local_port]>\n"
+                "Max-Forwards: 70\n"
+                "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO\n"
+                "User-Agent: callcenter-test-caller\n" + authorization + extra,
+                offer,
+            ),
+            retrans=True,
+        )
+
+    def answers(*, challenge: bool) -> list[str]:
+        """How the INVITE's responses are taken: on to "answered", "refused" or, when the
+        caller has credentials and is challenged, "authenticate"."""
+        steps = [f'<recv response="{code}" optional="true"/>\n' for code in (100, 180, 183)]
+        refusals: tuple[int, ...] = xml.REFUSALS
+        if challenge:
+            steps += [
+                f'<recv response="{code}" optional="true" auth="true" next="authenticate"/>\n'
+                for code in (401, 407)
+            ]
+            refusals = tuple(code for code in refusals if code not in (401, 407))
+        steps += [
+            f'<recv response="{code}" optional="true" next="refused"/>\n' for code in refusals
+        ]
+        steps.append('<recv response="200" rrs="true" next="answered"/>\n')
+        return steps
+
     dialog = "[last_From:]\n[last_To:]\n[last_Call-ID:]\n"
     ack = xml.send(
         "ACK [next_url] SIP/2.0\n"
         "Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]\n"
-        "[routes]\n" + dialog + "CSeq: 1 ACK\nMax-Forwards: 70\nContent-Length: 0\n"
+        "[routes]\n" + dialog + "CSeq: [last_cseq_number] ACK\nMax-Forwards: 70\n"
+        "Content-Length: 0\n"
     )
+    # Above the CSeq of any INVITE this caller sends (two at most).
     bye = xml.send(
         "BYE [next_url] SIP/2.0\n"
         "Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]\n"
         "[routes]\n"
-        f'From: "{caller_id}" <sip:{caller_id}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]\n'
-        "To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]\n"
-        "Call-ID: [call_id]\nCSeq: 2 BYE\nMax-Forwards: 70\nContent-Length: 0\n",
+        + from_header
+        + "To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]\n"
+        "Call-ID: [call_id]\nCSeq: 10 BYE\nMax-Forwards: 70\nContent-Length: 0\n",
         retrans=True,
     )
     # A refused INVITE's ACK belongs to the INVITE's transaction: the response's own Via
     # carries the INVITE's branch.
     refused_ack = xml.send(
         "ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0\n"
-        "[last_Via:]\n" + dialog + "CSeq: 1 ACK\nMax-Forwards: 70\nContent-Length: 0\n"
+        "[last_Via:]\n" + dialog + "CSeq: [last_cseq_number] ACK\nMax-Forwards: 70\n"
+        "Content-Length: 0\n"
     )
     play = f'<nop><action><exec play_pcap_audio="{pcap}"/></action></nop>\n' if pcap else ""
     body = [
-        xml.send(invite, retrans=True),
-        '<recv response="100" optional="true"/>\n',
-        '<recv response="180" optional="true"/>\n',
-        '<recv response="183" optional="true"/>\n',
-        *(f'<recv response="{code}" optional="true" next="refused"/>\n' for code in xml.REFUSALS),
-        '<recv response="200" rrs="true"/>\n',
+        invite(1),
+        *answers(challenge=credentials is not None),
+        xml.label("answered"),
         ack,
         play,
         xml.in_call(
@@ -111,10 +139,16 @@ def caller_scenario(
         bye,
         '<recv response="200"/>\n',
         xml.goto("end"),
-        xml.label("refused"),
-        refused_ack,
-        xml.label("end"),
     ]
+    if credentials is not None:
+        user, password = credentials
+        body += [
+            xml.label("authenticate"),
+            refused_ack,
+            invite(2, f"[authentication username={user} password={password}]\n"),
+            *answers(challenge=False),
+        ]
+    body += [xml.label("refused"), refused_ack, xml.label("end")]
     return xml.document("caller", "".join(body))
 
 
@@ -139,6 +173,7 @@ class SipCaller:
         stay: float = 20.0,
         sdp: str | None = None,
         headers: Sequence[str] = (),
+        credentials: tuple[str, str] | None = None,
     ) -> SipCaller:
         workdir.mkdir(parents=True, exist_ok=True)
         pcap = None
@@ -148,7 +183,13 @@ class SipCaller:
                 workdir / "caller.pcap", tone_hz, seconds=max(stay, last_key) + 2, keys=keys
             )
         text = caller_scenario(
-            did, caller_id, stay_ms=round(stay * 1000), pcap=pcap, sdp=sdp, headers=headers
+            did,
+            caller_id,
+            stay_ms=round(stay * 1000),
+            pcap=pcap,
+            sdp=sdp,
+            headers=headers,
+            credentials=credentials,
         )
         host, port = asterisk
         process = SippProcess(
@@ -186,7 +227,7 @@ class SipCaller:
             for m in messages
             if m.direction == "received" and m.method == "INVITE" and m.status >= 200
         ]
-        status = finals[0].status if finals else 0
+        status = finals[-1].status if finals else 0  # after a challenge: the retry's
         byes = [m for m in messages if m.is_request and m.method == "BYE"]
         hung_up_by = ""
         if byes:

@@ -23,6 +23,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from xml.sax.saxutils import quoteattr
 
 from tests.sip import scenario as xml
 from tests.sip.processes import free_media_port
@@ -45,6 +46,7 @@ class CarrierCall:
     asserted_id: str  # P-Asserted-Identity user, '' if none was sent
     status: int  # the carrier's final answer: 200, 486, 487 ...
     hung_up_by: str  # "asterisk", "carrier" or "" (still up, or never answered)
+    authenticated: bool  # the INVITE carried digest credentials (a carrier that challenges)
     invite: SipMessage
 
     @property
@@ -63,8 +65,54 @@ def _alternatives(numbers: Sequence[str]) -> str:
     return "|".join(re.escape(n).replace("\\+", "[+]") for n in numbers)
 
 
+CHALLENGE = (
+    'WWW-Authenticate: Digest realm="carrier.test", nonce="[pid]n[call_number]", algorithm=MD5'
+)
+
+
+def challenged(credentials: tuple[str, str] | None, checks: str) -> tuple[list[str], list[str]]:
+    """With credentials: the INVITE is challenged (401) and taken only when its digest is
+    right, REGISTERs are challenged and answered 200; returns the scenario's opening and the
+    branches it jumps to. Without: the INVITE is taken as it comes."""
+    if credentials is None:
+        return [f'<recv request="INVITE" rrs="true"><action>{checks}</action></recv>\n'], []
+    user, password = (quoteattr(value) for value in credentials)
+    verify = f'<verifyauth assign_to="{{name}}" username={user} password={password}/>'
+    opening = [
+        # A REGISTER (the trunk's registration) or an INVITE opens the dialog.
+        '<recv request="REGISTER" optional="true" next="register"/>\n',
+        '<recv request="INVITE"/>\n',
+        xml.reply("401 Unauthorized", to_tag=True, headers=CHALLENGE),
+        '<recv request="ACK"/>\n',
+        f'<recv request="INVITE" rrs="true"><action>{verify.format(name="authorized")}{checks}'
+        "</action></recv>\n",
+        '<nop next="authorized" test="authorized"/>\n',
+        xml.reply("403 Forbidden", to_tag=True),
+        '<recv request="ACK"/>\n',
+        xml.goto("end"),
+        xml.label("authorized"),
+    ]
+    branches = [
+        xml.label("register"),
+        xml.reply("401 Unauthorized", to_tag=True, headers=CHALLENGE),
+        f'<recv request="REGISTER"><action>{verify.format(name="registered")}</action></recv>\n',
+        '<nop next="registered" test="registered"/>\n',
+        xml.reply("403 Forbidden", to_tag=True),
+        xml.goto("end"),
+        xml.label("registered"),
+        xml.reply("200 OK", to_tag=True, headers="[last_Contact:]\nExpires: 300"),
+        xml.goto("end"),
+    ]
+    return opening, branches
+
+
 def carrier_scenario(
-    *, pcap: Path | None, busy: Sequence[str], silent: Sequence[str], hangup_after_ms: int | None
+    *,
+    pcap: Path | None,
+    busy: Sequence[str],
+    silent: Sequence[str],
+    hangup_after_ms: int | None,
+    credentials: tuple[str, str] | None = None,
 ) -> str:
     checks = ""
     for variable, numbers in (("busy", busy), ("silent", silent)):
@@ -83,8 +131,27 @@ def carrier_scenario(
             f'assign_to="invite_{header.lower()}"/>'
         )
     play = f'<nop><action><exec play_pcap_audio="{pcap}"/></action></nop>\n' if pcap else ""
+    opening, branches = challenged(credentials, checks)
+    busy_branch = [
+        xml.label("busy"),
+        xml.reply("486 Busy Here", to_tag=True),
+        '<recv request="ACK"/>\n',
+        xml.goto("end"),
+    ]
+    silent_branch = [
+        xml.label("silent"),
+        '<recv request="CANCEL"/>\n',
+        xml.reply("200 OK"),
+        xml.send(
+            "SIP/2.0 487 Request Terminated\n[last_Via:]\n[last_From:]\n"
+            "[last_To:];tag=[pid]SIPpTag01[call_number]\n[last_Call-ID:]\n"
+            "CSeq: [$invite_cseq]\nContent-Length: 0\n"
+        ),
+        '<recv request="ACK"/>\n',
+        xml.goto("end"),
+    ]
     body = [
-        f'<recv request="INVITE" rrs="true"><action>{checks}</action></recv>\n',
+        *opening,
         xml.reply("100 Trying"),
         '<nop next="busy" test="busy"/>\n' if busy else "",
         xml.reply("180 Ringing", contact=CONTACT, to_tag=True),
@@ -114,19 +181,9 @@ def carrier_scenario(
         else "",
         '<recv response="200"/>\n' if hangup_after_ms is not None else "",
         xml.goto("end"),
-        xml.label("busy"),
-        xml.reply("486 Busy Here", to_tag=True),
-        '<recv request="ACK"/>\n',
-        xml.goto("end"),
-        xml.label("silent"),
-        '<recv request="CANCEL"/>\n',
-        xml.reply("200 OK"),
-        xml.send(
-            "SIP/2.0 487 Request Terminated\n[last_Via:]\n[last_From:]\n"
-            "[last_To:];tag=[pid]SIPpTag01[call_number]\n[last_Call-ID:]\n"
-            "CSeq: [$invite_cseq]\nContent-Length: 0\n"
-        ),
-        '<recv request="ACK"/>\n',
+        *(busy_branch if busy else []),
+        *(silent_branch if silent else []),
+        *branches,
         xml.label("end"),
     ]
     return xml.document("carrier", "".join(body))
@@ -148,6 +205,7 @@ class SipCarrier:
         silent_numbers: Sequence[str] = (),
         hangup_after: float | None = None,
         call_seconds: float = 600,
+        credentials: tuple[str, str] | None = None,
     ) -> SipCarrier:
         workdir.mkdir(parents=True, exist_ok=True)
         pcap = (
@@ -160,6 +218,7 @@ class SipCarrier:
             busy=busy_numbers,
             silent=silent_numbers,
             hangup_after_ms=None if hangup_after is None else round(hangup_after * 1000),
+            credentials=credentials,
         )
         local = SippEndpoint(host, port, free_media_port(host))
         process = SippProcess("carrier", workdir, text, local)
@@ -180,22 +239,31 @@ class SipCarrier:
     def calls(self) -> list[CarrierCall]:
         """Every call received so far, in arrival order."""
         messages = self.sipp.messages()
+        dialogs: dict[str, list[SipMessage]] = {}
+        for message in messages:
+            dialogs.setdefault(message.call_id, []).append(message)
         calls = []
-        invites = [
-            m
-            for m in messages
-            if m.direction == "received" and m.is_request and m.method == "INVITE"
-        ]
-        seen: set[str] = set()
-        for invite in invites:
-            if invite.call_id in seen:
-                continue  # a re-INVITE or a retransmission
-            seen.add(invite.call_id)
-            dialog = [m for m in messages if m.call_id == invite.call_id]
+        for call_id, dialog in dialogs.items():
+            # The INVITE that opened the call: re-INVITEs carry our To tag, and a challenged
+            # INVITE is followed by its authenticated retry.
+            invites = [
+                m
+                for m in dialog
+                if m.direction == "received"
+                and m.is_request
+                and m.method == "INVITE"
+                and ";tag=" not in m.header("To")
+            ]
+            if not invites:
+                continue
+            invite = invites[-1]
             finals = [
                 m
                 for m in dialog
-                if m.direction == "sent" and m.method == "INVITE" and m.status >= 200
+                if m.direction == "sent"
+                and m.method == "INVITE"
+                and m.status >= 200
+                and m.header("CSeq") == invite.header("CSeq")
             ]
             byes = [m for m in dialog if m.is_request and m.method == "BYE"]
             hung_up_by = ""
@@ -203,17 +271,35 @@ class SipCarrier:
                 hung_up_by = "asterisk" if byes[0].direction == "received" else "carrier"
             calls.append(
                 CarrierCall(
-                    call_id=invite.call_id,
+                    call_id=call_id,
                     number=uri_user(invite.request_uri),
                     caller_id=uri_user(invite.header("From")),
                     caller_name=display_name(invite.header("From")),
                     asserted_id=uri_user(invite.header("P-Asserted-Identity")),
                     status=finals[0].status if finals else 0,
                     hung_up_by=hung_up_by,
+                    authenticated=bool(invite.header("Authorization")),
                     invite=invite,
                 )
             )
         return calls
+
+    def registrations(self) -> list[tuple[str, int]]:
+        """(user, status) of each REGISTER that carried credentials, as the carrier answered."""
+        messages = self.sipp.messages()
+        answered = {
+            (m.call_id, m.header("CSeq")): m.status
+            for m in messages
+            if m.direction == "sent" and m.method == "REGISTER"
+        }
+        return [
+            (uri_user(m.header("To")), answered.get((m.call_id, m.header("CSeq")), 0))
+            for m in messages
+            if m.direction == "received"
+            and m.is_request
+            and m.method == "REGISTER"
+            and m.header("Authorization")
+        ]
 
     async def wait_for_call(
         self, number: str, timeout: float = 30.0, *, ended: bool = False

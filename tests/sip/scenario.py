@@ -92,12 +92,16 @@ def goto(name: str) -> str:
     return f'<nop next="{name}"/>\n'
 
 
-def reply(status: str, *, contact: str = "", body: str = "", to_tag: bool = False) -> str:
+def reply(
+    status: str, *, contact: str = "", body: str = "", to_tag: bool = False, headers: str = ""
+) -> str:
     """A response to the last request received (same Via, From, To, Call-ID, CSeq)."""
     to = "[last_To:];tag=[pid]SIPpTag01[call_number]" if to_tag else "[last_To:]"
     head = f"SIP/2.0 {status}\n[last_Via:]\n[last_From:]\n{to}\n[last_Call-ID:]\n[last_CSeq:]\n"
     if contact:
         head += f"Contact: {contact}\n"
+    if headers:
+        head += headers.rstrip("\n") + "\n"
     return send(with_body(head, body))
 
 
