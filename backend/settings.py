@@ -107,8 +107,11 @@ class Settings(BaseSettings):
     phone_ws_url: str = ""
     phone_domain: str = ""
 
-    # The FastAGI controller: where it listens, and the address Asterisk dials to reach it.
+    # The FastAGI controller: where it listens (loopback or a private address, never every
+    # interface), the Asterisk nodes that may connect (comma-separated CIDRs; any other peer
+    # is disconnected before a byte of it is read), and the address Asterisk dials to reach it.
     agi_bind: str = "127.0.0.1"
+    agi_permit: str = "127.0.0.1/32"
     agi_port: int = Field(default=4573, ge=1, le=65535)
     agi_public_host: str = "127.0.0.1"
 
@@ -182,7 +185,7 @@ class Settings(BaseSettings):
             raise ValueError("must be a redis://, rediss:// or unix:// URL")
         return value
 
-    @field_validator("phone_permit")
+    @field_validator("phone_permit", "agi_permit")
     @classmethod
     def _cidr_list(cls, value: str) -> str:
         networks = [part.strip() for part in value.split(",") if part.strip()]
@@ -194,6 +197,22 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(f"{network!r} is not a network in CIDR form") from None
         return ",".join(networks)
+
+    @field_validator("agi_bind")
+    @classmethod
+    def _private_address(cls, value: str) -> str:
+        # The controller takes calls from anyone who reaches it: it listens only where the
+        # Asterisk nodes are, on loopback or a private network (AGI is plain text).
+        try:
+            address = ipaddress.ip_address(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not an IP address") from None
+        if address.is_unspecified or not (address.is_loopback or address.is_private):
+            raise ValueError(
+                f"{value} is not a loopback or private address: the controller must not "
+                "listen on every interface or a public one"
+            )
+        return value
 
     @field_validator("sip_realm")
     @classmethod
@@ -331,6 +350,11 @@ class Settings(BaseSettings):
             raise ConfigError("carrier_password", "is empty while CC_CARRIER_USERNAME is set")
 
     @property
+    def agi_peers(self) -> tuple[IPNetwork, ...]:
+        """The networks FastAGI connections are accepted from (CC_AGI_PERMIT)."""
+        return cidr_networks(self.agi_permit)
+
+    @property
     def agi_url(self) -> str:
         return f"agi://{self.agi_public_host}:{self.agi_port}"
 
@@ -362,6 +386,14 @@ def load_settings(**overrides: object) -> Settings:
     settings.check_production_secrets()
     settings.check_carrier()
     return settings
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def cidr_networks(value: str) -> tuple[IPNetwork, ...]:
+    """A validated comma-separated CIDR setting as networks."""
+    return tuple(ipaddress.ip_network(part, strict=False) for part in value.split(","))
 
 
 def is_loopback(host: str) -> bool:

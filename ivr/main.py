@@ -150,6 +150,7 @@ async def run_controller(settings: Settings) -> None:
         {**controller.handlers(), **acd.agi_routes(), TRANSFER_SCRIPT: transfer},
         settings.agi_bind,
         settings.agi_port,
+        permit=settings.agi_peers,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

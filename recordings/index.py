@@ -11,6 +11,7 @@ the periodic sweep, which completes it later, or — if nothing has written to i
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,7 +24,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.models.audit import AuditRecord
 from backend.models.calls import CallRecord, Recording, RecordingStatus
 from backend.settings import Settings
+from recordings.paths import RecordingPathRefused, below, contained
 from recordings.wavfile import NotAWavFile, read_layout, repair
+
+log = logging.getLogger("recordings.index")
 
 # A file untouched this long while its header is still open was abandoned by its writer.
 STALE_AFTER = timedelta(minutes=2)
@@ -66,14 +70,13 @@ class RecordingIndex:
         self._now = now
 
     def relative(self, asterisk_path: str) -> str:
-        """The path below the recordings directory, the same on every machine."""
-        prefix = self._asterisk_root + "/"
-        if not asterisk_path.startswith(prefix):
-            raise ValueError(f"{asterisk_path} is outside the recordings directory")
-        return asterisk_path.removeprefix(prefix)
+        """The path below the recordings directory, the same on every machine; a path
+        elsewhere or climbing out with ``..`` is refused (RecordingPathRefused)."""
+        return below(self._asterisk_root, asterisk_path)
 
     def file(self, recording: Recording) -> Path:
-        return self.root / recording.path
+        """The recording's file; refused when its path (or a symlink on it) leads out."""
+        return contained(self.root, recording.path)
 
     # The controller's calls ------------------------------------------------------------
 
@@ -129,8 +132,8 @@ class RecordingIndex:
                 select(Recording).where(Recording.status == RecordingStatus.RECORDING)
             ).all()
             for recording in open_ones:
-                path = self.file(recording)
-                if not path.exists():
+                path = self._file_or_none(recording)
+                if path is None or not path.exists():
                     if now - recording.started_at > MISSING_AFTER:
                         recording.status = RecordingStatus.MISSING
                         missing += 1
@@ -157,7 +160,9 @@ class RecordingIndex:
                     )
                 ).all()
                 for recording in expired:
-                    self.file(recording).unlink(missing_ok=True)
+                    path = self._file_or_none(recording)
+                    if path is not None:  # a path leading out is never followed to delete
+                        path.unlink(missing_ok=True)
                     freed += recording.size_bytes
                     deleted += 1
                     recording.status = RecordingStatus.DELETED
@@ -173,8 +178,19 @@ class RecordingIndex:
 
     # Helpers ---------------------------------------------------------------------------
 
+    def _file_or_none(self, recording: Recording) -> Path | None:
+        """The file, or None (logged) when its path leads out of the root: one bad row must
+        not stop the sweep or the retention of every other recording."""
+        try:
+            return self.file(recording)
+        except RecordingPathRefused as exc:
+            log.warning("recording %s: %s", recording.id, exc.message)
+            return None
+
     def _complete_if_closed(self, recording: Recording) -> bool:
-        path = self.file(recording)
+        path = self._file_or_none(recording)
+        if path is None:
+            return False
         try:
             layout = read_layout(path)
         except (OSError, NotAWavFile):
@@ -185,7 +201,9 @@ class RecordingIndex:
         return True
 
     def _repair(self, recording: Recording) -> bool:
-        path = self.file(recording)
+        path = self._file_or_none(recording)
+        if path is None:
+            return False
         try:
             repair(path)
             layout = read_layout(path)

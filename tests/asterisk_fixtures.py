@@ -74,6 +74,7 @@ async def agi_server(settings: Settings) -> AsyncIterator[tuple[AgiServer, AgiRo
         {script: dispatcher(script) for script in ("114", "hotline", "transfer")},
         settings.agi_bind,
         settings.agi_port,
+        permit=settings.agi_peers,
     )
     await server.start()
     yield server, routes

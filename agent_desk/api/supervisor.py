@@ -32,6 +32,7 @@ from backend.models.calls import CallRecord, Recording, RecordingStatus
 from backend.models.users import Role, User
 from backend.personal_data import PersonalDataCipher, mask_phone, normalize_number
 from ivr.acd.states import AgentState
+from recordings.paths import RecordingPathRefused, contained
 
 SelectT = TypeVar("SelectT", bound=Select)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -301,7 +302,16 @@ def build_router() -> APIRouter:
             raise NotFound("没有这条录音")
         if rec.status is RecordingStatus.RECORDING:
             raise RecordingNotReady("录音尚未完成，请稍后再试")
-        path = desk.settings.effective_recordings_dir / rec.path
+        try:
+            path = contained(desk.settings.effective_recordings_dir, rec.path)
+        except RecordingPathRefused:
+            # A row or a symlink leading out of the recordings root: an attack or a broken
+            # spool; never served, and on file.
+            audit_now(
+                desk.factory, caller.username, "recording.refused", target=f"recording:{rec.id}",
+                source_ip=caller.ip, details={"reason": "path-outside-root"},
+            )  # fmt: skip
+            raise
         if not path.is_file():
             raise NotFound("录音文件不存在")
         audit_now(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from ivr.agi.errors import AgiError, CallHungUp
 from ivr.agi.protocol import parse_environment
@@ -17,14 +18,44 @@ MAX_ENV_LINES = 200
 # Where a call goes when its handler fails: the dialplan's apology and fallback agents.
 FAILURE_CONTEXT = ("incoming", "fallback")
 
+# Without a setting, only Asterisk on this host may hand calls over.
+LOOPBACK_ONLY = (ipaddress.ip_network("127.0.0.1/32"),)
+
 log = logging.getLogger("ivr.agi.server")
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def peer_allowed(peer: object, networks: Sequence[Network]) -> bool:
+    """Whether a socket peer (``(host, port, ...)`` as asyncio reports it) is in
+    ``networks``. An IPv4 peer on an IPv6 socket arrives mapped (::ffff:a.b.c.d)."""
+    if not isinstance(peer, tuple) or not peer:
+        return False
+    try:
+        address = ipaddress.ip_address(str(peer[0]).split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return any(address in network for network in networks)
 
 
 class AgiServer:
-    def __init__(self, handlers: dict[str, Handler], host: str, port: int) -> None:
+    """Serves FastAGI on ``host:port`` to peers in ``permit`` only: a call handed over
+    by anyone else would run our flows (bookings, callbacks) on their say-so."""
+
+    def __init__(
+        self,
+        handlers: dict[str, Handler],
+        host: str,
+        port: int,
+        *,
+        permit: Sequence[Network] = LOOPBACK_ONLY,
+    ) -> None:
         self._handlers = dict(handlers)
         self.host = host
         self.port = port
+        self._permit = tuple(permit)
         self._server: asyncio.Server | None = None
         self._calls: set[asyncio.Task[None]] = set()
 
@@ -57,6 +88,14 @@ class AgiServer:
             await self._server.wait_closed()
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        if not peer_allowed(peer, self._permit):
+            # Closed before reading: a stranger gets no handled call and no AGI command.
+            log.warning("refused a FastAGI connection from %s: not in CC_AGI_PERMIT", _host(peer))
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+            return
         task = asyncio.current_task()
         assert task is not None
         self._calls.add(task)
@@ -90,6 +129,10 @@ class AgiServer:
             await _send_to_fallback(session)
         finally:
             await session.close()
+
+
+def _host(peer: object) -> str:
+    return str(peer[0]) if isinstance(peer, tuple) and peer else repr(peer)
 
 
 async def _send_to_fallback(session: AgiSession) -> None:
