@@ -67,7 +67,7 @@ async def test_a_sip_call_into_114_brings_its_number_keys_and_tone_to_the_contro
 
     assert got["caller"] == "13912340001" and got["did"] == DID_114 and got["line"] == "114"
     assert got["digits"] == "42"
-    assert result.answered and result.hung_up_by == "asterisk"
+    assert (result.exit_status, result.answered, result.hung_up_by) == (0, True, "asterisk")
     recording = await wait_for_recording(settings.host_path(got["recording"]))
     assert tone_rms(recording, TONE) > 20 * band_rms(recording, *EMPTY_BAND)
 

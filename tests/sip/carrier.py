@@ -106,6 +106,39 @@ def challenged(credentials: tuple[str, str] | None, checks: str) -> tuple[list[s
     return opening, branches
 
 
+# The carrier's own requests in a call: From and To are the INVITE's, swapped.
+IN_DIALOG = (
+    "From: [$invite_to];tag=[pid]SIPpTag01[call_number]\nTo: [$invite_from]\n[last_Call-ID:]\n"
+)
+
+
+def reinvite(after_ms: int) -> list[str]:
+    """``after_ms`` into the call the carrier re-INVITEs with the same offer (CSeq 1 of its
+    own), as a network refreshing a session does; the harness's callers must take it."""
+    via = "Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]\n"
+    return [
+        f'<pause milliseconds="{after_ms}"/>\n',
+        xml.send(
+            xml.with_body(
+                "INVITE [next_url] SIP/2.0\n"
+                + via
+                + IN_DIALOG
+                + f"CSeq: 1 INVITE\nContact: {CONTACT}\nMax-Forwards: 70\n",
+                xml.AUDIO_SDP,
+            ),
+            retrans=True,
+        ),
+        '<recv response="100" optional="true"/>\n',
+        '<recv response="200"/>\n',
+        xml.send(
+            "ACK [next_url] SIP/2.0\n"
+            + via
+            + IN_DIALOG
+            + "CSeq: 1 ACK\nMax-Forwards: 70\nContent-Length: 0\n"
+        ),
+    ]
+
+
 def carrier_scenario(
     *,
     pcap: Path | None,
@@ -113,6 +146,7 @@ def carrier_scenario(
     silent: Sequence[str],
     hangup_after_ms: int | None,
     credentials: tuple[str, str] | None = None,
+    reinvite_after_ms: int | None = None,
 ) -> str:
     checks = ""
     for variable, numbers in (("busy", busy), ("silent", silent)):
@@ -124,7 +158,8 @@ def carrier_scenario(
     # SIPp refuses a variable set but never used, so each is kept only where needed: the
     # INVITE's CSeq for the 487 ending an unanswered call (the CANCEL's is not the INVITE's),
     # From and To for the carrier's own BYE.
-    kept = (("CSeq",) if silent else ()) + (("From", "To") if hangup_after_ms is not None else ())
+    own_requests = hangup_after_ms is not None or reinvite_after_ms is not None
+    kept = (("CSeq",) if silent else ()) + (("From", "To") if own_requests else ())
     for header in kept:
         checks += (
             f'<ereg regexp="[^ ].*" search_in="hdr" header="{header}:" '
@@ -167,14 +202,14 @@ def carrier_scenario(
         ),
         '<recv request="ACK"/>\n',
         play,
+        *(reinvite(reinvite_after_ms) if reinvite_after_ms is not None else []),
         xml.in_call(CONTACT, stay_ms=hangup_after_ms, hangup="hangup", remote_bye="end"),
         xml.label("hangup"),
         xml.send(
             "BYE [next_url] SIP/2.0\n"
             "Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]\n"
-            "From: [$invite_to];tag=[pid]SIPpTag01[call_number]\nTo: [$invite_from]\n"
-            "[last_Call-ID:]\n"
-            "CSeq: 1 BYE\nMax-Forwards: 70\nContent-Length: 0\n",
+            + IN_DIALOG
+            + "CSeq: 2 BYE\nMax-Forwards: 70\nContent-Length: 0\n",
             retrans=True,
         )
         if hangup_after_ms is not None
@@ -206,6 +241,7 @@ class SipCarrier:
         hangup_after: float | None = None,
         call_seconds: float = 600,
         credentials: tuple[str, str] | None = None,
+        reinvite_after: float | None = None,
     ) -> SipCarrier:
         workdir.mkdir(parents=True, exist_ok=True)
         pcap = (
@@ -219,6 +255,7 @@ class SipCarrier:
             silent=silent_numbers,
             hangup_after_ms=None if hangup_after is None else round(hangup_after * 1000),
             credentials=credentials,
+            reinvite_after_ms=None if reinvite_after is None else round(reinvite_after * 1000),
         )
         local = SippEndpoint(host, port, free_media_port(host))
         process = SippProcess("carrier", workdir, text, local)
