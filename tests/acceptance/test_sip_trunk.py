@@ -8,6 +8,9 @@ RTP; see tests/sip/ and tests/sip_fixtures.py.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
+import uuid
 from pathlib import Path
 
 import pytest
@@ -17,10 +20,11 @@ from ivr.agi.session import AgiSession
 from ivr.ami.client import AmiClient
 from ivr.pbx.instance import AsteriskInstance
 from tests.asterisk_fixtures import DID_114, DID_HOTLINE, AgiRoutes, wait_for_recording
-from tests.sip.addresses import STRANGER_HOST
+from tests.sip.addresses import CARRIER_HOST, STRANGER_HOST
 from tests.sip.carrier import SipCarrier
 from tests.sip.rtp import PCMA, KeyPress
 from tests.sip.rtp_listener import listen
+from tests.sip.siptrace import parse_message
 from tests.sip.tones import band_rms, tone_rms
 from tests.sip_fixtures import CARRIER_BUSY, SipCallers
 
@@ -170,3 +174,68 @@ async def test_the_caller_hears_the_music_asterisk_plays(
     music = heard.write_wav(tmp_path / "heard.wav")
     assert band_rms(music, 100, 3400) > 0.01
     await call.finished()
+
+
+def sip_exchange(
+    target: tuple[str, int], datagrams: list[bytes], wait: float = 1.0
+) -> dict[str, str]:
+    """Send raw datagrams from the carrier's address; the status line of each reply, by
+    Call-ID."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((CARRIER_HOST, 0))
+        sock.settimeout(wait)
+        for datagram in datagrams:
+            sock.sendto(datagram, target)
+        replies = {}
+        with contextlib.suppress(TimeoutError):
+            while True:
+                reply = parse_message("received", "", sock.recv(65535).decode(errors="replace"))
+                replies[reply.call_id] = reply.start_line
+    return replies
+
+
+def request(method: str, target: tuple[str, int], call_id: str, cseq: str, extra: str = "",
+            body: str = "") -> bytes:  # fmt: skip
+    host, port = target
+    lines = [
+        f"{method} sip:{DID_114}@{host}:{port} SIP/2.0",
+        # rport: the answer comes back to the socket that sent, not to the port named here.
+        f"Via: SIP/2.0/UDP {CARRIER_HOST}:5999;rport;branch=z9hG4bK-{uuid.uuid4().hex}",
+        f"From: <sip:13800000077@{CARRIER_HOST}>;tag=t{uuid.uuid4().hex[:8]}",
+        f"To: <sip:{DID_114}@{host}>",
+        f"Contact: <sip:13800000077@{CARRIER_HOST}:5999>",
+        "Max-Forwards: 70",
+        *([f"Call-ID: {call_id}"] if call_id else []),
+        *([f"CSeq: {cseq}"] if cseq else []),
+        *([extra] if extra else []),
+        f"Content-Length: {len(body)}" if "Content-Length" not in extra else "",
+    ]
+    return ("\r\n".join(line for line in lines if line) + "\r\n\r\n" + body).encode()
+
+
+async def test_malformed_sip_messages_are_refused_and_asterisk_keeps_serving(
+    asterisk: AsteriskInstance, settings: Settings, agi_routes: AgiRoutes
+) -> None:
+    seen = reading_keys(agi_routes, "114", 1)
+    target = (settings.sip_bind, settings.sip_port)
+    pid = asterisk.pid()
+    sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.30\r\ns=-\r\nc=IN IP4 127.0.0.30\r\nt=0 0\r\n"
+    broken = [
+        b"\x00\xff\x10 not SIP at all\r\n\r\n",
+        request("INVITE", target, "", ""),  # no Call-ID, no CSeq: nothing to answer to
+        request("INVITE", target, "short-body", "1 INVITE", body=sdp,
+                extra="Content-Type: application/sdp\r\nContent-Length: 5000"),
+        request("INVITE", target, "cseq-not-a-number", "one INVITE"),
+        request("INVITE", target, "sdp-garbage", "1 INVITE", body="this is no SDP\r\n",
+                extra="Content-Type: application/sdp"),
+    ]  # fmt: skip
+    replies = await asyncio.to_thread(sip_exchange, target, broken)
+    # Each request that can be answered gets an error; the rest are dropped, never a call.
+    assert replies["sdp-garbage"] == "SIP/2.0 400 Bad Request"
+    assert replies["short-body"].startswith("SIP/2.0 4")
+    assert all(status.startswith("SIP/2.0 4") for status in replies.values()), replies
+    assert not seen.done()
+    options = request("OPTIONS", target, "still-there", "1 OPTIONS")
+    replies = await asyncio.to_thread(sip_exchange, target, [options])
+    assert replies == {"still-there": "SIP/2.0 200 OK"}
+    assert asterisk.pid() == pid
