@@ -13,6 +13,8 @@ Registered in tests/conftest.py ``pytest_plugins``. The test settings make 127.0
   ``CARRIER_NO_ANSWER`` ring until cancelled. ``start_carrier(**options)`` starts one with
   other options instead.
 - ``tests.sip.rtp_listener.listen(*call.media, seconds=3)`` measures what a caller hears.
+- ``variant_settings`` + ``running_asterisk``: a second Asterisk instance with other carrier
+  settings (credentials, TCP), beside the session's, served by the session's FastAGI server.
 - ``desk_phones.new_agent(tone_hz=1500, auto_answer=True)`` creates an agent with a desk phone
   through the provisioning service (``AgentDirectory``) and registers a baresip phone with
   its secret (``tests.sip.baresip``); it returns a ``DeskAgent`` (id, number, phone).
@@ -24,7 +26,9 @@ from __future__ import annotations
 
 import itertools
 import random
+import shutil
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +41,7 @@ from backend.settings import Settings
 from backend.telephony.agents import AgentDirectory, AgentDraft
 from backend.telephony.phones import AgentPhones
 from ivr.pbx.instance import AsteriskInstance
+from tests.conftest import free_port
 from tests.sip.addresses import CARRIER_HOST
 from tests.sip.baresip import BaresipPhone
 from tests.sip.caller import SipCaller
@@ -46,6 +51,35 @@ from tests.sip.rtp import KeyPress
 CARRIER_BUSY = "13900000486"
 CARRIER_NO_ANSWER = "13900000408"
 _numbering = itertools.count(1)
+
+
+def variant_settings(settings: Settings, suffix: str, **overrides: object) -> Settings:
+    """The session's settings for another Asterisk instance: its own name and ports (SIP,
+    AMI, HTTP), the same database, Redis and FastAGI server; ``overrides`` validated as
+    ``load_settings`` validates the environment."""
+    values = settings.model_dump()
+    values.update(
+        asterisk_instance=f"{settings.asterisk_instance}-{suffix}",
+        ami_port=free_port(),
+        sip_port=free_port(),
+        asterisk_http_port=free_port(),
+        **overrides,
+    )
+    variant = type(settings).model_validate(values)
+    variant.check_carrier()
+    return variant
+
+
+@contextmanager
+def running_asterisk(settings: Settings) -> Iterator[AsteriskInstance]:
+    """Start an instance for ``settings``; stopped and its directory removed on leaving."""
+    instance = AsteriskInstance(settings)
+    instance.start()
+    try:
+        yield instance
+    finally:
+        instance.stop()
+        shutil.rmtree(instance.dir, ignore_errors=True)
 
 
 class SipCallers:
@@ -68,6 +102,7 @@ class SipCallers:
         sdp: str | None = None,
         headers: Sequence[str] = (),
         credentials: tuple[str, str] | None = None,
+        transport: str = "udp",
     ) -> SipCaller:
         call = SipCaller.start(
             self.workdir / f"call-{next(_numbering)}",
@@ -81,6 +116,7 @@ class SipCallers:
             sdp=sdp,
             headers=headers,
             credentials=credentials,
+            transport=transport,
         )
         self.calls.append(call)
         return call

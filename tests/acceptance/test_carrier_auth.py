@@ -9,7 +9,6 @@ with the session's FastAGI server and a SIPp carrier that challenges (tests/sip/
 from __future__ import annotations
 
 import asyncio
-import shutil
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -23,11 +22,11 @@ from ivr.agi.session import AgiSession
 from ivr.ami.client import AmiClient
 from ivr.pbx.instance import AsteriskInstance
 from tests.asterisk_fixtures import DID_114, AgiRoutes
-from tests.conftest import free_port
 from tests.sip.addresses import CARRIER_HOST
 from tests.sip.caller import SipCaller
 from tests.sip.carrier import SipCarrier
 from tests.sip.processes import free_udp_port
+from tests.sip_fixtures import running_asterisk, variant_settings
 
 pytestmark = pytest.mark.asterisk
 
@@ -55,20 +54,15 @@ def auth_instance(
     asterisk: AsteriskInstance,  # the root is built, the prompts rendered
     agi_server: tuple[AgiServer, AgiRoutes],
 ) -> Iterator[tuple[Settings, AsteriskInstance, SipCarrier]]:
-    own = settings.model_copy(
-        update={
-            "asterisk_instance": f"{settings.asterisk_instance}-auth",
-            "ami_port": free_port(),
-            "sip_port": free_port(),
-            "asterisk_http_port": free_port(),
-            "carrier_port": free_udp_port(CARRIER_HOST),
-            "carrier_username": USER,
-            "carrier_password": PASSWORD,
-            "carrier_register": True,
-            "carrier_inbound_auth": True,
-        }
+    own = variant_settings(
+        settings,
+        "auth",
+        carrier_port=free_udp_port(CARRIER_HOST),
+        carrier_username=USER,
+        carrier_password=PASSWORD,
+        carrier_register=True,
+        carrier_inbound_auth=True,
     )
-    own = type(settings).model_validate(own.model_dump())  # validated like load_settings
     # The carrier first: the trunk registers as soon as Asterisk starts.
     carrier = SipCarrier.start(
         trunk_workdir / "carrier",
@@ -76,12 +70,11 @@ def auth_instance(
         port=own.carrier_port,
         credentials=(USER, PASSWORD),
     )
-    instance = AsteriskInstance(own)
-    instance.start()
-    yield own, instance, carrier
-    instance.stop()
-    carrier.stop()
-    shutil.rmtree(instance.dir, ignore_errors=True)
+    try:
+        with running_asterisk(own) as instance:
+            yield own, instance, carrier
+    finally:
+        carrier.stop()
 
 
 @pytest.fixture()

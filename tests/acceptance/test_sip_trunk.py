@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import socket
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,7 @@ from tests.sip.rtp import PCMA, KeyPress
 from tests.sip.rtp_listener import listen
 from tests.sip.siptrace import parse_message
 from tests.sip.tones import band_rms, tone_rms
-from tests.sip_fixtures import CARRIER_BUSY, SipCallers
+from tests.sip_fixtures import CARRIER_BUSY, CARRIER_NO_ANSWER, SipCallers
 
 pytestmark = pytest.mark.asterisk
 
@@ -125,6 +126,25 @@ async def test_a_busy_number_gets_busy_from_the_carrier(
     )
     call = await sip_carrier.wait_for_call(CARRIER_BUSY, ended=True)
     assert call.status == 486 and not call.answered
+
+
+async def test_an_unanswered_number_rings_until_asterisk_gives_up(
+    ami: AmiClient, sip_carrier: SipCarrier, settings: Settings
+) -> None:
+    await ami.originate(f"PJSIP/{CARRIER_NO_ANSWER}@carrier", context="sim-caller", exten="s",
+                        caller_id=settings.caller_id_114, timeout_ms=3000)  # fmt: skip
+    call = await sip_carrier.wait_for_call(CARRIER_NO_ANSWER, ended=True)
+    assert call.status == 487 and not call.answered  # cancelled while ringing
+
+
+async def test_the_carrier_hanging_up_first_is_reported(
+    ami: AmiClient, start_carrier: Callable[..., SipCarrier], settings: Settings
+) -> None:
+    carrier = start_carrier(hangup_after=2)
+    await ami.originate("PJSIP/13812340003@carrier", context="sim-caller", exten="s",
+                        caller_id=settings.caller_id_114, variables={"SIM_HOLD": "30"})  # fmt: skip
+    call = await carrier.wait_for_call("13812340003", ended=True)
+    assert call.answered and call.hung_up_by == "carrier"
 
 
 async def test_a_call_from_an_address_that_is_not_the_carrier_is_refused(

@@ -24,11 +24,12 @@ from pathlib import Path
 
 from tests.sip import scenario as xml
 from tests.sip.rtp import KeyPress
-from tests.sip.sipp import SippEndpoint, SippProcess
+from tests.sip.sipp import SippEndpoint, SippProcess, transport_option
 from tests.sip.siptrace import SipMessage
 from tests.sip.tones import caller_pcap
 
-CONTACT = "<sip:[field0]@[local_ip]:[local_port]>"
+# The transport in the Contact: Asterisk sends in-dialog requests (BYE) over the same one.
+CONTACT = "<sip:[field0]@[local_ip]:[local_port];transport=[transport]>"
 # How much longer than its own plan a call may take before the test calls it stuck: ringing
 # in a queue, prompts, a loaded machine.
 SLACK_SECONDS = 60.0
@@ -72,7 +73,7 @@ def caller_scenario(
                 + "To: <sip:[service]@[remote_ip]:[remote_port]>\n"
                 "Call-ID: [call_id]\n"
                 f"CSeq: {cseq} INVITE\n"
-                f"Contact: <sip:{caller_id}@[local_ip]:[local_port]>\n"
+                f"Contact: {CONTACT.replace('[field0]', caller_id)}\n"
                 "Max-Forwards: 70\n"
                 "Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO\n"
                 "User-Agent: callcenter-test-caller\n" + authorization + extra,
@@ -174,6 +175,7 @@ class SipCaller:
         sdp: str | None = None,
         headers: Sequence[str] = (),
         credentials: tuple[str, str] | None = None,
+        transport: str = "udp",
     ) -> SipCaller:
         workdir.mkdir(parents=True, exist_ok=True)
         pcap = None
@@ -197,7 +199,7 @@ class SipCaller:
             workdir,
             text,
             SippEndpoint.free(local_host),
-            [f"{host}:{port}", "-s", did, "-m", "1", "-l", "1"],
+            [f"{host}:{port}", "-s", did, "-m", "1", "-l", "1", *transport_option(transport)],
         )
         process.start()
         return cls(process, stay)

@@ -27,11 +27,11 @@ from xml.sax.saxutils import quoteattr
 
 from tests.sip import scenario as xml
 from tests.sip.processes import free_media_port
-from tests.sip.sipp import SippEndpoint, SippProcess
+from tests.sip.sipp import SippEndpoint, SippProcess, transport_option
 from tests.sip.siptrace import SipMessage, display_name, uri_user
 from tests.sip.tones import caller_pcap
 
-CONTACT = "<sip:carrier@[local_ip]:[local_port]>"
+CONTACT = "<sip:carrier@[local_ip]:[local_port];transport=[transport]>"
 NUMBER = re.compile(r"^\+?[0-9]+$")
 
 
@@ -242,6 +242,7 @@ class SipCarrier:
         call_seconds: float = 600,
         credentials: tuple[str, str] | None = None,
         reinvite_after: float | None = None,
+        transport: str = "udp",
     ) -> SipCarrier:
         workdir.mkdir(parents=True, exist_ok=True)
         pcap = (
@@ -258,7 +259,7 @@ class SipCarrier:
             reinvite_after_ms=None if reinvite_after is None else round(reinvite_after * 1000),
         )
         local = SippEndpoint(host, port, free_media_port(host))
-        process = SippProcess("carrier", workdir, text, local)
+        process = SippProcess("carrier", workdir, text, local, transport_option(transport))
         process.start()
         carrier = cls(process)
         carrier._wait_listening()

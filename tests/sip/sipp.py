@@ -40,6 +40,14 @@ def sipp_binary() -> str:
     return path
 
 
+def transport_option(transport: str) -> list[str]:
+    """SIPp's -t for "udp" (one socket for all calls) or "tcp" (one connection)."""
+    options = {"udp": ["-t", "u1"], "tcp": ["-t", "t1"]}
+    if transport not in options:
+        raise ValueError(f"SIPp transport {transport!r}: choose udp or tcp")
+    return options[transport]
+
+
 @dataclass
 class SippEndpoint:
     """Where a SIPp process sits: SIP on ``host``:``port``, RTP on ``host``:``media_port``."""
