@@ -31,10 +31,12 @@ pytest_plugins = [
     "tests.sip_fixtures",
 ]
 
-# The lines' DIDs in the tests: not the settings' defaults, so that a DID still written into
-# code or config somewhere shows up as a failing call.
+# The lines' DIDs and outbound caller IDs in the tests: not the settings' defaults, so that a
+# number still written into code or config somewhere shows up as a failing call.
 DID_114 = "01065114"
 DID_HOTLINE = "01012393"
+CALLER_ID_114 = "01065114000"
+CALLER_ID_HOTLINE = "01012393000"
 
 ADMIN_URL = os.environ.get(
     "CC_TEST_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -76,6 +78,8 @@ def settings(database_url: str, run_id: str, tmp_path_factory: pytest.TempPathFa
         fallback_agents="Local/fallback@sim-agent",
         did_114=DID_114,
         did_hotline=DID_HOTLINE,
+        caller_id_114=CALLER_ID_114,
+        caller_id_hotline=CALLER_ID_HOTLINE,
         # The SIPp carrier (tests/sip_fixtures.py) answers outbound calls on this port; SIPp
         # callers come from other ports of the same address, so the identify matches the
         # whole address.

@@ -7,7 +7,9 @@
 - ``rtp_listener``: the audio a SIPp phone receives, measured from the loopback interface;
 - ``tones``: tone WAVs, PCMA pcaps for SIPp, band energy of a recording (sox);
 - ``baresip``: a desk phone registered with an agent's credentials;
-- ``siptrace``, ``scenario``, ``sipp``, ``rtp``, ``pcap``, ``g711``: the parts they are built of.
+- ``register``: one SIPp REGISTER with an agent's credentials, and how Asterisk answered;
+- ``siptrace``, ``scenario``, ``sipp``, ``processes``, ``netstring``, ``rtp``, ``pcap``,
+  ``g711``, ``addresses``: the parts they are built of.
 
 The pytest fixtures are in ``tests/sip_fixtures.py``.
 """
