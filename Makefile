@@ -7,9 +7,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 # sip-tester (SIPp) and baresip are the real SIP user agents of the tests: callers arriving over
-# the carrier trunk, the carrier answering outbound calls, desk phones.
+# the carrier trunk, the carrier answering outbound calls, desk phones. fail2ban: the tests run
+# its fail2ban-regex with the shipped filter over the security log the real Asterisk writes.
 APT_PACKAGES := postgresql redis-server mmdebstrap espeak-ng sox chromium fonts-noto-cjk \
-	libespeak-ng1 ca-certificates wrk sip-tester baresip
+	libespeak-ng1 ca-certificates wrk sip-tester baresip fail2ban
 
 .PHONY: setup system-packages services venv asterisk-root lint typecheck test unit demo down clean
 

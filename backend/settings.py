@@ -54,6 +54,13 @@ class Settings(BaseSettings):
     ami_secret: SecretStr = SecretStr(DEV_SECRET)
     sip_bind: str = "127.0.0.1"
     sip_port: int = Field(default=5060, ge=1, le=65535)
+    # SIP over TLS for desk phones (on CC_SIP_BIND): the port, and the certificate (chain)
+    # and private key as PEM files as Asterisk sees them (inside its root or container).
+    # Without a certificate there is no TLS transport. A phone that registers over TLS may
+    # offer SRTP (SDES): its keys then never cross the network in clear.
+    sip_tls_port: int = Field(default=5061, ge=1, le=65535)
+    sip_tls_cert: str = ""
+    sip_tls_key: str = ""
     # How callbacks reach a citizen: the carrier trunk in production.
     callback_dial_template: str = "PJSIP/{number}@carrier"
 
@@ -275,10 +282,22 @@ class Settings(BaseSettings):
         # ConfigError passes through pydantic unwrapped, naming the variable to fix.
         if self.rtp_port_end - self.rtp_port_start < 2:
             raise ConfigError("rtp_port_end", "must be at least CC_RTP_PORT_START + 2")
-        if bool(self.asterisk_tls_cert) != bool(self.asterisk_tls_key):
-            missing = "asterisk_tls_key" if self.asterisk_tls_cert else "asterisk_tls_cert"
-            raise ConfigError(missing, "CC_ASTERISK_TLS_CERT and CC_ASTERISK_TLS_KEY go together")
+        for cert, key in (
+            ("asterisk_tls_cert", "asterisk_tls_key"),
+            ("sip_tls_cert", "sip_tls_key"),
+        ):
+            if bool(getattr(self, cert)) != bool(getattr(self, key)):
+                missing = key if getattr(self, cert) else cert
+                together = f"{setting_env_name(cert)} and {setting_env_name(key)} go together"
+                raise ConfigError(missing, together)
+        if self.sip_tls and self.sip_tls_port == self.sip_port:
+            raise ConfigError("sip_tls_port", "must differ from CC_SIP_PORT (UDP/TCP SIP)")
         return self
+
+    @property
+    def sip_tls(self) -> bool:
+        """Whether Asterisk offers SIP over TLS (desk phones) with the configured certificate."""
+        return bool(self.sip_tls_cert)
 
     @property
     def asterisk_tls(self) -> bool:

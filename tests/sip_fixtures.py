@@ -190,7 +190,12 @@ class DeskPhones:
         auto_answer: bool = True,
         skills: dict[str, int] | None = None,
         register: bool = True,
+        registrar: tuple[str, int] | None = None,
+        tls_ca: Path | None = None,
+        srtp: bool = False,
     ) -> DeskAgent:
+        """``registrar`` defaults to the session Asterisk's UDP SIP; with ``tls_ca`` the
+        phone registers over TLS (``registrar`` is then a TLS port), ``srtp`` offers SRTP."""
         number = str(next(_agent_numbers))
         cipher = PersonalDataCipher(self.settings.data_key.get_secret_value())
         with transaction(self.session_factory) as db:
@@ -209,9 +214,11 @@ class DeskPhones:
             self.workdir / f"phone-{number}",
             number=number,
             password=secret,
-            registrar=(self.settings.sip_bind, self.settings.sip_port),
+            registrar=registrar or (self.settings.sip_bind, self.settings.sip_port),
             tone_hz=tone_hz,
             auto_answer=auto_answer,
+            tls_ca=tls_ca,
+            srtp=srtp,
         )
         self.phones.append(phone)
         if register:

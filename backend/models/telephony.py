@@ -77,6 +77,7 @@ class PsEndpoint(Base):
     send_pai: Mapped[str | None] = mapped_column(YESNO)
     use_avpf: Mapped[str | None] = mapped_column(YESNO)
     media_encryption: Mapped[str | None] = mapped_column(MEDIA_ENCRYPTION)
+    media_encryption_optimistic: Mapped[str | None] = mapped_column(YESNO)
     media_use_received_transport: Mapped[str | None] = mapped_column(YESNO)
     rtcp_mux: Mapped[str | None] = mapped_column(YESNO)
     webrtc: Mapped[str | None] = mapped_column(YESNO)

@@ -4,8 +4,10 @@ Two kinds, chosen by the agent at sign-in:
 
 - ``browser``: the desk's WebRTC softphone (JsSIP over Asterisk's WebSocket transport):
   DTLS-SRTP with a certificate Asterisk generates, ICE, AVPF, rtcp-mux, opus first.
-- ``desk``: any RFC 3261 phone over UDP with plain RTP, G.711 only; the NAT options make
-  Asterisk answer where the phone's packets really come from.
+- ``desk``: any RFC 3261 phone over UDP (or TLS, where CC_SIP_TLS_CERT gives Asterisk a TLS
+  transport), G.711 only; the NAT options make Asterisk answer where the phone's packets
+  really come from. SRTP (SDES) is optimistic: a phone that offers keys gets SRTP, one that
+  does not gets plain RTP.
 
 Both: context ``agents``, one registration at a time (a new one replaces the old, so a phone
 that re-registers after a network change is not refused), and the named ACL ``agent-phones``
@@ -27,7 +29,6 @@ PHONE_KINDS: tuple[str, ...] = get_args(PhoneKind)
 
 AGENT_CONTEXT = "agents"
 AGENT_ACL = "agent-phones"
-UDP_TRANSPORT = "transport-udp"
 WS_TRANSPORT = "transport-ws"  # pjsip.conf's WebSocket transport (served by http.conf at /ws)
 
 # 工号: 4 to 6 digits, no leading zero. It is also the SIP user name and the extension, so
@@ -96,11 +97,18 @@ def endpoint_row(number: str, kind: PhoneKind) -> Row:
             "rtcp_mux": "yes",
         }
     return common | {
-        "transport": UDP_TRANSPORT,
+        # No transport: Asterisk reaches the phone the way it registered (UDP or TLS); the
+        # endpoint's transport would force UDP onto a phone that registered over TLS.
+        "transport": None,
         "allow": "alaw,ulaw",
         "rtp_symmetric": "yes",
         "force_rport": "yes",
+        # Also makes Asterisk call a TLS phone back over the connection it registered on.
         "rewrite_contact": "yes",
+        # SDES keys travel in the SDP: confidential only over TLS, which is why the phones
+        # that can are told to register over TLS (README "Agent phones").
+        "media_encryption": "sdes",
+        "media_encryption_optimistic": "yes",
     }
 
 

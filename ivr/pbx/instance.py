@@ -85,7 +85,7 @@ class AsteriskInstance:
         existing = self.pid()
         if existing is not None:
             return existing
-        for field, host, port in (
+        ports = [
             ("ami_port", self.settings.ami_host, self.settings.ami_port),
             ("sip_port", self.settings.sip_bind, self.settings.sip_port),
             (
@@ -93,7 +93,10 @@ class AsteriskInstance:
                 self.settings.asterisk_http_bind,
                 self.settings.asterisk_http_port,
             ),
-        ):
+        ]
+        if self.settings.sip_tls:
+            ports.append(("sip_tls_port", self.settings.sip_bind, self.settings.sip_tls_port))
+        for field, host, port in ports:
             if not port_is_free(host, port):
                 raise ConfigError(field, f"port {port} on {host} is already in use")
         self.prepare()

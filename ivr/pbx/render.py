@@ -35,6 +35,7 @@ def placeholder_values(settings: Settings) -> dict[str, str]:
         "AMI_SECRET": settings.ami_secret.get_secret_value(),
         "SIP_BIND": settings.sip_bind,
         "SIP_PORT": str(settings.sip_port),
+        "SIP_TLS_TRANSPORT": sip_tls_transport(settings),
         "HTTP_BIND": settings.asterisk_http_bind,
         "HTTP_PORT": str(settings.asterisk_http_port),
         "HTTP_TLS": http_tls_lines(settings),
@@ -61,6 +62,24 @@ def http_tls_lines(settings: Settings) -> str:
             f"tlsbindaddr = {settings.asterisk_http_bind}:{settings.asterisk_https_port}",
             f"tlscertfile = {settings.asterisk_tls_cert}",
             f"tlsprivatekey = {settings.asterisk_tls_key}",
+        )
+    )
+
+
+def sip_tls_transport(settings: Settings) -> str:
+    """pjsip.conf's TLS transport for desk phones, or a comment saying there is none."""
+    if not settings.sip_tls:
+        return "; no TLS transport: CC_SIP_TLS_CERT is not set"
+    return "\n".join(
+        (
+            "[transport-tls]",
+            "type = transport",
+            "protocol = tls",
+            f"bind = {settings.sip_bind}:{settings.sip_tls_port}",
+            f"cert_file = {settings.sip_tls_cert}",
+            f"priv_key_file = {settings.sip_tls_key}",
+            # Nothing older than TLS 1.2: the versions before it are broken or deprecated.
+            "method = tlsv1_2",
         )
     )
 

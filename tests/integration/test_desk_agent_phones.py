@@ -64,7 +64,8 @@ def test_created_agent_has_a_phone_whose_secret_is_shown_once_and_stored_encrypt
 
     endpoint, auth, aor = rows_of(session_factory, number)
     assert endpoint.context == "agents" and endpoint.acl == "agent-phones"
-    assert endpoint.transport == "transport-udp"
+    # A desk phone: reached the way it registered (UDP or TLS), SRTP when it offers it.
+    assert endpoint.transport is None and endpoint.media_encryption == "sdes"
     assert auth.password_digest == "md5:" + md5_digest(number, settings.sip_realm, secret)
     assert auth.password is None and aor.max_contacts == 1
     with session_factory() as db:
@@ -285,7 +286,8 @@ def test_the_agent_fetches_its_own_credentials_and_chooses_its_phone_at_login(
         signed = agent_desk.post("/api/agent/sign-in", json={"phone": "desk"})
         assert signed.status_code == 200
         endpoint, _, _ = rows_of(session_factory, number)
-        assert endpoint.transport == "transport-udp" and endpoint.webrtc is None
+        assert endpoint.transport is None and endpoint.webrtc is None
+        assert endpoint.media_encryption == "sdes" and endpoint.dtls_auto_generate_cert is None
         assert agent_desk.post("/api/agent/sign-in", json={"phone": "fax"}).status_code == 422
     # An agent with a simulated (Local/) line has no phone to fetch.
     simulated = make_user(session_factory, Role.AGENT)

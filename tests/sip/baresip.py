@@ -45,8 +45,18 @@ class BaresipMissing(AssertionError):
     pass
 
 
-def config_text(*, sip_port: int, ctrl_port: int, tone: Path, dumps: Path, rtp: int) -> str:
+def config_text(
+    *,
+    sip_port: int,
+    ctrl_port: int,
+    tone: Path,
+    dumps: Path,
+    rtp: int,
+    tls_ca: Path | None = None,
+    srtp: bool = False,
+) -> str:
     # baresip binds SIP over TLS on sip_port + 1 as well: the ctrl port is chosen apart.
+    modules = (*MODULES, "srtp.so") if srtp else MODULES
     lines = [
         ("poll_method", "epoll"),
         # Without it baresip takes the first network interface's address for Contact and SDP.
@@ -59,21 +69,35 @@ def config_text(*, sip_port: int, ctrl_port: int, tone: Path, dumps: Path, rtp: 
         ("rtp_ports", f"{rtp}-{rtp + RTP_PORTS - 1}"),
         ("rtp_timeout", "0"),
         ("module_path", "/usr/lib/baresip/modules"),
-        *(("module", name) for name in MODULES),
+        *(("module", name) for name in modules),
         ("module_app", "menu.so"),
         ("ctrl_tcp_listen", f"{PHONE_HOST}:{ctrl_port}"),
         ("snd_path", str(dumps)),
+        # The certificate Asterisk's TLS transport presents (self-signed in the tests).
+        *((("sip_cafile", str(tls_ca)),) if tls_ca else ()),
     ]
     return "".join(f"{key}\t\t{value}\n" for key, value in lines)
 
 
 def account_line(
-    number: str, password: str, registrar: tuple[str, int], *, auto_answer: bool
+    number: str,
+    password: str,
+    registrar: tuple[str, int],
+    *,
+    auto_answer: bool,
+    tls: bool = False,
+    srtp: bool = False,
 ) -> str:
-    host, port = registrar
     params = [f"auth_pass={password}", "regint=300", "audio_codecs=PCMA,PCMU"]
     params.append("answermode=auto" if auto_answer else "answermode=manual")
-    return f"<sip:{number}@{host}:{port}>;" + ";".join(params) + "\n"
+    if srtp:
+        params.append("mediaenc=srtp")  # SDES offered in every call, plain RTP accepted
+    return f"<{sip_uri(number, registrar, tls)}>;" + ";".join(params) + "\n"
+
+
+def sip_uri(user: str, registrar: tuple[str, int], tls: bool) -> str:
+    host, port = registrar
+    return f"sip:{user}@{host}:{port}" + (";transport=tls" if tls else "")
 
 
 @dataclass
@@ -88,6 +112,7 @@ class BaresipPhone:
     responses: asyncio.Queue[dict[str, Any]] = field(default_factory=asyncio.Queue)
     _listener: asyncio.Task[None] | None = None
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
+    tls: bool = False
 
     @classmethod
     async def start(
@@ -99,7 +124,11 @@ class BaresipPhone:
         registrar: tuple[str, int],
         tone_hz: float = 1500,
         auto_answer: bool = False,
+        tls_ca: Path | None = None,
+        srtp: bool = False,
     ) -> BaresipPhone:
+        """With ``tls_ca``, the phone registers over TLS to ``registrar`` (Asterisk's TLS
+        port) trusting that certificate; with ``srtp`` it offers SRTP keys (SDES)."""
         binary = shutil.which(BARESIP)
         if binary is None:
             raise BaresipMissing("baresip is not installed: run 'make setup' (Debian package)")
@@ -110,9 +139,11 @@ class BaresipPhone:
         ctrl_port = free_tcp_port(PHONE_HOST)
         sip_port = free_udp_port(PHONE_HOST)
         rtp = random.randrange(61000, 65000 - RTP_PORTS, 2)
-        (workdir / "config").write_text(
-            config_text(sip_port=sip_port, ctrl_port=ctrl_port, tone=tone, dumps=dumps, rtp=rtp)
-        )
+        config = config_text(
+            sip_port=sip_port, ctrl_port=ctrl_port, tone=tone, dumps=dumps, rtp=rtp,
+            tls_ca=tls_ca, srtp=srtp,
+        )  # fmt: skip
+        (workdir / "config").write_text(config)
         # The account is added once the control connection is up (uanew), so its
         # REGISTER_OK cannot come before anyone listens for events.
         (workdir / "accounts").write_text("")
@@ -131,11 +162,12 @@ class BaresipPhone:
         except BaseException:
             stop_session(process)
             raise
-        phone = cls(number, registrar, workdir, process, reader, writer)
+        phone = cls(number, registrar, workdir, process, reader, writer, tls=tls_ca is not None)
         phone._listener = asyncio.create_task(phone._listen())
-        await phone.command(
-            "uanew", account_line(number, password, registrar, auto_answer=auto_answer).strip()
+        account = account_line(
+            number, password, registrar, auto_answer=auto_answer, tls=phone.tls, srtp=srtp
         )
+        await phone.command("uanew", account.strip())
         return phone
 
     async def _listen(self) -> None:
@@ -181,8 +213,7 @@ class BaresipPhone:
         await self.wait_event("REGISTER_OK", timeout)
 
     async def dial(self, number: str) -> None:
-        host, port = self.registrar
-        await self.command("dial", f"sip:{number}@{host}:{port}")
+        await self.command("dial", sip_uri(number, self.registrar, self.tls))
 
     async def answer(self) -> None:
         await self.command("accept")

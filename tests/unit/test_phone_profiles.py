@@ -35,11 +35,12 @@ def test_browser_phone_is_webrtc_over_the_websocket_transport() -> None:
     assert str(row["allow"]).split(",")[0] == "opus"
 
 
-def test_desk_phone_is_plain_udp_with_g711_and_nat_help() -> None:
+def test_desk_phone_is_udp_or_tls_with_g711_optimistic_srtp_and_nat_help() -> None:
     row = profiles.endpoint_row("1050", "desk")
-    assert row["transport"] == profiles.UDP_TRANSPORT
+    assert row["transport"] is None  # reached the way it registered: UDP or TLS
     assert row["allow"] == "alaw,ulaw"
-    assert "webrtc" not in row and "media_encryption" not in row
+    assert "webrtc" not in row
+    assert row["media_encryption"] == "sdes" and row["media_encryption_optimistic"] == "yes"
     assert row["rtp_symmetric"] == row["force_rport"] == row["rewrite_contact"] == "yes"
 
 
