@@ -11,7 +11,7 @@ from tests.sip.g711 import alaw_to_linear
 from tests.sip.pcap import write_pcap
 from tests.sip.rtp import PCMA, TELEPHONE_EVENT, KeyPress, audio_and_keys, parse
 from tests.sip.siptrace import display_name, read_trace, uri_user
-from tests.sip.tones import alaw_bytes, band_rms, sine_wav
+from tests.sip.tones import alaw_bytes, band_rms, holds_tone, sine_wav
 
 
 def test_a_key_interrupts_the_audio_as_one_continuous_stream() -> None:
@@ -59,6 +59,7 @@ def test_a_law_decoding_gives_back_the_tone_sox_encoded(tmp_path: Path) -> None:
     rms = math.sqrt(sum(s * s for s in samples) / len(samples)) / 32768
     assert abs(rms - 0.5 / math.sqrt(2)) < 0.01
     assert band_rms(wav, 660, 740) > 100 * band_rms(wav, 1900, 1980)
+    assert holds_tone(wav, 700) and not holds_tone(wav, 1500)
 
 
 TRACE = """----------------------------------------------- 2026-12-02 17:31:47.449464
