@@ -19,7 +19,7 @@ def build_booking_sheet(session: Session, year: int) -> ReportDocument:
     total = BookingCounts()
     for month in range(1, 13):
         c = counts.get(datetime(year, month, 1), BookingCounts())
-        total = BookingCounts(total.total + c.total, total.online + c.online, total.phone + c.phone)
+        total += c
         rows.append([f"{year}年{month:02d}月", c.total, c.online, c.phone])
     rows.append(["合计", total.total, total.online, total.phone])
     return ReportDocument(

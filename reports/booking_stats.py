@@ -26,6 +26,14 @@ class BookingCounts:
     phone: int = 0
     phone_night: int = 0
 
+    def __add__(self, other: BookingCounts) -> BookingCounts:
+        return BookingCounts(
+            self.total + other.total,
+            self.online + other.online,
+            self.phone + other.phone,
+            self.phone_night + other.phone_night,
+        )
+
 
 def bookings_by_month(session: Session, f: ReportFilter) -> dict[datetime, BookingCounts]:
     """Bookings per local month start (naive Beijing time)."""

@@ -6,7 +6,8 @@ and call-arrival cycle analysis."""
 from __future__ import annotations
 
 import calendar
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy.orm import Session
@@ -20,15 +21,83 @@ from reports.query import Source, call_totals
 from reports.service_report import arrival_cycle_section
 
 LINE = "114"
-SECTION_TITLES = (
-    "一、呼入量",
-    "二、预约坐席接听量",
-    "三、平均等待时长",
-    "四、平均通话时长",
-    "五、日均成功预约量与预约成功率",
-    "六、夜班数据",
-    "七、来电到达周期分析",
+
+
+@dataclass(frozen=True)
+class Figures:
+    """One row of the report: a month, or the whole half year."""
+
+    name: str
+    calls: CallTotals
+    bookings: BookingCounts
+    night: CallTotals
+    days: int
+
+
+def success_rate(phone_bookings: int, t: CallTotals) -> float | None:
+    """Phone bookings over the booking calls served (answered by seats or self-served in IVR)."""
+    return kpi.ratio(phone_bookings, t.answered + t.self_service)
+
+
+def _bookings_row(m: Figures) -> list[Cell]:
+    phone = m.bookings.phone
+    return [phone, m.days, round(phone / m.days, 1), pct(success_rate(phone, m.calls))]
+
+
+def _night_row(m: Figures) -> list[Cell]:
+    n = m.night
+    inbound, answered = n.inbound, n.answered
+    wait, talk = secs(kpi.average_wait(n)), secs(kpi.average_talk(n))
+    return [inbound, answered, wait, talk, m.bookings.phone_night]
+
+
+# The six tabled sections: title, columns after "月份", the cells of one row.
+TABLED_SECTIONS: tuple[tuple[str, list[str], Callable[[Figures], list[Cell]]], ...] = (
+    (
+        "一、呼入量",
+        ["呼入量", "日均呼入量"],
+        lambda m: [m.calls.inbound, round(m.calls.inbound / m.days, 1)],
+    ),
+    (
+        "二、预约坐席接听量",
+        ["预约坐席接听量", "接通率"],
+        lambda m: [m.calls.answered, pct(kpi.answer_rate(m.calls))],
+    ),
+    (
+        "三、平均等待时长",
+        ["平均等待时长(秒)", "平均应答速度(秒)"],
+        lambda m: [secs(kpi.average_wait(m.calls)), secs(kpi.asa(m.calls))],
+    ),
+    (
+        "四、平均通话时长",
+        ["平均通话时长(秒)", "平均处理时长(秒)"],
+        lambda m: [secs(kpi.average_talk(m.calls)), secs(kpi.aht(m.calls))],
+    ),
+    (
+        "五、日均成功预约量与预约成功率",
+        ["成功预约量(电话)", "天数", "日均成功预约量", "预约成功率"],
+        _bookings_row,
+    ),
+    (
+        "六、夜班数据",
+        ["夜班呼入量", "夜班接听量", "夜班平均等待(秒)", "夜班平均通话(秒)", "夜班成功预约量"],
+        _night_row,
+    ),
 )
+CYCLE_TITLE = "七、来电到达周期分析"
+SECTION_TITLES = (*(title for title, _, _ in TABLED_SECTIONS), CYCLE_TITLE)
+
+FOOTNOTES = [
+    kpi.FOOTNOTES["time"],
+    kpi.FOOTNOTES["inbound"],
+    "预约坐席接听量 = 114线路进入人工队列并由坐席接听的呼入通话数；接通率 = 接听数 ÷ 进入队列数。",
+    kpi.FOOTNOTES["average_wait"],
+    kpi.FOOTNOTES["asa"],
+    "平均通话时长 = 坐席通话时长之和 ÷ 坐席处理通话数（不含保持与话后处理）。",
+    "成功预约量(电话) = 坐席与IVR办理成功的预约数（此后取消的仍计入）；日均 = 成功预约量 ÷ 天数。",
+    "预约成功率 = 成功预约量(电话) ÷（坐席接听量 + IVR自助办结量）。",
+    kpi.FOOTNOTES["night"],
+]
 
 
 def _month_days(month: datetime, f: ReportFilter) -> int:
@@ -38,89 +107,50 @@ def _month_days(month: datetime, f: ReportFilter) -> int:
     return (last - first).days + 1
 
 
-def success_rate(phone_bookings: int, t: CallTotals) -> float | None:
-    """Phone bookings over the booking calls served (answered by seats or self-served in IVR)."""
-    return kpi.ratio(phone_bookings, t.answered + t.self_service)
-
-
 def build_halfyear_114(
     session: Session, year: int, half: int, *, source: Source = Source.AUTO
 ) -> ReportDocument:
     first, last = half_year(year, half)
     f = ReportFilter(first=first, last=last, line=LINE, grain=Grain.MONTH)
-    by_month: dict[Hashable, CallTotals] = call_totals(session, f, GroupBy.PERIOD, source=source)
-    bookings = bookings_by_month(session, f)
-    months = [datetime(year, m, 1) for m in range(first.month, last.month + 1)]
-    totals = {m: by_month.get(m, CallTotals()) for m in months}
-    night = _night_by_month(session, f, months, source)
-    whole = sum(totals.values(), CallTotals())
-    whole_bookings = BookingCounts(
-        *(
-            sum(getattr(b, field) for b in bookings.values())
-            for field in ("total", "online", "phone", "phone_night")
-        )
-    )
-    label = {m: f"{m:%Y年%m月}" for m in months}
-    rows: dict[str, list[list[Cell]]] = {title: [] for title in SECTION_TITLES[:6]}
-    for m in [*months, None]:
-        t = totals[m] if m else whole
-        b = bookings.get(m, BookingCounts()) if m else whole_bookings
-        n = night[m] if m else sum(night.values(), CallTotals())
-        days = _month_days(m, f) if m else f.days
-        name = label[m] if m else "合计"
-        rows[SECTION_TITLES[0]].append([name, t.inbound, round(t.inbound / days, 1)])
-        rows[SECTION_TITLES[1]].append([name, t.answered, pct(kpi.answer_rate(t))])
-        rows[SECTION_TITLES[2]].append([name, secs(kpi.average_wait(t)), secs(kpi.asa(t))])
-        rows[SECTION_TITLES[3]].append([name, secs(kpi.average_talk(t)), secs(kpi.aht(t))])
-        rows[SECTION_TITLES[4]].append(
-            [name, b.phone, days, round(b.phone / days, 1), pct(success_rate(b.phone, t))]
-        )
-        rows[SECTION_TITLES[5]].append(
-            [
-                name,
-                n.inbound,
-                n.answered,
-                secs(kpi.average_wait(n)),
-                secs(kpi.average_talk(n)),
-                b.phone_night,
-            ]
-        )
-    columns = (
-        ["月份", "呼入量", "日均呼入量"],
-        ["月份", "预约坐席接听量", "接通率"],
-        ["月份", "平均等待时长(秒)", "平均应答速度(秒)"],
-        ["月份", "平均通话时长(秒)", "平均处理时长(秒)"],
-        ["月份", "成功预约量(电话)", "天数", "日均成功预约量", "预约成功率"],
-        [
-            "月份",
-            "夜班呼入量",
-            "夜班接听量",
-            "夜班平均等待(秒)",
-            "夜班平均通话(秒)",
-            "夜班成功预约量",
-        ],
-    )
     doc = ReportDocument(
         "北京114预约挂号服务半年度统计报表",
         f"{year}年{'上' if half == 1 else '下'}半年（{first.isoformat()} 至 {last.isoformat()}）",
+        footnotes=list(FOOTNOTES),
     )
-    for title, cols in zip(SECTION_TITLES[:6], columns, strict=True):
-        doc.sections.append(Section(title, tables=[Table(title, cols, rows[title])]))
+    figures = _figures(session, f, source)
+    for title, columns, cells in TABLED_SECTIONS:
+        rows = [[m.name, *cells(m)] for m in figures]
+        doc.sections.append(Section(title, tables=[Table(title, ["月份", *columns], rows)]))
     cycle = arrival_cycle_section(session, f, source=source)
-    cycle.title = SECTION_TITLES[6]
+    cycle.title = CYCLE_TITLE
     doc.sections.append(cycle)
-    doc.footnotes = [
-        kpi.FOOTNOTES["time"],
-        kpi.FOOTNOTES["inbound"],
-        "预约坐席接听量 = 114线路进入人工队列并由坐席接听的呼入通话数；接通率 = 接听数 ÷ 进入队列数。",
-        kpi.FOOTNOTES["average_wait"],
-        kpi.FOOTNOTES["asa"],
-        "平均通话时长 = 坐席通话时长之和 ÷ 坐席处理通话数（不含保持与话后处理）。",
-        "成功预约量(电话) = 坐席与IVR办理成功的预约数（此后取消的仍计入）；日均 = 成功预约量 ÷ 天数。",
-        "预约成功率 = 成功预约量(电话) ÷（坐席接听量 + IVR自助办结量）。",
-        kpi.FOOTNOTES["night"],
-    ]
     return doc
+
+
+def _figures(session: Session, f: ReportFilter, source: Source) -> list[Figures]:
+    """One row per month of the half year, then the whole half year ("合计")."""
+    by_month: dict[Hashable, CallTotals] = call_totals(session, f, GroupBy.PERIOD, source=source)
+    bookings = bookings_by_month(session, f)
+    months = [datetime(f.first.year, m, 1) for m in range(f.first.month, f.last.month + 1)]
+    night = _night_by_month(session, f, months, source)
+    rows = [
+        Figures(
+            f"{m:%Y年%m月}",
+            by_month.get(m, CallTotals()),
+            bookings.get(m, BookingCounts()),
+            night[m],
+            _month_days(m, f),
+        )
+        for m in months
+    ]
+    whole = Figures(
+        "合计",
+        sum((r.calls for r in rows), CallTotals()),
+        sum((r.bookings for r in rows), BookingCounts()),
+        sum((r.night for r in rows), CallTotals()),
+        f.days,
+    )
+    return [*rows, whole]
 
 
 def _night_by_month(

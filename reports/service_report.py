@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from datetime import datetime
+from functools import partial
 from typing import Literal
 
 from sqlalchemy.orm import Session
@@ -16,24 +17,27 @@ from reports.kpi import CallTotals
 from reports.periods import LINE_LABELS, WEEKDAY_LABELS, GroupBy, ReportFilter, period_label
 from reports.query import Source, call_totals, intent_mix
 
-KPI_COLUMNS = [
-    "呼入量",
-    "进入队列",
-    "接听",
-    "T秒内接听",
-    "服务水平",
-    "平均应答速度(秒)",
-    "平均等待(秒)",
-    "90%等待(秒)",
-    "放弃",
-    "短时放弃",
-    "放弃率",
-    "平均处理时长(秒)",
-    "转接率",
-    "回拨率",
-    "IVR自助率",
-    "满意率",
-]
+KpiCell = Callable[[CallTotals, QueueDefinition], Cell]
+# The KPI list of every service table: column label, the cell of one group's totals.
+KPI_LIST: tuple[tuple[str, KpiCell], ...] = (
+    ("呼入量", lambda t, d: t.inbound),
+    ("进入队列", lambda t, d: t.offered),
+    ("接听", lambda t, d: t.answered),
+    ("T秒内接听", lambda t, d: t.answered_within_t),
+    ("服务水平", lambda t, d: pct(kpi.service_level(t, d.formula))),
+    ("平均应答速度(秒)", lambda t, d: secs(kpi.asa(t))),
+    ("平均等待(秒)", lambda t, d: secs(kpi.average_wait(t))),
+    ("90%等待(秒)", lambda t, d: wait_edge(kpi.wait_percentile(t, 0.9))),
+    ("放弃", lambda t, d: t.abandoned),
+    ("短时放弃", lambda t, d: t.short_abandoned),
+    ("放弃率", lambda t, d: pct(kpi.abandonment_rate(t))),
+    ("平均处理时长(秒)", lambda t, d: secs(kpi.aht(t))),
+    ("转接率", lambda t, d: pct(kpi.transfer_rate(t))),
+    ("回拨率", lambda t, d: pct(kpi.callback_rate(t))),
+    ("IVR自助率", lambda t, d: pct(kpi.ivr_self_service_rate(t))),
+    ("满意率", lambda t, d: pct(kpi.satisfaction_rate(t))),
+)
+KPI_COLUMNS = [label for label, _ in KPI_LIST]
 KPI_FOOTNOTE_KEYS = [
     "time",
     "inbound",
@@ -52,24 +56,7 @@ KPI_FOOTNOTE_KEYS = [
 
 
 def kpi_cells(t: CallTotals, definition: QueueDefinition) -> list[Cell]:
-    return [
-        t.inbound,
-        t.offered,
-        t.answered,
-        t.answered_within_t,
-        pct(kpi.service_level(t, definition.formula)),
-        secs(kpi.asa(t)),
-        secs(kpi.average_wait(t)),
-        wait_edge(kpi.wait_percentile(t, 0.9)),
-        t.abandoned,
-        t.short_abandoned,
-        pct(kpi.abandonment_rate(t)),
-        secs(kpi.aht(t)),
-        pct(kpi.transfer_rate(t)),
-        pct(kpi.callback_rate(t)),
-        pct(kpi.ivr_self_service_rate(t)),
-        pct(kpi.satisfaction_rate(t)),
-    ]
+    return [cell(t, definition) for _, cell in KPI_LIST]
 
 
 def kpi_table(
@@ -91,12 +78,39 @@ def build_service_report(
     session: Session, f: ReportFilter, *, source: Source = Source.AUTO
 ) -> ReportDocument:
     definition = queue_definition(session, f)
-    doc = ReportDocument("话务与服务水平报表", f.describe(), footnotes=[])
-    total = call_totals(session, f, GroupBy.TOTAL, source=source).get(0, CallTotals())
-    doc.sections.append(
-        Section("总体指标", tables=[kpi_table("总体指标", "范围", [("合计", total)], definition)])
+    totals = partial(call_totals, session, f, source=source)
+    return ReportDocument(
+        "话务与服务水平报表",
+        f.describe(),
+        sections=[
+            _overall_section(totals, definition),
+            _period_section(totals, f, definition),
+            _line_and_skill_section(totals, definition),
+            arrival_cycle_section(session, f, source=source),
+            _night_section(totals, definition),
+            _intent_section(session, f),
+            Section(
+                "放弃来电清单",
+                tables=[abandoned_calls(session, f)],
+                notes=["不含短时放弃；号码已脱敏；最多列出200条，按时间倒序。"],
+            ),
+        ],
+        footnotes=definition.footnotes(KPI_FOOTNOTE_KEYS),
     )
-    by_period = _sorted(call_totals(session, f, GroupBy.PERIOD, source=source))
+
+
+TotalsBy = Callable[[GroupBy], dict[Hashable, CallTotals]]
+
+
+def _overall_section(totals: TotalsBy, definition: QueueDefinition) -> Section:
+    total = totals(GroupBy.TOTAL).get(0, CallTotals())
+    return Section(
+        "总体指标", tables=[kpi_table("总体指标", "范围", [("合计", total)], definition)]
+    )
+
+
+def _period_section(totals: TotalsBy, f: ReportFilter, definition: QueueDefinition) -> Section:
+    by_period = _sorted(totals(GroupBy.PERIOD))
     labels = [period_label(k, f.grain) for k, _ in by_period if isinstance(k, datetime)]
     period_rows = [(label, t) for label, (_, t) in zip(labels, by_period, strict=True)]
     series = {
@@ -104,61 +118,42 @@ def build_service_report(
         "接听": [float(t.answered) for _, t in by_period],
     }
     kind: Literal["bar", "line"] = "line" if len(labels) > 40 else "bar"
-    doc.sections.append(
-        Section(
-            "分时段指标",
-            tables=[kpi_table("分时段指标", "时段", period_rows, definition)],
-            charts=[Chart("呼入量与接听量", labels, series, kind=kind)],
-        )
+    return Section(
+        "分时段指标",
+        tables=[kpi_table("分时段指标", "时段", period_rows, definition)],
+        charts=[Chart("呼入量与接听量", labels, series, kind=kind)],
     )
-    by_line = _sorted(call_totals(session, f, GroupBy.LINE, source=source))
-    by_skill = _sorted(call_totals(session, f, GroupBy.SKILL, source=source))
-    line_rows = [(LINE_LABELS.get(str(k), str(k)), t) for k, t in by_line]
-    skill_rows = [(str(k) or "（未分配）", t) for k, t in by_skill]
-    doc.sections.append(
-        Section(
-            "按线路与技能组",
-            tables=[
-                kpi_table("按线路", "线路", line_rows, definition),
-                kpi_table("按技能组", "技能组", skill_rows, definition),
-            ],
-        )
+
+
+def _line_and_skill_section(totals: TotalsBy, definition: QueueDefinition) -> Section:
+    line_rows = [(LINE_LABELS.get(str(k), str(k)), t) for k, t in _sorted(totals(GroupBy.LINE))]
+    skill_rows = [(str(k) or "（未分配）", t) for k, t in _sorted(totals(GroupBy.SKILL))]
+    return Section(
+        "按线路与技能组",
+        tables=[
+            kpi_table("按线路", "线路", line_rows, definition),
+            kpi_table("按技能组", "技能组", skill_rows, definition),
+        ],
     )
-    doc.sections.append(arrival_cycle_section(session, f, source=source))
-    night = call_totals(session, f, GroupBy.NIGHT, source=source)
+
+
+def _night_section(totals: TotalsBy, definition: QueueDefinition) -> Section:
+    night = totals(GroupBy.NIGHT)
     shifts = [("夜班", night.get(True, CallTotals())), ("日间", night.get(False, CallTotals()))]
-    doc.sections.append(
-        Section(
-            "夜班数据（22:00—08:00）",
-            tables=[kpi_table("夜班与日间对比", "班次", shifts, definition)],
-        )
+    return Section(
+        "夜班数据（22:00—08:00）",
+        tables=[kpi_table("夜班与日间对比", "班次", shifts, definition)],
     )
+
+
+def _intent_section(session: Session, f: ReportFilter) -> Section:
     intents = intent_mix(session, f)
     inbound = sum(intents.values())
-    doc.sections.append(
-        Section(
-            "来电意图构成",
-            tables=[
-                Table(
-                    "来电意图构成",
-                    ["意图", "呼入量", "占比"],
-                    [
-                        [name or "未识别", calls, pct(kpi.ratio(calls, inbound))]
-                        for name, calls in sorted(intents.items(), key=lambda i: -i[1])
-                    ],
-                )
-            ],
-        )
-    )
-    doc.sections.append(
-        Section(
-            "放弃来电清单",
-            tables=[abandoned_calls(session, f)],
-            notes=["不含短时放弃；号码已脱敏；最多列出200条，按时间倒序。"],
-        )
-    )
-    doc.footnotes = definition.footnotes(KPI_FOOTNOTE_KEYS)
-    return doc
+    rows: list[list[Cell]] = [
+        [name or "未识别", calls, pct(kpi.ratio(calls, inbound))]
+        for name, calls in sorted(intents.items(), key=lambda i: -i[1])
+    ]
+    return Section("来电意图构成", tables=[Table("来电意图构成", ["意图", "呼入量", "占比"], rows)])
 
 
 def arrival_cycle_section(

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from reports import kpi
 from reports.document import Cell, ReportDocument, Section, Table, pct
-from reports.periods import EDITION_LABELS, Edition, ReportFilter, edition_range
+from reports.periods import EDITION_LABELS, LOCAL_TZ_NAME, Edition, ReportFilter, edition_range
 
 RATE_COLUMNS = ["工单数", "已办结", "解决率", "满意率", "超期"]
 # One row's rates: response = left intake; resolution and satisfaction over the orders
@@ -57,10 +57,23 @@ def build_workorder_report(session: Session, edition: Edition, day: date) -> Rep
     first, last = edition_range(edition, day)
     start, end = ReportFilter(first=first, last=last).utc_range()
     params: dict[str, Any] = {"start": start, "end": end, "n": HOTSPOT_MIN_ORDERS}
+    return ReportDocument(
+        f"工单统计{EDITION_LABELS[edition]}",
+        f"{first.isoformat()} 至 {last.isoformat()}",
+        sections=[
+            _rates_section(session, params),
+            _categories_section(session, params),
+            _hotspots_section(session, params),
+        ],
+        footnotes=list(FOOTNOTES),
+    )
+
+
+def _rates_section(session: Session, params: dict[str, Any]) -> Section:
     total = session.execute(
         text(f"SELECT {RATES} FROM work_orders w WHERE {IN_RANGE}"), params
     ).one()
-    rates = [
+    rates: list[list[Cell]] = [
         ["响应率", pct(kpi.ratio(total.responded, total.orders))],
         ["解决率", pct(kpi.ratio(total.resolved, total.judged))],
         ["满意率", pct(kpi.ratio(total.satisfied, total.surveyed))],
@@ -68,6 +81,28 @@ def build_workorder_report(session: Session, edition: Edition, day: date) -> Rep
         ["超期工单", total.overdue],
         ["工单总数", total.orders],
     ]
+    return Section("三率与总体情况", tables=[Table("三率", ["指标", "数值"], rates)])
+
+
+# (table title, first column, the SQL of the group key)
+GROUPINGS = (
+    ("按问题类别", "类别", "split_part(w.category, '/', 1)"),
+    ("按承办部门（排名）", "部门", "w.department"),
+    ("按行业", "行业", "w.industry"),
+)
+
+
+def _categories_section(session: Session, params: dict[str, Any]) -> Section:
+    return Section(
+        "分类统计",
+        tables=[
+            Table(title, [first_column, *RATE_COLUMNS], _grouped(session, key, params))
+            for title, first_column, key in GROUPINGS
+        ],
+    )
+
+
+def _hotspots_section(session: Session, params: dict[str, Any]) -> Section:
     hotspots = session.execute(
         text(
             f"""SELECT hotspot_key, count(*) AS orders,
@@ -77,7 +112,7 @@ def build_workorder_report(session: Session, edition: Edition, day: date) -> Rep
             FROM work_orders w WHERE {IN_RANGE} AND hotspot_key <> ''
             GROUP BY 1 HAVING count(*) >= :n ORDER BY orders DESC, hotspot_key LIMIT {LIST_LIMIT}"""
         ),
-        {**params, "tz": "Asia/Shanghai"},
+        {**params, "tz": LOCAL_TZ_NAME},
     )
     repeaters = session.execute(
         text(
@@ -96,56 +131,32 @@ def build_workorder_report(session: Session, edition: Edition, day: date) -> Rep
         ),
         params,
     ).scalar_one()
-    label = EDITION_LABELS[edition]
-    return ReportDocument(
-        f"工单统计{label}",
-        f"{first.isoformat()} 至 {last.isoformat()}",
-        sections=[
-            Section("三率与总体情况", tables=[Table("三率", ["指标", "数值"], rates)]),
-            Section(
-                "分类统计",
-                tables=[
-                    Table(
-                        "按问题类别",
-                        ["类别", *RATE_COLUMNS],
-                        _grouped(session, "split_part(w.category, '/', 1)", params),
-                    ),
-                    Table(
-                        "按承办部门（排名）",
-                        ["部门", *RATE_COLUMNS],
-                        _grouped(session, "w.department", params),
-                    ),
-                    Table(
-                        "按行业", ["行业", *RATE_COLUMNS], _grouped(session, "w.industry", params)
-                    ),
+    return Section(
+        "热点与重复来电",
+        tables=[
+            Table(
+                "热点问题（多人反映同一问题）",
+                ["热点", "工单数", "来电人数", "首次", "最近"],
+                [
+                    [r.hotspot_key, r.orders, r.callers, str(r.first_day), str(r.last_day)]
+                    for r in hotspots
                 ],
             ),
-            Section(
-                "热点与重复来电",
-                tables=[
-                    Table(
-                        "热点问题（多人反映同一问题）",
-                        ["热点", "工单数", "来电人数", "首次", "最近"],
-                        [
-                            [r.hotspot_key, r.orders, r.callers, str(r.first_day), str(r.last_day)]
-                            for r in hotspots
-                        ],
-                    ),
-                    Table(
-                        "重复来电人（一人多次反映）",
-                        ["来电人（匿名编号）", "工单数", "问题类别"],
-                        [[f"#{r.who}", r.orders, r.categories or ""] for r in repeaters],
-                    ),
-                ],
-                notes=[f"长期未办结（受理超过30天仍未办结）的工单：{long_open}件。"],
+            Table(
+                "重复来电人（一人多次反映）",
+                ["来电人（匿名编号）", "工单数", "问题类别"],
+                [[f"#{r.who}", r.orders, r.categories or ""] for r in repeaters],
             ),
         ],
-        footnotes=[
-            "按北京时间的受理时间统计。",
-            "响应率 = 已签收（离开受理状态）的工单数 ÷ 工单数。",
-            "解决率 = 回访认定已解决的工单数 ÷ 已认定解决情况的工单数。",
-            "满意率 = 回访满意的工单数 ÷ 已回访评价的工单数。",
-            kpi.FOOTNOTES["fcr"] + "（未经督办且无后续重复工单）",
-            "超期 = 曾超过办理时限的工单。重复来电人以号码的密钥散列编号显示，不显示号码。",
-        ],
+        notes=[f"长期未办结（受理超过30天仍未办结）的工单：{long_open}件。"],
     )
+
+
+FOOTNOTES = [
+    "按北京时间的受理时间统计。",
+    "响应率 = 已签收（离开受理状态）的工单数 ÷ 工单数。",
+    "解决率 = 回访认定已解决的工单数 ÷ 已认定解决情况的工单数。",
+    "满意率 = 回访满意的工单数 ÷ 已回访评价的工单数。",
+    kpi.FOOTNOTES["fcr"] + "（未经督办且无后续重复工单）",
+    "超期 = 曾超过办理时限的工单。重复来电人以号码的密钥散列编号显示，不显示号码。",
+]
