@@ -7,9 +7,10 @@ so an empty hour does not look like a perfect or a failed one.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
-from typing import Any
+from collections.abc import Sequence
+
+# The KPI formulas read the registry's totals; re-exported, as every report imports it here.
+from backend.call_measures import CallTotals as CallTotals
 
 DEFAULT_SL_THRESHOLD_SECONDS = 20
 DEFAULT_SHORT_ABANDON_SECONDS = 5
@@ -25,78 +26,6 @@ class SlFormula(enum.StrEnum):
     ANSWERED = "answered"  # Asterisk's SL
     OFFERED = "offered"
     ABANDONS_WITHIN_T_COUNT = "abandons_within_t_count"  # Asterisk's SL2
-
-
-@dataclass(frozen=True)
-class CallTotals:
-    """Additive call counts and second sums for one group (period, line, skill or agent).
-
-    The field names are the summary-table measure columns (``backend.models.reporting``).
-    """
-
-    inbound: int = 0
-    ivr_abandoned: int = 0
-    self_service: int = 0
-    offered: int = 0
-    answered: int = 0
-    answered_within_t: int = 0
-    abandoned: int = 0
-    short_abandoned: int = 0
-    abandoned_within_t: int = 0
-    callback_requested: int = 0
-    callback_made: int = 0
-    callback_connected: int = 0
-    transferred: int = 0
-    handled: int = 0
-    surveyed: int = 0
-    satisfied: int = 0
-    satisfaction_points: int = 0
-    recorded: int = 0
-    missing_recording: int = 0
-    waits_le_5: int = 0
-    waits_le_10: int = 0
-    waits_le_15: int = 0
-    waits_le_20: int = 0
-    waits_le_30: int = 0
-    waits_le_45: int = 0
-    waits_le_60: int = 0
-    waits_le_90: int = 0
-    waits_le_120: int = 0
-    waits_le_180: int = 0
-    waits_le_300: int = 0
-    waits_le_600: int = 0
-    wait_answered_seconds: float = 0.0
-    wait_offered_seconds: float = 0.0
-    talk_seconds: float = 0.0
-    hold_seconds: float = 0.0
-    wrapup_seconds: float = 0.0
-    recording_seconds: float = 0.0
-    recording_bytes: int = 0
-
-    def __add__(self, other: CallTotals) -> CallTotals:
-        return CallTotals(
-            **{f.name: getattr(self, f.name) + getattr(other, f.name) for f in fields(self)}
-        )
-
-    @classmethod
-    def from_mapping(cls, row: Mapping[str, Any]) -> CallTotals:
-        """Totals from a result row; missing or NULL measures count as zero."""
-        values: dict[str, Any] = {
-            f.name: (float if f.type == "float" else int)(row.get(f.name) or 0) for f in fields(cls)
-        }
-        return cls(**values)
-
-    @property
-    def handle_seconds(self) -> float:
-        return self.talk_seconds + self.hold_seconds + self.wrapup_seconds
-
-    def waits_within(self) -> list[tuple[int, int]]:
-        """(edge seconds, offered calls that waited at most that long), ascending."""
-        return [
-            (int(f.name.removeprefix("waits_le_")), getattr(self, f.name))
-            for f in fields(self)
-            if f.name.startswith("waits_le_")
-        ]
 
 
 def ratio(numerator: float, denominator: float) -> float | None:

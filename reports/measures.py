@@ -1,9 +1,10 @@
-"""The per-call definition of every measure, as SQL.
+"""The per-call conditions every measure counts, and the SQL that aggregates them.
 
 ``call_rows(where)`` selects the calls once, with each per-call condition evaluated once into a
 boolean column (``x.queued``, ``x.answered``...), and ``raw_measure_selects()`` aggregates
-those columns. Both the summary refresh and the raw-scan report path use them, so the
-summaries and a full scan give the same numbers by construction.
+those columns as the measure registry (``backend.call_measures``) declares. Both the summary
+refresh and the raw-scan report path use them, so the summaries and a full scan give the same
+numbers by construction.
 
 Enum columns of ``call_records`` hold enum *names* (SQLAlchemy's default); the rows here and
 the summaries carry line *values* ("114", "hotline") like ``skills.line``.
@@ -11,8 +12,8 @@ the summaries carry line *values* ("114", "hotline") like ``skills.line``.
 
 from __future__ import annotations
 
+from backend.call_measures import CALL_MEASURES, MEASURE_NAMES
 from backend.models.calls import Disposition, Line
-from backend.models.reporting import COUNT_MEASURES, SUM_MEASURES, WAIT_EDGES
 from reports.kpi import (
     DEFAULT_SHORT_ABANDON_SECONDS,
     DEFAULT_SL_THRESHOLD_SECONDS,
@@ -43,16 +44,21 @@ INBOUND = "c.direction = 'INBOUND'"
 QUEUED = f"({INBOUND} AND c.queued_at IS NOT NULL)"
 ABANDON_DISPOSITIONS = f"({_d(Disposition.ABANDONED_QUEUE)}, {_d(Disposition.SHORT_ABANDON)})"
 HANDLED = "(c.agent_id IS NOT NULL AND c.answered_at IS NOT NULL)"
+SURVEYED = f"({HANDLED} AND c.satisfaction IS NOT NULL)"
 
 FLAGS: dict[str, str] = {
     "inbound": INBOUND,
+    "ivr_abandoned": f"{INBOUND} AND c.disposition = {_d(Disposition.ABANDONED_IVR)}",
+    "self_service": f"{INBOUND} AND c.disposition = {_d(Disposition.SELF_SERVICE)}",
     "queued": QUEUED,
     "answered": f"{QUEUED} AND c.answered_at IS NOT NULL",
     "abandoned": (
         f"{QUEUED} AND c.answered_at IS NULL AND c.disposition IN {ABANDON_DISPOSITIONS}"
     ),
+    "callback_requested": f"{QUEUED} AND c.disposition = {_d(Disposition.CALLBACK)}",
     "handled": HANDLED,
-    "surveyed": f"{HANDLED} AND c.satisfaction IS NOT NULL",
+    "surveyed": SURVEYED,
+    "satisfied": f"{SURVEYED} AND c.satisfaction >= {SATISFIED_MIN_SCORE}",
     "recorded": "(r.id IS NOT NULL AND r.status <> 'MISSING')",
     "stored": "(r.id IS NOT NULL AND r.status NOT IN ('MISSING', 'DELETED'))",
     "is_transfer": f"(c.transferred OR c.disposition = {_d(Disposition.TRANSFERRED)})",
@@ -80,55 +86,10 @@ def call_rows(where: str) -> str:
 ) x"""
 
 
-# measure -> condition counted (over the flags of ``x``)
-COUNT_CONDITIONS: dict[str, str] = {
-    "inbound": "x.inbound",
-    "ivr_abandoned": f"x.inbound AND x.disposition = {_d(Disposition.ABANDONED_IVR)}",
-    "self_service": f"x.inbound AND x.disposition = {_d(Disposition.SELF_SERVICE)}",
-    "offered": "x.queued",
-    "answered": "x.answered",
-    "answered_within_t": "x.answered AND x.wait <= x.t",
-    "abandoned": "x.abandoned",
-    "short_abandoned": "x.abandoned AND x.wait < x.short",
-    "abandoned_within_t": "x.abandoned AND x.wait <= x.t",
-    "callback_requested": f"x.queued AND x.disposition = {_d(Disposition.CALLBACK)}",
-    "callback_made": "x.is_callback",
-    "callback_connected": "x.is_callback AND x.picked_up",
-    "transferred": "x.answered AND x.is_transfer",
-    "handled": "x.handled",
-    "surveyed": "x.surveyed",
-    "satisfied": f"x.surveyed AND x.satisfaction >= {SATISFIED_MIN_SCORE}",
-    "recorded": "x.recorded",
-    "missing_recording": "NOT x.recorded",
-    **{f"waits_le_{edge}": f"x.queued AND x.wait <= {edge}" for edge in WAIT_EDGES},
-}
-
-# measure -> (value summed, condition)
-SUM_VALUES: dict[str, tuple[str, str]] = {
-    "satisfaction_points": ("x.satisfaction", "x.surveyed"),
-    "wait_answered_seconds": ("x.wait", "x.answered"),
-    "wait_offered_seconds": ("x.wait", "x.queued"),
-    "talk_seconds": ("x.talk", "x.handled"),
-    "hold_seconds": ("x.hold", "x.handled"),
-    "wrapup_seconds": ("x.wrapup", "x.handled"),
-    "recording_seconds": ("x.rec_seconds", "x.stored"),
-    "recording_bytes": ("x.rec_bytes", "x.stored"),
-}
-
-
 def raw_measure_selects() -> list[str]:
     """``<aggregate> AS <measure>`` for every measure, over ``call_rows(...)``."""
-    selects = []
-    for name in (*COUNT_MEASURES, *SUM_MEASURES):
-        if name in SUM_VALUES:
-            value, condition = SUM_VALUES[name]
-            selects.append(f"COALESCE(sum({value}) FILTER (WHERE {condition}), 0) AS {name}")
-        else:
-            selects.append(f"count(*) FILTER (WHERE {COUNT_CONDITIONS[name]}) AS {name}")
-    return selects
+    return [f"{m.sql} AS {m.name}" for m in CALL_MEASURES]
 
 
 def summary_measure_selects(alias: str) -> list[str]:
-    return [
-        f"COALESCE(sum({alias}.{name}), 0) AS {name}" for name in (*COUNT_MEASURES, *SUM_MEASURES)
-    ]
+    return [f"COALESCE(sum({alias}.{name}), 0) AS {name}" for name in MEASURE_NAMES]

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from backend.models.reporting import MEASURES
+from backend.call_measures import MEASURE_NAMES
 from reports.measures import call_rows, raw_measure_selects
 from reports.periods import LOCAL_TZ_NAME, floor_hour
 
@@ -120,7 +120,7 @@ HOUR = "date_trunc('hour', x.started_at, 'UTC')"
 
 
 def _refresh_calls(session: Session, params: dict[str, object]) -> None:
-    columns = ", ".join(MEASURES)
+    columns = ", ".join(MEASURE_NAMES)
     selects = ",\n  ".join(raw_measure_selects())
     rows = call_rows("c.started_at >= :since AND c.started_at < :until")
     # GROUPING(quarter, day): 1 = per queue, 2 = per agent, 3 = per intent.

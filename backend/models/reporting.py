@@ -1,133 +1,73 @@
 """Summary tables the reports read for closed periods, refreshed incrementally from raw records.
 
 Every call measure is a plain additive number (counts and sums of seconds), so any period,
-line, skill or agent total is a SUM over summary rows. The same measure names are computed
-per call by ``reports.measures`` (the SQL that fills these tables and that the raw-scan path
-uses), so both paths agree by construction.
+line, skill or agent total is a SUM over summary rows. The measure columns come from the
+registry ``backend.call_measures``, which also gives the SQL that fills them (through
+``reports.measures``) and the totals the KPI formulas read.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, Float, Index, Integer, LargeBinary, String, text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
+from backend.call_measures import CALL_MEASURES
 from backend.models.base import Base, utcnow
 from backend.models.calls import CallRecord
 
-# Upper edges (seconds) of the cumulative queue-wait counts ``waits_le_<edge>``; a percentile
-# read from summaries is "at most <edge> seconds".
-WAIT_EDGES: tuple[int, ...] = (5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600)
-
-COUNT_MEASURES: tuple[str, ...] = (
-    "inbound",
-    "ivr_abandoned",
-    "self_service",
-    "offered",
-    "answered",
-    "answered_within_t",
-    "abandoned",
-    "short_abandoned",
-    "abandoned_within_t",
-    "callback_requested",
-    "callback_made",
-    "callback_connected",
-    "transferred",
-    "handled",
-    "surveyed",
-    "satisfied",
-    "satisfaction_points",
-    "recorded",
-    "missing_recording",
-    *(f"waits_le_{edge}" for edge in WAIT_EDGES),
-)
-SUM_MEASURES: tuple[str, ...] = (
-    "wait_answered_seconds",
-    "wait_offered_seconds",
-    "talk_seconds",
-    "hold_seconds",
-    "wrapup_seconds",
-    "recording_seconds",
-    "recording_bytes",
-)
-MEASURES: tuple[str, ...] = COUNT_MEASURES + SUM_MEASURES
+MEASURE_TYPES: dict[str, type[Integer | BigInteger | Float]] = {
+    "integer": Integer,
+    "bigint": BigInteger,
+    "float": Float,
+}
 
 
-def _count() -> Mapped[int]:
-    return mapped_column(Integer, default=0)
+def _call_stats_table(name: str, *keys: Column[Any], indexes: tuple[Index, ...] = ()) -> Table:
+    """A call summary: its key columns, then one column per measure of the registry."""
+    measures = [
+        Column(m.name, MEASURE_TYPES[m.column](), nullable=False, default=0) for m in CALL_MEASURES
+    ]
+    bucket = Column("bucket_start", DateTime(timezone=True), primary_key=True)
+    return Table(name, Base.metadata, bucket, *keys, *measures, *indexes)
 
 
-def _seconds() -> Mapped[float]:
-    return mapped_column(Float, default=0.0)
-
-
-class CallMeasures:
-    """The additive call measures, shared by the per-queue and the per-agent summaries."""
-
-    inbound: Mapped[int] = _count()
-    ivr_abandoned: Mapped[int] = _count()
-    self_service: Mapped[int] = _count()
-    offered: Mapped[int] = _count()
-    answered: Mapped[int] = _count()
-    answered_within_t: Mapped[int] = _count()
-    abandoned: Mapped[int] = _count()
-    short_abandoned: Mapped[int] = _count()
-    abandoned_within_t: Mapped[int] = _count()
-    callback_requested: Mapped[int] = _count()
-    callback_made: Mapped[int] = _count()
-    callback_connected: Mapped[int] = _count()
-    transferred: Mapped[int] = _count()
-    handled: Mapped[int] = _count()
-    surveyed: Mapped[int] = _count()
-    satisfied: Mapped[int] = _count()
-    satisfaction_points: Mapped[int] = _count()
-    recorded: Mapped[int] = _count()
-    missing_recording: Mapped[int] = _count()
-    waits_le_5: Mapped[int] = _count()
-    waits_le_10: Mapped[int] = _count()
-    waits_le_15: Mapped[int] = _count()
-    waits_le_20: Mapped[int] = _count()
-    waits_le_30: Mapped[int] = _count()
-    waits_le_45: Mapped[int] = _count()
-    waits_le_60: Mapped[int] = _count()
-    waits_le_90: Mapped[int] = _count()
-    waits_le_120: Mapped[int] = _count()
-    waits_le_180: Mapped[int] = _count()
-    waits_le_300: Mapped[int] = _count()
-    waits_le_600: Mapped[int] = _count()
-    wait_answered_seconds: Mapped[float] = _seconds()
-    wait_offered_seconds: Mapped[float] = _seconds()
-    talk_seconds: Mapped[float] = _seconds()
-    hold_seconds: Mapped[float] = _seconds()
-    wrapup_seconds: Mapped[float] = _seconds()
-    recording_seconds: Mapped[float] = _seconds()
-    recording_bytes: Mapped[int] = mapped_column(BigInteger, default=0)
-
-
-class ReportCallStats(CallMeasures, Base):
+class ReportCallStats(Base):
     """Calls per 15 minutes (UTC-aligned, hence also Beijing-aligned), line and skill."""
 
-    __tablename__ = "report_call_stats"
+    __table__ = _call_stats_table(
+        "report_call_stats",
+        Column("line", String(16), primary_key=True),  # "114" / "hotline"
+        Column("skill", String(32), primary_key=True),
+    )
 
-    bucket_start: Mapped[datetime] = mapped_column(primary_key=True)
-    line: Mapped[str] = mapped_column(String(16), primary_key=True)  # "114" / "hotline"
-    skill: Mapped[str] = mapped_column(String(32), primary_key=True)
 
-
-class ReportAgentCallStats(CallMeasures, Base):
+class ReportAgentCallStats(Base):
     """Calls per Beijing day, agent, line and skill (only calls that reached an agent).
 
     ``bucket_start`` is the UTC instant of the local midnight.
     """
 
-    __tablename__ = "report_agent_call_stats"
-    __table_args__ = (Index("ix_report_agent_call_stats_agent", "agent_id", "bucket_start"),)
-
-    bucket_start: Mapped[datetime] = mapped_column(primary_key=True)
-    agent_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    line: Mapped[str] = mapped_column(String(16), primary_key=True)
-    skill: Mapped[str] = mapped_column(String(32), primary_key=True)
+    __table__ = _call_stats_table(
+        "report_agent_call_stats",
+        Column("agent_id", Integer, primary_key=True),
+        Column("line", String(16), primary_key=True),
+        Column("skill", String(32), primary_key=True),
+        indexes=(Index("ix_report_agent_call_stats_agent", "agent_id", "bucket_start"),),
+    )
 
 
 class ReportAgentStateStats(Base):
