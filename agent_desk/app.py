@@ -35,9 +35,10 @@ from agent_desk.auth import routes as auth_routes
 from agent_desk.auth.guard import require
 from agent_desk.auth.middleware import SessionUserMiddleware
 from agent_desk.auth.permissions import Permission
+from agent_desk.body_limit import BodySizeLimit
 from agent_desk.deps import DeskContext
 from agent_desk.desk import STATIC_DIR, build_desk
-from agent_desk.errors import install_error_handlers
+from agent_desk.errors import PARTNER_PREFIXES, install_error_handlers
 from agent_desk.pages import routes as pages
 from backend.db import make_engine, make_session_factory
 from backend.knowledge import service as knowledge_service
@@ -125,6 +126,12 @@ def create_app(
     app.state.desk = build_desk(settings, session_factory, redis_client, ami=ami)
     booking_config = public_booking.BookingApiConfig.from_env()
     booking_services = public_booking.ServiceCache(booking_config.rules)
+    # Added first, so inside the session layer: its 413 gets the security headers too.
+    app.add_middleware(
+        BodySizeLimit,
+        max_body_bytes=booking_config.rules.max_body_bytes,
+        prefixes=PARTNER_PREFIXES,
+    )
     app.add_middleware(SessionUserMiddleware)
     app.booking_fast_path = BookingFastPath(
         partial(FastAPI.__call__, app),

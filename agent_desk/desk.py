@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from agent_desk.auth.policy import LockoutPolicy, parse_allowlist
 from agent_desk.auth.service import AuthService
 from agent_desk.auth.sessions import SessionStore
-from agent_desk.errors import ServiceUnavailable
 from backend.booking.context import BookingContext
 from backend.booking.service import BookingService
+from backend.errors import ServiceUnavailable
 from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
 from backend.telephony.phones import AgentPhones

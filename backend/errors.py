@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 
 class CallCenterError(Exception):
-    """Base class: ``code`` is a stable id (``no-such-slot``), ``message`` is for people."""
+    """Base class: ``code`` is a stable id (``no-such-slot``), ``message`` is for people.
+
+    ``http_status`` is what the web app answers when the error reaches it (one handler,
+    ``agent_desk.errors``); each kind of error declares its own where it is defined."""
 
     code = "error"
+    http_status: ClassVar[int] = 400
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         if code is not None:
             self.code = code
+
+    def response_headers(self) -> dict[str, str]:
+        """HTTP headers the answer carries besides the error body (``Retry-After``...)."""
+        return {}
 
 
 class ConfigError(CallCenterError):
@@ -30,13 +40,23 @@ class ConfigError(CallCenterError):
 
 class NotFound(CallCenterError):
     code = "not-found"
+    http_status = 404
 
 
 class Conflict(CallCenterError):
     code = "conflict"
+    http_status = 409
 
 
 class Refused(CallCenterError):
     """A business rule refused the request; ``code`` names the rule."""
 
     code = "refused"
+    http_status = 422
+
+
+class ServiceUnavailable(CallCenterError):
+    """A system the request depends on (the PBX, Redis) cannot be reached right now."""
+
+    code = "unavailable"
+    http_status = 503

@@ -31,24 +31,19 @@ from agent_desk.api.public_booking import (
     BookingCreate,
     ServiceCache,
     bearer_token_of,
-    body_too_large,
     book_unkeyed,
     booking_public_json,
     count_request,
-    error_response,
-    invalid_request,
 )
 from agent_desk.auth.middleware import SECURITY_HEADERS
+from agent_desk.body_limit import ClientGone, body_too_large, declared_length, read_body
 from agent_desk.deps import DeskContext
+from agent_desk.errors import error_response, invalid_request
 from backend.errors import CallCenterError
 
 PATH = "/api/public/bookings"
 # The headers the session middleware gives every other response.
 RAW_SECURITY_HEADERS = [(name.lower().encode(), value.encode()) for name, value in SECURITY_HEADERS]
-
-
-class ClientGone(Exception):
-    """The client disconnected before its body arrived: there is nobody to answer."""
 
 
 class BookingFastPath:
@@ -80,10 +75,10 @@ class BookingFastPath:
         address = client[0] if client else ""
         limit = self._config.rules.max_body_bytes
         try:
-            if int(headers.get("content-length") or 0) > limit:
+            if declared_length(headers) > limit:
                 raise body_too_large(limit)
             await count_request(self._ctx, self._config, address)
-            body = await _read_body(receive, limit)
+            body = await read_body(receive, limit)
             token = bearer_token_of(headers.get("authorization", ""))
             request = BookingCreate.model_validate_json(body)
             booked = await book_unkeyed(
@@ -94,20 +89,3 @@ class BookingFastPath:
         except ValidationError as exc:
             return invalid_request(exc.errors())
         return Response(booking_public_json(booked), status_code=201, media_type="application/json")
-
-
-async def _read_body(receive: Receive, limit: int) -> bytes:
-    """The request body, refused as soon as it grows past ``limit`` bytes."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise ClientGone
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise body_too_large(limit)
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)

@@ -12,7 +12,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query
 from pydantic import BaseModel
 
-from agent_desk.api.workorders import ERROR_RESPONSES, DeskRoute, NotAuthenticated
+from agent_desk.api.workorders import ERROR_RESPONSES
+from agent_desk.auth.errors import NotAuthenticated
 from agent_desk.deps import ClientIp, CtxDep, SessionDep
 from backend.models.workorders import CityPlatformClient
 from backend.workorders.composition import workorder_service
@@ -48,7 +49,6 @@ def build_router() -> APIRouter:
     router = APIRouter(
         prefix="/api/city-platform",
         tags=["12345平台接口"],
-        route_class=DeskRoute,
         responses=ERROR_RESPONSES,
     )
 

@@ -30,7 +30,6 @@ from agent_desk.api.public_booking import (
     BookingPublic,
     ServiceCache,
     booking_public,
-    route_class,
 )
 from agent_desk.deps import ClientIp
 from backend.booking import hospital_feed
@@ -173,7 +172,6 @@ def build_router(config: BookingApiConfig | None = None) -> APIRouter:
     router = APIRouter(
         prefix="/api/hospital",
         tags=["hospital integration"],
-        route_class=route_class(rules.max_body_bytes),
         responses=ERRORS,
     )
 

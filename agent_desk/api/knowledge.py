@@ -14,7 +14,6 @@ from agent_desk.api.workorders import (
     SHANGHAI,
     CurrentActor,
     DeskActor,
-    DeskRoute,
     Reader,
     require_role,
 )
@@ -99,7 +98,7 @@ def editor(who: DeskActor) -> Editor:
 def build_router(search: KnowledgeSearch | None = None) -> APIRouter:
     """``search`` is this app's index; it is filled from the database on first use."""
     index = search or KnowledgeSearch()
-    router = APIRouter(tags=["知识库"], route_class=DeskRoute, responses=ERROR_RESPONSES)
+    router = APIRouter(tags=["知识库"], responses=ERROR_RESPONSES)
 
     @router.get("/api/knowledge/search", summary="知识检索（关键词、简拼、全拼、错别字容错）")
     def search_articles(

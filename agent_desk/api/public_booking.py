@@ -9,8 +9,7 @@ Every route is rate limited per client address (429 with ``Retry-After``); bodie
 configured size get 413; ID and phone numbers are always masked in responses. ``POST
 /bookings`` and ``POST /bookings/{code}/cancel`` take an ``Idempotency-Key`` header.
 
-This module also holds the HTTP plumbing the hospital API shares: the route class that turns
-domain errors into ``{"error", "message"}`` with the right status, and the service provider.
+This module also holds the HTTP plumbing the hospital API shares: the service provider.
 """
 
 # No ``from __future__ import annotations`` here: FastAPI must evaluate the dependency
@@ -19,33 +18,29 @@ domain errors into ``{"error", "message"}`` with the right status, and the servi
 import json
 import logging
 import os
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import APIRouter, Depends, Header
 from fastapi.concurrency import run_in_threadpool
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import or_, select
 
 from agent_desk.aio import loop_clients
 from agent_desk.deps import ClientIp, CtxDep, DeskContext
-from agent_desk.errors import ServiceUnavailable, status_for
+from agent_desk.errors import error_responses
 from backend.booking.context import BookingContext
 from backend.booking.errors import Unauthorized
 from backend.booking.online import OnlineBooking
-from backend.booking.rate_limit import RateLimited, RateLimiter
+from backend.booking.rate_limit import RateLimiter
 from backend.booking.reservations import BookRequest, CancelRequest, online_request
 from backend.booking.rules import BookingRules, Channel
 from backend.booking.service import BookingService
-from backend.booking.signatures import SignatureRejected
 from backend.booking.views import BookingReceipt
-from backend.errors import CallCenterError
+from backend.errors import ServiceUnavailable
 from backend.models.booking import Announcement
 from backend.pipelined_redis import RedisUnavailable
 
@@ -53,49 +48,6 @@ log = logging.getLogger(__name__)
 
 # ----------------------------------------------------------------------------------------
 # Shared HTTP plumbing
-
-
-class BodyTooLarge(CallCenterError):
-    code = "body-too-large"
-
-
-HTTP_STATUS: dict[type[CallCenterError], int] = {
-    Unauthorized: 401,
-    SignatureRejected: 401,
-    BodyTooLarge: 413,
-    RateLimited: 429,
-}
-
-
-def error_response(exc: CallCenterError) -> JSONResponse:
-    status = next((s for k, s in HTTP_STATUS.items() if isinstance(exc, k)), status_for(exc))
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, RateLimited) else None
-    return JSONResponse(
-        status_code=status, content={"error": exc.code, "message": exc.message}, headers=headers
-    )
-
-
-def route_class(max_body_bytes: int) -> type[APIRoute]:
-    """Routes that refuse oversized bodies before parsing and answer errors in one shape."""
-
-    class BookingRoute(APIRoute):
-        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-            handler = super().get_route_handler()
-
-            async def guarded(request: Request) -> Response:
-                try:
-                    declared = int(request.headers.get("content-length") or 0)
-                    if declared > max_body_bytes or len(await request.body()) > max_body_bytes:
-                        raise body_too_large(max_body_bytes)
-                    return await handler(request)
-                except CallCenterError as exc:
-                    return error_response(exc)
-                except RequestValidationError as exc:
-                    return invalid_request(exc.errors())
-
-            return guarded
-
-    return BookingRoute
 
 
 @dataclass(frozen=True)
@@ -154,22 +106,6 @@ def bearer_token_of(authorization: str) -> str:
     if scheme != "Bearer" or not token.strip():
         raise Unauthorized("请先登录：请求头须带 Authorization: Bearer <账户令牌>")
     return token.strip()
-
-
-def body_too_large(max_body_bytes: int) -> BodyTooLarge:
-    return BodyTooLarge(f"请求体超过{max_body_bytes}字节")
-
-
-def invalid_request(errors: Sequence[Any]) -> JSONResponse:
-    """422 naming the first few fields that failed validation and why."""
-    parts = []
-    for err in errors[:3]:
-        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
-        parts.append(f"{where}: {err.get('msg', '')}")
-    return JSONResponse(
-        status_code=422,
-        content={"error": "invalid-request", "message": "请求内容不正确：" + "；".join(parts)},
-    )
 
 
 # ----------------------------------------------------------------------------------------
@@ -290,11 +226,6 @@ class AnnouncementPublic(BaseModel):
     published_at: Any
 
 
-class ErrorBody(BaseModel):
-    error: str
-    message: str
-
-
 def booking_public(receipt: BookingReceipt) -> BookingPublic:
     return BookingPublic.model_validate(receipt, from_attributes=True)
 
@@ -331,9 +262,7 @@ def online_request_for(body: BookingCreate, address: str) -> Callable[[int], Boo
     )
 
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody} for code in (400, 401, 404, 409, 413, 422, 429)
-}
+ERRORS = error_responses(400, 401, 404, 409, 413, 422, 429)
 
 
 # ----------------------------------------------------------------------------------------
@@ -366,7 +295,6 @@ def build_router(
         prefix="/api/public",
         tags=["public booking"],
         dependencies=[Depends(rate_limit)],
-        route_class=route_class(config.rules.max_body_bytes),
         responses=ERRORS,
     )
 
@@ -484,4 +412,4 @@ def build_router(
     return router
 
 
-__all__ = ["BookingApiConfig", "build_router", "error_response", "route_class"]
+__all__ = ["BookingApiConfig", "build_router"]

@@ -7,20 +7,17 @@ are masked in every response.
 
 # No ``from __future__ import annotations``: FastAPI evaluates these annotations at runtime.
 
-from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
+from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from agent_desk.auth.errors import Forbidden, NotAuthenticated
 from agent_desk.deps import ClientIp, CtxDep, SessionDep
-from backend.errors import CallCenterError
 from backend.models.workorders import WorkOrder, WorkOrderCall, WorkOrderEvent
 from backend.personal_data import PersonalDataCipher, mask_name, mask_phone
 from backend.workorders.composition import workorder_service
@@ -45,35 +42,6 @@ MAX_ID = 2**63 - 1  # ids are PostgreSQL bigints; larger numbers are "not found"
 OrderId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 # Authentication ---------------------------------------------------------------------------
-
-
-class NotAuthenticated(CallCenterError):
-    code = "not-authenticated"
-
-
-class Forbidden(CallCenterError):
-    code = "forbidden"
-
-
-STATUS = {NotAuthenticated: 401, Forbidden: 403}
-
-
-class DeskRoute(APIRoute):
-    """Answers 401/403 in the common error shape (the app handler maps the rest)."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def guarded(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except (NotAuthenticated, Forbidden) as exc:
-                status = next(s for k, s in STATUS.items() if isinstance(exc, k))
-                return JSONResponse(
-                    status_code=status, content={"error": exc.code, "message": exc.message}
-                )
-
-        return guarded
 
 
 @dataclass(frozen=True)
@@ -358,7 +326,7 @@ def order_detail(
 
 def build_router(rules: DuplicateRules | None = None) -> APIRouter:
     rules = rules or DuplicateRules()
-    router = APIRouter(tags=["工单"], route_class=DeskRoute, responses=ERROR_RESPONSES)
+    router = APIRouter(tags=["工单"], responses=ERROR_RESPONSES)
 
     def get_service(ctx: CtxDep, session: SessionDep) -> WorkOrderService:
         return workorder_service(session, ctx.settings)

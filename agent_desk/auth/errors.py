@@ -1,4 +1,4 @@
-"""Authentication and authorisation refusals, mapped to 401 and 403 by the app."""
+"""Authentication and authorisation refusals, 401 and 403 in the app."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from backend.errors import CallCenterError
 
 class NotAuthenticated(CallCenterError):
     code = "not-authenticated"
+    http_status = 401
 
 
 class LoginFailed(NotAuthenticated):
@@ -19,3 +20,4 @@ class AccountLocked(NotAuthenticated):
 
 class Forbidden(CallCenterError):
     code = "forbidden"
+    http_status = 403

@@ -38,6 +38,7 @@ class Unauthorized(CallCenterError):
     """No account token, or one that is unknown or replaced (HTTP 401)."""
 
     code = "unauthorized"
+    http_status = 401
 
 
 def invalid_token() -> Unauthorized:

@@ -26,10 +26,14 @@ COUNT_HIT_SHA = hashlib.sha1(COUNT_HIT.encode()).hexdigest()
 
 class RateLimited(CallCenterError):
     code = "rate-limited"
+    http_status = 429
 
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+    def response_headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 class RateLimiter:

@@ -22,6 +22,7 @@ from backend.errors import CallCenterError
 
 class SignatureRejected(CallCenterError):
     code = "bad-signature"
+    http_status = 401
 
 
 def signing_text(method: str, path: str, timestamp: str, body: bytes) -> bytes:

@@ -14,6 +14,7 @@ from backend.models.workorders import CityPlatformClient
 
 class BadApiKey(CallCenterError):
     code = "bad-api-key"
+    http_status = 401
 
 
 def _digest(key: str) -> str:

@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from agent_desk.api import hospital_api, public_booking
 from agent_desk.api.booking_fast_path import BookingFastPath
 from agent_desk.app import create_app
+from agent_desk.body_limit import BodySizeLimit
 from agent_desk.deps import DeskContext
-from agent_desk.errors import install_error_handlers
+from agent_desk.errors import PARTNER_PREFIXES, install_error_handlers
 from backend import idcard
 from backend.booking.demo_data import create_hospital
 from backend.booking.rules import BookingRules
@@ -93,6 +94,9 @@ def _app(
     app = FastAPI()
     app.state.ctx = DeskContext(settings, factory, client)
     install_error_handlers(app)
+    app.add_middleware(
+        BodySizeLimit, max_body_bytes=config.rules.max_body_bytes, prefixes=PARTNER_PREFIXES
+    )
     services = public_booking.ServiceCache(config.rules)
     if fast_path:
         app.add_middleware(BookingFastPath, ctx=app.state.ctx, config=config, services=services)
