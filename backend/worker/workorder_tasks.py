@@ -9,7 +9,7 @@ from celery import Celery
 from backend.db import transaction
 from backend.worker.resources import WorkerResources
 from backend.workorders.desk_notifier import DeskNotifier
-from backend.workorders.service import mark_overdue
+from backend.workorders.overdue import mark_overdue
 
 MARK_OVERDUE = "workorders.mark_overdue"
 # Deadlines are set in hours at the shortest (urgent orders), so once a minute is prompt.

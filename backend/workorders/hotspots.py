@@ -1,15 +1,16 @@
-"""Hot spots and repeat callers over a period, for the order list and the reports."""
+"""Hot spots and repeat callers: marked on each new order, and listed over a period."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from backend.models.workorders import WorkOrder
 from backend.personal_data import PersonalDataCipher, mask_phone
+from backend.workorders.duplicates import DuplicateRules
 
 
 @dataclass(frozen=True)
@@ -101,3 +102,40 @@ def repeat_callers(
         RepeatCaller(mask_phone(cipher.decrypt(enc)), int(count), first, latest)
         for _, enc, count, first, latest in rows
     ]
+
+
+def mark_duplicates(session: Session, order: WorkOrder, rules: DuplicateRules) -> None:
+    """Count a new order's earlier orders from the same caller and the callers reporting its
+    hot spot; once a hot spot is reached, every order in it shows the new count."""
+    if order.caller_phone_hash:
+        since = order.created_at - rules.repeat_window
+        earlier = session.scalars(
+            select(WorkOrder.id)
+            .where(
+                WorkOrder.caller_phone_hash == order.caller_phone_hash,
+                WorkOrder.id != order.id,
+                WorkOrder.created_at >= since,
+                WorkOrder.created_at <= order.created_at,
+            )
+            .order_by(WorkOrder.created_at.desc(), WorkOrder.id.desc())
+        ).all()
+        order.repeat_count = len(earlier)
+        order.repeat_of_id = earlier[0] if earlier else None
+    if order.hotspot_key:
+        since = order.created_at - rules.hotspot_window
+        in_window = (
+            WorkOrder.hotspot_key == order.hotspot_key,
+            WorkOrder.created_at >= since,
+            WorkOrder.caller_phone_hash != "",
+        )
+        callers = session.scalar(
+            select(func.count(func.distinct(WorkOrder.caller_phone_hash))).where(*in_window)
+        )
+        order.hotspot_callers = int(callers or 0)
+        if order.hotspot_callers >= rules.min_callers:
+            session.execute(
+                update(WorkOrder)
+                .where(*in_window, WorkOrder.hotspot_callers < order.hotspot_callers)
+                .values(hotspot_callers=order.hotspot_callers)
+                .execution_options(synchronize_session=False)
+            )

@@ -1,4 +1,5 @@
-"""Work orders in the database: intake, steps through the state machine, timeline and audit.
+"""Work orders in the database: intake and steps through the state machine (the timeline and
+audit of each step: ``journal``; reading: ``reading``; the overdue check: ``overdue``).
 
 The service flushes and never commits: the caller (an API route, a Celery task, the IVR)
 owns the transaction, so that an order, its timeline row, its audit record and its
@@ -14,17 +15,19 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.errors import NotFound
-from backend.models.audit import AuditRecord
-from backend.models.workorders import CallbackTask, WorkOrder, WorkOrderCall, WorkOrderEvent
+from backend.models.workorders import CallbackTask, WorkOrder, WorkOrderCall
 from backend.personal_data import PersonalDataCipher
-from backend.workorders.deadlines import STAGE_LABELS, Deadlines, stage_of
+from backend.workorders.deadlines import Deadlines, stage_of
 from backend.workorders.duplicates import DuplicateRules, hotspot_key, normalize_phone
+from backend.workorders.hotspots import mark_duplicates
+from backend.workorders.journal import SYSTEM, Actor, Step, record_step
 from backend.workorders.notifier import Notification, Notifier, department_inbox
+from backend.workorders.reading import WorkOrderReader
 from backend.workorders.workflow import (
     Action,
     OrderFacts,
@@ -33,18 +36,6 @@ from backend.workorders.workflow import (
     Urgency,
     decide,
 )
-
-SYSTEM = "system"
-# Team leaders see every overdue order, also those nobody has signed for yet.
-SUPERVISORS_INBOX = "role:supervisor"
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who acts, and from where (for the audit trail)."""
-
-    username: str
-    source_ip: str = ""
 
 
 @dataclass
@@ -68,7 +59,9 @@ class OrderDraft:
     received_at: datetime | None = None
 
 
-class WorkOrderService:
+class WorkOrderService(WorkOrderReader):
+    """Writes orders, and reads them as ``WorkOrderReader`` does."""
+
     def __init__(
         self,
         session: Session,
@@ -77,8 +70,7 @@ class WorkOrderService:
         notifier: Notifier,
         rules: DuplicateRules | None = None,
     ) -> None:
-        self._session = session
-        self._cipher = cipher
+        super().__init__(session, cipher)
         self._deadlines = deadlines
         self._notifier = notifier
         self._rules = rules or DuplicateRules()
@@ -128,8 +120,9 @@ class WorkOrderService:
                     linked_at=now,
                 )
             )
-        self._detect_duplicates(order)
-        self._record(order, actor, "create", "", State.CREATED.value, now, note=draft.source.value)
+        mark_duplicates(self._session, order, self._rules)
+        step = Step("create", "", State.CREATED.value, note=draft.source.value)
+        record_step(self._session, order, actor, step, now)
         self._session.flush()
         return order
 
@@ -246,16 +239,9 @@ class WorkOrderService:
                 )
             )
         details = {k: v for k, v in outcome.changes.items() if k != "feedback"}
-        self._record(
-            order,
-            actor,
-            action.value,
-            outcome.from_state.value,
-            outcome.to_state.value,
-            now,
-            note=outcome.note,
-            details=details,
-        )
+        moved = (outcome.from_state.value, outcome.to_state.value)
+        step = Step(action.value, *moved, note=outcome.note, details=details)
+        record_step(self._session, order, actor, step, now)
         self._notify_step(order, action)
         self._session.flush()
         return order
@@ -279,49 +265,9 @@ class WorkOrderService:
                 linked_at=now,
             )
         )
-        self._record(order, actor, "link_call", order.state, order.state, now, note=call_id)
+        step = Step("link_call", order.state, order.state, note=call_id)
+        record_step(self._session, order, actor, step, now)
         self._session.flush()
-
-    # Reading -----------------------------------------------------------------------------
-
-    def get(self, order_id: int) -> WorkOrder:
-        order = self._session.get(WorkOrder, order_id)
-        if order is None:
-            raise NotFound(f"没有编号为 {order_id} 的工单")
-        return order
-
-    def timeline(self, order_id: int) -> list[WorkOrderEvent]:
-        query = (
-            select(WorkOrderEvent)
-            .where(WorkOrderEvent.order_id == order_id)
-            .order_by(WorkOrderEvent.at, WorkOrderEvent.id)
-        )
-        return list(self._session.scalars(query))
-
-    def linked_calls(self, order_id: int) -> list[WorkOrderCall]:
-        query = select(WorkOrderCall).where(WorkOrderCall.order_id == order_id)
-        return list(self._session.scalars(query.order_by(WorkOrderCall.id)))
-
-    def earlier_orders_of_caller(self, order: WorkOrder) -> list[WorkOrder]:
-        if not order.caller_phone_hash:
-            return []
-        query = (
-            select(WorkOrder)
-            .where(
-                WorkOrder.caller_phone_hash == order.caller_phone_hash,
-                WorkOrder.id != order.id,
-                WorkOrder.created_at <= order.created_at,
-            )
-            .order_by(WorkOrder.created_at.desc(), WorkOrder.id.desc())
-            .limit(20)
-        )
-        return list(self._session.scalars(query))
-
-    def caller_phone(self, order: WorkOrder) -> str:
-        return self._cipher.decrypt(order.caller_phone_enc) if order.caller_phone_enc else ""
-
-    def caller_name(self, order: WorkOrder) -> str:
-        return self._cipher.decrypt(order.caller_name_enc) if order.caller_name_enc else ""
 
     # Internals ---------------------------------------------------------------------------
 
@@ -339,76 +285,6 @@ class WorkOrderService:
             complex_case=order.complex_case,
             final_due=order.final_due_at,
         )
-
-    def _detect_duplicates(self, order: WorkOrder) -> None:
-        if order.caller_phone_hash:
-            since = order.created_at - self._rules.repeat_window
-            earlier = self._session.scalars(
-                select(WorkOrder.id)
-                .where(
-                    WorkOrder.caller_phone_hash == order.caller_phone_hash,
-                    WorkOrder.id != order.id,
-                    WorkOrder.created_at >= since,
-                    WorkOrder.created_at <= order.created_at,
-                )
-                .order_by(WorkOrder.created_at.desc(), WorkOrder.id.desc())
-            ).all()
-            order.repeat_count = len(earlier)
-            order.repeat_of_id = earlier[0] if earlier else None
-        if order.hotspot_key:
-            since = order.created_at - self._rules.hotspot_window
-            in_window = (
-                WorkOrder.hotspot_key == order.hotspot_key,
-                WorkOrder.created_at >= since,
-                WorkOrder.caller_phone_hash != "",
-            )
-            callers = self._session.scalar(
-                select(func.count(func.distinct(WorkOrder.caller_phone_hash))).where(*in_window)
-            )
-            order.hotspot_callers = int(callers or 0)
-            if order.hotspot_callers >= self._rules.min_callers:
-                self._session.execute(
-                    update(WorkOrder)
-                    .where(*in_window, WorkOrder.hotspot_callers < order.hotspot_callers)
-                    .values(hotspot_callers=order.hotspot_callers)
-                    .execution_options(synchronize_session=False)
-                )
-
-    def _record(
-        self,
-        order: WorkOrder,
-        actor: Actor,
-        action: str,
-        from_state: str,
-        to_state: str,
-        now: datetime,
-        *,
-        note: str = "",
-        details: dict[str, Any] | None = None,
-    ) -> None:
-        self._session.add(
-            WorkOrderEvent(
-                order_id=order.id,
-                at=now,
-                actor=actor.username,
-                action=action,
-                from_state=from_state,
-                to_state=to_state,
-                note=note,
-                details=details or {},
-            )
-        )
-        if actor.username != SYSTEM:
-            self._session.add(
-                AuditRecord(
-                    at=now,
-                    actor=actor.username,
-                    action=f"workorder.{action}",
-                    target=f"work_order:{order.id}",
-                    source_ip=actor.source_ip,
-                    details={"number": order.number, "from": from_state, "to": to_state},
-                )
-            )
 
     def _notify_step(self, order: WorkOrder, action: Action) -> None:
         if action is Action.DISPATCH:
@@ -433,53 +309,3 @@ class WorkOrderService:
 
 
 FEEDBACK_HINT = "反馈须含背景、办理过程、办理结果、后续措施"
-
-
-def mark_overdue(session: Session, now: datetime, notifier: Notifier) -> list[int]:
-    """Mark open orders whose current stage is past due, once per stage, and tell people."""
-    query = (
-        select(WorkOrder)
-        .where(
-            WorkOrder.state != State.CLOSED.value,
-            WorkOrder.overdue.is_(False),
-            WorkOrder.due_at.is_not(None),
-            WorkOrder.due_at < now,
-        )
-        .order_by(WorkOrder.due_at, WorkOrder.id)
-        .with_for_update(skip_locked=True)
-    )
-    marked: list[int] = []
-    for order in session.scalars(query):
-        order.overdue = True
-        order.overdue_count += 1
-        stage = stage_of(State(order.state))
-        stage_label = STAGE_LABELS[stage] if stage else order.due_stage
-        session.add(
-            WorkOrderEvent(
-                order_id=order.id,
-                at=now,
-                actor=SYSTEM,
-                action="overdue",
-                from_state=order.state,
-                to_state=order.state,
-                note=f"{stage_label}已超期",
-                details={"due_at": order.due_at.isoformat() if order.due_at else None},
-            )
-        )
-        recipients = [SUPERVISORS_INBOX, order.assignee, *order.copies]
-        if order.department and order.due_stage == "handle":
-            recipients.append(department_inbox(order.department))
-        if not order.assignee:
-            recipients.append(order.created_by)
-        notifier.notify(
-            Notification(
-                recipients=[r for r in recipients if r and r != SYSTEM],
-                kind="overdue",
-                title=f"工单 {order.number} {stage_label}超期",
-                body=order.title,
-                order_id=order.id,
-            )
-        )
-        marked.append(order.id)
-    session.flush()
-    return marked

@@ -15,7 +15,8 @@ from backend.models.workorders import CallbackTask, DeskNotification, WorkOrder
 from backend.settings import Settings
 from backend.workorders.composition import workorder_service
 from backend.workorders.desk_notifier import DeskNotifier, unread_for
-from backend.workorders.service import Actor, OrderDraft, mark_overdue
+from backend.workorders.overdue import mark_overdue
+from backend.workorders.service import Actor, OrderDraft
 from backend.workorders.workflow import Action, IllegalTransition, Source, State
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)  # 10:00 in Beijing, a Wednesday
