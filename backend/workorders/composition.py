@@ -1,8 +1,14 @@
-"""Building the work-order service from settings, for the web app, the worker and the IVR."""
+"""Building the work-order service from settings, for the web app, the worker and the IVR.
+
+``WorkOrders`` is built once per process (the desk's application state holds one): the
+deadline policy is read from the environment, the cipher made and the calendar loaded then,
+not on every request. Each unit of work asks it for a service on its own session.
+"""
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from sqlalchemy.orm import Session
@@ -12,7 +18,9 @@ from backend.settings import Settings
 from backend.workcalendar import WorkCalendar
 from backend.workorders.deadlines import DeadlinePolicy, Deadlines
 from backend.workorders.desk_notifier import DeskNotifier
+from backend.workorders.duplicates import DuplicateRules
 from backend.workorders.notifier import Notifier
+from backend.workorders.reading import WorkOrderReader
 from backend.workorders.service import WorkOrderService
 
 
@@ -27,13 +35,32 @@ def deadlines_for(settings: Settings) -> Deadlines:
     return Deadlines(default_calendar(), policy)
 
 
+@dataclass(frozen=True)
+class WorkOrders:
+    """What every work-order service of a process shares."""
+
+    cipher: PersonalDataCipher
+    deadlines: Deadlines
+    rules: DuplicateRules = field(default_factory=DuplicateRules)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WorkOrders:
+        """Raises ``ConfigError`` naming the variable for a wrong ``CC_WORKORDER_*``."""
+        cipher = PersonalDataCipher(settings.data_key.get_secret_value())
+        return cls(cipher, deadlines_for(settings))
+
+    def service(self, session: Session, notifier: Notifier | None = None) -> WorkOrderService:
+        """The service on ``session``; notifications go to the desk unless told otherwise."""
+        told = notifier if notifier is not None else DeskNotifier(session)
+        return WorkOrderService(session, self.cipher, self.deadlines, told, self.rules)
+
+    def reader(self, session: Session) -> WorkOrderReader:
+        return WorkOrderReader(session, self.cipher)
+
+
 def workorder_service(
     session: Session, settings: Settings, notifier: Notifier | None = None
 ) -> WorkOrderService:
-    """The service on ``session``; notifications go to the desk unless told otherwise."""
-    return WorkOrderService(
-        session,
-        PersonalDataCipher(settings.data_key.get_secret_value()),
-        deadlines_for(settings),
-        notifier if notifier is not None else DeskNotifier(session),
-    )
+    """A service built from scratch, for one-off users (a script, a test); a process that
+    makes many keeps a ``WorkOrders``."""
+    return WorkOrders.from_settings(settings).service(session, notifier)

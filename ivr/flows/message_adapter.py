@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.db import transaction
 from backend.settings import Settings
-from backend.workorders.composition import workorder_service
+from backend.workorders.composition import WorkOrders
 from backend.workorders.workflow import Source
 from ivr.flows.ports import CallInfo, LeftMessage
 
@@ -41,6 +41,7 @@ class WorkOrderMessageSink:
         self._factory = session_factory
         self._settings = settings
         self._clock = clock
+        self._workorders = WorkOrders.from_settings(settings)
         self._recordings = settings.effective_asterisk_recordings_dir.rstrip("/")
 
     def message_path(self, call: CallInfo) -> str:
@@ -62,7 +63,7 @@ class WorkOrderMessageSink:
         )
         relative = message.recording_path.removeprefix(self._recordings + "/")
         with transaction(self._factory) as session:
-            service = workorder_service(session, self._settings)
+            service = self._workorders.service(session)
             order, _task = service.create_from_message(
                 call.call_id,
                 call.line,
