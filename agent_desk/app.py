@@ -30,7 +30,6 @@ from agent_desk.api import (
 from agent_desk.api import agent as agent_api
 from agent_desk.api import reports as reports_api
 from agent_desk.api import supervisor as supervisor_api
-from agent_desk.api.booking_fast_path import BookingFastPath
 from agent_desk.auth import routes as auth_routes
 from agent_desk.auth.guard import require
 from agent_desk.auth.middleware import SessionUserMiddleware
@@ -40,6 +39,7 @@ from agent_desk.deps import DeskContext
 from agent_desk.desk import STATIC_DIR, build_desk
 from agent_desk.errors import PARTNER_PREFIXES, install_error_handlers
 from agent_desk.pages import routes as pages
+from agent_desk.performance.booking_fast_path import BookingFastPath
 from backend.db import make_engine, make_session_factory
 from backend.knowledge import service as knowledge_service
 from backend.knowledge.service import KnowledgeSearch
@@ -71,12 +71,12 @@ def _lifespan(
 
 
 class DeskApp(FastAPI):
-    """The desk app, with the online booking's fast path in front of everything FastAPI does
-    on a request: its telemetry check (OpenTelemetry provider look-ups on every request),
-    Starlette's dispatch, the error page and the session layer would otherwise be passed, and
-    resumed at every await of the booking, on the platform's busiest request. The fast path
-    adds the security headers itself; an error it does not expect becomes uvicorn's plain
-    500, the same as the error layer's."""
+    """The desk app, with the online booking's fast path (``CC_DESK_FAST_PATH``) in front of
+    everything FastAPI does on a request: its telemetry check (OpenTelemetry provider look-ups
+    on every request), Starlette's dispatch, the error page and the session layer would
+    otherwise be passed, and resumed at every await of the booking, on the platform's busiest
+    request. The fast path adds the security headers itself; an error it does not expect
+    becomes uvicorn's plain 500, the same as the error layer's."""
 
     booking_fast_path: ASGIApp | None = None  # wraps FastAPI's own __call__
 
@@ -133,12 +133,13 @@ def create_app(
         prefixes=PARTNER_PREFIXES,
     )
     app.add_middleware(SessionUserMiddleware)
-    app.booking_fast_path = BookingFastPath(
-        partial(FastAPI.__call__, app),
-        ctx=app.state.ctx,
-        config=booking_config,
-        services=booking_services,
-    )
+    if settings.desk_fast_path:
+        app.booking_fast_path = BookingFastPath(
+            partial(FastAPI.__call__, app),
+            ctx=app.state.ctx,
+            config=booking_config,
+            services=booking_services,
+        )
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
 
     @app.get("/healthz", tags=["ops"])

@@ -1,40 +1,33 @@
-"""How the desk app is served: uvicorn, in ``CC_DESK_WORKERS`` processes, with its HTTP/1.1
-protocol's writes coalesced.
+"""How the desk app is served: uvicorn, in ``CC_DESK_WORKERS`` processes.
 
-uvicorn's httptools protocol writes each response in two system calls, the status line and
-headers first and the body after (``backend.coalesced_writes`` says why that costs); this
-protocol hands it a transport that sends both in one. Everything else is uvicorn's.
-``callcenter desk`` and bench/booking both serve through here, so the bench measures the
-server the desk runs.
+With ``CC_DESK_FAST_PATH`` (the default) on uvloop with the desk's own HTTP protocol
+(``agent_desk.performance.http_protocol``: each response in one write), otherwise as uvicorn
+comes. ``callcenter desk`` and bench/booking both serve through here, so the bench measures
+the server the desk runs.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sys
-from typing import Any, cast
+from typing import Any
 
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from backend.coalesced_writes import CoalescingTransport
+from agent_desk.performance.http_protocol import DeskHttpProtocol
 from backend.errors import CallCenterError
 from backend.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
 
 
-class DeskHttpProtocol(HttpToolsProtocol):
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # A TCP transport (uvloop's is not an asyncio.Transport subclass, so no isinstance).
-        super().connection_made(CoalescingTransport(cast(asyncio.Transport, transport)))
-
-
-def serve(app: Any, *, host: str, port: int, **options: Any) -> None:
-    """``uvicorn.run`` on uvloop with ``DeskHttpProtocol``; ``options`` are uvicorn's."""
-    uvicorn.run(app, host=host, port=port, loop="uvloop", http=DeskHttpProtocol, **options)
+def serve(app: Any, *, host: str, port: int, fast_path: bool, **options: Any) -> None:
+    """``uvicorn.run``, with the fast path on uvloop and ``DeskHttpProtocol``; ``options``
+    are uvicorn's."""
+    if fast_path:
+        options |= {"loop": "uvloop", "http": DeskHttpProtocol}
+    uvicorn.run(app, host=host, port=port, **options)
 
 
 def desk_app() -> Any:
@@ -75,6 +68,7 @@ def serve_desk(settings: Settings) -> None:
         factory=True,
         host=settings.desk_bind,
         port=settings.desk_port,
+        fast_path=settings.desk_fast_path,
         workers=settings.desk_workers,
         access_log=settings.desk_access_log,
     )

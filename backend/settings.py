@@ -145,6 +145,11 @@ class Settings(BaseSettings):
     # a proxy in front logs requests already: at the daily slot release it is a line for every
     # online booking.
     desk_access_log: bool = True
+    # The performance layer (agent_desk/performance): plain online bookings answered in front
+    # of FastAPI, the asyncpg pool and pipelined Redis connection of our own, responses written
+    # in one system call. false: the standard path (the FastAPI route, asyncpg's pool,
+    # redis-py, uvicorn as it comes), answering alike; e.g. to rule the layer out of a fault.
+    desk_fast_path: bool = True
     secret_key: SecretStr = SecretStr(DEV_SECRET)
     # Personal data encryption key (Fernet) and the key of the look-up hash.
     data_key: SecretStr = SecretStr(DEV_DATA_KEY)

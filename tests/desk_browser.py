@@ -25,7 +25,7 @@ import uvicorn
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent_desk.app import create_app
-from agent_desk.http_server import DeskHttpProtocol
+from agent_desk.performance.http_protocol import DeskHttpProtocol
 from backend.settings import Settings
 from tests.conftest import free_port
 from tests.desk_support import desk_settings
@@ -62,14 +62,14 @@ def serve_desk(
     client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
     app = create_app(settings, session_factory=session_factory, redis_client=client, **app_kwargs)
     server = uvicorn.Server(
-        # The desk's own HTTP protocol (``callcenter desk`` serves with it), websockets too.
+        # The HTTP protocol ``callcenter desk`` serves with for these settings, websockets too.
         uvicorn.Config(
             app,
             host="127.0.0.1",
             port=port,
             log_level="warning",
             ws="websockets",
-            http=DeskHttpProtocol,
+            http=DeskHttpProtocol if settings.desk_fast_path else "auto",
         )
     )
     thread = threading.Thread(target=server.run, name="desk-server", daemon=True)

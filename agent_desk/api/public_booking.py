@@ -42,7 +42,7 @@ from backend.booking.service import BookingService
 from backend.booking.views import BookingReceipt
 from backend.errors import ServiceUnavailable
 from backend.models.booking import Announcement
-from backend.pipelined_redis import RedisUnavailable
+from backend.redis_commands import RedisUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ class ServiceCache:
     """One BookingService per app context, built on first use (the calendar is read once).
 
     A FastAPI dependency (``Depends(cache)``), and callable directly where there is no
-    dependency solver (``agent_desk.api.booking_fast_path``)."""
+    dependency solver (``agent_desk.performance.booking_fast_path``)."""
 
     def __init__(self, rules: BookingRules) -> None:
         self._rules = rules

@@ -21,7 +21,8 @@ from backend.booking.views import BookingReceipt
 
 
 class ConnectionSource(Protocol):
-    """Where a booking gets its connection: ``FairPool`` in the web app, or an asyncpg pool."""
+    """Where a booking gets its connection: in the web app ``FairPool`` or asyncpg's pool, as
+    ``CC_DESK_FAST_PATH`` chooses (``agent_desk.aio``)."""
 
     def acquire(self) -> AbstractAsyncContextManager[asyncpg.Connection]: ...
 

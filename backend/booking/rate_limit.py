@@ -1,9 +1,9 @@
 """A fixed-window request counter per client address, in Redis, shared by every web worker.
 
 Asynchronous: the web app counts on its event loop, so that the busiest route (the online
-booking API) spends no thread-pool hop on a counter, on the loop's one pipelined Redis
-connection (``backend.pipelined_redis``). One Lua script per hit (count, and start the key's
-expiry with the window's first request): a single command instead of INCR and EXPIRE.
+booking API) spends no thread-pool hop on a counter, on the loop's Redis client
+(``backend.redis_commands``). One Lua script per hit (count, and start the key's expiry with
+the window's first request): a single command instead of INCR and EXPIRE.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 
 from backend.errors import CallCenterError
-from backend.pipelined_redis import PipelinedRedis, RedisReplyError
+from backend.redis_commands import RedisCommands, RedisReplyError
 
 COUNT_HIT = """
 local count = redis.call('INCR', KEYS[1])
@@ -39,7 +39,7 @@ class RateLimited(CallCenterError):
 class RateLimiter:
     def __init__(
         self,
-        client: PipelinedRedis,
+        client: RedisCommands,
         *,
         prefix: str,
         limit: int,

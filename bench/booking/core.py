@@ -24,11 +24,11 @@ from functools import partial
 
 import uvloop
 
+from agent_desk.performance.fair_pool import FairPool
 from backend.booking.context import BookingContext
 from backend.booking.online import OnlineBooking
 from backend.booking.reservations import online_request
 from backend.db import libpq_url
-from backend.fair_pool import FairPool
 from backend.migrate import migrated_database
 from backend.settings import Settings, load_settings
 from bench.booking.cpu import CpuMeter, postgres_backends_of

@@ -18,11 +18,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent_desk.api import hospital_api, public_booking
-from agent_desk.api.booking_fast_path import BookingFastPath
 from agent_desk.app import create_app
 from agent_desk.body_limit import BodySizeLimit
 from agent_desk.deps import DeskContext
 from agent_desk.errors import PARTNER_PREFIXES, install_error_handlers
+from agent_desk.performance.booking_fast_path import BookingFastPath
 from backend import idcard
 from backend.booking.demo_data import create_hospital
 from backend.booking.rules import BookingRules
@@ -91,6 +91,8 @@ def _app(
     *,
     fast_path: bool = True,
 ) -> FastAPI:
+    """The two APIs with the performance layer (``CC_DESK_FAST_PATH``) on or off."""
+    settings = settings.model_copy(update={"desk_fast_path": fast_path})
     app = FastAPI()
     app.state.ctx = DeskContext(settings, factory, client)
     install_error_handlers(app)
@@ -114,9 +116,10 @@ def _hospital(settings: Settings, factory: sessionmaker[Session], name: str) -> 
     return code
 
 
-# Every case runs twice: with the fast path that answers plain bookings in front of FastAPI
-# (as the desk app runs) and with the FastAPI route alone, so that the two answer alike.
-@pytest.fixture(params=["fast path", "route only"])
+# Every case runs twice: with the performance layer (the fast path that answers plain bookings
+# in front of FastAPI, our pool and pipelined Redis: as the desk app runs by default) and with
+# the standard path (the FastAPI route, asyncpg's pool, redis-py), so that the two answer alike.
+@pytest.fixture(params=["fast path", "standard path"])
 def api(
     request: pytest.FixtureRequest,
     settings: Settings,
@@ -324,7 +327,9 @@ def test_a_stopped_session_lists_patients_to_notify(api: Api) -> None:
     assert early["status"] == 422 and early["json"]["error"] == "not-reportable"  # type: ignore[index]
 
 
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast path", "standard path"])
 def test_brushing_clients_are_throttled(
+    fast_path: bool,
     settings: Settings,
     session_factory: sessionmaker[Session],
     redis_client: redis.Redis,
@@ -339,7 +344,8 @@ def test_brushing_clients_are_throttled(
     left = window - time.time() % window
     if left < 10:
         time.sleep(left + 0.05)
-    with TestClient(_app(settings, session_factory, redis_client, config)) as client:
+    app = _app(settings, session_factory, redis_client, config, fast_path=fast_path)
+    with TestClient(app) as client:
         statuses = [client.get("/api/public/hospitals").status_code for _ in range(6)]
         assert statuses == [200] * 5 + [429]
         last = client.get("/api/public/hospitals")
@@ -347,7 +353,9 @@ def test_brushing_clients_are_throttled(
         assert last.json()["error"] == "rate-limited"
 
 
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast path", "standard path"])
 def test_an_unreachable_redis_is_a_503_with_a_reason(
+    fast_path: bool,
     settings: Settings,
     session_factory: sessionmaker[Session],
     redis_client: redis.Redis,
@@ -359,17 +367,30 @@ def test_an_unreachable_redis_is_a_503_with_a_reason(
     config = public_booking.BookingApiConfig(
         rules=BookingRules(), redis_prefix=f"{redis_namespace}:gone:"
     )
-    with TestClient(_app(gone, session_factory, redis_client, config)) as client:
-        response = client.get("/api/public/hospitals")
-        assert response.status_code == 503
-        assert response.json() == {"error": "unavailable", "message": "服务暂时不可用，请稍后再试"}
+    app = _app(gone, session_factory, redis_client, config, fast_path=fast_path)
+    with TestClient(app) as client:
+        for response in (
+            client.get("/api/public/hospitals"),
+            client.post("/api/public/bookings", json={}, headers={"Authorization": "Bearer x"}),
+        ):
+            assert response.status_code == 503
+            assert response.json() == {
+                "error": "unavailable",
+                "message": "服务暂时不可用，请稍后再试",
+            }
 
 
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fast path", "standard path"])
 def test_the_desk_app_answers_bookings_in_front_of_its_stack_with_the_security_headers(
-    settings: Settings, session_factory: sessionmaker[Session], redis_client: redis.Redis
+    fast_path: bool,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    redis_client: redis.Redis,
 ) -> None:
+    settings = settings.model_copy(update={"desk_fast_path": fast_path})
     app = create_app(settings, session_factory=session_factory, redis_client=redis_client)
-    assert isinstance(app.booking_fast_path, BookingFastPath)  # in front of FastAPI.__call__
+    # With the setting, in front of FastAPI.__call__; without it, the route answers.
+    assert isinstance(app.booking_fast_path, BookingFastPath) is fast_path
     with TestClient(app) as client:
         refused = client.post(
             "/api/public/bookings",

@@ -17,6 +17,8 @@ import pytest
 from sqlalchemy import Engine, func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from agent_desk.aio import AsyncpgPool
+from agent_desk.performance.fair_pool import FairPool
 from backend import idcard
 from backend.booking.context import BookingContext
 from backend.booking.demo_data import create_hospital, session_push
@@ -28,7 +30,6 @@ from backend.booking.reservations import BookRequest, online_request
 from backend.booking.rules import BookingRules, Channel, SessionOfDay
 from backend.booking.service import BookingService
 from backend.db import libpq_url, make_engine, make_session_factory, transaction
-from backend.fair_pool import FairPool
 from backend.models.booking import AccountPatient, Booking, Patient, Slot
 from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
@@ -152,17 +153,20 @@ def test_five_hundred_clients_never_overbook_one_hundred_slots(race: Race) -> No
     assert_exactly_one_booking_per_slot(race, outcomes)
 
 
+@pytest.mark.parametrize("fast_path", [True, False], ids=["fair pool", "asyncpg pool"])
 async def test_five_hundred_online_clients_on_the_async_pool_never_overbook(
-    race: Race, settings: Settings
+    fast_path: bool, race: Race, settings: Settings
 ) -> None:
-    """The online API's path (its asyncpg connection pool, no threads) under the same race."""
+    """The online API's path (an asyncpg connection pool, no threads) under the same race, on
+    either pool the web app may use (``CC_DESK_FAST_PATH``)."""
     with transaction(race.factory) as session:
         account_id, token = open_account(session, race.ctx, "13900000000")
         session.execute(
             insert(AccountPatient),
             [{"account_id": account_id, "patient_id": p} for p in race.patient_ids],
         )
-    pool = FairPool(libpq_url(settings.database_url), size=20, idle_seconds=60)
+    dsn = libpq_url(settings.database_url)
+    pool = FairPool(dsn, size=20, idle_seconds=60) if fast_path else AsyncpgPool(dsn, size=20)
     try:
         online = OnlineBooking(pool, race.ctx)
         go = asyncio.Event()

@@ -7,13 +7,10 @@ each worker."""
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import json
 import os
-import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -28,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.models.users import Role
 from backend.settings import Settings
 from tests.conftest import free_port
+from tests.desk_process import children, start_desk, stop_desk
 from tests.desk_support import PASSWORD, make_user
 
 WORKERS = 2
@@ -52,30 +50,12 @@ def desk(settings: Settings, run_id: str, tmp_path: Path) -> Iterator[Desk]:
         "CC_DESK_REDIS_PREFIX": f"workers-{run_id}",
         "CC_STATE_DIR": str(tmp_path),
     }
-    log = (tmp_path / "desk.log").open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "backend.cli.main", "desk"], env=env, stdout=log, stderr=log
-    )
+    log = tmp_path / "desk.log"
+    proc = start_desk(env, log)
     try:
-        workers = wait_for_workers(proc, port, tmp_path / "desk.log")
-        yield Desk(port, workers)
+        yield Desk(port, wait_for_workers(proc, port, log))
     finally:
-        stop(proc)
-        log.close()
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM (uvicorn stops its workers and waits for them), then SIGKILL to the lot."""
-    workers = children(proc.pid)
-    proc.terminate()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    for pid in workers:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
+        stop_desk(proc)
 
 
 def wait_for_workers(proc: subprocess.Popen[bytes], port: int, log: Path) -> list[int]:
@@ -90,11 +70,6 @@ def wait_for_workers(proc: subprocess.Popen[bytes], port: int, log: Path) -> lis
             return workers
         time.sleep(0.2)
     raise AssertionError(f"the desk's workers did not come up:\n{log.read_text()}")
-
-
-def children(pid: int) -> list[int]:
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(child) for child in path.read_text().split()] if path.exists() else []
 
 
 def cmdline(pid: int) -> str:

@@ -5,7 +5,7 @@ are closed, and a cancelled waiter loses nobody a connection.
 
 (The order sequence does not catch asyncpg's own pool out: its queue is passed when a
 newcomer's callback was already due in the event loop's turn that put the connection back,
-which a test cannot stage reliably. The measured effect is in ``backend/fair_pool.py``.)"""
+which a test cannot stage reliably. The measured effect is in bench/README.md.)"""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
+from agent_desk.performance.fair_pool import FairPool, PoolClosed
 from backend.db import libpq_url
-from backend.fair_pool import FairPool, PoolClosed
 from backend.settings import Settings
 
 

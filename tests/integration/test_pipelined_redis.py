@@ -12,7 +12,7 @@ import pytest
 import redis
 import uvloop
 
-from backend.pipelined_redis import PipelinedRedis, RedisReplyError, RedisUnavailable
+from agent_desk.performance.pipelined_redis import PipelinedRedis, RedisReplyError, RedisUnavailable
 from backend.settings import Settings
 from tests.conftest import free_port
 

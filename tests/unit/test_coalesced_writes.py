@@ -1,5 +1,5 @@
-"""Writes coalesced per pass of the event loop (``backend.coalesced_writes``), and the desk's
-HTTP protocol answering a request in one write. The transport below records the calls a
+"""Writes coalesced per pass of the event loop (``agent_desk.performance.coalesced_writes``),
+and the desk's HTTP protocol answering a request in one write. The transport below records the calls a
 socket transport would get; the real sockets are under the browser tests, whose desk server
 uses ``DeskHttpProtocol``, and under bench/booking."""
 
@@ -13,8 +13,8 @@ from starlette.responses import PlainTextResponse
 from starlette.types import Receive, Scope, Send
 from uvicorn.server import ServerState
 
-from agent_desk.http_server import DeskHttpProtocol
-from backend.coalesced_writes import CoalescingTransport
+from agent_desk.performance.coalesced_writes import CoalescingTransport
+from agent_desk.performance.http_protocol import DeskHttpProtocol
 
 
 class RecordingTransport(asyncio.Transport):

@@ -6,7 +6,7 @@ flight than pooled connections the surplus waited for a connection. Redis answer
 commands of one connection in the order they were sent, so one connection serves every
 caller without a pool and without waiting for one: a command is queued with its future and
 written at the end of the loop's pass, with the other commands of that pass
-(``backend.coalesced_writes``), and the replies, parsed by hiredis, settle the futures in
+(``coalesced_writes``), and the replies, parsed by hiredis, settle the futures in
 that order.
 
 A lost connection fails the commands still waiting on it with ``RedisUnavailable``; the
@@ -25,15 +25,8 @@ from urllib.parse import unquote, urlsplit
 
 import hiredis
 
-from backend.coalesced_writes import CoalescingTransport
-
-
-class RedisUnavailable(Exception):
-    """Redis could not be reached, or did not answer in time."""
-
-
-class RedisReplyError(Exception):
-    """Redis answered with an error (``NOSCRIPT ...``, ``WRONGTYPE ...``)."""
+from agent_desk.performance.coalesced_writes import CoalescingTransport
+from backend.redis_commands import RedisReplyError, RedisUnavailable
 
 
 class _Connection(asyncio.Protocol):
