@@ -3,9 +3,7 @@
 The online booking is the platform's busiest request: at the daily release of a popular
 department's slots thousands of phones send it within a minute. For this one request
 FastAPI's machinery (dependency solving, the exception and routing layers, telemetry hooks)
-cost as much server CPU as the booking transaction itself: under bench/booking's load the
-server processes spent 2.3 ms of CPU per booking through the route and 1.3 ms through this
-middleware (CPU time from /proc over a closed-loop run; the bench itself prints throughput).
+cost as much server CPU as the booking transaction itself (bench/README.md).
 
 So a plain ASGI app, in front of everything FastAPI does (``agent_desk.app.DeskApp`` calls it
 before ``FastAPI.__call__``; it passes every other request on to that), takes

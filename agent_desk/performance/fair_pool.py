@@ -6,13 +6,13 @@ a pool of its own rather than asyncpg's:
 - Order. asyncpg's pool waits on an ``asyncio.Queue``: a connection put back wakes the
   longest waiter, but a request whose turn in the event loop comes before that waiter's finds
   the connection in the queue and takes it, and the waiter queues again, at the back. Under
-  bench/booking's 200 clients requests were passed over and over: the closed-loop p99 was
-  0.86-1.1 s through asyncpg's pool and 0.55 s with first-come-first-served hand-over, at the
-  same throughput. Here a connection put back goes straight to the longest waiter, and a
-  newcomer takes an idle connection only when nobody waits.
+  bench/booking's 200 clients requests were passed over and over, which showed in the p99
+  latency. Here a connection put back goes straight to the longest waiter, and a newcomer
+  takes an idle connection only when nobody waits.
 - Cost. Taking and giving back a connection is a list pop and push here; asyncpg's pool
-  wraps each hand-over in a task (``asyncio.shield``) and a timeout, about 5% of a web
-  worker's Python time per booking before this pool replaced it (py-spy).
+  wraps each hand-over in a task (``asyncio.shield``) and a timeout.
+
+The figures are in bench/README.md.
 
 A connection given back closed, or still inside a transaction (its request was cancelled
 mid-way), is dropped, and the longest waiter is given the right to open a new one, so the

@@ -1,8 +1,8 @@
 """One Redis connection shared by every coroutine of an event loop, its commands pipelined.
 
 The public API counts each request in Redis (``booking.rate_limit``). Through redis-py's
-asyncio client that count cost about 120 µs of CPU per command, and with more requests in
-flight than pooled connections the surplus waited for a connection. Redis answers the
+asyncio client that count was a measurable share of a booking's CPU (bench/README.md), and
+with more requests in flight than pooled connections the surplus waited for a connection. Redis answers the
 commands of one connection in the order they were sent, so one connection serves every
 caller without a pool and without waiting for one: a command is queued with its future and
 written at the end of the loop's pass, with the other commands of that pass

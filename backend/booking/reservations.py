@@ -157,7 +157,7 @@ def _why_not_given_slot(
 
 def _details(channel: Channel, schedule_id: int) -> str:
     """The audit row's details as JSON text, written out: ``json.dumps`` of this two-key
-    dict took about 2% of a web worker's Python time per online booking (py-spy)."""
+    dict showed in a web worker's profile of the online booking (bench/README.md)."""
     return f'{{"channel": "{channel.value}", "schedule_id": {int(schedule_id)}}}'
 
 

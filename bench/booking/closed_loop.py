@@ -1,9 +1,8 @@
 """bench/booking's closed-loop phase, driven by wrk.
 
 wrk is a load generator written in C, as pgbench, the baseline, is a database client written
-in C. The Python generator (``load.py``) spent about 0.2 ms of CPU per request at 200
-connections, on the same two cores as the endpoint it measured; in alternating runs the
-endpoint served 5-8% more bookings a second under wrk. ``closed_loop.lua`` books each request
+in C. The Python generator (``load.py``) took CPU from the same two cores as the endpoint it
+measured, and the endpoint served more bookings a second under wrk (bench/README.md). ``closed_loop.lua`` books each request
 for the next patient of a contiguous block (a patient booking twice would meet the quota
 rules). The paced phase stays with ``load.py``, which counts each latency from when the request
 was due.

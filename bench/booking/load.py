@@ -1,11 +1,10 @@
 """A lean HTTP/1.1 load generator for one POST endpoint, on a raw asyncio protocol.
 
-Why not httpx: at 200 concurrent connections httpx spent about 11 ms of CPU per request in
-this process, more than the server it was measuring, so the bench measured its own client.
-This keeps one keep-alive connection per client, builds each request as bytes and parses only
-the status line and ``Content-Length``: about 0.2 ms of CPU per request at 200 connections on
-this machine, most of it the event loop's wake-ups (which is why bench/booking's closed loop
-runs on wrk, ``closed_loop.py``).
+Why not httpx: at 200 concurrent connections httpx spent more CPU per request in this process
+than the server it was measuring, so the bench measured its own client. This keeps one
+keep-alive connection per client, builds each request as bytes and parses only the status line
+and ``Content-Length``; what it still costs is mostly the event loop's wake-ups, which is why
+bench/booking's closed loop runs on wrk (``closed_loop.py``; the figures in bench/README.md).
 
 Two ways to drive the server:
 

@@ -30,6 +30,7 @@ so latency is 200 / throughput by Little's law (pgbench's own transaction would 
 stated load. Makes and drops its own database. Usage:
 
     .venv/bin/python -m bench.booking.run [--clients 200] [--seconds 8] [--rounds 5]
+        [--standard-path]
 """
 
 from __future__ import annotations
@@ -73,8 +74,8 @@ ROOT = Path(__file__).resolve().parents[2]
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 SLOTS_PER_SESSION = 100
 # Room for this many bookings a second on either side: about twice the most either has done
-# here (pgbench 3,300 tx/s on 2026-11-26; until then 1,100-2,100). A run that outgrew its seed
-# would find its sessions full and its patients booked already, and stop.
+# here (bench/README.md). A run that outgrew its seed would find its sessions full and its
+# patients booked already, and stop.
 MOST_PER_SECOND = 6000
 
 SESSIONS_SQL = """
@@ -261,9 +262,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_app(url: str, port: int, workers: int, run_id: str) -> subprocess.Popen[bytes]:
+def start_app(
+    url: str, port: int, workers: int, run_id: str, *, fast_path: bool
+) -> subprocess.Popen[bytes]:
     """``callcenter desk``, as an operator starts it, in ``workers`` processes."""
     env = os.environ | {
+        "CC_DESK_FAST_PATH": "true" if fast_path else "false",
         "CC_DATABASE_URL": url,
         "CC_ENVIRONMENT": "development",
         "CC_DESK_PORT": str(port),
@@ -367,6 +371,11 @@ def main() -> None:
     parser.add_argument(
         "--paced-fraction", type=float, default=0.5, help="paced rate, as a share of pgbench's"
     )
+    parser.add_argument(
+        "--standard-path",
+        action="store_true",
+        help="serve with CC_DESK_FAST_PATH=false (the desk without its performance layer)",
+    )
     args = parser.parse_args()
     for tool, package in (("pgbench", "postgresql-client"), ("wrk", "wrk")):
         if shutil.which(tool) is None:
@@ -394,7 +403,7 @@ def main() -> None:
             )
 
             port = free_port()
-            proc = start_app(url, port, args.workers, run_id)
+            proc = start_app(url, port, args.workers, run_id, fast_path=not args.standard_path)
             asyncio.run(wait_ready(f"http://127.0.0.1:{port}", proc))
             patients = iter(seeded.http_patients)
             requests = booking_requests(port, seeded.token, patients, seeded.http_sessions)

@@ -7,8 +7,7 @@ message. Prints p50 / p99 in milliseconds and ratios to the baseline.
 
     PYTHONPATH=. .venv/bin/python bench/desk_pages/run.py [--rounds 50]
 
-Seen here (2 shared cores, 30 rounds): pages p50 ~5 ms (1.4x /healthz), wallboard API
-~26 ms with 31 agents, state click to wallboard WebSocket event ~19 ms.
+What it printed here is in bench/README.md.
 """
 
 from __future__ import annotations
