@@ -32,7 +32,7 @@ from backend.db import libpq_url
 from backend.migrate import migrated_database
 from backend.settings import Settings, load_settings
 from bench.booking.cpu import CpuMeter, postgres_backends_of
-from bench.booking.run import ADMIN_URL, MOST_PER_SECOND, Seeded, seed
+from bench.booking.seed import ADMIN_URL, MOST_PER_SECOND, Seeded, seed
 
 POOL_SIZE = 16  # as one web worker's (settings.desk_concurrency)
 
