@@ -10,7 +10,7 @@ import ipaddress
 import re
 import socket
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import (
     Field,
@@ -23,6 +23,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from backend.errors import ConfigError
+from backend.lines import LINES, PHONE_NUMBER, PHONE_NUMBER_PROBLEM, REGISTRY_NAME, is_line
 
 ENV_PREFIX = "CC_"
 DEV_SECRET = "change-me-in-production"
@@ -35,7 +36,11 @@ CARRIER_CODECS = ("alaw", "ulaw", "gsm")
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+    # "_" nests: CC_DID_114 is did["114"] (and CC_BOOKING_QUOTA_DAY booking.quota_day), split
+    # once after the field's own name.
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, extra="ignore", env_nested_delimiter="_", env_nested_max_split=1
+    )
 
     environment: Literal["development", "test", "production"] = "development"
 
@@ -80,12 +85,12 @@ class Settings(BaseSettings):
     carrier_password: SecretStr = SecretStr("")
     carrier_register: bool = False
     carrier_inbound_auth: bool = False
-    # The number the carrier delivers each line on, and the caller ID each line presents on
-    # outbound calls (callbacks, the agents' calls).
-    did_114: str = "114"
-    did_hotline: str = "12393"
-    caller_id_114: str = "114"
-    caller_id_hotline: str = "12393"
+    # The number the carrier delivers each line on (CC_DID_<CODE>: CC_DID_114, CC_DID_HOTLINE),
+    # and the caller ID each line presents on outbound calls, callbacks and the agents' calls
+    # (CC_CALLER_ID_<CODE>), by line code; a line not set keeps the numbers of its entry in
+    # the line registry (backend/data/lines.yaml).
+    did: dict[str, str] = Field(default_factory=dict)
+    caller_id: dict[str, str] = Field(default_factory=dict)
     # Dialled by the dialplan when the controller is unreachable, e.g. "PJSIP/1001&PJSIP/1002".
     fallback_agents: str = ""
     # Asterisk's HTTP server carries the browser softphones' SIP over WebSocket at /ws. Plain
@@ -268,12 +273,38 @@ class Settings(BaseSettings):
             raise ValueError("may only hold letters, digits and . _ ~ + - (at most 64)")
         return value
 
-    @field_validator("did_114", "did_hotline", "caller_id_114", "caller_id_hotline")
+    @model_validator(mode="before")
     @classmethod
-    def _phone_number(cls, value: str) -> str:
-        if not re.fullmatch(r"\+?[0-9]{3,20}", value):
-            raise ValueError(f"{value!r} is not a number of 3 to 20 digits (an optional +)")
-        return value
+    def _flat_line_numbers(cls, data: Any) -> Any:
+        """``did_114="…"`` given as a keyword is ``did={"114": "…"}``, as CC_DID_114 is."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for field in ("did", "caller_id"):
+            flat = {
+                key.removeprefix(f"{field}_"): data.pop(key)
+                for key in list(data)
+                if key.startswith(f"{field}_")
+            }
+            if flat:
+                data[field] = {**(data.get(field) or {}), **flat}
+        return data
+
+    @field_validator("did", "caller_id")
+    @classmethod
+    def _line_numbers(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
+        variable = f"{ENV_PREFIX}{(info.field_name or '').upper()}_"
+        numbers = {code.lower(): number for code, number in value.items()}
+        for code, number in numbers.items():
+            if not is_line(code):
+                raise ConfigError(
+                    variable + code.upper(),
+                    f"no line {code!r} in the line registry ({REGISTRY_NAME})",
+                )
+            if not PHONE_NUMBER.fullmatch(number):
+                raise ConfigError(variable + code.upper(), f"{number!r} {PHONE_NUMBER_PROBLEM}")
+        default = {spec.code: getattr(spec, info.field_name or "") for spec in LINES}
+        return {**default, **numbers}
 
     @field_validator("asterisk_instance")
     @classmethod
@@ -359,14 +390,16 @@ class Settings(BaseSettings):
     def effective_carrier_match(self) -> str:
         return self.carrier_match or f"{self.carrier_host}:{self.carrier_port}"
 
-    def line_dids(self) -> dict[str, str]:
-        """The DID of each line, by the line's name in flows and call records."""
-        return {"114": self.did_114, "hotline": self.did_hotline}
-
     def check_carrier(self) -> None:
         """Settings that are only wrong together, named by the variable to fix."""
-        if self.did_114 == self.did_hotline:
-            raise ConfigError("did_hotline", f"is the same number as CC_DID_114 ({self.did_114})")
+        line_of_did: dict[str, str] = {}
+        for code, did in self.did.items():
+            if did in line_of_did:
+                first = f"CC_DID_{line_of_did[did].upper()}"
+                raise ConfigError(
+                    f"CC_DID_{code.upper()}", f"is the same number as {first} ({did})"
+                )
+            line_of_did[did] = code
         wants_credentials = self.carrier_register or self.carrier_inbound_auth
         if wants_credentials and not self.carrier_username:
             raise ConfigError("carrier_username", "is needed for registration or inbound auth")

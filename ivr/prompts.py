@@ -5,22 +5,17 @@ from __future__ import annotations
 import wave
 
 from backend.settings import Settings
-from ivr.flows.loader import load_flows
+from ivr.flows.loader import load_line_flows
 from ivr.flows.ports import PromptText
 from ivr.flows.prompt_texts import apply_overrides, load_overrides, overrides_path
 from ivr.flows.schema import Flow
 from ivr.speech.tts import TtsRenderer, build_all_prompts
 
-PRODUCTION_FLOWS = ("114", "hotline")
-
 
 def production_flows(settings: Settings) -> dict[str, Flow]:
     """The lines' flows with the prompt texts administrators edited in the desk."""
     overrides = load_overrides(overrides_path(settings))
-    return {
-        line: apply_overrides(flow, overrides)
-        for line, flow in load_flows(names=PRODUCTION_FLOWS).items()
-    }
+    return {line: apply_overrides(flow, overrides) for line, flow in load_line_flows().items()}
 
 
 def overrides_version(settings: Settings) -> tuple[int, int, int]:

@@ -9,12 +9,13 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from backend.lines import LINE_LABELS
 from backend.models.calls import Disposition
 from backend.models.reporting import QUEUE_GIVE_UPS
 from reports.document import Table
 from reports.kpi import DEFAULT_SHORT_ABANDON_SECONDS
 from reports.measures import LINE_VALUE
-from reports.periods import LINE_LABELS, ReportFilter
+from reports.periods import ReportFilter
 
 LIST_LIMIT = 200
 COLUMNS = ["开始时间", "线路", "技能组", "来电号码", "等待(秒)", "结果", "已回拨"]

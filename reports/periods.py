@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from backend.errors import CallCenterError
+from backend.lines import LINE_LABELS, is_line
 
 LOCAL_TZ_NAME = "Asia/Shanghai"
 MAX_RANGE_DAYS = 400
@@ -38,7 +39,6 @@ class GroupBy(enum.StrEnum):
 
 GRAIN_LABELS = {Grain.HOUR: "小时", Grain.DAY: "日", Grain.WEEK: "周", Grain.MONTH: "月"}
 WEEKDAY_LABELS = {1: "周一", 2: "周二", 3: "周三", 4: "周四", 5: "周五", 6: "周六", 7: "周日"}
-LINE_LABELS = {"114": "114预约挂号", "hotline": "医保咨询热线"}
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class ReportFilter:
 
     first: date
     last: date
-    line: str | None = None  # "114" / "hotline"
+    line: str | None = None  # a line's code (backend/data/lines.yaml)
     skill: str | None = None
     agent_id: int | None = None
     team: str | None = None
@@ -59,7 +59,7 @@ class ReportFilter:
             raise ReportInputError("结束日期不能早于开始日期")
         if (self.last - self.first).days >= MAX_RANGE_DAYS:
             raise ReportInputError(f"统计区间不能超过{MAX_RANGE_DAYS}天")
-        if self.line is not None and self.line not in LINE_LABELS:
+        if self.line is not None and not is_line(self.line):
             raise ReportInputError(f"未知线路：{self.line}")
 
     @property

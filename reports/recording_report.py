@@ -5,10 +5,11 @@ from __future__ import annotations
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from backend.lines import LINE_LABELS
 from reports.document import Cell, ReportDocument, Section, Table, hours, megabytes
 from reports.kpi import CallTotals
 from reports.measures import LINE_VALUE
-from reports.periods import LINE_LABELS, GroupBy, ReportFilter
+from reports.periods import GroupBy, ReportFilter
 from reports.query import Source, call_totals
 
 COLUMNS = ["通话数", "有录音", "缺少录音", "录音时长(时)", "存储(MB)"]

@@ -9,12 +9,13 @@ from typing import Literal
 
 from sqlalchemy.orm import Session
 
+from backend.lines import LINE_LABELS
 from reports import kpi
 from reports.abandoned import abandoned_calls
 from reports.definitions import QueueDefinition, queue_definition
 from reports.document import Cell, Chart, ReportDocument, Section, Table, pct, secs, wait_edge
 from reports.kpi import CallTotals
-from reports.periods import LINE_LABELS, WEEKDAY_LABELS, GroupBy, ReportFilter, period_label
+from reports.periods import WEEKDAY_LABELS, GroupBy, ReportFilter, period_label
 from reports.query import Source, call_totals, intent_mix
 
 KpiCell = Callable[[CallTotals, QueueDefinition], Cell]

@@ -10,16 +10,16 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from backend.lines import LINE_LABELS, line_spec
 from reports import erlang, kpi
 from reports.definitions import queue_definition
 from reports.document import Cell, Chart, ReportDocument, Section, Table, pct, secs
 from reports.kpi import CallTotals
-from reports.periods import LINE_LABELS, GroupBy, ReportFilter
+from reports.periods import GroupBy, ReportFilter
 from reports.query import call_totals
 from reports.summaries import state_intervals_sql
 
 HALF_HOUR = 1800
-DEFAULT_TARGETS = {"114": 0.90, "hotline": 0.80}  # 114's contract asks for > 90 %
 
 
 def staffed_agents(session: Session, f: ReportFilter) -> dict[datetime, float]:
@@ -92,8 +92,8 @@ def build_staffing(
     target_level: float | None = None,
     target_seconds: int = kpi.DEFAULT_SL_THRESHOLD_SECONDS,
 ) -> ReportDocument:
-    level = target_level if target_level is not None else DEFAULT_TARGETS.get(line, 0.8)
     f = ReportFilter(first=day, last=day, line=line)
+    level = target_level if target_level is not None else line_spec(line).service_level
     definition = queue_definition(session, f)
     target = Target(level, target_seconds, definition.formula)
     by_half = call_totals(session, f, GroupBy.HALF_HOUR)

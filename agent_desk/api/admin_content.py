@@ -18,7 +18,7 @@ from agent_desk.desk import Desk
 from backend.db import transaction
 from backend.errors import NotFound
 from backend.models.booking import Announcement, Hospital
-from ivr.flows.loader import load_flows
+from ivr.flows.loader import load_line_flows
 from ivr.flows.ports import PromptText
 from ivr.flows.prompt_texts import (
     PromptRow,
@@ -28,7 +28,6 @@ from ivr.flows.prompt_texts import (
     prompt_rows,
     save_override,
 )
-from ivr.prompts import PRODUCTION_FLOWS
 from ivr.speech.tts import TtsRenderer
 
 
@@ -170,7 +169,7 @@ def build_prompts_router() -> APIRouter:
     router = APIRouter(tags=["系统管理"], responses=ERRORS)
 
     def rows(desk: Desk) -> list[PromptRow]:
-        flows = load_flows(names=PRODUCTION_FLOWS).values()
+        flows = load_line_flows().values()
         return prompt_rows(flows, load_overrides(overrides_path(desk.settings)))
 
     @router.get("/api/admin/prompts", summary="语音导航提示词")

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from agent_desk.deps import SessionDep
 from backend.errors import NotFound
+from backend.lines import LINE_CODES, is_line
 from reports.agent_report import build_agent_report
 from reports.booking_sheet import build_booking_sheet
 from reports.document import ReportDocument
@@ -34,6 +35,7 @@ from reports.staffing import build_staffing
 from reports.workorder_report import build_workorder_report
 
 Format = Literal["html", "csv", "xlsx", "pdf"]
+LINE_CHOICES = " 或 ".join(LINE_CODES)  # "114 或 hotline"
 MEDIA_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -80,7 +82,7 @@ def report_filter(
     last: Annotated[
         date | None, Query(description="结束日期（含）", ge=EARLIEST, le=LATEST)
     ] = None,
-    line: Annotated[str | None, Query(description="114 或 hotline")] = None,
+    line: Annotated[str | None, Query(description=LINE_CHOICES)] = None,
     skill: str | None = None,
     agent_id: int | None = None,
     team: str | None = None,
@@ -147,7 +149,7 @@ def build_router(guard: Callable[..., Any] | None = None) -> APIRouter:
         return HTMLResponse(
             f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>报表</title>'
             f"<style>{STYLE}</style></head><body><h1>报表</h1><ul>{links}</ul>"
-            "<p>各报表可用参数：first、last（日期）、line（114 或 hotline）、skill、agent_id、"
+            f"<p>各报表可用参数：first、last（日期）、line（{LINE_CHOICES}）、skill、agent_id、"
             "team、grain（hour/day/week/month）、format（html/csv/xlsx/pdf）。</p></body></html>"
         )
 
@@ -204,7 +206,7 @@ def build_router(guard: Callable[..., Any] | None = None) -> APIRouter:
         fmt: FormatQuery = "html",
     ) -> Response:
         day = day or beijing_today()
-        if line not in ("114", "hotline"):
+        if not is_line(line):
             raise ReportInputError(f"未知线路：{line}")
         doc = build_staffing(session, day, line, target_level=target, target_seconds=seconds)
         return report_response(request, doc, fmt, f"排班测算_{line}_{day}")

@@ -13,6 +13,7 @@ from agent_desk.auth.errors import NotAuthenticated
 from agent_desk.auth.guard import Caller, caller_of, check_permission, get_desk
 from agent_desk.auth.permissions import HOME_PAGE, ROLE_LABELS, ROLE_PERMISSIONS, Permission
 from agent_desk.auth.sessions import Stage
+from backend.lines import LINES
 from ivr.acd.states import REASON_LABELS, STATE_LABELS, NotReadyReason
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -38,6 +39,7 @@ BREAK_REASONS = [
 
 def build_router(templates: Jinja2Templates | None = None) -> APIRouter:
     templates = templates or Jinja2Templates(directory=str(TEMPLATES))
+    templates.env.globals["lines"] = LINES  # the pages' line selects
     router = APIRouter(include_in_schema=False)
 
     def page(request: Request, name: str, permission: Permission, **extra: Any) -> Response:

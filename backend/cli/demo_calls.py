@@ -89,7 +89,7 @@ async def run_demo_calls(settings: Settings, settle_seconds: float = 60.0) -> li
         # After 9 the caller waits for the (slower) elderly announcement before pressing 0.
         gap = prompt_seconds(settings, "114", "elderly_on", elderly=True) + 2.5
         pauses = {"elderly_on": "w" * math.ceil(gap * 2)}  # 'w' is half a second
-        dids = settings.line_dids()
+        dids = settings.did
         for line, caller, keys, hold, what in DEMO_CALLS:
             dtmf = keys.format(**pauses)
             await simulated_call(

@@ -9,12 +9,13 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Boolean, Enum, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from backend.lines import LINES
 from backend.models.base import Base, utcnow
 
-
-class Line(enum.StrEnum):
-    APPOINTMENT_114 = "114"
-    HOTLINE = "hotline"
+# The lines of the registry (backend/data/lines.yaml): values are the line codes, member names
+# are what call_records.line stores (APPOINTMENT_114, HOTLINE), so a line's code may be renamed
+# in the registry while its recorded calls keep their line.
+Line = enum.StrEnum("Line", [(spec.db_name, spec.code) for spec in LINES])  # type: ignore[misc]
 
 
 class Disposition(enum.StrEnum):

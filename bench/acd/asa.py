@@ -112,7 +112,7 @@ async def run_ours(
     done: asyncio.Queue[None] = asyncio.Queue()
 
     async def handler(session: AgiSession) -> None:
-        call = CallInfo(session.linked_id, session.call_id, "114", "", settings.did_114)
+        call = CallInfo(session.linked_id, session.call_id, "114", "", settings.did["114"])
         try:
             await queue.enter_queue(session, call, "bench", 0)
         finally:
@@ -131,7 +131,7 @@ async def run_ours(
             )
             await store.change_state(n, AgentState.READY)
         for _ in range(callers):
-            await originate_caller(ami, carrier_channel(settings.did_114))
+            await originate_caller(ami, carrier_channel(settings.did["114"]))
             await asyncio.sleep(ARRIVAL_GAP)
         for _ in range(callers):
             await asyncio.wait_for(done.get(), 300)

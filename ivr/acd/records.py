@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.db import transaction
+from backend.lines import LINE_CODES
 from backend.models.calls import CallRecord, Direction, Disposition, Line
 from ivr.acd.callbacks import CallbackReport
 from ivr.acd.queue import QueueReport
@@ -94,7 +95,8 @@ class SqlQueueRecorder:
             answered = report.status == "answered"
             values: dict[str, object] = {
                 "direction": Direction.OUTBOUND,
-                "line": parent.line if parent else Line.APPOINTMENT_114,
+                # A callback whose call was never recorded: the registry's first line.
+                "line": parent.line if parent else Line(LINE_CODES[0]),
                 "caller_number": parent.caller_number if parent else "",
                 "did": parent.did if parent else "",
                 "started_at": _utc(report.started_at),

@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from backend.errors import CallCenterError
+from backend.lines import LINES, REGISTRY_NAME, is_line, line_spec
 from ivr.flows.schema import CollectNode, Flow, MenuNode, SpeechNode
 from ivr.flows.validators import VALIDATORS
 
@@ -41,6 +42,8 @@ PROMPT_FIELDS = (
     "refused_prompt",
 )
 VARIABLE_FIELDS = ("id_from", "code_from")
+# A time branch without these takes its line's hours from the line registry.
+HOURS_FIELDS = ("days", "opens", "closes")
 
 
 class FlowConfigError(CallCenterError):
@@ -67,10 +70,24 @@ def load_flow(path: Path) -> Flow:
     return parse_flow(raw, name)
 
 
+def load_line_flows(directory: Path = DATA_DIR) -> dict[str, Flow]:
+    """The flow of each line of the registry (backend/data/lines.yaml), by line code."""
+    flows: dict[str, Flow] = {}
+    for spec in LINES:
+        path = directory / f"{spec.flow}.yaml"
+        flow = load_flow(path)
+        if flow.line != spec.code:
+            raise FlowConfigError(
+                str(path), None, "line", f"is {flow.line!r}, the registry's line is {spec.code!r}"
+            )
+        flows[spec.code] = flow
+    return flows
+
+
 def load_flows(
     directory: Path = DATA_DIR, *, names: tuple[str, ...] | None = None
 ) -> dict[str, Flow]:
-    """Flows by line. ``names`` picks files (stem) — the Korean test flow is not a real line."""
+    """Flows by line, of every file of ``directory`` or of those named (stem) in ``names``."""
     flows: dict[str, Flow] = {}
     for path in sorted(directory.glob("*.yaml")):
         if names is not None and path.stem not in names:
@@ -86,13 +103,35 @@ def parse_flow(raw: object, file: str) -> Flow:
     if not isinstance(raw, Mapping):
         raise FlowConfigError(file, None, None, "the file must hold a mapping (name, line, ...)")
     try:
-        flow = Flow.model_validate(raw)
+        flow = Flow.model_validate(_with_line_hours(raw, file))
     except ValidationError as exc:
         first = exc.errors()[0]
         node, field = _locate(first["loc"], raw)
         raise FlowConfigError(file, node, field, first["msg"]) from None
     _check_references(flow, file)
     return flow
+
+
+def _with_line_hours(raw: Mapping[str, Any], file: str) -> Mapping[str, Any]:
+    """``raw`` with the line's hours (the registry's) in time branches that give none."""
+    nodes = raw.get("nodes")
+    if not isinstance(nodes, Mapping):
+        return raw
+    filled = dict(nodes)
+    for name, node in nodes.items():
+        if not isinstance(node, Mapping) or node.get("kind") != "time_branch":
+            continue
+        if any(key in node for key in HOURS_FIELDS):
+            continue
+        line = str(raw.get("line", ""))
+        hours = line_spec(line).hours if is_line(line) else None
+        if hours is None:
+            raise FlowConfigError(
+                file, str(name), "opens",
+                f"line {line!r} has no hours in {REGISTRY_NAME}: give days, opens and closes",
+            )  # fmt: skip
+        filled[name] = {**node, **hours.model_dump()}
+    return {**raw, "nodes": filled}
 
 
 def _locate(loc: tuple[Any, ...], raw: Mapping[str, Any]) -> tuple[str | None, str | None]:

@@ -7,10 +7,11 @@ field-level validation here, so that every error names the file, the node and th
 from __future__ import annotations
 
 import re
-from datetime import time
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from backend.lines import LineHours
 
 DIGITS = "0123456789*#"
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
@@ -90,21 +91,13 @@ class SpeechNode(_Strict):
     fallback: str
 
 
-class TimeBranchNode(_Strict):
+class TimeBranchNode(LineHours):
+    """Open or closed by days, opens and closes: its own, or its line's (the loader fills
+    those of the line registry into a time branch that gives none)."""
+
     kind: Literal["time_branch"]
-    days: Literal["working_days", "every_day"] = "working_days"
-    opens: time
-    closes: time
     open: str
     closed: str
-
-    @field_validator("closes")
-    @classmethod
-    def _closes_after_opens(cls, value: time, info: ValidationInfo) -> time:
-        opens = info.data.get("opens")
-        if opens is not None and value <= opens:
-            raise ValueError("closes must be later than opens")
-        return value
 
 
 class CallerBranchNode(_Strict):

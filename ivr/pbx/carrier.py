@@ -8,6 +8,7 @@ and, with ``carrier_register``, an outbound registration.
 
 from __future__ import annotations
 
+from backend.lines import LINES
 from backend.settings import Settings
 
 AUTH_NAME = "carrier-auth"
@@ -57,6 +58,6 @@ def placeholder_values(settings: Settings) -> dict[str, str]:
         "CARRIER_CODECS": settings.carrier_codecs,
         "CARRIER_AUTH": endpoint_auth_lines(settings),
         "CARRIER_CREDENTIALS": credential_sections(settings),
-        "DID_114": settings.did_114,
-        "DID_HOTLINE": settings.did_hotline,
+        # Each line's DID by its code, e.g. @DID_114@ and @DID_HOTLINE@.
+        **{f"DID_{spec.env_key}": settings.did[spec.code] for spec in LINES},
     }

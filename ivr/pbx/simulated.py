@@ -11,7 +11,7 @@ from ivr.ami.client import AmiClient
 
 
 def carrier_channel(did: str) -> str:
-    """A call arriving from the carrier on ``did`` (settings ``did_114``, ``did_hotline``)."""
+    """A call arriving from the carrier on ``did`` (settings ``did``, by line)."""
     return f"Local/{did}@from-carrier"
 
 

@@ -99,7 +99,7 @@ async def test_the_trunk_registers_with_the_carrier_using_its_credentials(trunk:
 
 async def test_an_outbound_call_answers_the_carriers_challenge(trunk: AuthTrunk) -> None:
     number = "13811112222"
-    caller_id = trunk.settings.caller_id_hotline
+    caller_id = trunk.settings.caller_id["hotline"]
     await trunk.ami.originate(
         f"PJSIP/{number}@carrier",
         context="sim-caller",

@@ -54,14 +54,14 @@ async def test_outbound_calls_reach_a_tcp_carrier_over_tcp(
     await ami.connect()
     try:
         await ami.originate("PJSIP/13822223333@carrier", context="sim-caller", exten="s",
-                            caller_id=own.caller_id_hotline,
+                            caller_id=own.caller_id["hotline"],
                             variables={"SIM_DELAY": "1", "SIM_HOLD": "1"})  # fmt: skip
         call = await carrier.wait_for_call("13822223333", ended=True)
     finally:
         ami.close()
     assert call.answered and call.hung_up_by == "asterisk"
     assert call.invite.header("Via").startswith("SIP/2.0/TCP")
-    assert call.caller_id == own.caller_id_hotline
+    assert call.caller_id == own.caller_id["hotline"]
 
 
 async def test_a_tcp_carriers_call_reaches_the_hotline(

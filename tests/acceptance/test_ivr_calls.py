@@ -34,7 +34,7 @@ from ivr.agi.session import AgiSession
 from ivr.flows.booking_adapter import ServiceBookingLookup
 from ivr.flows.call import call_info
 from ivr.flows.engine import FlowEngine, FlowPorts
-from ivr.flows.loader import load_flows
+from ivr.flows.loader import load_line_flows
 from ivr.flows.message_adapter import WorkOrderMessageSink
 from ivr.flows.ports import (
     CallInfo,
@@ -51,6 +51,7 @@ from ivr.pbx.instance import AsteriskInstance
 from ivr.speech.asr import VoskRecognizer
 from ivr.speech.tts import TtsRenderer, build_all_prompts
 from tests.asterisk_fixtures import DID_114, DID_HOTLINE, AgiRoutes, SimulatedCaller
+from tests.flows import korean_test_flow
 from tests.ivr_bookings import book_one
 from tests.ivr_scripted_call import MemoryBookings
 
@@ -76,7 +77,7 @@ class StandInQueue:
 
 @pytest.fixture(scope="module")
 def flows() -> dict[str, Flow]:
-    return load_flows(names=("114", "hotline", "test_ko"))
+    return {**load_line_flows(), "test-ko": korean_test_flow()}
 
 
 @pytest.fixture(scope="module")

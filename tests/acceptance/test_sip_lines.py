@@ -140,7 +140,7 @@ async def caller_pressing(
     played (the prompt after it takes keys); the caller's number and the call."""
     welcome = await asyncio.to_thread(prompt_seconds, lines.settings, line, "welcome")
     caller = f"139{uuid.uuid4().int % 10**8:08d}"
-    did = lines.settings.line_dids()[line]
+    did = lines.settings.did[line]
     keys = [KeyPress(key, at=welcome + 1.5)]
     call = sip_callers.call(
         did, caller_id=caller, tone_hz=CALLER_TONE, keys=keys, stay=welcome + stay

@@ -101,7 +101,7 @@ async def test_an_outbound_call_reaches_the_carrier_with_the_lines_caller_id(
     ami: AmiClient, sip_carrier: SipCarrier, settings: Settings
 ) -> None:
     number = "13812345678"
-    caller_id = settings.caller_id_114
+    caller_id = settings.caller_id["114"]
     await ami.originate(
         f"PJSIP/{number}@carrier",
         context="sim-caller",
@@ -121,7 +121,7 @@ async def test_a_busy_number_gets_busy_from_the_carrier(
         f"PJSIP/{CARRIER_BUSY}@carrier",
         context="sim-caller",
         exten="s",
-        caller_id=settings.caller_id_hotline,
+        caller_id=settings.caller_id["hotline"],
     )
     call = await sip_carrier.wait_for_call(CARRIER_BUSY, ended=True)
     assert call.status == 486 and not call.answered
@@ -131,7 +131,7 @@ async def test_an_unanswered_number_rings_until_asterisk_gives_up(
     ami: AmiClient, sip_carrier: SipCarrier, settings: Settings
 ) -> None:
     await ami.originate(f"PJSIP/{CARRIER_NO_ANSWER}@carrier", context="sim-caller", exten="s",
-                        caller_id=settings.caller_id_114, timeout_ms=3000)  # fmt: skip
+                        caller_id=settings.caller_id["114"], timeout_ms=3000)  # fmt: skip
     call = await sip_carrier.wait_for_call(CARRIER_NO_ANSWER, ended=True)
     assert call.status == 487 and not call.answered  # cancelled while ringing
 
@@ -141,7 +141,7 @@ async def test_the_carrier_hanging_up_first_is_reported(
 ) -> None:
     carrier = start_carrier(hangup_after=2)
     await ami.originate("PJSIP/13812340003@carrier", context="sim-caller", exten="s",
-                        caller_id=settings.caller_id_114, variables={"SIM_HOLD": "30"})  # fmt: skip
+                        caller_id=settings.caller_id["114"], variables={"SIM_HOLD": "30"})  # fmt: skip
     call = await carrier.wait_for_call("13812340003", ended=True)
     assert call.answered and call.hung_up_by == "carrier"
 

@@ -22,10 +22,10 @@ from backend.settings import Settings
 from backend.workcalendar import WorkCalendar
 from ivr.flows.call import call_info
 from ivr.flows.engine import FlowEngine, FlowPorts
-from ivr.flows.loader import load_flows
 from ivr.flows.ports import PromptText
 from ivr.speech.asr import VoskRecognizer
 from ivr.speech.tts import TtsRenderer, build_all_prompts
+from tests.flows import korean_test_flow
 from tests.ivr_scripted_call import (
     LabelRenderer,
     MemoryJournal,
@@ -122,7 +122,7 @@ async def test_a_recorded_prompt_overrides_tts(speech_settings: Settings, tmp_pa
 def test_build_all_prompts_renders_every_prompt_in_both_deliveries(
     speech_settings: Settings,
 ) -> None:
-    flow = load_flows(names=("test_ko",))["test-ko"]
+    flow = korean_test_flow()
     report = build_all_prompts([flow], speech_settings)
     assert report.rendered == 2 * len(flow.prompts)
     assert len(set(report.sounds)) == 2 * len(flow.prompts)
@@ -148,7 +148,7 @@ def _korean_speech(text: str, folder: Path) -> Path:
 async def test_a_spoken_korean_phrase_selects_its_intent(
     speech_settings: Settings, tmp_path: Path, spoken: str, skill: str, intent: str
 ) -> None:
-    flow = load_flows(names=("test_ko",))["test-ko"]
+    flow = korean_test_flow()
     queue, journal = RecordingQueue(), MemoryJournal()
     recognizer = VoskRecognizer(speech_settings)
     engine = FlowEngine(
@@ -178,7 +178,7 @@ async def test_a_spoken_korean_phrase_selects_its_intent(
 async def test_off_menu_korean_speech_falls_back_to_the_keypad(
     speech_settings: Settings, tmp_path: Path
 ) -> None:
-    flow = load_flows(names=("test_ko",))["test-ko"]
+    flow = korean_test_flow()
     recognizer = VoskRecognizer(speech_settings)
     path = recognizer.utterance_path(
         __import__("ivr.flows.ports", fromlist=["CallInfo"]).CallInfo(

@@ -4,7 +4,7 @@
                                tone_hz=1100, busy_numbers=["13900000486"])
     ...                                   # the system dials out through PJSIP/<n>@carrier
     call = await carrier.wait_for_call("13812345678")
-    assert call.caller_id == settings.caller_id_114 and call.answered
+    assert call.caller_id == settings.caller_id["114"] and call.answered
     carrier.stop()
 
 Every INVITE is answered (100, 180, 200 with PCMA + telephone-event) unless its number is
