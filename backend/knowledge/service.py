@@ -19,9 +19,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.audit import Actor, record_audit
 from backend.errors import NotFound, Refused
 from backend.knowledge.index import Doc, Hit, SearchIndex, current_versions
-from backend.models.audit import AuditRecord
 from backend.models.knowledge import KnowledgeArticle, KnowledgeVersion
 
 log = logging.getLogger("backend.knowledge")
@@ -40,10 +40,7 @@ class ArticleDraft:
     valid_until: date | None = None
 
 
-@dataclass(frozen=True)
-class Editor:
-    username: str
-    source_ip: str = ""
+Editor = Actor  # who writes an article
 
 
 def _check(draft: ArticleDraft) -> None:
@@ -75,16 +72,8 @@ def _version(
 def _audit(
     session: Session, editor: Editor, action: str, article_id: int, now: datetime, **details: Any
 ) -> None:
-    session.add(
-        AuditRecord(
-            at=now,
-            actor=editor.username,
-            action=f"knowledge.{action}",
-            target=f"knowledge_article:{article_id}",
-            source_ip=editor.source_ip,
-            details=details,
-        )
-    )
+    target = f"knowledge_article:{article_id}"
+    record_audit(session, editor, f"knowledge.{action}", target, now, details)
 
 
 def create_article(

@@ -12,18 +12,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from backend.models.audit import AuditRecord
+from backend.audit import Actor, record_audit
 from backend.models.workorders import WorkOrder, WorkOrderEvent
 
 SYSTEM = "system"
 
 
-@dataclass(frozen=True)
-class Actor:
-    """Who acts, and from where (for the audit trail)."""
-
-    username: str
-    source_ip: str = ""
+__all__ = ["SYSTEM", "Actor", "Step", "record_step"]
 
 
 @dataclass(frozen=True)
@@ -55,13 +50,7 @@ def record_step(
         )
     )
     if actor.username != SYSTEM:
-        session.add(
-            AuditRecord(
-                at=now,
-                actor=actor.username,
-                action=f"workorder.{step.action}",
-                target=f"work_order:{order.id}",
-                source_ip=actor.source_ip,
-                details={"number": order.number, "from": step.from_state, "to": step.to_state},
-            )
+        moved = {"number": order.number, "from": step.from_state, "to": step.to_state}
+        record_audit(
+            session, actor, f"workorder.{step.action}", f"work_order:{order.id}", now, moved
         )
