@@ -22,7 +22,6 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Request
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from agent_desk.api.public_booking import (
     ERRORS,
@@ -32,12 +31,10 @@ from agent_desk.api.public_booking import (
     booking_public,
 )
 from agent_desk.deps import ClientIp
-from backend.booking import hospital_feed
+from backend.booking.hospital_auth import SignedRequest
 from backend.booking.hospital_feed import SchedulePush, SlotPush
 from backend.booking.rules import SessionOfDay
 from backend.booking.service import BookingService
-from backend.booking.signatures import SignatureRejected, verify
-from backend.db import transaction
 from backend.models.booking import Hospital
 
 SIGNING = (
@@ -132,8 +129,7 @@ async def raw_body(request: Request) -> bytes:
 
 def build_router(config: BookingApiConfig | None = None) -> APIRouter:
     config = config or BookingApiConfig.from_env()
-    rules = config.rules
-    get_service = ServiceCache(rules)
+    get_service = ServiceCache(config.rules)
     Service = Annotated[BookingService, Depends(get_service)]
 
     def current_hospital(
@@ -144,28 +140,16 @@ def build_router(config: BookingApiConfig | None = None) -> APIRouter:
         x_timestamp: Annotated[str, Header(description="Unix时间戳（秒）")] = "",
         x_signature: Annotated[str, Header(description="HMAC-SHA256签名（十六进制）")] = "",
     ) -> Hospital:
-        if not (x_hospital_key and x_timestamp and x_signature):
-            raise SignatureRejected("缺少 X-Hospital-Key、X-Timestamp 或 X-Signature 请求头")
-        with service.session_factory() as session:
-            hospital = session.execute(
-                select(Hospital).where(
-                    Hospital.api_key_id == x_hospital_key, Hospital.active.is_(True)
-                )
-            ).scalar_one_or_none()
-        if hospital is None or hospital.api_secret_enc is None:
-            raise SignatureRejected("未知的医院接口密钥编号")
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        verify(
-            service.ctx.cipher.decrypt(hospital.api_secret_enc),
-            method=request.method,
-            path=path,
+        signed = SignedRequest(
+            key_id=x_hospital_key,
             timestamp=x_timestamp,
             signature=x_signature,
+            method=request.method,
+            path=path,
             body=body,
-            now=clock.time(),
-            window_seconds=rules.signature_window_seconds,
         )
-        return hospital
+        return service.signed_hospital(signed, now=clock.time())
 
     CurrentHospital = Annotated[Hospital, Depends(current_hospital)]
 
@@ -181,10 +165,7 @@ def build_router(config: BookingApiConfig | None = None) -> APIRouter:
         description=SIGNING,
     )
     def push_schedules(body: SchedulesIn, service: Service, hospital: CurrentHospital) -> PushOut:
-        with transaction(service.session_factory) as session:
-            result = hospital_feed.push_schedules(
-                session, service.ctx, hospital.id, [_push(s) for s in body.schedules]
-            )
+        result = service.push_schedules(hospital, [_push(s) for s in body.schedules])
         return PushOut(
             created=result.created,
             updated=result.updated,
@@ -204,10 +185,7 @@ def build_router(config: BookingApiConfig | None = None) -> APIRouter:
         hospital: CurrentHospital,
         address: ClientIp,
     ) -> StopOut:
-        with transaction(service.session_factory) as session:
-            affected = hospital_feed.stop_session(
-                session, service.ctx, hospital, external_id, body.reason, source_ip=address
-            )
+        affected = service.stop_session(hospital, external_id, body.reason, source_ip=address)
         return StopOut(
             cancelled=len(affected),
             affected=[
@@ -224,10 +202,7 @@ def build_router(config: BookingApiConfig | None = None) -> APIRouter:
     def bookings_since(
         service: Service, hospital: CurrentHospital, cursor: int = 0, limit: int = 100
     ) -> FeedOut:
-        with service.session_factory() as session:
-            items, next_cursor = hospital_feed.bookings_since(
-                session, service.ctx, hospital.id, cursor, limit
-            )
+        items, next_cursor = service.bookings_since(hospital, cursor, limit)
         return FeedOut(
             items=[
                 FeedItemOut(cursor=i.cursor, kind=i.kind, booking=booking_public(i.booking))
@@ -248,10 +223,7 @@ def build_router(config: BookingApiConfig | None = None) -> APIRouter:
         hospital: CurrentHospital,
         address: ClientIp,
     ) -> BookingPublic:
-        with transaction(service.session_factory) as session:
-            receipt = hospital_feed.report_attendance(
-                session, service.ctx, hospital, code, body.attended, source_ip=address
-            )
+        receipt = service.report_attendance(hospital, code, body.attended, source_ip=address)
         return booking_public(receipt)
 
     return router

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -103,28 +103,34 @@ def list_schedules(
     if day_to is not None:
         query = query.where(Schedule.day <= day_to)
     tz = ctx.rules.tz
-    views = []
-    for schedule, hospital, dept, doctor, available in session.execute(query).all():
-        views.append(
-            ScheduleView(
-                id=schedule.id,
-                hospital_id=hospital.id,
-                hospital_name=hospital.name,
-                department_id=dept.id,
-                department_name=dept.name,
-                doctor_name=doctor.name if doctor else "",
-                doctor_title=doctor.title if doctor else "",
-                day=schedule.day.isoformat(),
-                session=schedule.session,
-                session_label=SESSION_LABELS.get(schedule.session, schedule.session),
-                starts_at=schedule.starts_at.astimezone(tz).strftime("%H:%M"),
-                fee=str(schedule.fee),
-                status=schedule.status,
-                capacity=schedule.capacity,
-                available=0 if schedule.status == "stopped" else int(available),
-            )
-        )
-    return views
+    return [_schedule_view(tz, *row) for row in session.execute(query).all()]
+
+
+def _schedule_view(
+    tz: tzinfo,
+    schedule: Schedule,
+    hospital: Hospital,
+    dept: Department,
+    doctor: Doctor | None,
+    available: int,
+) -> ScheduleView:
+    return ScheduleView(
+        id=schedule.id,
+        hospital_id=hospital.id,
+        hospital_name=hospital.name,
+        department_id=dept.id,
+        department_name=dept.name,
+        doctor_name=doctor.name if doctor else "",
+        doctor_title=doctor.title if doctor else "",
+        day=schedule.day.isoformat(),
+        session=schedule.session,
+        session_label=SESSION_LABELS.get(schedule.session, schedule.session),
+        starts_at=schedule.starts_at.astimezone(tz).strftime("%H:%M"),
+        fee=str(schedule.fee),
+        status=schedule.status,
+        capacity=schedule.capacity,
+        available=0 if schedule.status == "stopped" else int(available),
+    )
 
 
 def list_slots(

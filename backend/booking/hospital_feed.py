@@ -134,58 +134,76 @@ def push_schedules(
     for item in items:
         _validate(item)
     for item in items:
-        dept = _department(session, hospital_id, item.department_code, item.department_name)
-        doctor_id = _doctor(session, hospital_id, dept.id, item)
-        schedule = session.execute(
-            select(Schedule)
-            .where(Schedule.hospital_id == hospital_id, Schedule.external_id == item.external_id)
-            .with_for_update()
-        ).scalar_one_or_none()
-        values = {
-            "department_id": dept.id,
-            "doctor_id": doctor_id,
-            "day": item.day,
-            "session": item.session.value,
-            "starts_at": _local(ctx, item.day, item.starts),
-            "ends_at": _local(ctx, item.day, item.ends),
-            "fee": item.fee,
-            "updated_at": ctx.clock(),
-        }
-        if schedule is None:
-            schedule = Schedule(
-                hospital_id=hospital_id, external_id=item.external_id, capacity=0, **values
-            )
-            session.add(schedule)
-            session.flush()
+        schedule, is_new = _upsert_schedule(session, ctx, hospital_id, item)
+        if is_new:
             created += 1
         else:
-            for name, value in values.items():
-                setattr(schedule, name, value)
             updated += 1
-        existing = {
-            s.seq: s
-            for s in session.execute(select(Slot).where(Slot.schedule_id == schedule.id)).scalars()
-        }
-        for push in item.slots:
-            slot = existing.get(push.seq)
-            starts_at = _local(ctx, item.day, push.time)
-            if slot is None:
-                session.add(
-                    Slot(
-                        schedule_id=schedule.id,
-                        seq=push.seq,
-                        starts_at=starts_at,
-                        channel=push.channel,
-                        taken=False,
-                    )
-                )
-                added += 1
-            elif not slot.taken:
-                slot.starts_at, slot.channel = starts_at, push.channel
-        schedule.capacity = len(set(existing) | {p.seq for p in item.slots})
+        added += _merge_slots(session, ctx, schedule, item)
         ids[item.external_id] = schedule.id
     session.flush()
     return PushResult(created=created, updated=updated, slots_added=added, schedule_ids=ids)
+
+
+def _upsert_schedule(
+    session: Session, ctx: BookingContext, hospital_id: int, item: SchedulePush
+) -> tuple[Schedule, bool]:
+    """The schedule with the hospital's id ``item.external_id``, made or updated (locked);
+    whether it is new."""
+    dept = _department(session, hospital_id, item.department_code, item.department_name)
+    doctor_id = _doctor(session, hospital_id, dept.id, item)
+    schedule = session.execute(
+        select(Schedule)
+        .where(Schedule.hospital_id == hospital_id, Schedule.external_id == item.external_id)
+        .with_for_update()
+    ).scalar_one_or_none()
+    values = {
+        "department_id": dept.id,
+        "doctor_id": doctor_id,
+        "day": item.day,
+        "session": item.session.value,
+        "starts_at": _local(ctx, item.day, item.starts),
+        "ends_at": _local(ctx, item.day, item.ends),
+        "fee": item.fee,
+        "updated_at": ctx.clock(),
+    }
+    if schedule is not None:
+        for name, value in values.items():
+            setattr(schedule, name, value)
+        return schedule, False
+    schedule = Schedule(hospital_id=hospital_id, external_id=item.external_id, capacity=0, **values)
+    session.add(schedule)
+    session.flush()
+    return schedule, True
+
+
+def _merge_slots(
+    session: Session, ctx: BookingContext, schedule: Schedule, item: SchedulePush
+) -> int:
+    """Add the pushed slots the schedule lacks, update its free ones; how many were added."""
+    added = 0
+    existing = {
+        s.seq: s
+        for s in session.execute(select(Slot).where(Slot.schedule_id == schedule.id)).scalars()
+    }
+    for push in item.slots:
+        slot = existing.get(push.seq)
+        starts_at = _local(ctx, item.day, push.time)
+        if slot is None:
+            session.add(
+                Slot(
+                    schedule_id=schedule.id,
+                    seq=push.seq,
+                    starts_at=starts_at,
+                    channel=push.channel,
+                    taken=False,
+                )
+            )
+            added += 1
+        elif not slot.taken:
+            slot.starts_at, slot.channel = starts_at, push.channel
+    schedule.capacity = len(set(existing) | {p.seq for p in item.slots})
+    return added
 
 
 def stop_session(

@@ -1,4 +1,4 @@
-"""The booking service the desk, the IVR and the online API call.
+"""The booking service the desk, the IVR, the online API and the hospital API call.
 
 Each method is one transaction. ``book`` and ``cancel`` accept an ``Idempotency-Key``: a retry
 with the same key returns the first result (or the first refusal).
@@ -12,13 +12,16 @@ from datetime import date, datetime
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.booking import catalog, patients, reservations, sheet
+from backend.booking import catalog, hospital_feed, patients, reservations, sheet
 from backend.booking.context import BookingContext
 from backend.booking.errors import BookingNotFound, invalid_token
+from backend.booking.hospital_auth import SignedRequest, signed_hospital
+from backend.booking.hospital_feed import FeedItem, PushResult, SchedulePush
 from backend.booking.idempotency import IdempotencyStore
 from backend.booking.reservations import BookRequest, CancelRequest
 from backend.booking.rules import Channel
 from backend.booking.views import (
+    AffectedBooking,
     BookingReceipt,
     ConfirmationSheet,
     DepartmentView,
@@ -28,13 +31,12 @@ from backend.booking.views import (
     SlotView,
 )
 from backend.db import transaction
-from backend.models.booking import Booking, Slot
+from backend.models.booking import Booking, Hospital, Slot
 
 
 class BookingService:
     def __init__(self, session_factory: sessionmaker[Session], ctx: BookingContext) -> None:
         self._factory = session_factory
-        self.session_factory = session_factory  # for adapters that compose their own work
         self.ctx = ctx
         self._idempotency = IdempotencyStore(session_factory, ctx.clock)
 
@@ -200,6 +202,39 @@ class BookingService:
             if booking_id is None:
                 raise BookingNotFound("没有这个预约", code="no-such-booking")
             return reservations.load_receipt(session, self.ctx, booking_id, reveal=reveal)
+
+    # Hospitals (the integration API) -----------------------------------------------------
+
+    def signed_hospital(self, request: SignedRequest, *, now: float) -> Hospital:
+        """The hospital that signed ``request``; ``SignatureRejected`` saying why not."""
+        with self._factory() as session:
+            return signed_hospital(session, self.ctx, request, now=now)
+
+    def push_schedules(self, hospital: Hospital, items: list[SchedulePush]) -> PushResult:
+        with transaction(self._factory) as session:
+            return hospital_feed.push_schedules(session, self.ctx, hospital.id, items)
+
+    def stop_session(
+        self, hospital: Hospital, external_id: str, reason: str, *, source_ip: str = ""
+    ) -> list[AffectedBooking]:
+        with transaction(self._factory) as session:
+            return hospital_feed.stop_session(
+                session, self.ctx, hospital, external_id, reason, source_ip=source_ip
+            )
+
+    def bookings_since(
+        self, hospital: Hospital, cursor: int, limit: int
+    ) -> tuple[list[FeedItem], int]:
+        with self._factory() as session:
+            return hospital_feed.bookings_since(session, self.ctx, hospital.id, cursor, limit)
+
+    def report_attendance(
+        self, hospital: Hospital, booking_code: str, attended: bool, *, source_ip: str = ""
+    ) -> BookingReceipt:
+        with transaction(self._factory) as session:
+            return hospital_feed.report_attendance(
+                session, self.ctx, hospital, booking_code, attended, source_ip=source_ip
+            )
 
     # Back office -----------------------------------------------------------------------
 
