@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 
 from celery import Celery
 from celery.schedules import crontab
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from reports.archive import archive, is_archived
 from reports.booking_sheet import build_booking_sheet
 from reports.document import ReportDocument
 from reports.halfyear_114 import build_halfyear_114
@@ -60,31 +60,11 @@ def generate_due_reports(session: Session, today: date, tz_name: str) -> list[st
         end = datetime.combine(job.last + timedelta(days=1), datetime.min.time(), tzinfo=tz)
         doc: ReportDocument | None = None
         for fmt, render in RENDER.items():
-            exists = session.execute(
-                text(
-                    "SELECT 1 FROM report_archives WHERE kind = :kind AND period_start = :start "
-                    "AND fmt = :fmt"
-                ),
-                {"kind": job.kind, "start": start, "fmt": fmt},
-            ).first()
-            if exists:
+            if is_archived(session, job.kind, start, fmt):
                 continue
             doc = doc or build_document(session, job)
             filename = f"{doc.title}_{job.first.isoformat()}_{job.last.isoformat()}.{fmt}"
-            session.execute(
-                text(
-                    "INSERT INTO report_archives (kind, period_start, period_end, fmt, filename, "
-                    "content, created_at) VALUES (:kind, :start, :end, :fmt, :name, :content, now())"
-                ),
-                {
-                    "kind": job.kind,
-                    "start": start,
-                    "end": end,
-                    "fmt": fmt,
-                    "name": filename[:128],
-                    "content": render(doc),
-                },
-            )
+            archive(session, job.kind, (start, end), fmt, filename, render(doc))
             made.append(filename)
     session.commit()
     return made
