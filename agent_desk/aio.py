@@ -1,6 +1,6 @@
 """The web app's asynchronous clients (Redis, an asyncpg pool), one set per event loop.
 
-Made on first use and kept on the app context. Per loop because asyncio connections belong to
+Made on first use and kept on the app state. Per loop because asyncio connections belong to
 the loop that opened them: a test client that starts a new loop gets clients of its own.
 ``create_app``'s lifespan closes them when the app stops.
 
@@ -22,9 +22,9 @@ import asyncpg
 import redis.asyncio as aioredis
 import redis.exceptions
 
-from agent_desk.deps import DeskContext
 from agent_desk.performance.fair_pool import FairPool
 from agent_desk.performance.pipelined_redis import PipelinedRedis
+from agent_desk.state import AppState
 from backend.db import libpq_url
 from backend.redis_commands import RedisCommands, RedisReplyError, RedisUnavailable
 from backend.settings import Settings
@@ -128,7 +128,7 @@ def open_clients(settings: Settings, loop: asyncio.AbstractEventLoop) -> LoopCli
     return LoopClients(loop, redis_client, pool)
 
 
-def loop_clients(ctx: DeskContext) -> LoopClients:
+def loop_clients(ctx: AppState) -> LoopClients:
     """The running loop's clients, made on the first call from that loop."""
     loop = asyncio.get_running_loop()
     clients: LoopClients | None = ctx.loop_clients.get(id(loop))
@@ -137,7 +137,7 @@ def loop_clients(ctx: DeskContext) -> LoopClients:
     return clients
 
 
-async def close_loop_clients(ctx: DeskContext) -> None:
+async def close_loop_clients(ctx: AppState) -> None:
     clients = ctx.loop_clients.pop(id(asyncio.get_running_loop()), None)
     if clients is not None:
         await clients.close()

@@ -1,10 +1,11 @@
-"""Composition root of the web app: builds the context and mounts every feature's router."""
+"""Composition root of the web app: builds its one state and mounts every feature's router."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import partial
+from pathlib import Path
 
 import redis
 from anyio import to_thread
@@ -35,16 +36,16 @@ from agent_desk.auth.guard import require
 from agent_desk.auth.middleware import SessionUserMiddleware
 from agent_desk.auth.permissions import Permission
 from agent_desk.body_limit import BodySizeLimit
-from agent_desk.deps import DeskContext
-from agent_desk.desk import STATIC_DIR, build_desk
 from agent_desk.errors import PARTNER_PREFIXES, install_error_handlers
 from agent_desk.pages import routes as pages
 from agent_desk.performance.booking_fast_path import BookingFastPath
+from agent_desk.state import build_state
 from backend.db import make_engine, make_session_factory
 from backend.knowledge import service as knowledge_service
-from backend.knowledge.service import KnowledgeSearch
 from backend.settings import Settings
 from ivr.ami.client import AmiClient
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 
 
 def _lifespan(
@@ -63,9 +64,9 @@ def _lifespan(
             yield
         finally:
             try:
-                await close_loop_clients(app.state.ctx)
+                await close_loop_clients(app.state.app)
             finally:
-                app.state.desk.close_ami()
+                app.state.app.close_ami()
 
     return lifespan
 
@@ -107,10 +108,8 @@ def create_app(
         session_factory = make_session_factory(engine)
     if redis_client is None:
         redis_client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
-    # An edit refreshes the index of the process that made it at once; with several desk
-    # processes the others must look at every search, or one could answer from before the
-    # edit for up to a second (the check is one small aggregate query).
-    knowledge_search = KnowledgeSearch(check_every=1.0 if settings.desk_workers == 1 else 0.0)
+    state = build_state(settings, session_factory, redis_client, ami=ami)
+    knowledge_search = state.knowledge_search
     start_up = (
         partial(knowledge_service.warm_up, knowledge_search, session_factory)
         if warm_knowledge_index
@@ -119,12 +118,9 @@ def create_app(
     app = DeskApp(
         title="北京114与医保热线呼叫中心", version="0.1.0", lifespan=_lifespan(settings, start_up)
     )
-    app.state.knowledge_search = knowledge_search
-    app.state.ctx = DeskContext(settings, session_factory, redis_client)
+    app.state.app = state
+    booking_config = state.booking_api
     install_error_handlers(app)
-    # The agent desk: login and sessions, pages, the live feed, agent and supervisor APIs.
-    app.state.desk = build_desk(settings, session_factory, redis_client, ami=ami)
-    booking_config = public_booking.BookingApiConfig.from_env()
     booking_services = public_booking.ServiceCache(booking_config.rules)
     # Added first, so inside the session layer: its 413 gets the security headers too.
     app.add_middleware(
@@ -136,7 +132,7 @@ def create_app(
     if settings.desk_fast_path:
         app.booking_fast_path = BookingFastPath(
             partial(FastAPI.__call__, app),
-            ctx=app.state.ctx,
+            ctx=state,
             config=booking_config,
             services=booking_services,
         )

@@ -53,7 +53,7 @@ def check_desk_settings(settings: Settings) -> None:
     the booking rules (read as the app is built) and the work-order deadlines (read per
     request). A wrong ``CC_BOOKING_*`` or ``CC_WORKORDER_*`` raises ``ConfigError`` here,
     naming the variable, before any worker starts."""
-    from agent_desk.api.public_booking import BookingApiConfig
+    from backend.booking.api_config import BookingApiConfig
     from backend.workorders.composition import deadlines_for
 
     BookingApiConfig.from_env()

@@ -20,11 +20,11 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from agent_desk.api.agent import INTENT_LABELS, LINE_LABELS, ScreenPop, pop_for_call
 from agent_desk.auth.errors import NotAuthenticated
-from agent_desk.auth.guard import caller_of, get_desk
+from agent_desk.auth.guard import caller_of
 from agent_desk.auth.permissions import Permission, allowed
 from agent_desk.auth.sessions import DeskSession
 from agent_desk.caller_history import caller_history
-from agent_desk.desk import Desk
+from agent_desk.state import AppState, state_of
 from backend import events
 from backend.models.users import Role
 from backend.personal_data import PersonalDataCipher, mask_phone
@@ -46,7 +46,7 @@ def wanted(event: Any, role: Role, agent_id: int | None) -> bool:
     return False
 
 
-def pop_of(desk: Desk, event: events.CallOffered) -> dict[str, Any]:
+def pop_of(desk: AppState, event: events.CallOffered) -> dict[str, Any]:
     cipher = PersonalDataCipher(desk.settings.data_key.get_secret_value())
     with desk.factory() as db:
         history = caller_history(db, cipher, event.caller_number, exclude_call=event.call_id)
@@ -65,14 +65,14 @@ def pop_of(desk: Desk, event: events.CallOffered) -> dict[str, Any]:
     return {**pop.model_dump(), "at": event.at}
 
 
-async def outgoing(desk: Desk, event: Any) -> dict[str, Any]:
+async def outgoing(desk: AppState, event: Any) -> dict[str, Any]:
     if isinstance(event, events.CallOffered):
         return await asyncio.to_thread(pop_of, desk, event)
     return {"type": type(event).__name__, **asdict(event)}
 
 
 async def screen_pop_due(
-    desk: Desk, event: Any, agent_id: int | None, popped: set[str]
+    desk: AppState, event: Any, agent_id: int | None, popped: set[str]
 ) -> dict[str, Any] | None:
     """The pop to send when this state change rings the agent's own phone, else None."""
     if not (
@@ -165,7 +165,7 @@ def build_router() -> APIRouter:
 
     @router.websocket("/ws/live")
     async def live(websocket: WebSocket) -> None:
-        desk = get_desk(websocket)
+        desk = state_of(websocket)
         try:
             caller = caller_of(websocket)
         except NotAuthenticated:

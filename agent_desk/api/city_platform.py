@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 from agent_desk.api.workorders import ERROR_RESPONSES
 from agent_desk.auth.errors import NotAuthenticated
-from agent_desk.deps import ClientIp, CtxDep, SessionDep
+from agent_desk.deps import ClientIp, SessionDep, StateDep
 from backend.models.workorders import CityPlatformClient
 from backend.workorders.composition import workorder_service
 from backend.workorders.exchange import ImportResult, PlatformBatch, PlatformReply, ReplyCursor
@@ -54,7 +54,7 @@ def build_router() -> APIRouter:
 
     @router.post("/orders", summary="推送工单（按平台工单号幂等）")
     def import_orders(
-        body: PlatformBatch, client: Client, ctx: CtxDep, session: SessionDep, ip: ClientIp
+        body: PlatformBatch, client: Client, ctx: StateDep, session: SessionDep, ip: ClientIp
     ) -> ImportResponse:
         service = workorder_service(session, ctx.settings)
         results = import_batch(service, body, Actor(f"city:{client.name}", ip), datetime.now(UTC))

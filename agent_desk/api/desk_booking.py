@@ -83,28 +83,28 @@ def build_router() -> APIRouter:
     def hospitals(
         desk: DeskDep, caller: BookingCaller, q: Annotated[str, Query(max_length=64)] = ""
     ) -> list[HospitalView]:
-        return desk.booking().search_hospitals(q)[:50]
+        return desk.phone_booking.search_hospitals(q)[:50]
 
     @router.get("/hospitals/{hospital_id}/departments", summary="医院的科室")
     def departments(hospital_id: int, desk: DeskDep, caller: BookingCaller) -> list[DepartmentView]:
-        return desk.booking().list_departments(hospital_id)
+        return desk.phone_booking.list_departments(hospital_id)
 
     @router.get("/schedules", summary="科室出诊（可约号源）")
     def schedules(
         desk: DeskDep, caller: BookingCaller, department_id: Annotated[int, Query(ge=1)]
     ) -> list[ScheduleView]:
-        return desk.booking().list_schedules(channel=Channel.PHONE, department_id=department_id)
+        return desk.phone_booking.list_schedules(channel=Channel.PHONE, department_id=department_id)
 
     @router.get("/schedules/{schedule_id}/slots", summary="出诊的号序")
     def slots(schedule_id: int, desk: DeskDep, caller: BookingCaller) -> list[SlotView]:
-        return desk.booking().list_slots(schedule_id, Channel.PHONE)
+        return desk.phone_booking.list_slots(schedule_id, Channel.PHONE)
 
     @router.post("/bookings", status_code=201, summary="为来电人预约（实名）")
     async def book(body: BookBody, desk: DeskDep, caller: BookingCaller) -> ReceiptOut:
         actor = f"agent:{caller.username}"
 
         def run() -> BookingReceipt:
-            service = desk.booking()
+            service = desk.phone_booking
             service.register_patient(
                 id_number=body.id_number, name=body.name, phone=body.phone, actor=actor,
                 source_ip=caller.ip,
@@ -125,7 +125,7 @@ def build_router() -> APIRouter:
 
     @router.post("/bookings/{code}/cancel", summary="取消预约（须核对身份证号）")
     def cancel(code: str, body: CancelBody, desk: DeskDep, caller: BookingCaller) -> ReceiptOut:
-        receipt = desk.booking().cancel(
+        receipt = desk.phone_booking.cancel(
             CancelRequest(
                 booking_code=code,
                 channel=Channel.PHONE,

@@ -17,9 +17,7 @@ This module also holds the HTTP plumbing the hospital API shares: the service pr
 
 import json
 import logging
-import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import date
 from functools import partial
 from typing import Annotated, Any
@@ -30,8 +28,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import or_, select
 
 from agent_desk.aio import loop_clients
-from agent_desk.deps import ClientIp, CtxDep, DeskContext
+from agent_desk.deps import ClientIp, StateDep
 from agent_desk.errors import error_responses
+from agent_desk.state import AppState
+from backend.booking.api_config import BookingApiConfig
 from backend.booking.context import BookingContext
 from backend.booking.errors import Unauthorized
 from backend.booking.online import OnlineBooking
@@ -50,18 +50,6 @@ log = logging.getLogger(__name__)
 # Shared HTTP plumbing
 
 
-@dataclass(frozen=True)
-class BookingApiConfig:
-    rules: BookingRules = field(default_factory=BookingRules)
-    redis_prefix: str = "cc:booking:"
-
-    @classmethod
-    def from_env(cls) -> "BookingApiConfig":
-        """Rules from ``CC_BOOKING_*``; ``CC_BOOKING_REDIS_PREFIX`` names the Redis keys."""
-        prefix = os.environ.get("CC_BOOKING_REDIS_PREFIX", cls.redis_prefix)
-        return cls(rules=BookingRules.from_env(os.environ), redis_prefix=prefix)
-
-
 class ServiceCache:
     """One BookingService per app context, built on first use (the calendar is read once).
 
@@ -72,18 +60,18 @@ class ServiceCache:
         self._rules = rules
         self._built: dict[int, BookingService] = {}
 
-    def of(self, ctx: DeskContext) -> BookingService:
+    def of(self, ctx: AppState) -> BookingService:
         service = self._built.get(id(ctx))
         if service is None:
             booking_ctx = BookingContext.from_settings(ctx.settings, self._rules)
             service = self._built[id(ctx)] = BookingService(ctx.session_factory, booking_ctx)
         return service
 
-    async def __call__(self, ctx: CtxDep) -> BookingService:  # no I/O after the first call
+    async def __call__(self, ctx: StateDep) -> BookingService:  # no I/O after the first call
         return self.of(ctx)
 
 
-async def count_request(ctx: DeskContext, config: BookingApiConfig, address: str) -> None:
+async def count_request(ctx: AppState, config: BookingApiConfig, address: str) -> None:
     """The per-address rate limit every public route counts against (429 when over)."""
     rules = config.rules
     limiter = RateLimiter(
@@ -243,7 +231,7 @@ _PUBLIC_FIELDS = tuple(BookingPublic.model_fields)
 
 
 async def book_unkeyed(
-    ctx: DeskContext, service: BookingService, token: str, body: BookingCreate, address: str
+    ctx: AppState, service: BookingService, token: str, body: BookingCreate, address: str
 ) -> BookingReceipt:
     """An online booking without an ``Idempotency-Key``: on the event loop, on the asyncpg
     pool. The route below and ``booking_fast_path`` both answer with this."""
@@ -275,7 +263,7 @@ def build_router(
     config = config or BookingApiConfig.from_env()
     get_service = services or ServiceCache(config.rules)
 
-    async def rate_limit(ctx: CtxDep, address: ClientIp) -> None:
+    async def rate_limit(ctx: StateDep, address: ClientIp) -> None:
         await count_request(ctx, config, address)
 
     Service = Annotated[BookingService, Depends(get_service)]
@@ -340,7 +328,7 @@ def build_router(
         ]
 
     @router.get("/announcements", summary="公告")
-    def announcements(ctx: CtxDep, hospital_id: int | None = None) -> list[AnnouncementPublic]:
+    def announcements(ctx: StateDep, hospital_id: int | None = None) -> list[AnnouncementPublic]:
         with ctx.session_factory() as session:
             query = (
                 select(Announcement)
@@ -374,7 +362,7 @@ def build_router(
     @router.post("/bookings", status_code=201, summary="预约（支持 Idempotency-Key）")
     async def book(
         body: BookingCreate,
-        ctx: CtxDep,
+        ctx: StateDep,
         service: Service,
         token: BearerToken,
         address: ClientIp,

@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from agent_desk.auth.errors import Forbidden, NotAuthenticated
-from agent_desk.deps import ClientIp, CtxDep, SessionDep
+from agent_desk.deps import ClientIp, SessionDep, StateDep
 from backend.models.workorders import WorkOrder, WorkOrderCall, WorkOrderEvent
 from backend.personal_data import PersonalDataCipher, mask_name, mask_phone
 from backend.workorders.composition import workorder_service
@@ -328,7 +328,7 @@ def build_router(rules: DuplicateRules | None = None) -> APIRouter:
     rules = rules or DuplicateRules()
     router = APIRouter(tags=["工单"], responses=ERROR_RESPONSES)
 
-    def get_service(ctx: CtxDep, session: SessionDep) -> WorkOrderService:
+    def get_service(ctx: StateDep, session: SessionDep) -> WorkOrderService:
         return workorder_service(session, ctx.settings)
 
     Service = Annotated[WorkOrderService, Depends(get_service)]
@@ -387,7 +387,7 @@ def build_router(rules: DuplicateRules | None = None) -> APIRouter:
 
     @router.get("/api/workorders/repeat-callers", summary="重复来电（同一人多次反映）")
     def list_repeat_callers(
-        ctx: CtxDep,
+        ctx: StateDep,
         session: SessionDep,
         who: Reader,
         days: Annotated[int, Query(ge=1, le=366)] = 30,

@@ -17,14 +17,9 @@ from agent_desk.auth.errors import Forbidden, NotAuthenticated
 from agent_desk.auth.permissions import ADMIN_PERMISSIONS, Permission, allowed
 from agent_desk.auth.policy import ip_allowed
 from agent_desk.auth.sessions import DeskSession
-from agent_desk.desk import Desk
+from agent_desk.state import AppState, state_of
 
 COOKIE = "cc_desk"
-
-
-def get_desk(conn: HTTPConnection) -> Desk:
-    desk: Desk = conn.app.state.desk
-    return desk
 
 
 def peer_ip(conn: HTTPConnection) -> str:
@@ -62,25 +57,25 @@ def caller_of(conn: HTTPConnection) -> Caller:
     if isinstance(looked_up, LookedUp) and looked_up.token == token:
         session = looked_up.session
     else:  # a websocket, or an app without the session middleware
-        session = get_desk(conn).auth.sessions.get(token)
+        session = state_of(conn).auth.sessions.get(token)
     if session is None:
         raise NotAuthenticated("请先登录（会话不存在或已过期）")
     return Caller(token, session, peer_ip(conn))
 
 
-def check_permission(desk: Desk, caller: Caller, permission: Permission, path: str) -> None:
+def check_permission(state: AppState, caller: Caller, permission: Permission, path: str) -> None:
     """Raise Forbidden (audited) unless the caller may use ``permission`` from here."""
     reason = ""
     if not caller.session.ready:
         reason = "login-incomplete"
     elif not allowed(caller.session.role, permission):
         reason = "role"
-    elif permission in ADMIN_PERMISSIONS and not ip_allowed(caller.ip, desk.admin_networks):
+    elif permission in ADMIN_PERMISSIONS and not ip_allowed(caller.ip, state.admin_networks):
         reason = "ip-not-allowed"
     if not reason:
         return
     audit_now(
-        desk.factory,
+        state.session_factory,
         caller.username,
         "auth.denied",
         target=path[:128],
@@ -102,16 +97,18 @@ def check_permission(desk: Desk, caller: Caller, permission: Permission, path: s
 def require(permission: Permission) -> Callable[[Request], Caller]:
     def dependency(request: Request) -> Caller:
         caller = caller_of(request)
-        check_permission(get_desk(request), caller, permission, request.url.path)
+        check_permission(state_of(request), caller, permission, request.url.path)
         return caller
 
     dependency.__name__ = f"require_{permission.name.lower()}"
     return dependency
 
 
-async def desk_dependency(request: Request) -> Desk:
-    return get_desk(request)  # async: no I/O, so no thread-pool hop
+async def desk_dependency(request: Request) -> AppState:
+    return state_of(request)  # async: no I/O, so no thread-pool hop
 
 
-DeskDep = Annotated[Desk, Depends(desk_dependency)]
+# Transitional (agent_desk.deps has StateDep and CurrentUser): agent_desk/api/agent.py, still
+# being edited by issue 16's softphone work, imports DeskDep.
+DeskDep = Annotated[AppState, Depends(desk_dependency)]
 CallerDep = Annotated[Caller, Depends(current_caller)]

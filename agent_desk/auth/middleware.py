@@ -16,7 +16,8 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from agent_desk.auth.guard import COOKIE, LookedUp, get_desk
+from agent_desk.auth.guard import COOKIE, LookedUp
+from agent_desk.state import state_of
 
 SECURITY_HEADERS = (
     ("X-Content-Type-Options", "nosniff"),
@@ -39,7 +40,7 @@ class SessionUserMiddleware:
             # The session store is synchronous Redis: looked up in a worker thread, so that a
             # slow Redis holds up this request and not every request on the event loop, and
             # once per request (the route's guard takes it from here, see ``caller_of``).
-            session = await to_thread.run_sync(get_desk(conn).auth.sessions.get, token)
+            session = await to_thread.run_sync(state_of(conn).auth.sessions.get, token)
             conn.state.desk_session = LookedUp(token, session)
             if session is not None and session.ready:
                 conn.state.user = session

@@ -17,7 +17,10 @@ class Permission(enum.StrEnum):
     CALL_CONTROL = "call.control"  # hold / resume / transfer / hang up own call
     BOOKING_DESK = "booking.desk"  # book and cancel for a caller
     WORKORDER_DESK = "workorder.desk"  # create and act on work orders from a call
-    KNOWLEDGE = "knowledge.search"
+    WORKORDER_READ = "workorder.read"  # list and read work orders, hot spots, repeat callers
+    WORKORDER_WORK = "workorder.work"  # create work orders and move them through their steps
+    KNOWLEDGE = "knowledge.search"  # search and read the knowledge base
+    KNOWLEDGE_EDIT = "knowledge.edit"  # write, revise and retire knowledge articles
     WALLBOARD = "wallboard.view"
     FORCE_STATE = "agent.force_state"
     LISTEN = "call.listen"  # ChanSpy on a live call
@@ -29,15 +32,23 @@ class Permission(enum.StrEnum):
 
 
 P = Permission
+# Auditors and the commission's managers read work orders and the knowledge base; hospital
+# operators see neither. Administrators work on orders and edit knowledge but take no calls.
 ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
-    Role.AGENT: frozenset({P.DESK, P.CALL_CONTROL, P.BOOKING_DESK, P.WORKORDER_DESK, P.KNOWLEDGE}),
+    Role.AGENT: frozenset(
+        {P.DESK, P.CALL_CONTROL, P.BOOKING_DESK, P.WORKORDER_DESK, P.KNOWLEDGE}
+        | {P.WORKORDER_READ, P.WORKORDER_WORK}
+    ),
     Role.SUPERVISOR: frozenset(
         {
             P.DESK,
             P.CALL_CONTROL,
             P.BOOKING_DESK,
             P.WORKORDER_DESK,
+            P.WORKORDER_READ,
+            P.WORKORDER_WORK,
             P.KNOWLEDGE,
+            P.KNOWLEDGE_EDIT,
             P.WALLBOARD,
             P.FORCE_STATE,
             P.LISTEN,
@@ -45,10 +56,13 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
             P.REPORTS,
         }
     ),
-    Role.ADMIN: frozenset({P.ADMIN, P.AUDIT_LOG, P.WALLBOARD}),
-    Role.AUDITOR: frozenset({P.AUDIT_LOG, P.RECORDINGS, P.REPORTS}),
+    Role.ADMIN: frozenset(
+        {P.ADMIN, P.AUDIT_LOG, P.WALLBOARD, P.WORKORDER_READ, P.WORKORDER_WORK}
+        | {P.KNOWLEDGE, P.KNOWLEDGE_EDIT}
+    ),
+    Role.AUDITOR: frozenset({P.AUDIT_LOG, P.RECORDINGS, P.REPORTS, P.WORKORDER_READ, P.KNOWLEDGE}),
     Role.HOSPITAL: frozenset({P.HOSPITAL}),
-    Role.MANAGER: frozenset({P.REPORTS, P.WALLBOARD}),
+    Role.MANAGER: frozenset({P.REPORTS, P.WALLBOARD, P.WORKORDER_READ, P.KNOWLEDGE}),
 }
 
 # Permissions that only count from an allowed network and after a second factor.

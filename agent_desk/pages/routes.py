@@ -10,9 +10,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from agent_desk.auth.errors import NotAuthenticated
-from agent_desk.auth.guard import Caller, caller_of, check_permission, get_desk
+from agent_desk.auth.guard import Caller, caller_of, check_permission
 from agent_desk.auth.permissions import HOME_PAGE, ROLE_LABELS, ROLE_PERMISSIONS, Permission
 from agent_desk.auth.sessions import Stage
+from agent_desk.state import state_of
 from backend.lines import LINES
 from ivr.acd.states import REASON_LABELS, STATE_LABELS, NotReadyReason
 
@@ -44,7 +45,7 @@ def build_router(templates: Jinja2Templates | None = None) -> APIRouter:
 
     def page(request: Request, name: str, permission: Permission, **extra: Any) -> Response:
         caller = caller_of(request)
-        check_permission(get_desk(request), caller, permission, request.url.path)
+        check_permission(state_of(request), caller, permission, request.url.path)
         return _render(request, name, caller, **extra)
 
     def _render(request: Request, name: str, caller: Caller | None, **extra: Any) -> Response:

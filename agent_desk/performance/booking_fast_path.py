@@ -35,8 +35,8 @@ from agent_desk.api.public_booking import (
 )
 from agent_desk.auth.middleware import SECURITY_HEADERS
 from agent_desk.body_limit import ClientGone, body_too_large, declared_length, read_body
-from agent_desk.deps import DeskContext
 from agent_desk.errors import error_response, invalid_request
+from agent_desk.state import AppState
 from backend.errors import CallCenterError
 
 PATH = "/api/public/bookings"
@@ -46,7 +46,7 @@ RAW_SECURITY_HEADERS = [(name.lower().encode(), value.encode()) for name, value 
 
 class BookingFastPath:
     def __init__(
-        self, app: ASGIApp, *, ctx: DeskContext, config: BookingApiConfig, services: ServiceCache
+        self, app: ASGIApp, *, ctx: AppState, config: BookingApiConfig, services: ServiceCache
     ) -> None:
         self.app = app
         self._ctx = ctx

@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from agent_desk.api import hospital_api, public_booking
 from agent_desk.app import create_app
 from agent_desk.body_limit import BodySizeLimit
-from agent_desk.deps import DeskContext
 from agent_desk.errors import PARTNER_PREFIXES, install_error_handlers
 from agent_desk.performance.booking_fast_path import BookingFastPath
+from agent_desk.state import build_state
 from backend import idcard
 from backend.booking.demo_data import create_hospital
 from backend.booking.rules import BookingRules
@@ -94,14 +94,14 @@ def _app(
     """The two APIs with the performance layer (``CC_DESK_FAST_PATH``) on or off."""
     settings = settings.model_copy(update={"desk_fast_path": fast_path})
     app = FastAPI()
-    app.state.ctx = DeskContext(settings, factory, client)
+    app.state.app = build_state(settings, factory, client, booking_api=config)
     install_error_handlers(app)
     app.add_middleware(
         BodySizeLimit, max_body_bytes=config.rules.max_body_bytes, prefixes=PARTNER_PREFIXES
     )
     services = public_booking.ServiceCache(config.rules)
     if fast_path:
-        app.add_middleware(BookingFastPath, ctx=app.state.ctx, config=config, services=services)
+        app.add_middleware(BookingFastPath, ctx=app.state.app, config=config, services=services)
     app.include_router(public_booking.build_router(config, services))
     app.include_router(hospital_api.build_router(config))
     return app

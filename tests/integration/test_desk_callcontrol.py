@@ -49,7 +49,7 @@ async def desk_http(
         return httpx.AsyncClient(transport=transport, base_url="http://desk")
 
     yield make
-    app.state.desk.close_ami()
+    app.state.app.close_ami()
     client.close()
 
 

@@ -28,7 +28,7 @@ def _articles(session_factory: sessionmaker[Session]) -> int:
 
 
 def _index_of(client: TestClient) -> KnowledgeSearch:
-    search = client.app.state.knowledge_search  # type: ignore[attr-defined]
+    search = client.app.state.app.knowledge_search  # type: ignore[attr-defined]
     assert isinstance(search, KnowledgeSearch)
     return search
 

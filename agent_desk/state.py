@@ -1,0 +1,160 @@
+"""The web app's one state: every collaborator a route uses, built once by ``build_state`` in
+``create_app`` and kept on ``app.state.app``; routes reach it through ``agent_desk.deps``.
+
+Built once means: settings parsed, the personal-data cipher, the booking and work-order
+services' configuration and the admin allow-list are made here, never per request.
+Asynchronous clients (asyncpg pool, Redis for asyncio) are the exception: they belong to
+the event loop that opened them and the app may be driven by several loops (uvicorn, test
+clients), so they are made per loop (``agent_desk.aio``) or per use (``acd``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+import redis.asyncio as aioredis
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.requests import HTTPConnection
+
+from agent_desk.auth.policy import LockoutPolicy, parse_allowlist
+from agent_desk.auth.service import AuthService
+from agent_desk.auth.sessions import SessionStore
+from backend.booking.api_config import BookingApiConfig
+from backend.booking.context import BookingContext
+from backend.booking.service import BookingService
+from backend.errors import ServiceUnavailable
+from backend.knowledge.service import KnowledgeSearch
+from backend.personal_data import PersonalDataCipher
+from backend.settings import Settings
+from backend.telephony.phones import AgentPhones
+from backend.workorders.composition import WorkOrders, deadlines_for
+from ivr.acd.skills import skill_configs
+from ivr.acd.store import AcdStore
+from ivr.ami.client import AmiClient, AmiError
+from ivr.flows.schema import Flow
+from ivr.prompts import production_flows
+
+AMI_CONNECT_SECONDS = 3.0
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    session_factory: sessionmaker[Session]
+    redis: redis.Redis  # synchronous: sessions, the live feed's publisher
+    cipher: PersonalDataCipher
+    auth: AuthService
+    phones: AgentPhones
+    admin_networks: list[Network]
+    knowledge_search: KnowledgeSearch
+    booking_api: BookingApiConfig  # CC_BOOKING_*: the online channel's rules and limits
+    online_booking: BookingService  # under booking_api's rules
+    phone_booking: BookingService  # the desk's bookings for callers
+    workorders: WorkOrders  # CC_WORKORDER_*; .service(session) per unit of work
+    ami: AmiClient | None = None
+    # Asynchronous clients (``agent_desk.aio.LoopClients``) by event loop id.
+    loop_clients: dict[int, Any] = field(default_factory=dict)
+    _ami_lock: asyncio.Lock | None = field(default=None, repr=False)
+    _opened_ami: AmiClient | None = field(default=None, repr=False)  # ours, to close
+    _flows: dict[str, Flow] | None = field(default=None, repr=False)
+
+    @property
+    def factory(self) -> sessionmaker[Session]:
+        """Transitional name of ``session_factory`` for agent_desk/api/agent.py, which issue
+        16's softphone work is still editing; removed when that module moves over."""
+        return self.session_factory
+
+    @property
+    def prefix(self) -> str:
+        return self.settings.desk_redis_prefix
+
+    def ivr_labels(self, line: str, nodes: list[str]) -> list[str]:
+        """A call's IVR path as agents read it: the flow's Chinese names of its nodes."""
+        if self._flows is None:
+            self._flows = production_flows(self.settings)
+        flow = self._flows.get(line)
+        return [flow.label(node) for node in nodes] if flow else nodes
+
+    def async_redis(self) -> aioredis.Redis:
+        """A new Redis client for the running loop (its owner closes it)."""
+        return aioredis.Redis.from_url(self.settings.redis_url, decode_responses=True)
+
+    @asynccontextmanager
+    async def acd(self) -> AsyncIterator[AcdStore]:
+        """The ACD store, on a Redis connection of the running loop's own."""
+        skills = await asyncio.to_thread(skill_configs, self.session_factory)
+        client = self.async_redis()
+        try:
+            yield AcdStore(client, self.prefix, skills, controller_id="desk")
+        finally:
+            await client.aclose()  # type: ignore[attr-defined]
+
+    async def ami_client(self) -> AmiClient:
+        """The desk's own AMI connection, opened on first use (call control, listening)."""
+        if self._ami_lock is None:
+            self._ami_lock = asyncio.Lock()
+        async with self._ami_lock:
+            if self.ami is None:
+                # Only actions are sent; the one event awaited is the reply to an asynchronous
+                # Originate. Asterisk is asked for no other, so that no worker parses every
+                # call event of the switch.
+                client = AmiClient(self.settings, only_events=("OriginateResponse",))
+                try:
+                    await client.connect(timeout=AMI_CONNECT_SECONDS)
+                except AmiError:
+                    raise ServiceUnavailable("电话系统暂时无法连接，请稍后再试") from None
+                self.ami = self._opened_ami = client
+        return self.ami
+
+    def close_ami(self) -> None:
+        """Close the AMI connection the desk opened (one handed to it is its giver's)."""
+        if self._opened_ami is not None:
+            self._opened_ami.close()
+            self.ami = self._opened_ami = None
+
+
+def build_state(
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    client: redis.Redis,
+    *,
+    ami: AmiClient | None = None,
+    booking_api: BookingApiConfig | None = None,
+) -> AppState:
+    """``booking_api``: ``CC_BOOKING_*`` from the environment unless given."""
+    cipher = PersonalDataCipher(settings.data_key.get_secret_value())
+    sessions = SessionStore(client, settings.desk_redis_prefix, settings.session_minutes)
+    lockout = LockoutPolicy(settings.lockout_threshold, settings.lockout_minutes)
+    booking_api = booking_api or BookingApiConfig.from_env()
+    return AppState(
+        settings=settings,
+        session_factory=session_factory,
+        redis=client,
+        cipher=cipher,
+        auth=AuthService(session_factory, sessions, lockout),
+        phones=AgentPhones(cipher, settings.sip_realm),
+        admin_networks=parse_allowlist(settings.admin_ip_allowlist),
+        # An edit refreshes the index of the process that made it at once; with several desk
+        # processes the others must look at every search, or one could answer from before the
+        # edit for up to a second (the check is one small aggregate query).
+        knowledge_search=KnowledgeSearch(check_every=1.0 if settings.desk_workers == 1 else 0.0),
+        booking_api=booking_api,
+        online_booking=BookingService(
+            session_factory, BookingContext.from_settings(settings, booking_api.rules)
+        ),
+        phone_booking=BookingService(session_factory, BookingContext.from_settings(settings)),
+        workorders=WorkOrders(cipher, deadlines_for(settings)),
+        ami=ami,
+    )
+
+
+def state_of(conn: HTTPConnection) -> AppState:
+    state: AppState = conn.app.state.app
+    return state
