@@ -24,6 +24,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from backend.errors import ConfigError
 from backend.lines import LINES, PHONE_NUMBER, PHONE_NUMBER_PROBLEM, REGISTRY_NAME, is_line
+from backend.localtime import DEFAULT_TIMEZONE, zone
 
 ENV_PREFIX = "CC_"
 DEV_SECRET = "change-me-in-production"
@@ -166,7 +167,8 @@ class Settings(BaseSettings):
     tts_voice: str = "cmn"
     asr_model_path: Path | None = None
 
-    timezone: str = "Asia/Shanghai"
+    # The centre's local time: slot release, working hours, report days, dates on pages.
+    timezone: str = DEFAULT_TIMEZONE
 
     # Agent desk security (MLPS level 3): idle session expiry, lockout after repeated failed
     # logins, and the networks administrator pages may be reached from (comma-separated CIDRs).
@@ -186,6 +188,12 @@ class Settings(BaseSettings):
             raise ValueError("must be a postgresql:// or postgresql+psycopg:// URL")
         if value.startswith("postgresql://"):
             value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        zone(value)
         return value
 
     @field_validator("phone_ws_url")

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend import idcard
+from backend.localtime import DEFAULT_TIMEZONE, zone
 from backend.models.booking import Patient
 from backend.models.callers import BlockedCaller
 from backend.models.calls import CallRecord
@@ -79,12 +79,15 @@ class SqlCallerDirectory:
 
 
 def elderly_by_registration(
-    cipher: PersonalDataCipher, today: Callable[[], date] | None = None
+    cipher: PersonalDataCipher,
+    today: Callable[[], date] | None = None,
+    *,
+    timezone: str = DEFAULT_TIMEZONE,
 ) -> ElderlyCheck:
     """Elderly when a real-name registered patient with this phone number is 65 or over."""
 
     def check(session: Session, caller_hash: str) -> bool:
-        day = today() if today else datetime.now(ZoneInfo("Asia/Shanghai")).date()
+        day = today() if today else datetime.now(zone(timezone)).date()
         registered = session.scalars(
             select(Patient.id_enc).where(Patient.phone_hash == caller_hash)
         )

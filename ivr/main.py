@@ -59,7 +59,10 @@ class Controller:
         version = overrides_version(self._settings)
         if version != self._version:
             flows = production_flows(self._settings)
-            self.engines = {line: FlowEngine(flow, self._ports) for line, flow in flows.items()}
+            self.engines = {
+                line: FlowEngine(flow, self._ports, timezone=self._settings.timezone)
+                for line, flow in flows.items()
+            }
             self._version = version
 
     def handler(self, line: str) -> Handler:
@@ -96,7 +99,9 @@ def build_controller(
         journal=SqlCallJournal(session_factory),
         calendar=WorkCalendar.load(),
         callers=SqlCallerDirectory(
-            session_factory, cipher, elderly_check=elderly_by_registration(cipher)
+            session_factory,
+            cipher,
+            elderly_check=elderly_by_registration(cipher, timezone=settings.timezone),
         ),
         messages=WorkOrderMessageSink(session_factory, settings),
         bookings=ServiceBookingLookup(bookings),

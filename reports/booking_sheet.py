@@ -7,13 +7,17 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
+from backend.localtime import DEFAULT_TIMEZONE
 from reports.booking_stats import BookingCounts, bookings_by_month
 from reports.document import Cell, ReportDocument, Section, Table
 from reports.periods import Grain, ReportFilter
 
 
-def build_booking_sheet(session: Session, year: int) -> ReportDocument:
-    f = ReportFilter(first=date(year, 1, 1), last=date(year, 12, 31), grain=Grain.MONTH)
+def build_booking_sheet(
+    session: Session, year: int, tz_name: str = DEFAULT_TIMEZONE
+) -> ReportDocument:
+    first, last = date(year, 1, 1), date(year, 12, 31)
+    f = ReportFilter(first=first, last=last, grain=Grain.MONTH, tz_name=tz_name)
     counts = bookings_by_month(session, f)
     rows: list[list[Cell]] = []
     total = BookingCounts()

@@ -12,6 +12,7 @@ from datetime import date, datetime
 
 from sqlalchemy.orm import Session
 
+from backend.localtime import DEFAULT_TIMEZONE
 from reports import kpi
 from reports.booking_stats import BookingCounts, bookings_by_month
 from reports.document import Cell, ReportDocument, Section, Table, pct, secs
@@ -108,10 +109,15 @@ def _month_days(month: datetime, f: ReportFilter) -> int:
 
 
 def build_halfyear_114(
-    session: Session, year: int, half: int, *, source: Source = Source.AUTO
+    session: Session,
+    year: int,
+    half: int,
+    *,
+    source: Source = Source.AUTO,
+    tz_name: str = DEFAULT_TIMEZONE,
 ) -> ReportDocument:
     first, last = half_year(year, half)
-    f = ReportFilter(first=first, last=last, line=LINE, grain=Grain.MONTH)
+    f = ReportFilter(first=first, last=last, line=LINE, grain=Grain.MONTH, tz_name=tz_name)
     doc = ReportDocument(
         "北京114预约挂号服务半年度统计报表",
         f"{year}年{'上' if half == 1 else '下'}半年（{first.isoformat()} 至 {last.isoformat()}）",
@@ -165,6 +171,7 @@ def _night_by_month(
             last=min(f.last, date(m.year, m.month, last_day)),
             line=f.line,
             grain=f.grain,
+            tz_name=f.tz_name,
         )
         result[m] = call_totals(session, month_f, GroupBy.NIGHT, source=source).get(
             True, CallTotals()

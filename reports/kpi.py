@@ -134,7 +134,7 @@ SL_FOOTNOTES: dict[SlFormula, str] = {
 }
 
 FOOTNOTES: dict[str, str] = {
-    "time": "按北京时间（Asia/Shanghai）统计；跨午夜的通话计入其开始的日期与时段。",
+    "time": "按北京时间统计；跨午夜的通话计入其开始的日期与时段。",
     "inbound": "呼入量 = 呼入通话总数（含IVR自助、IVR内挂机；不含外呼回拨）。",
     "offered": "进入队列数 = 呼入后进入人工队列的通话数。",
     "asa": "平均应答速度(ASA) = 已接听通话的队列等待时长之和 ÷ 接听数（不含IVR时长）。",

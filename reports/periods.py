@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 from backend.errors import CallCenterError
 from backend.lines import LINE_LABELS, is_line
+from backend.localtime import DEFAULT_TIMEZONE, zone
 
-LOCAL_TZ_NAME = "Asia/Shanghai"
 MAX_RANGE_DAYS = 400
 
 
@@ -52,7 +52,7 @@ class ReportFilter:
     agent_id: int | None = None
     team: str | None = None
     grain: Grain = Grain.DAY
-    tz_name: str = LOCAL_TZ_NAME
+    tz_name: str = DEFAULT_TIMEZONE  # settings.timezone
 
     def __post_init__(self) -> None:
         if self.last < self.first:
@@ -64,7 +64,7 @@ class ReportFilter:
 
     @property
     def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.tz_name)
+        return zone(self.tz_name)
 
     @property
     def agent_scoped(self) -> bool:

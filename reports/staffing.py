@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from backend.lines import LINE_LABELS, line_spec
+from backend.localtime import DEFAULT_TIMEZONE
 from reports import erlang, kpi
 from reports.definitions import queue_definition
 from reports.document import Cell, Chart, ReportDocument, Section, Table, pct, secs
@@ -91,8 +92,9 @@ def build_staffing(
     *,
     target_level: float | None = None,
     target_seconds: int = kpi.DEFAULT_SL_THRESHOLD_SECONDS,
+    tz_name: str = DEFAULT_TIMEZONE,
 ) -> ReportDocument:
-    f = ReportFilter(first=day, last=day, line=line)
+    f = ReportFilter(first=day, last=day, line=line, tz_name=tz_name)
     level = target_level if target_level is not None else line_spec(line).service_level
     definition = queue_definition(session, f)
     target = Target(level, target_seconds, definition.formula)

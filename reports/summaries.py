@@ -15,14 +15,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from backend.call_measures import MEASURE_NAMES
+from backend.localtime import DEFAULT_TIMEZONE, zone
 from reports.measures import call_rows, raw_measure_selects
-from reports.periods import LOCAL_TZ_NAME, floor_hour
+from reports.periods import floor_hour
 
 MARK = "calls"
 SUMMARY_TABLES = (
@@ -56,8 +56,8 @@ def _earliest_record(session: Session) -> datetime | None:
     return min(found) if found else None
 
 
-def local_midnight(at: datetime, tz_name: str = LOCAL_TZ_NAME) -> datetime:
-    local = at.astimezone(ZoneInfo(tz_name))
+def local_midnight(at: datetime, tz_name: str = DEFAULT_TIMEZONE) -> datetime:
+    local = at.astimezone(zone(tz_name))
     return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
 
 
@@ -66,7 +66,7 @@ def refresh_summaries(
     since: datetime | None = None,
     *,
     now: datetime | None = None,
-    tz_name: str = LOCAL_TZ_NAME,
+    tz_name: str = DEFAULT_TIMEZONE,
 ) -> RefreshResult | None:
     """Recompute the summaries from ``since`` to the last whole hour and commit.
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from celery import Celery
 from celery.schedules import crontab
 from sqlalchemy.orm import Session
 
+from backend.localtime import zone
 from reports.archive import archive, is_archived
 from reports.booking_sheet import build_booking_sheet
 from reports.document import ReportDocument
@@ -36,16 +36,17 @@ REFRESH_SECONDS = 300.0
 LOOK_BACK = timedelta(hours=2)
 
 
-def build_document(session: Session, job: PeriodicJob) -> ReportDocument:
+def build_document(session: Session, job: PeriodicJob, tz_name: str) -> ReportDocument:
     if job.kind == "halfyear_114":
-        return build_halfyear_114(session, job.first.year, 1 if job.first.month == 1 else 2)
+        half = 1 if job.first.month == 1 else 2
+        return build_halfyear_114(session, job.first.year, half, tz_name=tz_name)
     if job.kind == "booking_sheet":
-        return build_booking_sheet(session, job.first.year)
+        return build_booking_sheet(session, job.first.year, tz_name)
     if job.kind == "service_monthly":
-        f = ReportFilter(first=job.first, last=job.last, grain=Grain.DAY)
+        f = ReportFilter(first=job.first, last=job.last, grain=Grain.DAY, tz_name=tz_name)
         return build_service_report(session, f)
     edition = Edition(job.kind.removeprefix("workorders_"))
-    return build_workorder_report(session, edition, job.first)
+    return build_workorder_report(session, edition, job.first, tz_name)
 
 
 RENDER: dict[str, Callable[[ReportDocument], bytes]] = {"pdf": render_pdf, "xlsx": render_xlsx}
@@ -53,7 +54,7 @@ RENDER: dict[str, Callable[[ReportDocument], bytes]] = {"pdf": render_pdf, "xlsx
 
 def generate_due_reports(session: Session, today: date, tz_name: str) -> list[str]:
     """Generate every job due ``today`` that is not archived yet; returns the file names."""
-    tz = ZoneInfo(tz_name)
+    tz = zone(tz_name)
     made: list[str] = []
     for job in due_jobs(today):
         start = datetime.combine(job.first, datetime.min.time(), tzinfo=tz)
@@ -62,7 +63,7 @@ def generate_due_reports(session: Session, today: date, tz_name: str) -> list[st
         for fmt, render in RENDER.items():
             if is_archived(session, job.kind, start, fmt):
                 continue
-            doc = doc or build_document(session, job)
+            doc = doc or build_document(session, job, tz_name)
             filename = f"{doc.title}_{job.first.isoformat()}_{job.last.isoformat()}.{fmt}"
             archive(session, job.kind, (start, end), fmt, filename, render(doc))
             made.append(filename)
@@ -80,7 +81,7 @@ def register_report_tasks(app: Celery, resources: WorkerResources) -> None:
 
     @app.task(name=GENERATE, shared=False)
     def generate_task() -> list[str]:
-        today = datetime.now(ZoneInfo(tz_name)).date()
+        today = datetime.now(zone(tz_name)).date()
         with resources.session_factory() as session:
             refresh_summaries(session, datetime.now(UTC) - LOOK_BACK, tz_name=tz_name)
             return generate_due_reports(session, today, tz_name)

@@ -10,9 +10,10 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from backend.localtime import DEFAULT_TIMEZONE
 from reports import kpi
 from reports.document import Cell, ReportDocument, Section, Table, pct
-from reports.periods import EDITION_LABELS, LOCAL_TZ_NAME, Edition, ReportFilter, edition_range
+from reports.periods import EDITION_LABELS, Edition, ReportFilter, edition_range
 
 RATE_COLUMNS = ["工单数", "已办结", "解决率", "满意率", "超期"]
 # One row's rates: response = left intake; resolution and satisfaction over the orders
@@ -53,10 +54,12 @@ def _grouped(session: Session, key: str, params: dict[str, Any]) -> list[list[Ce
     return [[row.k or "未分类", *_rate_cells(row)] for row in rows]
 
 
-def build_workorder_report(session: Session, edition: Edition, day: date) -> ReportDocument:
+def build_workorder_report(
+    session: Session, edition: Edition, day: date, tz_name: str = DEFAULT_TIMEZONE
+) -> ReportDocument:
     first, last = edition_range(edition, day)
-    start, end = ReportFilter(first=first, last=last).utc_range()
-    params: dict[str, Any] = {"start": start, "end": end, "n": HOTSPOT_MIN_ORDERS}
+    start, end = ReportFilter(first=first, last=last, tz_name=tz_name).utc_range()
+    params: dict[str, Any] = {"start": start, "end": end, "n": HOTSPOT_MIN_ORDERS, "tz": tz_name}
     return ReportDocument(
         f"工单统计{EDITION_LABELS[edition]}",
         f"{first.isoformat()} 至 {last.isoformat()}",
@@ -112,7 +115,7 @@ def _hotspots_section(session: Session, params: dict[str, Any]) -> Section:
             FROM work_orders w WHERE {IN_RANGE} AND hotspot_key <> ''
             GROUP BY 1 HAVING count(*) >= :n ORDER BY orders DESC, hotspot_key LIMIT {LIST_LIMIT}"""
         ),
-        {**params, "tz": LOCAL_TZ_NAME},
+        params,
     )
     repeaters = session.execute(
         text(

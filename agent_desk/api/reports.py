@@ -12,7 +12,6 @@ from datetime import date, datetime, timedelta
 from html import escape
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
@@ -22,11 +21,12 @@ from sqlalchemy.orm import Session
 from agent_desk.deps import SessionDep
 from backend.errors import NotFound
 from backend.lines import LINE_CODES, is_line
+from backend.localtime import DEFAULT_TIMEZONE, zone
 from reports.agent_report import build_agent_report
 from reports.booking_sheet import build_booking_sheet
 from reports.document import ReportDocument
 from reports.halfyear_114 import build_halfyear_114
-from reports.periods import LOCAL_TZ_NAME, Edition, Grain, ReportFilter, ReportInputError
+from reports.periods import Edition, Grain, ReportFilter, ReportInputError
 from reports.recording_report import build_recording_report
 from reports.render_files import render_csv, render_pdf, render_xlsx
 from reports.render_html import STYLE, render_html
@@ -68,7 +68,7 @@ def file_response(body: bytes, fmt: str, name: str) -> Response:
 
 def beijing_today() -> date:
     """Today as the call centre counts it (the server may run on UTC)."""
-    return datetime.now(ZoneInfo(LOCAL_TZ_NAME)).date()
+    return datetime.now(zone(DEFAULT_TIMEZONE)).date()
 
 
 # Dates a report may ask for: outside them the arithmetic of periods would overflow.

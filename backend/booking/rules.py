@@ -15,10 +15,11 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from functools import cached_property
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from backend.booking.errors import BookingRefused
 from backend.errors import ConfigError
+from backend.localtime import DEFAULT_TIMEZONE, zone
 from backend.workcalendar import WorkCalendar
 
 ENV_PREFIX = "CC_BOOKING_"
@@ -73,7 +74,7 @@ class BookingRules:
     price_phone: Decimal = Decimal("3.94")
     max_body_bytes: int = 16 * 1024
     signature_window_seconds: int = 300  # allowed clock skew of hospital requests
-    timezone: str = "Asia/Shanghai"
+    timezone: str = DEFAULT_TIMEZONE  # settings.timezone (CC_TIMEZONE)
 
     def __post_init__(self) -> None:
         if self.rerelease_min_minutes > self.rerelease_max_minutes:
@@ -87,13 +88,13 @@ class BookingRules:
             if isinstance(value, int | Decimal) and not isinstance(value, bool) and value < 0:
                 raise InvalidRule(f.name, "must not be negative")
         try:
-            ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise InvalidRule("timezone", f"no such time zone: {self.timezone!r}") from None
+            zone(self.timezone)
+        except ValueError as exc:
+            raise InvalidRule("timezone", str(exc)) from None
 
     @cached_property
     def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
+        return zone(self.timezone)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> BookingRules:

@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from backend.errors import ConfigError
+from backend.localtime import DEFAULT_TIMEZONE, zone
 from backend.workcalendar import WorkCalendar
 from backend.workorders.workflow import State, Urgency
 
@@ -54,7 +55,7 @@ ENV_PREFIX = "CC_WORKORDER_"
 
 @dataclass(frozen=True)
 class DeadlinePolicy:
-    timezone: str = "Asia/Shanghai"
+    timezone: str = DEFAULT_TIMEZONE  # settings.timezone (CC_TIMEZONE)
     opens: time = time(9, 0)
     closes: time = time(18, 0)
     handle_working_days: int = 7
@@ -97,7 +98,7 @@ class Deadlines:
 
     @property
     def _zone(self) -> ZoneInfo:
-        return ZoneInfo(self.policy.timezone)
+        return zone(self.policy.timezone)
 
     def _close_of(self, day: date) -> datetime:
         return datetime.combine(day, self.policy.closes, tzinfo=self._zone)

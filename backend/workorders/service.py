@@ -13,13 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.errors import NotFound
+from backend.localtime import zone
 from backend.models.workorders import CallbackTask, WorkOrder, WorkOrderCall
 from backend.personal_data import PersonalDataCipher
 from backend.workorders.deadlines import Deadlines, stage_of
@@ -108,7 +108,7 @@ class WorkOrderService(WorkOrderReader):
         self._set_stage_due(order, received)
         self._session.add(order)
         self._session.flush()
-        local_day = received.astimezone(ZoneInfo(self._deadlines.policy.timezone))
+        local_day = received.astimezone(zone(self._deadlines.policy.timezone))
         order.number = f"GD{local_day:%Y%m%d}{order.id:06d}"
         if draft.call_id:
             self._session.add(

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from backend.booking.context import BookingContext
 from backend.booking.demo_data import create_hospital
 from backend.booking.patients import identity_columns, open_account
+from backend.localtime import DEFAULT_TIMEZONE
 from backend.models.booking import Patient
 from backend.personal_data import PersonalDataCipher
 
@@ -25,10 +26,10 @@ SESSIONS_SQL = """
 INSERT INTO schedules (hospital_id, department_id, doctor_id, external_id, day, session,
   starts_at, ends_at, fee, capacity, status, stop_reason, updated_at)
 SELECT :hospital, :dept, NULL, :tag || i, d, 'morning',
-  (d + time '08:00') AT TIME ZONE 'Asia/Shanghai', (d + time '12:00') AT TIME ZONE 'Asia/Shanghai',
+  (d + time '08:00') AT TIME ZONE :tz, (d + time '12:00') AT TIME ZONE :tz,
   50, :slots, 'open', '', now()
 FROM generate_series(1, :n) AS i,
-  LATERAL (SELECT (now() AT TIME ZONE 'Asia/Shanghai')::date + 1 + (i % 5) AS d) AS day
+  LATERAL (SELECT (now() AT TIME ZONE :tz)::date + 1 + (i % 5) AS d) AS day
 """
 SLOTS_SQL = """
 INSERT INTO slots (schedule_id, seq, starts_at, channel, taken)
@@ -117,6 +118,8 @@ def _sessions(
                 "tag": tag,
                 "n": -(-bookings_per_side // SLOTS_PER_SESSION),
                 "slots": SLOTS_PER_SESSION,
+                # The desk under test reads CC_TIMEZONE like any process; the bench's default.
+                "tz": DEFAULT_TIMEZONE,
             },
         )
     session.execute(text(SLOTS_SQL), {"slots": SLOTS_PER_SESSION})

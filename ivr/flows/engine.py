@@ -14,9 +14,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from backend.errors import CallCenterError
+from backend.localtime import DEFAULT_TIMEZONE, zone
 from backend.personal_data import mask_id_number
 from backend.workcalendar import WorkCalendar
 from ivr.agi.errors import CallHungUp
@@ -114,7 +114,8 @@ class _Step:
 class FlowEngine:
     """Runs one flow; one engine serves every call of its line (it keeps no per-call state)."""
 
-    def __init__(self, flow: Flow, ports: FlowPorts) -> None:
+    def __init__(self, flow: Flow, ports: FlowPorts, *, timezone: str = DEFAULT_TIMEZONE) -> None:
+        """``timezone``: the centre's (settings.timezone), unless the flow names its own."""
         kinds = {node.kind for node in flow.nodes.values()}
         needs = {
             "message": ("messages", ports.messages),
@@ -128,7 +129,7 @@ class FlowEngine:
                 )
         self.flow = flow
         self.ports = ports
-        self.tz = ZoneInfo(flow.timezone)
+        self.tz = zone(flow.timezone or timezone)
 
     async def run(self, channel: Channel, call: CallInfo) -> IvrSummary:
         return await _CallRun(self, channel, call).run()

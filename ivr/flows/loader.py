@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from backend.errors import CallCenterError
 from backend.lines import LINES, REGISTRY_NAME, is_line, line_spec
+from backend.localtime import DEFAULT_TIMEZONE, zone
 from ivr.flows.schema import CollectNode, Flow, MenuNode, SpeechNode
 from ivr.flows.validators import VALIDATORS
 
@@ -155,8 +155,8 @@ def _fields(node: BaseModel) -> Iterator[tuple[str, Any]]:
 
 def _check_references(flow: Flow, file: str) -> None:
     try:
-        ZoneInfo(flow.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+        zone(flow.timezone or DEFAULT_TIMEZONE)
+    except ValueError:
         raise FlowConfigError(
             file, None, "timezone", f"unknown time zone {flow.timezone!r}"
         ) from None

@@ -196,7 +196,8 @@ class Flow(_Strict):
     description: str = ""
     # espeak-ng voice; None uses the setting CC_TTS_VOICE.
     voice: str | None = None
-    timezone: str = "Asia/Shanghai"
+    # None: the centre's time zone (CC_TIMEZONE), which the controller hands the engine.
+    timezone: str | None = None
     start: str
     prompts: dict[str, str]
     nodes: dict[str, Node]

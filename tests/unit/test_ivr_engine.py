@@ -60,6 +60,7 @@ class Line:
         now: datetime | None = None,
         outcome: QueueOutcome | None = None,
         profiles: dict[str, CallerProfile] | None = None,
+        timezone: str = "Asia/Shanghai",
     ) -> None:
         self.queue = RecordingQueue(outcome) if outcome else RecordingQueue()
         self.journal = MemoryJournal()
@@ -79,6 +80,7 @@ class Line:
                 bookings=self.bookings,
                 speech=TranscriptRecognizer(tmp_path),
             ),
+            timezone=timezone,
         )
 
     async def call(self, *actions: object, caller: str = "13800138000") -> ScriptedChannel:
@@ -258,6 +260,15 @@ async def test_hotline_hours_follow_the_chinese_working_day_calendar(
     else:
         assert line.queue.handoffs == []
         assert channel.played[0] == "hotline/closed"
+
+
+async def test_hours_are_kept_in_the_centres_time_zone(flows, tmp_path) -> None:
+    # 10:00 in Beijing is 08:00 in Ürümqi: before the hotline opens there (CC_TIMEZONE).
+    moment = datetime(2026, 3, 9, 10, 0, tzinfo=SHANGHAI)
+    beijing = Line(flows["hotline"], tmp_path, now=moment)
+    urumqi = Line(flows["hotline"], tmp_path, now=moment, timezone="Asia/Urumqi")
+    assert (await beijing.call("2", Say("请回电"))).played[0] == "hotline/welcome"
+    assert (await urumqi.call("2", Say("请回电"))).played[0] == "hotline/closed"
 
 
 async def test_out_of_hours_message_becomes_a_ticket(flows, tmp_path) -> None:

@@ -59,3 +59,10 @@ def test_softphone_address_must_be_a_websocket_url() -> None:
     with pytest.raises(ConfigError) as err:
         load_settings(phone_ws_url="http://sip.example.cn/ws")
     assert "CC_PHONE_WS_URL" in str(err.value)
+
+
+def test_an_unknown_time_zone_names_its_variable() -> None:
+    # It used to be accepted here and fail later, in whichever process first needed it.
+    with pytest.raises(ConfigError, match=r"^setting CC_TIMEZONE: .*no such time zone"):
+        load_settings(timezone="Asia/Peking")
+    assert load_settings(timezone="Asia/Urumqi").timezone == "Asia/Urumqi"
