@@ -6,19 +6,21 @@ tables (backend/telephony), so the ACD's ``PJSIP/<number>`` rings whichever was 
 from __future__ import annotations
 
 from agent_desk.auth.audit import add_audit
-from agent_desk.desk import Desk
+from agent_desk.state import AppState
 from backend.db import transaction
 from backend.models.agents import Agent
 from backend.telephony.phones import NoPhone
 from backend.telephony.profiles import PhoneKind
 
 
-def choose_phone(desk: Desk, agent_id: int, kind: PhoneKind, actor: str, source_ip: str) -> None:
+def choose_phone(
+    state: AppState, agent_id: int, kind: PhoneKind, actor: str, source_ip: str
+) -> None:
     """NoPhone when the agent has no provisioned phone (a simulated agent) or is disabled."""
-    with transaction(desk.factory) as db:
+    with transaction(state.session_factory) as db:
         agent = db.get(Agent, agent_id, with_for_update=True)
         if agent is None or not agent.active:
             raise NoPhone("该账户没有可用的坐席话机")
-        desk.phones.choose_kind(db, agent, kind)
+        state.phones.choose_kind(db, agent, kind)
         add_audit(db, actor, "agent.phone_kind", target=f"agent:{agent_id}",
                   source_ip=source_ip, details={"kind": kind})  # fmt: skip

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
 from agent_desk.api.admin_agents import NO_STORE
-from agent_desk.api.agent import ERRORS, AgentCaller, NotAnAgent, agent_id_of
+from agent_desk.api.agent import ERRORS, NotAnAgent, agent_id_of
 from agent_desk.auth.audit import add_audit
-from agent_desk.auth.guard import DeskDep
+from agent_desk.deps import DeskUser, StateDep
 from backend.db import transaction
 from backend.models.agents import Agent
 from backend.telephony.phones import NoPhone
@@ -27,31 +27,29 @@ class PhoneOut(BaseModel):
     auto_answer: bool
 
 
-def build_router() -> APIRouter:
-    router = APIRouter(prefix="/api/agent", tags=["坐席"], responses=ERRORS)
+router = APIRouter(prefix="/api/agent", tags=["坐席"], responses=ERRORS)
 
-    @router.get("/phone", summary="我的话机账号（浏览器软电话注册用）")
-    def my_phone(desk: DeskDep, caller: AgentCaller, response: Response) -> PhoneOut:
-        response.headers["Cache-Control"] = NO_STORE
-        agent_id = agent_id_of(caller)
-        with transaction(desk.factory) as db:
-            agent = db.get(Agent, agent_id)
-            if agent is None or not agent.active:
-                raise NotAnAgent("该账户没有关联的坐席工号")
-            credentials = desk.phones.credentials(db, agent)
-            if credentials is None:
-                raise NoPhone(f"工号 {agent.number} 尚未开通话机，请联系管理员")
-            # Handing out a secret is recorded, like every other read of one.
-            add_audit(db, caller.username, "agent.phone_credentials", target=f"agent:{agent_id}",
-                      source_ip=caller.ip)  # fmt: skip
-            return PhoneOut(
-                number=credentials.number,
-                username=credentials.username,
-                password=credentials.password,
-                domain=desk.settings.effective_phone_domain,
-                ws_url=desk.settings.effective_phone_ws_url,
-                kind=credentials.kind,
-                auto_answer=agent.auto_answer,
-            )
 
-    return router
+@router.get("/phone", summary="我的话机账号（浏览器软电话注册用）")
+def my_phone(state: StateDep, user: DeskUser, response: Response) -> PhoneOut:
+    response.headers["Cache-Control"] = NO_STORE
+    agent_id = agent_id_of(user)
+    with transaction(state.session_factory) as db:
+        agent = db.get(Agent, agent_id)
+        if agent is None or not agent.active:
+            raise NotAnAgent("该账户没有关联的坐席工号")
+        credentials = state.phones.credentials(db, agent)
+        if credentials is None:
+            raise NoPhone(f"工号 {agent.number} 尚未开通话机，请联系管理员")
+        # Handing out a secret is recorded, like every other read of one.
+        add_audit(db, user.username, "agent.phone_credentials", target=f"agent:{agent_id}",
+                  source_ip=user.ip)  # fmt: skip
+        return PhoneOut(
+            number=credentials.number,
+            username=credentials.username,
+            password=credentials.password,
+            domain=state.settings.effective_phone_domain,
+            ws_url=state.settings.effective_phone_ws_url,
+            kind=credentials.kind,
+            auto_answer=agent.auto_answer,
+        )

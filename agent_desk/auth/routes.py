@@ -5,15 +5,16 @@ from __future__ import annotations
 import contextlib
 
 import pyotp
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
-from agent_desk.auth.guard import COOKIE, CallerDep, DeskDep, caller_of, peer_ip
+from agent_desk.auth.guard import COOKIE
 from agent_desk.auth.permissions import HOME_PAGE, ROLE_LABELS, ROLE_PERMISSIONS
 from agent_desk.auth.sessions import DeskSession, Stage
-from agent_desk.desk import Desk
-from agent_desk.errors import ErrorBody
+from agent_desk.deps import ClientIp, CurrentUser, StateDep
+from agent_desk.errors import error_responses
 from agent_desk.phone_choice import choose_phone
+from backend.settings import Settings
 from backend.telephony.phones import NoPhone
 from backend.telephony.profiles import PhoneKind
 
@@ -70,57 +71,56 @@ def _state(session: DeskSession) -> LoginState:
     )
 
 
-ERRORS = {code: {"model": ErrorBody} for code in (401, 403, 422)}
+router = APIRouter(prefix="/api/auth", tags=["auth"], responses=error_responses(401, 403, 422))
 
 
-def build_router() -> APIRouter:
-    router = APIRouter(prefix="/api/auth", tags=["auth"], responses=ERRORS)  # type: ignore[arg-type]
+def set_cookie(response: Response, settings: Settings, token: str) -> None:
+    response.set_cookie(
+        COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=settings.environment == "production",
+        path="/",
+    )
 
-    def set_cookie(response: Response, desk: Desk, token: str) -> None:
-        response.set_cookie(
-            COOKIE,
-            token,
-            httponly=True,
-            samesite="strict",
-            secure=desk.settings.environment == "production",
-            path="/",
-        )
 
-    @router.post("/login", summary="用户名密码登录")
-    def login(body: LoginBody, desk: DeskDep, request: Request, response: Response) -> LoginState:
-        token, session = desk.auth.login(body.username, body.password, peer_ip(request))
-        if body.phone is not None and session.agent_id is not None:
-            with contextlib.suppress(NoPhone):
-                choose_phone(desk, session.agent_id, body.phone, session.username, peer_ip(request))
-        set_cookie(response, desk, token)
-        return _state(session)
+@router.post("/login", summary="用户名密码登录")
+def login(body: LoginBody, state: StateDep, ip: ClientIp, response: Response) -> LoginState:
+    token, session = state.auth.login(body.username, body.password, ip)
+    if body.phone is not None and session.agent_id is not None:
+        with contextlib.suppress(NoPhone):
+            choose_phone(state, session.agent_id, body.phone, session.username, ip)
+    set_cookie(response, state.settings, token)
+    return _state(session)
 
-    @router.post("/totp", summary="管理员动态口令（TOTP）")
-    def totp(body: TotpBody, desk: DeskDep, caller: CallerDep, response: Response) -> LoginState:
-        token, session = desk.auth.verify_totp(caller.token, caller.session, body.code, caller.ip)
-        set_cookie(response, desk, token)
-        return _state(session)
 
-    @router.post("/password", summary="修改密码（初始密码须先修改）")
-    def change_password(
-        body: PasswordBody, desk: DeskDep, caller: CallerDep, response: Response
-    ) -> LoginState:
-        token, session = desk.auth.change_password(
-            caller.token, caller.session, body.old_password, body.new_password, caller.ip
-        )
-        set_cookie(response, desk, token)
-        return _state(session)
+@router.post("/totp", summary="管理员动态口令（TOTP）")
+def totp(body: TotpBody, state: StateDep, user: CurrentUser, response: Response) -> LoginState:
+    token, session = state.auth.verify_totp(user.token, user.session, body.code, user.ip)
+    set_cookie(response, state.settings, token)
+    return _state(session)
 
-    @router.post("/logout", status_code=204, summary="退出登录")
-    def logout(desk: DeskDep, request: Request) -> Response:
-        caller = caller_of(request)
-        desk.auth.logout(caller.token, caller.session, caller.ip)
-        response = Response(status_code=204)
-        response.delete_cookie(COOKIE, path="/")
-        return response
 
-    @router.get("/me", summary="当前登录用户")
-    def me(caller: CallerDep) -> LoginState:
-        return _state(caller.session)
+@router.post("/password", summary="修改密码（初始密码须先修改）")
+def change_password(
+    body: PasswordBody, state: StateDep, user: CurrentUser, response: Response
+) -> LoginState:
+    token, session = state.auth.change_password(
+        user.token, user.session, body.old_password, body.new_password, user.ip
+    )
+    set_cookie(response, state.settings, token)
+    return _state(session)
 
-    return router
+
+@router.post("/logout", status_code=204, summary="退出登录")
+def logout(state: StateDep, user: CurrentUser) -> Response:
+    state.auth.logout(user.token, user.session, user.ip)
+    response = Response(status_code=204)
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+@router.get("/me", summary="当前登录用户")
+def me(user: CurrentUser) -> LoginState:
+    return _state(user.session)
