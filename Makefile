@@ -12,9 +12,9 @@ STAMP := $(VENV)/.installed-stamp
 APT_PACKAGES := postgresql redis-server mmdebstrap espeak-ng sox chromium fonts-noto-cjk \
 	libespeak-ng1 ca-certificates wrk sip-tester baresip fail2ban
 
-.PHONY: setup system-packages services venv asterisk-root lint typecheck test unit demo down clean
+.PHONY: setup system-packages services venv asterisk-root desk-js lint typecheck test unit demo down clean
 
-setup: system-packages services venv asterisk-root
+setup: system-packages services venv asterisk-root desk-js
 
 system-packages:
 	@missing=""; for p in $(APT_PACKAGES); do \
@@ -43,6 +43,18 @@ venv: $(STAMP)
 asterisk-root: venv
 	$(BIN)/callcenter asterisk build
 
+# The browser softphone's SIP stack: JsSIP from the npm registry (versions pinned by
+# js/package-lock.json), bundled into one file the desk serves itself (no CDN). Rebuilt when
+# missing or older than the lock file.
+JSSIP_BUNDLE := agent_desk/static/vendor/jssip.min.js
+
+desk-js: $(JSSIP_BUNDLE)
+
+$(JSSIP_BUNDLE): js/package.json js/package-lock.json
+	cd js && npm ci --no-audit --no-fund
+	cd js && npm run --silent bundle
+	@touch $@
+
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -63,4 +75,4 @@ down: venv
 	$(BIN)/callcenter down
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache js/node_modules agent_desk/static/vendor
