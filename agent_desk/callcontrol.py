@@ -8,14 +8,18 @@ a blind transfer from the agent's leg moves the caller (its bridged peer) to the
 from __future__ import annotations
 
 from backend.errors import Conflict
-from ivr.ami.client import AmiClient
+from ivr.ami.client import AmiClient, AmiError
 
-AGENTS_CONTEXT = "agents"  # [agents] dials PJSIP/<extension>
-SKILL_TRANSFER_CONTEXT = "desk-transfer"  # <skill>@desk-transfer hands the caller back to the ACD
+# <skill>@desk-transfer and <agent number>@desk-transfer hand the caller back to the ACD.
+TRANSFER_CONTEXT = "desk-transfer"
 
 
 class NoActiveChannel(Conflict):
     code = "no-active-channel"
+
+
+class TransferFailed(Conflict):
+    code = "transfer-failed"
 
 
 def agent_channels(concise: str, interface: str) -> list[str]:
@@ -52,8 +56,14 @@ class CallControl:
     async def hangup(self, interface: str) -> None:
         await self._ami.hangup(await self.channel(interface))
 
-    async def transfer(self, interface: str, kind: str, target: str) -> None:
-        context = AGENTS_CONTEXT if kind == "agent" else SKILL_TRANSFER_CONTEXT
-        await self._ami.action(
-            "BlindTransfer", Channel=await self.channel(interface), Exten=target, Context=context
-        )
+    async def transfer(self, interface: str, extension: str) -> None:
+        """Blind transfer: the caller leaves the agent for ``extension``@desk-transfer."""
+        channel = await self.channel(interface)
+        try:
+            await self._ami.action(
+                "BlindTransfer", Channel=channel, Exten=extension, Context=TRANSFER_CONTEXT
+            )
+        except AmiError as exc:
+            # "Transfer invalid": the agent's leg is not (or no longer) bridged with the caller,
+            # e.g. in the instant after answering or after the caller hung up.
+            raise TransferFailed("转接未成功：通话尚未接通或已结束，请稍后重试") from exc

@@ -1,30 +1,53 @@
-"""A caller transferred by an agent to another skill comes back here and joins its queue."""
+"""A caller transferred by an agent comes back here: to a skill's queue, or to one colleague.
+
+The desk's blind transfer (AMI BlindTransfer of the agent's leg) sends the caller to
+``<skill>@desk-transfer`` or ``<agent number>@desk-transfer``; the dialplan sets
+``CC_TRANSFER_SKILL`` or ``CC_TRANSFER_AGENT`` and runs this script. Going through the ACD
+keeps every state true: the first agent goes to wrap-up, the colleague is reserved, rings and
+talks as on any ACD call, and a colleague who does not answer leaves the caller waiting in
+the call's own skill for the next free agent.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Protocol
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.db import transaction
+from backend.models.agents import Agent
 from backend.models.calls import CallRecord
 from ivr.agi.session import AgiSession
 from ivr.flows.call import call_info
-from ivr.flows.ports import QueueHandoff
+from ivr.flows.ports import CallInfo, Channel, QueueOutcome
 
 log = logging.getLogger("ivr.transfer")
 TRANSFER_SCRIPT = "transfer"
 VAR_TRANSFER_SKILL = "CC_TRANSFER_SKILL"
+VAR_TRANSFER_AGENT = "CC_TRANSFER_AGENT"
 VAR_LINE = "CC_LINE"  # set (inheritable) by the dialplan when the call came in
 # A transferred caller has waited once already: ahead of new callers, behind elderly ones.
 TRANSFER_PRIORITY = 5
 
 
+class TransferQueue(Protocol):
+    async def transfer_in(
+        self,
+        session: Channel,
+        call: CallInfo,
+        priority: int,
+        *,
+        skill: str | None = None,
+        agent_id: int | None = None,
+    ) -> QueueOutcome: ...
+
+
 class TransferHandler:
     def __init__(
-        self, queue: QueueHandoff, session_factory: sessionmaker[Session], skills: set[str]
+        self, queue: TransferQueue, session_factory: sessionmaker[Session], skills: set[str]
     ) -> None:
         self._queue = queue
         self._sessions = session_factory
@@ -32,16 +55,30 @@ class TransferHandler:
 
     async def __call__(self, session: AgiSession) -> None:
         skill = await session.get_variable(VAR_TRANSFER_SKILL) or ""
+        number = await session.get_variable(VAR_TRANSFER_AGENT) or ""
         line = await session.get_variable(VAR_LINE) or ""
-        if skill not in self._skills or line not in ("114", "hotline"):
+        agent_id = await asyncio.to_thread(self._agent_id, number) if number else None
+        known = agent_id is not None if number else skill in self._skills
+        if not known or line not in ("114", "hotline"):
+            # The desk checks targets first; this is a target that vanished meanwhile.
             log.error(
-                "call %s: transfer to unknown skill %r on line %r", session.call_id, skill, line
+                "call %s: transfer to unknown %s %r on line %r",
+                session.call_id,
+                "agent" if number else "skill",
+                number or skill,
+                line,
             )
             await session.goto("incoming", "fallback")
             return
         call = await call_info(session, line)
         await asyncio.to_thread(self._mark_transferred, call.call_id)
-        await self._queue.enter_queue(session, call, skill, TRANSFER_PRIORITY)
+        await self._queue.transfer_in(
+            session, call, TRANSFER_PRIORITY, skill=skill or None, agent_id=agent_id
+        )
+
+    def _agent_id(self, number: str) -> int | None:
+        with self._sessions() as db:
+            return db.scalar(select(Agent.id).where(Agent.number == number, Agent.active))
 
     def _mark_transferred(self, call_id: str) -> None:
         with transaction(self._sessions) as db:

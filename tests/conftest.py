@@ -28,6 +28,8 @@ pytest_plugins = [
     "tests.asterisk_fixtures",
     "tests.desk_browser",
     "tests.desk_support",
+    "tests.desk_stack",
+    "tests.softphone_support",
     "tests.sip_fixtures",
 ]
 

@@ -148,21 +148,72 @@ async def async_browser() -> AsyncIterator[Any]:
         await chromium.close()
 
 
-@pytest.fixture()
-async def async_new_page(async_browser: Any) -> AsyncIterator[Any]:
+async def async_pages(browser: Any, timeout_ms: float) -> AsyncIterator[Any]:
+    """Yields a factory of pages, each in its own context; closes them all afterwards."""
     contexts = []
 
     async def make() -> Any:
-        context = await async_browser.new_context(
+        context = await browser.new_context(
             locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": 1400, "height": 1000}
         )
-        context.set_default_timeout(10_000)
+        context.set_default_timeout(timeout_ms)
         contexts.append(context)
         return await context.new_page()
 
     yield make
     for context in contexts:
         await context.close()
+
+
+@pytest.fixture()
+async def async_new_page(async_browser: Any) -> AsyncIterator[Any]:
+    async for make in async_pages(async_browser, 10_000):
+        yield make
+
+
+# The browser softphone's WebRTC in headless Chromium: fake microphone playing a tone file,
+# no permission prompt, loopback ICE candidates kept (they are dropped by default), and remote
+# audio that plays without a click.
+SOFTPHONE_ARGS = [
+    "--use-fake-device-for-media-stream",
+    "--allow-loopback-in-peer-connection",
+    "--autoplay-policy=no-user-gesture-required",
+]
+AGENT_TONE_HZ = 1500  # tone f1: what every agent's fake microphone says
+
+
+async def launch_softphone_browser(pw: Any, microphone: Path, *, allow_microphone: bool) -> Any:
+    args = [*CHROMIUM_ARGS, *SOFTPHONE_ARGS, f"--use-file-for-fake-audio-capture={microphone}"]
+    if allow_microphone:
+        args.append("--use-fake-ui-for-media-stream")  # as if the agent clicked "allow"
+    return await pw.chromium.launch(executable_path=CHROMIUM, args=args)
+
+
+@pytest.fixture(scope="module")
+def agent_microphone(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.sip.tones import sine_wav
+
+    # Chromium plays the file in a loop for as long as a call lasts.
+    folder = tmp_path_factory.mktemp("microphone")
+    return sine_wav(folder / "f1.wav", AGENT_TONE_HZ, seconds=60, rate=16000)
+
+
+@pytest.fixture(scope="module")
+async def softphone_browser(agent_microphone: Path) -> AsyncIterator[Any]:
+    """Chromium for agents with the browser softphone; their microphones say tone f1."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        chromium = await launch_softphone_browser(pw, agent_microphone, allow_microphone=True)
+        yield chromium
+        await chromium.close()
+
+
+@pytest.fixture()
+async def softphone_page(softphone_browser: Any) -> AsyncIterator[Any]:
+    """A factory of softphone pages, each in its own context (own login, own phone)."""
+    async for make in async_pages(softphone_browser, 15_000):
+        yield make
 
 
 def screenshot(page: Any, name: str) -> Path:

@@ -25,6 +25,12 @@ from agent_desk.desk import Desk
 from agent_desk.errors import ErrorBody
 from agent_desk.myday import my_day
 from agent_desk.phone_choice import choose_phone
+from agent_desk.transfers import (
+    BadTransferTarget,
+    TransferTarget,
+    check_colleague_ready,
+    find_target,
+)
 from backend.db import transaction
 from backend.errors import Conflict, NotFound, Refused
 from backend.models.agents import Agent
@@ -96,6 +102,11 @@ class AutoAnswerBody(BaseModel):
 class TransferBody(BaseModel):
     kind: Literal["agent", "skill"]
     target: str = Field(min_length=1, max_length=32, pattern=r"^[0-9A-Za-z_-]+$")
+
+
+class TargetOut(BaseModel):
+    dial: str  # the extension the softphone calls for the consultation
+    label: str
 
 
 class OrderBody(BaseModel):
@@ -363,10 +374,33 @@ def build_router() -> APIRouter:
         row = await control(desk, caller, "hangup")
         await CallControl(await desk.ami_client()).hangup(row.interface)
 
-    @router.post("/call/transfer", status_code=204, summary="转接到技能组或坐席")
+    async def transfer_target(desk: Desk, caller: Caller, body: TransferBody) -> TransferTarget:
+        def find() -> TransferTarget:
+            with desk.factory() as db:
+                return find_target(db, body.kind, body.target, agent_id_of(caller))
+
+        target = await asyncio.to_thread(find)
+        if target.kind == "agent":
+            async with desk.acd() as acd:
+                await check_colleague_ready(acd, target.extension)
+        return target
+
+    @router.post("/call/transfer", status_code=204, summary="转接到技能组或坐席（直接转接）")
     async def transfer(body: TransferBody, desk: DeskDep, caller: CallCaller) -> None:
+        target = await transfer_target(desk, caller, body)
         row = await control(desk, caller, "transfer", kind=body.kind, target=body.target)
-        await CallControl(await desk.ami_client()).transfer(row.interface, body.kind, body.target)
+        await CallControl(await desk.ami_client()).transfer(row.interface, target.extension)
+
+    @router.post(
+        "/call/transfer-target",
+        summary="咨询转接前检查目标坐席（软电话随后呼叫该坐席，再以 REFER 完成转接）",
+    )
+    async def consult_target(body: TransferBody, desk: DeskDep, caller: CallCaller) -> TargetOut:
+        if body.kind != "agent":
+            raise BadTransferTarget("咨询转接只能转给坐席；转技能组请使用直接转接")
+        target = await transfer_target(desk, caller, body)
+        await control(desk, caller, "consult", kind=body.kind, target=body.target)
+        return TargetOut(dial=target.extension, label=target.label)
 
     @router.get("/current-call", summary="当前来电的弹屏信息（无来电时为 null）")
     async def current_call(desk: DeskDep, caller: AgentCaller) -> ScreenPop | None:

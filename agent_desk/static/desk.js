@@ -67,13 +67,39 @@
   $("btn-ready").addEventListener("click", act(async () => showStatus(await desk.api("POST", "/api/agent/ready"))));
   $("btn-notready").addEventListener("click", act(async () => showStatus(await desk.api("POST", "/api/agent/not-ready", { reason: $("notready-reason").value }))));
   $("auto-answer").addEventListener("change", act(async () => showStatus(await desk.api("POST", "/api/agent/auto-answer", { enabled: $("auto-answer").checked }))));
-  $("btn-hold").addEventListener("click", act(async () => showStatus(await desk.api("POST", "/api/agent/call/hold"))));
-  $("btn-resume").addEventListener("click", act(async () => showStatus(await desk.api("POST", "/api/agent/call/resume"))));
-  $("btn-hangup").addEventListener("click", act(async () => { await desk.api("POST", "/api/agent/call/hangup"); desk.toast("已挂断"); }));
+  // With the browser softphone on a call, hold and hang-up are SIP from the page (the caller
+  // hears music on hold); otherwise the desk asks Asterisk over AMI.
+  $("btn-hold").addEventListener("click", act(async () => {
+    if (softphone.active()) { softphone.hold(true); return; }
+    showStatus(await desk.api("POST", "/api/agent/call/hold"));
+  }));
+  $("btn-resume").addEventListener("click", act(async () => {
+    if (softphone.active()) { softphone.hold(false); return; }
+    showStatus(await desk.api("POST", "/api/agent/call/resume"));
+  }));
+  $("btn-hangup").addEventListener("click", act(async () => {
+    if (softphone.active()) softphone.hangup(); else await desk.api("POST", "/api/agent/call/hangup");
+    desk.toast("已挂断");
+  }));
   $("btn-transfer").addEventListener("click", act(async () => {
-    await desk.api("POST", "/api/agent/call/transfer", { kind: $("transfer-kind").value, target: $("transfer-target").value });
+    await desk.api("POST", "/api/agent/call/transfer", { kind: $("transfer-kind").value, target: $("transfer-target").value.trim() });
     desk.toast("已转接");
   }));
+  $("btn-consult").addEventListener("click", act(async () => {
+    if (!softphone.active()) throw new Error("咨询转接需要使用软电话通话");
+    const body = { kind: $("transfer-kind").value, target: $("transfer-target").value.trim() };
+    const check = await desk.api("POST", "/api/agent/call/transfer-target", body);
+    softphone.startConsult(check.dial);
+  }));
+
+  // The softphone's own buttons.
+  $("btn-answer").addEventListener("click", act(async () => softphone.answer()));
+  $("btn-phone-hangup").addEventListener("click", act(async () => softphone.hangup()));
+  $("btn-phone-hold").addEventListener("click", act(async () => softphone.hold(!softphone.held())));
+  $("btn-phone-mute").addEventListener("click", act(async () => softphone.mute(!softphone.muted())));
+  $("dtmf-pad").addEventListener("click", ev => { const key = ev.target.dataset.key; if (key) softphone.dtmf(key); });
+  $("btn-consult-complete").addEventListener("click", act(async () => softphone.completeTransfer()));
+  $("btn-consult-cancel").addEventListener("click", act(async () => softphone.cancelConsult()));
 
   // Knowledge base (the knowledge API of the desk).
   $("kb-form").addEventListener("submit", act(async () => {
@@ -209,6 +235,7 @@
     if (pop) renderPop(pop);
   }
 
+  softphone.start();
   desk.live(onLive, up => { if (up) { refresh().catch(() => {}); } });
   refresh().then(loadCurrentCall).catch(e => desk.toast(e.message));
   loadOrders(); loadDay().catch(() => {});

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from backend.errors import CallCenterError
+from ivr.acd.model import AgentView
 from ivr.acd.states import AgentState
 
 log = logging.getLogger("ivr.acd")
@@ -33,6 +34,10 @@ class AgentStates(Protocol):
     async def change_state(
         self, agent_id: int, to: AgentState, *, call_id: str = "", actor: str = "system"
     ) -> object: ...
+
+    async def agent_by_number(self, number: str) -> AgentView | None: ...
+
+    async def hand_over(self, call_id: str, from_agent: int, to_agent: int) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,7 @@ class AnswerWatch:
         events.subscribe("DialEnd", self.on_dial_end)
         events.subscribe("Hold", self.on_hold)
         events.subscribe("Unhold", self.on_unhold)
+        events.subscribe("AttendedTransfer", self.on_attended_transfer)
 
     def expect(self, channel: str) -> asyncio.Future[Answered]:
         """A future set when the next Dial from ``channel`` is answered."""
@@ -91,14 +97,41 @@ class AnswerWatch:
                 self._held[channel] = held
 
     def untrack(self, channels: tuple[str, ...]) -> float:
-        """Stop following the call; its total hold time in seconds."""
+        """Stop following the call (every leg of it); its total hold time in seconds."""
         total = 0.0
-        for held in {id(h): h for c in channels if (h := self._held.pop(c, None))}.values():
+        calls = {id(h): h for c in channels if (h := self._held.get(c))}
+        for channel in [c for c, h in self._held.items() if id(h) in calls]:
+            del self._held[channel]
+        for held in calls.values():
             if held.since is not None:
                 held.total += self._clock() - held.since
                 held.since = None
             total += held.total
         return total
+
+    async def on_attended_transfer(self, event: dict[str, str]) -> None:
+        """An agent joined his caller to a colleague he had consulted (SIP REFER with
+        Replaces from the softphone): the colleague's leg is the call's agent leg from now.
+
+        Asterisk reports it as ``AttendedTransfer`` with ``OrigTransfererChannel`` the first
+        agent's leg to the caller and ``TransferTargetChannel`` the colleague's phone.
+        """
+        held = self._held.get(event.get("OrigTransfererChannel", ""))
+        target = event.get("TransferTargetChannel", "")
+        if event.get("Result") != "Success" or held is None or self._states is None:
+            return
+        colleague = await self._states.agent_by_number(phone_number(target))
+        if colleague is None:
+            log.warning(
+                "call %s transferred to %s, who is no signed-in agent", held.call_id, target
+            )
+            return
+        if held.since is not None:  # the caller waited on hold during the consultation
+            held.total += self._clock() - held.since
+            held.since = None
+        if await self._states.hand_over(held.call_id, held.agent_id, colleague.profile.agent_id):
+            held.agent_id = colleague.profile.agent_id
+            self._held[target] = held
 
     async def on_hold(self, event: dict[str, str]) -> None:
         held = self._held.get(event.get("Channel", ""))
@@ -123,3 +156,9 @@ class AnswerWatch:
         except CallCenterError as exc:
             # The call may have ended between the event and this change.
             log.info("hold event for agent %s not applied: %s", held.agent_id, exc.message)
+
+
+def phone_number(channel: str) -> str:
+    """The agent number of a SIP phone's channel: ``PJSIP/1051-0000000a`` -> ``1051``."""
+    tech, _, rest = channel.partition("/")
+    return rest.rpartition("-")[0] if tech == "PJSIP" and "-" in rest else ""

@@ -44,6 +44,23 @@ class AgentProfile:
     auto_answer: bool = False
 
 
+# extensions.conf's pre-dial handler for an agent's SIP phone; its argument asks the phone
+# to answer by itself.
+AGENT_PREDIAL = "agent-predial^s^1"
+
+
+def agent_dial_options(profile: AgentProfile) -> str:
+    """Dial options for ringing an agent while the caller hears music ("m").
+
+    A SIP phone's leg gets the pre-dial handler: the phone's own blind transfers go through
+    the controller, and auto-answer headers when the agent chose it. A simulated Local
+    agent has no SIP leg (and answers by itself).
+    """
+    if not profile.interface.startswith("PJSIP/"):
+        return "m"
+    return f"mb({AGENT_PREDIAL}({1 if profile.auto_answer else 0}))"
+
+
 @dataclass(frozen=True)
 class AgentView:
     profile: AgentProfile

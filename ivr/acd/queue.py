@@ -20,6 +20,7 @@ from typing import Protocol, runtime_checkable
 from ivr.acd.answers import Answered, AnswerWatch
 from ivr.acd.dispatcher import Dispatcher
 from ivr.acd.estimate import Announcer, announcement_text, rounded_minutes
+from ivr.acd.model import WITH_AGENT, QueuedCall, UnknownSkill, agent_dial_options
 from ivr.acd.policy import Priority
 from ivr.acd.states import NotReadyReason
 from ivr.acd.store import AcdStore, CallStatus
@@ -113,9 +114,56 @@ class AcdQueue:
     async def enter_queue(
         self, session: Channel, call: CallInfo, skill: str, priority: int
     ) -> QueueOutcome:
+        return await self._stay(session, call, skill, priority)
+
+    async def transfer_in(
+        self,
+        session: Channel,
+        call: CallInfo,
+        priority: int,
+        *,
+        skill: str | None = None,
+        agent_id: int | None = None,
+    ) -> QueueOutcome:
+        """A caller an agent transferred: to a skill's queue, or to one colleague, in which
+        case he waits in the call's own skill queue with that colleague reserved for him (a
+        colleague who does not answer leaves him at his place for anyone)."""
+        previous = await self._settled(call.call_id)
+        skill = skill or (previous.skill if previous else None)
+        if skill is None or skill not in self._store.skills:
+            raise UnknownSkill(f"call {call.call_id} has no skill to wait in")
+        return await self._stay(session, call, skill, priority, agent_id=agent_id)
+
+    async def _settled(self, call_id: str, timeout: float = 10.0) -> QueuedCall | None:
+        """The call's previous stay, once the agent who transferred it has let it go.
+
+        His controller learns of the transfer when his Dial ends, a moment after this
+        session starts: entering the queue before that would find the call still his.
+        """
+        deadline = self._clock() + timeout
+        while True:
+            call = await self._store.call(call_id)
+            if call is None or call.status not in (*WITH_AGENT, CallStatus.CONNECTED):
+                return call
+            if self._clock() >= deadline:
+                log.warning("call %s still with agent %s after a transfer", call_id, call.agent_id)
+                return call
+            await asyncio.sleep(0.1)
+
+    async def _stay(
+        self,
+        session: Channel,
+        call: CallInfo,
+        skill: str,
+        priority: int,
+        *,
+        agent_id: int | None = None,
+    ) -> QueueOutcome:
         if not isinstance(session, QueueChannel):
             raise TypeError("the queue needs an AGI session (exec, command)")
         queued = await self._store.enqueue(call.call_id, skill, priority, line=call.line)
+        if agent_id is not None and not await self._store.offer_to(call.call_id, agent_id):
+            log.info("call %s: agent %s is not ready for the transfer", call.call_id, agent_id)
         self._dispatcher.kick()
         waiter = _Waiter(self, session, call, queued.entered_at, skill, priority)
         try:
@@ -302,9 +350,12 @@ class _Waiter:
         dial_started = self.now()
         caller_gone = False
         try:
-            # "m": the caller keeps hearing music, not ringing, while the agent's phone rings.
+            # The caller keeps hearing music, not ringing, while the agent's phone rings.
             await self.session.exec(
-                "Dial", view.profile.interface, str(self.s.ring_timeout_seconds), "m"
+                "Dial",
+                view.profile.interface,
+                str(self.s.ring_timeout_seconds),
+                agent_dial_options(view.profile),
             )
             status = await self._variable("DIALSTATUS")
         except CallHungUp:
@@ -327,8 +378,11 @@ class _Waiter:
                 self.answered_at = dial_started
                 await self.store.connected(self.call.call_id, agent_id, at=dial_started)
             self.talk = max(0.0, ended - self.answered_at - self.hold)
+            # After an attended transfer a colleague holds the call: his call is what ends.
+            held = await self.store.call(self.call.call_id)
+            holder = held.agent_id if held and held.agent_id is not None else agent_id
             await self.store.call_ended(
-                self.call.call_id, agent_id, handle_seconds=self.talk + self.hold
+                self.call.call_id, holder, handle_seconds=self.talk + self.hold
             )
             self.q._dispatcher.kick()
             on_line = not caller_gone and not getattr(self.session, "hung_up", False)

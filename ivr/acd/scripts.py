@@ -161,6 +161,14 @@ if c then
     redis.call('ZREM', qkey, c.id)
   end
   if c.clear_mailbox then redis.call('DEL', P .. ':mailbox:' .. c.id) end
+  if c.mailbox then
+    -- A reservation made outside PICK (a transfer to one agent): the caller's session
+    -- finds the agent in the mailbox as if PICK had chosen him.
+    local mbox = P .. ':mailbox:' .. c.id
+    redis.call('DEL', mbox)
+    redis.call('RPUSH', mbox, c.mailbox)
+    redis.call('EXPIRE', mbox, 3600)
+  end
   if c.expire_seconds then redis.call('EXPIRE', ckey, c.expire_seconds) end
   if c.persist then redis.call('PERSIST', ckey) end
   if c.handle_seconds then
@@ -177,7 +185,13 @@ ENQUEUE = r"""
 local P = ARGV[1]
 local ckey = P .. ':call:' .. ARGV[2]
 local status = redis.call('HGET', ckey, 'status')
-if status then return status end
+-- A call that is waiting or with an agent keeps its entry; one whose agent is done with it
+-- (he transferred it) starts a new stay.
+if status and status ~= 'done' then return status end
+if status then
+  redis.call('DEL', ckey)
+  redis.call('DEL', P .. ':mailbox:' .. ARGV[2])
+end
 local flat = {}
 for i = 5, #ARGV do table.insert(flat, ARGV[i]) end
 redis.call('HSET', ckey, 'skill', ARGV[3], 'score', ARGV[4], 'status', 'waiting', unpack(flat))

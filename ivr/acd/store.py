@@ -21,6 +21,7 @@ Keys (``P`` is the prefix given to the constructor)::
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -63,6 +64,7 @@ from ivr.acd.policy import (
 from ivr.acd.states import (
     AgentState,
     AgentStatus,
+    IllegalTransition,
     NotReadyReason,
     Transition,
     transition,
@@ -285,6 +287,83 @@ class AcdStore:
             callback=callback == "1",
         )
         return Assignment(decision, interface)
+
+    async def offer_to(self, call_id: str, agent_id: int, actor: str = "transfer") -> bool:
+        """Reserve one chosen agent for a waiting call (a transfer to that agent), as PICK
+        reserves the best one; False when he is not ready or the call no longer waits."""
+        for _ in range(MAX_RETRIES):
+            call = await self.call(call_id)
+            if call is None or call.status not in IN_QUEUE:
+                return False
+            try:
+                view, t = await self._plan(agent_id, AgentState.RESERVED, None, "", call_id, 0.0)
+            except (NotFound, IllegalTransition):
+                return False  # signed out, or not ready: the call waits for anyone
+            fields = {
+                "status": CallStatus.RESERVED,
+                "agent_id": str(agent_id),
+                "reserved_at": ms_text(self.now()),
+                "picked_by": self.controller_id,
+            }
+            call_op = self._call_op(call_id, IN_QUEUE, None, fields, queue="remove")
+            call_op["mailbox"] = str(agent_id)
+            result = await self._apply(agent=self._transition_op(view, t, actor), call=call_op)
+            if result == "ok":
+                return True
+            if result == "call-conflict":
+                return False
+        raise Conflict(f"call {call_id} changed too often")
+
+    async def hand_over(self, call_id: str, from_agent: int, to_agent: int) -> bool:
+        """The talking agent joined the caller to a colleague (attended transfer): the
+        colleague holds the call from now on, the first agent goes to wrap-up.
+
+        False when ``from_agent`` no longer held the call. A colleague who was not ready
+        (the consultation reached him on a break) still gets the call, but his own state is
+        left as it was: the state machine has no edge for it.
+        """
+        call = await self.call(call_id)
+        if call is None or call.status != CallStatus.CONNECTED or call.agent_id != from_agent:
+            return False
+        config = self.skills.get(call.skill)
+        wrapup = config.wrapup_seconds if config else 0.0
+        taken = False
+        with contextlib.suppress(NotFound, IllegalTransition):
+            taken = (
+                await self.change_state(to_agent, AgentState.RESERVED, call_id=call_id)
+            ).changed
+        for _ in range(MAX_RETRIES):
+            agent_op = None
+            if taken:
+                view, t = await self._plan(to_agent, AgentState.ON_CALL, None, "", call_id, 0.0)
+                agent_op = self._transition_op(view, t, "transfer")
+            call_op = self._call_op(
+                call_id, (CallStatus.CONNECTED,), from_agent, {"agent_id": str(to_agent)}
+            )
+            result = await self._apply(agent=agent_op, call=call_op)
+            if result == "call-conflict":
+                return False
+            if result == "ok":
+                break
+        else:
+            raise Conflict(f"call {call_id} changed too often")
+        # If he signed out meanwhile there is nothing of his to close.
+        with contextlib.suppress(IllegalTransition):
+            await self.change_state(
+                from_agent,
+                AgentState.WRAP_UP if wrapup > 0 else AgentState.READY,
+                call_id=call_id,
+                actor="transfer",
+                wrapup_seconds=wrapup,
+            )
+        return True
+
+    async def agent_by_number(self, number: str) -> AgentView | None:
+        """The signed-in agent with this 工号 (a phone's channel names only the number)."""
+        for view in await self.agents():
+            if view.profile.number == number:
+                return view
+        return None
 
     async def wait_for_agent(self, call_id: str, timeout: float) -> int | None:
         """Block up to ``timeout`` s until a controller assigns an agent to this call."""

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import redis.asyncio as aioredis
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -19,80 +17,15 @@ from backend.models.calls import CallRecord, Disposition, Recording, RecordingSt
 from backend.models.users import Role
 from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
-from ivr.acd.service import build_acd
-from ivr.acd.skills import skill_configs
-from ivr.ami.client import AmiClient
-from ivr.main import build_controller
+from ivr.acd.service import AcdService
 from ivr.prompts import prompt_seconds
-from ivr.speech.tts import TtsRenderer
-from tests.asterisk_fixtures import DID_114, AgiRoutes, SimulatedAgents, SimulatedCaller
+from tests.asterisk_fixtures import DID_114, SimulatedAgents, SimulatedCaller
 from tests.browser.test_desk_browser import seed_hospital
-from tests.desk_browser import SCREENSHOTS, DeskServer, serve_desk
-from tests.desk_support import DeskUser, desk_settings, ensure_skill, make_user
+from tests.desk_browser import SCREENSHOTS, DeskServer
+from tests.desk_stack import log_in
+from tests.desk_support import make_user
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.browser]
-
-
-@pytest.fixture()
-def stack_settings(settings: Settings, redis_namespace: str) -> Settings:
-    # Its own ACD namespace: agents other tests left ready cannot take this test's call.
-    return desk_settings(
-        settings,
-        f"{redis_namespace}-e2e-{uuid.uuid4().hex[:6]}",
-        recordings_dir=settings.effective_recordings_dir,
-    )
-
-
-@pytest.fixture()
-def desk(stack_settings: Settings, session_factory: sessionmaker[Session]) -> Any:
-    server = serve_desk(stack_settings, session_factory)
-    yield server
-    server.stop()
-
-
-@pytest.fixture()
-async def controller(
-    stack_settings: Settings,
-    session_factory: sessionmaker[Session],
-    agi_routes: AgiRoutes,
-    asterisk: Any,
-) -> AsyncIterator[None]:
-    """The controller as `callcenter controller` builds it, serving the session's AGI port."""
-    for skill in ("booking", "general"):  # the skills the 114 flow queues to
-        ensure_skill(session_factory, skill)
-    ami = AmiClient(stack_settings)
-    await ami.connect()
-    redis = aioredis.Redis.from_url(stack_settings.redis_url, decode_responses=True)
-    renderer = TtsRenderer(stack_settings)
-    acd = build_acd(
-        stack_settings,
-        redis,
-        session_factory,
-        ami,
-        renderer,
-        skill_configs(session_factory),
-        controller_id=f"e2e-{uuid.uuid4().hex[:6]}",
-        callback_dial_template="Local/{number}@sim-agent",
-    )
-    built = build_controller(stack_settings, session_factory, acd.queue, renderer=renderer)
-    agi_routes.set("114", built.handler("114"))
-    stop = asyncio.Event()
-    routing = asyncio.create_task(acd.run(stop))
-    await asyncio.wait_for(acd.dispatcher.ready.wait(), 10)
-    yield
-    stop.set()
-    await routing
-    await built.lifecycle.drain()
-    ami.close()
-    await redis.aclose()  # type: ignore[attr-defined]
-
-
-async def log_in(page: Any, desk: DeskServer, user: DeskUser, lands_on: str) -> None:
-    await page.goto(desk.url + "/login")
-    await page.fill("#username", user.username)
-    await page.fill("#password", user.password)
-    await page.click("#login-submit")
-    await page.wait_for_url("**" + lands_on)
 
 
 async def shot(page: Any, name: str) -> None:
@@ -101,7 +34,7 @@ async def shot(page: Any, name: str) -> None:
 
 
 async def test_a_real_call_from_ring_to_wrap_up_at_the_desk(
-    controller: None,
+    controller: AcdService,
     desk: DeskServer,
     async_new_page: Any,
     simulated_caller: SimulatedCaller,

@@ -370,3 +370,107 @@ async def test_hold_events_put_the_agent_on_hold_and_add_up_hold_time(
     await watch.on_hold({"Event": "Hold", "Channel": legs[0]})  # the caller's leg counts too
     clock.now += 3
     assert watch.untrack(legs) == 28  # a hold still open at the end is closed there
+
+
+async def answered(store: AcdStore, call_id: str, agent_id: int) -> None:
+    assert await store.pick() is not None
+    assert await store.ringing(call_id, agent_id)
+    assert await store.connected(call_id, agent_id)
+
+
+async def test_a_transferred_call_starts_a_new_stay_with_the_colleague_reserved(
+    store: AcdStore, clock: Clock
+) -> None:
+    await ready_agent(store, clock, 1, {"booking": 9}, T0 - 100)
+    await store.enqueue("t", "booking", entered_at=T0 - 30)
+    await answered(store, "t", 1)
+    # Entering again while the first agent still holds the call changes nothing...
+    assert await store.enqueue("t", "booking", 5) is not None
+    held = await store.call("t")
+    assert held is not None and held.status == CallStatus.CONNECTED
+    # ...once he let it go (the transfer ended his Dial) it is a new stay.
+    assert await store.call_ended("t", 1, handle_seconds=20)
+    await ready_agent(store, clock, 2, {"booking": 3}, T0 - 500)  # idle longer than 3
+    await ready_agent(store, clock, 3, {"booking": 3}, T0 - 10)
+    again = await store.enqueue("t", "booking", 5)
+    assert again.status == CallStatus.WAITING and again.entered_at == clock.now
+    assert await store.offer_to("t", 3)
+    assert await store.wait_for_agent("t", timeout=1) == 3  # the colleague, not the longest idle
+    colleague = await store.agent(3)
+    assert colleague is not None and colleague.status.state == AgentState.RESERVED
+    assert await store.pick() is None  # nothing left waiting
+
+
+async def test_a_transfer_to_a_colleague_who_is_not_ready_waits_for_anyone(
+    store: AcdStore, clock: Clock
+) -> None:
+    await ready_agent(store, clock, 1, {"booking": 5}, T0 - 100)
+    await store.register_agent(AgentProfile(2, "1002", "PJSIP/1002", {"booking": 5}))
+    await store.change_state(2, AgentState.NOT_READY, reason="meal")
+    await store.enqueue("w", "booking")
+    assert not await store.offer_to("w", 2)  # on a meal break
+    assert not await store.offer_to("w", 99)  # not signed in at all
+    call = await store.call("w")
+    assert call is not None and call.status == CallStatus.WAITING
+    assignment = await store.pick()
+    assert assignment is not None and assignment.agent_id == 1
+
+
+async def test_an_attended_transfer_hands_the_call_to_the_colleague(
+    store: AcdStore, clock: Clock
+) -> None:
+    watch = AnswerWatch(store, clock=clock)
+    await ready_agent(store, clock, 1, {"booking": 9}, T0 - 100)
+    await store.enqueue("a", "booking")
+    await answered(store, "a", 1)
+    await ready_agent(store, clock, 2, {"policy": 5}, T0 - 50)
+    legs = ("PJSIP/carrier-00000001", "PJSIP/1001-00000002")
+    watch.track(legs, "a", 1)
+    clock.now += 30
+    await watch.on_hold({"Event": "Hold", "Channel": legs[1]})  # the caller waits: consultation
+    clock.now += 12
+    await watch.on_attended_transfer(
+        {
+            "Event": "AttendedTransfer",
+            "Result": "Success",
+            "OrigTransfererChannel": legs[1],
+            "SecondTransfererChannel": "PJSIP/1001-00000003",
+            "TransferTargetChannel": "PJSIP/1002-00000004",
+        }
+    )
+    first, colleague = await store.agent(1), await store.agent(2)
+    assert first is not None and first.status.state == AgentState.WRAP_UP
+    assert colleague is not None and colleague.status.state == AgentState.ON_CALL
+    assert colleague.status.call_id == "a"
+    call = await store.call("a")
+    assert call is not None and call.agent_id == 2 and call.status == CallStatus.CONNECTED
+    # The colleague's holds belong to the call now; the call ends as his.
+    clock.now += 5
+    await watch.on_hold({"Event": "Hold", "Channel": "PJSIP/1002-00000004"})
+    colleague = await store.agent(2)
+    assert colleague is not None and colleague.status.state == AgentState.ON_HOLD
+    clock.now += 4
+    assert watch.untrack(legs) == 16
+    assert await store.call_ended("a", 2, handle_seconds=60)
+    colleague = await store.agent(2)
+    assert colleague is not None and colleague.status.state == AgentState.WRAP_UP
+
+
+async def test_a_failed_attended_transfer_changes_nobody(store: AcdStore, clock: Clock) -> None:
+    watch = AnswerWatch(store, clock=clock)
+    await ready_agent(store, clock, 1, {"booking": 9}, T0 - 100)
+    await store.enqueue("f", "booking")
+    await answered(store, "f", 1)
+    await ready_agent(store, clock, 2, {"booking": 5}, T0 - 50)
+    watch.track(("PJSIP/carrier-1", "PJSIP/1001-2"), "f", 1)
+    event = {
+        "Event": "AttendedTransfer",
+        "Result": "Fail",
+        "OrigTransfererChannel": "PJSIP/1001-2",
+        "TransferTargetChannel": "PJSIP/1002-3",
+    }
+    await watch.on_attended_transfer(event)
+    await watch.on_attended_transfer({**event, "Result": "Success", "OrigTransfererChannel": "x"})
+    first, colleague = await store.agent(1), await store.agent(2)
+    assert first is not None and first.status.state == AgentState.ON_CALL
+    assert colleague is not None and colleague.status.state == AgentState.READY
