@@ -144,7 +144,7 @@ def create_app(
 
     # Feature routers: each module exposes build_router() -> APIRouter.
     app.include_router(public_booking.build_router(booking_config, booking_services))
-    app.include_router(hospital_api.build_router())
+    app.include_router(hospital_api.build_router(booking_config))
     app.include_router(workorders.build_router())
     app.include_router(knowledge.build_router(knowledge_search))
     app.include_router(city_platform.build_router())

@@ -48,21 +48,10 @@ def desk_app() -> Any:
     sys.exit(STARTUP_FAILURE)
 
 
-def check_desk_settings(settings: Settings) -> None:
-    """What a worker reads from the environment besides ``Settings``, read once in the parent:
-    the booking rules (read as the app is built) and the work-order deadlines (read per
-    request). A wrong ``CC_BOOKING_*`` or ``CC_WORKORDER_*`` raises ``ConfigError`` here,
-    naming the variable, before any worker starts."""
-    from backend.booking.api_config import BookingApiConfig
-    from backend.workorders.composition import deadlines_for
-
-    BookingApiConfig.from_env()
-    deadlines_for(settings)
-
-
 def serve_desk(settings: Settings) -> None:
-    """``callcenter desk``: the desk in ``settings.desk_workers`` processes, one port."""
-    check_desk_settings(settings)
+    """``callcenter desk``: the desk in ``settings.desk_workers`` processes, one port. The
+    parent has loaded ``settings`` (CC_BOOKING_* and CC_WORKORDER_* among them), so a wrong
+    value has stopped it, naming the variable, before any worker starts."""
     serve(
         f"{__name__}:desk_app",
         factory=True,

@@ -128,11 +128,11 @@ def build_state(
     ami: AmiClient | None = None,
     booking_api: BookingApiConfig | None = None,
 ) -> AppState:
-    """``booking_api``: ``CC_BOOKING_*`` from the environment unless given."""
+    """``booking_api``: the settings' (``CC_BOOKING_*``) unless given."""
     cipher = PersonalDataCipher(settings.data_key.get_secret_value())
     sessions = SessionStore(client, settings.desk_redis_prefix, settings.session_minutes)
     lockout = LockoutPolicy(settings.lockout_threshold, settings.lockout_minutes)
-    booking_api = booking_api or BookingApiConfig.from_env()
+    booking_api = booking_api or BookingApiConfig.from_settings(settings)
     return AppState(
         settings=settings,
         session_factory=session_factory,

@@ -38,6 +38,16 @@ class ConfigError(CallCenterError):
         super().__init__(f"setting {env}: {problem}")
 
 
+class InvalidValue(ValueError):
+    """A value a domain object refuses (raised in its ``__post_init__``): which field, and
+    why. Settings name the variable of a sub-model's field from it (CC_BOOKING_QUOTA_DAY)."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field} {problem}")
+        self.field = field
+        self.problem = problem
+
+
 class NotFound(CallCenterError):
     code = "not-found"
     http_status = 404

@@ -6,6 +6,7 @@ can point a process at another database, Redis or Asterisk by passing values exp
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import re
 import socket
@@ -20,11 +21,14 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from backend.errors import ConfigError
+from backend.booking.rules import BookingRules
+from backend.errors import ConfigError, InvalidValue
 from backend.lines import LINES, PHONE_NUMBER, PHONE_NUMBER_PROBLEM, REGISTRY_NAME, is_line
 from backend.localtime import DEFAULT_TIMEZONE, zone
+from backend.workorders.deadlines import DeadlinePolicy
 
 ENV_PREFIX = "CC_"
 DEV_SECRET = "change-me-in-production"
@@ -159,6 +163,15 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr(DEV_SECRET)
     # Personal data encryption key (Fernet) and the key of the look-up hash.
     data_key: SecretStr = SecretStr(DEV_DATA_KEY)
+
+    # The booking rules: CC_BOOKING_<RULE> for each field of BookingRules
+    # (backend/booking/rules.py), e.g. CC_BOOKING_QUOTA_DAY=3, CC_BOOKING_RELEASE_TIME=07:30.
+    booking: BookingRules = Field(default_factory=BookingRules)
+    # The prefix of the online booking API's Redis keys (rate counters, idempotency).
+    booking_redis_prefix: str = "cc:booking:"
+    # Work-order deadlines: CC_WORKORDER_<FIELD> for each field of DeadlinePolicy
+    # (backend/workorders/deadlines.py), e.g. CC_WORKORDER_HANDLE_WORKING_DAYS=7.
+    workorder: DeadlinePolicy = Field(default_factory=DeadlinePolicy)
 
     # Recordings are kept this many days, then deleted (the deletion itself is audited).
     recording_retention_days: int = Field(default=730, ge=1)
@@ -298,6 +311,35 @@ class Settings(BaseSettings):
                 data[field] = {**(data.get(field) or {}), **flat}
         return data
 
+    @model_validator(mode="before")
+    @classmethod
+    def _sub_model_variables(cls, data: Any) -> Any:
+        """CC_BOOKING_* and CC_WORKORDER_* arrive as ``booking`` and ``workorder`` mappings:
+        the booking API's Redis prefix is a setting of its own, the time zone is the centre's
+        (CC_TIMEZONE), and a variable naming no field is refused rather than ignored."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for field, model in (("booking", BookingRules), ("workorder", DeadlinePolicy)):
+            given = data.get(field)
+            if not isinstance(given, dict):
+                continue
+            given = dict(given)
+            if field == "booking" and "redis_prefix" in given:
+                data.setdefault("booking_redis_prefix", given.pop("redis_prefix"))
+            known = {item.name for item in dataclasses.fields(model)} - {"timezone"}
+            for name in given:
+                if name not in known:
+                    variable = f"{ENV_PREFIX}{field.upper()}_{name.upper()}"
+                    problem = (
+                        "the centre has one time zone: set CC_TIMEZONE"
+                        if name == "timezone"
+                        else f"names no field of {model.__name__} (the {field} settings)"
+                    )
+                    raise ConfigError(variable, problem)
+            data[field] = given
+        return data
+
     @field_validator("did", "caller_id")
     @classmethod
     def _line_numbers(cls, value: dict[str, str], info: ValidationInfo) -> dict[str, str]:
@@ -320,6 +362,12 @@ class Settings(BaseSettings):
         if not value or not all(c.isalnum() or c in "-_" for c in value):
             raise ValueError("may only contain letters, digits, '-' and '_'")
         return value
+
+    @model_validator(mode="after")
+    def _one_time_zone(self) -> Settings:
+        self.booking = dataclasses.replace(self.booking, timezone=self.timezone)
+        self.workorder = dataclasses.replace(self.workorder, timezone=self.timezone)
+        return self
 
     @model_validator(mode="after")
     def _media_settings_agree(self) -> Settings:
@@ -445,12 +493,26 @@ def load_settings(**overrides: object) -> Settings:
     try:
         settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "settings"
-        raise ConfigError(field, first["msg"]) from None
+        raise config_error(exc.errors()[0]) from None
     settings.check_production_secrets()
     settings.check_carrier()
     return settings
+
+
+def config_error(error: ErrorDetails) -> ConfigError:
+    """One validation error as the variable to fix: a field of a sub-model (``booking``,
+    ``workorder``) is CC_<MODEL>_<FIELD>, as is the field its own check names."""
+    loc = [str(part) for part in error["loc"]]
+    cause = (error.get("ctx") or {}).get("error")
+    if isinstance(cause, InvalidValue):
+        return ConfigError(ENV_PREFIX + "_".join([*loc, cause.field]).upper(), cause.problem)
+    if len(loc) > 1:
+        value = error.get("input")
+        return ConfigError(
+            ENV_PREFIX + "_".join(loc).upper(), f"not a valid value: {value!r} ({error['msg']})"
+        )
+    # pydantic says "Value error, <what the validator said>": the variable's name says enough.
+    return ConfigError(loc[0] if loc else "settings", error["msg"].removeprefix("Value error, "))
 
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network

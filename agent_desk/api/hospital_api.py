@@ -127,8 +127,7 @@ async def raw_body(request: Request) -> bytes:
     return await request.body()
 
 
-def build_router(config: BookingApiConfig | None = None) -> APIRouter:
-    config = config or BookingApiConfig.from_env()
+def build_router(config: BookingApiConfig) -> APIRouter:
     get_service = ServiceCache(config.rules)
     Service = Annotated[BookingService, Depends(get_service)]
 

@@ -257,10 +257,7 @@ ERRORS = error_responses(400, 401, 404, 409, 413, 422, 429)
 # The router
 
 
-def build_router(
-    config: BookingApiConfig | None = None, services: ServiceCache | None = None
-) -> APIRouter:
-    config = config or BookingApiConfig.from_env()
+def build_router(config: BookingApiConfig, services: ServiceCache | None = None) -> APIRouter:
     get_service = services or ServiceCache(config.rules)
 
     async def rate_limit(ctx: StateDep, address: ClientIp) -> None:

@@ -1,12 +1,13 @@
-"""The online channel's configuration from ``CC_BOOKING_*``: the booking rules (which also
-bound the partner APIs' request bodies and rates) and the prefix of its Redis keys."""
+"""The online channel's configuration, from settings (``CC_BOOKING_*``): the booking rules
+(which also bound the partner APIs' request bodies and rates) and the prefix of its Redis
+keys."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 from backend.booking.rules import BookingRules
+from backend.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -15,7 +16,5 @@ class BookingApiConfig:
     redis_prefix: str = "cc:booking:"
 
     @classmethod
-    def from_env(cls) -> BookingApiConfig:
-        """Rules from ``CC_BOOKING_*``; ``CC_BOOKING_REDIS_PREFIX`` names the Redis keys."""
-        prefix = os.environ.get("CC_BOOKING_REDIS_PREFIX", cls.redis_prefix)
-        return cls(rules=BookingRules.from_env(os.environ), redis_prefix=prefix)
+    def from_settings(cls, settings: Settings) -> BookingApiConfig:
+        return cls(rules=settings.booking, redis_prefix=settings.booking_redis_prefix)

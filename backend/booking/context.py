@@ -32,7 +32,7 @@ class BookingContext:
     ) -> BookingContext:
         return cls(
             cipher=PersonalDataCipher(settings.data_key.get_secret_value()),
-            rules=rules or BookingRules(),
+            rules=rules or settings.booking,
             calendar=WorkCalendar.load(),
             clock=clock,
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -18,11 +18,9 @@ from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from backend.booking.errors import BookingRefused
-from backend.errors import ConfigError
+from backend.errors import InvalidValue
 from backend.localtime import DEFAULT_TIMEZONE, zone
 from backend.workcalendar import WorkCalendar
-
-ENV_PREFIX = "CC_BOOKING_"
 
 
 class Channel(StrEnum):
@@ -96,56 +94,9 @@ class BookingRules:
     def tz(self) -> ZoneInfo:
         return zone(self.timezone)
 
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> BookingRules:
-        """Override defaults from ``CC_BOOKING_<FIELD>`` variables (``CC_BOOKING_QUOTA_DAY=3``).
-        A value that does not parse, or breaks a rule of its own, raises ``ConfigError``
-        naming the variable."""
-        values: dict[str, object] = {}
-        for f in dataclasses.fields(cls):
-            name = ENV_PREFIX + f.name.upper()
-            raw = environ.get(name)
-            if raw is None:
-                continue
-            try:
-                values[f.name] = _parsed_like(getattr(cls, f.name), raw.strip())
-            except (ValueError, ArithmeticError):  # Decimal's InvalidOperation is the latter
-                raise ConfigError(name, f"not a valid value: {raw!r}") from None
-        try:
-            return cls(**values)  # type: ignore[arg-type]
-        except InvalidRule as exc:
-            raise ConfigError(ENV_PREFIX + exc.field.upper(), exc.problem) from None
 
-
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off")
-
-
-def _parsed_like(default: object, raw: str) -> object:
-    """``raw`` read as a value of the type of ``default``."""
-    if isinstance(default, bool):
-        if raw.lower() not in _TRUE + _FALSE:
-            raise ValueError(raw)
-        return raw.lower() in _TRUE
-    if isinstance(default, int):
-        return int(raw)
-    if isinstance(default, Decimal):
-        number = Decimal(raw)
-        if not number.is_finite():  # "NaN" and "Infinity" parse, and are no price
-            raise ValueError(raw)
-        return number
-    if isinstance(default, time):
-        return time.fromisoformat(raw)
-    return raw
-
-
-class InvalidRule(ValueError):
+class InvalidRule(InvalidValue):
     """A booking rule's value that cannot be: which field, and why."""
-
-    def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"{field} {problem}")
-        self.field = field
-        self.problem = problem
 
 
 @dataclass(frozen=True)

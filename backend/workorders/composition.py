@@ -1,13 +1,12 @@
 """Building the work-order service from settings, for the web app, the worker and the IVR.
 
 ``WorkOrders`` is built once per process (the desk's application state holds one): the
-deadline policy is read from the environment, the cipher made and the calendar loaded then,
+deadline policy is taken from settings, the cipher made and the calendar loaded then,
 not on every request. Each unit of work asks it for a service on its own session.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -16,7 +15,7 @@ from sqlalchemy.orm import Session
 from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
 from backend.workcalendar import WorkCalendar
-from backend.workorders.deadlines import DeadlinePolicy, Deadlines
+from backend.workorders.deadlines import Deadlines
 from backend.workorders.desk_notifier import DeskNotifier
 from backend.workorders.duplicates import DuplicateRules
 from backend.workorders.notifier import Notifier
@@ -31,8 +30,7 @@ def default_calendar() -> WorkCalendar:
 
 
 def deadlines_for(settings: Settings) -> Deadlines:
-    policy = DeadlinePolicy.from_env(os.environ, timezone=settings.timezone)
-    return Deadlines(default_calendar(), policy)
+    return Deadlines(default_calendar(), settings.workorder)
 
 
 @dataclass(frozen=True)

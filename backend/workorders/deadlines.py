@@ -9,13 +9,11 @@ hours. The numbers are a policy object so that operators can change them.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from backend.errors import ConfigError
+from backend.errors import InvalidValue
 from backend.localtime import DEFAULT_TIMEZONE, zone
 from backend.workcalendar import WorkCalendar
 from backend.workorders.workflow import State, Urgency
@@ -50,9 +48,6 @@ STAGE_OF_STATE: dict[State, Stage] = {
 }
 
 
-ENV_PREFIX = "CC_WORKORDER_"
-
-
 @dataclass(frozen=True)
 class DeadlinePolicy:
     timezone: str = DEFAULT_TIMEZONE  # settings.timezone (CC_TIMEZONE)
@@ -68,27 +63,12 @@ class DeadlinePolicy:
     urgent_step_hours: int = 4  # check, callback and supervision of urgent orders
     message_callback_hours: int = 2  # after the next opening, for messages and voicemails
 
-    @classmethod
-    def from_env(cls, env: Mapping[str, str], **overrides: Any) -> DeadlinePolicy:
-        """Numbers from ``CC_WORKORDER_<FIELD>`` (e.g. ``CC_WORKORDER_HANDLE_WORKING_DAYS=7``,
-        ``CC_WORKORDER_CLOSES=17:30``); the rest keep their defaults."""
-        values: dict[str, Any] = {}
-        for item in fields(cls):
-            name = ENV_PREFIX + item.name.upper()
-            raw = env.get(name)
-            if raw is None or item.name == "timezone":
-                continue
-            try:
-                if item.type in ("time", time):
-                    values[item.name] = time.fromisoformat(raw)
-                else:
-                    values[item.name] = int(raw)
-            except ValueError:
-                raise ConfigError(name, f"not a valid value: {raw!r}") from None
-            if isinstance(values[item.name], int) and values[item.name] < 0:
-                raise ConfigError(name, "must not be negative")
-        values.update(overrides)
-        return cls(**values)
+    def __post_init__(self) -> None:
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if isinstance(value, int) and value < 0:
+                raise InvalidValue(item.name, "must not be negative")
+        zone(self.timezone)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from backend.booking.rules import (
     slot_on_sale,
 )
 from backend.errors import ConfigError
+from backend.settings import load_settings
 from backend.workcalendar import WorkCalendar
 
 RULES = BookingRules()
@@ -176,15 +177,20 @@ def test_cancelled_slots_come_back_at_a_random_moment_in_the_window() -> None:
     assert slot_on_sale(None, NOW) and slot_on_sale(NOW, NOW)
 
 
-def test_rules_come_from_the_environment_and_refuse_nonsense() -> None:
-    rules = BookingRules.from_env(
-        {
-            "CC_BOOKING_QUOTA_DAY": "3",
-            "CC_BOOKING_RELEASE_TIME": "07:30",
-            "CC_BOOKING_PRICE_PHONE": "4.10",
-            "CC_BOOKING_QUOTA_COUNTS_CANCELLED": "false",
-        }
-    )
+def test_rules_come_from_the_environment_and_refuse_nonsense(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for variable, value in {
+        "CC_BOOKING_QUOTA_DAY": "3",
+        "CC_BOOKING_RELEASE_TIME": "07:30",
+        "CC_BOOKING_PRICE_PHONE": "4.10",
+        "CC_BOOKING_QUOTA_COUNTS_CANCELLED": "false",
+        "CC_BOOKING_REDIS_PREFIX": "cc-two:booking:",
+    }.items():
+        monkeypatch.setenv(variable, value)
+    settings = load_settings()
+    rules = settings.booking
+    assert settings.booking_redis_prefix == "cc-two:booking:"
     assert rules.quota_day == 3 and rules.release_time == time(7, 30)
     assert rules.price_phone == Decimal("4.10") and not rules.quota_counts_cancelled
     with pytest.raises(ValueError):
@@ -216,7 +222,10 @@ def test_rules_come_from_the_environment_and_refuse_nonsense() -> None:
             {"CC_BOOKING_PRICE_ONLINE": "-0.46"},
             "setting CC_BOOKING_PRICE_ONLINE: must not be negative",
         ),
-        ({"CC_BOOKING_TIMEZONE": "Asia/Peking"}, "setting CC_BOOKING_TIMEZONE: no such time zone"),
+        # The centre has one time zone, CC_TIMEZONE (the rules used to have one of their own).
+        ({"CC_BOOKING_TIMEZONE": "Asia/Peking"}, "setting CC_BOOKING_TIMEZONE: the centre has"),
+        ({"CC_TIMEZONE": "Asia/Peking"}, "setting CC_TIMEZONE: no such time zone"),
+        ({"CC_BOOKING_QUOTA_DAYS": "3"}, "setting CC_BOOKING_QUOTA_DAYS: names no field"),
         (
             {"CC_BOOKING_RERELEASE_MIN_MINUTES": "90", "CC_BOOKING_RERELEASE_MAX_MINUTES": "30"},
             "setting CC_BOOKING_RERELEASE_MIN_MINUTES: must not exceed",
@@ -224,10 +233,12 @@ def test_rules_come_from_the_environment_and_refuse_nonsense() -> None:
     ],
 )
 def test_a_wrong_booking_setting_is_refused_naming_its_variable(
-    environ: dict[str, str], message: str
+    environ: dict[str, str], message: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    for variable, value in environ.items():
+        monkeypatch.setenv(variable, value)
     with pytest.raises(ConfigError) as caught:
-        BookingRules.from_env(environ)
+        load_settings()
     assert caught.value.message.startswith(message)
 
 

@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from backend.errors import ConfigError
+from backend.settings import load_settings
 from backend.workcalendar import WorkCalendar
-from backend.workorders.deadlines import DeadlinePolicy, Deadlines, Stage, stage_of
+from backend.workorders.deadlines import Deadlines, Stage, stage_of
 from backend.workorders.duplicates import hotspot_key, normalize_phone
 from backend.workorders.workflow import State, Urgency
 
@@ -79,12 +80,17 @@ def test_the_same_problem_at_the_same_place_gives_one_hot_spot_key() -> None:
     assert hotspot_key("", "朝阳区", "留言待回电") == ""
 
 
-def test_deadline_numbers_come_from_the_environment() -> None:
-    policy = DeadlinePolicy.from_env(
-        {"CC_WORKORDER_HANDLE_WORKING_DAYS": "5", "CC_WORKORDER_CLOSES": "17:30"}
-    )
+def test_deadline_numbers_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CC_WORKORDER_HANDLE_WORKING_DAYS", "5")
+    monkeypatch.setenv("CC_WORKORDER_CLOSES", "17:30")
+    monkeypatch.setenv("CC_TIMEZONE", "Asia/Urumqi")
+    policy = load_settings().workorder
     assert (policy.handle_working_days, policy.closes) == (5, time(17, 30))
-    assert policy.complex_handle_working_days == 15
+    assert policy.complex_handle_working_days == 15 and policy.timezone == "Asia/Urumqi"
+    monkeypatch.setenv("CC_WORKORDER_URGENT_HANDLE_HOURS", "soon")
     with pytest.raises(ConfigError) as caught:
-        DeadlinePolicy.from_env({"CC_WORKORDER_URGENT_HANDLE_HOURS": "soon"})
+        load_settings()
     assert caught.value.message.startswith("setting CC_WORKORDER_URGENT_HANDLE_HOURS: not a valid")
+    monkeypatch.setenv("CC_WORKORDER_URGENT_HANDLE_HOURS", "-4")
+    with pytest.raises(ConfigError, match=r"^setting CC_WORKORDER_URGENT_HANDLE_HOURS: must not"):
+        load_settings()
