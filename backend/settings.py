@@ -175,6 +175,22 @@ class Settings(BaseSettings):
 
     # Recordings are kept this many days, then deleted (the deletion itself is audited).
     recording_retention_days: int = Field(default=730, ge=1)
+    # Audit records are kept this many days (MLPS level 3: at least six months, so never
+    # below 183), then exported to a file in audit_export_dir (default <state_dir>/
+    # audit-exports) and deleted; the export and the deletion are audited themselves.
+    audit_retention_days: int = Field(default=365, ge=183)
+    audit_export_dir: Path | None = None
+
+    # PostgreSQL roles (`callcenter db roles`): <prefix>migrator owns the schema and runs the
+    # migrations; <prefix>controller, <prefix>desk and <prefix>worker are the processes',
+    # <prefix>asterisk reads the agents' phones. Each process is given its own
+    # CC_DATABASE_URL with its role; the passwords are only needed where the roles are made.
+    db_role_prefix: str = "callcenter_"
+    db_password_migrator: SecretStr = SecretStr("")
+    db_password_controller: SecretStr = SecretStr("")
+    db_password_desk: SecretStr = SecretStr("")
+    db_password_worker: SecretStr = SecretStr("")
+    db_password_asterisk: SecretStr = SecretStr("")
 
     # Speech
     tts_voice: str = "cmn"
@@ -250,6 +266,14 @@ class Settings(BaseSettings):
                 f"{value} is not a loopback or private address: the controller must not "
                 "listen on every interface or a public one"
             )
+        return value
+
+    @field_validator("db_role_prefix")
+    @classmethod
+    def _role_prefix(cls, value: str) -> str:
+        # Role names go into SQL as identifiers: lower-case letters, digits and _ only.
+        if not re.fullmatch(r"[a-z_][a-z0-9_]{0,40}", value):
+            raise ValueError("may only hold lower-case letters, digits and _ (at most 41)")
         return value
 
     @field_validator("sip_realm")
@@ -425,6 +449,10 @@ class Settings(BaseSettings):
     @property
     def effective_sounds_dir(self) -> Path:
         return self.sounds_dir or self.host_path(self.effective_asterisk_sounds_dir)
+
+    @property
+    def effective_audit_export_dir(self) -> Path:
+        return self.audit_export_dir or self.state_dir / "audit-exports"
 
     @property
     def effective_asterisk_database_url(self) -> str:

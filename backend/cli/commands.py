@@ -10,6 +10,7 @@ from typing import Any
 
 import redis
 
+from backend.cli.audit_commands import cmd_audit, cmd_db_roles
 from backend.cli.processes import ProcessTable, ServiceSpec, python_command
 from backend.db import (
     check_database,
@@ -18,6 +19,7 @@ from backend.db import (
     make_session_factory,
     transaction,
 )
+from backend.db_roles import apply_grants, roles_exist
 from backend.errors import ConfigError
 from backend.migrate import upgrade
 from backend.settings import Settings, port_is_free
@@ -68,12 +70,18 @@ def prepare_database(settings: Settings) -> None:
     engine = make_engine(settings, pool_size=1, max_overflow=0)
     try:
         check_database(engine)
+        upgrade(settings)
+        # A table a migration added gets the roles' privileges at once (backend/db_roles.py).
+        with engine.begin() as conn:
+            if roles_exist(conn, settings):
+                apply_grants(conn, settings)
     finally:
         engine.dispose()
-    upgrade(settings)
 
 
 def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
+    if args.action == "roles":
+        return cmd_db_roles(settings)
     prepare_database(settings)
     print("database schema is up to date")
     return 0
@@ -246,4 +254,5 @@ HANDLERS: dict[str, Any] = {
     "down": cmd_down,
     "status": cmd_status,
     "call": cmd_call,
+    "audit": cmd_audit,
 }

@@ -10,6 +10,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
+from backend.cli.audit_commands import add_audit_parser
 from backend.cli.commands import HANDLERS
 from backend.errors import CallCenterError
 from backend.settings import load_settings
@@ -26,8 +27,14 @@ def build_parser() -> argparse.ArgumentParser:
     cli = asterisk_sub.add_parser("cli", help="run one Asterisk CLI command")
     cli.add_argument("cli_command")
 
-    db = sub.add_parser("db", help="database schema")
-    db.add_argument("action", choices=["upgrade"])
+    db = sub.add_parser("db", help="database schema and roles")
+    db.add_argument(
+        "action",
+        choices=["upgrade", "roles"],
+        help="upgrade: migrate (and re-grant when the roles exist); roles: make the "
+        "processes' PostgreSQL roles (as a superuser)",
+    )
+    add_audit_parser(sub)
 
     prompts = sub.add_parser("prompts", help="IVR prompts")
     prompts.add_argument("action", choices=["build"])

@@ -12,6 +12,7 @@ from celery import Celery
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.settings import Settings
+from backend.worker.audit_tasks import register_audit_tasks
 from backend.worker.booking_tasks import register_booking_tasks
 from backend.worker.recording_tasks import register_recording_tasks
 from backend.worker.resources import WorkerResources
@@ -24,6 +25,7 @@ def register_tasks(app: Celery, resources: WorkerResources) -> None:
     register_recording_tasks(app, resources)
     register_booking_tasks(app, resources)
     register_report_tasks(app, resources)
+    register_audit_tasks(app, resources)
 
 
 def create_celery(
