@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import redis
 import redis.asyncio as aioredis
@@ -30,6 +31,7 @@ from backend.booking.context import BookingContext
 from backend.booking.service import BookingService
 from backend.errors import ServiceUnavailable
 from backend.knowledge.service import KnowledgeSearch
+from backend.localtime import zone
 from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
 from backend.telephony.phones import AgentPhones
@@ -70,6 +72,11 @@ class AppState:
         """Transitional name of ``session_factory`` for agent_desk/api/agent.py, which issue
         16's softphone work is still editing; removed when that module moves over."""
         return self.session_factory
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The centre's time zone (CC_TIMEZONE): local dates and times on pages and APIs."""
+        return zone(self.settings.timezone)
 
     @property
     def prefix(self) -> str:

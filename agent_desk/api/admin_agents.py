@@ -10,25 +10,29 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
-from agent_desk.api.agent import ERRORS, load_agent
+from agent_desk.api.agent import load_agent
 from agent_desk.auth.audit import add_audit
-from agent_desk.auth.guard import Caller, DeskDep, require
-from agent_desk.auth.permissions import Permission
-from agent_desk.desk import Desk
+from agent_desk.auth.guard import Caller
+from agent_desk.deps import AdminUser, StateDep
+from agent_desk.errors import error_responses
+from agent_desk.state import AppState
 from backend.db import transaction
 from backend.errors import Conflict
-from backend.models.agents import Agent
-from backend.models.telephony import AgentPhone
-from backend.models.users import User
-from backend.telephony.agents import AgentChanges, AgentDirectory, AgentDraft, NoSuchAgent
+from backend.settings import Settings
+from backend.telephony.agents import (
+    AgentChanges,
+    AgentDirectory,
+    AgentDraft,
+    AgentEntry,
+    find_agent,
+    list_agents,
+)
 from backend.telephony.profiles import PhoneKind
 from ivr.acd.states import STATE_LABELS, AgentState
 
-AdminCaller = Annotated[Caller, Depends(require(Permission.ADMIN))]
 Number = Annotated[str, Path(min_length=1, max_length=16)]
 SkillLevels = dict[
     Annotated[str, Field(min_length=1, max_length=32)], Annotated[int, Field(ge=1, le=10)]
@@ -39,6 +43,13 @@ NO_STORE = "no-store"
 # offering or talking to a caller.
 DISABLE_ALLOWED = frozenset(
     {AgentState.LOGGED_OUT, AgentState.READY, AgentState.NOT_READY, AgentState.WRAP_UP}
+)
+
+
+router = APIRouter(
+    prefix="/api/admin/agents",
+    tags=["系统管理"],
+    responses=error_responses(400, 401, 403, 404, 409, 422),
 )
 
 
@@ -92,7 +103,8 @@ class AgentUpdate(BaseModel):
     active: bool | None = None
 
 
-def agent_out(agent: Agent, username: str | None, phone: AgentPhone | None) -> AgentOut:
+def agent_out(entry: AgentEntry) -> AgentOut:
+    agent = entry.agent
     return AgentOut(
         id=agent.id,
         number=agent.number,
@@ -102,116 +114,104 @@ def agent_out(agent: Agent, username: str | None, phone: AgentPhone | None) -> A
         skills={s.skill_code: s.level for s in agent.skills},
         auto_answer=agent.auto_answer,
         active=agent.active,
-        username=username,
-        phone_kind=phone.kind if phone else None,
+        username=entry.username,
+        phone_kind=entry.phone.kind if entry.phone else None,
     )
 
 
-def secret_out(desk: Desk, number: str, secret: str) -> PhoneSecretOut:
+def secret_out(settings: Settings, number: str, secret: str) -> PhoneSecretOut:
     return PhoneSecretOut(
         number=number,
         username=number,
         password=secret,
-        domain=desk.settings.effective_phone_domain,
-        ws_url=desk.settings.effective_phone_ws_url,
+        domain=settings.effective_phone_domain,
+        ws_url=settings.effective_phone_ws_url,
     )
 
 
-def build_router() -> APIRouter:
-    router = APIRouter(prefix="/api/admin/agents", tags=["系统管理"], responses=ERRORS)
-
-    def described(desk: Desk, number: str) -> AgentOut:
-        with desk.factory() as db:
-            agent = db.scalar(select(Agent).where(Agent.number == number))
-            if agent is None:
-                raise NoSuchAgent(f"没有工号为 {number} 的坐席")
-            username = db.scalar(select(User.username).where(User.id == agent.user_id))
-            return agent_out(agent, username, db.get(AgentPhone, agent.id))
-
-    @router.get("", summary="坐席列表")
-    def list_agents(desk: DeskDep, caller: AdminCaller) -> list[AgentOut]:
-        with desk.factory() as db:
-            users = {uid: name for uid, name in db.execute(select(User.id, User.username))}
-            phones = {p.agent_id: p for p in db.scalars(select(AgentPhone))}
-            return [
-                agent_out(a, users.get(a.user_id) if a.user_id else None, phones.get(a.id))
-                for a in db.scalars(select(Agent).order_by(Agent.number))
-            ]
-
-    @router.post("", status_code=201, summary="新建坐席并开通话机（话机密码只显示这一次）")
-    def create_agent(
-        body: AgentCreate, desk: DeskDep, caller: AdminCaller, response: Response
-    ) -> AgentCreated:
-        response.headers["Cache-Control"] = NO_STORE
-        draft = AgentDraft(**body.model_dump())
-        with transaction(desk.factory) as db:
-            agent, secret = AgentDirectory(db, desk.phones).create(draft)
-            add_audit(db, caller.username, "admin.agent_create", target=f"agent:{agent.id}",
-                      source_ip=caller.ip, details={"number": agent.number, "skills": body.skills,
-                      "phone_kind": body.phone_kind, "username": body.username})  # fmt: skip
-        created = described(desk, agent.number)
-        return AgentCreated(**created.model_dump(), phone=secret_out(desk, agent.number, secret))
-
-    @router.patch("/{number}", summary="修改坐席（姓名、班组、技能、自动应答、启用/停用）")
-    async def update_agent(
-        number: Number, body: AgentUpdate, desk: DeskDep, caller: AdminCaller
-    ) -> AgentOut:
-        changes = AgentChanges(**body.model_dump())
-        if body.active is False:
-            await sign_out_for_good(desk, number, caller)
-
-        def save() -> AgentOut:
-            with transaction(desk.factory) as db:
-                agent = AgentDirectory(db, desk.phones).update(number, changes)
-                add_audit(db, caller.username, "admin.agent_update", target=f"agent:{agent.id}",
-                          source_ip=caller.ip, details=changes.changed())  # fmt: skip
-            return described(desk, number)
-
-        out = await asyncio.to_thread(save)
-        if out.active:
-            await follow_in_acd(desk, out.id)
-        return out
-
-    @router.post("/{number}/phone-secret", summary="重置话机密码（新密码只显示这一次）")
-    def rotate_secret(
-        number: Number, desk: DeskDep, caller: AdminCaller, response: Response
-    ) -> PhoneSecretOut:
-        response.headers["Cache-Control"] = NO_STORE
-        with transaction(desk.factory) as db:
-            agent, secret = AgentDirectory(db, desk.phones).rotate_secret(number)
-            add_audit(db, caller.username, "admin.agent_phone_secret", target=f"agent:{agent.id}",
-                      source_ip=caller.ip, details={"number": number})  # fmt: skip
-        return secret_out(desk, number, secret)
-
-    return router
+def described(state: AppState, number: str) -> AgentOut:
+    with state.session_factory() as db:
+        return agent_out(find_agent(db, number))
 
 
-async def sign_out_for_good(desk: Desk, number: str, caller: Caller) -> None:
+@router.get("", summary="坐席列表")
+def list_all(state: StateDep, user: AdminUser) -> list[AgentOut]:
+    with state.session_factory() as db:
+        return [agent_out(entry) for entry in list_agents(db)]
+
+
+@router.post("", status_code=201, summary="新建坐席并开通话机（话机密码只显示这一次）")
+def create_agent(
+    body: AgentCreate, state: StateDep, user: AdminUser, response: Response
+) -> AgentCreated:
+    response.headers["Cache-Control"] = NO_STORE
+    draft = AgentDraft(**body.model_dump())
+    with transaction(state.session_factory) as db:
+        agent, secret = AgentDirectory(db, state.phones).create(draft)
+        add_audit(db, user.username, "admin.agent_create", target=f"agent:{agent.id}",
+                  source_ip=user.ip, details={"number": agent.number, "skills": body.skills,
+                  "phone_kind": body.phone_kind, "username": body.username})  # fmt: skip
+    created = described(state, agent.number)
+    phone = secret_out(state.settings, agent.number, secret)
+    return AgentCreated(**created.model_dump(), phone=phone)
+
+
+@router.patch("/{number}", summary="修改坐席（姓名、班组、技能、自动应答、启用/停用）")
+async def update_agent(
+    number: Number, body: AgentUpdate, state: StateDep, user: AdminUser
+) -> AgentOut:
+    changes = AgentChanges(**body.model_dump())
+    if body.active is False:
+        await sign_out_for_good(state, number, user)
+    out = await asyncio.to_thread(save_changes, state, number, changes, user)
+    if out.active:
+        await follow_in_acd(state, out.id)
+    return out
+
+
+@router.post("/{number}/phone-secret", summary="重置话机密码（新密码只显示这一次）")
+def rotate_secret(
+    number: Number, state: StateDep, user: AdminUser, response: Response
+) -> PhoneSecretOut:
+    response.headers["Cache-Control"] = NO_STORE
+    with transaction(state.session_factory) as db:
+        agent, secret = AgentDirectory(db, state.phones).rotate_secret(number)
+        add_audit(db, user.username, "admin.agent_phone_secret", target=f"agent:{agent.id}",
+                  source_ip=user.ip, details={"number": number})  # fmt: skip
+    return secret_out(state.settings, number, secret)
+
+
+def save_changes(state: AppState, number: str, changes: AgentChanges, user: Caller) -> AgentOut:
+    with transaction(state.session_factory) as db:
+        agent = AgentDirectory(db, state.phones).update(number, changes)
+        add_audit(db, user.username, "admin.agent_update", target=f"agent:{agent.id}",
+                  source_ip=user.ip, details=changes.changed())  # fmt: skip
+    return described(state, number)
+
+
+async def sign_out_for_good(state: AppState, number: str, user: Caller) -> None:
     """Sign a soon-disabled agent out of the ACD, so no call is routed to a phone that is
     about to stop; refused while a caller is being offered or talking to them."""
 
     def agent_id() -> int:
-        with desk.factory() as db:
-            found = db.scalar(select(Agent.id).where(Agent.number == number))
-        if found is None:
-            raise NoSuchAgent(f"没有工号为 {number} 的坐席")
-        return found
+        with state.session_factory() as db:
+            return find_agent(db, number).agent.id
 
     agent = await asyncio.to_thread(agent_id)
-    async with desk.acd() as acd:
+    async with state.acd() as acd:
         view = await acd.agent(agent)
         if view is None:
             return
-        state = view.status.state
-        if state not in DISABLE_ALLOWED:
-            raise AgentBusy(f"坐席 {number} 正在{STATE_LABELS[state]}，请在通话结束后再停用")
-        await acd.change_state(agent, AgentState.LOGGED_OUT, actor=caller.username)
+        current = view.status.state
+        if current not in DISABLE_ALLOWED:
+            raise AgentBusy(f"坐席 {number} 正在{STATE_LABELS[current]}，请在通话结束后再停用")
+        await acd.change_state(agent, AgentState.LOGGED_OUT, actor=user.username)
 
 
-async def follow_in_acd(desk: Desk, agent_id: int) -> None:
+async def follow_in_acd(state: AppState, agent_id: int) -> None:
     """Give the ACD the edited profile of a signed-in agent (an agent the ACD has never seen
     gets it at sign-in)."""
-    row = await asyncio.to_thread(load_agent, desk, agent_id)
-    async with desk.acd() as acd:
+    row = await asyncio.to_thread(load_agent, state, agent_id)
+    async with state.acd() as acd:
         if await acd.agent(agent_id) is not None:
             await acd.register_agent(row.profile)

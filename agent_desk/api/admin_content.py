@@ -10,10 +10,10 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from agent_desk.api.admin import AdminCaller
 from agent_desk.api.agent import ERRORS
 from agent_desk.auth.audit import add_audit, audit_now
 from agent_desk.auth.guard import DeskDep
+from agent_desk.deps import AdminUser as AdminCaller
 from agent_desk.desk import Desk
 from backend.db import transaction
 from backend.errors import NotFound

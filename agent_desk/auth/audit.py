@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.db import transaction
@@ -42,3 +43,13 @@ def audit_now(
     """An audit record in its own transaction: kept even when the request then fails."""
     with transaction(factory) as session:
         add_audit(session, actor, action, target=target, source_ip=source_ip, details=details)
+
+
+def audit_log(db: Session, *, actor: str = "", action: str = "", limit: int) -> list[AuditRecord]:
+    """The newest records first, optionally of one actor and one action."""
+    query = select(AuditRecord).order_by(AuditRecord.at.desc(), AuditRecord.id.desc())
+    if actor:
+        query = query.where(AuditRecord.actor == actor)
+    if action:
+        query = query.where(AuditRecord.action == action)
+    return list(db.scalars(query.limit(limit)))

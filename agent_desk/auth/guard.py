@@ -18,6 +18,7 @@ from agent_desk.auth.permissions import ADMIN_PERMISSIONS, Permission, allowed
 from agent_desk.auth.policy import ip_allowed
 from agent_desk.auth.sessions import DeskSession
 from agent_desk.state import AppState, state_of
+from backend.audit import Actor
 
 COOKIE = "cc_desk"
 
@@ -37,6 +38,11 @@ class Caller:
     @property
     def username(self) -> str:
         return self.session.username
+
+    @property
+    def actor(self) -> Actor:
+        """Who acts, for the domain services' audit records."""
+        return Actor(self.session.username, self.ip)
 
 
 def current_caller(request: Request) -> Caller:

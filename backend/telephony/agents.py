@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from backend.errors import Conflict, NotFound, Refused
 from backend.models.agents import Agent, AgentSkill, Skill
+from backend.models.telephony import AgentPhone
 from backend.models.users import Role, User
 from backend.telephony import profiles
 from backend.telephony.phones import AgentPhones
@@ -140,6 +141,32 @@ class AgentDirectory:
         if linked is not None:
             raise Refused(f"用户 {username} 已关联工号 {linked}", code="user-already-linked")
         return user.id
+
+
+@dataclass(frozen=True)
+class AgentEntry:
+    """An agent as the administration lists it: with its desk account and its phone."""
+
+    agent: Agent
+    username: str | None
+    phone: AgentPhone | None  # None: no provisioned phone (a simulated agent)
+
+
+def list_agents(db: Session) -> list[AgentEntry]:
+    users = {uid: name for uid, name in db.execute(select(User.id, User.username))}
+    phones = {p.agent_id: p for p in db.scalars(select(AgentPhone))}
+    return [
+        AgentEntry(a, users.get(a.user_id) if a.user_id else None, phones.get(a.id))
+        for a in db.scalars(select(Agent).order_by(Agent.number))
+    ]
+
+
+def find_agent(db: Session, number: str) -> AgentEntry:
+    agent = db.scalar(select(Agent).where(Agent.number == number))
+    if agent is None:
+        raise NoSuchAgent(f"没有工号为 {number} 的坐席")
+    username = db.scalar(select(User.username).where(User.id == agent.user_id))
+    return AgentEntry(agent, username, db.get(AgentPhone, agent.id))
 
 
 def _violated(exc: IntegrityError) -> str:

@@ -1,0 +1,102 @@
+"""Desk accounts as the administrator manages them: create (the initial password must be
+changed at first login), activate or deactivate, unlock, reset the password or the second
+factor, move to a team. Each function works in the caller's session, so the change and its
+audit record commit together; refusals carry stable codes (``username-taken``,
+``cannot-deactivate-self``, the password rules' own).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from agent_desk.auth.audit import add_audit
+from backend.audit import Actor
+from backend.errors import Conflict, NotFound, Refused
+from backend.models.users import Role, User
+from backend.passwords import check_complexity, hash_password
+
+
+@dataclass(frozen=True)
+class AccountDraft:
+    username: str
+    display_name: str
+    role: Role
+    team: str
+    password: str  # initial: must be changed at first login
+
+
+@dataclass(frozen=True)
+class AccountChanges:
+    active: bool | None = None
+    unlock: bool = False
+    reset_password: str | None = None
+    reset_totp: bool = False
+    team: str | None = None
+
+    def ends_sessions(self) -> bool:
+        """Whether the account's open sessions must end (it lost its access or credentials)."""
+        return self.active is False or self.reset_password is not None or self.reset_totp
+
+
+def list_accounts(db: Session) -> list[User]:
+    return list(db.scalars(select(User).order_by(User.username)))
+
+
+def create_account(db: Session, draft: AccountDraft, actor: Actor) -> User:
+    check_complexity(draft.password, draft.username)
+    if db.scalar(select(User.id).where(User.username == draft.username)) is not None:
+        raise Conflict(f"用户名 {draft.username} 已存在", code="username-taken")
+    user = User(
+        username=draft.username,
+        display_name=draft.display_name,
+        role=draft.role,
+        team=draft.team,
+        password_hash=hash_password(draft.password),
+        must_change_password=True,
+        failed_logins=0,
+        active=True,
+    )
+    db.add(user)
+    db.flush()
+    add_audit(db, actor.username, "admin.user_create", target=f"user:{user.id}",
+              source_ip=actor.source_ip, details={"role": draft.role.value})  # fmt: skip
+    return user
+
+
+def update_account(
+    db: Session, user_id: int, changes: AccountChanges, actor: Actor, actor_id: int
+) -> User:
+    """``actor_id``: the administrator's own user id (who may not deactivate themselves)."""
+    user = db.get(User, user_id, with_for_update=True)
+    if user is None:
+        raise NotFound("没有这个用户")
+    done = _apply(user, changes)
+    if user.id == actor_id and changes.active is False:
+        raise Refused("不能停用自己的账户", code="cannot-deactivate-self")
+    add_audit(db, actor.username, "admin.user_update", target=f"user:{user.id}",
+              source_ip=actor.source_ip, details=done)  # fmt: skip
+    return user
+
+
+def _apply(user: User, changes: AccountChanges) -> dict[str, object]:
+    """Apply ``changes``; what was changed, for the audit record (never a password)."""
+    done: dict[str, object] = {}
+    if changes.active is not None:
+        user.active = done["active"] = changes.active
+    if changes.unlock:
+        user.locked_until, user.failed_logins = None, 0
+        done["unlock"] = True
+    if changes.reset_password is not None:
+        check_complexity(changes.reset_password, user.username)
+        user.password_hash = hash_password(changes.reset_password)
+        user.must_change_password = True
+        done["reset_password"] = True
+    if changes.reset_totp:
+        user.totp_secret = None
+        done["reset_totp"] = True
+    if changes.team is not None:
+        user.team = done["team"] = changes.team
+    return done
