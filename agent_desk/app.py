@@ -119,23 +119,16 @@ def create_app(
         title="北京114与医保热线呼叫中心", version="0.1.0", lifespan=_lifespan(settings, start_up)
     )
     app.state.app = state
-    booking_config = state.booking_api
     install_error_handlers(app)
-    booking_services = public_booking.ServiceCache(booking_config.rules)
     # Added first, so inside the session layer: its 413 gets the security headers too.
     app.add_middleware(
         BodySizeLimit,
-        max_body_bytes=booking_config.rules.max_body_bytes,
+        max_body_bytes=state.booking_api.rules.max_body_bytes,
         prefixes=PARTNER_PREFIXES,
     )
     app.add_middleware(SessionUserMiddleware)
     if settings.desk_fast_path:
-        app.booking_fast_path = BookingFastPath(
-            partial(FastAPI.__call__, app),
-            ctx=state,
-            config=booking_config,
-            services=booking_services,
-        )
+        app.booking_fast_path = BookingFastPath(partial(FastAPI.__call__, app), state=state)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
 
     @app.get("/healthz", tags=["ops"])
@@ -143,14 +136,14 @@ def create_app(
         return {"status": "ok"}
 
     # Feature routers: each module exposes build_router() -> APIRouter.
-    app.include_router(public_booking.build_router(booking_config, booking_services))
-    app.include_router(hospital_api.build_router(booking_config))
+    app.include_router(public_booking.router)
+    app.include_router(hospital_api.router)
     app.include_router(workorders.build_router())
     app.include_router(knowledge.build_router(knowledge_search))
     app.include_router(city_platform.build_router())
     app.include_router(auth_routes.router)
     app.include_router(agent_api.build_router())
-    app.include_router(desk_booking.build_router())
+    app.include_router(desk_booking.router)
     app.include_router(supervisor_api.build_router())
     app.include_router(admin_api.router)
     app.include_router(admin_agents.router)

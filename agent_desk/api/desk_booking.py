@@ -4,17 +4,16 @@ so the agent can tell the caller which rule refused."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from agent_desk.api.agent import ERRORS
-from agent_desk.auth.guard import Caller, DeskDep, require
-from agent_desk.auth.permissions import Permission
+from agent_desk.deps import BookingDeskUser, StateDep
+from agent_desk.errors import error_responses
 from backend.booking.reservations import BookRequest, CancelRequest
 from backend.booking.rules import Channel
+from backend.booking.service import BookingService
 from backend.booking.views import (
     BookingReceipt,
     DepartmentView,
@@ -23,8 +22,6 @@ from backend.booking.views import (
     SlotView,
 )
 from backend.personal_data import mask_id_number, mask_name, mask_phone
-
-BookingCaller = Annotated[Caller, Depends(require(Permission.BOOKING_DESK))]
 
 
 class BookBody(BaseModel):
@@ -76,64 +73,70 @@ def _receipt(r: BookingReceipt) -> ReceiptOut:
     )
 
 
-def build_router() -> APIRouter:
-    router = APIRouter(prefix="/api/desk/booking", tags=["坐席预约"], responses=ERRORS)
+async def phone_booking(state: StateDep) -> BookingService:
+    return state.phone_booking
 
-    @router.get("/hospitals", summary="查医院")
-    def hospitals(
-        desk: DeskDep, caller: BookingCaller, q: Annotated[str, Query(max_length=64)] = ""
-    ) -> list[HospitalView]:
-        return desk.phone_booking.search_hospitals(q)[:50]
 
-    @router.get("/hospitals/{hospital_id}/departments", summary="医院的科室")
-    def departments(hospital_id: int, desk: DeskDep, caller: BookingCaller) -> list[DepartmentView]:
-        return desk.phone_booking.list_departments(hospital_id)
+Service = Annotated[BookingService, Depends(phone_booking)]
 
-    @router.get("/schedules", summary="科室出诊（可约号源）")
-    def schedules(
-        desk: DeskDep, caller: BookingCaller, department_id: Annotated[int, Query(ge=1)]
-    ) -> list[ScheduleView]:
-        return desk.phone_booking.list_schedules(channel=Channel.PHONE, department_id=department_id)
+router = APIRouter(
+    prefix="/api/desk/booking",
+    tags=["坐席预约"],
+    responses=error_responses(400, 401, 403, 404, 409, 422),
+)
 
-    @router.get("/schedules/{schedule_id}/slots", summary="出诊的号序")
-    def slots(schedule_id: int, desk: DeskDep, caller: BookingCaller) -> list[SlotView]:
-        return desk.phone_booking.list_slots(schedule_id, Channel.PHONE)
 
-    @router.post("/bookings", status_code=201, summary="为来电人预约（实名）")
-    async def book(body: BookBody, desk: DeskDep, caller: BookingCaller) -> ReceiptOut:
-        actor = f"agent:{caller.username}"
+@router.get("/hospitals", summary="查医院")
+def hospitals(
+    service: Service, caller: BookingDeskUser, q: Annotated[str, Query(max_length=64)] = ""
+) -> list[HospitalView]:
+    return service.search_hospitals(q)[:50]
 
-        def run() -> BookingReceipt:
-            service = desk.phone_booking
-            service.register_patient(
-                id_number=body.id_number, name=body.name, phone=body.phone, actor=actor,
-                source_ip=caller.ip,
-            )  # fmt: skip
-            return service.book(
-                BookRequest(
-                    schedule_id=body.schedule_id,
-                    channel=Channel.PHONE,
-                    actor=actor,
-                    id_number=body.id_number,
-                    slot_id=body.slot_id,
-                    agent_id=caller.session.agent_id,
-                    source_ip=caller.ip,
-                )
-            )
 
-        return _receipt(await asyncio.to_thread(run))
+@router.get("/hospitals/{hospital_id}/departments", summary="医院的科室")
+def departments(
+    hospital_id: int, service: Service, caller: BookingDeskUser
+) -> list[DepartmentView]:
+    return service.list_departments(hospital_id)
 
-    @router.post("/bookings/{code}/cancel", summary="取消预约（须核对身份证号）")
-    def cancel(code: str, body: CancelBody, desk: DeskDep, caller: BookingCaller) -> ReceiptOut:
-        receipt = desk.phone_booking.cancel(
-            CancelRequest(
-                booking_code=code,
-                channel=Channel.PHONE,
-                actor=f"agent:{caller.username}",
-                id_number=body.id_number,
-                source_ip=caller.ip,
-            )
-        )
-        return _receipt(receipt)
 
-    return router
+@router.get("/schedules", summary="科室出诊（可约号源）")
+def schedules(
+    service: Service, caller: BookingDeskUser, department_id: Annotated[int, Query(ge=1)]
+) -> list[ScheduleView]:
+    return service.list_schedules(channel=Channel.PHONE, department_id=department_id)
+
+
+@router.get("/schedules/{schedule_id}/slots", summary="出诊的号序")
+def slots(schedule_id: int, service: Service, caller: BookingDeskUser) -> list[SlotView]:
+    return service.list_slots(schedule_id, Channel.PHONE)
+
+
+@router.post("/bookings", status_code=201, summary="为来电人预约（实名）")
+def book(body: BookBody, service: Service, caller: BookingDeskUser) -> ReceiptOut:
+    actor = f"agent:{caller.username}"
+    service.register_patient(
+        id_number=body.id_number, name=body.name, phone=body.phone, actor=actor, source_ip=caller.ip
+    )
+    request = BookRequest(
+        schedule_id=body.schedule_id,
+        channel=Channel.PHONE,
+        actor=actor,
+        id_number=body.id_number,
+        slot_id=body.slot_id,
+        agent_id=caller.session.agent_id,
+        source_ip=caller.ip,
+    )
+    return _receipt(service.book(request))
+
+
+@router.post("/bookings/{code}/cancel", summary="取消预约（须核对身份证号）")
+def cancel(code: str, body: CancelBody, service: Service, caller: BookingDeskUser) -> ReceiptOut:
+    request = CancelRequest(
+        booking_code=code,
+        channel=Channel.PHONE,
+        actor=f"agent:{caller.username}",
+        id_number=body.id_number,
+        source_ip=caller.ip,
+    )
+    return _receipt(service.cancel(request))

@@ -12,8 +12,7 @@ ID and phone numbers in full: they check the real name at the counter and notify
 when a session stops.
 """
 
-# No ``from __future__ import annotations`` here: FastAPI must evaluate the dependency
-# aliases built inside ``build_router`` (closures), which string annotations would hide.
+from __future__ import annotations
 
 import time as clock
 from datetime import date, time
@@ -23,14 +22,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Header, Request
 from pydantic import BaseModel, Field
 
-from agent_desk.api.public_booking import (
-    ERRORS,
-    BookingApiConfig,
-    BookingPublic,
-    ServiceCache,
-    booking_public,
-)
-from agent_desk.deps import ClientIp
+from agent_desk.api.booking_schemas import BookingPublic, booking_public
+from agent_desk.deps import ClientIp, StateDep
+from agent_desk.errors import error_responses
 from backend.booking.hospital_auth import SignedRequest
 from backend.booking.hospital_feed import SchedulePush, SlotPush
 from backend.booking.rules import SessionOfDay
@@ -127,102 +121,109 @@ async def raw_body(request: Request) -> bytes:
     return await request.body()
 
 
-def build_router(config: BookingApiConfig) -> APIRouter:
-    get_service = ServiceCache(config.rules)
-    Service = Annotated[BookingService, Depends(get_service)]
+async def booking_service(state: StateDep) -> BookingService:
+    # The hospitals' API runs under the online channel's CC_BOOKING_* configuration (its
+    # signature window and body limit).
+    return state.online_booking
 
-    def current_hospital(
-        request: Request,
-        service: Service,
-        body: Annotated[bytes, Depends(raw_body)],
-        x_hospital_key: Annotated[str, Header(description="医院的接口密钥编号")] = "",
-        x_timestamp: Annotated[str, Header(description="Unix时间戳（秒）")] = "",
-        x_signature: Annotated[str, Header(description="HMAC-SHA256签名（十六进制）")] = "",
-    ) -> Hospital:
-        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        signed = SignedRequest(
-            key_id=x_hospital_key,
-            timestamp=x_timestamp,
-            signature=x_signature,
-            method=request.method,
-            path=path,
-            body=body,
-        )
-        return service.signed_hospital(signed, now=clock.time())
 
-    CurrentHospital = Annotated[Hospital, Depends(current_hospital)]
+Service = Annotated[BookingService, Depends(booking_service)]
 
-    router = APIRouter(
-        prefix="/api/hospital",
-        tags=["hospital integration"],
-        responses=ERRORS,
+
+def current_hospital(
+    request: Request,
+    service: Service,
+    body: Annotated[bytes, Depends(raw_body)],
+    x_hospital_key: Annotated[str, Header(description="医院的接口密钥编号")] = "",
+    x_timestamp: Annotated[str, Header(description="Unix时间戳（秒）")] = "",
+    x_signature: Annotated[str, Header(description="HMAC-SHA256签名（十六进制）")] = "",
+) -> Hospital:
+    path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    signed = SignedRequest(
+        key_id=x_hospital_key,
+        timestamp=x_timestamp,
+        signature=x_signature,
+        method=request.method,
+        path=path,
+        body=body,
+    )
+    return service.signed_hospital(signed, now=clock.time())
+
+
+CurrentHospital = Annotated[Hospital, Depends(current_hospital)]
+
+router = APIRouter(
+    prefix="/api/hospital",
+    tags=["hospital integration"],
+    responses=error_responses(400, 401, 404, 409, 413, 422, 429),
+)
+
+
+@router.post(
+    "/schedules",
+    summary="上传出诊安排和号源（按医院出诊编号新增或更新）",
+    description=SIGNING,
+)
+def push_schedules(body: SchedulesIn, service: Service, hospital: CurrentHospital) -> PushOut:
+    result = service.push_schedules(hospital, [_push(s) for s in body.schedules])
+    return PushOut(
+        created=result.created,
+        updated=result.updated,
+        slots_added=result.slots_added,
+        schedule_ids=result.schedule_ids,
     )
 
-    @router.post(
-        "/schedules",
-        summary="上传出诊安排和号源（按医院出诊编号新增或更新）",
-        description=SIGNING,
-    )
-    def push_schedules(body: SchedulesIn, service: Service, hospital: CurrentHospital) -> PushOut:
-        result = service.push_schedules(hospital, [_push(s) for s in body.schedules])
-        return PushOut(
-            created=result.created,
-            updated=result.updated,
-            slots_added=result.slots_added,
-            schedule_ids=result.schedule_ids,
-        )
 
-    @router.post(
-        "/schedules/{external_id}/stop",
-        summary="停诊：取消该出诊的预约，并列出需通知的患者",
-        description=SIGNING,
+@router.post(
+    "/schedules/{external_id}/stop",
+    summary="停诊：取消该出诊的预约，并列出需通知的患者",
+    description=SIGNING,
+)
+def stop_session(
+    external_id: str,
+    body: StopIn,
+    service: Service,
+    hospital: CurrentHospital,
+    address: ClientIp,
+) -> StopOut:
+    affected = service.stop_session(hospital, external_id, body.reason, source_ip=address)
+    return StopOut(
+        cancelled=len(affected),
+        affected=[
+            AffectedOut(code=a.code, patient_name=a.patient_name, phone=a.phone) for a in affected
+        ],
     )
-    def stop_session(
-        external_id: str,
-        body: StopIn,
-        service: Service,
-        hospital: CurrentHospital,
-        address: ClientIp,
-    ) -> StopOut:
-        affected = service.stop_session(hospital, external_id, body.reason, source_ip=address)
-        return StopOut(
-            cancelled=len(affected),
-            affected=[
-                AffectedOut(code=a.code, patient_name=a.patient_name, phone=a.phone)
-                for a in affected
-            ],
-        )
 
-    @router.get(
-        "/bookings",
-        summary="拉取游标之后的预约变化（预约、取消、就诊、爽约）",
-        description=SIGNING,
+
+@router.get(
+    "/bookings",
+    summary="拉取游标之后的预约变化（预约、取消、就诊、爽约）",
+    description=SIGNING,
+)
+def bookings_since(
+    service: Service, hospital: CurrentHospital, cursor: int = 0, limit: int = 100
+) -> FeedOut:
+    items, next_cursor = service.bookings_since(hospital, cursor, limit)
+    return FeedOut(
+        items=[
+            FeedItemOut(cursor=i.cursor, kind=i.kind, booking=booking_public(i.booking))
+            for i in items
+        ],
+        next_cursor=next_cursor,
     )
-    def bookings_since(
-        service: Service, hospital: CurrentHospital, cursor: int = 0, limit: int = 100
-    ) -> FeedOut:
-        items, next_cursor = service.bookings_since(hospital, cursor, limit)
-        return FeedOut(
-            items=[
-                FeedItemOut(cursor=i.cursor, kind=i.kind, booking=booking_public(i.booking))
-                for i in items
-            ],
-            next_cursor=next_cursor,
-        )
 
-    @router.post(
-        "/bookings/{code}/attendance",
-        summary="报告就诊或爽约",
-        description=SIGNING,
-    )
-    def attendance(
-        code: str,
-        body: AttendanceIn,
-        service: Service,
-        hospital: CurrentHospital,
-        address: ClientIp,
-    ) -> BookingPublic:
-        receipt = service.report_attendance(hospital, code, body.attended, source_ip=address)
-        return booking_public(receipt)
 
-    return router
+@router.post(
+    "/bookings/{code}/attendance",
+    summary="报告就诊或爽约",
+    description=SIGNING,
+)
+def attendance(
+    code: str,
+    body: AttendanceIn,
+    service: Service,
+    hospital: CurrentHospital,
+    address: ClientIp,
+) -> BookingPublic:
+    receipt = service.report_attendance(hospital, code, body.attended, source_ip=address)
+    return booking_public(receipt)

@@ -24,15 +24,8 @@ from starlette.datastructures import Headers
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from agent_desk.api.public_booking import (
-    BookingApiConfig,
-    BookingCreate,
-    ServiceCache,
-    bearer_token_of,
-    book_unkeyed,
-    booking_public_json,
-    count_request,
-)
+from agent_desk.api.booking_schemas import BookingCreate, booking_public_json
+from agent_desk.api.public_booking import bearer_token_of, book_unkeyed, count_request
 from agent_desk.auth.middleware import SECURITY_HEADERS
 from agent_desk.body_limit import ClientGone, body_too_large, declared_length, read_body
 from agent_desk.errors import error_response, invalid_request
@@ -45,13 +38,9 @@ RAW_SECURITY_HEADERS = [(name.lower().encode(), value.encode()) for name, value 
 
 
 class BookingFastPath:
-    def __init__(
-        self, app: ASGIApp, *, ctx: AppState, config: BookingApiConfig, services: ServiceCache
-    ) -> None:
+    def __init__(self, app: ASGIApp, *, state: AppState) -> None:
         self.app = app
-        self._ctx = ctx
-        self._config = config
-        self._services = services
+        self._state = state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != PATH:
@@ -71,17 +60,15 @@ class BookingFastPath:
     async def _book(self, scope: Scope, headers: Headers, receive: Receive) -> Response:
         client = scope.get("client")
         address = client[0] if client else ""
-        limit = self._config.rules.max_body_bytes
+        limit = self._state.booking_api.rules.max_body_bytes
         try:
             if declared_length(headers) > limit:
                 raise body_too_large(limit)
-            await count_request(self._ctx, self._config, address)
+            await count_request(self._state, address)
             body = await read_body(receive, limit)
             token = bearer_token_of(headers.get("authorization", ""))
             request = BookingCreate.model_validate_json(body)
-            booked = await book_unkeyed(
-                self._ctx, self._services.of(self._ctx), token, request, address
-            )
+            booked = await book_unkeyed(self._state, token, request, address)
         except CallCenterError as exc:
             return error_response(exc)
         except ValidationError as exc:

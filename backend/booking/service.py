@@ -22,6 +22,7 @@ from backend.booking.reservations import BookRequest, CancelRequest
 from backend.booking.rules import Channel
 from backend.booking.views import (
     AffectedBooking,
+    AnnouncementView,
     BookingReceipt,
     ConfirmationSheet,
     DepartmentView,
@@ -75,6 +76,11 @@ class BookingService:
     def list_slots(self, schedule_id: int, channel: Channel) -> list[SlotView]:
         with self._factory() as session:
             return catalog.list_slots(session, self.ctx, schedule_id, channel)
+
+    def announcements(self, hospital_id: int | None = None) -> list[AnnouncementView]:
+        """The announcements (platform-wide, and the hospital's)."""
+        with self._factory() as session:
+            return catalog.list_announcements(session, hospital_id)
 
     # Patients --------------------------------------------------------------------------
 

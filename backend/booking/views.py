@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from backend.booking.rules import CHANNEL_LABELS, SESSION_LABELS, STATUS_LABELS
@@ -66,6 +67,15 @@ class SlotView:
     time: str  # local "HH:MM"
     channel: str
     available: bool
+
+
+@dataclass(frozen=True)
+class AnnouncementView:
+    id: int
+    hospital_id: int | None  # None: platform-wide
+    title: str
+    body: str
+    published_at: datetime
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from agent_desk.errors import PARTNER_PREFIXES, install_error_handlers
 from agent_desk.performance.booking_fast_path import BookingFastPath
 from agent_desk.state import build_state
 from backend import idcard
+from backend.booking.api_config import BookingApiConfig
 from backend.booking.demo_data import create_hospital
 from backend.booking.rules import BookingRules
 from backend.booking.signatures import sign
@@ -87,23 +88,23 @@ def _app(
     settings: Settings,
     factory: sessionmaker[Session],
     client: redis.Redis,
-    config: public_booking.BookingApiConfig,
+    config: BookingApiConfig,
     *,
     fast_path: bool = True,
 ) -> FastAPI:
     """The two APIs with the performance layer (``CC_DESK_FAST_PATH``) on or off."""
     settings = settings.model_copy(update={"desk_fast_path": fast_path})
+    state = build_state(settings, factory, client, booking_api=config)
     app = FastAPI()
-    app.state.app = build_state(settings, factory, client, booking_api=config)
+    app.state.app = state
     install_error_handlers(app)
     app.add_middleware(
         BodySizeLimit, max_body_bytes=config.rules.max_body_bytes, prefixes=PARTNER_PREFIXES
     )
-    services = public_booking.ServiceCache(config.rules)
     if fast_path:
-        app.add_middleware(BookingFastPath, ctx=app.state.app, config=config, services=services)
-    app.include_router(public_booking.build_router(config, services))
-    app.include_router(hospital_api.build_router(config))
+        app.add_middleware(BookingFastPath, state=state)
+    app.include_router(public_booking.router)
+    app.include_router(hospital_api.router)
     return app
 
 
@@ -127,7 +128,7 @@ def api(
     redis_client: redis.Redis,
     redis_namespace: str,
 ) -> Iterator[Api]:
-    config = public_booking.BookingApiConfig(
+    config = BookingApiConfig(
         rules=BookingRules(max_body_bytes=4096), redis_prefix=f"{redis_namespace}:"
     )
     code = _hospital(settings, session_factory, "北京大学第一医院")
@@ -335,7 +336,7 @@ def test_brushing_clients_are_throttled(
     redis_client: redis.Redis,
     redis_namespace: str,
 ) -> None:
-    config = public_booking.BookingApiConfig(
+    config = BookingApiConfig(
         rules=BookingRules(rate_limit_requests=5), redis_prefix=f"{redis_namespace}:rl:"
     )
     # The count starts again at each window's edge (60 s, on the clock): the requests below
@@ -364,9 +365,7 @@ def test_an_unreachable_redis_is_a_503_with_a_reason(
     # The request counter lives in Redis: without it the API refuses plainly instead of
     # serving uncounted requests or failing with a 500.
     gone = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"})
-    config = public_booking.BookingApiConfig(
-        rules=BookingRules(), redis_prefix=f"{redis_namespace}:gone:"
-    )
+    config = BookingApiConfig(rules=BookingRules(), redis_prefix=f"{redis_namespace}:gone:")
     app = _app(gone, session_factory, redis_client, config, fast_path=fast_path)
     with TestClient(app) as client:
         for response in (
@@ -440,7 +439,7 @@ def test_the_fast_path_answers_as_the_route_does(
     redis_client: redis.Redis,
     redis_namespace: str,
 ) -> None:
-    config = public_booking.BookingApiConfig(
+    config = BookingApiConfig(
         rules=BookingRules(max_body_bytes=4096), redis_prefix=f"{redis_namespace}:alike:"
     )
     code = _hospital(settings, session_factory, "北京朝阳医院")

@@ -3,7 +3,7 @@ public API's JSON of it."""
 
 from __future__ import annotations
 
-from agent_desk.api.public_booking import booking_public, booking_public_json
+from agent_desk.api.booking_schemas import booking_public, booking_public_json
 from backend.booking.views import BookingReceipt
 
 RECEIPT = BookingReceipt(
