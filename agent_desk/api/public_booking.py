@@ -184,7 +184,7 @@ def slots(schedule_id: int, service: OnlineService) -> list[SlotPublic]:
     return [SlotPublic.model_validate(s) for s in service.list_slots(schedule_id, Channel.ONLINE)]
 
 
-@router.get("/announcements", summary="公告")
+@router.get("/announcements", summary="公告（全平台的及该医院的，撤下或过期的除外）")
 def announcements(
     service: OnlineService, hospital_id: int | None = None
 ) -> list[AnnouncementPublic]:

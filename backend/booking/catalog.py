@@ -164,12 +164,13 @@ def list_slots(
 
 
 def list_announcements(
-    session: Session, hospital_id: int | None = None, limit: int = 50
+    session: Session, now: datetime, hospital_id: int | None = None, limit: int = 50
 ) -> list[AnnouncementView]:
-    """The announcements, newest first: platform-wide ones, and with ``hospital_id`` that
-    hospital's too."""
+    """The announcements in force at ``now``, newest first: platform-wide ones, and with
+    ``hospital_id`` that hospital's too. A withdrawn one has expired."""
     query = (
         select(Announcement)
+        .where(or_(Announcement.expires_at.is_(None), Announcement.expires_at > now))
         .order_by(Announcement.published_at.desc(), Announcement.id.desc())
         .limit(limit)
     )

@@ -78,9 +78,9 @@ class BookingService:
             return catalog.list_slots(session, self.ctx, schedule_id, channel)
 
     def announcements(self, hospital_id: int | None = None) -> list[AnnouncementView]:
-        """The announcements (platform-wide, and the hospital's)."""
+        """The announcements in force now (platform-wide, and the hospital's)."""
         with self._factory() as session:
-            return catalog.list_announcements(session, hospital_id)
+            return catalog.list_announcements(session, self.ctx.clock(), hospital_id)
 
     # Patients --------------------------------------------------------------------------
 
