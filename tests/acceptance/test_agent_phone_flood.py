@@ -23,7 +23,7 @@ GUESSES = 300
 async def test_register_flood_is_refused_logged_and_the_agent_is_still_callable(
     asterisk: AsteriskInstance, settings: Settings, ami: AmiClient, desk_phones: DeskPhones
 ) -> None:
-    phone = await desk_phones.new_agent(auto_answer=True)
+    phone = (await desk_phones.new_agent(auto_answer=True)).phone
     flood = await asyncio.to_thread(
         register, sip(settings), phone.number, "guessed-wrong",
         count=GUESSES, rate=100, timeout=60,
