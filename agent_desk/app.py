@@ -138,9 +138,9 @@ def create_app(
     # Feature routers: each module exposes build_router() -> APIRouter.
     app.include_router(public_booking.router)
     app.include_router(hospital_api.router)
-    app.include_router(workorders.build_router())
-    app.include_router(knowledge.build_router(knowledge_search))
-    app.include_router(city_platform.build_router())
+    app.include_router(workorders.router)
+    app.include_router(knowledge.router)
+    app.include_router(city_platform.router)
     app.include_router(auth_routes.router)
     app.include_router(agent_api.build_router())
     app.include_router(desk_booking.router)

@@ -1,23 +1,24 @@
-"""Knowledge base on the desk: search while talking, read an article, edit (team leaders)."""
+"""Knowledge base on the desk: search while talking, read an article, edit (team leaders).
+
+Schemas — one family: ``ArticleBase``, ``ArticleCreate`` (a new article or a new version of
+one: versions are whole) and ``ArticlePublic``; search answers ``KnowledgeHit``.
+"""
 
 # No ``from __future__ import annotations``: FastAPI evaluates these annotations at runtime.
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
-from agent_desk.api.workorders import (
-    ERROR_RESPONSES,
-    MAX_ID,
-    SHANGHAI,
-    CurrentActor,
-    DeskActor,
-    Reader,
-    require_role,
-)
-from agent_desk.deps import SessionDep
+from agent_desk.api.workorder_schemas import MAX_ID
+from agent_desk.auth.guard import Caller
+from agent_desk.deps import KnowledgeEditor, KnowledgeReader, SessionDep, StateDep
+from agent_desk.errors import error_responses
 from backend.knowledge.service import (
     KINDS,
     ArticleDraft,
@@ -32,11 +33,11 @@ from backend.knowledge.service import (
 from backend.models.knowledge import KnowledgeVersion
 from backend.workorders.exchange import CleanStr
 
-EDITOR_ROLES = ("supervisor", "admin")
+router = APIRouter(tags=["知识库"], responses=error_responses(400, 401, 403, 404, 422))
 ArticleId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
-class SearchHitOut(BaseModel):
+class KnowledgeHit(BaseModel):
     article_id: int
     version: int
     title: str
@@ -48,120 +49,126 @@ class SearchHitOut(BaseModel):
     matched_by: list[str]
 
 
-class ArticleIn(BaseModel):
+class ArticleBase(BaseModel):
     title: CleanStr = Field(min_length=1, max_length=200)
     body: CleanStr = Field(default="", max_length=50000)
     category: CleanStr = Field(default="", max_length=200)
     tags: list[CleanStr] = Field(default_factory=list, max_length=30)
-    kind: CleanStr = Field(default="policy_qa", description="/".join(KINDS))
     valid_from: date | None = None
     valid_until: date | None = None
 
 
-class ArticleOut(BaseModel):
+class ArticleCreate(ArticleBase):
+    kind: CleanStr = Field(default="policy_qa", description="/".join(KINDS))
+
+    def draft(self) -> ArticleDraft:
+        return ArticleDraft(**self.model_dump())
+
+
+class ArticlePublic(ArticleBase):
     article_id: int
     version: int
-    title: str
-    body: str
-    category: str
-    tags: list[str]
-    valid_from: date | None
-    valid_until: date | None
     created_by: str
     created_at: datetime
 
 
-def article_out(version: KnowledgeVersion) -> ArticleOut:
-    return ArticleOut(
-        article_id=version.article_id,
-        version=version.version,
-        title=version.title,
-        body=version.body,
-        category=version.category,
-        tags=list(version.tags or []),
-        valid_from=version.valid_from,
-        valid_until=version.valid_until,
-        created_by=version.created_by,
-        created_at=version.created_at.astimezone(SHANGHAI),
-    )
+@dataclass(frozen=True)
+class Knowledge:
+    """The index of this app (filled from the database on first use) and the local day."""
 
+    search: KnowledgeSearch
+    zone: ZoneInfo
 
-def today() -> date:
-    return datetime.now(SHANGHAI).date()
+    def today(self) -> date:
+        return datetime.now(self.zone).date()
 
-
-def editor(who: DeskActor) -> Editor:
-    require_role(who, *EDITOR_ROLES)
-    return Editor(who.username, who.source_ip)
-
-
-def build_router(search: KnowledgeSearch | None = None) -> APIRouter:
-    """``search`` is this app's index; it is filled from the database on first use."""
-    index = search or KnowledgeSearch()
-    router = APIRouter(tags=["知识库"], responses=ERROR_RESPONSES)
-
-    @router.get("/api/knowledge/search", summary="知识检索（关键词、简拼、全拼、错别字容错）")
-    def search_articles(
-        session: SessionDep,
-        who: Reader,
-        q: Annotated[str, Query(min_length=1, max_length=100)],
-        limit: Annotated[int, Query(ge=1, le=50)] = 10,
-    ) -> list[SearchHitOut]:
-        hits = index.search(session, q, today=today(), limit=limit)
-        return [
-            SearchHitOut(
-                article_id=h.article_id,
-                version=h.version,
-                title=h.title,
-                category=h.category,
-                kind=h.kind,
-                score=h.score,
-                title_html=h.title_html,
-                snippet_html=h.snippet_html,
-                matched_by=list(h.matched_by),
-            )
-            for h in hits
-        ]
-
-    @router.get("/api/knowledge/articles/{article_id}", summary="知识全文（当前有效版本）")
-    def read_article(article_id: ArticleId, session: SessionDep, who: Reader) -> ArticleOut:
-        return article_out(current_version(session, article_id, today()))
-
-    @router.get("/api/knowledge/articles/{article_id}/versions", summary="知识的全部版本")
-    def article_versions(
-        article_id: ArticleId, session: SessionDep, who: Reader
-    ) -> list[ArticleOut]:
-        return [article_out(v) for v in versions_of(session, article_id)]
-
-    @router.post("/api/knowledge/articles", status_code=201, summary="新建知识（班长、管理员）")
-    def new_article(body: ArticleIn, session: SessionDep, who: CurrentActor) -> ArticleOut:
-        article = create_article(
-            session, ArticleDraft(**body.model_dump()), editor(who), datetime.now(UTC)
+    def public(self, version: KnowledgeVersion) -> ArticlePublic:
+        return ArticlePublic(
+            article_id=version.article_id,
+            version=version.version,
+            title=version.title,
+            body=version.body,
+            category=version.category,
+            tags=list(version.tags or []),
+            valid_from=version.valid_from,
+            valid_until=version.valid_until,
+            created_by=version.created_by,
+            created_at=version.created_at.astimezone(self.zone),
         )
-        session.commit()
-        index.refresh(session, force=True)
-        return article_out(versions_of(session, article.id)[-1])
 
-    @router.post(
-        "/api/knowledge/articles/{article_id}/versions",
-        status_code=201,
-        summary="发布新版本（班长、管理员）",
-    )
-    def new_version(
-        article_id: ArticleId, body: ArticleIn, session: SessionDep, who: CurrentActor
-    ) -> ArticleOut:
-        version = add_version(
-            session, article_id, ArticleDraft(**body.model_dump()), editor(who), datetime.now(UTC)
-        )
+    def edited(self, session: Session) -> None:
+        """Keep an edit and show it in this process's searches at once."""
         session.commit()
-        index.refresh(session, force=True)
-        return article_out(version)
+        self.search.refresh(session, force=True)
 
-    @router.post("/api/knowledge/articles/{article_id}/retire", summary="下架知识（班长、管理员）")
-    def retire(article_id: ArticleId, session: SessionDep, who: CurrentActor) -> dict[str, int]:
-        retire_article(session, article_id, editor(who), datetime.now(UTC))
-        session.commit()
-        index.refresh(session, force=True)
-        return {"retired": article_id}
 
-    return router
+async def get_knowledge(state: StateDep) -> Knowledge:
+    return Knowledge(state.knowledge_search, ZoneInfo(state.settings.timezone))
+
+
+KnowledgeDep = Annotated[Knowledge, Depends(get_knowledge)]
+
+
+def editor(who: Caller) -> Editor:
+    return Editor(who.username, who.ip)
+
+
+@router.get("/api/knowledge/search", summary="知识检索（关键词、简拼、全拼、错别字容错）")
+def search_articles(
+    session: SessionDep,
+    kb: KnowledgeDep,
+    who: KnowledgeReader,
+    q: Annotated[str, Query(min_length=1, max_length=100)],
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> list[KnowledgeHit]:
+    hits = kb.search.search(session, q, today=kb.today(), limit=limit)
+    return [KnowledgeHit.model_validate(h, from_attributes=True) for h in hits]
+
+
+@router.get("/api/knowledge/articles/{article_id}", summary="知识全文（当前有效版本）")
+def read_article(
+    article_id: ArticleId, session: SessionDep, kb: KnowledgeDep, who: KnowledgeReader
+) -> ArticlePublic:
+    return kb.public(current_version(session, article_id, kb.today()))
+
+
+@router.get("/api/knowledge/articles/{article_id}/versions", summary="知识的全部版本")
+def article_versions(
+    article_id: ArticleId, session: SessionDep, kb: KnowledgeDep, who: KnowledgeReader
+) -> list[ArticlePublic]:
+    return [kb.public(v) for v in versions_of(session, article_id)]
+
+
+@router.post("/api/knowledge/articles", status_code=201, summary="新建知识（班长、管理员）")
+def new_article(
+    body: ArticleCreate, session: SessionDep, kb: KnowledgeDep, who: KnowledgeEditor
+) -> ArticlePublic:
+    article = create_article(session, body.draft(), editor(who), datetime.now(UTC))
+    kb.edited(session)
+    return kb.public(versions_of(session, article.id)[-1])
+
+
+@router.post(
+    "/api/knowledge/articles/{article_id}/versions",
+    status_code=201,
+    summary="发布新版本（班长、管理员）",
+)
+def new_version(
+    article_id: ArticleId,
+    body: ArticleCreate,
+    session: SessionDep,
+    kb: KnowledgeDep,
+    who: KnowledgeEditor,
+) -> ArticlePublic:
+    version = add_version(session, article_id, body.draft(), editor(who), datetime.now(UTC))
+    kb.edited(session)
+    return kb.public(version)
+
+
+@router.post("/api/knowledge/articles/{article_id}/retire", summary="下架知识（班长、管理员）")
+def retire(
+    article_id: ArticleId, session: SessionDep, kb: KnowledgeDep, who: KnowledgeEditor
+) -> dict[str, int]:
+    retire_article(session, article_id, editor(who), datetime.now(UTC))
+    kb.edited(session)
+    return {"retired": article_id}

@@ -1,8 +1,5 @@
-"""Puts the logged-in person on ``request.state.user`` for APIs that read it from there, and
-adds the security headers every response carries.
-
-Only fully logged-in sessions count: a session still waiting for its second factor or for
-the initial password change is nobody to the feature APIs.
+"""Looks up the session of the request's cookie once (``caller_of`` takes it from there),
+and adds the security headers every response carries.
 
 A plain ASGI middleware rather than ``@app.middleware("http")``: Starlette's
 ``BaseHTTPMiddleware`` runs every request in an extra task and stream, which cost about a
@@ -42,8 +39,6 @@ class SessionUserMiddleware:
             # once per request (the route's guard takes it from here, see ``caller_of``).
             session = await to_thread.run_sync(state_of(conn).auth.sessions.get, token)
             conn.state.desk_session = LookedUp(token, session)
-            if session is not None and session.ready:
-                conn.state.user = session
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

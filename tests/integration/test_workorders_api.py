@@ -1,55 +1,58 @@
-"""The desk's work-order, knowledge and 12345 platform APIs over HTTP, on the real database.
-
-The login layer of the desk is not part of this feature: a small middleware stands in for it
-and sets ``request.state.user`` from a test header, the contract the APIs rely on.
+"""The desk's work-order, knowledge and 12345 platform APIs over HTTP, on the real database,
+signed in as real desk users (each request carries its user's session cookie).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 
 import pytest
-import redis
-from fastapi import Request, Response
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
-from agent_desk.app import create_app
+from agent_desk.auth.guard import COOKIE
 from backend.knowledge.demo_data import seed_knowledge_demo
-from backend.settings import Settings
+from backend.models.users import Role
 from backend.workorders.platform_clients import issue_platform_key
+from tests.desk_support import login, make_user
+
+Headers = dict[str, str]
+
+
+@dataclass(frozen=True)
+class Person:
+    username: str
+    headers: Headers  # the session cookie of this person
 
 
 @pytest.fixture()
-def client(
-    settings: Settings, session_factory: sessionmaker[Session], redis_client: redis.Redis
-) -> Iterator[TestClient]:
-    app = create_app(settings, session_factory=session_factory, redis_client=redis_client)
-
-    @app.middleware("http")
-    async def stand_in_login(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        who = request.headers.get("x-test-user", "")
-        if who:
-            username, role = who.split(":")
-            request.state.user = SimpleNamespace(username=username, role=role)
-        return await call_next(request)
-
-    with TestClient(app) as test_client:
-        yield test_client
+def client(desk_client: TestClient) -> TestClient:
+    return desk_client
 
 
-AGENT = {"X-Test-User": "agent_sun:agent"}
-DESK = {"X-Test-User": "desk_qian:agent"}
-LEADER = {"X-Test-User": "leader_zhou:supervisor"}
-MANAGER = {"X-Test-User": "manager_wu:agent"}
+@pytest.fixture()
+def sign_in(client: TestClient, session_factory: sessionmaker[Session]) -> Callable[[Role], Person]:
+    """``sign_in(role)``: a new user of that role, logged in through the login API."""
+
+    def signed_in(role: Role) -> Person:
+        user = make_user(session_factory, role)
+        login(client, user)
+        token = client.cookies.get(COOKIE)
+        client.cookies.clear()  # each request says who it is
+        return Person(user.username, {"Cookie": f"{COOKIE}={token}"})
+
+    return signed_in
 
 
-def test_an_agent_files_an_order_and_the_desk_moves_it(client: TestClient) -> None:
+def test_an_agent_files_an_order_and_the_desk_moves_it(
+    client: TestClient, sign_in: Callable[[Role], Person]
+) -> None:
+    agent, desk_person = sign_in(Role.AGENT).headers, sign_in(Role.AGENT)
+    desk = desk_person.headers
+    manager = sign_in(Role.AGENT)
     created = client.post(
         "/api/workorders",
         json={
@@ -59,7 +62,7 @@ def test_an_agent_files_an_order_and_the_desk_moves_it(client: TestClient) -> No
             "caller_phone": "13912345678",
             "call_id": f"api-{uuid.uuid4().hex[:8]}",
         },
-        headers=AGENT,
+        headers=agent,
     )
     assert created.status_code == 201, created.text
     order = created.json()
@@ -68,54 +71,61 @@ def test_an_agent_files_an_order_and_the_desk_moves_it(client: TestClient) -> No
     assert order["due_stage_label"] == "派发" and order["due_at"].endswith("+08:00")
 
     oid = order["id"]
-    refused = client.post(f"/api/workorders/{oid}/actions/close", json={}, headers=DESK)
+    refused = client.post(f"/api/workorders/{oid}/actions/close", json={}, headers=desk)
     assert refused.status_code == 422
     assert refused.json()["error"] == "illegal-transition"
 
-    client.post(f"/api/workorders/{oid}/actions/sign", json={}, headers=DESK)
+    client.post(f"/api/workorders/{oid}/actions/sign", json={}, headers=desk)
     moved = client.post(
         f"/api/workorders/{oid}/actions/dispatch",
-        json={"department": "市医保中心", "copies": ["manager_wu"]},
-        headers=DESK,
+        json={"department": "市医保中心", "copies": [manager.username]},
+        headers=desk,
     )
     assert moved.status_code == 200 and moved.json()["state"] == "dispatched"
-    detail = client.get(f"/api/workorders/{oid}", headers=AGENT).json()
+    detail = client.get(f"/api/workorders/{oid}", headers=agent).json()
     assert [e["action"] for e in detail["timeline"]] == ["create", "sign", "dispatch"]
     assert detail["calls"][0]["relation"] == "intake"
-    assert detail["timeline"][1]["actor"] == "desk_qian"
+    assert detail["timeline"][1]["actor"] == desk_person.username
 
     linked = client.post(
         f"/api/workorders/{oid}/calls",
         json={"call_id": "repeat-call-1", "relation": "repeat", "recording_path": "r/1.wav"},
-        headers=AGENT,
+        headers=agent,
     ).json()
     assert [c["relation"] for c in linked["calls"]] == ["intake", "repeat"]
 
-    inbox = client.get("/api/notifications", headers=MANAGER).json()
+    inbox = client.get("/api/notifications", headers=manager.headers).json()
     mine = [n for n in inbox if n["order_id"] == oid]
     assert mine and mine[0]["kind"] == "dispatched"
-    read = client.post("/api/notifications/read", json={"ids": [mine[0]["id"]]}, headers=MANAGER)
+    read = client.post(
+        "/api/notifications/read", json={"ids": [mine[0]["id"]]}, headers=manager.headers
+    )
     assert read.json() == {"read": 1}
 
-    listed = client.get("/api/workorders", params={"state": "dispatched"}, headers=AGENT).json()
+    listed = client.get("/api/workorders", params={"state": "dispatched"}, headers=agent).json()
     assert oid in [o["id"] for o in listed]
 
 
-def test_roles_that_may_not_act_get_403(client: TestClient) -> None:
-    hospital = {"X-Test-User": "hosp_tiantan:hospital"}
-    auditor = {"X-Test-User": "audit_ma:auditor"}
+def test_roles_that_may_not_act_get_403(
+    client: TestClient, sign_in: Callable[[Role], Person]
+) -> None:
+    hospital = sign_in(Role.HOSPITAL).headers
+    auditor = sign_in(Role.AUDITOR).headers
     assert client.get("/api/workorders", headers=hospital).status_code == 403
     assert client.get("/api/knowledge/search?q=ybbx", headers=hospital).status_code == 403
     assert client.get("/api/workorders", headers=auditor).status_code == 200
     denied = client.post("/api/workorders", json={"title": "审计员不能建单"}, headers=auditor)
-    assert denied.status_code == 403 and denied.json()["error"] == "forbidden"
+    assert denied.status_code == 403 and denied.json()["error"] == "forbidden-role"
 
 
-def test_bad_input_is_refused_not_a_server_error(client: TestClient) -> None:
-    nul = client.post("/api/workorders", json={"title": "标题\u0000"}, headers=AGENT)
+def test_bad_input_is_refused_not_a_server_error(
+    client: TestClient, sign_in: Callable[[Role], Person]
+) -> None:
+    agent = sign_in(Role.AGENT).headers
+    nul = client.post("/api/workorders", json={"title": "标题\u0000"}, headers=agent)
     assert nul.status_code == 422
-    assert client.get(f"/api/workorders/{2**63}", headers=AGENT).status_code == 422
-    missing = client.get(f"/api/workorders/{2**63 - 1}", headers=AGENT)
+    assert client.get(f"/api/workorders/{2**63}", headers=agent).status_code == 422
+    missing = client.get(f"/api/workorders/{2**63 - 1}", headers=agent)
     assert missing.status_code == 404 and missing.json()["error"] == "not-found"
 
 
@@ -127,24 +137,25 @@ def test_without_login_the_apis_answer_401(client: TestClient) -> None:
 
 
 def test_agents_search_and_leaders_edit_the_knowledge_base(
-    client: TestClient, session_factory: sessionmaker[Session]
+    client: TestClient, session_factory: sessionmaker[Session], sign_in: Callable[[Role], Person]
 ) -> None:
+    agent, leader = sign_in(Role.AGENT).headers, sign_in(Role.SUPERVISOR).headers
     with session_factory() as session:
         seed_knowledge_demo(session)
         session.commit()
-    hits = client.get("/api/knowledge/search", params={"q": "ybbx"}, headers=AGENT).json()
+    hits = client.get("/api/knowledge/search", params={"q": "ybbx"}, headers=agent).json()
     assert hits[0]["title"] == "医保报销怎么办理"
     assert hits[0]["title_html"] == "<mark>医保报销</mark>怎么办理"
-    article = client.get(f"/api/knowledge/articles/{hits[0]['article_id']}", headers=AGENT)
+    article = client.get(f"/api/knowledge/articles/{hits[0]['article_id']}", headers=agent)
     assert "直接结算" in article.json()["body"]
 
     marker = uuid.uuid4().hex[:6]
     body = {"title": f"长护险{marker}申请条件", "body": "重度失能人员可申请。", "tags": ["长护险"]}
-    denied = client.post("/api/knowledge/articles", json=body, headers=AGENT)
-    assert denied.status_code == 403 and denied.json()["error"] == "forbidden"
-    made = client.post("/api/knowledge/articles", json=body, headers=LEADER)
+    denied = client.post("/api/knowledge/articles", json=body, headers=agent)
+    assert denied.status_code == 403 and denied.json()["error"] == "forbidden-role"
+    made = client.post("/api/knowledge/articles", json=body, headers=leader)
     assert made.status_code == 201
-    found = client.get("/api/knowledge/search", params={"q": f"长护险{marker}"}, headers=AGENT)
+    found = client.get("/api/knowledge/search", params={"q": f"长护险{marker}"}, headers=agent)
     assert found.json()[0]["article_id"] == made.json()["article_id"]
 
 
@@ -158,8 +169,9 @@ def key(session_factory: sessionmaker[Session]) -> str:
 
 
 def test_the_city_platform_pushes_an_order_twice_and_pulls_the_reply(
-    client: TestClient, key: str
+    client: TestClient, key: str, sign_in: Callable[[Role], Person]
 ) -> None:
+    desk = sign_in(Role.AGENT).headers
     platform_id = f"BJ12345-{uuid.uuid4().hex[:12]}"
     batch = {
         "orders": [
@@ -184,20 +196,20 @@ def test_the_city_platform_pushes_an_order_twice_and_pulls_the_reply(
     assert second.json()["results"][0]["status"] == "duplicate"
     assert second.json()["results"][0]["order_number"] == first.json()["results"][0]["order_number"]
 
-    listed = client.get("/api/workorders", params={"state": "created"}, headers=DESK).json()
+    listed = client.get("/api/workorders", params={"state": "created"}, headers=desk).json()
     ours = [o for o in listed if o["platform_order_id"] == platform_id]
     assert len(ours) == 1 and ours[0]["source"] == "city_platform"
     oid = ours[0]["id"]
-    client.post(f"/api/workorders/{oid}/actions/sign", json={}, headers=DESK)
+    client.post(f"/api/workorders/{oid}/actions/sign", json={}, headers=desk)
     client.post(
         f"/api/workorders/{oid}/actions/dispatch",
         json={"department": "东城区社保中心"},
-        headers=DESK,
+        headers=desk,
     )
     client.post(
         f"/api/workorders/{oid}/actions/return",
         json={"reason": "申请人户籍在西城区"},
-        headers={"X-Test-User": "dept_dc:agent"},
+        headers=sign_in(Role.AGENT).headers,
     )
     replies = client.get(
         "/api/city-platform/replies",
