@@ -16,13 +16,11 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from agent_desk.api.workorder_schemas import MAX_ID
-from agent_desk.auth.guard import Caller
 from agent_desk.deps import KnowledgeEditor, KnowledgeReader, SessionDep, StateDep
 from agent_desk.errors import error_responses
 from backend.knowledge.service import (
     KINDS,
     ArticleDraft,
-    Editor,
     KnowledgeSearch,
     add_version,
     create_article,
@@ -103,14 +101,10 @@ class Knowledge:
 
 
 async def get_knowledge(state: StateDep) -> Knowledge:
-    return Knowledge(state.knowledge_search, ZoneInfo(state.settings.timezone))
+    return Knowledge(state.knowledge_search, state.tz)
 
 
 KnowledgeDep = Annotated[Knowledge, Depends(get_knowledge)]
-
-
-def editor(who: Caller) -> Editor:
-    return Editor(who.username, who.ip)
 
 
 @router.get("/api/knowledge/search", summary="知识检索（关键词、简拼、全拼、错别字容错）")
@@ -143,7 +137,7 @@ def article_versions(
 def new_article(
     body: ArticleCreate, session: SessionDep, kb: KnowledgeDep, who: KnowledgeEditor
 ) -> ArticlePublic:
-    article = create_article(session, body.draft(), editor(who), datetime.now(UTC))
+    article = create_article(session, body.draft(), who.actor, datetime.now(UTC))
     kb.edited(session)
     return kb.public(versions_of(session, article.id)[-1])
 
@@ -160,7 +154,7 @@ def new_version(
     kb: KnowledgeDep,
     who: KnowledgeEditor,
 ) -> ArticlePublic:
-    version = add_version(session, article_id, body.draft(), editor(who), datetime.now(UTC))
+    version = add_version(session, article_id, body.draft(), who.actor, datetime.now(UTC))
     kb.edited(session)
     return kb.public(version)
 
@@ -169,6 +163,6 @@ def new_version(
 def retire(
     article_id: ArticleId, session: SessionDep, kb: KnowledgeDep, who: KnowledgeEditor
 ) -> dict[str, int]:
-    retire_article(session, article_id, editor(who), datetime.now(UTC))
+    retire_article(session, article_id, who.actor, datetime.now(UTC))
     kb.edited(session)
     return {"retired": article_id}

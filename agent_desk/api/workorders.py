@@ -8,7 +8,6 @@ schemas and how an order is shown are in ``workorder_schemas``.
 
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Path, Query
 
@@ -31,7 +30,7 @@ from agent_desk.errors import error_responses
 from backend.workorders.desk_notifier import mark_read, unread_for
 from backend.workorders.hotspots import hotspots, repeat_callers
 from backend.workorders.reading import OrderListFilter
-from backend.workorders.service import Actor, OrderDraft, WorkOrderService
+from backend.workorders.service import OrderDraft, WorkOrderService
 from backend.workorders.workflow import Action, State
 
 router = APIRouter(tags=["工单"], responses=error_responses(400, 401, 403, 404, 409, 422))
@@ -46,14 +45,10 @@ Service = Annotated[WorkOrderService, Depends(get_service)]
 
 
 async def get_views(state: StateDep, service: Service) -> OrderViews:
-    return OrderViews(service, state.workorders.rules, ZoneInfo(state.settings.timezone))
+    return OrderViews(service, state.workorders.rules, state.tz)
 
 
 Views = Annotated[OrderViews, Depends(get_views)]
-
-
-def actor(who: Caller) -> Actor:
-    return Actor(who.username, who.ip)
 
 
 def inboxes(who: Caller) -> list[str]:
@@ -65,7 +60,7 @@ def inboxes(who: Caller) -> list[str]:
 def create(
     body: WorkOrderCreate, service: Service, views: Views, session: SessionDep, who: WorkOrderWorker
 ) -> WorkOrderDetail:
-    order = service.create(OrderDraft(**body.model_dump()), actor(who), datetime.now(UTC))
+    order = service.create(OrderDraft(**body.model_dump()), who.actor, datetime.now(UTC))
     session.commit()
     return views.detail(order)
 
@@ -145,7 +140,7 @@ def act(
     who: WorkOrderWorker,
 ) -> WorkOrderDetail:
     payload = body.model_dump(exclude_none=True)
-    order = service.act(order_id, action, payload, actor(who), datetime.now(UTC))
+    order = service.act(order_id, action, payload, who.actor, datetime.now(UTC))
     session.commit()
     return views.detail(order)
 
@@ -160,7 +155,7 @@ def link_call(
     who: WorkOrderWorker,
 ) -> WorkOrderDetail:
     now = datetime.now(UTC)
-    service.link_call(order_id, body.call_id, body.relation, body.recording_path, actor(who), now)
+    service.link_call(order_id, body.call_id, body.relation, body.recording_path, who.actor, now)
     session.commit()
     return views.detail(service.get(order_id))
 
