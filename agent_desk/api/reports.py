@@ -1,8 +1,5 @@
 """Report pages (HTML with inline SVG charts) and their CSV / XLSX / PDF downloads, the
-staffing calculator, and the archive of scheduled reports.
-
-Who may read reports is decided by the composition root: it passes the ``guard`` dependency
-(the desk's ``require(Permission.REPORTS)``), so this module knows nothing of sessions.
+staffing calculator, and the archive of scheduled reports. Every page needs ``REPORTS``.
 """
 
 # No ``from __future__ import annotations``: FastAPI evaluates these annotations at runtime.
@@ -10,19 +7,20 @@ Who may read reports is decided by the composition root: it passes the ``guard``
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from html import escape
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from agent_desk.deps import SessionDep
-from backend.errors import NotFound
+from agent_desk.auth.guard import require
+from agent_desk.auth.permissions import Permission
+from agent_desk.deps import SessionDep, SettingsDep
 from backend.lines import LINE_CODES, is_line
-from backend.localtime import DEFAULT_TIMEZONE, zone
+from backend.localtime import zone
 from reports.agent_report import build_agent_report
+from reports.archive import archived_file, archived_reports
 from reports.booking_sheet import build_booking_sheet
 from reports.document import ReportDocument
 from reports.halfyear_114 import build_halfyear_114
@@ -66,9 +64,12 @@ def file_response(body: bytes, fmt: str, name: str) -> Response:
     )
 
 
-def beijing_today() -> date:
+async def local_today(settings: SettingsDep) -> date:
     """Today as the call centre counts it (the server may run on UTC)."""
-    return datetime.now(zone(DEFAULT_TIMEZONE)).date()
+    return datetime.now(zone(settings.timezone)).date()
+
+
+Today = Annotated[date, Depends(local_today)]
 
 
 # Dates a report may ask for: outside them the arithmetic of periods would overflow.
@@ -76,6 +77,8 @@ EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
 
 
 def report_filter(
+    settings: SettingsDep,
+    today: Today,
     first: Annotated[
         date | None, Query(description="开始日期（北京时间）", ge=EARLIEST, le=LATEST)
     ] = None,
@@ -89,7 +92,6 @@ def report_filter(
     grain: Grain = Grain.DAY,
 ) -> ReportFilter:
     """The filter of a report page; without dates, the last seven days."""
-    today = beijing_today()
     last = last or today
     first = first or last - timedelta(days=6)
     return ReportFilter(
@@ -100,6 +102,7 @@ def report_filter(
         agent_id=agent_id,
         team=team or None,
         grain=grain,
+        tz_name=settings.timezone,
     )
 
 
@@ -127,7 +130,12 @@ FILTERED_REPORTS: tuple[tuple[str, str, FilteredBuilder], ...] = (
 )
 
 
-def _add_filtered_report(router: APIRouter, path: str, title: str, build: FilteredBuilder) -> None:
+router = APIRouter(
+    prefix="/reports", tags=["报表"], dependencies=[Depends(require(Permission.REPORTS))]
+)
+
+
+def _add_filtered_report(path: str, title: str, build: FilteredBuilder) -> None:
     def page(
         request: Request, session: SessionDep, f: FilterDep, fmt: FormatQuery = "html"
     ) -> Response:
@@ -136,111 +144,105 @@ def _add_filtered_report(router: APIRouter, path: str, title: str, build: Filter
     router.add_api_route(path, page, methods=["GET"], summary=title, name=path.strip("/"))
 
 
-def build_router(guard: Callable[..., Any] | None = None) -> APIRouter:
-    router = APIRouter(
-        prefix="/reports",
-        tags=["报表"],
-        dependencies=[Depends(guard)] if guard is not None else [],
+@router.get("", response_class=HTMLResponse, summary="报表目录")
+def index() -> HTMLResponse:
+    links = "".join(f'<li><a href="{url}">{escape(name)}</a></li>' for name, url in INDEX_LINKS)
+    return HTMLResponse(
+        f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>报表</title>'
+        f"<style>{STYLE}</style></head><body><h1>报表</h1><ul>{links}</ul>"
+        f"<p>各报表可用参数：first、last（日期）、line（{LINE_CHOICES}）、skill、agent_id、"
+        "team、grain（hour/day/week/month）、format（html/csv/xlsx/pdf）。</p></body></html>"
     )
 
-    @router.get("", response_class=HTMLResponse, summary="报表目录")
-    def index() -> HTMLResponse:
-        links = "".join(f'<li><a href="{url}">{escape(name)}</a></li>' for name, url in INDEX_LINKS)
-        return HTMLResponse(
-            f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>报表</title>'
-            f"<style>{STYLE}</style></head><body><h1>报表</h1><ul>{links}</ul>"
-            f"<p>各报表可用参数：first、last（日期）、line（{LINE_CHOICES}）、skill、agent_id、"
-            "team、grain（hour/day/week/month）、format（html/csv/xlsx/pdf）。</p></body></html>"
-        )
 
-    for path, title, build in FILTERED_REPORTS:
-        _add_filtered_report(router, path, title, build)
+for _path, _title, _build in FILTERED_REPORTS:
+    _add_filtered_report(_path, _title, _build)
 
-    @router.get("/halfyear-114", summary="114半年度统计报表")
-    def halfyear(
-        request: Request,
-        session: SessionDep,
-        year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
-        half: Annotated[int | None, Query(ge=1, le=2)] = None,
-        fmt: FormatQuery = "html",
-    ) -> Response:
-        today = beijing_today()
-        # Default: the last half year that has ended.
-        default_year, default_half = (today.year - 1, 2) if today.month <= 6 else (today.year, 1)
-        year, half = year or default_year, half or default_half
-        doc = build_halfyear_114(session, year, half)
-        return report_response(request, doc, fmt, f"114半年度统计_{year}H{half}")
 
-    @router.get("/booking-sheet", summary="预约月度确认单")
-    def booking_sheet(
-        request: Request,
-        session: SessionDep,
-        year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
-        fmt: FormatQuery = "html",
-    ) -> Response:
-        year = year or beijing_today().year
-        return report_response(
-            request, build_booking_sheet(session, year), fmt, f"预约确认单_{year}"
-        )
+@router.get("/halfyear-114", summary="114半年度统计报表")
+def halfyear(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    today: Today,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    half: Annotated[int | None, Query(ge=1, le=2)] = None,
+    fmt: FormatQuery = "html",
+) -> Response:
+    # Default: the last half year that has ended.
+    default_year, default_half = (today.year - 1, 2) if today.month <= 6 else (today.year, 1)
+    year, half = year or default_year, half or default_half
+    doc = build_halfyear_114(session, year, half, tz_name=settings.timezone)
+    return report_response(request, doc, fmt, f"114半年度统计_{year}H{half}")
 
-    @router.get("/workorders", summary="工单统计")
-    def workorders(
-        request: Request,
-        session: SessionDep,
-        edition: Edition = Edition.MONTHLY,
-        day: Annotated[date | None, Query(ge=EARLIEST, le=LATEST)] = None,
-        fmt: FormatQuery = "html",
-    ) -> Response:
-        day = day or beijing_today()
-        doc = build_workorder_report(session, edition, day)
-        return report_response(request, doc, fmt, f"工单统计_{edition.value}_{day}")
 
-    @router.get("/staffing", summary="排班测算")
-    def staffing(
-        request: Request,
-        session: SessionDep,
-        day: Annotated[date | None, Query(ge=EARLIEST, le=LATEST)] = None,
-        line: str = "114",
-        target: Annotated[float | None, Query(gt=0, lt=1)] = None,
-        seconds: Annotated[int, Query(ge=1, le=600)] = 20,
-        fmt: FormatQuery = "html",
-    ) -> Response:
-        day = day or beijing_today()
-        if not is_line(line):
-            raise ReportInputError(f"未知线路：{line}")
-        doc = build_staffing(session, day, line, target_level=target, target_seconds=seconds)
-        return report_response(request, doc, fmt, f"排班测算_{line}_{day}")
+@router.get("/booking-sheet", summary="预约月度确认单")
+def booking_sheet(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    today: Today,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    fmt: FormatQuery = "html",
+) -> Response:
+    year = year or today.year
+    doc = build_booking_sheet(session, year, settings.timezone)
+    return report_response(request, doc, fmt, f"预约确认单_{year}")
 
-    @router.get("/archive", response_class=HTMLResponse, summary="定时生成的报表")
-    def archive(session: SessionDep) -> HTMLResponse:
-        rows = session.execute(
-            text(
-                "SELECT id, kind, period_start AT TIME ZONE 'Asia/Shanghai', fmt, filename, "
-                "created_at AT TIME ZONE 'Asia/Shanghai' FROM report_archives "
-                "ORDER BY created_at DESC, id DESC LIMIT 500"
-            )
-        )
-        items = "".join(
-            f'<tr><td><a href="/reports/archive/{i}">{escape(name)}</a></td><td>{escape(kind)}</td>'
-            f"<td>{start:%Y-%m-%d}</td><td>{escape(fmt)}</td><td>{made:%Y-%m-%d %H:%M}</td></tr>"
-            for i, kind, start, fmt, name, made in rows
-        )
-        return HTMLResponse(
-            f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>定时报表</title>'
-            f"<style>{STYLE}</style></head><body><h1>定时生成的报表</h1><table><tr><th>文件</th>"
-            f"<th>类型</th><th>期间起</th><th>格式</th><th>生成时间</th></tr>{items}</table>"
-            "</body></html>"
-        )
 
-    @router.get("/archive/{archive_id}", summary="下载定时生成的报表")
-    def archived_file(archive_id: int, session: SessionDep) -> Response:
-        row = session.execute(
-            text("SELECT fmt, filename, content FROM report_archives WHERE id = :id"),
-            {"id": archive_id},
-        ).first()
-        if row is None:
-            raise NotFound("没有这份报表", code="no-such-report")
-        fmt, filename, content = row
-        return file_response(bytes(content), fmt, filename.rsplit(".", 1)[0])
+@router.get("/workorders", summary="工单统计")
+def workorders(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    today: Today,
+    edition: Edition = Edition.MONTHLY,
+    day: Annotated[date | None, Query(ge=EARLIEST, le=LATEST)] = None,
+    fmt: FormatQuery = "html",
+) -> Response:
+    day = day or today
+    doc = build_workorder_report(session, edition, day, settings.timezone)
+    return report_response(request, doc, fmt, f"工单统计_{edition.value}_{day}")
 
-    return router
+
+@router.get("/staffing", summary="排班测算")
+def staffing(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    today: Today,
+    day: Annotated[date | None, Query(ge=EARLIEST, le=LATEST)] = None,
+    line: str = "114",
+    target: Annotated[float | None, Query(gt=0, lt=1)] = None,
+    seconds: Annotated[int, Query(ge=1, le=600)] = 20,
+    fmt: FormatQuery = "html",
+) -> Response:
+    day = day or today
+    if not is_line(line):
+        raise ReportInputError(f"未知线路：{line}")
+    doc = build_staffing(
+        session, day, line, target_level=target, target_seconds=seconds, tz_name=settings.timezone
+    )
+    return report_response(request, doc, fmt, f"排班测算_{line}_{day}")
+
+
+@router.get("/archive", response_class=HTMLResponse, summary="定时生成的报表")
+def archive(session: SessionDep, settings: SettingsDep) -> HTMLResponse:
+    items = "".join(
+        f'<tr><td><a href="/reports/archive/{r.id}">{escape(r.filename)}</a></td>'
+        f"<td>{escape(r.kind)}</td><td>{r.period_start:%Y-%m-%d}</td><td>{escape(r.fmt)}</td>"
+        f"<td>{r.created_at:%Y-%m-%d %H:%M}</td></tr>"
+        for r in archived_reports(session, settings.timezone)
+    )
+    return HTMLResponse(
+        f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>定时报表</title>'
+        f"<style>{STYLE}</style></head><body><h1>定时生成的报表</h1><table><tr><th>文件</th>"
+        f"<th>类型</th><th>期间起</th><th>格式</th><th>生成时间</th></tr>{items}</table>"
+        "</body></html>"
+    )
+
+
+@router.get("/archive/{archive_id}", summary="下载定时生成的报表")
+def archived(archive_id: int, session: SessionDep) -> Response:
+    found = archived_file(session, archive_id)
+    return file_response(found.content, found.fmt, found.filename.rsplit(".", 1)[0])
