@@ -129,6 +129,8 @@ def create_roles(conn: Connection, settings: Settings) -> list[str]:
     )
     conn.exec_driver_sql("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
     conn.exec_driver_sql(f"GRANT USAGE, CREATE ON SCHEMA public TO {migrator}")
+    grantees = ", ".join(_ident(role_name(settings, kind)) for kind in GRANTEES)
+    conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA public TO {grantees}")
     _give_schema_to(conn, migrator)
     apply_grants(conn, settings)
     return made
@@ -187,7 +189,6 @@ def apply_grants(conn: Connection, settings: Settings) -> None:
     ).all()
     for kind in GRANTEES:
         role = _ident(role_name(settings, kind))
-        conn.exec_driver_sql(f"GRANT USAGE ON SCHEMA public TO {role}")
         conn.exec_driver_sql(f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {role}")
         conn.exec_driver_sql(f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM {role}")
         for table in tables:
