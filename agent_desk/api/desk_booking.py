@@ -23,8 +23,11 @@ from backend.booking.views import (
 )
 from backend.personal_data import mask_id_number, mask_name, mask_phone
 
+# Schemas: what the agent sends for the caller (``PhoneBookingCreate``, the cancel's check
+# ``PhoneBookingCancel``) and what the desk shows (``PhoneBookingPublic``, masked).
 
-class BookBody(BaseModel):
+
+class PhoneBookingCreate(BaseModel):
     schedule_id: int = Field(ge=1)
     slot_id: int | None = Field(default=None, ge=1)
     id_number: str = Field(min_length=15, max_length=18)
@@ -33,11 +36,11 @@ class BookBody(BaseModel):
     call_id: str | None = Field(default=None, max_length=64)
 
 
-class CancelBody(BaseModel):
+class PhoneBookingCancel(BaseModel):
     id_number: str = Field(min_length=15, max_length=18)
 
 
-class ReceiptOut(BaseModel):
+class PhoneBookingPublic(BaseModel):
     code: str
     status: str
     hospital_name: str
@@ -54,8 +57,8 @@ class ReceiptOut(BaseModel):
     cancel_deadline: str
 
 
-def _receipt(r: BookingReceipt) -> ReceiptOut:
-    return ReceiptOut(
+def _receipt(r: BookingReceipt) -> PhoneBookingPublic:
+    return PhoneBookingPublic(
         code=r.code,
         status=r.status,
         hospital_name=r.hospital_name,
@@ -113,7 +116,7 @@ def slots(schedule_id: int, service: Service, caller: BookingDeskUser) -> list[S
 
 
 @router.post("/bookings", status_code=201, summary="为来电人预约（实名）")
-def book(body: BookBody, service: Service, caller: BookingDeskUser) -> ReceiptOut:
+def book(body: PhoneBookingCreate, service: Service, caller: BookingDeskUser) -> PhoneBookingPublic:
     actor = f"agent:{caller.username}"
     service.register_patient(
         id_number=body.id_number, name=body.name, phone=body.phone, actor=actor, source_ip=caller.ip
@@ -131,7 +134,9 @@ def book(body: BookBody, service: Service, caller: BookingDeskUser) -> ReceiptOu
 
 
 @router.post("/bookings/{code}/cancel", summary="取消预约（须核对身份证号）")
-def cancel(code: str, body: CancelBody, service: Service, caller: BookingDeskUser) -> ReceiptOut:
+def cancel(
+    code: str, body: PhoneBookingCancel, service: Service, caller: BookingDeskUser
+) -> PhoneBookingPublic:
     request = CancelRequest(
         booking_code=code,
         channel=Channel.PHONE,

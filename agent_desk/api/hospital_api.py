@@ -38,13 +38,17 @@ SIGNING = (
 )
 
 
-class SlotIn(BaseModel):
+# Schemas: what a hospital sends (``...Create``; the two actions' payloads ``SessionStop`` and
+# ``AttendanceReport``) and what it gets back (``...Public``, patients' numbers in full).
+
+
+class SlotCreate(BaseModel):
     seq: int = Field(ge=1, le=10000)
     time: time
     channel: Literal["any", "phone", "online"] = "any"
 
 
-class ScheduleIn(BaseModel):
+class ScheduleCreate(BaseModel):
     external_id: str = Field(min_length=1, max_length=64, description="医院自己的出诊编号")
     department_code: str = Field(min_length=1, max_length=32)
     department_name: str = Field(min_length=1, max_length=64)
@@ -56,51 +60,51 @@ class ScheduleIn(BaseModel):
     starts: time
     ends: time
     fee: Decimal = Field(ge=0, le=100000, decimal_places=2)
-    slots: list[SlotIn] = Field(min_length=1, max_length=500)
+    slots: list[SlotCreate] = Field(min_length=1, max_length=500)
 
 
-class SchedulesIn(BaseModel):
-    schedules: list[ScheduleIn] = Field(min_length=1, max_length=200)
+class ScheduleBatchCreate(BaseModel):
+    schedules: list[ScheduleCreate] = Field(min_length=1, max_length=200)
 
 
-class PushOut(BaseModel):
+class ScheduleBatchPublic(BaseModel):
     created: int
     updated: int
     slots_added: int
     schedule_ids: dict[str, int]
 
 
-class StopIn(BaseModel):
+class SessionStop(BaseModel):
     reason: str = Field(min_length=1, max_length=256, examples=["医生临时出差"])
 
 
-class AffectedOut(BaseModel):
+class AffectedBookingPublic(BaseModel):
     code: str
     patient_name: str
     phone: str
 
 
-class StopOut(BaseModel):
+class SessionStopPublic(BaseModel):
     cancelled: int
-    affected: list[AffectedOut]
+    affected: list[AffectedBookingPublic]
 
 
-class FeedItemOut(BaseModel):
+class FeedItemPublic(BaseModel):
     cursor: int
     kind: str
     booking: BookingPublic
 
 
-class FeedOut(BaseModel):
-    items: list[FeedItemOut]
+class FeedPublic(BaseModel):
+    items: list[FeedItemPublic]
     next_cursor: int
 
 
-class AttendanceIn(BaseModel):
+class AttendanceReport(BaseModel):
     attended: bool = Field(description="true: 已就诊；false: 爽约")
 
 
-def _push(item: ScheduleIn) -> SchedulePush:
+def _push(item: ScheduleCreate) -> SchedulePush:
     return SchedulePush(
         external_id=item.external_id,
         department_code=item.department_code,
@@ -164,9 +168,11 @@ router = APIRouter(
     summary="上传出诊安排和号源（按医院出诊编号新增或更新）",
     description=SIGNING,
 )
-def push_schedules(body: SchedulesIn, service: Service, hospital: CurrentHospital) -> PushOut:
+def push_schedules(
+    body: ScheduleBatchCreate, service: Service, hospital: CurrentHospital
+) -> ScheduleBatchPublic:
     result = service.push_schedules(hospital, [_push(s) for s in body.schedules])
-    return PushOut(
+    return ScheduleBatchPublic(
         created=result.created,
         updated=result.updated,
         slots_added=result.slots_added,
@@ -181,16 +187,17 @@ def push_schedules(body: SchedulesIn, service: Service, hospital: CurrentHospita
 )
 def stop_session(
     external_id: str,
-    body: StopIn,
+    body: SessionStop,
     service: Service,
     hospital: CurrentHospital,
     address: ClientIp,
-) -> StopOut:
+) -> SessionStopPublic:
     affected = service.stop_session(hospital, external_id, body.reason, source_ip=address)
-    return StopOut(
+    return SessionStopPublic(
         cancelled=len(affected),
         affected=[
-            AffectedOut(code=a.code, patient_name=a.patient_name, phone=a.phone) for a in affected
+            AffectedBookingPublic(code=a.code, patient_name=a.patient_name, phone=a.phone)
+            for a in affected
         ],
     )
 
@@ -202,11 +209,11 @@ def stop_session(
 )
 def bookings_since(
     service: Service, hospital: CurrentHospital, cursor: int = 0, limit: int = 100
-) -> FeedOut:
+) -> FeedPublic:
     items, next_cursor = service.bookings_since(hospital, cursor, limit)
-    return FeedOut(
+    return FeedPublic(
         items=[
-            FeedItemOut(cursor=i.cursor, kind=i.kind, booking=booking_public(i.booking))
+            FeedItemPublic(cursor=i.cursor, kind=i.kind, booking=booking_public(i.booking))
             for i in items
         ],
         next_cursor=next_cursor,
@@ -220,7 +227,7 @@ def bookings_since(
 )
 def attendance(
     code: str,
-    body: AttendanceIn,
+    body: AttendanceReport,
     service: Service,
     hospital: CurrentHospital,
     address: ClientIp,
