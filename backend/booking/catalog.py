@@ -9,14 +9,8 @@ from sqlalchemy.orm import Session
 
 from backend.booking.context import BookingContext
 from backend.booking.rules import SESSION_LABELS, Channel, channel_may_take, slot_on_sale
-from backend.booking.views import (
-    AnnouncementView,
-    DepartmentView,
-    HospitalView,
-    ScheduleView,
-    SlotView,
-)
-from backend.models.booking import Announcement, Department, Doctor, Hospital, Schedule, Slot
+from backend.booking.views import DepartmentView, HospitalView, ScheduleView, SlotView
+from backend.models.booking import Department, Doctor, Hospital, Schedule, Slot
 
 
 def _like(text: str) -> str:
@@ -160,31 +154,4 @@ def list_slots(
             available=not s.taken and slot_on_sale(s.release_at, now),
         )
         for s in rows
-    ]
-
-
-def list_announcements(
-    session: Session, now: datetime, hospital_id: int | None = None, limit: int = 50
-) -> list[AnnouncementView]:
-    """The announcements in force at ``now``, newest first: platform-wide ones, and with
-    ``hospital_id`` that hospital's too. A withdrawn one has expired."""
-    query = (
-        select(Announcement)
-        .where(or_(Announcement.expires_at.is_(None), Announcement.expires_at > now))
-        .order_by(Announcement.published_at.desc(), Announcement.id.desc())
-        .limit(limit)
-    )
-    if hospital_id is not None:
-        query = query.where(
-            or_(Announcement.hospital_id == hospital_id, Announcement.hospital_id.is_(None))
-        )
-    return [
-        AnnouncementView(
-            id=a.id,
-            hospital_id=a.hospital_id,
-            title=a.title,
-            body=a.body,
-            published_at=a.published_at,
-        )
-        for a in session.execute(query).scalars()
     ]

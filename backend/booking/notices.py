@@ -1,5 +1,6 @@
 """What callers and citizens are told about hospitals, as administrators edit it: a
-hospital's details and booking notes, and announcements (platform-wide or per hospital).
+hospital's details and booking notes, and announcements (platform-wide or per hospital), and
+the announcements the public is shown.
 
 Every change is audited in the same transaction; the caller commits.
 """
@@ -11,14 +12,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from backend.audit import Actor, record_audit
+from backend.booking.views import AnnouncementView
 from backend.errors import NotFound
 from backend.models.booking import Announcement, Hospital
 
-ANNOUNCEMENTS_LISTED = 200
+ANNOUNCEMENTS_LISTED = 200  # to administrators
+ANNOUNCEMENTS_SHOWN = 50  # to the public
 
 
 @dataclass(frozen=True)
@@ -48,14 +51,41 @@ def update_hospital(
     return hospital
 
 
-def list_announcements(session: Session) -> list[Announcement]:
-    """The latest announcements, expired ones included."""
-    query = (
+def _newest_first(limit: int) -> Select[Announcement]:
+    return (
         select(Announcement)
         .order_by(Announcement.published_at.desc(), Announcement.id.desc())
-        .limit(ANNOUNCEMENTS_LISTED)
+        .limit(limit)
     )
-    return list(session.scalars(query))
+
+
+def list_announcements(session: Session) -> list[Announcement]:
+    """The latest announcements, expired ones included."""
+    return list(session.scalars(_newest_first(ANNOUNCEMENTS_LISTED)))
+
+
+def announcements_in_force(
+    session: Session, now: datetime, hospital_id: int | None = None
+) -> list[AnnouncementView]:
+    """What the public is shown at ``now``, newest first: the platform-wide announcements,
+    and with ``hospital_id`` that hospital's too; a withdrawn one has expired."""
+    query = _newest_first(ANNOUNCEMENTS_SHOWN).where(
+        or_(Announcement.expires_at.is_(None), Announcement.expires_at > now)
+    )
+    if hospital_id is not None:
+        query = query.where(
+            or_(Announcement.hospital_id == hospital_id, Announcement.hospital_id.is_(None))
+        )
+    return [
+        AnnouncementView(
+            id=a.id,
+            hospital_id=a.hospital_id,
+            title=a.title,
+            body=a.body,
+            published_at=a.published_at,
+        )
+        for a in session.scalars(query)
+    ]
 
 
 def publish_announcement(

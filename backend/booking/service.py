@@ -12,7 +12,7 @@ from datetime import date, datetime
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.booking import catalog, hospital_feed, patients, reservations, sheet
+from backend.booking import catalog, hospital_feed, notices, patients, reservations, sheet
 from backend.booking.context import BookingContext
 from backend.booking.errors import BookingNotFound, invalid_token
 from backend.booking.hospital_auth import SignedRequest, signed_hospital
@@ -80,7 +80,7 @@ class BookingService:
     def announcements(self, hospital_id: int | None = None) -> list[AnnouncementView]:
         """The announcements in force now (platform-wide, and the hospital's)."""
         with self._factory() as session:
-            return catalog.list_announcements(session, self.ctx.clock(), hospital_id)
+            return notices.announcements_in_force(session, self.ctx.clock(), hospital_id)
 
     # Patients --------------------------------------------------------------------------
 
