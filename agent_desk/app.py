@@ -25,6 +25,7 @@ from agent_desk.api import (
     desk_booking,
     hospital_api,
     knowledge,
+    outbound,
     public_booking,
     workorders,
 )
@@ -142,6 +143,7 @@ def create_app(
     app.include_router(auth_routes.router)
     app.include_router(agent_api.build_router())
     app.include_router(desk_booking.router)
+    app.include_router(outbound.router)
     app.include_router(supervisor_api.build_router())
     app.include_router(admin_api.router)
     app.include_router(admin_agents.router)

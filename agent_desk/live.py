@@ -33,7 +33,13 @@ SESSION_CHECK_SECONDS = 30.0
 # The agent's phone rings for a call: pop the screen from the call journal, so the pop does
 # not depend on a CallOffered being published (one arriving later is not shown twice).
 POP_STATES = frozenset({"reserved", "ringing"})
-PERSONAL = (events.CallOffered, events.CallAnswered, events.CallEnded, events.AgentStateChanged)
+PERSONAL = (
+    events.CallOffered,
+    events.CallAnswered,
+    events.CallEnded,
+    events.AgentStateChanged,
+    events.OutboundRefused,
+)
 
 
 def wanted(event: Any, role: Role, agent_id: int | None) -> bool:

@@ -70,6 +70,16 @@ class AgentStateChanged:
 
 
 @dataclass(frozen=True)
+class OutboundRefused:
+    """A number dialled from an agent's phone was refused: his desk shows why."""
+
+    agent_id: int
+    code: str  # the dial policy's stable code (number-international, agent-busy...)
+    message: str
+    at: str = field(default_factory=_now)
+
+
+@dataclass(frozen=True)
 class QueueChanged:
     """Waiting calls per skill changed (a call queued, left or was assigned)."""
 
@@ -81,7 +91,14 @@ class QueueChanged:
 
 EVENT_TYPES: dict[str, type[Any]] = {
     cls.__name__: cls
-    for cls in (CallOffered, CallAnswered, CallEnded, AgentStateChanged, QueueChanged)
+    for cls in (
+        CallOffered,
+        CallAnswered,
+        CallEnded,
+        AgentStateChanged,
+        QueueChanged,
+        OutboundRefused,
+    )
 }
 
 

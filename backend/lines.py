@@ -9,9 +9,9 @@ overridden by ``CC_DID_<CODE>`` and ``CC_CALLER_ID_<CODE>`` (``backend.settings`
 from __future__ import annotations
 
 import re
-from datetime import time
+from datetime import datetime, time
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 import yaml
 from pydantic import (
@@ -37,6 +37,12 @@ def check_phone_number(value: str) -> str:
     return value
 
 
+class WorkingDays(Protocol):
+    """The working-day calendar (``backend.workcalendar.WorkCalendar``)."""
+
+    def within_hours(self, moment: datetime, opens: time, closes: time) -> bool: ...
+
+
 class LineHours(BaseModel):
     """When agents answer a line (the flow's time branches default to these)."""
 
@@ -53,6 +59,12 @@ class LineHours(BaseModel):
         if opens is not None and value <= opens:
             raise ValueError("closes must be later than opens")
         return value
+
+    def is_open(self, local: datetime, calendar: WorkingDays) -> bool:
+        """Whether ``local`` (the line's local time) falls in these hours."""
+        if self.days == "working_days":
+            return calendar.within_hours(local, self.opens, self.closes)
+        return self.opens <= local.time() < self.closes
 
 
 class LineSpec(BaseModel):

@@ -22,6 +22,19 @@ log = logging.getLogger("ivr.calls")
 RECORDING_VARIABLE = "CC_RECORDING"
 
 
+def protected_number(cipher: PersonalDataCipher, number: str) -> dict[str, str]:
+    """A call record's columns for the other party's number: masked for pages, encrypted,
+    and a keyed hash for look-ups; empty when there is no number."""
+    digits = normalize_number(number)
+    if not digits:
+        return {}
+    return {
+        "caller_number": mask_phone(digits),
+        "caller_enc": cipher.encrypt(digits),
+        "caller_hash": cipher.lookup_hash(digits),
+    }
+
+
 class CallLifecycle:
     def __init__(
         self,
@@ -64,19 +77,13 @@ class CallLifecycle:
 
     def open_record(self, call: CallInfo) -> None:
         """The call record as every call starts it: the number encrypted, hashed, masked."""
-        number = normalize_number(call.caller_number)
         values: dict[str, object] = {
             "call_id": call.call_id,
             "line": Line(call.line),
             "did": call.did[:32],
             "started_at": datetime.now(UTC),
+            **protected_number(self._cipher, call.caller_number),
         }
-        if number:
-            values.update(
-                caller_number=mask_phone(number),
-                caller_enc=self._cipher.encrypt(number),
-                caller_hash=self._cipher.lookup_hash(number),
-            )
         statement = insert(CallRecord).values(**values)
         with transaction(self._sessions) as session:
             session.execute(statement.on_conflict_do_nothing(index_elements=["call_id"]))

@@ -35,6 +35,9 @@ from ivr.flows.engine import FlowEngine, FlowPorts, SystemClock
 from ivr.flows.message_adapter import WorkOrderMessageSink
 from ivr.flows.ports import Clock, QueueHandoff
 from ivr.journal import SqlCallJournal
+from ivr.outbound.callback_tasks import SqlCallbackTasks
+from ivr.outbound.route import OUTBOUND_SCRIPT
+from ivr.outbound.service import build_outbound, check_callback_skills
 from ivr.prompts import overrides_version, production_flows
 from ivr.speech.asr import VoskRecognizer
 from ivr.speech.tts import TtsRenderer
@@ -137,7 +140,10 @@ async def run_controller(settings: Settings) -> None:
     ami = AmiClient(settings)
     await ami.connect()
     skills = skill_configs(session_factory)
+    check_callback_skills(settings, {s.code for s in skills})
     renderer = TtsRenderer(settings)
+    recordings = RecordingIndex(session_factory, settings)
+    tasks = SqlCallbackTasks(session_factory, settings, recordings)
     acd = build_acd(
         settings,
         redis,
@@ -147,12 +153,22 @@ async def run_controller(settings: Settings) -> None:
         skills,
         controller_id=controller_id(settings),
         callback_dial_template=settings.callback_dial_template,
+        caller_ids=settings.caller_id,
+        callback_observer=tasks,
     )
     controller = build_controller(settings, session_factory, acd.queue, renderer=renderer)
     check_flow_skills(controller.engines, {s.code for s in skills})
     transfer = TransferHandler(acd.queue, session_factory, {s.code for s in skills})
+    outbound = build_outbound(
+        settings, session_factory, redis, acd, tasks, controller.lifecycle, renderer
+    )
     server = AgiServer(
-        {**controller.handlers(), **acd.agi_routes(), TRANSFER_SCRIPT: transfer},
+        {
+            **controller.handlers(),
+            **acd.agi_routes(),
+            TRANSFER_SCRIPT: transfer,
+            OUTBOUND_SCRIPT: outbound.route,
+        },
         settings.agi_bind,
         settings.agi_port,
         permit=settings.agi_peers,
@@ -162,6 +178,7 @@ async def run_controller(settings: Settings) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     routing = asyncio.create_task(acd.run(stop))
+    feeding = asyncio.create_task(outbound.feeder.run(stop))
     await acd.dispatcher.ready.wait()  # earlier calls released before new ones come in
     await server.start()
     log.info(
@@ -173,6 +190,7 @@ async def run_controller(settings: Settings) -> None:
     await stop.wait()
     await server.stop()
     await routing
+    await feeding
     await controller.lifecycle.drain()
     ami.close()
     await redis.aclose()  # type: ignore[attr-defined]

@@ -193,9 +193,11 @@ class DeskPhones:
         registrar: tuple[str, int] | None = None,
         tls_ca: Path | None = None,
         srtp: bool = False,
+        username: str | None = None,
     ) -> DeskAgent:
         """``registrar`` defaults to the session Asterisk's UDP SIP; with ``tls_ca`` the
-        phone registers over TLS (``registrar`` is then a TLS port), ``srtp`` offers SRTP."""
+        phone registers over TLS (``registrar`` is then a TLS port), ``srtp`` offers SRTP;
+        ``username``: the desk account the agent signs in with (none by default)."""
         number = str(next(_agent_numbers))
         cipher = PersonalDataCipher(self.settings.data_key.get_secret_value())
         with transaction(self.session_factory) as db:
@@ -206,6 +208,7 @@ class DeskPhones:
                 team="114",
                 skills=skills or {},
                 auto_answer=auto_answer,
+                username=username,
                 phone_kind="desk",
             )
             agent, secret = directory.create(draft)

@@ -33,6 +33,7 @@ from agent_desk.transfers import (
 )
 from backend.db import transaction
 from backend.errors import Conflict, NotFound, Refused
+from backend.lines import LINE_LABELS
 from backend.models.agents import Agent
 from backend.models.calls import CallRecord, IvrStep
 from backend.models.workorders import WorkOrder
@@ -53,7 +54,6 @@ INTENT_LABELS = {
     "complaint": "投诉建议",
     "agent": "人工服务",
 }
-LINE_LABELS = {"114": "114预约挂号", "hotline": "医保咨询热线"}
 BREAKS = Literal["break", "training", "meal", "meeting"]
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody} for code in (400, 401, 403, 404, 409, 422)

@@ -64,7 +64,8 @@ class WorkOrderUpdate(BaseModel):
     result: CleanStr = Field(default="", max_length=5000)
     follow_up: CleanStr = Field(default="", max_length=5000)
     accept: bool | None = None
-    recording: CleanStr = Field(default="", max_length=512)
+    # 回访: the answered 回访 call whose recording the step takes (the latest when not given);
+    # the recording itself is never typed in.
     call_id: CleanStr = Field(default="", max_length=64)
     resolved: bool | None = None
     satisfied: bool | None = None
@@ -119,7 +120,10 @@ class LinkedCallCreate(LinkedCallBase):
 
 
 class LinkedCallPublic(LinkedCallBase):
+    id: int
     relation: str
+    recording_url: str  # plays the recording through the desk ("" without one)
+    linked_at: datetime
 
 
 class EarlierOrderPublic(BaseModel):
@@ -223,10 +227,15 @@ class OrderViews:
             note=e.note,
         )
 
-    @staticmethod
-    def call(c: WorkOrderCall) -> LinkedCallPublic:
+    def call(self, c: WorkOrderCall) -> LinkedCallPublic:
+        url = f"/api/workorders/{c.order_id}/calls/{c.id}/recording" if c.recording_path else ""
         return LinkedCallPublic(
-            call_id=c.call_id, relation=c.relation, recording_path=c.recording_path
+            id=c.id,
+            call_id=c.call_id,
+            relation=c.relation,
+            recording_path=c.recording_path,
+            recording_url=url,
+            linked_at=c.linked_at.astimezone(self.zone),
         )
 
 

@@ -95,6 +95,10 @@ def build_router(templates: Jinja2Templates | None = None) -> APIRouter:
             reasons=[(r.value, REASON_LABELS[r]) for r in BREAK_REASONS],
         )
 
+    @router.get("/desk/orders/{order_id}", response_class=HTMLResponse)
+    def order_page(request: Request, order_id: int) -> Response:
+        return page(request, "order.html", P.WORKORDER_DESK, order_id=order_id)
+
     @router.get("/supervisor", response_class=HTMLResponse)
     def wallboard_page(request: Request) -> Response:
         return page(request, "wallboard.html", P.WALLBOARD, state_labels=STATE_LABELS)

@@ -51,6 +51,8 @@
   }
 
   function onLive(msg) {
+    // Other parts of the page (the dial box) follow the same feed.
+    document.dispatchEvent(new CustomEvent("desk-live", { detail: msg }));
     if (msg.type === "CallOffered") { renderPop(msg); desk.toast("来电：" + msg.caller_number); }
     else if (msg.type === "CallAnswered") { callStarted = Date.now(); }
     else if (msg.type === "CallEnded") { callStarted = null; desk.toast("通话结束，请填写话后小结"); $("wrapup-notes").focus(); }
@@ -197,7 +199,7 @@
       pick.innerHTML = "<option value=''>全部状态</option>" + Object.entries(states).map(([k, v]) => "<option value='" + desk.esc(k) + "'>" + desk.esc(v) + "</option>").join("");
       pick.value = states[chosen] ? chosen : "";
       const shown = orders.filter(o => !pick.value || o.state === pick.value);
-      $("my-orders").innerHTML = shown.map(o => "<li>" + desk.esc(o.number + " " + o.title + "（" + (o.state_label || o.state) + "）") +
+      $("my-orders").innerHTML = shown.map(o => "<li><a href='/desk/orders/" + o.id + "'>" + desk.esc(o.number) + "</a> " + desk.esc(o.title + "（" + (o.state_label || o.state) + "）") +
         Object.entries(o.actions || {}).map(([a, label]) => " <button type='button' data-order='" + o.id + "' data-action='" + desk.esc(a) + "'>" + desk.esc(label) + "</button>").join("") +
         "</li>").join("") || "<li class='muted'>暂无</li>";
     } catch (e) { $("my-orders").innerHTML = "<li class='muted'>" + desk.esc(e.message) + "</li>"; }
@@ -208,7 +210,7 @@
     const body = {}, input = ORDER_INPUT[t.dataset.action];
     if (input) { const value = window.prompt(input[1]); if (value === null) return; body[input[0]] = value; }
     if (t.dataset.action === "check_feedback") body.accept = window.confirm("反馈是否合格？（确定=合格，取消=退回重办）");
-    if (t.dataset.action === "callback") body.resolved = window.confirm("来电人是否认为问题已解决？");
+    if (t.dataset.action === "callback") { location.href = "/desk/orders/" + t.dataset.order; return; }  // 回访: on the order's page
     await desk.api("POST", "/api/workorders/" + t.dataset.order + "/actions/" + t.dataset.action, body);
     desk.toast("已" + t.textContent); loadOrders();
   }));

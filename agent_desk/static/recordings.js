@@ -7,7 +7,9 @@
                    transferred: "已转接", other: "其他" };
   const ENDED = { in_progress: "通话中", answered: "已接通", abandoned_queue: "排队中放弃",
                   short_abandon: "短时放弃", abandoned_ivr: "语音导航中挂机", self_service: "自助办结",
-                  voicemail: "留言", callback: "预约回拨", transferred: "已转接", fallback: "应急接待" };
+                  voicemail: "留言", callback: "预约回拨", transferred: "已转接", fallback: "应急接待",
+                  no_answer: "外呼无人接听", busy: "外呼对方忙", failed: "外呼无法接通", cancelled: "外呼未接通即挂断",
+                  refused: "外呼号码被拒绝" };
   const outcome = r => r.wrapup_code ? (WRAPUP[r.wrapup_code] || r.wrapup_code) : (ENDED[r.disposition] || r.disposition);
   $("rec-form").addEventListener("submit", async ev => {
     ev.preventDefault();

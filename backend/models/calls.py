@@ -29,6 +29,12 @@ class Disposition(enum.StrEnum):
     CALLBACK = "callback"  # caller left the queue for a callback
     TRANSFERRED = "transferred"
     FALLBACK = "fallback"  # the controller was unreachable; dialplan fallback served it
+    # Outbound calls that were not answered (an answered one is ANSWERED):
+    NO_ANSWER = "no_answer"  # the far end rang out
+    BUSY = "busy"
+    FAILED = "failed"  # the carrier could not reach the number (unavailable, congestion)
+    CANCELLED = "cancelled"  # the agent hung up before the far end answered
+    REFUSED = "refused"  # the dial policy refused the number: nothing was dialled
 
 
 class Direction(enum.StrEnum):

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from backend.models.workorders import WorkOrder
 from backend.personal_data import PersonalDataCipher
 from backend.workcalendar import WorkCalendar
+from backend.workorders.calls import CallAttempt
 from backend.workorders.deadlines import Deadlines
 from backend.workorders.desk_notifier import DeskNotifier
 from backend.workorders.service import Actor, OrderDraft, WorkOrderService
@@ -151,6 +152,12 @@ def seed_workorder_demo(session: Session, cipher: PersonalDataCipher, now: datet
         order = service.create(draft, DEMO_AGENT, moment)
         for action, payload, actor in steps:
             moment += timedelta(hours=2)
+            if action is Action.CALLBACK:
+                # The 回访 call comes first: its recording is linked when it ends.
+                attempt = CallAttempt(
+                    f"demo-callback-{order.id}", "callback", True, "已接通", payload["recording"]
+                )
+                service.call_attempted(order.id, attempt, actor, moment)
             service.act(order.id, action, payload, actor, moment)
     service.create_from_message(
         "demo-message-1",

@@ -22,6 +22,12 @@ from backend.errors import NotFound
 from backend.localtime import zone
 from backend.models.workorders import CallbackTask, WorkOrder, WorkOrderCall
 from backend.personal_data import PersonalDataCipher
+from backend.workorders.calls import (
+    CallAttempt,
+    record_attempt,
+    task_attempted,
+    with_callback_recording,
+)
 from backend.workorders.deadlines import Deadlines, stage_of
 from backend.workorders.duplicates import DuplicateRules, hotspot_key, normalize_phone
 from backend.workorders.hotspots import mark_duplicates
@@ -215,6 +221,8 @@ class WorkOrderService(WorkOrderReader):
             supervision_round=order.supervision_round,
             feedback=dict(order.feedback or {}),
         )
+        if action is Action.CALLBACK:
+            payload = with_callback_recording(self._session, order, payload)
         outcome = decide(facts, action, payload)
         for name, value in outcome.changes.items():
             setattr(order, name, value)
@@ -227,17 +235,6 @@ class WorkOrderService(WorkOrderReader):
         order.updated_at = now
         if stage_of(outcome.to_state) != old_stage or action is Action.SUPERVISE:
             self._set_stage_due(order, now)
-        call_id = str(payload.get("call_id") or "")
-        if action is Action.CALLBACK and call_id:
-            self._session.add(
-                WorkOrderCall(
-                    order_id=order.id,
-                    call_id=call_id,
-                    relation="callback",
-                    recording_path=order.callback_recording,
-                    linked_at=now,
-                )
-            )
         details = {k: v for k, v in outcome.changes.items() if k != "feedback"}
         moved = (outcome.from_state.value, outcome.to_state.value)
         step = Step(action.value, *moved, note=outcome.note, details=details)
@@ -267,6 +264,19 @@ class WorkOrderService(WorkOrderReader):
         )
         step = Step("link_call", order.state, order.state, note=call_id)
         record_step(self._session, order, actor, step, now)
+        self._session.flush()
+
+    def call_attempted(
+        self, order_id: int, attempt: CallAttempt, actor: Actor, now: datetime
+    ) -> WorkOrder:
+        """A call to the citizen about this order ended (``calls.record_attempt``)."""
+        order = self.get(order_id)
+        record_attempt(self._session, order, attempt, actor, now)
+        self._session.flush()
+        return order
+
+    def callback_task_attempted(self, task_id: int, *, answered: bool, gave_up: bool) -> None:
+        task_attempted(self._session, task_id, answered=answered, gave_up=gave_up)
         self._session.flush()
 
     # Internals ---------------------------------------------------------------------------

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -46,6 +46,7 @@ class CallbackChannel(Protocol):
     async def exec(self, app: str, *args: str, timeout: float = ...) -> int: ...
     async def stream_file(self, sound: str, escape_digits: str = "") -> str | None: ...
     async def get_variable(self, name: str) -> str | None: ...
+    async def set_variable(self, name: str, value: str) -> None: ...
     async def hangup(self) -> None: ...
 
 
@@ -57,6 +58,8 @@ class CallbackSettings:
     agent_ring_seconds: int = 15
     citizen_ring_seconds: int = 30
     max_attempts: int = 3
+    # The number each line presents to the citizen (line -> caller ID), as its outbound calls.
+    caller_ids: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -71,12 +74,24 @@ class CallbackReport:
     started_at: float
     answered_at: float | None
     talk_seconds: float
-    recording: str
-    ended_at: float  # path as Asterisk wrote it, "" when nothing was recorded
+    recording: str  # path as Asterisk wrote it, "" when nothing was recorded
+    ended_at: float
+    queue_call_id: str = ""  # the callback's id in the queue, when not the parent's
 
 
 class CallbackObserver(Protocol):
     async def callback_done(self, report: CallbackReport) -> None: ...
+
+
+class CallbackObservers:
+    """Several observers as one (the call record, and the callback task's work order)."""
+
+    def __init__(self, *observers: CallbackObserver) -> None:
+        self._observers = observers
+
+    async def callback_done(self, report: CallbackReport) -> None:
+        for observer in self._observers:
+            await observer.callback_done(report)
 
 
 class CallbackDialer:
@@ -152,6 +167,10 @@ class CallbackDialer:
             )
             await session.stream_file(notice)
             target = self.settings.dial_template.format(number=call.callback_number)
+            caller_id = self.settings.caller_ids.get(call.line, "")
+            if caller_id:
+                await session.set_variable("CALLERID(num)", caller_id)
+                await session.set_variable("CALLERID(name)", "")  # not the agent's "回拨"
             channel = session.env.get("channel", "")
             answered = self._answers.expect(channel) if self._answers else None
             dial_started = self._store.now()
@@ -178,7 +197,7 @@ class CallbackDialer:
         if self._observer is not None:
             await self._observer.callback_done(
                 CallbackReport(
-                    call_id,
+                    call.parent or call_id,
                     unique_id,
                     key,
                     agent_id,
@@ -188,5 +207,6 @@ class CallbackDialer:
                     talk,
                     recording,
                     ended_at=self._store.now(),
+                    queue_call_id=call_id,
                 )
             )

@@ -81,6 +81,7 @@ class QueuedCall:
     attempts: int = 0
     owner: str = ""  # the controller holding the caller's AGI session
     picked_by: str = ""  # the controller that reserved the agent (dials a callback)
+    parent: str = ""  # a callback's original call, when its id is not that call's own
 
 
 @dataclass(frozen=True)
@@ -165,4 +166,5 @@ def call_from_hash(call_id: str, raw: Mapping[str, str]) -> QueuedCall:
         attempts=int(raw.get("attempts", 0)),
         owner=raw.get("owner", ""),
         picked_by=raw.get("picked_by", ""),
+        parent=raw.get("parent", ""),
     )

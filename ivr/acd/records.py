@@ -98,6 +98,9 @@ class SqlQueueRecorder:
                 # A callback whose call was never recorded: the registry's first line.
                 "line": parent.line if parent else Line(LINE_CODES[0]),
                 "caller_number": parent.caller_number if parent else "",
+                # The citizen called back is the parent's caller: the same protected number.
+                "caller_enc": parent.caller_enc if parent else "",
+                "caller_hash": parent.caller_hash if parent else "",
                 "did": parent.did if parent else "",
                 "started_at": _utc(report.started_at),
                 "answered_at": _utc(report.answered_at),

@@ -1,6 +1,6 @@
 """Lua scripts that make the multi-key ACD changes atomic in Redis.
 
-Two scripts only:
+The two main scripts:
 
 * ``PICK`` finds the best waiting call that has a ready agent, by the rules of
   :mod:`ivr.acd.policy`, and reserves both in one step: two controllers running it at the same
@@ -213,4 +213,14 @@ local n = redis.call('HINCRBY', ckey, 'attempts', 1)
 local key = ARGV[2] .. '#' .. n
 redis.call('HSET', ckey, 'dial_key', key)
 return key
+"""
+
+WITHDRAW = r"""
+-- ARGV[1] prefix, ARGV[2] call id. A callback still waiting in its queue is removed and
+-- forgotten; one that is being dialled (reserved, ringing, connected) or is over stays.
+local ckey = ARGV[1] .. ':call:' .. ARGV[2]
+if redis.call('HGET', ckey, 'status') ~= 'callback' then return 0 end
+redis.call('ZREM', ARGV[1] .. ':queue:' .. (redis.call('HGET', ckey, 'skill') or ''), ARGV[2])
+redis.call('DEL', ckey)
+return 1
 """

@@ -9,7 +9,7 @@ to its FastAGI server and runs ``service.run(stop)`` beside it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -18,7 +18,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.settings import Settings
 from ivr.acd.answers import AnswerWatch, EventSource
-from ivr.acd.callbacks import SCRIPT, CallbackDialer, CallbackSettings, Originator
+from ivr.acd.callbacks import (
+    SCRIPT,
+    CallbackDialer,
+    CallbackObserver,
+    CallbackObservers,
+    CallbackSettings,
+    Originator,
+)
 from ivr.acd.dispatcher import Dispatcher
 from ivr.acd.history import AgentHistoryWriter
 from ivr.acd.policy import SkillConfig
@@ -41,6 +48,7 @@ class AcdService:
     queue: AcdQueue
     callbacks: CallbackDialer
     history: AgentHistoryWriter
+    answers: AnswerWatch
 
     def agi_routes(self) -> dict[str, Handler]:
         return {SCRIPT: self.callbacks.serve}
@@ -59,10 +67,14 @@ def build_acd(
     *,
     controller_id: str,
     callback_dial_template: str = "PJSIP/{number}@carrier",
+    caller_ids: Mapping[str, str] | None = None,
+    callback_observer: CallbackObserver | None = None,
     queue_settings: QueueSettings | None = None,
 ) -> AcdService:
     """``redis`` must decode responses; ``controller_id`` must be stable across restarts of
-    the same controller (its earlier calls are released when it starts again)."""
+    the same controller (its earlier calls are released when it starts again).
+    ``caller_ids``: the number each line presents on callbacks; ``callback_observer`` hears
+    of every callback attempt besides the call record (the callback tasks' work orders)."""
     store = AcdStore(redis, settings.desk_redis_prefix, skills, controller_id=controller_id)
     answers = AnswerWatch(store)
     answers.attach(ami)
@@ -77,8 +89,9 @@ def build_acd(
             agi_url=settings.agi_url,
             recordings_dir=settings.effective_asterisk_recordings_dir,
             dial_template=callback_dial_template,
+            caller_ids=dict(caller_ids or {}),
         ),
-        observer=records,
+        observer=CallbackObservers(records, callback_observer) if callback_observer else records,
         answers=answers,
     )
     dispatcher = Dispatcher(store, start_callback=callbacks.start)
@@ -89,4 +102,4 @@ def build_acd(
         store, renderer, dispatcher, queue_settings, observer=observers, answers=answers
     )
     history = AgentHistoryWriter(redis, store.events_key, session_factory, consumer=controller_id)
-    return AcdService(store, dispatcher, queue, callbacks, history)
+    return AcdService(store, dispatcher, queue, callbacks, history, answers)

@@ -69,6 +69,25 @@ LEGAL: dict[AgentState, frozenset[AgentState]] = {
 }
 # States in which the agent is tied to one call; the call id must be kept through them.
 CALL_STATES = frozenset({S.RESERVED, S.RINGING, S.ON_CALL, S.ON_HOLD, S.WRAP_UP})
+# An agent who dials out goes on his call at once (no reservation: nobody offers it to him),
+# from any state in which he is signed in and holds no call. Kept apart from LEGAL so that
+# no other path reaches ON_CALL without a reservation.
+DIAL_OUT_FROM = frozenset({S.READY, S.NOT_READY, S.WRAP_UP})
+
+
+class CannotDialOut(CallCenterError):
+    """The agent may not start an outbound call in his present state."""
+
+    code = "agent-busy"
+
+    def __init__(self, agent_id: int, current: AgentState) -> None:
+        if current == AgentState.LOGGED_OUT:
+            super().__init__("请先在工作台签入，再拨打外呼电话", code="agent-signed-out")
+        else:
+            super().__init__(
+                f"坐席 {agent_id} 当前为{STATE_LABELS[current]}，有来电或通话时不能外呼"
+            )
+        self.current = current
 
 
 class IllegalTransition(CallCenterError):
@@ -143,6 +162,24 @@ def transition(
         return Transition(status, status, None)
     if to not in LEGAL[status.state]:
         raise IllegalTransition(status.agent_id, status.state, to)
+    return _move(status, to, at, reason, call_id, wrapup_seconds)
+
+
+def dial_out(status: AgentStatus, *, at: float, call_id: str) -> Transition:
+    """The agent starts an outbound call: on that call now (CannotDialOut if he may not)."""
+    if status.state not in DIAL_OUT_FROM:
+        raise CannotDialOut(status.agent_id, status.state)
+    return _move(status, AgentState.ON_CALL, at, "", call_id, 0.0)
+
+
+def _move(
+    status: AgentStatus,
+    to: AgentState,
+    at: float,
+    reason: str,
+    call_id: str,
+    wrapup_seconds: float,
+) -> Transition:
     at = max(at, status.since)  # a late clock never makes a negative interval
     call_id = (call_id or status.call_id) if to in CALL_STATES else ""
     idle_since = status.idle_since

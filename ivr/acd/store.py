@@ -67,6 +67,7 @@ from ivr.acd.states import (
     IllegalTransition,
     NotReadyReason,
     Transition,
+    dial_out,
     transition,
     wrapup_due,
 )
@@ -99,6 +100,7 @@ class AcdStore:
         self._apply_script = redis.register_script(scripts.APPLY)
         self._enqueue = redis.register_script(scripts.ENQUEUE)
         self._dial = redis.register_script(scripts.DIAL)
+        self._withdraw = redis.register_script(scripts.WITHDRAW)
 
     # Keys ----------------------------------------------------------------------------------
 
@@ -182,6 +184,37 @@ class AcdStore:
                     break
         return done
 
+    async def dial_out(self, agent_id: int, call_id: str) -> Transition:
+        """The agent starts an outbound call and is on it at once (CannotDialOut when he
+        holds a call or is signed out). Compare-and-set: a reservation made for him at the
+        same moment wins, and he is told that a call is coming in."""
+        for _ in range(MAX_RETRIES):
+            view = await self._require_agent(agent_id)
+            t = dial_out(view.status, at=self.now(), call_id=call_id)
+            if await self._apply(agent=self._transition_op(view, t, "outbound")) == "ok":
+                return t
+        raise Conflict(f"agent {agent_id} changed too often")
+
+    async def outbound_ended(self, agent_id: int, call_id: str, wrapup_seconds: float) -> bool:
+        """The agent's outbound call is over: wrap-up on its timer (ready without one).
+        False when he is no longer on that call (he made himself ready meanwhile)."""
+        for _ in range(MAX_RETRIES):
+            view = await self._require_agent(agent_id)
+            status = view.status
+            on_it = status.state in (AgentState.ON_CALL, AgentState.ON_HOLD)
+            if not on_it or status.call_id != call_id:
+                return False
+            t = transition(
+                status,
+                AgentState.WRAP_UP if wrapup_seconds > 0 else AgentState.READY,
+                at=self.now(),
+                call_id=call_id,
+                wrapup_seconds=wrapup_seconds,
+            )
+            if await self._apply(agent=self._transition_op(view, t, "outbound")) == "ok":
+                return True
+        raise Conflict(f"agent {agent_id} changed too often")
+
     # Calls ---------------------------------------------------------------------------------
 
     async def enqueue(
@@ -222,6 +255,61 @@ class AcdStore:
         call = await self.call(call_id)
         assert call is not None
         return call
+
+    async def enqueue_callback(
+        self,
+        call_id: str,
+        skill: str,
+        number: str,
+        *,
+        line: str,
+        entered_at: float,
+        priority: int = 0,
+        parent: str = "",
+        attempts: int = 0,
+    ) -> QueuedCall:
+        """A citizen to call back who is not on the line (a message left out of hours) waits
+        in the skill's queue as a callback from the start, at ``entered_at``'s place.
+        ``parent``: the call the request came from; ``attempts``: tries made before (they
+        count against the limit). Entering twice keeps the first entry."""
+        if skill not in self.skills:
+            raise UnknownSkill(f"未知技能组：{skill}")
+        priority = clamp_priority(priority)
+        await self._enqueue(
+            args=[
+                self._prefix,
+                call_id,
+                skill,
+                str(int(call_score(priority, entered_at))),
+                "priority",
+                str(priority),
+                "entered",
+                ms_text(entered_at),
+                "line",
+                line,
+                "owner",
+                self.controller_id,
+                # Later pairs of one HSET win: the entry is a callback, not a waiting caller.
+                "status",
+                CallStatus.CALLBACK,
+                "callback",
+                "1",
+                "number",
+                number,
+                "parent",
+                parent,
+                "attempts",
+                str(attempts),
+            ]
+        )
+        call = await self.call(call_id)
+        assert call is not None
+        return call
+
+    async def withdraw_callback(self, call_id: str) -> bool:
+        """Take a callback that nobody is dialling out of its queue and forget it (the line
+        closed); False when it is being dialled or is over."""
+        return bool(await self._withdraw(args=[self._prefix, call_id]))
 
     async def call(self, call_id: str) -> QueuedCall | None:
         raw = await self._redis.hgetall(self.key("call", call_id))

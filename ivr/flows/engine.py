@@ -371,10 +371,7 @@ class _CallRun:
 
     async def _time_branch(self, name: str, node: TimeBranchNode) -> _Step:
         local = self.ports.clock.now().astimezone(self.tz)
-        if node.days == "working_days":
-            is_open = self.ports.calendar.within_hours(local, node.opens, node.closes)
-        else:
-            is_open = node.opens <= local.time() < node.closes
+        is_open = node.is_open(local, self.ports.calendar)
         details = {"local_time": local.isoformat(timespec="minutes")}
         if is_open:
             return _Step(node.open, outcome="open", details=details)

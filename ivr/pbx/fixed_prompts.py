@@ -14,6 +14,7 @@ from ivr.speech.tts import TtsRenderer
 FIXED_PROMPTS = {
     "fallback-sorry": "您好，系统正在维护，正在为您转接人工服务，请稍候。",
     "fallback-retry": "非常抱歉，现在无法为您服务，请稍后再拨。谢谢。",
+    "outbound-unavailable": "外呼暂时无法使用，请稍后再拨。",
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import AsyncIterator
 
@@ -12,7 +13,7 @@ from backend.settings import Settings
 from ivr.acd.answers import AnswerWatch
 from ivr.acd.policy import CandidateAgent, SkillConfig, WaitingCall, decide
 from ivr.acd.recovery import recover
-from ivr.acd.states import AgentState
+from ivr.acd.states import AgentState, CannotDialOut
 from ivr.acd.store import AcdStore, AgentProfile, CallStatus
 
 T0 = 1_764_000_000.0  # a fixed epoch second so orders and waits are exact
@@ -474,3 +475,125 @@ async def test_a_failed_attended_transfer_changes_nobody(store: AcdStore, clock:
     first, colleague = await store.agent(1), await store.agent(2)
     assert first is not None and first.status.state == AgentState.ON_CALL
     assert colleague is not None and colleague.status.state == AgentState.READY
+
+
+# Outbound calls: an agent dialling out, callbacks that wait as such from the start ---------
+
+
+async def signed_in(store: AcdStore, agent_id: int, state: AgentState) -> None:
+    await store.register_agent(
+        AgentProfile(agent_id, str(1000 + agent_id), f"PJSIP/{1000 + agent_id}", {"booking": 5})
+    )
+    await store.change_state(agent_id, AgentState.NOT_READY, reason="login")
+    if state != AgentState.NOT_READY:
+        await store.change_state(agent_id, state)
+
+
+@pytest.mark.parametrize("before", [AgentState.READY, AgentState.NOT_READY])
+async def test_an_agent_dialling_out_is_offered_no_call_and_wraps_up_after(
+    store: AcdStore, clock: Clock, before: AgentState
+) -> None:
+    await signed_in(store, 1, before)
+    await store.enqueue("in-1", "booking")
+    t = await store.dial_out(1, "out-1")
+    assert (t.after.state, t.after.call_id) == (AgentState.ON_CALL, "out-1")
+    assert await store.pick() is None  # the waiting caller is not given to him
+    assert await store.ready_count("booking") == 0
+
+    clock.now += 60
+    assert await store.outbound_ended(1, "out-1", wrapup_seconds=15)
+    view = await store.agent(1)
+    assert view is not None
+    assert (view.status.state, view.status.wrapup_until) == (AgentState.WRAP_UP, T0 + 75)
+    clock.now += 20
+    await store.expire_wrapups()
+    assignment = await store.pick()
+    assert assignment is not None and assignment.call_id == "in-1"  # now he is free again
+
+
+async def test_an_agent_who_holds_a_call_or_is_signed_out_cannot_dial_out(
+    store: AcdStore,
+) -> None:
+    await signed_in(store, 2, AgentState.READY)
+    await store.enqueue("in-2", "booking")
+    assert await store.pick() is not None  # reserved for the caller
+    with pytest.raises(CannotDialOut) as busy:
+        await store.dial_out(2, "out-2")
+    assert busy.value.code == "agent-busy" and "预占" in busy.value.message
+    await signed_in(store, 3, AgentState.NOT_READY)
+    await store.change_state(3, AgentState.LOGGED_OUT)
+    with pytest.raises(CannotDialOut) as out:
+        await store.dial_out(3, "out-3")
+    assert out.value.code == "agent-signed-out" and "签入" in out.value.message
+
+
+async def test_the_end_of_an_outbound_call_leaves_an_agent_who_moved_on_alone(
+    store: AcdStore,
+) -> None:
+    await signed_in(store, 4, AgentState.READY)
+    await store.dial_out(4, "out-4")
+    await store.change_state(4, AgentState.READY)  # made himself ready during the call
+    assert not await store.outbound_ended(4, "out-4", wrapup_seconds=15)
+    view = await store.agent(4)
+    assert view is not None and view.status.state == AgentState.READY
+
+
+async def test_a_reservation_and_a_dial_out_at_the_same_moment_never_both_win(
+    store: AcdStore,
+) -> None:
+    for agent_id in range(10, 20):
+        await signed_in(store, agent_id, AgentState.READY)
+        await store.enqueue(f"in-{agent_id}", "booking")
+
+    async def dial(agent_id: int) -> bool:
+        try:
+            await store.dial_out(agent_id, f"out-{agent_id}")
+        except CannotDialOut:
+            return False
+        return True
+
+    results = await asyncio.gather(
+        *(dial(a) for a in range(10, 20)), *(store.pick() for _ in range(10))
+    )
+    dialled = {a for a, ok in zip(range(10, 20), results[:10], strict=True) if ok}
+    picked = {p.agent_id for p in results[10:] if p is not None}
+    assert dialled.isdisjoint(picked) and dialled | picked == set(range(10, 20))
+    for agent_id in range(10, 20):
+        view = await store.agent(agent_id)
+        assert view is not None
+        expected = AgentState.ON_CALL if agent_id in dialled else AgentState.RESERVED
+        assert view.status.state == expected
+
+
+async def test_a_callback_task_waits_as_a_callback_and_leaves_when_withdrawn(
+    store: AcdStore,
+) -> None:
+    await store.enqueue("in-5", "policy")
+    call = await store.enqueue_callback(
+        "task-7", "policy", "13800000001", line="hotline", entered_at=T0 - 3600,
+        parent="msg-7", attempts=1,
+    )  # fmt: skip
+    assert (call.status, call.callback, call.parent, call.attempts) == (
+        CallStatus.CALLBACK, True, "msg-7", 1,
+    )  # fmt: skip
+    # Its place is the moment the message was left: ahead of the caller who came later.
+    assert [c.call_id for c in await store.waiting_calls("policy")] == ["task-7", "in-5"]
+    again = await store.enqueue_callback(
+        "task-7", "policy", "13800000001", line="hotline", entered_at=T0
+    )
+    assert again.entered_at == T0 - 3600  # entering twice keeps the first entry
+    assert await store.withdraw_callback("task-7")
+    assert await store.call("task-7") is None
+    assert [c.call_id for c in await store.waiting_calls("policy")] == ["in-5"]
+    assert not await store.withdraw_callback("in-5")  # a waiting caller is not a callback
+
+
+async def test_a_callback_being_dialled_is_not_withdrawn(store: AcdStore) -> None:
+    await store.enqueue_callback("task-8", "policy", "13800000002", line="hotline", entered_at=T0)
+    await signed_in(store, 6, AgentState.NOT_READY)
+    await store.register_agent(AgentProfile(6, "1006", "PJSIP/1006", {"policy": 5}))
+    await store.change_state(6, AgentState.READY)
+    assignment = await store.pick()
+    assert assignment is not None and assignment.decision.callback
+    assert not await store.withdraw_callback("task-8")
+    assert (await store.call("task-8")) is not None

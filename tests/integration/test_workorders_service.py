@@ -13,11 +13,12 @@ from sqlalchemy.orm import Session
 from backend.models.audit import AuditRecord
 from backend.models.workorders import CallbackTask, DeskNotification, WorkOrder
 from backend.settings import Settings
+from backend.workorders.calls import CallAttempt
 from backend.workorders.composition import workorder_service
 from backend.workorders.desk_notifier import DeskNotifier, unread_for
 from backend.workorders.overdue import mark_overdue
 from backend.workorders.service import Actor, OrderDraft
-from backend.workorders.workflow import Action, IllegalTransition, Source, State
+from backend.workorders.workflow import Action, GuardRefused, IllegalTransition, Source, State
 
 NOW = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)  # 10:00 in Beijing, a Wednesday
 AGENT = Actor("agent_li", "10.0.0.21")
@@ -95,6 +96,12 @@ def test_a_hotline_order_goes_through_every_step_with_timeline_and_audit(
     ]
     for action, payload, actor, expected in steps:
         t += timedelta(hours=1)
+        if action is Action.CALLBACK:
+            # The 回访 call ends first and links its recording; the step takes it from there.
+            call_id = str(payload.pop("call_id", "") or f"cb-call-{t:%H}")
+            recording = str(payload.pop("recording"))
+            attempt = CallAttempt(call_id, "callback", True, "已接通", recording)
+            service.call_attempted(order.id, attempt, actor, t)
         order = service.act(order.id, action, payload, actor, t)
         assert order.state == expected.value, action
     db.commit()
@@ -103,17 +110,67 @@ def test_a_hotline_order_goes_through_every_step_with_timeline_and_audit(
     assert order.supervision_round == 1 and order.assignee == "desk_zhao"
     timeline = service.timeline(order.id)
     assert [e.action for e in timeline][:4] == ["create", "sign", "dispatch", "return"]
-    assert len(timeline) == len(steps) + 1
+    assert len(timeline) == len(steps) + 1 + 2  # and the two 回访 calls
     assert timeline[3].note == "应由海淀区办理"
+    assert [c.recording_path for c in service.linked_calls(order.id)][-2:] == ["cb1.wav", "cb2.wav"]
+    assert order.callback_recording == "cb2.wav"
     audits = db.scalars(
         select(AuditRecord).where(AuditRecord.target == f"work_order:{order.id}")
     ).all()
-    assert len(audits) == len(steps) + 1
+    assert len(audits) == len(steps) + 1 + 2
     assert {a.source_ip for a in audits if a.actor == "dept_chaoyang"} == {"10.2.0.9"}
     relations = [c.relation for c in service.linked_calls(order.id)]
-    assert relations == ["intake", "callback"]
+    assert relations == ["intake", "callback", "callback"]
     inbox = unread_for(db, ["dept:朝阳区医保局", "manager_wang"])
     assert {n.kind for n in inbox if n.order_id == order.id} >= {"dispatched", "supervision"}
+
+
+def test_the_callback_step_takes_the_recording_of_this_rounds_answered_call(
+    db: Session, settings: Settings
+) -> None:
+    service = workorder_service(db, settings)
+    order = service.create(draft(), AGENT, NOW)
+    t = NOW
+    to_accepted = [
+        (Action.SIGN, {}, DESK),
+        (Action.DISPATCH, {"department": "朝阳区医保局"}, DESK),
+        (Action.ACCEPT_ASSIGNMENT, {}, DEPT),
+        (Action.SUBMIT_FEEDBACK, FEEDBACK, DEPT),
+        (Action.CHECK_FEEDBACK, {"accept": True}, DESK),
+    ]
+    for action, payload, actor in to_accepted:
+        t += timedelta(minutes=10)
+        service.act(order.id, action, payload, actor, t)
+    answers = {"resolved": False, "satisfied": False}
+    # No call yet: a typed recording path is not taken.
+    with pytest.raises(GuardRefused) as refused:
+        service.act(order.id, Action.CALLBACK, {**answers, "recording": "x.wav"}, AGENT, t)
+    assert refused.value.code == "callback-recording-required"
+    assert "回访电话" in refused.value.message
+    # An unanswered 回访 call is on the timeline but links nothing.
+    t += timedelta(minutes=1)
+    service.call_attempted(order.id, CallAttempt("cb-a", "callback", False, "无人接听"), AGENT, t)
+    with pytest.raises(GuardRefused):
+        service.act(order.id, Action.CALLBACK, answers, AGENT, t)
+    t += timedelta(minutes=1)
+    done = CallAttempt("cb-b", "callback", True, "已接通", "2026/11/25/cb-b.wav")
+    service.call_attempted(order.id, done, AGENT, t)
+    order = service.act(order.id, Action.CALLBACK, answers, AGENT, t)
+    assert order.state == State.SUPERVISION.value
+    assert order.callback_recording == "2026/11/25/cb-b.wav"
+    notes = [e.note for e in service.timeline(order.id) if e.action == "call"]
+    assert notes == ["回访电话：无人接听", "回访电话：已接通"]
+    # Handled again and accepted again: the first round's call does not count twice.
+    for action, payload, actor in [
+        (Action.SUPERVISE, {"note": "请再次办理"}, DESK),
+        (Action.SUBMIT_FEEDBACK, FEEDBACK, DEPT),
+        (Action.CHECK_FEEDBACK, {"accept": True}, DESK),
+    ]:
+        t += timedelta(minutes=10)
+        service.act(order.id, action, payload, actor, t)
+    with pytest.raises(GuardRefused):
+        service.act(order.id, Action.CALLBACK, {"call_id": "cb-b", **answers}, AGENT, t)
+    db.rollback()
 
 
 def test_illegal_steps_are_refused_and_change_nothing(db: Session, settings: Settings) -> None:

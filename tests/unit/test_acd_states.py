@@ -7,7 +7,9 @@ import pytest
 from ivr.acd.states import (
     AgentState,
     AgentStatus,
+    CannotDialOut,
     IllegalTransition,
+    dial_out,
     transition,
     wrapup_due,
 )
@@ -101,3 +103,27 @@ def test_a_late_clock_never_makes_a_negative_interval() -> None:
 def test_every_change_bumps_the_version() -> None:
     status = walk(AgentStatus(7), (S.READY, 0, ""), (S.NOT_READY, 1, "break"))
     assert status.version == 2
+
+
+@pytest.mark.parametrize("start", [S.READY, S.NOT_READY, S.WRAP_UP])
+def test_an_agent_free_of_calls_dials_out_straight_onto_the_call(start: AgentState) -> None:
+    status = AgentStatus(7, state=start, reason="meal" if start == S.NOT_READY else "", since=3)
+    t = dial_out(status, at=10, call_id="out-1")
+    assert (t.after.state, t.after.call_id, t.after.reason) == (S.ON_CALL, "out-1", "")
+    assert t.closed is not None and (t.closed.state, t.closed.seconds) == (start, 7)
+
+
+@pytest.mark.parametrize(
+    ("start", "code"),
+    [
+        (S.LOGGED_OUT, "agent-signed-out"),
+        (S.RESERVED, "agent-busy"),
+        (S.RINGING, "agent-busy"),
+        (S.ON_CALL, "agent-busy"),
+        (S.ON_HOLD, "agent-busy"),
+    ],
+)
+def test_no_outbound_call_over_another_or_before_signing_in(start: AgentState, code: str) -> None:
+    with pytest.raises(CannotDialOut) as refused:
+        dial_out(AgentStatus(7, state=start), at=5, call_id="out-1")
+    assert refused.value.code == code
