@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from redis.asyncio import Redis
-from redis.exceptions import ResponseError
+from redis.exceptions import RedisError, ResponseError
 from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -86,9 +86,18 @@ class AgentHistoryWriter:
         await self._redis.xack(self._key, self._group, *[i for i, _ in messages])
         return written
 
-    async def run(self, stop: asyncio.Event, *, block_ms: int = 1000) -> None:
+    async def run(
+        self, stop: asyncio.Event, *, block_ms: int = 1000, retry_seconds: float = 1.0
+    ) -> None:
         while not stop.is_set():
-            await self.drain(block_ms=block_ms)
+            try:
+                await self.drain(block_ms=block_ms)
+            except RedisError:
+                # A Redis hiccup (a blocked read timing out on a busy host, a reconnect) must
+                # not end the history for the controller's lifetime: the events wait in the
+                # stream and the next round writes them.
+                log.exception("agent history round failed; retrying")
+                await asyncio.sleep(retry_seconds)
 
     def _write(self, events: Sequence[tuple[str, Mapping[str, str]]]) -> int:
         rows = [row_from_event(fields, event_id) for event_id, fields in events]

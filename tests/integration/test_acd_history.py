@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import uuid
 from collections.abc import AsyncIterator
@@ -134,3 +135,37 @@ async def test_a_change_committed_but_not_acknowledged_is_not_written_twice(
     assert sorted(states) == ["logged_out", "ready"]
     async for key in aredis.scan_iter(f"{redis_namespace}-w*"):
         await aredis.delete(key)
+
+
+async def test_a_redis_timeout_does_not_end_the_history_writer(
+    settings: Settings, aredis: Redis, redis_namespace: str, session_factory: sessionmaker[Session]
+) -> None:
+    agent_id = make_agent(session_factory)
+    prefix = f"{redis_namespace}:{uuid.uuid4().hex[:8]}"
+    store = AcdStore(aredis, prefix, [SkillConfig("booking")])
+    await store.register_agent(AgentProfile(agent_id, "8001", "Local/8001@sim-agent", {}))
+    # A client whose reads time out before the writer's blocking read returns: every idle
+    # round fails as a busy host's would.
+    hasty = Redis.from_url(settings.redis_url, decode_responses=True, socket_timeout=0.2)
+    writer = AgentHistoryWriter(hasty, store.events_key, session_factory, consumer="c1")
+    stop = asyncio.Event()
+    running = asyncio.create_task(writer.run(stop, block_ms=1000, retry_seconds=0.1))
+    await asyncio.sleep(0.5)  # a few failed rounds
+    await store.change_state(agent_id, AgentState.READY, actor="desk:8001")
+
+    def written() -> list[str]:
+        with session_factory() as session:
+            return list(
+                session.scalars(
+                    select(AgentStateChange.state).where(AgentStateChange.agent_id == agent_id)
+                )
+            )
+
+    for _ in range(100):
+        if written():
+            break
+        await asyncio.sleep(0.1)
+    assert written() == ["ready"] and not running.done()
+    stop.set()
+    await asyncio.wait_for(running, 10)  # ends normally at stop, no error escapes
+    await hasty.aclose()
