@@ -59,13 +59,14 @@ from ivr.outbound.service import OutboundService, build_outbound
 from ivr.speech.tts import TtsRenderer
 from recordings.index import RecordingIndex
 from tests.asterisk_fixtures import DID_HOTLINE, AgiRoutes, wait_for_recording
-from tests.desk_browser import DeskServer, serve_desk
+from tests.desk_browser import AGENT_TONE_HZ, DeskServer, serve_desk
 from tests.desk_support import DeskUser, desk_settings, ensure_skill, make_user
 from tests.outbound_support import MORNING, NIGHT, MovableClock, TheseOrdersTasks
 from tests.sip.baresip import BaresipPhone
 from tests.sip.carrier import SipCarrier
 from tests.sip.tones import holds_tone
 from tests.sip_fixtures import DeskPhones, SipCallers
+from tests.softphone_support import Softphones, agent_is, inbound_packets, phone_is
 
 pytestmark = pytest.mark.asterisk
 
@@ -495,3 +496,46 @@ async def test_a_revisit_call_is_recorded_linked_on_the_order_and_plays_from_the
         order = workorder_service(db, stack.settings).get(order_id)
     assert order.callback_recording == link["recording_path"]
     await agent.client.aclose()
+
+
+@pytest.mark.browser
+async def test_the_dial_box_calls_out_through_the_browser_softphone(
+    stack: Stack,
+    session_factory: sessionmaker[Session],
+    softphone_page: Any,
+    sip_callers: SipCallers,
+    sip_carrier: SipCarrier,
+) -> None:
+    """The agent of a browser softphone (Chromium's WebRTC, microphone saying f1) types a
+    number in the desk's dial box: his softphone answers by itself, the number is dialled."""
+    phones = Softphones(stack.desk, softphone_page, sip_callers, stack.settings, session_factory)
+    agent = phones.agent()
+    page = await phones.ready(agent)
+    number = f"135{uuid.uuid4().int % 10**8:08d}"
+    await page.fill("#dial-number", number)
+    await page.click("#btn-dial")
+    await page.locator("#dial-result", has_text="正在呼叫您的话机").wait_for()
+    await phone_is(page, "talking", timeout=30_000)
+
+    async def answered() -> bool:
+        return any(c.number == number and c.answered for c in sip_carrier.calls())
+
+    await eventually(answered, 30, "the carrier answered")
+    await agent_is(page, "on_call")
+    assert await inbound_packets(page, at_least=50) >= 50  # the carrier's audio arrives
+    (call,) = [c for c in sip_carrier.calls() if c.number == number]
+    assert call.caller_id == stack.settings.caller_id["114"]
+    await page.click("#btn-phone-hangup")
+    await agent_is(page, "wrap_up")
+    assert agent.agent_id is not None
+    record = await eventually(
+        lambda: asyncio.to_thread(latest_outbound, session_factory, agent.agent_id or 0),
+        30,
+        "the outbound call record",
+    )
+    assert record.disposition is Disposition.ANSWERED
+    with session_factory() as db:
+        recording = db.scalar(select(Recording).where(Recording.call_id == record.call_id))
+    assert recording is not None
+    path = await wait_for_recording(stack.settings.effective_recordings_dir / recording.path, 30)
+    assert holds_both(path, AGENT_TONE_HZ, CARRIER_TONE)
