@@ -82,7 +82,11 @@ class Softphones:
         await page.click("#btn-signin")
         await agent_is(page, "not_ready")
         await page.click("#btn-ready")
-        await agent_is(page, "ready")
+        # A call already waiting is offered at once: the page may go straight on to ringing.
+        offered = ", ".join(
+            f"#agent-state[data-state='{state}']" for state in ("ready", "reserved", "ringing")
+        )
+        await page.wait_for_selector(offered, timeout=30_000)
         return page
 
     async def call(self, *, stay: float = 240) -> tuple[str, SipCaller]:

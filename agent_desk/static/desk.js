@@ -13,6 +13,10 @@
   const act = (fn) => async (ev) => { if (ev && ev.type === "submit") ev.preventDefault(); try { await fn(ev); } catch (e) { desk.toast(e.message); } };
 
   function showStatus(s) {
+    // Answers to overlapping requests (a click and the refreshes live events start) may come
+    // back out of order: the one the server computed last wins, so an older state never
+    // overwrites a newer one.
+    if (status && s.server_time && status.server_time && s.server_time < status.server_time) return;
     status = s;
     if (s.server_time) skewMs = s.server_time * 1000 - Date.now();
     const el = $("agent-state");
