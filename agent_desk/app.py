@@ -30,6 +30,7 @@ from agent_desk.api import (
     workorders,
 )
 from agent_desk.api import agent as agent_api
+from agent_desk.api import recordings as recordings_api
 from agent_desk.api import reports as reports_api
 from agent_desk.api import supervisor as supervisor_api
 from agent_desk.auth import routes as auth_routes
@@ -141,15 +142,16 @@ def create_app(
     app.include_router(knowledge.router)
     app.include_router(city_platform.router)
     app.include_router(auth_routes.router)
-    app.include_router(agent_api.build_router())
+    app.include_router(agent_api.router)
     app.include_router(desk_booking.router)
     app.include_router(outbound.router)
-    app.include_router(supervisor_api.build_router())
+    app.include_router(supervisor_api.router)
+    app.include_router(recordings_api.router)
     app.include_router(admin_api.router)
     app.include_router(admin_agents.router)
     app.include_router(agent_phone.router)
     app.include_router(admin_content.router)
-    app.include_router(live.build_router())
+    app.include_router(live.router)
     app.include_router(pages.build_router())
     app.include_router(reports_api.router)
     return app

@@ -18,16 +18,14 @@ from urllib.parse import urlsplit
 import redis.asyncio as aioredis
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from agent_desk.api.agent import INTENT_LABELS, LINE_LABELS, ScreenPop, pop_for_call
 from agent_desk.auth.errors import NotAuthenticated
-from agent_desk.auth.guard import caller_of
+from agent_desk.auth.guard import Caller, caller_of
 from agent_desk.auth.permissions import Permission, allowed
 from agent_desk.auth.sessions import DeskSession
-from agent_desk.caller_history import caller_history
+from agent_desk.screen_pop import pop_for_call, pop_of_offer
 from agent_desk.state import AppState, state_of
 from backend import events
 from backend.models.users import Role
-from backend.personal_data import PersonalDataCipher, mask_phone
 
 SESSION_CHECK_SECONDS = 30.0
 # The agent's phone rings for a call: pop the screen from the call journal, so the pop does
@@ -52,33 +50,14 @@ def wanted(event: Any, role: Role, agent_id: int | None) -> bool:
     return False
 
 
-def pop_of(desk: AppState, event: events.CallOffered) -> dict[str, Any]:
-    cipher = PersonalDataCipher(desk.settings.data_key.get_secret_value())
-    with desk.factory() as db:
-        history = caller_history(db, cipher, event.caller_number, exclude_call=event.call_id)
-    pop = ScreenPop(
-        call_id=event.call_id,
-        line=event.line,
-        line_label=LINE_LABELS.get(event.line, event.line),
-        caller_number=mask_phone(event.caller_number),
-        skill=event.skill,
-        intent=event.intent,
-        intent_label=INTENT_LABELS.get(event.intent, event.intent),
-        elderly=event.elderly,
-        ivr_path=list(event.ivr_path),
-        history=history,
-    )
-    return {**pop.model_dump(), "at": event.at}
-
-
-async def outgoing(desk: AppState, event: Any) -> dict[str, Any]:
+async def outgoing(state: AppState, event: Any) -> dict[str, Any]:
     if isinstance(event, events.CallOffered):
-        return await asyncio.to_thread(pop_of, desk, event)
+        return await asyncio.to_thread(pop_of_offer, state, event)
     return {"type": type(event).__name__, **asdict(event)}
 
 
 async def screen_pop_due(
-    desk: AppState, event: Any, agent_id: int | None, popped: set[str]
+    state: AppState, event: Any, agent_id: int | None, popped: set[str]
 ) -> dict[str, Any] | None:
     """The pop to send when this state change rings the agent's own phone, else None."""
     if not (
@@ -90,7 +69,7 @@ async def screen_pop_due(
         and event.call_id not in popped
     ):
         return None
-    pop = await asyncio.to_thread(pop_for_call, desk, event.call_id)
+    pop = await asyncio.to_thread(pop_for_call, state, event.call_id)
     if pop is None:
         return None
     popped.add(event.call_id)
@@ -166,71 +145,99 @@ async def _pump_states(
                     continue  # a malformed entry: the history writer reports those
 
 
-def build_router() -> APIRouter:
-    router = APIRouter()
+router = APIRouter()
 
-    @router.websocket("/ws/live")
-    async def live(websocket: WebSocket) -> None:
-        desk = state_of(websocket)
-        try:
-            caller = caller_of(websocket)
-        except NotAuthenticated:
-            await websocket.close(code=4401)
-            return
-        session: DeskSession = caller.session
-        if not same_origin(websocket.headers.get("origin", ""), websocket.headers.get("host", "")):
-            await websocket.close(code=4403)  # another site's page must not read the feed
-            return
-        if not session.ready or not (
-            allowed(session.role, Permission.DESK) or allowed(session.role, Permission.WALLBOARD)
-        ):
-            await websocket.close(code=4403)
-            return
-        await websocket.accept()
-        # Two connections: XREAD blocks its connection, pub/sub owns the other.
-        subscriber, reader = desk.async_redis(), desk.async_redis()
-        queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=1000)
-        subscribed, reading = asyncio.Event(), asyncio.Event()
-        channel = events.channel_name(desk.prefix)
-        pumps = [
-            asyncio.create_task(_pump_pubsub(subscriber, channel, queue, subscribed)),
-            asyncio.create_task(_pump_states(reader, f"{desk.prefix}:acd:events", queue, reading)),
-        ]
-        closed = asyncio.create_task(_until_closed(websocket))
-        checked = time.monotonic()
-        popped: set[str] = set()
-        try:
-            await asyncio.wait_for(asyncio.gather(subscribed.wait(), reading.wait()), timeout=5.0)
-            await websocket.send_json({"type": "Subscribed"})
-            while not closed.done():
-                if any(p.done() for p in pumps):
-                    break  # Redis went away: the browser reconnects and re-reads the state
-                try:
-                    event = await asyncio.wait_for(queue.get(), timeout=0.5)
-                except TimeoutError:
-                    event = None
-                if time.monotonic() - checked > SESSION_CHECK_SECONDS:
-                    checked = time.monotonic()
-                    if desk.auth.sessions.get(caller.token) is None:
-                        await websocket.close(code=4401)
-                        break
-                if event is None or not wanted(event, session.role, session.agent_id):
-                    continue
-                pop = await screen_pop_due(desk, event, session.agent_id, popped)
-                if pop is not None:
-                    await websocket.send_json(pop)
-                if isinstance(event, events.CallOffered):
-                    if event.call_id in popped:
-                        continue
-                    popped.add(event.call_id)
-                await websocket.send_json(await outgoing(desk, event))
-        except WebSocketDisconnect:
-            pass
-        finally:
-            for task in (*pumps, closed):
-                task.cancel()
-            await asyncio.gather(*pumps, closed, return_exceptions=True)
-            await subscriber.aclose()  # type: ignore[attr-defined]
-            await reader.aclose()  # type: ignore[attr-defined]
 
-    return router
+@router.websocket("/ws/live")
+async def live(websocket: WebSocket) -> None:
+    caller = await admitted(websocket)
+    if caller is None:
+        return
+    await websocket.accept()
+    await relay(state_of(websocket), websocket, caller)
+
+
+async def admitted(websocket: WebSocket) -> Caller | None:
+    """Who may read the feed; None once the socket is closed with the reason (4401: no
+    session, 4403: another site's page, or a role that sees no live events)."""
+    try:
+        caller = caller_of(websocket)
+    except NotAuthenticated:
+        await websocket.close(code=4401)
+        return None
+    session: DeskSession = caller.session
+    if not same_origin(websocket.headers.get("origin", ""), websocket.headers.get("host", "")):
+        await websocket.close(code=4403)  # another site's page must not read the feed
+        return None
+    if not session.ready or not (
+        allowed(session.role, Permission.DESK) or allowed(session.role, Permission.WALLBOARD)
+    ):
+        await websocket.close(code=4403)
+        return None
+    return caller
+
+
+async def relay(state: AppState, websocket: WebSocket, caller: Caller) -> None:
+    """Pump the published events and the ACD's state stream into one queue; forward what the
+    caller may see until the browser or Redis goes away, or the session ends."""
+    # Two connections: XREAD blocks its connection, pub/sub owns the other.
+    subscriber, reader = state.async_redis(), state.async_redis()
+    queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=1000)
+    subscribed, reading = asyncio.Event(), asyncio.Event()
+    channel = events.channel_name(state.prefix)
+    pumps = [
+        asyncio.create_task(_pump_pubsub(subscriber, channel, queue, subscribed)),
+        asyncio.create_task(_pump_states(reader, f"{state.prefix}:acd:events", queue, reading)),
+    ]
+    closed = asyncio.create_task(_until_closed(websocket))
+    try:
+        await asyncio.wait_for(asyncio.gather(subscribed.wait(), reading.wait()), timeout=5.0)
+        await websocket.send_json({"type": "Subscribed"})
+        await _forward(state, websocket, caller, queue, [*pumps, closed])
+    except WebSocketDisconnect:
+        pass
+    finally:
+        for task in (*pumps, closed):
+            task.cancel()
+        await asyncio.gather(*pumps, closed, return_exceptions=True)
+        await subscriber.aclose()  # type: ignore[attr-defined]
+        await reader.aclose()  # type: ignore[attr-defined]
+
+
+async def _forward(
+    state: AppState,
+    websocket: WebSocket,
+    caller: Caller,
+    queue: asyncio.Queue[Any],
+    tasks: list[asyncio.Task[None]],
+) -> None:
+    """``tasks``: the pumps and the close watcher; when one ends, so does the feed (a pump
+    ends when Redis went away: the browser reconnects and re-reads the state)."""
+    session = caller.session
+    checked = time.monotonic()
+    popped: set[str] = set()
+    while not any(task.done() for task in tasks):
+        try:
+            event = await asyncio.wait_for(queue.get(), timeout=0.5)
+        except TimeoutError:
+            event = None
+        if time.monotonic() - checked > SESSION_CHECK_SECONDS:
+            checked = time.monotonic()
+            if state.auth.sessions.get(caller.token) is None:
+                await websocket.close(code=4401)
+                return
+        if event is not None and wanted(event, session.role, session.agent_id):
+            await _send(state, websocket, event, session.agent_id, popped)
+
+
+async def _send(
+    state: AppState, websocket: WebSocket, event: Any, agent_id: int | None, popped: set[str]
+) -> None:
+    pop = await screen_pop_due(state, event, agent_id, popped)
+    if pop is not None:
+        await websocket.send_json(pop)
+    if isinstance(event, events.CallOffered):
+        if event.call_id in popped:
+            return
+        popped.add(event.call_id)
+    await websocket.send_json(await outgoing(state, event))

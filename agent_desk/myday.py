@@ -1,5 +1,5 @@
 """An agent's day (and a team's): calls handled, average talk and wrap-up, bookings,
-satisfaction, time in each state. Times are counted from local midnight (Asia/Shanghai)."""
+satisfaction, time in each state. Times are counted from the centre's local midnight."""
 
 from __future__ import annotations
 
@@ -8,20 +8,29 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from backend.models.agents import AgentStateChange
+from backend.models.agents import Agent, AgentStateChange
 from backend.models.booking import Booking
 from backend.models.calls import CallRecord, Disposition
+from backend.models.users import User
 from ivr.acd.states import STATE_LABELS
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+class DayItem(BaseModel):
+    label: str
+    value: str
 
 
-def local_midnight(now: datetime) -> datetime:
-    local = now.astimezone(SHANGHAI)
-    return datetime.combine(local.date(), time(0), SHANGHAI)
+class DayOut(BaseModel):
+    items: list[DayItem]
+
+
+def local_midnight(now: datetime, tz: ZoneInfo) -> datetime:
+    local = now.astimezone(tz)
+    return datetime.combine(local.date(), time(0), tz)
 
 
 def time_in_states(
@@ -47,8 +56,22 @@ def _avg(total: float, count: int) -> str:
     return f"{total / count:.0f} 秒" if count else "—"
 
 
-def my_day(db: Session, agent_ids: Sequence[int], now: datetime) -> list[dict[str, Any]]:
-    start = local_midnight(now)
+def team_of(db: Session, user_id: int) -> list[int]:
+    """The agents of the user's team."""
+    user = db.get(User, user_id)
+    team = user.team if user else ""
+    return list(db.scalars(select(Agent.id).where(Agent.team == team)))
+
+
+def day_out(db: Session, agent_ids: Sequence[int], now: datetime, tz: ZoneInfo) -> DayOut:
+    items = my_day(db, agent_ids, now, tz) if agent_ids else []
+    return DayOut(items=[DayItem(**i) for i in items])
+
+
+def my_day(
+    db: Session, agent_ids: Sequence[int], now: datetime, tz: ZoneInfo
+) -> list[dict[str, Any]]:
+    start = local_midnight(now, tz)
     row = db.execute(
         select(
             func.count(CallRecord.id),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
@@ -70,7 +71,7 @@ def skill_names(db: Session) -> dict[str, str]:
     return {s.code: s.name for s in db.scalars(select(Skill))}
 
 
-def service_level_today(db: Session, now: datetime) -> dict[str, Any]:
+def service_level_today(db: Session, now: datetime, tz: ZoneInfo) -> dict[str, Any]:
     threshold = func.coalesce(Skill.sl_threshold_seconds, 20)
     offered, within, short = db.execute(
         select(
@@ -88,7 +89,7 @@ def service_level_today(db: Session, now: datetime) -> dict[str, Any]:
         )
         .select_from(CallRecord)
         .outerjoin(Skill, Skill.code == CallRecord.skill)
-        .where(CallRecord.started_at >= local_midnight(now), CallRecord.queued_at.is_not(None))
+        .where(CallRecord.started_at >= local_midnight(now, tz), CallRecord.queued_at.is_not(None))
     ).one()
     totals = CallTotals(offered=offered, answered_within_t=within, short_abandoned=short)
     value = service_level(totals, SlFormula.OFFERED_MINUS_SHORT)

@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response
 from pydantic import BaseModel, Field
 
-from agent_desk.api.agent import load_agent
+from agent_desk.agent_status import refresh_profile
 from agent_desk.auth.audit import add_audit
 from agent_desk.auth.guard import Caller
 from agent_desk.deps import AdminUser, StateDep
@@ -211,7 +211,4 @@ async def sign_out_for_good(state: AppState, number: str, user: Caller) -> None:
 async def follow_in_acd(state: AppState, agent_id: int) -> None:
     """Give the ACD the edited profile of a signed-in agent (an agent the ACD has never seen
     gets it at sign-in)."""
-    row = await asyncio.to_thread(load_agent, state, agent_id)
-    async with state.acd() as acd:
-        if await acd.agent(agent_id) is not None:
-            await acd.register_agent(row.profile)
+    await refresh_profile(state, agent_id)

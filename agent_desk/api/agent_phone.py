@@ -7,8 +7,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
+from agent_desk.agent_status import agent_id_of, not_an_agent
 from agent_desk.api.admin_agents import NO_STORE
-from agent_desk.api.agent import ERRORS, NotAnAgent, agent_id_of
+from agent_desk.api.agent import ERRORS
 from agent_desk.auth.audit import add_audit
 from agent_desk.deps import DeskUser, StateDep
 from backend.db import transaction
@@ -37,7 +38,7 @@ def my_phone(state: StateDep, user: DeskUser, response: Response) -> PhoneOut:
     with transaction(state.session_factory) as db:
         agent = db.get(Agent, agent_id)
         if agent is None or not agent.active:
-            raise NotAnAgent("该账户没有关联的坐席工号")
+            raise not_an_agent()
         credentials = state.phones.credentials(db, agent)
         if credentials is None:
             raise NoPhone(f"工号 {agent.number} 尚未开通话机，请联系管理员")

@@ -18,8 +18,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from agent_desk.api.agent import AgentRow, agent_id_of, load_agent
-from agent_desk.api.supervisor import RecordingNotReady
+from agent_desk.agent_status import AgentRow, agent_id_of, load_agent
 from agent_desk.auth.audit import audit_now
 from agent_desk.auth.guard import Caller
 from agent_desk.deps import CallControlUser, StateDep, WorkOrderDeskUser
@@ -35,6 +34,7 @@ from backend.telephony.agent_lines import line_of
 from backend.telephony.dial_requests import DialRequest, Purpose
 from backend.workorders.workflow import STATE_LABELS, State
 from recordings.paths import RecordingPathRefused, contained
+from recordings.search import RecordingNotReady
 
 MAX_ID = 2**63 - 1
 OrderId = Annotated[int, PathParam(ge=1, le=MAX_ID)]

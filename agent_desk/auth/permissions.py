@@ -25,6 +25,7 @@ class Permission(enum.StrEnum):
     FORCE_STATE = "agent.force_state"
     LISTEN = "call.listen"  # ChanSpy on a live call
     RECORDINGS = "recordings.play"  # search, play and download recordings
+    RECORDINGS_ALL_TEAMS = "recordings.all_teams"  # every team's (else the own team's only)
     AUDIT_LOG = "audit.view"
     REPORTS = "reports.view"
     ADMIN = "admin.manage"  # users, agents, skills, queues, prompts, hospitals, notices
@@ -60,7 +61,10 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
         {P.ADMIN, P.AUDIT_LOG, P.WALLBOARD, P.WORKORDER_READ, P.WORKORDER_WORK}
         | {P.KNOWLEDGE, P.KNOWLEDGE_EDIT}
     ),
-    Role.AUDITOR: frozenset({P.AUDIT_LOG, P.RECORDINGS, P.REPORTS, P.WORKORDER_READ, P.KNOWLEDGE}),
+    Role.AUDITOR: frozenset(
+        {P.AUDIT_LOG, P.RECORDINGS, P.RECORDINGS_ALL_TEAMS, P.REPORTS, P.WORKORDER_READ}
+        | {P.KNOWLEDGE}
+    ),
     Role.HOSPITAL: frozenset({P.HOSPITAL}),
     Role.MANAGER: frozenset({P.REPORTS, P.WALLBOARD, P.WORKORDER_READ, P.KNOWLEDGE}),
 }
