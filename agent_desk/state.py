@@ -68,12 +68,6 @@ class AppState:
     _flows: dict[str, Flow] | None = field(default=None, repr=False)
 
     @property
-    def factory(self) -> sessionmaker[Session]:
-        """Transitional name of ``session_factory`` for agent_desk/api/agent.py, which issue
-        16's softphone work is still editing; removed when that module moves over."""
-        return self.session_factory
-
-    @property
     def tz(self) -> ZoneInfo:
         """The centre's time zone (CC_TIMEZONE): local dates and times on pages and APIs."""
         return zone(self.settings.timezone)

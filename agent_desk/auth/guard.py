@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Request
 from starlette.requests import HTTPConnection
 
 from agent_desk.auth.audit import audit_now
@@ -108,13 +107,3 @@ def require(permission: Permission) -> Callable[[Request], Caller]:
 
     dependency.__name__ = f"require_{permission.name.lower()}"
     return dependency
-
-
-async def desk_dependency(request: Request) -> AppState:
-    return state_of(request)  # async: no I/O, so no thread-pool hop
-
-
-# Transitional (agent_desk.deps has StateDep and CurrentUser): agent_desk/api/agent.py, still
-# being edited by issue 16's softphone work, imports DeskDep.
-DeskDep = Annotated[AppState, Depends(desk_dependency)]
-CallerDep = Annotated[Caller, Depends(current_caller)]
