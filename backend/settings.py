@@ -464,6 +464,13 @@ class Settings(BaseSettings):
         return bool(self.sip_tls_cert)
 
     @property
+    def asterisk_test_contexts(self) -> bool:
+        """Whether the dialplan gets the simulated phones' and the benchmarks' contexts
+        (asterisk_conf/test/): the built-in Asterisk of development, the demo, the tests and
+        the benchmarks; never a production one."""
+        return self.asterisk_builtin and self.environment != "production"
+
+    @property
     def asterisk_tls(self) -> bool:
         """Whether Asterisk serves WSS (and HTTPS) with the configured certificate."""
         return bool(self.asterisk_tls_cert)

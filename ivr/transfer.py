@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.db import transaction
+from backend.lines import is_line
 from backend.models.agents import Agent
 from backend.models.calls import CallRecord
 from ivr.agi.session import AgiSession
@@ -59,7 +60,7 @@ class TransferHandler:
         line = await session.get_variable(VAR_LINE) or ""
         agent_id = await asyncio.to_thread(self._agent_id, number) if number else None
         known = agent_id is not None if number else skill in self._skills
-        if not known or line not in ("114", "hotline"):
+        if not known or not is_line(line):
             # The desk checks targets first; this is a target that vanished meanwhile.
             log.error(
                 "call %s: transfer to unknown %s %r on line %r",

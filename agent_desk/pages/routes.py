@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -13,11 +12,10 @@ from agent_desk.auth.errors import NotAuthenticated
 from agent_desk.auth.guard import Caller, caller_of, check_permission
 from agent_desk.auth.permissions import HOME_PAGE, ROLE_LABELS, ROLE_PERMISSIONS, Permission
 from agent_desk.auth.sessions import Stage
+from agent_desk.pages.templates import page_templates
 from agent_desk.state import state_of
-from backend.lines import LINES
 from ivr.acd.states import REASON_LABELS, STATE_LABELS, NotReadyReason
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 P = Permission
 # Navigation entries, shown only to roles holding the permission.
 NAV: list[tuple[str, str, Permission]] = [
@@ -39,8 +37,7 @@ BREAK_REASONS = [
 
 
 def build_router(templates: Jinja2Templates | None = None) -> APIRouter:
-    templates = templates or Jinja2Templates(directory=str(TEMPLATES))
-    templates.env.globals["lines"] = LINES  # the pages' line selects
+    templates = templates or page_templates()
     router = APIRouter(include_in_schema=False)
 
     def page(request: Request, name: str, permission: Permission, **extra: Any) -> Response:

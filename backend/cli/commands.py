@@ -236,6 +236,12 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_call(args: argparse.Namespace, settings: Settings) -> int:
     from backend.cli.demo_calls import place_call
 
+    if not settings.asterisk_test_contexts:
+        # The caller's half runs [sim-caller], which a production dialplan does not have.
+        raise ConfigError(
+            "environment", "simulated calls need the built-in, non-production Asterisk"
+        )
+
     action_id = asyncio.run(place_call(settings, args.did, args.caller, args.dtmf, args.hold))
     print(f"call placed (AMI ActionID {action_id})")
     return 0

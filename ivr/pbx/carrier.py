@@ -8,7 +8,6 @@ and, with ``carrier_register``, an outbound registration.
 
 from __future__ import annotations
 
-from backend.lines import LINES
 from backend.settings import Settings
 
 AUTH_NAME = "carrier-auth"
@@ -58,6 +57,4 @@ def placeholder_values(settings: Settings) -> dict[str, str]:
         "CARRIER_CODECS": settings.carrier_codecs,
         "CARRIER_AUTH": endpoint_auth_lines(settings),
         "CARRIER_CREDENTIALS": credential_sections(settings),
-        # Each line's DID by its code, e.g. @DID_114@ and @DID_HOTLINE@.
-        **{f"DID_{spec.env_key}": settings.did[spec.code] for spec in LINES},
     }

@@ -14,7 +14,7 @@ from sqlalchemy import make_url
 
 from backend.errors import ConfigError
 from backend.settings import Settings
-from ivr.pbx import carrier
+from ivr.pbx import carrier, dialplan
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "asterisk_conf"
 PLACEHOLDER = re.compile(r"@([A-Z0-9_]+)@")
@@ -47,6 +47,9 @@ def placeholder_values(settings: Settings) -> dict[str, str]:
         "FALLBACK_AGENTS": settings.fallback_agents,
         "SIP_REALM": settings.sip_realm,
         "PHONE_PERMIT": "\n".join(f"permit = {cidr}" for cidr in settings.phone_permit.split(",")),
+        "LINE_DIDS": dialplan.line_dids(settings),
+        "LINE_ROUTES": dialplan.line_routes(settings),
+        "TEST_CONTEXTS": dialplan.test_contexts(settings),
         **database_values(settings),
         **carrier.placeholder_values(settings),
     }

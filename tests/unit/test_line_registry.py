@@ -107,25 +107,27 @@ from backend.lines import LINE_LABELS
 from backend.models.calls import Line
 from backend.settings import load_settings
 from ivr.flows.loader import load_line_flows
-from ivr.pbx.carrier import placeholder_values
+from ivr.pbx import render
 from reports.periods import ReportFilter
 from datetime import date
-from agent_desk.pages.routes import TEMPLATES
-from fastapi.templating import Jinja2Templates
-from agent_desk.pages import routes
+from agent_desk.pages.templates import page_templates
+from agent_desk.screen_pop import LINE_LABELS as SCREEN_POP_LABELS
+import ivr.transfer
 
 settings = load_settings()
-templates = Jinja2Templates(directory=str(TEMPLATES))
-routes.build_router(templates)
-page = templates.get_template("recordings.html").render(nav=[], user=None, path="")
+page = page_templates().get_template("recordings.html").render(nav=[], user=None, path="")
 flow = load_line_flows()["covid"]
+dialplan = render.render(settings).files["extensions.conf"]
 print(json.dumps({
     "enum": Line("covid").name,
     "flow": [flow.name, str(flow.nodes["hours"].opens)],
     "did": settings.did["covid"],
-    "dialplan": placeholder_values(settings)["DID_COVID"],
+    "caller_id": settings.caller_id["covid"],
+    "from_carrier": "exten => 01012320,1,Goto(incoming,${EXTEN},1)" in dialplan,
+    "incoming": "exten => 01012320,1,Set(__CC_LINE=covid)" in dialplan,
+    "transfer": ivr.transfer.is_line("covid"),
     "report": ReportFilter(date(2026, 1, 1), date(2026, 1, 1), line="covid").describe(),
-    "label": LINE_LABELS["covid"],
+    "labels": [LINE_LABELS["covid"], SCREEN_POP_LABELS["covid"]],
     "select": '<option value="covid">新冠热线</option>' in page,
 }, ensure_ascii=False))
 """
@@ -144,8 +146,8 @@ nodes:
 
 def test_a_third_line_is_one_registry_entry_and_a_flow(tmp_path: Path) -> None:
     """A copy of the code with a third line added to backend/data/lines.yaml and its flow
-    file: the line reaches the enum, its flow, its settings, the dialplan, the report
-    filters and the pages' selects, with no other file touched."""
+    file: the line reaches the enum, its flow, its settings, the dialplan, transfers, the
+    report filters, the screen pop's labels and the pages' selects, no other file touched."""
     for package in PACKAGES:
         shutil.copytree(REPO / package, tmp_path / package, ignore=shutil.ignore_patterns("*.pyc"))
     registry = tmp_path / "backend" / "data" / "lines.yaml"
@@ -167,6 +169,7 @@ def test_a_third_line_is_one_registry_entry_and_a_flow(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     seen = json.loads(result.stdout)
     assert seen["enum"] == "COVID" and seen["flow"] == ["covid", "08:00:00"]
-    assert seen["did"] == seen["dialplan"] == "01012320"
-    assert "新冠咨询热线" in seen["report"] and seen["label"] == "新冠咨询热线"
+    assert (seen["did"], seen["caller_id"]) == ("01012320", "12320")
+    assert seen["from_carrier"] and seen["incoming"] and seen["transfer"]
+    assert "新冠咨询热线" in seen["report"] and seen["labels"] == ["新冠咨询热线"] * 2
     assert seen["select"] is True
