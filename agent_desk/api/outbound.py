@@ -10,7 +10,7 @@ is shown masked and never written to the audit trail.
 import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter
 from fastapi import Path as PathParam
@@ -28,7 +28,7 @@ from agent_desk.state import AppState
 from backend.errors import NotFound, Refused
 from backend.lines import LINE_LABELS
 from backend.models.agents import AgentSkill, Skill
-from backend.models.calls import Recording, RecordingStatus
+from backend.models.calls import Line, Recording, RecordingStatus
 from backend.models.workorders import WorkOrderCall
 from backend.telephony.agent_lines import line_of
 from backend.telephony.dial_requests import DialRequest, Purpose
@@ -47,7 +47,7 @@ router = APIRouter(tags=["外呼"], responses=error_responses(400, 401, 403, 404
 class DialBody(BaseModel):
     number: str = Field(min_length=1, max_length=40)
     # The line whose number the citizen sees; the agent's own line when not given.
-    line: Literal["114", "hotline"] | None = None
+    line: Line | None = None  # a line code of the line registry
 
 
 class PlacedOut(BaseModel):
@@ -134,7 +134,7 @@ async def dial_for(state: AppState, caller: Caller, request_of: DialFactory) -> 
 async def dial(body: DialBody, state: StateDep, caller: CallControlUser) -> PlacedOut:
     async def request_of(row: AgentRow) -> DialRequest:
         if body.line is not None:
-            line: str = body.line
+            line: str = body.line.value
         else:
             line = await asyncio.to_thread(agent_line, state, row.agent_id)
         return DialRequest(row.agent_id, body.number, line, actor=caller.username)
