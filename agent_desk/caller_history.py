@@ -21,14 +21,19 @@ from backend.models.workorders import WorkOrder
 from backend.personal_data import PersonalDataCipher, normalize_number
 from backend.workorders.duplicates import normalize_phone as order_phone
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 LIMIT = 5
 
 
 def caller_history(
-    db: Session, cipher: PersonalDataCipher, number: str, *, exclude_call: str = ""
+    db: Session,
+    cipher: PersonalDataCipher,
+    number: str,
+    *,
+    tz: ZoneInfo,
+    exclude_call: str = "",
 ) -> dict[str, list[dict[str, Any]]]:
-    """The history of the caller whose full (decrypted) ``number`` is given."""
+    """The history of the caller whose full (decrypted) ``number`` is given, times in ``tz``
+    (the centre's)."""
     if not normalize_number(number):
         return {"calls": [], "orders": [], "bookings": []}
     calls = db.scalars(
@@ -50,7 +55,7 @@ def caller_history(
         "calls": [
             {
                 "call_id": c.call_id,
-                "started_at": c.started_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M"),
+                "started_at": c.started_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
                 "line": c.line.value,
                 "disposition": c.disposition.value,
                 "wrapup_code": c.wrapup_code,

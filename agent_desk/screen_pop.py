@@ -51,7 +51,7 @@ def _pop(
 ) -> ScreenPop:
     """``number``: the caller's full number (decrypted), for the history look-up only."""
     with state.session_factory() as db:
-        history = caller_history(db, state.cipher, number, exclude_call=call_id)
+        history = caller_history(db, state.cipher, number, tz=state.tz, exclude_call=call_id)
     intent = str(fields.pop("intent", ""))
     return ScreenPop(
         call_id=call_id,

@@ -139,7 +139,7 @@ def build_state(
         session_factory=session_factory,
         redis=client,
         cipher=cipher,
-        auth=AuthService(session_factory, sessions, lockout),
+        auth=AuthService(session_factory, sessions, lockout, timezone=settings.timezone),
         phones=AgentPhones(cipher, settings.sip_realm),
         admin_networks=parse_allowlist(settings.admin_ip_allowlist),
         # An edit refreshes the index of the process that made it at once; with several desk

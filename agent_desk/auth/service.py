@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import pyotp
 from sqlalchemy import select
@@ -24,13 +23,13 @@ from agent_desk.auth.policy import LockoutPolicy
 from agent_desk.auth.sessions import DeskSession, SessionStore, Stage
 from backend.db import transaction
 from backend.errors import Conflict, Refused
+from backend.localtime import DEFAULT_TIMEZONE, zone
 from backend.models.agents import Agent
 from backend.models.base import utcnow
 from backend.models.users import User
 from backend.passwords import check_complexity, hash_password, verify_password
 
 BAD_LOGIN = "用户名或密码错误"
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 class BadTotp(LoginFailed):
@@ -49,8 +48,11 @@ class AuthService:
         lockout: LockoutPolicy,
         *,
         clock: Callable[[], datetime] = utcnow,
+        timezone: str = DEFAULT_TIMEZONE,
     ) -> None:
+        """``timezone``: the centre's (settings.timezone), for the times users are shown."""
         self._factory = factory
+        self._tz = zone(timezone)
         self.sessions = sessions
         self._lockout = lockout
         self._clock = clock
@@ -114,9 +116,8 @@ class AuthService:
             return self._locked(locked_until)
         return BadTotp("动态口令错误") if reason == "bad-totp" else LoginFailed(BAD_LOGIN)
 
-    @staticmethod
-    def _locked(until: datetime | None) -> AccountLocked:
-        shown = until.astimezone(SHANGHAI).strftime("%H:%M") if until else ""
+    def _locked(self, until: datetime | None) -> AccountLocked:
+        shown = until.astimezone(self._tz).strftime("%H:%M") if until else ""
         return AccountLocked(f"连续登录失败次数过多，账户已锁定，请于 {shown} 后再试")
 
     def _burn_time(self, password: str) -> None:

@@ -20,13 +20,13 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.db import transaction
 from backend.lines import LineHours, WorkingDays
+from backend.localtime import DEFAULT_TIMEZONE, zone
 from backend.models.workorders import CallbackTask
 from backend.settings import Settings
 from backend.workorders.calls import CallAttempt
@@ -142,7 +142,7 @@ class CallbackTaskFeeder:
         skills: Mapping[str, str],
         calendar: WorkingDays,
         clock: Clock,
-        timezone: str = "Asia/Shanghai",
+        timezone: str = DEFAULT_TIMEZONE,
         kick: Callable[[], None] = lambda: None,
         every_seconds: float = 5.0,
     ) -> None:
@@ -154,7 +154,7 @@ class CallbackTaskFeeder:
         self._skills = dict(skills)
         self._calendar = calendar
         self._clock = clock
-        self._tz = ZoneInfo(timezone)
+        self._tz = zone(timezone)
         self._kick = kick
         self._every = every_seconds
 
