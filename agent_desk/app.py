@@ -9,7 +9,7 @@ from pathlib import Path
 
 import redis
 from anyio import to_thread
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -39,7 +39,7 @@ from agent_desk.body_limit import BodySizeLimit
 from agent_desk.errors import PARTNER_PREFIXES, install_error_handlers
 from agent_desk.pages import routes as pages
 from agent_desk.performance.booking_fast_path import BookingFastPath
-from agent_desk.state import build_state
+from agent_desk.state import AppState, build_state
 from backend.db import make_engine, make_session_factory
 from backend.knowledge import service as knowledge_service
 from backend.settings import Settings
@@ -88,6 +88,38 @@ class DeskApp(FastAPI):
             await self.booking_fast_path(scope, receive, send)
 
 
+ops = APIRouter(tags=["ops"])
+
+
+@ops.get("/healthz")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+# Every feature's module-level router, in the order they are matched.
+ROUTERS: tuple[APIRouter, ...] = (
+    ops,
+    public_booking.router,
+    hospital_api.router,
+    workorders.router,
+    knowledge.router,
+    city_platform.router,
+    auth_routes.router,
+    agent_api.router,
+    desk_booking.router,
+    outbound.router,
+    supervisor_api.router,
+    recordings_api.router,
+    admin_api.router,
+    admin_agents.router,
+    agent_phone.router,
+    admin_content.router,
+    live.router,
+    pages.router,
+    reports_api.router,
+)
+
+
 def create_app(
     settings: Settings,
     *,
@@ -109,9 +141,8 @@ def create_app(
     if redis_client is None:
         redis_client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
     state = build_state(settings, session_factory, redis_client, ami=ami)
-    knowledge_search = state.knowledge_search
     start_up = (
-        partial(knowledge_service.warm_up, knowledge_search, session_factory)
+        partial(knowledge_service.warm_up, state.knowledge_search, session_factory)
         if warm_knowledge_index
         else None
     )
@@ -119,6 +150,14 @@ def create_app(
         title="北京114与医保热线呼叫中心", version="0.1.0", lifespan=_lifespan(settings, start_up)
     )
     app.state.app = state
+    install_http_layers(app, state)
+    for router in ROUTERS:
+        app.include_router(router)
+    return app
+
+
+def install_http_layers(app: DeskApp, state: AppState) -> None:
+    """The error handlers, the middlewares, the booking fast path and the static files."""
     install_error_handlers(app)
     # Added first, so inside the session layer: its 413 gets the security headers too.
     app.add_middleware(
@@ -127,31 +166,6 @@ def create_app(
         prefixes=PARTNER_PREFIXES,
     )
     app.add_middleware(SessionUserMiddleware)
-    if settings.desk_fast_path:
+    if state.settings.desk_fast_path:
         app.booking_fast_path = BookingFastPath(partial(FastAPI.__call__, app), state=state)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
-
-    @app.get("/healthz", tags=["ops"])
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    # Feature routers: each module exposes build_router() -> APIRouter.
-    app.include_router(public_booking.router)
-    app.include_router(hospital_api.router)
-    app.include_router(workorders.router)
-    app.include_router(knowledge.router)
-    app.include_router(city_platform.router)
-    app.include_router(auth_routes.router)
-    app.include_router(agent_api.router)
-    app.include_router(desk_booking.router)
-    app.include_router(outbound.router)
-    app.include_router(supervisor_api.router)
-    app.include_router(recordings_api.router)
-    app.include_router(admin_api.router)
-    app.include_router(admin_agents.router)
-    app.include_router(agent_phone.router)
-    app.include_router(admin_content.router)
-    app.include_router(live.router)
-    app.include_router(pages.build_router())
-    app.include_router(reports_api.router)
-    return app

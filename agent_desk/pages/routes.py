@@ -6,7 +6,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 
 from agent_desk.auth.errors import NotAuthenticated
 from agent_desk.auth.guard import Caller, caller_of, check_permission
@@ -36,84 +35,94 @@ BREAK_REASONS = [
 ]
 
 
-def build_router(templates: Jinja2Templates | None = None) -> APIRouter:
-    templates = templates or page_templates()
-    router = APIRouter(include_in_schema=False)
+templates = page_templates()
+router = APIRouter(include_in_schema=False)
 
-    def page(request: Request, name: str, permission: Permission, **extra: Any) -> Response:
+
+def page(request: Request, name: str, permission: Permission, **extra: Any) -> Response:
+    caller = caller_of(request)
+    check_permission(state_of(request), caller, permission, request.url.path)
+    return _render(request, name, caller, **extra)
+
+
+def _render(request: Request, name: str, caller: Caller | None, **extra: Any) -> Response:
+    perms = ROLE_PERMISSIONS[caller.session.role] if caller else frozenset()
+    context = {
+        "user": caller.session if caller else None,
+        "role_label": ROLE_LABELS[caller.session.role] if caller else "",
+        "nav": [(href, label) for href, label, p in NAV if p in perms],
+        "path": request.url.path,
+        **extra,
+    }
+    response = templates.TemplateResponse(request, name, context)
+    response.headers["Cache-Control"] = "no-store"
+    # Everything a desk page needs is served by the app itself: nothing else may load.
+    response.headers["Content-Security-Policy"] = CSP
+    return response
+
+
+@router.get("/")
+def home(request: Request) -> Response:
+    try:
         caller = caller_of(request)
-        check_permission(state_of(request), caller, permission, request.url.path)
-        return _render(request, name, caller, **extra)
+    except NotAuthenticated:
+        return RedirectResponse("/login", status_code=303)
+    pending = {Stage.TOTP: "/login/totp", Stage.CHANGE_PASSWORD: "/password"}
+    target = pending.get(caller.session.stage, HOME_PAGE[caller.session.role])
+    return RedirectResponse(target, status_code=303)
 
-    def _render(request: Request, name: str, caller: Caller | None, **extra: Any) -> Response:
-        perms = ROLE_PERMISSIONS[caller.session.role] if caller else frozenset()
-        context = {
-            "user": caller.session if caller else None,
-            "role_label": ROLE_LABELS[caller.session.role] if caller else "",
-            "nav": [(href, label) for href, label, p in NAV if p in perms],
-            "path": request.url.path,
-            **extra,
-        }
-        response = templates.TemplateResponse(request, name, context)
-        response.headers["Cache-Control"] = "no-store"
-        # Everything a desk page needs is served by the app itself: nothing else may load.
-        response.headers["Content-Security-Policy"] = CSP
-        return response
 
-    @router.get("/")
-    def home(request: Request) -> Response:
-        try:
-            caller = caller_of(request)
-        except NotAuthenticated:
-            return RedirectResponse("/login", status_code=303)
-        pending = {Stage.TOTP: "/login/totp", Stage.CHANGE_PASSWORD: "/password"}
-        target = pending.get(caller.session.stage, HOME_PAGE[caller.session.role])
-        return RedirectResponse(target, status_code=303)
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request) -> Response:
+    return _render(request, "login.html", None, step="password")
 
-    @router.get("/login", response_class=HTMLResponse)
-    def login_page(request: Request) -> Response:
-        return _render(request, "login.html", None, step="password")
 
-    @router.get("/login/totp", response_class=HTMLResponse)
-    def totp_page(request: Request) -> Response:
-        return _render(request, "login.html", caller_of(request), step="totp")
+@router.get("/login/totp", response_class=HTMLResponse)
+def totp_page(request: Request) -> Response:
+    return _render(request, "login.html", caller_of(request), step="totp")
 
-    @router.get("/password", response_class=HTMLResponse)
-    def password_page(request: Request) -> Response:
-        return _render(request, "login.html", caller_of(request), step="password_change")
 
-    @router.get("/desk", response_class=HTMLResponse)
-    def desk_page(request: Request) -> Response:
-        return page(
-            request,
-            "desk.html",
-            P.DESK,
-            state_labels=STATE_LABELS,
-            reasons=[(r.value, REASON_LABELS[r]) for r in BREAK_REASONS],
-        )
+@router.get("/password", response_class=HTMLResponse)
+def password_page(request: Request) -> Response:
+    return _render(request, "login.html", caller_of(request), step="password_change")
 
-    @router.get("/desk/orders/{order_id}", response_class=HTMLResponse)
-    def order_page(request: Request, order_id: int) -> Response:
-        return page(request, "order.html", P.WORKORDER_DESK, order_id=order_id)
 
-    @router.get("/supervisor", response_class=HTMLResponse)
-    def wallboard_page(request: Request) -> Response:
-        return page(request, "wallboard.html", P.WALLBOARD, state_labels=STATE_LABELS)
+@router.get("/desk", response_class=HTMLResponse)
+def desk_page(request: Request) -> Response:
+    return page(
+        request,
+        "desk.html",
+        P.DESK,
+        state_labels=STATE_LABELS,
+        reasons=[(r.value, REASON_LABELS[r]) for r in BREAK_REASONS],
+    )
 
-    @router.get("/supervisor/recordings", response_class=HTMLResponse)
-    def recordings_page(request: Request) -> Response:
-        return page(request, "recordings.html", P.RECORDINGS)
 
-    @router.get("/audit", response_class=HTMLResponse)
-    def audit_page(request: Request) -> Response:
-        return page(request, "audit.html", P.AUDIT_LOG)
+@router.get("/desk/orders/{order_id}", response_class=HTMLResponse)
+def order_page(request: Request, order_id: int) -> Response:
+    return page(request, "order.html", P.WORKORDER_DESK, order_id=order_id)
 
-    @router.get("/admin", response_class=HTMLResponse)
-    def admin_page(request: Request) -> Response:
-        return page(request, "admin.html", P.ADMIN)
 
-    @router.get("/hospital", response_class=HTMLResponse)
-    def hospital_page(request: Request) -> Response:
-        return page(request, "hospital.html", P.HOSPITAL)
+@router.get("/supervisor", response_class=HTMLResponse)
+def wallboard_page(request: Request) -> Response:
+    return page(request, "wallboard.html", P.WALLBOARD, state_labels=STATE_LABELS)
 
-    return router
+
+@router.get("/supervisor/recordings", response_class=HTMLResponse)
+def recordings_page(request: Request) -> Response:
+    return page(request, "recordings.html", P.RECORDINGS)
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_page(request: Request) -> Response:
+    return page(request, "audit.html", P.AUDIT_LOG)
+
+
+@router.get("/admin", response_class=HTMLResponse)
+def admin_page(request: Request) -> Response:
+    return page(request, "admin.html", P.ADMIN)
+
+
+@router.get("/hospital", response_class=HTMLResponse)
+def hospital_page(request: Request) -> Response:
+    return page(request, "hospital.html", P.HOSPITAL)
