@@ -366,6 +366,10 @@ class Settings(BaseSettings):
             if not isinstance(given, dict):
                 continue
             given = dict(given)
+            # Settings dumped and validated again (a variant for a second Asterisk) carry the
+            # centre's own zone in each sub-model: that is no second time zone.
+            if given.get("timezone") == data.get("timezone", DEFAULT_TIMEZONE):
+                given.pop("timezone")
             if field == "booking" and "redis_prefix" in given:
                 data.setdefault("booking_redis_prefix", given.pop("redis_prefix"))
             known = {item.name for item in dataclasses.fields(model)} - {"timezone"}

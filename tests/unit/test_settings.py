@@ -66,3 +66,11 @@ def test_an_unknown_time_zone_names_its_variable() -> None:
     with pytest.raises(ConfigError, match=r"^setting CC_TIMEZONE: .*no such time zone"):
         load_settings(timezone="Asia/Peking")
     assert load_settings(timezone="Asia/Urumqi").timezone == "Asia/Urumqi"
+
+
+def test_settings_survive_a_dump_and_validation_round_trip() -> None:
+    # tests/sip_fixtures.variant_settings builds a second Asterisk's settings this way.
+    settings = load_settings(timezone="Asia/Urumqi")
+    again = type(settings).model_validate(settings.model_dump())
+    assert again.booking == settings.booking and again.workorder == settings.workorder
+    assert again.booking.timezone == "Asia/Urumqi"
