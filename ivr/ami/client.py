@@ -143,7 +143,13 @@ class AmiClient:
     def subscribe(self, pattern: str, callback: EventCallback) -> None:
         """Call ``callback(event)`` for every event whose name matches ``pattern`` (fnmatch)."""
 
+        only = self._only_events
+
         def relay(manager: Manager, message: Any) -> Awaitable[None] | None:
+            # Events that reach us between login and the Filter taking hold are dropped
+            # here too, so that a narrowed client never sees another event.
+            if only and message.get("Event") not in only:
+                return None
             return callback(dict(message))
 
         self._manager.register_event(pattern, relay)
