@@ -63,10 +63,12 @@ def _lifespan(
         try:
             yield
         finally:
+            state = app.state.app
             try:
-                await close_loop_clients(app.state.app)
+                await close_loop_clients(state)
+                await state.close_loop_redis()
             finally:
-                app.state.app.close_ami()
+                state.close_ami()
 
     return lifespan
 

@@ -66,6 +66,9 @@ class AppState:
     _ami_lock: asyncio.Lock | None = field(default=None, repr=False)
     _opened_ami: AmiClient | None = field(default=None, repr=False)  # ours, to close
     _flows: dict[str, Flow] | None = field(default=None, repr=False)
+    _acd_redis: dict[int, tuple[asyncio.AbstractEventLoop, aioredis.Redis]] = field(
+        default_factory=dict, repr=False
+    )
 
     @property
     def tz(self) -> ZoneInfo:
@@ -89,13 +92,27 @@ class AppState:
 
     @asynccontextmanager
     async def acd(self) -> AsyncIterator[AcdStore]:
-        """The ACD store, on a Redis connection of the running loop's own."""
+        """The ACD store on the running loop's Redis client. The skills are read each time:
+        one small query, and a skill added under a running desk (a migration, the demo data)
+        must be known at once; the controller holds its own copy."""
         skills = await asyncio.to_thread(skill_configs, self.session_factory)
-        client = self.async_redis()
-        try:
-            yield AcdStore(client, self.prefix, skills, controller_id="desk")
-        finally:
-            await client.aclose()  # type: ignore[attr-defined]
+        yield AcdStore(self._loop_redis(), self.prefix, skills, controller_id="desk")
+
+    def _loop_redis(self) -> aioredis.Redis:
+        """The running loop's pooled asyncio Redis client, made on first use (an asyncio
+        connection must not outlive the loop that opened it)."""
+        loop = asyncio.get_running_loop()
+        held = self._acd_redis.get(id(loop))
+        if held is None:
+            # The loop is held with its client, so that its id cannot be reused meanwhile.
+            held = self._acd_redis[id(loop)] = (loop, self.async_redis())
+        return held[1]
+
+    async def close_loop_redis(self) -> None:
+        """Close the running loop's client (the app's lifespan, as it stops)."""
+        held = self._acd_redis.pop(id(asyncio.get_running_loop()), None)
+        if held is not None:
+            await held[1].aclose()  # type: ignore[attr-defined]
 
     async def ami_client(self) -> AmiClient:
         """The desk's own AMI connection, opened on first use (call control, listening)."""
