@@ -4,5 +4,6 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends asterisk asterisk-modules \
       asterisk-core-sounds-en-gsm asterisk-moh-opsound-wav \
  && rm -rf /var/lib/apt/lists/*
-# The controller's `callcenter` renders asterisk_conf/ into /etc/asterisk (shared volume).
+# /etc/asterisk is a volume that compose's asterisk-config service fills first
+# (`callcenter asterisk render /etc/asterisk`: asterisk_conf/ with production's settings).
 CMD ["asterisk", "-f", "-U", "asterisk", "-G", "asterisk"]

@@ -36,6 +36,13 @@ def _asterisk(settings: Settings) -> Any:
 def cmd_asterisk(args: argparse.Namespace, settings: Settings) -> int:
     from ivr.pbx import rootfs
 
+    if args.action == "render":
+        # A deployment's configuration (docker/compose.yaml's asterisk-config): no instance.
+        from ivr.pbx import render
+
+        render.write(render.render(settings), args.directory, remove_stale=False)
+        print(f"rendered asterisk_conf/ into {args.directory}")
+        return 0
     instance = _asterisk(settings)
     if args.action == "build":
         built = rootfs.build(settings.asterisk_root)

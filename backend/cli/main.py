@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from backend.cli.audit_commands import add_audit_parser
 from backend.cli.commands import HANDLERS
@@ -26,6 +27,10 @@ def build_parser() -> argparse.ArgumentParser:
         asterisk_sub.add_parser(action)
     cli = asterisk_sub.add_parser("cli", help="run one Asterisk CLI command")
     cli.add_argument("cli_command")
+    render = asterisk_sub.add_parser(
+        "render", help="write the configuration of the Asterisk the settings name into a directory"
+    )
+    render.add_argument("directory", type=Path, help="e.g. an external Asterisk's /etc/asterisk")
 
     db = sub.add_parser("db", help="database schema and roles")
     db.add_argument(

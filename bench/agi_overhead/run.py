@@ -97,6 +97,8 @@ class Bench:
 
 async def run(calls: int, rounds: int) -> None:
     settings = load_settings(
+        # The test environment's built-in Asterisk is the one with [bench-dialplan]/[bench-agi].
+        environment="test",
         asterisk_instance="bench-agi",
         ami_port=free_port(),
         sip_port=free_port(),

@@ -1,5 +1,17 @@
 """The generated parts of extensions.conf: the lines' DIDs, from the line registry, and the
-test contexts (simulated phones, benchmarks) that only a non-production Asterisk gets."""
+test contexts (simulated phones, benchmarks) that only the built-in Asterisk gets.
+
+What gets which test contexts (``asterisk_conf/test/``), and why:
+
+- A production Asterisk (``CC_ENVIRONMENT=production``, or an external one, which is what a
+  deployment renders with ``callcenter asterisk render``): none.
+- The built-in Asterisk of development and the demo: the simulated phones. The demo needs them:
+  its calls are simulated callers ([sim-caller]), and its agents other than 1001 and the
+  citizens its callbacks ring are simulated phones ([sim-agent]).
+- The built-in Asterisk with ``CC_ENVIRONMENT=test`` (the tests' and the benchmarks'): the
+  simulated phones and the benchmark's contexts, which only bench/agi_overhead and the tests
+  dial.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +20,9 @@ from pathlib import Path
 from backend.lines import LINES
 from backend.settings import Settings
 
-TEST_CONTEXTS_FILE = Path(__file__).resolve().parents[2] / "asterisk_conf/test/extensions.conf"
+TEST_CONF_DIR = Path(__file__).resolve().parents[2] / "asterisk_conf/test"
+SIMULATED_PHONES_FILE = TEST_CONF_DIR / "simulated_phones.conf"
+BENCH_FILE = TEST_CONF_DIR / "bench.conf"
 
 
 def line_dids(settings: Settings) -> str:
@@ -29,8 +43,11 @@ def line_routes(settings: Settings) -> str:
 
 
 def test_contexts(settings: Settings) -> str:
-    """The contexts of ``asterisk_conf/test/extensions.conf`` (placeholders are not filled in
-    there), or a comment saying why there are none."""
+    """The test contexts this Asterisk gets (placeholders are not filled in there), or a
+    comment saying why there are none."""
     if not settings.asterisk_test_contexts:
         return "; none: CC_ENVIRONMENT=production, or not the built-in Asterisk"
-    return TEST_CONTEXTS_FILE.read_text(encoding="utf-8").rstrip("\n")
+    files = [SIMULATED_PHONES_FILE]
+    if settings.environment == "test":
+        files.append(BENCH_FILE)
+    return "\n\n".join(path.read_text(encoding="utf-8").rstrip("\n") for path in files)

@@ -27,7 +27,7 @@ class RenderedConfig:
 
 def placeholder_values(settings: Settings) -> dict[str, str]:
     return {
-        "INSTANCE_DIR": settings.instance_dir_in_chroot,
+        "DIRECTORIES": asterisk_directories(settings),
         "AMI_PORT": str(settings.ami_port),
         "AMI_BIND": settings.ami_host,
         "AMI_PERMIT": settings.agi_public_host,
@@ -53,6 +53,29 @@ def placeholder_values(settings: Settings) -> dict[str, str]:
         **database_values(settings),
         **carrier.placeholder_values(settings),
     }
+
+
+def asterisk_directories(settings: Settings) -> str:
+    """asterisk.conf's [directories]: the built-in instance's own, inside the shared root; an
+    external Asterisk (a deployment's) keeps the directories its distribution was built with."""
+    if not settings.asterisk_builtin:
+        return "; an external Asterisk: its distribution's own directories"
+    instance = settings.instance_dir_in_chroot
+    return "\n".join(
+        (
+            f"astetcdir => {instance}/etc",
+            "astmoddir => /usr/lib/x86_64-linux-gnu/asterisk/modules",
+            "astvarlibdir => /var/lib/asterisk",
+            f"astdbdir => {instance}/db",
+            f"astkeydir => {instance}    ; res_crypto reads <astkeydir>/keys",
+            "astdatadir => /usr/share/asterisk",
+            "astagidir => /usr/share/asterisk/agi-bin",
+            f"astspooldir => {instance}/spool",
+            f"astrundir => {instance}/run",
+            f"astlogdir => {instance}/log",
+            "astsbindir => /usr/sbin",
+        )
+    )
 
 
 def http_tls_lines(settings: Settings) -> str:
@@ -126,10 +149,12 @@ def render(settings: Settings, conf_dir: Path = CONF_DIR) -> RenderedConfig:
     return RenderedConfig(files)
 
 
-def write(config: RenderedConfig, etc_dir: Path) -> None:
+def write(config: RenderedConfig, etc_dir: Path, *, remove_stale: bool = True) -> None:
+    """Write the files; ``remove_stale`` deletes other ``.conf`` files there (an instance's own
+    directory), which a shared directory such as a host's /etc/asterisk must keep."""
     etc_dir.mkdir(parents=True, exist_ok=True)
     for stale in etc_dir.glob("*.conf"):
-        if stale.name not in config.files:
+        if remove_stale and stale.name not in config.files:
             stale.unlink()
     for name, text in config.files.items():
         (etc_dir / name).write_text(text, encoding="utf-8")

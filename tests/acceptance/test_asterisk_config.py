@@ -35,6 +35,16 @@ def test_both_lines_and_the_fallback_are_in_the_dialplan(asterisk: AsteriskInsta
     assert "MixMonitor" in incoming and "AGI(" in incoming
 
 
+def test_the_test_instance_has_the_simulated_phones_and_the_benchmark(
+    asterisk: AsteriskInstance,
+) -> None:
+    # Production renders none of these (tests/unit/test_production_config.py).
+    for context in ("sim-caller", "sim-agent", "bench-dialplan", "bench-agi"):
+        assert f"[ Context '{context}' created by 'pbx_config' ]" in asterisk.cli(
+            f"dialplan show {context}"
+        )
+
+
 def test_carrier_is_configured_and_no_agent_phone_is_hard_coded(
     asterisk: AsteriskInstance,
 ) -> None:

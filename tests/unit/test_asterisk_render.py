@@ -32,16 +32,16 @@ def test_unknown_placeholder_is_an_error_naming_the_file(tmp_path: Path) -> None
 
 
 def test_a_production_dialplan_has_no_test_contexts() -> None:
-    development = render.render(load_settings()).files["extensions.conf"]
+    test = render.render(load_settings(environment="test")).files["extensions.conf"]
     production_settings = load_settings().model_copy(update={"environment": "production"})
     production = render.render(production_settings).files["extensions.conf"]
     for context in ("[sim-caller]", "[sim-agent]", "[bench-dialplan]", "[bench-agi]"):
-        assert context in development and context not in production
+        assert context in test and context not in production
     # The rest of the dialplan is the same: the test contexts are only added at the end.
-    assert development.startswith(production.rsplit("\n", 2)[0])
+    assert test.startswith(production.rsplit("\n", 2)[0])
 
 
-@pytest.mark.parametrize("environment", ["development", "production"])
+@pytest.mark.parametrize("environment", ["development", "test", "production"])
 def test_dialplan_passes_asterisklint(tmp_path: Path, environment: str) -> None:
     settings = load_settings().model_copy(update={"environment": environment})
     render.write(render.render(settings), tmp_path)

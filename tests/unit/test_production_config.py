@@ -1,0 +1,110 @@
+"""A deployment's configuration has no test parts; the built-in test Asterisk keeps them.
+
+The production configuration is what docker/compose.yaml's asterisk-config service renders:
+`callcenter asterisk render` with the image's environment (docker/Dockerfile's ENV) and the
+compose file's settings. The test contexts are simulated phones ([sim-caller], [sim-agent]) and
+the benchmark's ([bench-dialplan], [bench-agi]); the test flows are those of tests/flows/.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from backend.lines import LINES
+from backend.settings import load_settings
+from ivr.flows.loader import DATA_DIR, load_line_flows
+from ivr.pbx import render
+from tests.flows import TEST_FLOWS_DIR
+
+ROOT = Path(__file__).resolve().parents[2]
+TEST_CONTEXT = re.compile(r"\b(?:sim|bench)-[a-z]+")
+SIMULATED = ("[sim-caller]", "[sim-agent]")
+BENCH = ("[bench-dialplan]", "[bench-agi]")
+# Secrets a deployment's callcenter.env holds; production refuses the development defaults.
+DEPLOYMENT_SECRETS = {
+    "CC_AMI_SECRET": "deployment-ami-secret",
+    "CC_SECRET_KEY": "deployment-secret-key-0123456789abcdef",
+    "CC_DATA_KEY": "ZGVwbG95bWVudC1kYXRhLWtleS0wMTIzNDU2Nzg5YWI=",
+}
+SECRET_FIELDS = {
+    name.removeprefix("CC_").lower(): value for name, value in DEPLOYMENT_SECRETS.items()
+}
+
+
+def deployment_environment() -> dict[str, str]:
+    """The variables the asterisk-config service runs with: the image's ENV line, the compose
+    file's asterisk-config environment (its ${...} substituted), the secrets."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CC_")}
+    dockerfile = (ROOT / "docker/Dockerfile").read_text(encoding="utf-8")
+    for line in dockerfile.splitlines():
+        if line.startswith("ENV "):
+            env.update(item.split("=", 1) for item in line.split()[1:])
+    compose = yaml.safe_load((ROOT / "docker/compose.yaml").read_text(encoding="utf-8"))
+    service = compose["services"]["asterisk-config"]
+    assert service["command"] == ["asterisk", "render", "/etc/asterisk"]
+    for name, value in service["environment"].items():
+        # ${NAME:-default} as compose does without NAME; the .env's passwords as "x".
+        env[name] = re.sub(r"\$\{[^}:]*(?::-([^}]*))?\}", lambda m: m[1] or "x", str(value))
+    return env | DEPLOYMENT_SECRETS
+
+
+def render_as_deployed(directory: Path) -> dict[str, str]:
+    callcenter = Path(sys.executable).with_name("callcenter")
+    result = subprocess.run(
+        [str(callcenter), "asterisk", "render", str(directory)],
+        env=deployment_environment(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return {path.name: path.read_text(encoding="utf-8") for path in directory.glob("*.conf")}
+
+
+def test_the_deployed_configuration_has_no_test_contexts(tmp_path: Path) -> None:
+    env = deployment_environment()
+    assert env["CC_ENVIRONMENT"] == "production" and env["CC_ASTERISK_BUILTIN"] == "false"
+    files = render_as_deployed(tmp_path)
+    assert set(files) == {path.name for path in render.CONF_DIR.glob("*.conf")}
+    found = {name: TEST_CONTEXT.findall(text) for name, text in files.items()}
+    assert {name: hits for name, hits in found.items() if hits} == {}
+    leftovers = [m for text in files.values() for m in render.PLACEHOLDER.findall(text)]
+    assert leftovers == []
+    # The dialplan itself is there, and the built-in instance's directories are not.
+    assert "[from-carrier]" in files["extensions.conf"] and "[incoming]" in files["extensions.conf"]
+    assert "/srv/callcenter" not in files["asterisk.conf"]
+
+
+def test_the_production_image_leaves_the_test_parts_out() -> None:
+    ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
+    for folder in ("tests/", "bench/", "asterisk_conf/test/"):
+        assert folder in ignored
+
+
+def test_the_production_flows_folder_holds_only_the_lines_flows() -> None:
+    assert {path.name for path in DATA_DIR.iterdir() if path.suffix in (".yaml", ".yml")} == {
+        f"{spec.flow}.yaml" for spec in LINES
+    }
+    assert set(load_line_flows()) == {spec.code for spec in LINES}
+    # The test flow lives with the tests, and is not a flow of any line.
+    assert (TEST_FLOWS_DIR / "test_ko.yaml").is_file()
+    assert not (DATA_DIR / "test_ko.yaml").exists()
+
+
+def test_each_built_in_instance_gets_the_test_contexts_it_needs() -> None:
+    def dialplan(**overrides: object) -> str:
+        return render.render(load_settings(**overrides)).files["extensions.conf"]
+
+    tests, demo = dialplan(environment="test"), dialplan(environment="development")
+    production = dialplan(environment="production", **SECRET_FIELDS)
+    assert all(context in tests for context in SIMULATED + BENCH)
+    # The demo's calls, callbacks and agents are simulated phones; it has no benchmark.
+    assert all(context in demo for context in SIMULATED)
+    assert not any(context in demo for context in BENCH)
+    assert TEST_CONTEXT.findall(production) == []
