@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING
 
 from celery import Celery
 from celery.schedules import crontab
 from sqlalchemy.orm import Session
 
 from backend.localtime import zone
+from backend.worker_resources import WorkerResources
 from reports.archive import archive, is_archived
 from reports.booking_sheet import build_booking_sheet
 from reports.document import ReportDocument
@@ -25,9 +25,6 @@ from reports.schedule import PeriodicJob, due_jobs
 from reports.service_report import build_service_report
 from reports.summaries import refresh_summaries
 from reports.workorder_report import build_workorder_report
-
-if TYPE_CHECKING:  # the worker imports this module: a runtime import would be a cycle
-    from backend.worker.resources import WorkerResources
 
 REFRESH = "reports.refresh_summaries"
 GENERATE = "reports.generate_periodic"

@@ -15,7 +15,7 @@ def start_desk(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     """``callcenter desk`` with ``env`` (the whole environment), its output in ``log``."""
     with log.open("w") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "backend.cli.main", "desk"], env=env, stdout=out, stderr=out
+            [sys.executable, "-m", "callcenter.cli.main", "desk"], env=env, stdout=out, stderr=out
         )
 
 

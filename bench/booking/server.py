@@ -42,7 +42,7 @@ def start_app(
         "CC_DESK_REDIS_PREFIX": f"cc-bench-{run_id}",
         "PYTHONPATH": str(ROOT),
     }
-    cmd = [sys.executable, "-m", "backend.cli.main", "desk"]
+    cmd = [sys.executable, "-m", "callcenter.cli.main", "desk"]
     return subprocess.Popen(cmd, cwd=ROOT, env=env)
 
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from backend.cli.processes import ProcessTable
 from backend.migrate import scratch_database
 from backend.settings import load_settings, port_is_free
+from callcenter.cli.processes import ProcessTable
 from ivr.pbx.instance import AsteriskInstance
 from tests.conftest import ADMIN_URL, free_port
 
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.asterisk
 
 def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "backend.cli.main", *args],
+        [sys.executable, "-m", "callcenter.cli.main", *args],
         capture_output=True,
         text=True,
         env={**os.environ, **env},

@@ -20,8 +20,8 @@ from backend.db import transaction
 from backend.errors import ConfigError
 from backend.models.audit import AuditRecord
 from backend.settings import Settings, load_settings
-from backend.worker import create_celery
-from backend.worker.audit_tasks import RETENTION
+from callcenter.worker import create_celery
+from callcenter.worker.audit_tasks import RETENTION
 from tests.db_support import ScratchDatabase, scratch_database
 from tests.integration.test_cli_errors import run_cli
 

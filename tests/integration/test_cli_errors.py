@@ -13,7 +13,7 @@ import pytest
 
 def run_cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "backend.cli.main", *args],
+        [sys.executable, "-m", "callcenter.cli.main", *args],
         capture_output=True,
         text=True,
         env={**os.environ, **env},

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.models.calls import CallRecord, Line
 from backend.settings import Settings
-from backend.worker.resources import WorkerResources
+from backend.worker_resources import WorkerResources
 from reports.periods import floor_hour
 from reports.summaries import refresh_mark
 from reports.tasks import GENERATE, REFRESH, register_report_tasks

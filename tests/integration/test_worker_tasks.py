@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.settings import Settings
-from backend.worker import create_celery
-from backend.worker.booking_tasks import RELEASE_DUE_SLOTS
-from backend.worker.recording_tasks import RETENTION, SWEEP
+from callcenter.worker import create_celery
+from callcenter.worker.booking_tasks import RELEASE_DUE_SLOTS
+from callcenter.worker.recording_tasks import RETENTION, SWEEP
 
 
 def test_beat_schedules_the_recording_and_booking_jobs(settings: Settings) -> None:

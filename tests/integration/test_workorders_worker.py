@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.models.workorders import WorkOrder
 from backend.settings import Settings
-from backend.worker import create_celery
-from backend.worker.workorder_tasks import MARK_OVERDUE
 from backend.workorders.composition import workorder_service
 from backend.workorders.service import Actor, OrderDraft
+from callcenter.worker import create_celery
+from callcenter.worker.workorder_tasks import MARK_OVERDUE
 
 LONG_AGO = datetime(2026, 1, 5, 2, 0, tzinfo=UTC)  # its dispatch deadline passed long ago
 

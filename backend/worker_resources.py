@@ -1,4 +1,6 @@
-"""What tasks share inside one worker process: settings and a lazily built database engine.
+"""What Celery tasks share inside one worker process: settings and a lazily built database
+engine. Here, below every feature, so that each feature's ``register_<feature>_tasks`` can
+take it; the worker's composition root (``callcenter/worker/``) builds one.
 
 The engine is built on first use, so that each forked worker child makes its own connections
 instead of inheriting the parent's sockets.

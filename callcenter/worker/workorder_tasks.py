@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from celery import Celery
 
 from backend.db import transaction
-from backend.worker.resources import WorkerResources
+from backend.worker_resources import WorkerResources
 from backend.workorders.desk_notifier import DeskNotifier
 from backend.workorders.overdue import mark_overdue
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import Celery
 from celery.schedules import crontab
 
-from backend.worker.resources import WorkerResources
+from backend.worker_resources import WorkerResources
 from recordings.index import RecordingIndex
 
 SWEEP = "recordings.sweep"

@@ -11,10 +11,10 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from backend.cli.audit_commands import add_audit_parser
-from backend.cli.commands import HANDLERS
 from backend.errors import CallCenterError
 from backend.settings import load_settings
+from callcenter.cli.audit_commands import add_audit_parser
+from callcenter.cli.commands import HANDLERS
 
 
 def build_parser() -> argparse.ArgumentParser:

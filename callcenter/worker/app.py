@@ -12,11 +12,11 @@ from celery import Celery
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.settings import Settings
-from backend.worker.audit_tasks import register_audit_tasks
-from backend.worker.booking_tasks import register_booking_tasks
-from backend.worker.recording_tasks import register_recording_tasks
-from backend.worker.resources import WorkerResources
-from backend.worker.workorder_tasks import register_workorder_tasks
+from backend.worker_resources import WorkerResources
+from callcenter.worker.audit_tasks import register_audit_tasks
+from callcenter.worker.booking_tasks import register_booking_tasks
+from callcenter.worker.recording_tasks import register_recording_tasks
+from callcenter.worker.workorder_tasks import register_workorder_tasks
 from reports.tasks import register_report_tasks
 
 

@@ -6,7 +6,7 @@ from celery import Celery
 
 from backend.booking.context import BookingContext
 from backend.booking.service import BookingService
-from backend.worker.resources import WorkerResources
+from backend.worker_resources import WorkerResources
 
 RELEASE_DUE_SLOTS = "booking.release_due_slots"
 

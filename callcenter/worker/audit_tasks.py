@@ -6,7 +6,7 @@ from celery import Celery
 from celery.schedules import crontab
 
 from backend.audit.retention import apply_audit_retention
-from backend.worker.resources import WorkerResources
+from backend.worker_resources import WorkerResources
 
 RETENTION = "audit.apply_retention"
 

@@ -10,8 +10,6 @@ from typing import Any
 
 import redis
 
-from backend.cli.audit_commands import cmd_audit, cmd_db_roles
-from backend.cli.processes import ProcessTable, ServiceSpec, python_command
 from backend.db import (
     check_database,
     ensure_database,
@@ -23,6 +21,8 @@ from backend.db_roles import apply_grants, roles_exist
 from backend.errors import ConfigError
 from backend.migrate import upgrade
 from backend.settings import Settings, port_is_free
+from callcenter.cli.audit_commands import cmd_audit, cmd_db_roles
+from callcenter.cli.processes import ProcessTable, ServiceSpec, python_command
 
 STACK = ("controller", "desk", "worker", "beat")
 
@@ -134,14 +134,14 @@ def cmd_desk(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
-    from backend.worker import create_celery
+    from callcenter.worker import create_celery
 
     create_celery(settings).worker_main(["worker", "--loglevel=INFO", "--concurrency=2"])
     return 0
 
 
 def cmd_beat(args: argparse.Namespace, settings: Settings) -> int:
-    from backend.worker import create_celery
+    from callcenter.worker import create_celery
 
     schedule = settings.state_dir / "celerybeat-schedule"
     settings.state_dir.mkdir(parents=True, exist_ok=True)
@@ -209,7 +209,7 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError("desk_port", f"desk did not answer: {table.last_log_line('desk')}")
     print(f"controller listening on {settings.agi_url}; logs in {table.log_dir}")
     if args.demo:
-        from backend.cli.demo_calls import run_demo_calls
+        from callcenter.cli.demo_calls import run_demo_calls
 
         for line in asyncio.run(run_demo_calls(settings)):
             print(line)
@@ -241,7 +241,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_call(args: argparse.Namespace, settings: Settings) -> int:
-    from backend.cli.demo_calls import place_call
+    from callcenter.cli.demo_calls import place_call
 
     if not settings.asterisk_test_contexts:
         # The caller's half runs [sim-caller], which a production dialplan does not have.

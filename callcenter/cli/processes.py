@@ -24,7 +24,7 @@ class ServiceSpec:
 
 def python_command(*args: str) -> tuple[str, ...]:
     """Run the CLI of this same installation, whatever the PATH says."""
-    return (sys.executable, "-m", "backend.cli.main", *args)
+    return (sys.executable, "-m", "callcenter.cli.main", *args)
 
 
 class ProcessTable:
