@@ -1,0 +1,22 @@
+"""Secrets and the desk's access rules (MLPS level 3): the session key, the personal data
+key, idle session expiry, lockout after failed logins, and where administrators may log in
+from."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+
+from backend.settings.base import DEV_DATA_KEY, DEV_SECRET, SettingsGroup
+
+
+class SecuritySettings(SettingsGroup):
+    secret_key: SecretStr = SecretStr(DEV_SECRET)
+    # Personal data encryption key (Fernet) and the key of the look-up hash.
+    data_key: SecretStr = SecretStr(DEV_DATA_KEY)
+
+    # Agent desk security (MLPS level 3): idle session expiry, lockout after repeated failed
+    # logins, and the networks administrator pages may be reached from (comma-separated CIDRs).
+    session_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    lockout_threshold: int = Field(default=5, ge=1, le=100)
+    lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    admin_ip_allowlist: str = "127.0.0.1/32,::1/128"
