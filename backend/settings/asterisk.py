@@ -60,9 +60,9 @@ class AsteriskSettings(SettingsGroup):
 
     @property
     def asterisk_test_contexts(self) -> bool:
-        """Whether the dialplan gets the simulated phones' and the benchmarks' contexts
-        (asterisk_conf/test/): the built-in Asterisk of development, the demo, the tests and
-        the benchmarks; never a production one."""
+        """Whether the dialplan gets test contexts (asterisk_conf/test/) at all: the built-in
+        Asterisk of development, the demo, the tests and the benchmarks; never a production or
+        an external one. Which of them each gets: ivr/pbx/dialplan.py."""
         return self.asterisk_builtin and self.environment != "production"
 
     @property
