@@ -59,6 +59,7 @@ $(JSSIP_BUNDLE): js/package.json js/package-lock.json
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck: venv
 	$(BIN)/mypy

@@ -15,12 +15,12 @@ from pydantic import BaseModel
 from agent_desk.auth.audit import add_audit, audit_now
 from agent_desk.auth.guard import Caller
 from agent_desk.state import AppState
+from backend.acd.states import REASON_LABELS, STATE_LABELS, AgentState
+from backend.acd.store import AcdStore, AgentProfile
 from backend.audit import Actor
 from backend.db import transaction
 from backend.errors import Refused
 from backend.models.agents import Agent
-from ivr.acd.states import REASON_LABELS, STATE_LABELS, AgentState
-from ivr.acd.store import AcdStore, AgentProfile
 
 
 class NotAnAgent(Refused):

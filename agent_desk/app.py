@@ -40,10 +40,10 @@ from agent_desk.errors import PARTNER_PREFIXES, install_error_handlers
 from agent_desk.pages import routes as pages
 from agent_desk.performance.booking_fast_path import BookingFastPath
 from agent_desk.state import AppState, build_state
+from backend.ami.client import AmiClient
 from backend.db import make_engine, make_session_factory
 from backend.knowledge import service as knowledge_service
 from backend.settings import Settings
-from ivr.ami.client import AmiClient
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 

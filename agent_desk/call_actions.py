@@ -28,8 +28,8 @@ from agent_desk.transfers import (
     check_colleague_ready,
     find_target,
 )
+from backend.acd.states import AgentState
 from backend.errors import Conflict, Refused
-from ivr.acd.states import AgentState
 
 SPY_CONTEXT = "supervisor-spy"  # the dialplan that runs ChanSpy on the target's channel
 SPY_MODES = {"listen": "q", "whisper": "qw", "barge": "qB"}

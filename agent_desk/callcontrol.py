@@ -7,8 +7,8 @@ a blind transfer from the agent's leg moves the caller (its bridged peer) to the
 
 from __future__ import annotations
 
+from backend.ami.client import AmiClient, AmiError
 from backend.errors import Conflict
-from ivr.ami.client import AmiClient, AmiError
 
 # <skill>@desk-transfer and <agent number>@desk-transfer hand the caller back to the ACD.
 TRANSFER_CONTEXT = "desk-transfer"

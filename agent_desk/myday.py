@@ -12,11 +12,11 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from backend.acd.states import STATE_LABELS
 from backend.models.agents import Agent, AgentStateChange
 from backend.models.booking import Booking
 from backend.models.calls import CallRecord, Disposition
 from backend.models.users import User
-from ivr.acd.states import STATE_LABELS
 
 
 class DayItem(BaseModel):

@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from agent_desk.state import AppState
+from backend.acd.states import DIAL_OUT_FROM, AgentState, CannotDialOut
+from backend.ami.client import AmiClient, AmiError
 from backend.errors import Conflict, Refused, ServiceUnavailable
 from backend.personal_data import mask_phone
 from backend.telephony.dial_requests import DialRequest, DialRequests, Purpose
-from ivr.acd.states import DIAL_OUT_FROM, AgentState, CannotDialOut
-from ivr.ami.client import AmiClient, AmiError
 
 OUTBOUND_SCRIPT = "outbound"  # ivr.outbound.route.OUTBOUND_SCRIPT
 AGENT_RING_SECONDS = 30

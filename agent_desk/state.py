@@ -26,21 +26,21 @@ from starlette.requests import HTTPConnection
 from agent_desk.auth.policy import LockoutPolicy, parse_allowlist
 from agent_desk.auth.service import AuthService
 from agent_desk.auth.sessions import SessionStore
+from backend.acd.skills import skill_configs
+from backend.acd.store import AcdStore
+from backend.ami.client import AmiClient, AmiError
 from backend.booking.api_config import BookingApiConfig
 from backend.booking.context import BookingContext
 from backend.booking.service import BookingService
 from backend.errors import ServiceUnavailable
+from backend.flows.prompts import production_flows
+from backend.flows.schema import Flow
 from backend.knowledge.service import KnowledgeSearch
 from backend.localtime import zone
 from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
 from backend.telephony.phones import AgentPhones
 from backend.workorders.composition import WorkOrders, deadlines_for
-from ivr.acd.skills import skill_configs
-from ivr.acd.store import AcdStore
-from ivr.ami.client import AmiClient, AmiError
-from ivr.flows.schema import Flow
-from ivr.prompts import production_flows
 
 AMI_CONNECT_SECONDS = 3.0
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network

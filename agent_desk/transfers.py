@@ -14,10 +14,10 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend.acd.states import STATE_LABELS, AgentState
+from backend.acd.store import AcdStore
 from backend.errors import Conflict, NotFound, Refused
 from backend.models.agents import Agent, Skill
-from ivr.acd.states import STATE_LABELS, AgentState
-from ivr.acd.store import AcdStore
 
 TransferKind = Literal["agent", "skill"]
 

@@ -11,10 +11,10 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from agent_desk.myday import local_midnight
+from backend.acd.states import REASON_LABELS, STATE_LABELS
+from backend.acd.store import AgentView, QueuedCall
 from backend.models.agents import Agent, Skill
 from backend.models.calls import CallRecord, Disposition
-from ivr.acd.states import REASON_LABELS, STATE_LABELS
-from ivr.acd.store import AgentView, QueuedCall
 from reports.kpi import CallTotals, SlFormula, service_level
 
 SL_FORMULA_TEXT = "阈值内接通数 ÷（进入队列数 − 短时放弃数）"

@@ -15,18 +15,20 @@ import socket
 import redis.asyncio as aioredis
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.acd.skills import skill_configs
+from backend.ami.client import AmiClient
 from backend.booking.context import BookingContext
 from backend.booking.service import BookingService
 from backend.db import make_engine, make_session_factory
 from backend.errors import ConfigError
+from backend.flows.prompts import overrides_version, production_flows
 from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
+from backend.speech.tts import TtsRenderer
 from backend.workcalendar import WorkCalendar
 from ivr.acd.service import build_acd
-from ivr.acd.skills import skill_configs
 from ivr.agi.server import AgiServer, Handler
 from ivr.agi.session import AgiSession
-from ivr.ami.client import AmiClient
 from ivr.call_lifecycle import CallLifecycle
 from ivr.callers import SqlCallerDirectory, elderly_by_registration
 from ivr.flows.booking_adapter import ServiceBookingLookup
@@ -38,9 +40,7 @@ from ivr.journal import SqlCallJournal
 from ivr.outbound.callback_tasks import SqlCallbackTasks
 from ivr.outbound.route import OUTBOUND_SCRIPT
 from ivr.outbound.service import build_outbound, check_callback_skills
-from ivr.prompts import overrides_version, production_flows
 from ivr.speech.asr import VoskRecognizer
-from ivr.speech.tts import TtsRenderer
 from ivr.transfer import TRANSFER_SCRIPT, TransferHandler
 from recordings.index import RecordingIndex
 

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from backend.ami.client import AmiClient
 from backend.settings import Settings
 from ivr.agi.server import AgiServer, Handler
-from ivr.ami.client import AmiClient
 from ivr.pbx import rootfs
 from ivr.pbx.instance import AsteriskInstance
 from ivr.pbx.simulated import carrier_channel, simulated_call

@@ -17,12 +17,12 @@ import pytest
 import redis.asyncio as aioredis
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.acd.skills import skill_configs
+from backend.ami.client import AmiClient
 from backend.settings import Settings
+from backend.speech.tts import TtsRenderer
 from ivr.acd.service import AcdService, build_acd
-from ivr.acd.skills import skill_configs
-from ivr.ami.client import AmiClient
 from ivr.main import build_controller
-from ivr.speech.tts import TtsRenderer
 from ivr.transfer import TRANSFER_SCRIPT, TransferHandler
 from tests.asterisk_fixtures import AgiRoutes
 from tests.desk_browser import DeskServer, serve_desk

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from backend.flows.schema import PromptText
 from ivr.agi.errors import AgiCommandTimeout, CallHungUp
 from ivr.agi.session import DigitsResult, RecordResult
 from ivr.flows.ports import (
@@ -22,7 +23,6 @@ from ivr.flows.ports import (
     CancelResult,
     IvrSummary,
     LeftMessage,
-    PromptText,
     QueueOutcome,
     QueueStatus,
     Recognition,

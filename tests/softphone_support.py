@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.db import transaction
+from backend.flows.prompts import prompt_seconds
 from backend.models.calls import CallRecord, Recording, RecordingStatus
 from backend.models.users import Role
 from backend.personal_data import PersonalDataCipher
@@ -30,7 +31,6 @@ from backend.settings import Settings
 from backend.telephony.agents import AgentDirectory, AgentDraft
 from backend.telephony.phones import AgentPhones
 from ivr.acd.service import AcdService
-from ivr.prompts import prompt_seconds
 from tests.asterisk_fixtures import DID_114, wait_for_recording
 from tests.desk_browser import SCREENSHOTS, DeskServer
 from tests.desk_stack import log_in

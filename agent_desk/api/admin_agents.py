@@ -19,6 +19,7 @@ from agent_desk.auth.guard import Caller
 from agent_desk.deps import AdminUser, StateDep
 from agent_desk.errors import error_responses
 from agent_desk.state import AppState
+from backend.acd.states import STATE_LABELS, AgentState
 from backend.db import transaction
 from backend.errors import Conflict
 from backend.settings import Settings
@@ -31,7 +32,6 @@ from backend.telephony.agents import (
     list_agents,
 )
 from backend.telephony.profiles import PhoneKind
-from ivr.acd.states import STATE_LABELS, AgentState
 
 Number = Annotated[str, Path(min_length=1, max_length=16)]
 SkillLevels = dict[

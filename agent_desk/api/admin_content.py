@@ -22,10 +22,8 @@ from backend.booking.notices import (
     update_hospital,
     withdraw_announcement,
 )
-from backend.settings import Settings
-from ivr.flows.loader import load_line_flows
-from ivr.flows.ports import PromptText
-from ivr.flows.prompt_texts import (
+from backend.flows.loader import load_line_flows
+from backend.flows.prompt_texts import (
     PromptRow,
     find_row,
     load_overrides,
@@ -33,7 +31,9 @@ from ivr.flows.prompt_texts import (
     prompt_rows,
     save_override,
 )
-from ivr.speech.tts import TtsRenderer
+from backend.flows.schema import PromptText
+from backend.settings import Settings
+from backend.speech.tts import TtsRenderer
 
 router = APIRouter(tags=["系统管理"], responses=error_responses(400, 401, 403, 404, 409, 422))
 

@@ -33,8 +33,8 @@ from agent_desk.myday import DayOut, day_out
 from agent_desk.phone_choice import choose_phone
 from agent_desk.screen_pop import ScreenPop, pop_for_call
 from agent_desk.state import AppState
+from backend.acd.states import AgentState, NotReadyReason
 from backend.telephony.profiles import PhoneKind
-from ivr.acd.states import AgentState, NotReadyReason
 
 BREAKS = Literal["break", "training", "meal", "meeting"]
 ERRORS = error_responses(400, 401, 403, 404, 409, 422)

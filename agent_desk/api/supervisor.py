@@ -23,7 +23,7 @@ from agent_desk.wallboard import (
     service_level_today,
     skill_names,
 )
-from ivr.acd.states import AgentState
+from backend.acd.states import AgentState
 
 router = APIRouter(tags=["班组长"], responses=error_responses(400, 401, 403, 404, 409, 422))
 

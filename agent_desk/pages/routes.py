@@ -13,7 +13,7 @@ from agent_desk.auth.permissions import HOME_PAGE, ROLE_LABELS, ROLE_PERMISSIONS
 from agent_desk.auth.sessions import Stage
 from agent_desk.pages.templates import page_templates
 from agent_desk.state import state_of
-from ivr.acd.states import REASON_LABELS, STATE_LABELS, NotReadyReason
+from backend.acd.states import REASON_LABELS, STATE_LABELS, NotReadyReason
 
 P = Permission
 # Navigation entries, shown only to roles holding the permission.

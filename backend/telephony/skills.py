@@ -1,6 +1,6 @@
 """Skills (the ACD's queues) as the administrator tunes them: name, wrap-up time, service
 level threshold, overflow and the longest wait. The ACD reads them with
-``ivr.acd.skills.skill_configs``."""
+``backend.acd.skills.skill_configs``."""
 
 from __future__ import annotations
 

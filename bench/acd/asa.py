@@ -25,17 +25,18 @@ from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 
+from backend.acd.policy import SkillConfig
+from backend.acd.states import AgentState
+from backend.acd.store import AcdStore, AgentProfile
+from backend.ami.client import AmiClient
+from backend.flows.schema import PromptText
 from backend.settings import Settings, load_settings
 from ivr.acd.answers import AnswerWatch
 from ivr.acd.dispatcher import Dispatcher
-from ivr.acd.policy import SkillConfig
 from ivr.acd.queue import AcdQueue, QueueReport, QueueSettings
-from ivr.acd.states import AgentState
-from ivr.acd.store import AcdStore, AgentProfile
 from ivr.agi.server import AgiServer
 from ivr.agi.session import AgiSession
-from ivr.ami.client import AmiClient
-from ivr.flows.ports import CallInfo, PromptText
+from ivr.flows.ports import CallInfo
 from ivr.pbx.instance import AsteriskInstance
 from ivr.pbx.simulated import carrier_channel, simulated_call
 

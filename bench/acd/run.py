@@ -28,10 +28,10 @@ from collections.abc import Awaitable, Callable
 
 from redis.asyncio import Redis
 
+from backend.acd.policy import SkillConfig
+from backend.acd.states import AgentState
+from backend.acd.store import AcdStore, AgentProfile
 from backend.settings import load_settings
-from ivr.acd.policy import SkillConfig
-from ivr.acd.states import AgentState
-from ivr.acd.store import AcdStore, AgentProfile
 
 SKILLS = [
     SkillConfig("booking", overflow_skill="reimbursement", overflow_after_seconds=60),

@@ -21,10 +21,10 @@ import time
 
 import uvloop
 
+from backend.ami.client import AmiClient
 from backend.settings import Settings, load_settings
 from ivr.agi.server import AgiServer
 from ivr.agi.session import AgiSession
-from ivr.ami.client import AmiClient
 from ivr.pbx import rootfs
 from ivr.pbx.instance import AsteriskInstance
 

@@ -9,16 +9,16 @@ import math
 import redis.asyncio as aioredis
 from sqlalchemy import select
 
+from backend.acd.skills import skill_configs
+from backend.acd.states import AgentState
+from backend.acd.store import AcdStore, AgentProfile
+from backend.ami.client import AmiClient
 from backend.db import make_engine, make_session_factory
+from backend.flows.prompts import prompt_seconds
 from backend.models.agents import Agent
 from backend.models.calls import CallRecord
 from backend.settings import Settings
-from ivr.acd.skills import skill_configs
-from ivr.acd.states import AgentState
-from ivr.acd.store import AcdStore, AgentProfile
-from ivr.ami.client import AmiClient
 from ivr.pbx.simulated import carrier_channel, simulated_call
-from ivr.prompts import prompt_seconds
 
 # (line, caller, keys, seconds on the line, what the caller does); the DIDs are settings
 DEMO_CALLS = (

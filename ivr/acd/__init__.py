@@ -1,6 +1,5 @@
-"""Automatic call distribution: skills routing, agent states and queues shared through Redis.
-
-Pure parts: ``states`` (agent state machine), ``policy`` (who gets which call, and why),
-``estimate`` (honest wait estimates). Adapters: ``store`` (Redis, atomic Lua scripts),
-``history`` (agent state history into PostgreSQL), ``queue`` (the caller's side over AGI).
+"""The controller's side of automatic call distribution: the caller's wait over AGI
+(``queue``), dispatching, callbacks, answer detection, and the history and records written
+when a call leaves the queue. The shared parts (states, policy, the Redis store) are in
+``backend/acd/``.
 """

@@ -17,9 +17,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from backend.acd.model import AgentView
+from backend.acd.states import AgentState
 from backend.errors import CallCenterError
-from ivr.acd.model import AgentView
-from ivr.acd.states import AgentState
 
 log = logging.getLogger("ivr.acd")
 

@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
+from backend.acd.store import AcdStore, Assignment, CallStatus
+from backend.flows.schema import PromptText
 from ivr.acd.answers import AnswerWatch
-from ivr.acd.store import AcdStore, Assignment, CallStatus
 from ivr.agi.errors import CallHungUp
-from ivr.flows.ports import PromptRenderer, PromptText
+from ivr.flows.ports import PromptRenderer
 
 log = logging.getLogger("ivr.acd")
 

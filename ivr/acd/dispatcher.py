@@ -14,8 +14,8 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from backend.acd.store import AcdStore, Assignment
 from ivr.acd.recovery import recover
-from ivr.acd.store import AcdStore, Assignment
 
 log = logging.getLogger("ivr.acd")
 

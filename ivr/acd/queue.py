@@ -17,19 +17,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from backend.acd.estimate import Announcer, announcement_text, rounded_minutes
+from backend.acd.model import WITH_AGENT, QueuedCall, UnknownSkill, agent_dial_options
+from backend.acd.policy import Priority
+from backend.acd.states import NotReadyReason
+from backend.acd.store import AcdStore, CallStatus
+from backend.flows.schema import PromptText
 from ivr.acd.answers import Answered, AnswerWatch
 from ivr.acd.dispatcher import Dispatcher
-from ivr.acd.estimate import Announcer, announcement_text, rounded_minutes
-from ivr.acd.model import WITH_AGENT, QueuedCall, UnknownSkill, agent_dial_options
-from ivr.acd.policy import Priority
-from ivr.acd.states import NotReadyReason
-from ivr.acd.store import AcdStore, CallStatus
 from ivr.agi.errors import CallHungUp
 from ivr.flows.ports import (
     CallInfo,
     Channel,
     PromptRenderer,
-    PromptText,
     QueueOutcome,
     QueueStatus,
 )

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ivr.acd.model import CallStatus
-from ivr.acd.states import AgentState
-from ivr.acd.store import AcdStore
+from backend.acd.model import CallStatus
+from backend.acd.states import AgentState
+from backend.acd.store import AcdStore
 
 
 async def recover(

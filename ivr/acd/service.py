@@ -16,6 +16,8 @@ from typing import Protocol
 from redis.asyncio import Redis
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.acd.policy import SkillConfig
+from backend.acd.store import AcdStore
 from backend.settings import Settings
 from ivr.acd.answers import AnswerWatch, EventSource
 from ivr.acd.callbacks import (
@@ -28,17 +30,15 @@ from ivr.acd.callbacks import (
 )
 from ivr.acd.dispatcher import Dispatcher
 from ivr.acd.history import AgentHistoryWriter
-from ivr.acd.policy import SkillConfig
 from ivr.acd.queue import AcdQueue, QueueSettings
 from ivr.acd.queuelog import QueueLogWriter, QueueObservers
 from ivr.acd.records import SqlQueueRecorder
-from ivr.acd.store import AcdStore
 from ivr.agi.server import Handler
 from ivr.flows.ports import PromptRenderer
 
 
 class Ami(Originator, EventSource, Protocol):
-    """The AMI client's part the ACD uses (``ivr.ami.client.AmiClient``)."""
+    """The AMI client's part the ACD uses (``backend.ami.client.AmiClient``)."""
 
 
 @dataclass

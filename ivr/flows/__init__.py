@@ -1,1 +1,1 @@
-"""IVR flows as data and the engine that runs them."""
+"""The engine that runs the IVR flows (defined in ``backend/flows/``) and its ports."""

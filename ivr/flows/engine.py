@@ -16,6 +16,26 @@ from datetime import UTC, datetime
 from typing import Any
 
 from backend.errors import CallCenterError
+from backend.flows.schema import (
+    DIGITS,
+    BookingCancelNode,
+    BookingLookupNode,
+    CallerBranchNode,
+    CollectNode,
+    ElderlyModeNode,
+    Flow,
+    HangupNode,
+    MenuNode,
+    MessageNode,
+    Node,
+    PlayNode,
+    PromptText,
+    QueueNode,
+    SpeechNode,
+    SurveyNode,
+    TimeBranchNode,
+)
+from backend.flows.validators import InputRejected, validate_input
 from backend.localtime import DEFAULT_TIMEZONE, zone
 from backend.personal_data import mask_id_number
 from backend.workcalendar import WorkCalendar
@@ -35,31 +55,11 @@ from ivr.flows.ports import (
     LeftMessage,
     MessageSink,
     PromptRenderer,
-    PromptText,
     QueueHandoff,
     QueueStatus,
     SpeechRecognizer,
     StepRecord,
 )
-from ivr.flows.schema import (
-    DIGITS,
-    BookingCancelNode,
-    BookingLookupNode,
-    CallerBranchNode,
-    CollectNode,
-    ElderlyModeNode,
-    Flow,
-    HangupNode,
-    MenuNode,
-    MessageNode,
-    Node,
-    PlayNode,
-    QueueNode,
-    SpeechNode,
-    SurveyNode,
-    TimeBranchNode,
-)
-from ivr.flows.validators import InputRejected, validate_input
 
 log = logging.getLogger(__name__)
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from backend.flows.schema import MenuNode
 from ivr.flows.ports import Recognition
-from ivr.flows.schema import MenuNode
 
 
 def _plain(text: str) -> str:

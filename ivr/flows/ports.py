@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from backend.flows.schema import PromptText
+
 # ---------------------------------------------------------------------------------------------
 # The channel: the subset of ivr.agi.session.AgiSession the engine drives.
 
@@ -210,13 +212,6 @@ class CallJournal(Protocol):
 
 # ---------------------------------------------------------------------------------------------
 # Speech
-
-
-@dataclass(frozen=True)
-class PromptText:
-    id: str | None  # "<flow>/<prompt>"; None for text made up during the call
-    text: str
-    voice: str | None = None
 
 
 class PromptRenderer(Protocol):

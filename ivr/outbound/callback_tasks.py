@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.acd.store import AcdStore
 from backend.db import transaction
 from backend.lines import LineHours, WorkingDays
 from backend.localtime import DEFAULT_TIMEZONE, zone
@@ -33,7 +34,6 @@ from backend.workorders.calls import CallAttempt
 from backend.workorders.composition import WorkOrders
 from backend.workorders.journal import SYSTEM, Actor
 from ivr.acd.callbacks import CallbackReport
-from ivr.acd.store import AcdStore
 from ivr.flows.ports import Clock
 from recordings.index import RecordingIndex
 

@@ -29,20 +29,21 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from backend.acd.states import CannotDialOut
+from backend.acd.store import AcdStore
 from backend.errors import CallCenterError, NotFound
 from backend.events import OutboundRefused
+from backend.flows.schema import PromptText
 from backend.models.calls import Disposition
 from backend.personal_data import normalize_number
 from backend.telephony.dial_policy import DialPolicy, DialRefused
 from backend.telephony.dial_requests import DialRequest, DialRequests, Purpose
 from backend.workorders.calls import CallAttempt
 from ivr.acd.answers import Answered, AnswerWatch
-from ivr.acd.states import CannotDialOut
-from ivr.acd.store import AcdStore
 from ivr.agi.errors import AgiError, CallHungUp
 from ivr.agi.session import AgiSession
 from ivr.call_lifecycle import CallLifecycle
-from ivr.flows.ports import CallInfo, PromptRenderer, PromptText
+from ivr.flows.ports import CallInfo, PromptRenderer
 from ivr.outbound.records import AgentPhone, OutboundCall, OutboundRecords, OutboundResult
 from recordings.index import RecordingIndex
 

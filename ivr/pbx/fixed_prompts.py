@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import shutil
 
+from backend.flows.schema import PromptText
 from backend.settings import Settings
-from ivr.flows.ports import PromptText
-from ivr.speech.tts import TtsRenderer
+from backend.speech.tts import TtsRenderer
 
 FIXED_PROMPTS = {
     "fallback-sorry": "您好，系统正在维护，正在为您转接人工服务，请稍候。",

@@ -15,9 +15,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from backend.ami.protocol import AmiParser, encode_action
 from backend.errors import ConfigError
 from backend.settings import Settings, port_is_free
-from ivr.ami.protocol import AmiParser, encode_action
 from ivr.pbx import render, rootfs
 from ivr.pbx.fixed_prompts import render_fixed_prompts
 

@@ -7,7 +7,7 @@ stays ``hold`` s and hangs up. The other half is the call Asterisk serves.
 
 from __future__ import annotations
 
-from ivr.ami.client import AmiClient
+from backend.ami.client import AmiClient
 
 
 def carrier_channel(did: str) -> str:

@@ -1,1 +1,1 @@
-"""Speech for the IVR: TTS prompts and ASR intent capture."""
+"""Speech recognition for the IVR's intent capture (TTS is in ``backend/speech/``)."""

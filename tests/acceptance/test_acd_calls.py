@@ -15,18 +15,19 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
+from backend.acd.policy import SkillConfig
+from backend.acd.states import AgentState
+from backend.acd.store import AcdStore, AgentProfile, CallStatus
+from backend.ami.client import AmiClient
+from backend.flows.schema import PromptText
 from backend.settings import Settings
 from ivr.acd.answers import AnswerWatch
 from ivr.acd.callbacks import SCRIPT, CallbackDialer, CallbackReport, CallbackSettings
 from ivr.acd.dispatcher import Dispatcher
-from ivr.acd.policy import SkillConfig
 from ivr.acd.queue import AcdQueue, QueueReport, QueueSettings
-from ivr.acd.states import AgentState
-from ivr.acd.store import AcdStore, AgentProfile, CallStatus
 from ivr.agi.server import AgiServer, Handler
 from ivr.agi.session import AgiSession
-from ivr.ami.client import AmiClient
-from ivr.flows.ports import CallInfo, PromptText, QueueOutcome, QueueStatus
+from ivr.flows.ports import CallInfo, QueueOutcome, QueueStatus
 from tests.asterisk_fixtures import (
     DID_114,
     AgiRoutes,

@@ -8,8 +8,8 @@ import asyncio
 
 import pytest
 
+from backend.ami.client import AmiClient
 from backend.settings import Settings
-from ivr.ami.client import AmiClient
 from ivr.pbx.instance import AsteriskInstance
 from tests.acceptance.test_agent_phones import security_events, sip
 from tests.sip.register import register

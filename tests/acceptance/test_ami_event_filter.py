@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 import pytest
 
+from backend.ami.client import AmiClient
 from backend.settings import Settings
-from ivr.ami.client import AmiClient
 from ivr.pbx.instance import AsteriskInstance
 
 pytestmark = pytest.mark.asterisk

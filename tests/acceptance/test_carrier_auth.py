@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from backend.ami.client import AmiClient
 from backend.settings import Settings
 from ivr.agi.server import AgiServer
 from ivr.agi.session import AgiSession
-from ivr.ami.client import AmiClient
 from ivr.pbx.instance import AsteriskInstance
 from tests.asterisk_fixtures import DID_114, AgiRoutes
 from tests.sip.addresses import CARRIER_HOST

@@ -7,9 +7,9 @@ import contextlib
 
 import pytest
 
+from backend.ami.client import AmiClient
 from ivr.agi.server import AgiServer
 from ivr.agi.session import AgiSession
-from ivr.ami.client import AmiClient
 from ivr.pbx.instance import AsteriskInstance
 from tests.asterisk_fixtures import DID_114, AgiRoutes, SimulatedCaller
 

@@ -13,12 +13,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.flows.prompts import prompt_seconds
 from backend.models.calls import CallRecord, Disposition, Recording, RecordingStatus
 from backend.models.users import Role
 from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
 from ivr.acd.service import AcdService
-from ivr.prompts import prompt_seconds
 from tests.asterisk_fixtures import DID_114, SimulatedAgents, SimulatedCaller
 from tests.browser.test_desk_browser import seed_hospital
 from tests.desk_browser import SCREENSHOTS, DeskServer

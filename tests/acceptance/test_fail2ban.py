@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from backend.ami.protocol import AmiParser, encode_action
 from backend.settings import Settings
-from ivr.ami.protocol import AmiParser, encode_action
 from ivr.pbx.instance import AsteriskInstance
 from tests.acceptance.test_agent_phones import sip
 from tests.sip.register import register

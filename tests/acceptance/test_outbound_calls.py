@@ -30,33 +30,34 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend import events
+from backend.acd.skills import skill_configs
+from backend.acd.states import AgentState
+from backend.ami.client import AmiClient
+from backend.flows.schema import PromptText
 from backend.lines import line_spec
 from backend.models.calls import CallRecord, Direction, Disposition, Recording
 from backend.models.users import Role
 from backend.models.workorders import CallbackTask, WorkOrder
 from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
+from backend.speech.tts import TtsRenderer
 from backend.workcalendar import WorkCalendar
 from backend.workorders.composition import workorder_service
 from backend.workorders.demo_data import DESK, TO_ACCEPTED
 from backend.workorders.service import OrderDraft
 from backend.workorders.workflow import State
 from ivr.acd.service import AcdService, build_acd
-from ivr.acd.skills import skill_configs
-from ivr.acd.states import AgentState
 from ivr.agi.server import AgiServer
 from ivr.agi.session import AgiSession
-from ivr.ami.client import AmiClient
 from ivr.flows.call import call_info
 from ivr.flows.engine import FlowEngine, FlowPorts
 from ivr.flows.message_adapter import WorkOrderMessageSink
-from ivr.flows.ports import CallInfo, PromptText
+from ivr.flows.ports import CallInfo
 from ivr.journal import SqlCallJournal
 from ivr.main import Controller, build_controller
 from ivr.outbound.callback_tasks import CallbackTaskFeeder, SqlCallbackTasks
 from ivr.outbound.route import OUTBOUND_SCRIPT
 from ivr.outbound.service import OutboundService, build_outbound
-from ivr.speech.tts import TtsRenderer
 from recordings.index import RecordingIndex
 from tests.asterisk_fixtures import DID_HOTLINE, AgiRoutes, wait_for_recording
 from tests.desk_browser import AGENT_TONE_HZ, DeskServer, serve_desk

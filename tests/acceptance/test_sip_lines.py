@@ -22,20 +22,20 @@ import redis.asyncio as aioredis
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.acd.model import AgentProfile
+from backend.acd.skills import skill_configs
+from backend.acd.states import AgentState
+from backend.acd.store import AcdStore
+from backend.ami.client import AmiClient
+from backend.flows.prompts import production_flows, prompt_seconds
 from backend.models.calls import CallRecord, Disposition, Recording, RecordingStatus
 from backend.models.users import Role
 from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
-from ivr.acd.model import AgentProfile
+from backend.speech.tts import TtsRenderer
 from ivr.acd.service import build_acd
-from ivr.acd.skills import skill_configs
-from ivr.acd.states import AgentState
-from ivr.acd.store import AcdStore
-from ivr.ami.client import AmiClient
 from ivr.main import build_controller
 from ivr.pbx.instance import AsteriskInstance
-from ivr.prompts import production_flows, prompt_seconds
-from ivr.speech.tts import TtsRenderer
 from tests.asterisk_fixtures import DID_114, DID_HOTLINE, AgiRoutes, SimulatedAgents
 from tests.desk_support import desk_settings, ensure_skill, make_user
 from tests.sip.caller import SipCaller

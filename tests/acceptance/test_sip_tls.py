@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from backend.ami.client import AmiClient
 from backend.settings import Settings
-from ivr.ami.client import AmiClient
 from ivr.pbx import rootfs
 from ivr.pbx.instance import AsteriskInstance
 from tests.conftest import free_port

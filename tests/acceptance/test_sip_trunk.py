@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from backend.ami.client import AmiClient
 from backend.settings import Settings
 from ivr.agi.session import AgiSession
-from ivr.ami.client import AmiClient
 from ivr.pbx.instance import AsteriskInstance
 from tests.asterisk_fixtures import DID_114, DID_HOTLINE, AgiRoutes, wait_for_recording
 from tests.sip.addresses import CARRIER_HOST, STRANGER_HOST

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from ivr.acd.model import AgentProfile
+from backend.acd.model import AgentProfile
+from backend.acd.states import AgentState
+from backend.acd.store import AcdStore
+from backend.ami.client import AmiClient
 from ivr.acd.service import AcdService
-from ivr.acd.states import AgentState
-from ivr.acd.store import AcdStore
-from ivr.ami.client import AmiClient
 from tests.desk_browser import AGENT_TONE_HZ
 from tests.sip.tones import band_rms, tone_rms
 from tests.sip_fixtures import DeskPhones

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.ami.client import AmiClient
 from backend.models.calls import CallRecord, Line
 from backend.models.users import Role
 from ivr.agi.session import AgiSession
-from ivr.ami.client import AmiClient
 from ivr.flows.ports import CallInfo, Channel, QueueOutcome, QueueStatus
 from ivr.transfer import TRANSFER_PRIORITY, TransferHandler
 from tests.asterisk_fixtures import AgiRoutes

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ivr.flows.loader import load_flow
-from ivr.flows.schema import Flow
+from backend.flows.loader import load_flow
+from backend.flows.schema import Flow
 
 TEST_FLOWS_DIR = Path(__file__).parent
 

@@ -12,12 +12,12 @@ from redis.asyncio import Redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.acd.policy import SkillConfig
+from backend.acd.states import AgentState
+from backend.acd.store import AcdStore, AgentProfile
 from backend.models.agents import Agent, AgentStateChange
 from backend.settings import Settings
 from ivr.acd.history import AgentHistoryWriter, row_from_event
-from ivr.acd.policy import SkillConfig
-from ivr.acd.states import AgentState
-from ivr.acd.store import AcdStore, AgentProfile
 
 
 @pytest.fixture()

@@ -14,10 +14,10 @@ import sys
 
 from redis.asyncio import Redis
 
+from backend.acd.policy import SkillConfig
+from backend.acd.states import AgentState
+from backend.acd.store import AcdStore, AgentProfile
 from backend.settings import Settings
-from ivr.acd.policy import SkillConfig
-from ivr.acd.states import AgentState
-from ivr.acd.store import AcdStore, AgentProfile
 
 SKILLS = [SkillConfig("booking", wrapup_seconds=0), SkillConfig("policy", wrapup_seconds=0)]
 CALLS = 50

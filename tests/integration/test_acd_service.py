@@ -9,15 +9,15 @@ from redis.asyncio import Redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.acd.policy import SkillConfig
+from backend.acd.states import AgentState
+from backend.acd.store import AgentProfile
+from backend.ami.client import AmiClient
+from backend.flows.schema import PromptText
 from backend.models.agents import Agent, AgentStateChange
 from backend.settings import Settings
 from ivr.acd.callbacks import SCRIPT
-from ivr.acd.policy import SkillConfig
 from ivr.acd.service import build_acd
-from ivr.acd.states import AgentState
-from ivr.acd.store import AgentProfile
-from ivr.ami.client import AmiClient
-from ivr.flows.ports import PromptText
 
 
 class Silence:

@@ -9,12 +9,12 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
+from backend.acd.policy import CandidateAgent, SkillConfig, WaitingCall, decide
+from backend.acd.states import AgentState, CannotDialOut
+from backend.acd.store import AcdStore, AgentProfile, CallStatus
 from backend.settings import Settings
 from ivr.acd.answers import AnswerWatch
-from ivr.acd.policy import CandidateAgent, SkillConfig, WaitingCall, decide
 from ivr.acd.recovery import recover
-from ivr.acd.states import AgentState, CannotDialOut
-from ivr.acd.store import AcdStore, AgentProfile, CallStatus
 
 T0 = 1_764_000_000.0  # a fixed epoch second so orders and waits are exact
 

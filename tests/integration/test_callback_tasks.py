@@ -11,6 +11,8 @@ import pytest
 from redis.asyncio import Redis
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.acd.policy import SkillConfig
+from backend.acd.store import AcdStore, CallStatus
 from backend.db import transaction
 from backend.lines import line_spec
 from backend.models.workorders import CallbackTask
@@ -18,8 +20,6 @@ from backend.settings import Settings
 from backend.workcalendar import WorkCalendar
 from backend.workorders.composition import workorder_service
 from ivr.acd.callbacks import CallbackReport
-from ivr.acd.policy import SkillConfig
-from ivr.acd.store import AcdStore, CallStatus
 from ivr.outbound.callback_tasks import CallbackTaskFeeder, SqlCallbackTasks
 from recordings.index import RecordingIndex
 from tests.outbound_support import EVENING, MORNING, NIGHT, MovableClock, TheseOrdersTasks

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.flows.prompt_texts import overrides_path, save_override
 from backend.settings import Settings
-from ivr.flows.prompt_texts import overrides_path, save_override
 from ivr.main import build_controller
 from tests.controller_support import DialplanFallbackQueue
 

@@ -12,14 +12,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.acd.policy import SkillConfig
+from backend.acd.store import AcdStore
 from backend.models.audit import AuditRecord
 from backend.models.calls import CallRecord, Disposition, Line
 from backend.models.users import Role
 from backend.models.workorders import WorkOrder
 from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
-from ivr.acd.policy import SkillConfig
-from ivr.acd.store import AcdStore
 from tests.desk_support import LOCAL, login, make_user, open_call
 
 

@@ -14,14 +14,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.acd.policy import SkillConfig
+from backend.acd.store import AcdStore
 from backend.models.agents import Agent
 from backend.models.audit import AuditRecord
 from backend.models.telephony import AgentPhone, PsAor, PsAuth, PsEndpoint
 from backend.models.users import Role
 from backend.settings import Settings
 from backend.telephony.profiles import md5_digest
-from ivr.acd.policy import SkillConfig
-from ivr.acd.store import AcdStore
 from tests.desk_support import LOCAL, DeskUser, ensure_skill, login, make_user
 
 

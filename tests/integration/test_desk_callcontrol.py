@@ -18,12 +18,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from agent_desk.app import create_app
 from agent_desk.callcontrol import agent_channels
+from backend.acd.policy import SkillConfig
+from backend.acd.store import AcdStore
+from backend.ami.client import AmiClient
 from backend.models.users import Role
 from backend.settings import Settings
-from ivr.acd.policy import SkillConfig
-from ivr.acd.store import AcdStore
 from ivr.agi.session import AgiSession
-from ivr.ami.client import AmiClient
 from tests.asterisk_fixtures import DID_114, AgiRoutes, SimulatedAgents, SimulatedCaller
 from tests.desk_support import PASSWORD, DeskUser, desk_settings, make_user
 

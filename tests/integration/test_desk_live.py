@@ -15,12 +15,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.websockets import WebSocketDisconnect
 
 from backend import events
+from backend.acd.policy import SkillConfig
+from backend.acd.store import AcdStore
 from backend.db import transaction
 from backend.models.calls import Disposition, IvrStep, Line
 from backend.models.users import Role
 from backend.settings import Settings
-from ivr.acd.policy import SkillConfig
-from ivr.acd.store import AcdStore
 from tests.desk_support import LOCAL, login, make_user, open_call
 
 

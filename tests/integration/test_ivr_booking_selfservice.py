@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.booking.service import BookingService
+from backend.flows.loader import load_flows
 from backend.settings import Settings
 from backend.workcalendar import WorkCalendar
 from ivr.flows.booking_adapter import ServiceBookingLookup
 from ivr.flows.call import call_info
 from ivr.flows.engine import FlowEngine, FlowPorts
-from ivr.flows.loader import load_flows
 from ivr.flows.ports import IvrExit
 from tests.ivr_bookings import BOOKING_NOW, BookedCase, book_one
 from tests.ivr_scripted_call import (

@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.flows.loader import load_flows
 from backend.idcard import make_valid
 from backend.models.calls import CallRecord, Disposition, Line
 from backend.workcalendar import WorkCalendar
 from ivr.flows.call import call_info
 from ivr.flows.engine import FlowEngine, FlowPorts
-from ivr.flows.loader import load_flows
 from ivr.flows.ports import CallerProfile, QueueOutcome, QueueStatus
 from ivr.journal import SqlCallJournal, ivr_path
 from tests.ivr_scripted_call import (

@@ -9,13 +9,13 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.flows.loader import load_flows
 from backend.models.calls import CallRecord, Disposition
 from backend.models.workorders import CallbackTask, WorkOrder
 from backend.settings import Settings
 from backend.workcalendar import WorkCalendar
 from ivr.flows.call import call_info
 from ivr.flows.engine import FlowEngine, FlowPorts
-from ivr.flows.loader import load_flows
 from ivr.flows.message_adapter import WorkOrderMessageSink
 from ivr.journal import SqlCallJournal
 from tests.ivr_scripted_call import (

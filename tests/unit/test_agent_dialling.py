@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from backend.acd.model import AgentProfile, agent_dial_options
 from ivr.acd.answers import phone_number
-from ivr.acd.model import AgentProfile, agent_dial_options
 
 
 def test_sip_phones_get_the_pre_dial_handler_told_whether_to_auto_answer() -> None:

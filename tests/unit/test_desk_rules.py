@@ -17,14 +17,14 @@ from agent_desk.callcontrol import agent_channels
 from agent_desk.live import state_event, wanted
 from agent_desk.myday import time_in_states
 from backend import events
-from backend.models.users import Role
-from ivr.flows.loader import load_flows
-from ivr.flows.prompt_texts import (
+from backend.flows.loader import load_flows
+from backend.flows.prompt_texts import (
     apply_overrides,
     load_overrides,
     prompt_rows,
     save_override,
 )
+from backend.models.users import Role
 
 T0 = datetime(2026, 11, 25, 0, 0, tzinfo=UTC)
 

@@ -8,12 +8,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from backend.flows.loader import load_flows, parse_flow
+from backend.flows.schema import Flow
 from backend.idcard import make_valid
 from backend.workcalendar import WorkCalendar
 from ivr.agi.errors import AgiCommandTimeout
 from ivr.flows.call import call_info
 from ivr.flows.engine import FlowEngine, FlowPorts, MissingPort
-from ivr.flows.loader import load_flows, parse_flow
 from ivr.flows.ports import (
     BookingSummary,
     CallerProfile,
@@ -21,7 +22,6 @@ from ivr.flows.ports import (
     QueueOutcome,
     QueueStatus,
 )
-from ivr.flows.schema import Flow
 from tests.ivr_scripted_call import (
     HANGUP,
     SILENCE,

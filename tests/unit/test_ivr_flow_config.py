@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import yaml
 
-from ivr.flows.loader import FlowConfigError, load_flow, load_flows, load_line_flows
-from ivr.flows.schema import MenuNode
+from backend.flows.loader import FlowConfigError, load_flow, load_flows, load_line_flows
+from backend.flows.schema import MenuNode
 
 
 def _flow(**nodes: Any) -> dict[str, Any]:

@@ -14,11 +14,11 @@ import pytest
 import yaml
 
 from backend.errors import ConfigError
+from backend.flows.loader import FlowConfigError, load_line_flows, parse_flow
+from backend.flows.schema import TimeBranchNode
 from backend.lines import LINES, load_registry
 from backend.models.calls import Line
 from backend.settings import load_settings
-from ivr.flows.loader import FlowConfigError, load_line_flows, parse_flow
-from ivr.flows.schema import TimeBranchNode
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGES = ("backend", "ivr", "agent_desk", "reports", "recordings", "asterisk_conf")
@@ -106,7 +106,7 @@ import json
 from backend.lines import LINE_LABELS
 from backend.models.calls import Line
 from backend.settings import load_settings
-from ivr.flows.loader import load_line_flows
+from backend.flows.loader import load_line_flows
 from ivr.pbx import render
 from reports.periods import ReportFilter
 from datetime import date
@@ -157,7 +157,9 @@ def test_a_third_line_is_one_registry_entry_and_a_flow(tmp_path: Path) -> None:
         + textwrap.indent(yaml.safe_dump([entry], allow_unicode=True), "  "),
         encoding="utf-8",
     )
-    (tmp_path / "ivr" / "flows" / "data" / "covid.yaml").write_text(THIRD_FLOW, encoding="utf-8")
+    (tmp_path / "backend" / "flows" / "data" / "covid.yaml").write_text(
+        THIRD_FLOW, encoding="utf-8"
+    )
     result = subprocess.run(
         [sys.executable, "-c", THIRD_LINE_CHECKS],
         cwd=tmp_path,

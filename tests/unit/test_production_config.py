@@ -16,9 +16,9 @@ from pathlib import Path
 
 import yaml
 
+from backend.flows.loader import DATA_DIR, load_line_flows
 from backend.lines import LINES
 from backend.settings import load_settings
-from ivr.flows.loader import DATA_DIR, load_line_flows
 from ivr.pbx import render
 from tests.flows import TEST_FLOWS_DIR
 

@@ -18,7 +18,7 @@ from panoramisk import Manager
 from backend.errors import CallCenterError
 from backend.settings import Settings
 
-log = logging.getLogger("ivr.ami")
+log = logging.getLogger("backend.ami")
 
 EventCallback = Callable[[dict[str, str]], Awaitable[None] | None]
 ResyncCallback = Callable[[], Awaitable[None]]

@@ -3,10 +3,10 @@
 The two main scripts:
 
 * ``PICK`` finds the best waiting call that has a ready agent, by the rules of
-  :mod:`ivr.acd.policy`, and reserves both in one step: two controllers running it at the same
+  :mod:`backend.acd.policy`, and reserves both in one step: two controllers running it at the same
   moment can never give one agent two calls or one call two agents.
 * ``APPLY`` is a compare-and-set: the new agent state is computed in Python by the pure state
-  machine (:mod:`ivr.acd.states`); the script applies it only if the agent's version and the
+  machine (:mod:`backend.acd.states`); the script applies it only if the agent's version and the
   call's status are still what Python read, together with the queue and index updates.
 
 Scores are computed in Python and passed as strings: Redis turns Lua numbers into strings

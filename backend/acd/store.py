@@ -30,10 +30,9 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from backend.errors import ConfigError, Conflict, NotFound
-from ivr.acd import scripts
-from ivr.acd.estimate import estimate_wait_seconds
-from ivr.acd.model import (
+from backend.acd import scripts
+from backend.acd.estimate import estimate_wait_seconds
+from backend.acd.model import (
     IN_QUEUE,
     WITH_AGENT,
     AgentProfile,
@@ -49,7 +48,7 @@ from ivr.acd.model import (
     skills_text,
     status_fields,
 )
-from ivr.acd.policy import (
+from backend.acd.policy import (
     _RANK_WEIGHT,
     LEVEL_MAX,
     PRIORITY_MAX,
@@ -61,7 +60,7 @@ from ivr.acd.policy import (
     clamp_priority,
     to_ms,
 )
-from ivr.acd.states import (
+from backend.acd.states import (
     AgentState,
     AgentStatus,
     IllegalTransition,
@@ -71,6 +70,7 @@ from ivr.acd.states import (
     transition,
     wrapup_due,
 )
+from backend.errors import ConfigError, Conflict, NotFound
 
 MAX_RETRIES = 20
 FINISHED_CALL_TTL = 24 * 3600  # finished call hashes stay a day for late AMI events

@@ -25,9 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from backend.errors import CallCenterError
+from backend.flows.schema import Flow, PromptText
 from backend.settings import Settings
-from ivr.flows.ports import PromptText
-from ivr.flows.schema import Flow
 
 SOUND_FOLDER = "cc"
 RECORDED_FOLDER = "recorded"

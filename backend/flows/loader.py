@@ -10,10 +10,10 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from backend.errors import CallCenterError
+from backend.flows.schema import CollectNode, Flow, MenuNode, SpeechNode
+from backend.flows.validators import VALIDATORS
 from backend.lines import LINES, REGISTRY_NAME, is_line, line_spec
 from backend.localtime import DEFAULT_TIMEZONE, zone
-from ivr.flows.schema import CollectNode, Flow, MenuNode, SpeechNode
-from ivr.flows.validators import VALIDATORS
 
 DATA_DIR = Path(__file__).parent / "data"
 

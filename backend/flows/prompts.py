@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import wave
 
+from backend.flows.loader import load_line_flows
+from backend.flows.prompt_texts import apply_overrides, load_overrides, overrides_path
+from backend.flows.schema import Flow, PromptText
 from backend.settings import Settings
-from ivr.flows.loader import load_line_flows
-from ivr.flows.ports import PromptText
-from ivr.flows.prompt_texts import apply_overrides, load_overrides, overrides_path
-from ivr.flows.schema import Flow
-from ivr.speech.tts import TtsRenderer, build_all_prompts
+from backend.speech.tts import TtsRenderer, build_all_prompts
 
 
 def production_flows(settings: Settings) -> dict[str, Flow]:

@@ -10,9 +10,9 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from backend.acd.policy import RoutingDecision, clamp_level, to_ms
+from backend.acd.states import AgentState, AgentStatus
 from backend.errors import CallCenterError
-from ivr.acd.policy import RoutingDecision, clamp_level, to_ms
-from ivr.acd.states import AgentState, AgentStatus
 
 
 class CallStatus(enum.StrEnum):

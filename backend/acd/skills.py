@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.acd.policy import SkillConfig
 from backend.models.agents import Skill
-from ivr.acd.policy import SkillConfig
 
 
 def skill_configs(session_factory: sessionmaker[Session]) -> list[SkillConfig]:

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from backend.errors import NotFound
+from backend.flows.schema import Flow
 from backend.settings import Settings
-from ivr.flows.schema import Flow
 
 FILE_NAME = "prompt_texts.json"
 

@@ -7,6 +7,7 @@ field-level validation here, so that every error names the file, the node and th
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -15,6 +16,15 @@ from backend.lines import LineHours
 
 DIGITS = "0123456789*#"
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class PromptText:
+    """A prompt to be spoken: the flow's text, or text made up during the call."""
+
+    id: str | None  # "<flow>/<prompt>"; None for text made up during the call
+    text: str
+    voice: str | None = None
 
 
 class _Strict(BaseModel):

@@ -1,0 +1,1 @@
+"""The Asterisk Manager Interface: wire parsing and a client the controller and the desk use."""

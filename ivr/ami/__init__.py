@@ -1,1 +1,0 @@
-"""The Asterisk Manager Interface: wire parsing and the controller's connection."""
