@@ -25,6 +25,7 @@ from backend.flows.prompts import overrides_version, production_flows
 from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
 from backend.speech.tts import TtsRenderer
+from backend.telephony.callback_gate import CallbackGate
 from backend.workcalendar import WorkCalendar
 from ivr.acd.service import build_acd
 from ivr.agi.server import AgiServer, Handler
@@ -91,9 +92,11 @@ def build_controller(
     *,
     renderer: TtsRenderer | None = None,
     clock: Clock | None = None,
+    callbacks: CallbackGate | None = None,
 ) -> Controller:
     """The controller's flows and their ports; ``clock`` (the system's by default) decides
-    opening hours, so a test can call the hotline at a chosen time."""
+    opening hours, so a test can call the hotline at a chosen time; ``callbacks``: the ACD's
+    callback gate (one from the settings when not given)."""
     cipher = PersonalDataCipher(settings.data_key.get_secret_value())
     bookings = BookingService(session_factory, BookingContext.from_settings(settings))
     ports = FlowPorts(
@@ -106,7 +109,11 @@ def build_controller(
             cipher,
             elderly_check=elderly_by_registration(cipher, timezone=settings.timezone),
         ),
-        messages=WorkOrderMessageSink(session_factory, settings),
+        messages=WorkOrderMessageSink(
+            session_factory,
+            settings,
+            callbacks or CallbackGate.from_settings(settings, session_factory),
+        ),
         bookings=ServiceBookingLookup(bookings),
         # The production Mandarin model is a setting; without it menus take keys only.
         speech=VoskRecognizer(settings) if settings.asr_model_path else None,
@@ -156,7 +163,9 @@ async def run_controller(settings: Settings) -> None:
         caller_ids=settings.caller_id,
         callback_observer=tasks,
     )
-    controller = build_controller(settings, session_factory, acd.queue, renderer=renderer)
+    controller = build_controller(
+        settings, session_factory, acd.queue, renderer=renderer, callbacks=acd.callback_gate
+    )
     check_flow_skills(controller.engines, {s.code for s in skills})
     transfer = TransferHandler(acd.queue, session_factory, {s.code for s in skills})
     outbound = build_outbound(

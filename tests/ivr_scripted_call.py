@@ -22,6 +22,7 @@ from ivr.flows.ports import (
     CallInfo,
     CancelResult,
     IvrSummary,
+    KeptMessage,
     LeftMessage,
     QueueOutcome,
     QueueStatus,
@@ -232,9 +233,9 @@ class MemoryMessages:
     def message_path(self, call: CallInfo) -> str:
         return str(self.folder / f"message-{call.unique_id}")
 
-    async def message_left(self, call: CallInfo, message: LeftMessage) -> str:
+    async def message_left(self, call: CallInfo, message: LeftMessage) -> KeptMessage:
         self.messages.append(message)
-        return f"T{len(self.messages):04d}"
+        return KeptMessage(f"T{len(self.messages):04d}")
 
 
 @dataclass

@@ -77,7 +77,7 @@ class QueuedCall:
     callback: bool = False
     agent_id: int | None = None
     line: str = ""
-    callback_number: str = ""  # personal data: never log it
+    callback_number_enc: str = ""  # encrypted (backend/telephony/callback_gate.py)
     attempts: int = 0
     owner: str = ""  # the controller holding the caller's AGI session
     picked_by: str = ""  # the controller that reserved the agent (dials a callback)
@@ -162,7 +162,7 @@ def call_from_hash(call_id: str, raw: Mapping[str, str]) -> QueuedCall:
         callback=raw.get("callback") == "1",
         agent_id=int(agent) if agent else None,
         line=raw.get("line", ""),
-        callback_number=raw.get("number", ""),
+        callback_number_enc=raw.get("number_enc", ""),
         attempts=int(raw.get("attempts", 0)),
         owner=raw.get("owner", ""),
         picked_by=raw.get("picked_by", ""),

@@ -12,6 +12,7 @@ Keys (``P`` is the prefix given to the constructor)::
     P:staffed:<skill>      set of signed-in agents not on a break (for wait estimates)
     P:queue:<skill>        zset of waiting calls, score = (9 - priority, first entry ms)
     P:call:<call id>       hash: skill, priority, entered, score, status, agent_id, ...
+                           (a callback's number only encrypted: number_enc)
     P:mailbox:<call id>    list: the agent id once the call is assigned (BLPOP by its owner)
     P:wrapup               zset of agents in wrap-up by the end of their timer
     P:handle:<skill>       list of the last 50 handle times (seconds)
@@ -260,7 +261,7 @@ class AcdStore:
         self,
         call_id: str,
         skill: str,
-        number: str,
+        number_enc: str,
         *,
         line: str,
         entered_at: float,
@@ -270,8 +271,9 @@ class AcdStore:
     ) -> QueuedCall:
         """A citizen to call back who is not on the line (a message left out of hours) waits
         in the skill's queue as a callback from the start, at ``entered_at``'s place.
-        ``parent``: the call the request came from; ``attempts``: tries made before (they
-        count against the limit). Entering twice keeps the first entry."""
+        ``number_enc``: the citizen's number, encrypted; ``parent``: the call the request
+        came from; ``attempts``: tries made before (they count against the limit). Entering
+        twice keeps the first entry."""
         if skill not in self.skills:
             raise UnknownSkill(f"未知技能组：{skill}")
         priority = clamp_priority(priority)
@@ -294,8 +296,8 @@ class AcdStore:
                 CallStatus.CALLBACK,
                 "callback",
                 "1",
-                "number",
-                number,
+                "number_enc",
+                number_enc,
                 "parent",
                 parent,
                 "attempts",
@@ -559,8 +561,9 @@ class AcdStore:
         op["persist"] = True
         return await self._apply(call=op) == "ok"
 
-    async def request_callback(self, call_id: str, number: str) -> bool:
+    async def request_callback(self, call_id: str, number_enc: str) -> bool:
         """The waiting caller asks to be called back: keeps the queue place, flagged callback.
+        ``number_enc``: his number as the callback gate admitted it, encrypted.
 
         False when an agent was reserved for the call in the meantime (connect it instead).
         """
@@ -568,7 +571,7 @@ class AcdStore:
             call_id,
             (CallStatus.WAITING,),
             None,
-            {"status": CallStatus.CALLBACK, "callback": "1", "number": number},
+            {"status": CallStatus.CALLBACK, "callback": "1", "number_enc": number_enc},
         )
         return await self._apply(call=op) == "ok"
 

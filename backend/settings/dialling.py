@@ -16,6 +16,9 @@ class DiallingSettings(SettingsGroup):
     callback_dial_template: str = "PJSIP/{number}@carrier"
     # The skill whose agents call back each line's out-of-hours messages and queue voicemails.
     callback_skills: str = "114=general,hotline=policy"
+    # Callbacks the system places to one number in one local day, whatever asked for them
+    # (backend/telephony/callback_gate.py): a forged caller ID cannot make us ring a stranger.
+    callback_daily_cap: int = Field(default=3, ge=1, le=50)
     # Outbound calls (backend/telephony/dial_policy.py): the kinds of number agents may dial,
     # the area code of local numbers dialled without one, how long the far end rings, and the
     # agent's wrap-up after the call.

@@ -143,17 +143,23 @@ class WorkOrderService(WorkOrderReader):
         received_at: datetime,
         title: str = "",
         actor: Actor | None = None,
-    ) -> tuple[WorkOrder, CallbackTask]:
-        """An out-of-hours message or a queue voicemail: an order plus a callback task."""
+        no_callback: str = "",
+    ) -> tuple[WorkOrder, CallbackTask | None]:
+        """An out-of-hours message or a queue voicemail: an order plus a callback task.
+        ``no_callback``: why no task goes with it (the callback gate refused the number),
+        written in the order's description instead."""
         if source not in (Source.HOTLINE_MESSAGE, Source.QUEUE_VOICEMAIL):
             raise ValueError(f"not a message source: {source}")
         label = "非工作时间留言" if source is Source.HOTLINE_MESSAGE else "排队语音留言"
+        description = f"{label}，录音：{recording_path}"
+        if no_callback:
+            description += f"。未安排自动回电：{no_callback}"
         order = self.create(
             OrderDraft(
-                title=title or f"{label}，待回电",
+                title=title or (label if no_callback else f"{label}，待回电"),
                 source=source,
                 line=line,
-                description=f"{label}，录音：{recording_path}",
+                description=description,
                 caller_phone=caller_number,
                 call_id=call_id,
                 recording_path=recording_path,
@@ -162,6 +168,8 @@ class WorkOrderService(WorkOrderReader):
             actor or Actor(SYSTEM),
             received_at,
         )
+        if no_callback:
+            return order, None
         phone = normalize_phone(caller_number)
         task = CallbackTask(
             phone_enc=self._cipher.encrypt(phone),

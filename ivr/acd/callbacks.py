@@ -5,6 +5,7 @@ it, an agent is already reserved, so there are never more callbacks dialling tha
 agents. The agent's phone is rung first (Originate into our FastAGI ``acd-callback`` script);
 once he answers, the script records the call and dials the citizen. Every attempt has a key
 claimed once in Redis before the originate: a retried originate never rings anybody twice.
+The citizen's number waits in Redis only encrypted; it is decrypted just before the Dial.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
-from backend.acd.store import AcdStore, Assignment, CallStatus
+from backend.acd.store import AcdStore, Assignment, CallStatus, QueuedCall
 from backend.flows.schema import PromptText
+from backend.personal_data import PersonalDataCipher
 from ivr.acd.answers import AnswerWatch
 from ivr.agi.errors import CallHungUp
 from ivr.flows.ports import PromptRenderer
@@ -102,6 +104,7 @@ class CallbackDialer:
         originator: Originator,
         renderer: PromptRenderer,
         settings: CallbackSettings,
+        cipher: PersonalDataCipher,
         *,
         kick: Callable[[], None] = lambda: None,
         observer: CallbackObserver | None = None,
@@ -112,6 +115,7 @@ class CallbackDialer:
         self._originator = originator
         self._renderer = renderer
         self.settings = settings
+        self._cipher = cipher
         self._kick = kick
         self._observer = observer
 
@@ -160,32 +164,7 @@ class CallbackDialer:
         unique_id = session.env.get("uniqueid", key)
         day = datetime.fromtimestamp(started, UTC).strftime("%Y/%m/%d")
         recording = f"{self.settings.recordings_dir}/{day}/{unique_id}.wav"
-        status, talk, answered_at = "failed", 0.0, None
-        try:
-            await session.exec("MixMonitor", recording)
-            notice = await self._renderer.sound(
-                PromptText("acd/callback-agent", AGENT_NOTICE), elderly=False
-            )
-            await session.stream_file(notice)
-            target = self.settings.dial_template.format(number=call.callback_number)
-            caller_id = self.settings.caller_ids.get(call.line, "")
-            if caller_id:
-                await session.set_variable("CALLERID(num)", caller_id)
-                await session.set_variable("CALLERID(name)", "")  # not the agent's "回拨"
-            channel = session.env.get("channel", "")
-            answered = self._answers.expect(channel) if self._answers else None
-            dial_started = self._store.now()
-            await session.exec("Dial", target, str(self.settings.citizen_ring_seconds))
-            dial_status = await session.get_variable("DIALSTATUS") or ""
-            if dial_status == "ANSWER":
-                answered_at = answered.result().at if answered and answered.done() else dial_started
-                talk = max(0.0, self._store.now() - answered_at)
-                status = "answered"
-        except CallHungUp:
-            pass  # the agent hung up: the attempt ends as far as it got
-        finally:
-            if self._answers:
-                self._answers.forget(session.env.get("channel", ""))
+        status, talk, answered_at = await self._talk(session, call, recording)
         if status == "answered":
             await self._store.call_ended(call_id, agent_id, handle_seconds=talk)
         else:
@@ -211,3 +190,36 @@ class CallbackDialer:
                     queue_call_id=call_id,
                 )
             )
+
+    async def _talk(
+        self, session: CallbackChannel, call: QueuedCall, recording: str
+    ) -> tuple[str, float, float | None]:
+        """Record, tell the agent, dial the citizen: (status, talk seconds, answered at)."""
+        status, talk, answered_at = "failed", 0.0, None
+        try:
+            await session.exec("MixMonitor", recording)
+            notice = await self._renderer.sound(
+                PromptText("acd/callback-agent", AGENT_NOTICE), elderly=False
+            )
+            await session.stream_file(notice)
+            number = self._cipher.decrypt(call.callback_number_enc)
+            target = self.settings.dial_template.format(number=number)
+            caller_id = self.settings.caller_ids.get(call.line, "")
+            if caller_id:
+                await session.set_variable("CALLERID(num)", caller_id)
+                await session.set_variable("CALLERID(name)", "")  # not the agent's "回拨"
+            channel = session.env.get("channel", "")
+            answered = self._answers.expect(channel) if self._answers else None
+            dial_started = self._store.now()
+            await session.exec("Dial", target, str(self.settings.citizen_ring_seconds))
+            dial_status = await session.get_variable("DIALSTATUS") or ""
+            if dial_status == "ANSWER":
+                answered_at = answered.result().at if answered and answered.done() else dial_started
+                talk = max(0.0, self._store.now() - answered_at)
+                status = "answered"
+        except CallHungUp:
+            pass  # the agent hung up: the attempt ends as far as it got
+        finally:
+            if self._answers:
+                self._answers.forget(session.env.get("channel", ""))
+        return status, talk, answered_at

@@ -1,5 +1,7 @@
 """The caller's side of the queue over AGI: wait with music, hear honest announcements, press a
 key for a callback, get connected to the agent the ACD reserved, or go to voicemail.
+A callback is offered only to a number the callback gate admits
+(``backend/telephony/callback_gate.py``); one it refuses is told why and keeps waiting.
 
 ``AcdQueue.enter_queue`` implements ``ivr.flows.ports.QueueHandoff``. While the caller waits
 the channel plays music on hold as a generator (``SET MUSIC ON``) and the session listens for
@@ -23,6 +25,7 @@ from backend.acd.policy import Priority
 from backend.acd.states import NotReadyReason
 from backend.acd.store import AcdStore, CallStatus
 from backend.flows.schema import PromptText
+from backend.telephony.callback_gate import CallbackGate, CallbackRefused
 from ivr.acd.answers import Answered, AnswerWatch
 from ivr.acd.dispatcher import Dispatcher
 from ivr.agi.errors import CallHungUp
@@ -99,6 +102,7 @@ class AcdQueue:
         dispatcher: Dispatcher,
         settings: QueueSettings | None = None,
         *,
+        callbacks: CallbackGate | None = None,
         observer: QueueObserver | None = None,
         answers: AnswerWatch | None = None,
         clock: Callable[[], float] = time.time,
@@ -107,6 +111,7 @@ class AcdQueue:
         self._answers = answers
         self._renderer = renderer
         self._dispatcher = dispatcher
+        self._callbacks = callbacks  # None: no callback is offered
         self.settings = settings or QueueSettings()
         self._observer = observer
         self._clock = clock
@@ -241,8 +246,8 @@ class _Waiter:
                 digit = await self._announce()
             if digit is None:
                 digit = await self.session.wait_for_digit(self.s.slice_ms)
-            if digit and digit == self._callback_key:
-                outcome = await self._callback()
+            if digit and digit == self.s.callback_key and self.q._callbacks is not None:
+                outcome = await self._callback(self.q._callbacks)
                 if outcome is not None:
                     return outcome
 
@@ -314,17 +319,26 @@ class _Waiter:
 
     @property
     def _callback_key(self) -> str | None:
-        """No callback is offered to a caller whose number we do not have (withheld)."""
-        return (
-            self.s.callback_key if self.call.caller_number.strip().lstrip("+").isdigit() else None
-        )
+        """No callback is offered to a caller whose number we would not call back (withheld,
+        international, another area's fixed line, ...)."""
+        gate = self.q._callbacks
+        offered = gate is not None and gate.offered(self.call.caller_number)
+        return self.s.callback_key if offered else None
 
     @property
     def _elderly(self) -> bool:
         return self.priority >= Priority.ELDERLY
 
-    async def _callback(self) -> QueueOutcome | None:
-        if not await self.store.request_callback(self.call.call_id, self.call.caller_number):
+    async def _callback(self, gate: CallbackGate) -> QueueOutcome | None:
+        try:
+            admitted = await gate.admit_async(
+                self.call.caller_number, call_id=self.call.call_id, line=self.call.line
+            )
+        except CallbackRefused as refusal:
+            log.info("call %s: callback refused (%s)", self.call.call_id, refusal.code)
+            await self._say_refusal(refusal)
+            return None
+        if not await self.store.request_callback(self.call.call_id, admitted.number_enc):
             return None  # an agent was reserved meanwhile: better connect now
         log.info("call %s left the queue for a callback, keeping its place", self.call.call_id)
         self.final = "callback"
@@ -335,6 +349,13 @@ class _Waiter:
         await self.session.stream_file(sound)
         await self.session.hangup()
         return QueueOutcome(QueueStatus.CALLBACK)
+
+    async def _say_refusal(self, refusal: CallbackRefused) -> None:
+        text = f"{refusal.message}。请继续等待，坐席空闲时将为您接通。"
+        sound = await self.q._renderer.sound(PromptText(None, text), elderly=self._elderly)
+        await self._music(False)
+        await self.session.stream_file(sound)
+        await self._music(True)
 
     async def _connect(self, agent_id: int) -> QueueOutcome | None:
         """Ring the reserved agent; None when he did not answer (the call is back in line)."""

@@ -18,7 +18,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.acd.policy import SkillConfig
 from backend.acd.store import AcdStore
+from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
+from backend.telephony.callback_gate import CallbackGate
 from ivr.acd.answers import AnswerWatch, EventSource
 from ivr.acd.callbacks import (
     SCRIPT,
@@ -47,6 +49,7 @@ class AcdService:
     dispatcher: Dispatcher
     queue: AcdQueue
     callbacks: CallbackDialer
+    callback_gate: CallbackGate
     history: AgentHistoryWriter
     answers: AnswerWatch
 
@@ -76,6 +79,7 @@ def build_acd(
     ``caller_ids``: the number each line presents on callbacks; ``callback_observer`` hears
     of every callback attempt besides the call record (the callback tasks' work orders)."""
     store = AcdStore(redis, settings.desk_redis_prefix, skills, controller_id=controller_id)
+    gate = CallbackGate.from_settings(settings, session_factory)
     answers = AnswerWatch(store)
     answers.attach(ami)
     records = SqlQueueRecorder(
@@ -91,6 +95,7 @@ def build_acd(
             dial_template=callback_dial_template,
             caller_ids=dict(caller_ids or {}),
         ),
+        PersonalDataCipher(settings.data_key.get_secret_value()),
         observer=CallbackObservers(records, callback_observer) if callback_observer else records,
         answers=answers,
     )
@@ -99,7 +104,13 @@ def build_acd(
     # The call record, and the same story in queue_log format for existing queue reports.
     observers = QueueObservers(records, QueueLogWriter(settings.state_dir / "queue_log"))
     queue = AcdQueue(
-        store, renderer, dispatcher, queue_settings, observer=observers, answers=answers
+        store,
+        renderer,
+        dispatcher,
+        queue_settings,
+        callbacks=gate,
+        observer=observers,
+        answers=answers,
     )
     history = AgentHistoryWriter(redis, store.events_key, session_factory, consumer=controller_id)
-    return AcdService(store, dispatcher, queue, callbacks, history, answers)
+    return AcdService(store, dispatcher, queue, callbacks, gate, history, answers)

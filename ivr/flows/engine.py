@@ -448,14 +448,16 @@ class _CallRun:
             # Keep what the caller said even when they hung up while recording.
             seconds = round(self.ports.clock.monotonic() - began, 3)
             message = LeftMessage(node.topic, path + ".wav", seconds, ended_by, self.state.intent)
-            reference = await sink.message_left(self.call, message)
+            kept = await sink.message_left(self.call, message)
             self.message_left = True
         if ended_by == "hangup":
             raise _CallerGone()
-        await self._say(node.saved_prompt)
-        return _Step(
-            node.next, outcome="message_left", details={"reference": reference, "seconds": seconds}
-        )
+        if kept.no_callback:
+            await self._say_text(kept.no_callback)
+        else:
+            await self._say(node.saved_prompt)
+        details = {"reference": kept.reference, "seconds": seconds}
+        return _Step(node.next, outcome="message_left", details=details)
 
     async def _survey(self, name: str, node: SurveyNode) -> _Step:
         keys = "".join(str(score) for score in range(1, node.scale + 1))

@@ -3,6 +3,10 @@
 Not imported by the engine; the controller's composition root builds it. Recordings are
 written by Asterisk under ``<recordings>/messages/YYYY/MM/DD/`` (UTC date) and the work order
 keeps the path relative to the recordings folder, like the recordings index does.
+
+The callback task goes with the order only when the callback gate admits the caller's number
+(``backend/telephony/callback_gate.py``); otherwise the message is kept all the same, the
+order says why nobody calls back, and so does the caller's last prompt.
 """
 
 from __future__ import annotations
@@ -15,9 +19,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.db import transaction
 from backend.settings import Settings
+from backend.telephony.callback_gate import CallbackGate, CallbackRefused
 from backend.workorders.composition import WorkOrders
 from backend.workorders.workflow import Source
-from ivr.flows.ports import CallInfo, LeftMessage
+from ivr.flows.ports import CallInfo, KeptMessage, LeftMessage
 
 MESSAGES_FOLDER = "messages"
 # The flow's message topic that marks a voicemail left instead of waiting in the queue;
@@ -36,9 +41,11 @@ class WorkOrderMessageSink:
         self,
         session_factory: sessionmaker[Session],
         settings: Settings,
+        callbacks: CallbackGate,
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
         self._factory = session_factory
+        self._callbacks = callbacks
         self._settings = settings
         self._clock = clock
         self._workorders = WorkOrders.from_settings(settings)
@@ -52,24 +59,26 @@ class WorkOrderMessageSink:
         self._settings.host_path(path).parent.mkdir(parents=True, exist_ok=True)
         return path
 
-    async def message_left(self, call: CallInfo, message: LeftMessage) -> str:
+    async def message_left(self, call: CallInfo, message: LeftMessage) -> KeptMessage:
         return await asyncio.to_thread(self._create_order, call, message)
 
-    def _create_order(self, call: CallInfo, message: LeftMessage) -> str:
+    def _create_order(self, call: CallInfo, message: LeftMessage) -> KeptMessage:
         source = (
             Source.QUEUE_VOICEMAIL
             if message.topic == QUEUE_VOICEMAIL_TOPIC
             else Source.HOTLINE_MESSAGE
         )
         relative = message.recording_path.removeprefix(self._recordings + "/")
+        no_callback = ""
+        try:
+            self._callbacks.admit(call.caller_number, call_id=call.call_id, line=call.line)
+        except CallbackRefused as refusal:
+            no_callback = refusal.message
         with transaction(self._factory) as session:
-            service = self._workorders.service(session)
-            order, _task = service.create_from_message(
-                call.call_id,
-                call.line,
-                call.caller_number,
-                relative,
-                source=source,
-                received_at=self._clock(),
-            )
-            return order.number
+            order, _task = self._workorders.service(session).create_from_message(
+                call.call_id, call.line, call.caller_number, relative,
+                source=source, received_at=self._clock(), no_callback=no_callback,
+            )  # fmt: skip
+            reference = order.number
+        said = f"您的留言已记录。{no_callback}。" if no_callback else ""
+        return KeptMessage(reference, said)

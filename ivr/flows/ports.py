@@ -115,13 +115,21 @@ class LeftMessage:
     intent: str = ""
 
 
+@dataclass(frozen=True)
+class KeptMessage:
+    reference: str  # the work order's number, safe to keep in the IVR path
+    # Why nobody will call back (a number the callback gate refuses), said to the caller
+    # instead of the saved prompt; empty when a callback is arranged.
+    no_callback: str = ""
+
+
 class MessageSink(Protocol):
     def message_path(self, call: CallInfo) -> str:
         """Where RECORD FILE writes the message, as Asterisk sees it, without extension."""
         ...
 
-    async def message_left(self, call: CallInfo, message: LeftMessage) -> str:
-        """Create the work order (with its callback task); return its reference for the path."""
+    async def message_left(self, call: CallInfo, message: LeftMessage) -> KeptMessage:
+        """Create the work order (with its callback task when the number may be called back)."""
         ...
 
 

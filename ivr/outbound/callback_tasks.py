@@ -62,7 +62,7 @@ def task_id_of(queue_call_id: str) -> int | None:
 class PendingTask:
     task_id: int
     line: str
-    phone_enc: str  # decrypted only when it joins the queue
+    phone_enc: str  # joins the queue as it is, decrypted only for the Dial
     created_at: datetime
     call_id: str | None  # the message's call
     attempts: int
@@ -80,10 +80,6 @@ class SqlCallbackTasks:
         self._sessions = session_factory
         self._workorders = WorkOrders.from_settings(settings)
         self._recordings = recordings
-        self._cipher = self._workorders.cipher
-
-    def number(self, task: PendingTask) -> str:
-        return self._cipher.decrypt(task.phone_enc)
 
     async def pending(self) -> list[PendingTask]:
         return await asyncio.to_thread(self._pending)
@@ -191,7 +187,7 @@ class CallbackTaskFeeder:
             await self._store.enqueue_callback(
                 call_id,
                 skill,
-                self._tasks.number(task),
+                task.phone_enc,
                 line=task.line,
                 entered_at=task.created_at.timestamp(),
                 parent=task.call_id or "",

@@ -14,13 +14,18 @@ from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from backend.acd.policy import SkillConfig
 from backend.acd.states import AgentState
 from backend.acd.store import AcdStore, AgentProfile, CallStatus
 from backend.ami.client import AmiClient
 from backend.flows.schema import PromptText
+from backend.models.audit import AuditRecord
+from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
+from backend.telephony.callback_gate import DAILY_CAP, NUMBER_REFUSED, CallbackGate
 from ivr.acd.answers import AnswerWatch
 from ivr.acd.callbacks import SCRIPT, CallbackDialer, CallbackReport, CallbackSettings
 from ivr.acd.dispatcher import Dispatcher
@@ -36,6 +41,7 @@ from tests.asterisk_fixtures import (
     wait_for_recording,
     wav_seconds,
 )
+from tests.redis_support import holding, values_under
 
 pytestmark = pytest.mark.asterisk
 
@@ -80,6 +86,7 @@ class Acd:
     dialer: CallbackDialer
     prompts: SilencePrompts
     recorder: Recorder
+    gate: CallbackGate
     outcomes: dict[str, QueueOutcome]
     done: asyncio.Queue[str]
     # caller id -> (skill, priority) the simulated IVR hands to the queue
@@ -104,6 +111,7 @@ async def acd(
     agi_routes: AgiRoutes,
     agi_server: tuple[AgiServer, AgiRoutes],
     ami: AmiClient,
+    session_factory: sessionmaker[Session],
 ) -> AsyncIterator[Acd]:
     redis = Redis.from_url(settings.redis_url, decode_responses=True)
     prefix = f"{redis_namespace}-acc{next(_names)}"
@@ -122,11 +130,15 @@ async def acd(
             agent_ring_seconds=5,
             citizen_ring_seconds=10,
         ),
+        PersonalDataCipher(settings.data_key.get_secret_value()),
         observer=recorder,
         answers=answers,
     )
     dispatcher = Dispatcher(store, start_callback=dialer.start, tick_seconds=0.05)
     dialer.set_kick(dispatcher.kick)
+    gate = CallbackGate.from_settings(
+        settings.model_copy(update={"desk_redis_prefix": prefix}), session_factory
+    )
     server, _ = agi_server
     with contextlib.suppress(ValueError):  # the session's server keeps the route across tests
         server.add_route(SCRIPT, _route_to(agi_routes, SCRIPT))
@@ -136,12 +148,13 @@ async def acd(
         prompts,
         dispatcher,
         QueueSettings(ring_timeout_seconds=4, announce_every_seconds=6),
+        callbacks=gate,
         observer=recorder,
         answers=answers,
     )
     outcomes: dict[str, QueueOutcome] = {}
     done: asyncio.Queue[str] = asyncio.Queue()
-    state = Acd(store, queue, dialer, prompts, recorder, outcomes, done, prefix=prefix)
+    state = Acd(store, queue, dialer, prompts, recorder, gate, outcomes, done, prefix=prefix)
 
     async def controller(session: AgiSession) -> None:
         caller = session.env.get("callerid", "")
@@ -306,6 +319,7 @@ async def test_callback_keeps_the_place_and_rings_when_an_agent_frees_up(
     simulated_caller: SimulatedCaller,
     simulated_agents: SimulatedAgents,
     settings: Settings,
+    aredis: Redis,
 ) -> None:
     citizen = "13800000007"
     acd.routing[citizen] = ("policy", 0)
@@ -320,6 +334,8 @@ async def test_callback_keeps_the_place_and_rings_when_an_agent_frees_up(
     assert acd.outcomes[citizen].status == QueueStatus.CALLBACK
     (left,) = acd.recorder.reports
     assert left.status == "callback"
+    # The number waits in Redis only encrypted: nowhere under the ACD's prefix in clear.
+    assert holding(await values_under(aredis, acd.prefix), citizen) == []
     waiting = await acd.store.waiting_calls()
     assert [(c.call_id, c.callback, c.entered_at) for c in waiting] == [
         (left.call_id, True, left.queued_at)
@@ -356,6 +372,40 @@ async def test_callback_stands_when_the_caller_hangs_up_during_the_confirmation(
     assert [(c.status, c.callback) for c in await acd.store.waiting_calls()] == [
         (CallStatus.CALLBACK, True)
     ]
+
+
+async def test_callback_refused_to_a_foreign_number_and_past_the_days_cap(
+    acd: Acd, simulated_caller: SimulatedCaller, session_factory: sessionmaker[Session]
+) -> None:
+    foreign, capped = "+442071234567", "13800000011"
+    for caller in (foreign, capped):
+        acd.routing[caller] = ("complaints", 0)  # nobody staffed: voicemail after 4 s
+    for n in range(acd.gate.daily_cap):  # the number's callbacks already asked for today
+        acd.gate.admit(capped, call_id=f"earlier-{n}", line="114")
+    await simulated_caller.call(DID_114, caller_id=foreign, dtmf="*ww*", delay=1, hold=10)
+    await simulated_caller.call(DID_114, caller_id=capped, dtmf="*ww*", delay=1, hold=10)
+    await wait_done(acd, 2, timeout=40)
+
+    # Neither became a callback: each heard why and went on waiting until the voicemail.
+    reports = acd.recorder.by_caller(acd)
+    assert {c: (acd.outcomes[c].status, reports[c].status) for c in (foreign, capped)} == {
+        foreign: (QueueStatus.NO_AGENT, "voicemail"),
+        capped: (QueueStatus.NO_AGENT, "voicemail"),
+    }
+    assert any(t.startswith("您的来电号码不是境内手机或本地固定电话") for t in acd.prompts.texts)
+    assert any("已达上限" in t for t in acd.prompts.texts)
+    assert await acd.store.waiting_calls() == []
+    # Each refusal is on the audit trail, the number masked and never in clear.
+    with session_factory() as db:
+        refusals = {
+            r.target: r.details
+            for r in db.scalars(select(AuditRecord).where(AuditRecord.action == "callback.refused"))
+        }
+    foreign_audit = refusals[f"call:{reports[foreign].call_id}"]
+    capped_audit = refusals[f"call:{reports[capped].call_id}"]
+    assert foreign_audit["reason"] == NUMBER_REFUSED and foreign_audit["line"] == "114"
+    assert capped_audit["reason"] == DAILY_CAP and capped_audit["number"] == "138****0011"
+    assert capped not in str(capped_audit) and "2071234567" not in str(foreign_audit)
 
 
 AGENT_SKILLS = {

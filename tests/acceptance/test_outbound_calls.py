@@ -357,7 +357,9 @@ async def test_an_out_of_hours_message_is_called_back_once_an_agent_is_ready(
             journal=SqlCallJournal(session_factory),
             calendar=WorkCalendar.load(),
             clock=clock,
-            messages=WorkOrderMessageSink(session_factory, settings, clock=clock.now),
+            messages=WorkOrderMessageSink(
+                session_factory, settings, stack.acd.callback_gate, clock=clock.now
+            ),
         ),
     )
     left: asyncio.Future[CallInfo] = asyncio.get_running_loop().create_future()

@@ -16,6 +16,7 @@ from backend.acd.store import AcdStore, CallStatus
 from backend.db import transaction
 from backend.lines import line_spec
 from backend.models.workorders import CallbackTask
+from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
 from backend.workcalendar import WorkCalendar
 from backend.workorders.composition import workorder_service
@@ -23,16 +24,26 @@ from ivr.acd.callbacks import CallbackReport
 from ivr.outbound.callback_tasks import CallbackTaskFeeder, SqlCallbackTasks
 from recordings.index import RecordingIndex
 from tests.outbound_support import EVENING, MORNING, NIGHT, MovableClock, TheseOrdersTasks
+from tests.redis_support import holding, values_under
 
 
 @pytest.fixture()
-async def store(settings: Settings, redis_namespace: str) -> AsyncIterator[AcdStore]:
+def prefix(redis_namespace: str) -> str:
+    return f"{redis_namespace}-tasks-{uuid.uuid4().hex[:6]}"
+
+
+@pytest.fixture()
+async def aredis(settings: Settings, prefix: str) -> AsyncIterator[Redis]:
     client = Redis.from_url(settings.redis_url, decode_responses=True)
-    prefix = f"{redis_namespace}-tasks-{uuid.uuid4().hex[:6]}"
-    yield AcdStore(client, prefix, [SkillConfig("policy")], controller_id="c1")
+    yield client
     async for key in client.scan_iter(f"{prefix}*"):
         await client.delete(key)
     await client.aclose()
+
+
+@pytest.fixture()
+def store(aredis: Redis, prefix: str) -> AcdStore:
+    return AcdStore(aredis, prefix, [SkillConfig("policy")], controller_id="c1")
 
 
 def message(factory: sessionmaker[Session], settings: Settings, phone: str) -> tuple[int, int, str]:
@@ -46,7 +57,11 @@ def message(factory: sessionmaker[Session], settings: Settings, phone: str) -> t
 
 
 async def test_tasks_are_queued_only_while_their_line_is_open(
-    store: AcdStore, settings: Settings, session_factory: sessionmaker[Session]
+    store: AcdStore,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    aredis: Redis,
+    prefix: str,
 ) -> None:
     order_id, task_id, call_id = message(session_factory, settings, "13800138123")
     tasks = SqlCallbackTasks(session_factory, settings, RecordingIndex(session_factory, settings))
@@ -65,9 +80,11 @@ async def test_tasks_are_queued_only_while_their_line_is_open(
     assert await feeder.feed_once() == [queue_id]
     queued = await store.call(queue_id)
     assert queued is not None
-    assert (queued.status, queued.callback_number, queued.parent) == (
-        CallStatus.CALLBACK, "13800138123", call_id,
-    )  # fmt: skip
+    assert (queued.status, queued.parent) == (CallStatus.CALLBACK, call_id)
+    # The number joins the queue encrypted, as the task keeps it: never in Redis in clear.
+    cipher = PersonalDataCipher(settings.data_key.get_secret_value())
+    assert cipher.decrypt(queued.callback_number_enc) == "13800138123"
+    assert holding(await values_under(aredis, prefix), "13800138123") == []
     assert queued.entered_at == NIGHT.timestamp()  # its place: when the message was left
     assert await feeder.feed_once() == []  # queued once
 
