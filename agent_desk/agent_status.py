@@ -15,8 +15,9 @@ from pydantic import BaseModel
 from agent_desk.auth.audit import add_audit, audit_now
 from agent_desk.auth.guard import Caller
 from agent_desk.state import AppState
+from backend.acd.model import AgentProfile
 from backend.acd.states import REASON_LABELS, STATE_LABELS, AgentState
-from backend.acd.store import AcdStore, AgentProfile
+from backend.acd.store import AcdStore
 from backend.audit import Actor
 from backend.db import transaction
 from backend.errors import Refused

@@ -11,8 +11,8 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from agent_desk.myday import local_midnight
+from backend.acd.model import AgentView, QueuedCall
 from backend.acd.states import REASON_LABELS, STATE_LABELS
-from backend.acd.store import AgentView, QueuedCall
 from backend.models.agents import Agent, Skill
 from backend.models.calls import CallRecord, Disposition
 from reports.kpi import CallTotals, SlFormula, service_level

@@ -25,9 +25,10 @@ from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 
+from backend.acd.model import AgentProfile
 from backend.acd.policy import SkillConfig
 from backend.acd.states import AgentState
-from backend.acd.store import AcdStore, AgentProfile
+from backend.acd.store import AcdStore
 from backend.ami.client import AmiClient
 from backend.flows.schema import PromptText
 from backend.settings import Settings, load_settings

@@ -28,9 +28,10 @@ from collections.abc import Awaitable, Callable
 
 from redis.asyncio import Redis
 
+from backend.acd.model import AgentProfile
 from backend.acd.policy import SkillConfig
 from backend.acd.states import AgentState
-from backend.acd.store import AcdStore, AgentProfile
+from backend.acd.store import AcdStore
 from backend.settings import load_settings
 
 SKILLS = [

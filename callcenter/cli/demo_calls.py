@@ -9,9 +9,10 @@ import math
 import redis.asyncio as aioredis
 from sqlalchemy import select
 
+from backend.acd.model import AgentProfile
 from backend.acd.skills import skill_configs
 from backend.acd.states import AgentState
-from backend.acd.store import AcdStore, AgentProfile
+from backend.acd.store import AcdStore
 from backend.ami.client import AmiClient
 from backend.db import make_engine, make_session_factory
 from backend.flows.prompts import prompt_seconds

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
-from backend.acd.store import AcdStore, Assignment, CallStatus, QueuedCall
+from backend.acd.model import Assignment, CallStatus, QueuedCall
+from backend.acd.store import AcdStore
 from backend.flows.schema import PromptText
 from backend.personal_data import PersonalDataCipher
 from ivr.acd.answers import AnswerWatch

@@ -14,7 +14,8 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from backend.acd.store import AcdStore, Assignment
+from backend.acd.model import Assignment
+from backend.acd.store import AcdStore
 from ivr.acd.recovery import recover
 
 log = logging.getLogger("ivr.acd")

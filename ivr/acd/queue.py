@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from backend.acd.estimate import Announcer, announcement_text, rounded_minutes
-from backend.acd.model import WITH_AGENT, QueuedCall, UnknownSkill, agent_dial_options
+from backend.acd.model import WITH_AGENT, CallStatus, QueuedCall, UnknownSkill, agent_dial_options
 from backend.acd.policy import Priority
 from backend.acd.states import NotReadyReason
-from backend.acd.store import AcdStore, CallStatus
+from backend.acd.store import AcdStore
 from backend.flows.schema import PromptText
 from backend.telephony.callback_gate import CallbackGate, CallbackRefused
 from ivr.acd.answers import Answered, AnswerWatch

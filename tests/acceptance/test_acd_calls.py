@@ -17,9 +17,10 @@ from redis.asyncio import Redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.acd.model import AgentProfile, CallStatus
 from backend.acd.policy import SkillConfig
 from backend.acd.states import AgentState
-from backend.acd.store import AcdStore, AgentProfile, CallStatus
+from backend.acd.store import AcdStore
 from backend.ami.client import AmiClient
 from backend.flows.schema import PromptText
 from backend.models.audit import AuditRecord

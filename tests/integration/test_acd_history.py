@@ -12,9 +12,10 @@ from redis.asyncio import Redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.acd.model import AgentProfile
 from backend.acd.policy import SkillConfig
 from backend.acd.states import AgentState
-from backend.acd.store import AcdStore, AgentProfile
+from backend.acd.store import AcdStore
 from backend.models.agents import Agent, AgentStateChange
 from backend.settings import Settings
 from ivr.acd.history import AgentHistoryWriter, row_from_event

@@ -14,9 +14,10 @@ import sys
 
 from redis.asyncio import Redis
 
+from backend.acd.model import AgentProfile
 from backend.acd.policy import SkillConfig
 from backend.acd.states import AgentState
-from backend.acd.store import AcdStore, AgentProfile
+from backend.acd.store import AcdStore
 from backend.settings import Settings
 
 SKILLS = [SkillConfig("booking", wrapup_seconds=0), SkillConfig("policy", wrapup_seconds=0)]

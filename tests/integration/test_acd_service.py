@@ -9,9 +9,9 @@ from redis.asyncio import Redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.acd.model import AgentProfile
 from backend.acd.policy import SkillConfig
 from backend.acd.states import AgentState
-from backend.acd.store import AgentProfile
 from backend.ami.client import AmiClient
 from backend.flows.schema import PromptText
 from backend.models.agents import Agent, AgentStateChange

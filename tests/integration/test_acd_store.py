@@ -9,9 +9,10 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
+from backend.acd.model import AgentProfile, CallStatus
 from backend.acd.policy import CandidateAgent, SkillConfig, WaitingCall, decide
 from backend.acd.states import AgentState, CannotDialOut
-from backend.acd.store import AcdStore, AgentProfile, CallStatus
+from backend.acd.store import AcdStore
 from backend.settings import Settings
 from ivr.acd.answers import AnswerWatch
 from ivr.acd.recovery import recover

@@ -11,8 +11,9 @@ import pytest
 from redis.asyncio import Redis
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.acd.model import CallStatus
 from backend.acd.policy import SkillConfig
-from backend.acd.store import AcdStore, CallStatus
+from backend.acd.store import AcdStore
 from backend.db import transaction
 from backend.lines import line_spec
 from backend.models.workorders import CallbackTask
