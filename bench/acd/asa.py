@@ -34,7 +34,8 @@ from backend.flows.schema import PromptText
 from backend.settings import Settings, load_settings
 from ivr.acd.answers import AnswerWatch
 from ivr.acd.dispatcher import Dispatcher
-from ivr.acd.queue import AcdQueue, QueueReport, QueueSettings
+from ivr.acd.queue import AcdQueue, QueueReport
+from ivr.acd.waiter import QueueSettings
 from ivr.agi.server import AgiServer
 from ivr.agi.session import AgiSession
 from ivr.flows.ports import CallInfo

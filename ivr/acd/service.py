@@ -32,9 +32,10 @@ from ivr.acd.callbacks import (
 )
 from ivr.acd.dispatcher import Dispatcher
 from ivr.acd.history import AgentHistoryWriter
-from ivr.acd.queue import AcdQueue, QueueSettings
+from ivr.acd.queue import AcdQueue
 from ivr.acd.queuelog import QueueLogWriter, QueueObservers
 from ivr.acd.records import SqlQueueRecorder
+from ivr.acd.waiter import QueueSettings
 from ivr.agi.server import Handler
 from ivr.flows.ports import PromptRenderer
 

@@ -30,7 +30,8 @@ from backend.telephony.callback_gate import DAILY_CAP, NUMBER_REFUSED, CallbackG
 from ivr.acd.answers import AnswerWatch
 from ivr.acd.callbacks import SCRIPT, CallbackDialer, CallbackReport, CallbackSettings
 from ivr.acd.dispatcher import Dispatcher
-from ivr.acd.queue import AcdQueue, QueueReport, QueueSettings
+from ivr.acd.queue import AcdQueue, QueueReport
+from ivr.acd.waiter import QueueSettings
 from ivr.agi.server import AgiServer, Handler
 from ivr.agi.session import AgiSession
 from ivr.flows.ports import CallInfo, QueueOutcome, QueueStatus
