@@ -35,8 +35,8 @@ from agent_desk.api import reports as reports_api
 from agent_desk.api import supervisor as supervisor_api
 from agent_desk.auth import routes as auth_routes
 from agent_desk.auth.middleware import SessionUserMiddleware
-from agent_desk.body_limit import BodySizeLimit
-from agent_desk.errors import PARTNER_PREFIXES, install_error_handlers
+from agent_desk.body_limit import BodySizeLimit, desk_body_limits
+from agent_desk.errors import install_error_handlers
 from agent_desk.pages import routes as pages
 from agent_desk.performance.booking_fast_path import BookingFastPath
 from agent_desk.state import AppState, build_state
@@ -162,11 +162,8 @@ def install_http_layers(app: DeskApp, state: AppState) -> None:
     """The error handlers, the middlewares, the booking fast path and the static files."""
     install_error_handlers(app)
     # Added first, so inside the session layer: its 413 gets the security headers too.
-    app.add_middleware(
-        BodySizeLimit,
-        max_body_bytes=state.booking_api.rules.max_body_bytes,
-        prefixes=PARTNER_PREFIXES,
-    )
+    limits = desk_body_limits(state.settings, state.booking_api.rules.max_body_bytes)
+    app.add_middleware(BodySizeLimit, limits=limits)
     app.add_middleware(SessionUserMiddleware)
     if state.settings.desk_fast_path:
         app.booking_fast_path = BookingFastPath(partial(FastAPI.__call__, app), state=state)

@@ -1,18 +1,30 @@
-"""The request-body limit of the partner APIs, as an ASGI middleware on the app.
+"""The request-body limit of every route, as an ASGI middleware on the app.
 
-Bodies above the limit get 413 ``body-too-large`` before any route, dependency or rate limit
-sees them: a declared ``Content-Length`` above it is refused at once, and a body streamed
-without one is refused as soon as it grows past it. The body is read here and handed on to
-the app whole (the limit keeps it small).
+Bodies above the limit get 413 ``body-too-large`` before any route, dependency, rate limit
+or signature check sees them: a declared ``Content-Length`` above it is refused at once, and
+a body streamed without one is refused as soon as it grows past it. The body is read here
+and handed on to the app whole (the limit keeps it small).
+
+The limit depends on the path (``BodyLimits``): the routes anybody can reach without a
+session come first and get the smallest — the online booking and hospital APIs
+(``CC_BOOKING_MAX_BODY_BYTES``), sign-in (4 KiB) and the 12345 platform's imports
+(``CC_CITY_PLATFORM_MAX_BODY_BYTES``); every other route, the desk's own APIs and pages,
+gets ``CC_DESK_MAX_BODY_BYTES``.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agent_desk.errors import error_response
 from backend.errors import CallCenterError
+from backend.settings import Settings
+
+# Sign-in, the TOTP step and a password change: a few short fields.
+AUTH_MAX_BODY_BYTES = 4 * 1024
 
 
 class BodyTooLarge(CallCenterError):
@@ -52,22 +64,50 @@ async def read_body(receive: Receive, limit: int) -> bytes:
             return b"".join(chunks)
 
 
-class BodySizeLimit:
-    """``max_body_bytes`` on the requests whose path starts with one of ``prefixes``."""
+@dataclass(frozen=True)
+class BodyLimits:
+    """The most bytes a body may have: by path prefix (the first that matches), else
+    ``default``."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, prefixes: tuple[str, ...]) -> None:
+    default: int
+    by_prefix: tuple[tuple[str, int], ...] = ()
+
+    def for_path(self, path: str) -> int:
+        for prefix, limit in self.by_prefix:
+            if path.startswith(prefix):
+                return limit
+        return self.default
+
+
+def desk_body_limits(settings: Settings, partner_max_body_bytes: int) -> BodyLimits:
+    """The desk app's limits; ``partner_max_body_bytes``: the online booking rules' limit."""
+    return BodyLimits(
+        default=settings.desk_max_body_bytes,
+        by_prefix=(
+            ("/api/public/", partner_max_body_bytes),
+            ("/api/hospital/", partner_max_body_bytes),
+            ("/api/auth/", AUTH_MAX_BODY_BYTES),
+            ("/api/city-platform/", settings.city_platform_max_body_bytes),
+        ),
+    )
+
+
+class BodySizeLimit:
+    """``limits`` on every HTTP request (WebSocket messages are uvicorn's to limit)."""
+
+    def __init__(self, app: ASGIApp, *, limits: BodyLimits) -> None:
         self.app = app
-        self._limit = max_body_bytes
-        self._prefixes = prefixes
+        self._limits = limits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith(self._prefixes):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self._limits.for_path(scope["path"])
         try:
-            if declared_length(Headers(scope=scope)) > self._limit:
-                raise body_too_large(self._limit)
-            body = await read_body(receive, self._limit)
+            if declared_length(Headers(scope=scope)) > limit:
+                raise body_too_large(limit)
+            body = await read_body(receive, limit)
         except ClientGone:
             return
         except BodyTooLarge as exc:

@@ -4,12 +4,15 @@ Authentication: each hospital has a key id and a secret. Every request carries
 
 - ``X-Hospital-Key``: the key id,
 - ``X-Timestamp``: Unix seconds (within the configured window of the server's clock),
+- ``X-Nonce``: 16-64 letters, digits, ``-`` or ``_``, new for every request,
 - ``X-Signature``: hex HMAC-SHA256 under the secret of
-  ``METHOD\\nPATH?QUERY\\nTIMESTAMP\\nSHA256_HEX(BODY)``.
+  ``METHOD\nPATH?QUERY\nTIMESTAMP\nNONCE\nSHA256_HEX(BODY)``.
 
-A wrong key, stale timestamp or wrong signature gets 401 with the reason. Hospitals see patient
-ID and phone numbers in full: they check the real name at the counter and notify patients
-when a session stops.
+A wrong key, stale timestamp or wrong signature gets 401 ``bad-signature`` with the reason; a
+nonce used again within the window gets 401 ``replayed-request`` and is audited
+(``backend/nonces.py``). Every pull of the booking feed is audited. Hospitals see patient ID
+and phone numbers in full: they check the real name at the counter and notify patients when
+a session stops. docs/partner-api-signing.md describes the signing for integrators.
 """
 
 from __future__ import annotations
@@ -25,16 +28,19 @@ from pydantic import BaseModel, Field
 from agent_desk.api.booking_schemas import BookingPublic, booking_public
 from agent_desk.deps import ClientIp, StateDep
 from agent_desk.errors import error_responses
-from backend.booking.hospital_auth import SignedRequest
+from agent_desk.signed_requests import SignatureDep, signed_request
 from backend.booking.hospital_feed import SchedulePush, SlotPush
 from backend.booking.rules import SessionOfDay
 from backend.booking.service import BookingService
 from backend.models.booking import Hospital
+from backend.nonces import NonceStore
 
 SIGNING = (
     "签名认证：请求头 X-Hospital-Key（密钥编号）、X-Timestamp（Unix秒，允许误差见配置）、"
+    "X-Nonce（16至64位字母、数字、- 或 _，每个请求不同）、"
     "X-Signature = hex(HMAC-SHA256(secret, METHOD + '\\n' + PATH?QUERY + '\\n' + TIMESTAMP"
-    " + '\\n' + hex(SHA256(BODY))))。签名错误返回401及原因。"
+    " + '\\n' + NONCE + '\\n' + hex(SHA256(BODY))))。签名错误返回401 bad-signature 及原因；"
+    "窗口内重复使用的 X-Nonce 返回401 replayed-request（重放，记入审计）。"
 )
 
 
@@ -121,10 +127,6 @@ def _push(item: ScheduleCreate) -> SchedulePush:
     )
 
 
-async def raw_body(request: Request) -> bytes:
-    return await request.body()
-
-
 async def booking_service(state: StateDep) -> BookingService:
     # The hospitals' API runs under the online channel's CC_BOOKING_* configuration (its
     # signature window and body limit).
@@ -137,21 +139,14 @@ Service = Annotated[BookingService, Depends(booking_service)]
 def current_hospital(
     request: Request,
     service: Service,
-    body: Annotated[bytes, Depends(raw_body)],
+    state: StateDep,
+    address: ClientIp,
+    signature: SignatureDep,
     x_hospital_key: Annotated[str, Header(description="医院的接口密钥编号")] = "",
-    x_timestamp: Annotated[str, Header(description="Unix时间戳（秒）")] = "",
-    x_signature: Annotated[str, Header(description="HMAC-SHA256签名（十六进制）")] = "",
 ) -> Hospital:
-    path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    signed = SignedRequest(
-        key_id=x_hospital_key,
-        timestamp=x_timestamp,
-        signature=x_signature,
-        method=request.method,
-        path=path,
-        body=body,
-    )
-    return service.signed_hospital(signed, now=clock.time())
+    signed = signed_request(request, x_hospital_key, signature)
+    nonces = NonceStore(state.redis, state.prefix)
+    return service.signed_hospital(signed, now=clock.time(), nonces=nonces, source_ip=address)
 
 
 CurrentHospital = Annotated[Hospital, Depends(current_hospital)]
@@ -208,9 +203,13 @@ def stop_session(
     description=SIGNING,
 )
 def bookings_since(
-    service: Service, hospital: CurrentHospital, cursor: int = 0, limit: int = 100
+    service: Service,
+    hospital: CurrentHospital,
+    address: ClientIp,
+    cursor: int = 0,
+    limit: int = 100,
 ) -> FeedPublic:
-    items, next_cursor = service.bookings_since(hospital, cursor, limit)
+    items, next_cursor = service.bookings_since(hospital, cursor, limit, source_ip=address)
     return FeedPublic(
         items=[
             FeedItemPublic(cursor=i.cursor, kind=i.kind, booking=booking_public(i.booking))

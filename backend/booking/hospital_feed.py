@@ -264,13 +264,20 @@ def stop_session(
 
 
 def bookings_since(
-    session: Session, ctx: BookingContext, hospital_id: int, cursor: int, limit: int = 100
+    session: Session,
+    ctx: BookingContext,
+    hospital: Hospital,
+    cursor: int,
+    limit: int = 100,
+    *,
+    source_ip: str = "",
 ) -> tuple[list[FeedItem], int]:
-    """Booking changes after ``cursor``, oldest first, and the cursor to ask with next."""
+    """Booking changes after ``cursor``, oldest first, and the cursor to ask with next. The
+    pull is audited with the bookings it revealed (patients' numbers in full)."""
     events = (
         session.execute(
             select(BookingEvent)
-            .where(BookingEvent.hospital_id == hospital_id, BookingEvent.id > cursor)
+            .where(BookingEvent.hospital_id == hospital.id, BookingEvent.id > cursor)
             .order_by(BookingEvent.id)
             .limit(max(1, min(limit, 1000)))
         )
@@ -281,7 +288,22 @@ def bookings_since(
         FeedItem(e.id, e.kind, load_receipt(session, ctx, e.booking_id, reveal=True))
         for e in events
     ]
-    return items, (events[-1].id if events else cursor)
+    next_cursor = events[-1].id if events else cursor
+    session.add(
+        AuditRecord(
+            actor=f"hospital:{hospital.code}",
+            action="hospital.feed_pull",
+            target=f"hospital:{hospital.code}",
+            source_ip=source_ip,
+            details={
+                "cursor": cursor,
+                "next_cursor": next_cursor,
+                "bookings": sorted({i.booking.code for i in items}),
+            },
+            at=ctx.clock(),
+        )
+    )
+    return items, next_cursor
 
 
 def report_attendance(

@@ -12,10 +12,11 @@ from datetime import date, datetime
 from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.audit import Actor
 from backend.booking import catalog, hospital_feed, notices, patients, reservations, sheet
 from backend.booking.context import BookingContext
 from backend.booking.errors import BookingNotFound, invalid_token
-from backend.booking.hospital_auth import SignedRequest, signed_hospital
+from backend.booking.hospital_auth import signed_hospital
 from backend.booking.hospital_feed import FeedItem, PushResult, SchedulePush
 from backend.booking.idempotency import IdempotencyStore
 from backend.booking.reservations import BookRequest, CancelRequest
@@ -33,6 +34,8 @@ from backend.booking.views import (
 )
 from backend.db import transaction
 from backend.models.booking import Booking, Hospital, Slot
+from backend.nonces import NonceStore, claim_nonce
+from backend.signatures import SignedRequest
 
 
 class BookingService:
@@ -211,10 +214,19 @@ class BookingService:
 
     # Hospitals (the integration API) -----------------------------------------------------
 
-    def signed_hospital(self, request: SignedRequest, *, now: float) -> Hospital:
-        """The hospital that signed ``request``; ``SignatureRejected`` saying why not."""
+    def signed_hospital(
+        self, request: SignedRequest, *, now: float, nonces: NonceStore, source_ip: str = ""
+    ) -> Hospital:
+        """The hospital that signed ``request``; ``SignatureRejected`` saying why not, or
+        ``RequestReplayed`` (audited) when its nonce was used already."""
         with self._factory() as session:
-            return signed_hospital(session, self.ctx, request, now=now)
+            hospital = signed_hospital(session, self.ctx, request, now=now)
+        claim_nonce(
+            nonces, self._factory, request,
+            kind="hospital", actor=Actor(f"hospital:{hospital.code}", source_ip),
+            window_seconds=self.ctx.rules.signature_window_seconds,
+        )  # fmt: skip
+        return hospital
 
     def push_schedules(self, hospital: Hospital, items: list[SchedulePush]) -> PushResult:
         with transaction(self._factory) as session:
@@ -229,10 +241,13 @@ class BookingService:
             )
 
     def bookings_since(
-        self, hospital: Hospital, cursor: int, limit: int
+        self, hospital: Hospital, cursor: int, limit: int, *, source_ip: str = ""
     ) -> tuple[list[FeedItem], int]:
-        with self._factory() as session:
-            return hospital_feed.bookings_since(session, self.ctx, hospital.id, cursor, limit)
+        """The feed's next page, its pull audited."""
+        with transaction(self._factory) as session:
+            return hospital_feed.bookings_since(
+                session, self.ctx, hospital, cursor, limit, source_ip=source_ip
+            )
 
     def report_attendance(
         self, hospital: Hospital, booking_code: str, attended: bool, *, source_ip: str = ""

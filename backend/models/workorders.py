@@ -140,12 +140,13 @@ class DeskNotification(Base):
 
 
 class CityPlatformClient(Base):
-    """An API key of the city 12345 platform; only its SHA-256 is stored."""
+    """A signing key of the city 12345 platform: its id and its secret, encrypted."""
 
     __tablename__ = "city_platform_clients"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
-    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    key_id: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    secret_enc: Mapped[str | None] = mapped_column(Text, default=None)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -29,5 +29,13 @@ class DeskSettings(SettingsGroup):
     # in one system call. false: the standard path (the FastAPI route, asyncpg's pool,
     # redis-py, uvicorn as it comes), answering alike; e.g. to rule the layer out of a fault.
     desk_fast_path: bool = True
+    # The most bytes a request body may have (413 before anything reads it,
+    # agent_desk/body_limit.py): the desk's own APIs, and the 12345 platform's order imports
+    # (batches of up to 500 orders). The online booking and hospital APIs have their own
+    # (CC_BOOKING_MAX_BODY_BYTES), sign-in 4 KiB.
+    desk_max_body_bytes: int = Field(default=512 * 1024, ge=16 * 1024, le=16 * 1024 * 1024)
+    city_platform_max_body_bytes: int = Field(
+        default=4 * 1024 * 1024, ge=64 * 1024, le=64 * 1024 * 1024
+    )
     # Key prefix of everything the desk keeps in Redis (sessions) and of the live-event channel.
     desk_redis_prefix: str = "cc"

@@ -1,6 +1,9 @@
 """The exchange format with the city 12345 platform (the contract's "virtual seat / API").
 
-Import — ``POST /api/city-platform/orders`` with header ``X-Api-Key``, body::
+Every request is signed (headers ``X-Platform-Key``, ``X-Timestamp``, ``X-Nonce``,
+``X-Signature``: ``backend/signatures.py``, docs/partner-api-signing.md).
+
+Import — ``POST /api/city-platform/orders``, body::
 
     {"orders": [{
         "platform_order_id": "BJ12345-20261125-000123",   # required, unique on the platform

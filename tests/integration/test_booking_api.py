@@ -19,19 +19,20 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from agent_desk.api import hospital_api, public_booking
 from agent_desk.app import create_app
-from agent_desk.body_limit import BodySizeLimit
-from agent_desk.errors import PARTNER_PREFIXES, install_error_handlers
+from agent_desk.body_limit import BodyLimits, BodySizeLimit
+from agent_desk.errors import install_error_handlers
 from agent_desk.performance.booking_fast_path import BookingFastPath
 from agent_desk.state import build_state
 from backend import idcard
 from backend.booking.api_config import BookingApiConfig
 from backend.booking.demo_data import create_hospital
 from backend.booking.rules import BookingRules
-from backend.booking.signatures import sign
 from backend.db import transaction
+from backend.models.audit import AuditRecord
 from backend.models.booking import Booking, Patient
 from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
+from backend.signatures import signed_headers
 from tests.conftest import free_port
 
 TZ = BookingRules().tz
@@ -58,19 +59,26 @@ class Api:
     key_id: str
     factory: sessionmaker[Session]
 
+    def signed_request(
+        self, method: str, path: str, payload: object = None, *, secret: str = SECRET, skew: int = 0
+    ) -> tuple[bytes, dict[str, str]]:
+        """The body and headers a hospital sends (``signed_headers``: a new nonce each)."""
+        body = b"" if payload is None else json.dumps(payload).encode()
+        now = time.time() + skew
+        headers = signed_headers("X-Hospital-Key", self.key_id, secret, method, path, body, now=now)
+        return body, headers | {"Content-Type": "application/json"}
+
+    def send(
+        self, method: str, path: str, body: bytes, headers: dict[str, str]
+    ) -> dict[str, object]:
+        response = self.client.request(method, path, content=body, headers=headers)
+        return {"status": response.status_code, "json": response.json()}
+
     def signed(
         self, method: str, path: str, payload: object = None, *, secret: str = SECRET, skew: int = 0
     ) -> dict[str, object]:
-        body = b"" if payload is None else json.dumps(payload).encode()
-        ts = str(int(time.time()) + skew)
-        headers = {
-            "X-Hospital-Key": self.key_id,
-            "X-Timestamp": ts,
-            "X-Signature": sign(secret, method, path, ts, body),
-            "Content-Type": "application/json",
-        }
-        response = self.client.request(method, path, content=body, headers=headers)
-        return {"status": response.status_code, "json": response.json()}
+        body, headers = self.signed_request(method, path, payload, secret=secret, skew=skew)
+        return self.send(method, path, body, headers)
 
     def account(self) -> dict[str, str]:
         created = self.client.post("/api/public/accounts", json={"phone": new_phone()})
@@ -98,9 +106,7 @@ def _app(
     app = FastAPI()
     app.state.app = state
     install_error_handlers(app)
-    app.add_middleware(
-        BodySizeLimit, max_body_bytes=config.rules.max_body_bytes, prefixes=PARTNER_PREFIXES
-    )
+    app.add_middleware(BodySizeLimit, limits=BodyLimits(config.rules.max_body_bytes))
     if fast_path:
         app.add_middleware(BookingFastPath, state=state)
     app.include_router(public_booking.router)
@@ -225,6 +231,16 @@ def test_online_flow_end_to_end(api: Api) -> None:
     assert feed["json"]["items"][0]["booking"]["id_number"].count("*") == 0  # type: ignore[index]
     after = api.signed("GET", f"/api/hospital/bookings?cursor={feed['json']['next_cursor']}")  # type: ignore[index]
     assert after["json"]["items"] == []  # type: ignore[index]
+    # Each pull is on the audit trail with the bookings it revealed.
+    pulls = audited(api, "hospital.feed_pull", f"hospital:{api.hospital_code}")
+    assert [p.details["bookings"] for p in pulls] == [[booking["code"]], []]
+    assert pulls[0].details["next_cursor"] == feed["json"]["next_cursor"]  # type: ignore[index]
+
+
+def audited(api: Api, action: str, actor: str) -> list[AuditRecord]:
+    with api.factory() as session:
+        query = select(AuditRecord).where(AuditRecord.action == action, AuditRecord.actor == actor)
+        return list(session.scalars(query.order_by(AuditRecord.id)))
 
 
 def test_bad_input_gets_a_readable_4xx_and_writes_nothing(api: Api) -> None:
@@ -291,6 +307,26 @@ def test_hospital_requests_must_be_signed(api: Api) -> None:
     api.key_id = "hosp-nobody"
     unknown = api.signed("POST", "/api/hospital/schedules", payload)
     assert unknown["status"] == 401 and "密钥" in unknown["json"]["message"]  # type: ignore[index]
+
+
+def test_a_replayed_hospital_request_is_refused_and_audited(api: Api) -> None:
+    path = "/api/hospital/bookings?cursor=0"
+    body, headers = api.signed_request("GET", path)
+    assert api.send("GET", path, body, headers)["status"] == 200
+    # The captured request sent again within the window: refused, and on the audit trail.
+    replay = api.send("GET", path, body, headers)
+    assert replay["status"] == 401 and replay["json"]["error"] == "replayed-request"  # type: ignore[index]
+    (refused,) = audited(api, "hospital.replay_refused", f"hospital:{api.hospital_code}")
+    assert refused.details["nonce"] == headers["X-Nonce"] and refused.details["path"] == path
+    assert len(audited(api, "hospital.feed_pull", f"hospital:{api.hospital_code}")) == 1
+    # The nonce is signed: a replay with a fresh one does not check out; none at all neither.
+    swapped = api.send("GET", path, body, headers | {"X-Nonce": uuid.uuid4().hex})
+    assert swapped["status"] == 401 and "签名不正确" in swapped["json"]["message"]  # type: ignore[index]
+    bare = {k: v for k, v in headers.items() if k != "X-Nonce"}
+    missing = api.send("GET", path, body, bare)
+    assert missing["status"] == 401 and "X-Nonce" in missing["json"]["message"]  # type: ignore[index]
+    # The hospital's next request, newly signed, is served.
+    assert api.signed("GET", path)["status"] == 200
 
 
 def test_a_stopped_session_lists_patients_to_notify(api: Api) -> None:

@@ -345,7 +345,7 @@ def test_three_no_shows_reported_by_the_hospital_blacklist_the_patient(world: Wo
     assert err.value.code == "blacklisted"
     assert "2027-03-04" in err.value.message  # 90 days after the third no-show (Dec 4)
     with world.factory() as session:
-        items, cursor = bookings_since(session, world.ctx, world.hospital.id, 0)
+        items, cursor = bookings_since(session, world.ctx, world.hospital, 0)
     assert [i.kind for i in items].count("no_show") == 3
     assert cursor == items[-1].cursor
 

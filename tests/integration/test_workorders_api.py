@@ -4,19 +4,30 @@ signed in as real desk users (each request carries its user's session cookie).
 
 from __future__ import annotations
 
+import json
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
 
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent_desk.auth.guard import COOKIE
+from backend.db import transaction
 from backend.knowledge.demo_data import seed_knowledge_demo
+from backend.models.audit import AuditRecord
 from backend.models.users import Role
-from backend.workorders.platform_clients import issue_platform_key
+from backend.models.workorders import CityPlatformClient
+from backend.personal_data import PersonalDataCipher
+from backend.settings import Settings
+from backend.signatures import signed_headers
+from backend.workorders.platform_clients import PlatformKey, issue_platform_key
 from tests.desk_support import login, make_user
 
 Headers = dict[str, str]
@@ -159,17 +170,51 @@ def test_agents_search_and_leaders_edit_the_knowledge_base(
     assert found.json()[0]["article_id"] == made.json()["article_id"]
 
 
+@dataclass
+class Platform:
+    """The city 12345 platform's client: every request signed with a new nonce."""
+
+    client: TestClient
+    key: PlatformKey
+
+    def prepare(
+        self,
+        method: str,
+        path: str,
+        payload: object = None,
+        params: dict[str, object] | None = None,
+    ) -> tuple[str, bytes, Headers]:
+        if params:
+            path = f"{path}?{urlencode(params)}"
+        body = b"" if payload is None else json.dumps(payload).encode()
+        headers = signed_headers(
+            "X-Platform-Key", self.key.key_id, self.key.secret, method, path, body, now=time.time()
+        )
+        return path, body, headers | {"Content-Type": "application/json"}
+
+    def send(self, method: str, path: str, body: bytes, headers: Headers) -> Response:
+        return self.client.request(method, path, content=body, headers=headers)
+
+    def post(self, path: str, payload: object) -> Response:
+        return self.send("POST", *self.prepare("POST", path, payload))
+
+    def get(self, path: str, params: dict[str, object]) -> Response:
+        return self.send("GET", *self.prepare("GET", path, params=params))
+
+
 @pytest.fixture()
-def key(session_factory: sessionmaker[Session]) -> str:
-    """A new city platform client's API key."""
-    with session_factory() as session:
-        issued = issue_platform_key(session, f"12345-{uuid.uuid4().hex[:6]}")
-        session.commit()
-    return issued
+def platform(
+    client: TestClient, session_factory: sessionmaker[Session], desk_app_settings: Settings
+) -> Platform:
+    """A new city platform client with its signing key."""
+    cipher = PersonalDataCipher(desk_app_settings.data_key.get_secret_value())
+    with transaction(session_factory) as session:
+        key = issue_platform_key(session, cipher, f"12345-{uuid.uuid4().hex[:6]}")
+    return Platform(client, key)
 
 
 def test_the_city_platform_pushes_an_order_twice_and_pulls_the_reply(
-    client: TestClient, key: str, sign_in: Callable[[Role], Person]
+    client: TestClient, platform: Platform, sign_in: Callable[[Role], Person]
 ) -> None:
     desk = sign_in(Role.AGENT).headers
     platform_id = f"BJ12345-{uuid.uuid4().hex[:12]}"
@@ -186,11 +231,8 @@ def test_the_city_platform_pushes_an_order_twice_and_pulls_the_reply(
             }
         ]
     }
-    bad = client.post("/api/city-platform/orders", json=batch, headers={"X-Api-Key": "nope"})
-    assert bad.status_code == 401 and bad.json()["error"] == "bad-api-key"
-
-    first = client.post("/api/city-platform/orders", json=batch, headers={"X-Api-Key": key})
-    second = client.post("/api/city-platform/orders", json=batch, headers={"X-Api-Key": key})
+    first = platform.post("/api/city-platform/orders", batch)
+    second = platform.post("/api/city-platform/orders", batch)
     assert first.status_code == 200, first.text
     assert first.json()["results"][0]["status"] == "created"
     assert second.json()["results"][0]["status"] == "duplicate"
@@ -211,33 +253,30 @@ def test_the_city_platform_pushes_an_order_twice_and_pulls_the_reply(
         json={"reason": "申请人户籍在西城区"},
         headers=sign_in(Role.AGENT).headers,
     )
-    replies = client.get(
-        "/api/city-platform/replies",
-        params={"since": "2026-01-01T00:00:00+08:00"},
-        headers={"X-Api-Key": key},
+    replies = platform.get(
+        "/api/city-platform/replies", {"since": "2026-01-01T00:00:00+08:00"}
     ).json()["replies"]
     reply = next(r for r in replies if r["platform_order_id"] == platform_id)
     assert reply["state"] == "returned" and reply["returned_reason"] == "申请人户籍在西城区"
 
 
 def test_replies_page_through_orders_sharing_one_updated_at_each_exactly_once(
-    client: TestClient, key: str
+    platform: Platform,
 ) -> None:
     # One import stamps the whole batch with one time; a page smaller than the batch used to
     # end inside the tie, and a cursor of the time alone skipped the rest of it.
-    headers = {"X-Api-Key": key}
     start = datetime.now(UTC) - timedelta(seconds=1)
     tag = uuid.uuid4().hex[:8]
     ours = [f"BJ12345-{tag}-{n:02d}" for n in range(7)]
     batch = {"orders": [{"platform_order_id": pid, "title": "医保报销咨询"} for pid in ours]}
-    pushed = client.post("/api/city-platform/orders", json=batch, headers=headers)
+    pushed = platform.post("/api/city-platform/orders", batch)
     assert pushed.status_code == 200, pushed.text
 
     seen: list[str] = []
     ours_at: set[str] = set()
     params: dict[str, object] = {"since": start.isoformat(), "limit": 3}
     for _ in range(100):
-        page = client.get("/api/city-platform/replies", params=params, headers=headers)
+        page = platform.get("/api/city-platform/replies", params)
         assert page.status_code == 200, page.text
         body = page.json()
         if body["next"] is None:
@@ -255,3 +294,43 @@ def test_replies_page_through_orders_sharing_one_updated_at_each_exactly_once(
     assert len(ours_at) == 1  # the seven really share one updated_at, more than a page
     assert sorted(p for p in seen if p in ours) == ours
     assert len(seen) == len(set(seen))
+
+
+def test_city_platform_requests_must_be_signed_once_and_every_pull_is_audited(
+    client: TestClient, platform: Platform, session_factory: sessionmaker[Session]
+) -> None:
+    batch = {"orders": [{"platform_order_id": f"BJ12345-{uuid.uuid4().hex}", "title": "咨询"}]}
+    # The old bearer key, no signature, or a wrong secret: refused with the reason.
+    bearer = client.post("/api/city-platform/orders", json=batch, headers={"X-Api-Key": "cp_x"})
+    assert bearer.status_code == 401 and bearer.json()["error"] == "bad-signature"
+    assert "X-Platform-Key" in bearer.json()["message"]
+    forged = Platform(client, PlatformKey(platform.key.key_id, "guessed"))
+    wrong = forged.post("/api/city-platform/orders", batch)
+    assert wrong.status_code == 401 and "签名不正确" in wrong.json()["message"]
+
+    # A captured import sent again: refused and audited, the order imported once.
+    path, body, headers = platform.prepare("POST", "/api/city-platform/orders", batch)
+    assert platform.send("POST", path, body, headers).status_code == 200
+    replay = platform.send("POST", path, body, headers)
+    assert replay.status_code == 401 and replay.json()["error"] == "replayed-request"
+    actor = f"city:{platform_name(session_factory, platform.key)}"
+    (refused,) = audited(session_factory, "city_platform.replay_refused", actor)
+    assert refused.details["nonce"] == headers["X-Nonce"]
+    assert len(audited(session_factory, "workorder.create", actor)) == 1
+
+    since = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    assert platform.get("/api/city-platform/replies", {"since": since}).status_code == 200
+    (pull,) = audited(session_factory, "city_platform.replies_pull", actor)
+    assert pull.details["replies"] >= 1 and pull.details["since"] == since
+
+
+def platform_name(factory: sessionmaker[Session], key: PlatformKey) -> str:
+    with factory() as session:
+        query = select(CityPlatformClient.name).where(CityPlatformClient.key_id == key.key_id)
+        return session.scalars(query).one()
+
+
+def audited(factory: sessionmaker[Session], action: str, actor: str) -> list[AuditRecord]:
+    with factory() as session:
+        query = select(AuditRecord).where(AuditRecord.action == action, AuditRecord.actor == actor)
+        return list(session.scalars(query.order_by(AuditRecord.id)))
