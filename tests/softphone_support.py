@@ -23,11 +23,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.db import transaction
-from backend.flows.prompts import prompt_seconds
 from backend.models.calls import CallRecord, Recording, RecordingStatus
 from backend.models.users import Role
 from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
+from backend.speech.tts import prompt_seconds
 from backend.telephony.agents import AgentDirectory, AgentDraft
 from backend.telephony.phones import AgentPhones
 from ivr.acd.service import AcdService

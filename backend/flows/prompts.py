@@ -1,14 +1,11 @@
-"""`callcenter prompts build`: render every prompt of the production flows."""
+"""The production flows: the lines' flows with the prompt texts administrators edited."""
 
 from __future__ import annotations
 
-import wave
-
 from backend.flows.loader import load_line_flows
 from backend.flows.prompt_texts import apply_overrides, load_overrides, overrides_path
-from backend.flows.schema import Flow, PromptText
+from backend.flows.schema import Flow
 from backend.settings import Settings
-from backend.speech.tts import TtsRenderer, build_all_prompts
 
 
 def production_flows(settings: Settings) -> dict[str, Flow]:
@@ -26,20 +23,3 @@ def overrides_version(settings: Settings) -> tuple[int, int, int]:
     except FileNotFoundError:
         return (0, 0, 0)
     return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
-
-
-def build_prompts(settings: Settings) -> int:
-    return build_all_prompts(production_flows(settings).values(), settings).rendered
-
-
-def prompt_seconds(
-    settings: Settings, line: str, prompt_id: str, *, elderly: bool = False
-) -> float:
-    """How long a flow's prompt plays (renders it if needed): callers time their keys by it."""
-    flow = production_flows(settings)[line]
-    renderer = TtsRenderer(settings)
-    sound = renderer.render(
-        PromptText(f"{flow.name}/{prompt_id}", flow.prompts[prompt_id], flow.voice)
-    )
-    with wave.open(str(renderer.host_file(sound))) as audio:
-        return audio.getnframes() / audio.getframerate()

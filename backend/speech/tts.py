@@ -20,11 +20,13 @@ import os
 import subprocess
 import tempfile
 import threading
+import wave
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from backend.errors import CallCenterError
+from backend.flows.prompts import production_flows
 from backend.flows.schema import Flow, PromptText
 from backend.settings import Settings
 
@@ -188,3 +190,20 @@ def build_all_prompts(
                 recorded += renderer.is_recorded(name)
                 sounds.append(name)
     return BuildReport(rendered=len(sounds), recorded=recorded, sounds=tuple(sounds))
+
+
+def build_prompts(settings: Settings) -> int:
+    return build_all_prompts(production_flows(settings).values(), settings).rendered
+
+
+def prompt_seconds(
+    settings: Settings, line: str, prompt_id: str, *, elderly: bool = False
+) -> float:
+    """How long a flow's prompt plays (renders it if needed): callers time their keys by it."""
+    flow = production_flows(settings)[line]
+    renderer = TtsRenderer(settings)
+    sound = renderer.render(
+        PromptText(f"{flow.name}/{prompt_id}", flow.prompts[prompt_id], flow.voice)
+    )
+    with wave.open(str(renderer.host_file(sound))) as audio:
+        return audio.getnframes() / audio.getframerate()

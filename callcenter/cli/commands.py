@@ -95,7 +95,7 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_prompts(args: argparse.Namespace, settings: Settings) -> int:
-    from backend.flows.prompts import build_prompts
+    from backend.speech.tts import build_prompts
 
     count = build_prompts(settings)
     print(f"{count} prompts rendered into {settings.effective_sounds_dir / 'cc'}")

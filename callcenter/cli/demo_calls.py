@@ -15,10 +15,10 @@ from backend.acd.states import AgentState
 from backend.acd.store import AcdStore
 from backend.ami.client import AmiClient
 from backend.db import make_engine, make_session_factory
-from backend.flows.prompts import prompt_seconds
 from backend.models.agents import Agent
 from backend.models.calls import CallRecord
 from backend.settings import Settings
+from backend.speech.tts import prompt_seconds
 from ivr.pbx.simulated import carrier_channel, simulated_call
 
 # (line, caller, keys, seconds on the line, what the caller does); the DIDs are settings

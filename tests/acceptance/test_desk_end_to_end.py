@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.flows.prompts import prompt_seconds
 from backend.models.calls import CallRecord, Disposition, Recording, RecordingStatus
 from backend.models.users import Role
 from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
+from backend.speech.tts import prompt_seconds
 from ivr.acd.service import AcdService
 from tests.asterisk_fixtures import DID_114, SimulatedAgents, SimulatedCaller
 from tests.browser.test_desk_browser import seed_hospital

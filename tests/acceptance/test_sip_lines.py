@@ -27,12 +27,12 @@ from backend.acd.skills import skill_configs
 from backend.acd.states import AgentState
 from backend.acd.store import AcdStore
 from backend.ami.client import AmiClient
-from backend.flows.prompts import production_flows, prompt_seconds
+from backend.flows.prompts import production_flows
 from backend.models.calls import CallRecord, Disposition, Recording, RecordingStatus
 from backend.models.users import Role
 from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
-from backend.speech.tts import TtsRenderer
+from backend.speech.tts import TtsRenderer, prompt_seconds
 from ivr.acd.service import build_acd
 from ivr.main import build_controller
 from ivr.pbx.instance import AsteriskInstance
