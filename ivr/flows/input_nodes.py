@@ -1,0 +1,118 @@
+"""The node kinds that ask the caller for something: a key (menu), digits (collect), a key
+or a spoken choice (speech), a satisfaction score (survey)."""
+
+from __future__ import annotations
+
+from backend.flows.schema import DIGITS, CollectNode, MenuNode, SpeechNode, SurveyNode
+from backend.flows.validators import InputRejected, validate_input
+from backend.personal_data import mask_id_number
+from ivr.flows.call_run import CallerGone, CallRunBase, Step
+from ivr.flows.intents import grammar, option_key_for
+
+
+class CallerInputNodes(CallRunBase):
+    async def _menu(self, name: str, node: MenuNode) -> Step:
+        pressed: list[str] = []
+        for attempt in range(1, node.retries + 1):
+            digit = await self._say(node.prompt, DIGITS)
+            if not digit:
+                digit = await self.channel.wait_for_digit(node.timeout_ms)
+            if not digit:
+                pressed.append("-")
+                if attempt < node.retries:
+                    await self._say(node.timeout_prompt)
+                continue
+            pressed.append(digit)
+            if digit in node.options:
+                step = self._choose(node, digit, "key")
+                step.input = "".join(pressed)
+                return step
+            await self._say(node.invalid_prompt)
+        return Step(node.fallback, input="".join(pressed), outcome="retries_exhausted")
+
+    async def _collect(self, name: str, node: CollectNode) -> Step:
+        entered: list[str] = []
+        reasons: list[str] = []
+        for _ in range(node.retries):
+            # One digit more than needed: GET DATA stops at max_digits, so the '#' callers are
+            # told to press after the last digit would otherwise end the *next* GET DATA with
+            # nothing. With room for it, '#' ends this one and no digit is left over.
+            reply = await self.channel.get_data(
+                await self._sound(node.prompt), node.timeout_ms, node.max_digits + 1
+            )
+            raw = reply.digits
+            entered.append(self._mask(node, raw) if raw else "-")
+            try:
+                if len(raw) < node.min_digits:
+                    raise InputRejected("输入位数不足" if raw else "未输入")
+                if len(raw) > node.max_digits:
+                    raise InputRejected("输入位数过多")
+                value = validate_input(node.validator, raw)
+            except InputRejected as exc:
+                reasons.append(str(exc))
+                await self._say(node.invalid_prompt)
+                continue
+            self.state.variables[node.store_as] = value
+            return Step(
+                node.next,
+                input=",".join(entered),
+                outcome="accepted",
+                details={"rejected": reasons},
+            )
+        return Step(
+            node.fallback,
+            input=",".join(entered),
+            outcome="retries_exhausted",
+            details={"rejected": reasons},
+        )
+
+    @staticmethod
+    def _mask(node: CollectNode, raw: str) -> str:
+        return mask_id_number(raw) if node.sensitive else raw
+
+    async def _speech(self, name: str, node: SpeechNode) -> Step:
+        menu = self.flow.nodes[node.menu]
+        assert isinstance(menu, MenuNode)
+        recognizer = self.ports.speech
+        digit = await self._say(node.prompt, DIGITS)
+        if not digit and recognizer is not None:
+            path = recognizer.utterance_path(self.call, name)
+            result = await self.channel.record_file(
+                path,
+                "wav",
+                escape_digits=DIGITS,
+                timeout_ms=node.max_seconds * 1000,
+                silence_seconds=node.silence_seconds,
+            )
+            if result.ended_by == "hangup":
+                raise CallerGone()
+            if result.ended_by == "dtmf" and result.digit:
+                digit = result.digit
+            else:
+                heard = await recognizer.recognize(path, grammar(menu, node.decoys))
+                key = option_key_for(heard, menu, node.min_confidence)
+                details = {"confidence": heard.confidence if heard else 0.0}
+                text = heard.text if heard else ""
+                if key is None:
+                    return Step(
+                        node.fallback, input=text, outcome="not_understood", details=details
+                    )
+                step = self._choose(menu, key, "speech", text)
+                step.details = details
+                return step
+        if digit and digit in menu.options:
+            return self._choose(menu, digit, "key")
+        return Step(
+            node.fallback, input=digit or "", outcome="no_speech" if not digit else "invalid_key"
+        )
+
+    async def _survey(self, name: str, node: SurveyNode) -> Step:
+        keys = "".join(str(score) for score in range(1, node.scale + 1))
+        digit = await self._say(node.prompt, keys)
+        if not digit:
+            digit = await self.channel.wait_for_digit(node.timeout_ms)
+        if digit and digit in keys:
+            self.satisfaction = int(digit)
+            await self._say(node.thanks_prompt)
+            return Step(node.next, input=digit, outcome="scored")
+        return Step(node.next, input=digit or "", outcome="no_score")

@@ -1,0 +1,101 @@
+"""The node kinds that hand the caller to a service: the queue (an agent), a recorded
+message, the booking look-up and cancellation."""
+
+from __future__ import annotations
+
+from backend.flows.schema import BookingCancelNode, BookingLookupNode, MessageNode, QueueNode
+from ivr.flows.call_run import CallerGone, CallRunBase, Step
+from ivr.flows.ports import IvrExit, LeftMessage, QueueStatus
+
+
+class ServiceNodes(CallRunBase):
+    async def _queue(self, name: str, node: QueueNode) -> Step:
+        priority = node.priority
+        if self.state.elderly and node.elderly_priority is not None:
+            priority = max(priority, node.elderly_priority)
+        if self.state.repeat_caller and node.repeat_priority is not None:
+            priority = max(priority, node.repeat_priority)
+        if node.intent and not self.state.intent:
+            self.state.intent = node.intent
+        await self._say(node.prompt)
+        details = {"skill": node.skill, "priority": priority, "elderly": self.state.elderly}
+        self._record(
+            name,
+            node,
+            self.ports.clock.now(),
+            self.ports.clock.monotonic(),
+            Step(None, outcome="handed_to_queue", details=details),
+        )
+        if self.left_ivr is None:
+            # A second hand-off (after "no agent", back through a menu) is part of the
+            # after-queue path; the IVR was left at the first.
+            await self._leave(IvrExit.QUEUE, node.skill, priority)
+        outcome = await self.ports.queue.enter_queue(self.channel, self.call, node.skill, priority)
+        after = {"agent_id": outcome.agent_id, "caller_on_line": outcome.caller_on_line}
+        following: str | None = None
+        if outcome.status is QueueStatus.ANSWERED and outcome.caller_on_line:
+            following = node.after_agent
+        elif outcome.status is QueueStatus.NO_AGENT:
+            following = node.fallback
+        return Step(following, outcome=outcome.status.value, details=after)
+
+    async def _message(self, name: str, node: MessageNode) -> Step:
+        sink = self.ports.messages
+        assert sink is not None
+        path = sink.message_path(self.call)
+        await self._say(node.prompt)
+        began = self.ports.clock.monotonic()
+        ended_by = "hangup"
+        try:
+            result = await self.channel.record_file(
+                path,
+                "wav",
+                escape_digits="#",
+                timeout_ms=node.max_seconds * 1000,
+                silence_seconds=node.silence_seconds,
+                beep=True,
+            )
+            ended_by = result.ended_by
+        finally:
+            # Keep what the caller said even when they hung up while recording.
+            seconds = round(self.ports.clock.monotonic() - began, 3)
+            message = LeftMessage(node.topic, path + ".wav", seconds, ended_by, self.state.intent)
+            kept = await sink.message_left(self.call, message)
+            self.message_left = True
+        if ended_by == "hangup":
+            raise CallerGone()
+        if kept.no_callback:
+            await self._say_text(kept.no_callback)
+        else:
+            await self._say(node.saved_prompt)
+        details = {"reference": kept.reference, "seconds": seconds}
+        return Step(node.next, outcome="message_left", details=details)
+
+    async def _booking_lookup(self, name: str, node: BookingLookupNode) -> Step:
+        bookings = self.ports.bookings
+        assert bookings is not None
+        id_number = self.state.variables[node.id_from]
+        code = self.state.variables[node.code_from]
+        booking = await bookings.find_booking(self.call, id_number, code)
+        if booking is None:
+            await self._say(node.not_found_prompt)
+            return Step(node.not_found, outcome="not_found")
+        await self._say_text(booking.speech)
+        self.served = True
+        details = {"reference": booking.reference, "cancellable": booking.cancellable}
+        return Step(node.found, outcome="found", details=details)
+
+    async def _booking_cancel(self, name: str, node: BookingCancelNode) -> Step:
+        bookings = self.ports.bookings
+        assert bookings is not None
+        id_number = self.state.variables[node.id_from]
+        code = self.state.variables[node.code_from]
+        result = await bookings.cancel_booking(self.call, id_number, code)
+        if result.cancelled:
+            await self._say(node.done_prompt)
+            self.served = True
+            return Step(node.next, outcome="cancelled")
+        await self._say(node.refused_prompt)
+        if result.reason:
+            await self._say_text(result.reason)
+        return Step(node.next, outcome="refused", details={"reason": result.reason})
