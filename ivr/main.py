@@ -27,7 +27,7 @@ from backend.settings import Settings
 from backend.speech.tts import TtsRenderer
 from backend.telephony.callback_gate import CallbackGate
 from backend.workcalendar import WorkCalendar
-from ivr.acd.service import build_acd
+from ivr.acd.service import AcdService, build_acd
 from ivr.agi.server import AgiServer, Handler
 from ivr.agi.session import AgiSession
 from ivr.call_lifecycle import CallLifecycle
@@ -40,7 +40,7 @@ from ivr.flows.ports import Clock, QueueHandoff
 from ivr.journal import SqlCallJournal
 from ivr.outbound.callback_tasks import SqlCallbackTasks
 from ivr.outbound.route import OUTBOUND_SCRIPT
-from ivr.outbound.service import build_outbound, check_callback_skills
+from ivr.outbound.service import OutboundService, build_outbound, check_callback_skills
 from ivr.speech.asr import VoskRecognizer
 from ivr.transfer import TRANSFER_SCRIPT, TransferHandler
 from recordings.index import RecordingIndex
@@ -140,6 +140,33 @@ def controller_id(settings: Settings) -> str:
     return f"{socket.gethostname()}:{settings.agi_port}"
 
 
+def agi_server(
+    settings: Settings,
+    controller: Controller,
+    acd: AcdService,
+    transfer: TransferHandler,
+    outbound: OutboundService,
+) -> AgiServer:
+    """The FastAGI server with every script the controller answers: each line's flow, the
+    ACD's routes, transfers and outbound calls."""
+    routes: dict[str, Handler] = {
+        **controller.handlers(),
+        **acd.agi_routes(),
+        TRANSFER_SCRIPT: transfer,
+        OUTBOUND_SCRIPT: outbound.route,
+    }
+    return AgiServer(routes, settings.agi_bind, settings.agi_port, permit=settings.agi_peers)
+
+
+def stop_on_signals() -> asyncio.Event:
+    """An event SIGTERM or SIGINT sets: the controller's cue to finish its calls and stop."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
 async def run_controller(settings: Settings) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     session_factory = make_session_factory(make_engine(settings))
@@ -171,21 +198,8 @@ async def run_controller(settings: Settings) -> None:
     outbound = build_outbound(
         settings, session_factory, redis, acd, tasks, controller.lifecycle, renderer
     )
-    server = AgiServer(
-        {
-            **controller.handlers(),
-            **acd.agi_routes(),
-            TRANSFER_SCRIPT: transfer,
-            OUTBOUND_SCRIPT: outbound.route,
-        },
-        settings.agi_bind,
-        settings.agi_port,
-        permit=settings.agi_peers,
-    )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    server = agi_server(settings, controller, acd, transfer, outbound)
+    stop = stop_on_signals()
     routing = asyncio.create_task(acd.run(stop))
     feeding = asyncio.create_task(outbound.feeder.run(stop))
     await acd.dispatcher.ready.wait()  # earlier calls released before new ones come in
