@@ -34,9 +34,9 @@ from ivr.call_lifecycle import CallLifecycle
 from ivr.callers import SqlCallerDirectory, elderly_by_registration
 from ivr.flows.booking_adapter import ServiceBookingLookup
 from ivr.flows.call import call_info
-from ivr.flows.engine import FlowEngine, FlowPorts, SystemClock
+from ivr.flows.engine import FlowEngine
 from ivr.flows.message_adapter import WorkOrderMessageSink
-from ivr.flows.ports import Clock, QueueHandoff
+from ivr.flows.ports import Clock, FlowPorts, QueueHandoff, SystemClock
 from ivr.journal import SqlCallJournal
 from ivr.outbound.callback_tasks import SqlCallbackTasks
 from ivr.outbound.route import OUTBOUND_SCRIPT

@@ -12,20 +12,19 @@ import logging
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from backend.flows.schema import MenuNode, Node, PromptText
+from backend.flows.schema import Flow, MenuNode, Node, PromptText
 from ivr.flows.ports import (
     CallInfo,
     CallState,
     Channel,
+    FlowPorts,
     IvrExit,
     IvrSummary,
     StepRecord,
 )
-
-if TYPE_CHECKING:
-    from ivr.flows.engine import FlowEngine
 
 # The engine's log, as before the walk had a module of its own.
 log = logging.getLogger("ivr.flows.engine")
@@ -47,10 +46,12 @@ class Step:
 
 
 class CallRunBase:
-    def __init__(self, engine: FlowEngine, channel: Channel, call: CallInfo) -> None:
-        self.flow = engine.flow
-        self.ports = engine.ports
-        self.tz = engine.tz
+    def __init__(
+        self, flow: Flow, ports: FlowPorts, tz: ZoneInfo, channel: Channel, call: CallInfo
+    ) -> None:
+        self.flow = flow
+        self.ports = ports
+        self.tz = tz
         self.channel = channel
         self.call = call
         self.state = CallState()

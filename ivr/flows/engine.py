@@ -1,7 +1,7 @@
 """The flow engine: walks a flow's nodes for one call over an abstract channel.
 
 Pure call logic: everything outside (AGI, ACD, database, TTS, ASR) comes in through
-``FlowPorts``. Every node visited becomes a ``StepRecord``; the journal gets the path when
+``FlowPorts`` (ivr/flows/ports.py). Every node visited becomes a ``StepRecord``; the journal gets the path when
 the caller leaves the IVR (queue, hang-up, message or self-service) and again after the queue
 (survey).
 
@@ -12,10 +12,7 @@ ivr/flows/service_nodes.py; the plain ones (play, branches, hang-up) are here.
 
 from __future__ import annotations
 
-import time as _time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from backend.errors import CallCenterError
@@ -29,51 +26,13 @@ from backend.flows.schema import (
     TimeBranchNode,
 )
 from backend.localtime import DEFAULT_TIMEZONE, zone
-from backend.workcalendar import WorkCalendar
 from ivr.agi.errors import CallHungUp
 from ivr.flows.call_run import CallerGone, Step
 from ivr.flows.input_nodes import CallerInputNodes
-from ivr.flows.ports import (
-    BookingLookup,
-    CallerDirectory,
-    CallerProfile,
-    CallInfo,
-    CallJournal,
-    Channel,
-    Clock,
-    IvrExit,
-    IvrSummary,
-    MessageSink,
-    PromptRenderer,
-    QueueHandoff,
-    SpeechRecognizer,
-)
+from ivr.flows.ports import CallerProfile, CallInfo, Channel, FlowPorts, IvrExit, IvrSummary
 from ivr.flows.service_nodes import ServiceNodes
 
 MAX_STEPS = 200
-
-
-class SystemClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-    def monotonic(self) -> float:
-        return _time.monotonic()
-
-
-@dataclass(frozen=True)
-class FlowPorts:
-    """The engine's collaborators; optional ones are needed only by flows that use them."""
-
-    renderer: PromptRenderer
-    queue: QueueHandoff
-    journal: CallJournal
-    calendar: WorkCalendar
-    clock: Clock = field(default_factory=SystemClock)
-    callers: CallerDirectory | None = None
-    messages: MessageSink | None = None
-    bookings: BookingLookup | None = None
-    speech: SpeechRecognizer | None = None
 
 
 class MissingPort(CallCenterError):
@@ -107,7 +66,7 @@ class FlowEngine:
         self.tz = zone(flow.timezone or timezone)
 
     async def run(self, channel: Channel, call: CallInfo) -> IvrSummary:
-        return await _CallRun(self, channel, call).run()
+        return await _CallRun(self.flow, self.ports, self.tz, channel, call).run()
 
 
 class _CallRun(CallerInputNodes, ServiceNodes):

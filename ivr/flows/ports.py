@@ -7,12 +7,14 @@ data, the call journal, TTS and ASR all arrive through these.
 from __future__ import annotations
 
 import enum
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from backend.flows.schema import PromptText
+from backend.workcalendar import WorkCalendar
 
 # ---------------------------------------------------------------------------------------------
 # The channel: the subset of ivr.agi.session.AgiSession the engine drives.
@@ -247,3 +249,32 @@ class SpeechRecognizer(Protocol):
 class Clock(Protocol):
     def now(self) -> datetime: ...  # timezone-aware
     def monotonic(self) -> float: ...
+
+
+class SystemClock:
+    """The clock of a real call (tests give the engine one they step by hand)."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+
+# ---------------------------------------------------------------------------------------------
+# All of them, as the composition root gives them to the engine.
+
+
+@dataclass(frozen=True)
+class FlowPorts:
+    """The engine's collaborators; optional ones are needed only by flows that use them."""
+
+    renderer: PromptRenderer
+    queue: QueueHandoff
+    journal: CallJournal
+    calendar: WorkCalendar
+    clock: Clock = field(default_factory=SystemClock)
+    callers: CallerDirectory | None = None
+    messages: MessageSink | None = None
+    bookings: BookingLookup | None = None
+    speech: SpeechRecognizer | None = None

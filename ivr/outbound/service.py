@@ -17,8 +17,7 @@ from backend.telephony.dial_requests import DialRequests
 from backend.workcalendar import WorkCalendar
 from ivr.acd.service import AcdService
 from ivr.call_lifecycle import CallLifecycle
-from ivr.flows.engine import SystemClock
-from ivr.flows.ports import PromptRenderer
+from ivr.flows.ports import PromptRenderer, SystemClock
 from ivr.outbound.callback_tasks import CallbackTaskFeeder, SqlCallbackTasks
 from ivr.outbound.records import OutboundRecords
 from ivr.outbound.route import OutboundRoute, OutboundSettings
