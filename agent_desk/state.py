@@ -26,6 +26,7 @@ from starlette.requests import HTTPConnection
 from agent_desk.auth.policy import LockoutPolicy, parse_allowlist
 from agent_desk.auth.service import AuthService
 from agent_desk.auth.sessions import SessionStore
+from agent_desk.auth.throttle import LoginThrottle
 from backend.acd.skills import skill_configs
 from backend.acd.store import AcdStore
 from backend.ami.client import AmiClient, AmiError
@@ -150,13 +151,20 @@ def build_state(
     cipher = PersonalDataCipher(settings.data_key.get_secret_value())
     sessions = SessionStore(client, settings.desk_redis_prefix, settings.session_minutes)
     lockout = LockoutPolicy(settings.lockout_threshold, settings.lockout_minutes)
+    throttle = LoginThrottle(
+        client,
+        settings.desk_redis_prefix,
+        per_address=settings.login_throttle_per_address,
+        per_username=settings.login_throttle_per_username,
+        window_seconds=settings.login_throttle_window_seconds,
+    )
     booking_api = booking_api or BookingApiConfig.from_settings(settings)
     return AppState(
         settings=settings,
         session_factory=session_factory,
         redis=client,
         cipher=cipher,
-        auth=AuthService(session_factory, sessions, lockout, timezone=settings.timezone),
+        auth=AuthService(session_factory, sessions, lockout, throttle, timezone=settings.timezone),
         phones=AgentPhones(cipher, settings.sip_realm),
         admin_networks=parse_allowlist(settings.admin_ip_allowlist),
         # An edit refreshes the index of the process that made it at once; with several desk

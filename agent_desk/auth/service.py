@@ -21,6 +21,7 @@ from agent_desk.auth.errors import AccountLocked, LoginFailed
 from agent_desk.auth.permissions import needs_second_factor
 from agent_desk.auth.policy import LockoutPolicy
 from agent_desk.auth.sessions import DeskSession, SessionStore, Stage
+from agent_desk.auth.throttle import LoginThrottle, LoginThrottled
 from backend.db import transaction
 from backend.errors import Conflict, Refused
 from backend.localtime import DEFAULT_TIMEZONE, zone
@@ -46,6 +47,7 @@ class AuthService:
         factory: sessionmaker[Session],
         sessions: SessionStore,
         lockout: LockoutPolicy,
+        throttle: LoginThrottle,
         *,
         clock: Callable[[], datetime] = utcnow,
         timezone: str = DEFAULT_TIMEZONE,
@@ -55,13 +57,30 @@ class AuthService:
         self._tz = zone(timezone)
         self.sessions = sessions
         self._lockout = lockout
+        self._throttle = throttle
         self._clock = clock
         self._dummy_hash = ""
 
     # Password ----------------------------------------------------------------------------
 
     def login(self, username: str, password: str, source_ip: str) -> tuple[str, DeskSession]:
-        """A new session token; LoginFailed / AccountLocked otherwise (audited either way)."""
+        """A new session token; LoginThrottled before anything else is looked at when the
+        address or the name has failed too often; LoginFailed / AccountLocked otherwise
+        (audited either way)."""
+        refusal = self._throttle.reserve(source_ip, username)
+        if refusal is not None:
+            if refusal.first:
+                with transaction(self._factory) as db:
+                    add_audit(db, username or "?", "auth.login_throttled", source_ip=source_ip,
+                              details={"by": refusal.by, "retry_after": refusal.retry_after})  # fmt: skip
+            raise LoginThrottled(refusal.retry_after)
+        token, session = self._check_password(username, password, source_ip)
+        self._throttle.release(source_ip, username)
+        return token, session
+
+    def _check_password(
+        self, username: str, password: str, source_ip: str
+    ) -> tuple[str, DeskSession]:
         now = self._clock()
         with transaction(self._factory) as db:
             user = db.scalars(

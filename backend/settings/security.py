@@ -20,3 +20,9 @@ class SecuritySettings(SettingsGroup):
     lockout_threshold: int = Field(default=5, ge=1, le=100)
     lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
     admin_ip_allowlist: str = "127.0.0.1/32,::1/128"
+    # Sign-in throttle, checked before the password: failed sign-ins allowed per client address
+    # and per user name within the window, then 429 until the window ends. The address count
+    # is higher: a call centre's agents may all sign in from behind one address.
+    login_throttle_per_address: int = Field(default=30, ge=1, le=10_000)
+    login_throttle_per_username: int = Field(default=10, ge=1, le=1_000)
+    login_throttle_window_seconds: int = Field(default=600, ge=10, le=24 * 3600)
