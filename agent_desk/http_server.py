@@ -16,6 +16,7 @@ import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 
 from agent_desk.performance.http_protocol import DeskHttpProtocol
+from backend import log_privacy
 from backend.errors import CallCenterError
 from backend.settings import Settings, load_settings
 
@@ -39,6 +40,7 @@ def desk_app() -> Any:
     ``serve_desk`` has normally stopped a wrong setting before any worker started)."""
     from agent_desk.app import create_app
 
+    log_privacy.install()  # a spawned worker is a process of its own
     try:
         return create_app(load_settings(), warm_knowledge_index=True)
     except CallCenterError as exc:

@@ -19,6 +19,9 @@ def make_engine(settings: Settings, *, pool_size: int = 10, max_overflow: int = 
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_pre_ping=True,
+        # A database error's message would carry the statement's values (names, numbers)
+        # into the log that reports it.
+        hide_parameters=True,
         future=True,
     )
 

@@ -76,6 +76,9 @@ def settings(database_url: str, run_id: str, tmp_path_factory: pytest.TempPathFa
         desk_port=free_port(),
         asterisk_http_port=free_port(),
         **rtp_range(run_id),
+        # Tests read the dialplan's steps in messages.log (tests/acceptance/test_log_privacy.py
+        # shows the stack as deployed, without this trace).
+        asterisk_verbose=3,
         # When the controller is down, the dialplan sends callers to this simulated agent.
         fallback_agents="Local/fallback@sim-agent",
         did_114=DID_114,

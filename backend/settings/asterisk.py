@@ -35,6 +35,11 @@ class AsteriskSettings(SettingsGroup):
     # ranges of their own, and a firewall in front opens exactly this range.
     rtp_port_start: int = Field(default=10000, ge=1024, le=65534)
     rtp_port_end: int = Field(default=20000, ge=1025, le=65535)
+    # Asterisk's verbose trace (dialplan steps, Dial strings) names the numbers callers dial
+    # and are called on, so it stays out of its logs; tests that read the dialplan's steps in
+    # messages.log turn it up (3). Production refuses anything above 0: an operator watches
+    # a live console (asterisk -rvvv), which is not written down.
+    asterisk_verbose: int = Field(default=0, ge=0, le=5)
 
     # Paths as Asterisk sees them and as Python sees them. For the built-in Asterisk the
     # Python side is the same path under the chroot; for a remote one, a shared mount.

@@ -44,6 +44,8 @@ class Settings(
             value = getattr(self, name).get_secret_value()
             if value in (DEV_SECRET, DEV_DATA_KEY):
                 raise ConfigError(name, "still has its development default; set a real secret")
+        if self.asterisk_verbose:
+            raise ConfigError("asterisk_verbose", "must be 0 in production (numbers in logs)")
         # A softphone's SIP password and call audio set-up must not cross a network in clear:
         # plain WS is only acceptable where it never leaves the host (a TLS proxy in front).
         if not self.asterisk_tls and not is_loopback(self.asterisk_http_bind):

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from backend import log_privacy
 from backend.errors import CallCenterError
 from backend.settings import load_settings
 from callcenter.cli.audit_commands import add_audit_parser
@@ -61,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Every process of the stack is a `callcenter` command: its log lines are masked from here.
+    log_privacy.install()
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings()

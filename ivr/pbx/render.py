@@ -42,6 +42,10 @@ def placeholder_values(settings: Settings) -> dict[str, str]:
         "RTP_START": str(settings.rtp_port_start),
         "RTP_END": str(settings.rtp_port_end),
         "AGI_URL": settings.agi_url,
+        "VERBOSE": str(settings.asterisk_verbose),
+        "MESSAGES_VERBOSE": f",verbose({settings.asterisk_verbose})"
+        if settings.asterisk_verbose
+        else "",
         "RECORDINGS_DIR": settings.effective_asterisk_recordings_dir,
         "SOUNDS_DIR": settings.effective_asterisk_sounds_dir,
         "FALLBACK_AGENTS": settings.fallback_agents,

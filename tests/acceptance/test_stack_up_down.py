@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,20 +13,10 @@ from backend.migrate import scratch_database
 from backend.settings import load_settings, port_is_free
 from callcenter.cli.processes import ProcessTable
 from ivr.pbx.instance import AsteriskInstance
-from tests.conftest import ADMIN_URL, free_port
+from tests.conftest import ADMIN_URL
+from tests.stack_process import run_cli, stack_environment
 
 pytestmark = pytest.mark.asterisk
-
-
-def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "callcenter.cli.main", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **env},
-        timeout=300,
-        check=False,
-    )
 
 
 @pytest.fixture()
@@ -42,17 +29,7 @@ def stack_database(run_id: str) -> Iterator[str]:
 def test_up_starts_every_service_and_down_stops_them_all(
     stack_database: str, run_id: str, tmp_path: Path
 ) -> None:
-    env = {
-        "CC_DATABASE_URL": stack_database,
-        "CC_STATE_DIR": str(tmp_path),
-        "CC_ASTERISK_INSTANCE": f"stack-{run_id}",
-        "CC_AMI_PORT": str(free_port()),
-        "CC_SIP_PORT": str(free_port()),
-        "CC_ASTERISK_HTTP_PORT": str(free_port()),
-        "CC_AGI_PORT": str(free_port()),
-        "CC_DESK_PORT": str(free_port()),
-        "CC_DESK_REDIS_PREFIX": f"stack-{run_id}",
-    }
+    env = stack_environment(stack_database, tmp_path, f"stack-{run_id}")
     stack = load_settings(**{k.removeprefix("CC_").lower(): v for k, v in env.items()})
     table = ProcessTable(tmp_path)
     try:

@@ -14,8 +14,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
+from backend.errors import ConfigError
 from backend.flows.loader import DATA_DIR, load_line_flows
 from backend.lines import LINES
 from backend.settings import load_settings
@@ -108,3 +110,16 @@ def test_each_built_in_instance_gets_the_test_contexts_it_needs() -> None:
     assert all(context in demo for context in SIMULATED)
     assert not any(context in demo for context in BENCH)
     assert TEST_CONTEXT.findall(production) == []
+
+
+def test_the_deployed_asterisk_writes_no_verbose_trace(tmp_path: Path) -> None:
+    # Dialplan steps and Dial strings name the numbers dialled (issue 18, item 11).
+    files = render_as_deployed(tmp_path)
+    assert re.search(r"^verbose = 0$", files["asterisk.conf"], re.MULTILINE)
+    logfiles = [line for line in files["logger.conf"].splitlines() if "=>" in line]
+    assert logfiles and not [line for line in logfiles if "verbose" in line]
+    with pytest.raises(ConfigError) as refused:
+        load_settings(environment="production", asterisk_verbose=3, **SECRET_FIELDS)
+    assert "CC_ASTERISK_VERBOSE" in str(refused.value)
+    traced = render.render(load_settings(asterisk_verbose=3)).files["logger.conf"]
+    assert "messages.log => notice,warning,error,verbose(3)" in traced
