@@ -22,17 +22,17 @@ import pytest
 from sqlalchemy import select
 
 from backend import idcard
+from backend.ami.client import AmiClient
 from backend.db import make_engine, make_session_factory
+from backend.flows.loader import load_line_flows
+from backend.flows.schema import PromptText
 from backend.migrate import scratch_database
 from backend.models.calls import CallRecord, Direction
 from backend.settings import Settings, load_settings
-from ivr.ami.client import AmiClient
-from ivr.flows.loader import load_line_flows
-from ivr.flows.ports import PromptText
+from backend.speech.tts import TtsRenderer
 from ivr.journal import ivr_path
 from ivr.pbx.instance import AsteriskInstance
 from ivr.pbx.simulated import carrier_channel, simulated_call
-from ivr.speech.tts import TtsRenderer
 from tests.conftest import ADMIN_URL
 from tests.stack_process import run_cli, stack_environment
 
