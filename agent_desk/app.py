@@ -36,6 +36,7 @@ from agent_desk.api import supervisor as supervisor_api
 from agent_desk.auth import routes as auth_routes
 from agent_desk.auth.middleware import SessionUserMiddleware
 from agent_desk.body_limit import BodySizeLimit, desk_body_limits
+from agent_desk.client_address import with_client_address
 from agent_desk.errors import install_error_handlers
 from agent_desk.pages import routes as pages
 from agent_desk.performance.booking_fast_path import BookingFastPath
@@ -44,6 +45,7 @@ from backend.ami.client import AmiClient
 from backend.db import make_engine, make_session_factory
 from backend.knowledge import service as knowledge_service
 from backend.settings import Settings
+from backend.settings.addresses import IPNetwork
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 
@@ -82,8 +84,10 @@ class DeskApp(FastAPI):
     becomes uvicorn's plain 500, the same as the error layer's."""
 
     booking_fast_path: ASGIApp | None = None  # wraps FastAPI's own __call__
+    trusted_proxies: tuple[IPNetwork, ...] = ()  # CC_TRUSTED_PROXIES
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope = with_client_address(scope, self.trusted_proxies)
         if self.booking_fast_path is None:
             await super().__call__(scope, receive, send)
         else:
@@ -161,6 +165,7 @@ def create_app(
 def install_http_layers(app: DeskApp, state: AppState) -> None:
     """The error handlers, the middlewares, the booking fast path and the static files."""
     install_error_handlers(app)
+    app.trusted_proxies = state.settings.proxy_networks
     # Added first, so inside the session layer: its 413 gets the security headers too.
     limits = desk_body_limits(state.settings, state.booking_api.rules.max_body_bytes)
     app.add_middleware(BodySizeLimit, limits=limits)

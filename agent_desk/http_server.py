@@ -25,7 +25,9 @@ log = logging.getLogger(__name__)
 
 def serve(app: Any, *, host: str, port: int, fast_path: bool, **options: Any) -> None:
     """``uvicorn.run``, with the fast path on uvloop and ``DeskHttpProtocol``; ``options``
-    are uvicorn's."""
+    are uvicorn's. uvicorn's own reading of X-Forwarded-For is off: the app believes it only
+    from CC_TRUSTED_PROXIES (``agent_desk.client_address``)."""
+    options.setdefault("proxy_headers", False)
     if fast_path:
         options |= {"loop": "uvloop", "http": DeskHttpProtocol}
     uvicorn.run(app, host=host, port=port, **options)

@@ -4,8 +4,9 @@ from."""
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
+from backend.settings.addresses import IPNetwork, cidr_list, cidr_networks
 from backend.settings.base import DEV_DATA_KEY, DEV_SECRET, SettingsGroup
 
 
@@ -26,3 +27,16 @@ class SecuritySettings(SettingsGroup):
     login_throttle_per_address: int = Field(default=30, ge=1, le=10_000)
     login_throttle_per_username: int = Field(default=10, ge=1, le=1_000)
     login_throttle_window_seconds: int = Field(default=600, ge=10, le=24 * 3600)
+    # The reverse proxies in front of the desk (comma-separated CIDRs, none by default): only
+    # a connection from one of them may name the client in X-Forwarded-For.
+    trusted_proxies: str = ""
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: str) -> str:
+        return cidr_list(value) if value.strip() else ""
+
+    @property
+    def proxy_networks(self) -> tuple[IPNetwork, ...]:
+        """The networks X-Forwarded-For is believed from (CC_TRUSTED_PROXIES)."""
+        return cidr_networks(self.trusted_proxies) if self.trusted_proxies else ()

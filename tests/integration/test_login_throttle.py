@@ -127,3 +127,45 @@ def test_successful_sign_ins_from_one_address_use_up_nothing(
             client.cookies.clear()
         assert sign_in(client, "nobody-here", "Wrong-pass-1")[0] == 401
         assert sign_in(client, "nobody-here", "Wrong-pass-1")[0] == 429
+
+
+PROXY = ("10.0.0.5", 40000)
+
+
+def test_a_forged_forwarded_for_from_a_peer_that_is_no_proxy_does_not_evade_the_throttle(
+    app_with: Callable[..., FastAPI], session_factory: sessionmaker[Session]
+) -> None:
+    app = app_with(login_throttle_per_address=2, trusted_proxies="10.0.0.5/32")
+    user = make_user(session_factory, Role.AGENT)
+    with TestClient(app, client=OTHER) as forger:
+        for n in range(2):
+            forger.headers["X-Forwarded-For"] = f"198.51.100.{n}"
+            assert sign_in(forger, f"name{n}", "Wrong-pass-1")[0] == 401
+        forger.headers["X-Forwarded-For"] = "198.51.100.77"
+        assert sign_in(forger, user.username, PASSWORD)[1]["error"] == "login-throttled"
+    (record,) = throttled_records(session_factory, user.username)
+    assert record.source_ip == OTHER[0]  # the peer, never the forged address
+
+
+def test_behind_a_listed_proxy_each_client_is_counted_by_its_forwarded_address(
+    app_with: Callable[..., FastAPI], session_factory: sessionmaker[Session]
+) -> None:
+    app = app_with(login_throttle_per_address=2, trusted_proxies="10.0.0.0/24")
+    user = make_user(session_factory, Role.AGENT)
+    with TestClient(app, client=PROXY) as proxy:
+        # What the client wrote itself stands left of what the proxies appended: not believed.
+        proxy.headers["X-Forwarded-For"] = "192.0.2.1, 203.0.113.9, 10.0.0.7"
+        for name in ("admin", "root"):
+            assert sign_in(proxy, name, "Wrong-pass-1")[0] == 401
+        assert sign_in(proxy, user.username, PASSWORD)[1]["error"] == "login-throttled"
+        proxy.headers["X-Forwarded-For"] = "203.0.113.10"  # another client, same proxy
+        assert login(proxy, user)["stage"] == "ready"
+    (record,) = throttled_records(session_factory, user.username)
+    assert record.source_ip == "203.0.113.9"
+    with session_factory() as db:
+        signed_in = db.scalars(
+            select(AuditRecord).where(
+                AuditRecord.actor == user.username, AuditRecord.action == "auth.login"
+            )
+        ).one()
+    assert signed_in.source_ip == "203.0.113.10"
