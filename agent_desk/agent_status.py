@@ -117,6 +117,15 @@ async def current_state(state: AppState, agent_id: int) -> AgentState | None:
     return view.status.state if view else None
 
 
+async def call_in_hand(state: AppState, agent_id: int | None) -> str:
+    """The call the ACD has the agent on, or in wrap-up of ("" for none, or no agent)."""
+    if agent_id is None:
+        return ""
+    async with state.acd() as acd:
+        view = await acd.agent(agent_id)
+    return view.status.call_id if view else ""
+
+
 async def change_state(
     state: AppState,
     row: AgentRow,

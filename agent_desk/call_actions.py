@@ -21,6 +21,7 @@ from agent_desk.auth.audit import audit_now
 from agent_desk.auth.guard import Caller
 from agent_desk.callcontrol import CallControl
 from agent_desk.state import AppState
+from agent_desk.team_agents import team_agent
 from agent_desk.transfers import (
     BadTransferTarget,
     TransferKind,
@@ -106,11 +107,12 @@ async def consultation_target(
 
 async def listen_in(state: AppState, caller: Caller, agent_id: int, mode: str) -> str:
     """Ring the team leader's own phone into ``agent_id``'s call (ChanSpy in ``mode``:
-    listen, whisper or barge); the originate's action id."""
+    listen, whisper or barge); the originate's action id. Only on the leader's own team
+    (``team_agents``)."""
     if caller.session.agent_id is None:
         raise Refused("监听需要班组长本人的话机（坐席工号）", code="no-own-phone")
     own = await asyncio.to_thread(load_agent, state, caller.session.agent_id)
-    target = await asyncio.to_thread(load_agent, state, agent_id)
+    target = await team_agent(state, caller, agent_id, mode)
     await asyncio.to_thread(
         audit_now, state.session_factory, caller.username, "call.listen",
         target=f"agent:{target.agent_id}", source_ip=caller.ip, details={"mode": mode},

@@ -2,7 +2,9 @@
 and a work order opened from the call, with the caller's number carried over.
 
 Each works in one transaction with its audit record; a call belongs to the agent who took
-it, and another agent's call is "not found".
+it: another agent's call is "not found" to the wrap-up, and an order from a call that is not
+the agent's own (the one the ACD has the agent on, or one whose record names the agent) is
+refused with 403 ``not-own-call`` and the attempt audited.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from agent_desk.auth.audit import add_audit
+from agent_desk.auth.audit import add_audit, audit_now
+from agent_desk.auth.errors import Forbidden
 from agent_desk.caller_history import caller_of
 from agent_desk.state import AppState
 from backend.audit import Actor
@@ -48,6 +51,20 @@ class CallOrder:
     call_id: str | None = None
 
 
+class NotOwnCall(Forbidden):
+    code = "not-own-call"
+
+
+@dataclass(frozen=True)
+class OrderTaker:
+    """Who opens an order from a call: the person, their agent, and the call the ACD has
+    that agent on now (also during its wrap-up)."""
+
+    actor: Actor
+    agent_id: int | None
+    current_call: str = ""
+
+
 def _record(db: Session, call_id: str) -> CallRecord | None:
     if not call_id:
         return None
@@ -78,9 +95,24 @@ def _link_order(state: AppState, db: Session, number: str, call_id: str, actor: 
         service.link_call(order.id, call_id, "related", "", actor, datetime.now(UTC))
 
 
-def open_order(state: AppState, request: CallOrder, actor: Actor) -> WorkOrder:
+def _own_call(state: AppState, db: Session, call_id: str, taker: OrderTaker) -> CallRecord | None:
+    """The record of ``call_id`` when it is the taker's call; NotOwnCall (audited) if not."""
+    record = _record(db, call_id)
+    if call_id == taker.current_call:
+        return record
+    if record is not None and taker.agent_id is not None and record.agent_id == taker.agent_id:
+        return record
+    audit_now(
+        state.session_factory, taker.actor.username, "call.order_refused",
+        target=f"call:{call_id}", source_ip=taker.actor.source_ip,
+        details={"reason": "not-own-call", "agent_id": taker.agent_id},
+    )  # fmt: skip
+    raise NotOwnCall("只能由您本人接听的电话新建工单")
+
+
+def open_order(state: AppState, request: CallOrder, taker: OrderTaker) -> WorkOrder:
     with transaction(state.session_factory) as db:
-        record = _record(db, request.call_id or "")
+        record = _own_call(state, db, request.call_id, taker) if request.call_id else None
         draft = OrderDraft(
             title=request.title,
             category=request.category,
@@ -90,4 +122,4 @@ def open_order(state: AppState, request: CallOrder, actor: Actor) -> WorkOrder:
             caller_phone=caller_of(state.cipher, record) if record else "",
             call_id=record.call_id if record else None,
         )
-        return state.workorders.service(db).create(draft, actor, datetime.now(UTC))
+        return state.workorders.service(db).create(draft, taker.actor, datetime.now(UTC))

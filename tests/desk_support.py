@@ -5,6 +5,7 @@ Load the fixtures with ``pytest_plugins = ["tests.desk_support"]`` or import the
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,10 +15,13 @@ import pytest
 import redis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from redis.asyncio import Redis as AsyncRedis
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent_desk.app import create_app
+from backend.acd.policy import SkillConfig
+from backend.acd.store import AcdStore
 from backend.db import transaction
 from backend.models.agents import Agent, AgentSkill, Skill
 from backend.models.calls import CallRecord, Line
@@ -69,6 +73,31 @@ def open_call(
     if later:
         with transaction(factory) as db:
             db.execute(update(CallRecord).where(CallRecord.call_id == call_id).values(**later))
+
+
+def take_call(
+    settings: Settings,
+    namespace: str,
+    call_id: str,
+    agent_id: int | None,
+    *,
+    talk_seconds: float | None = None,
+) -> None:
+    """The ACD queues ``call_id`` (skill booking), hands it to the ready agent and connects
+    it; with ``talk_seconds`` the call then ends and the agent is in wrap-up."""
+
+    async def ring() -> None:
+        client = AsyncRedis.from_url(settings.redis_url, decode_responses=True)
+        store = AcdStore(client, namespace, [SkillConfig("booking", wrapup_seconds=60)])
+        await store.enqueue(call_id, "booking", line="114")
+        assignment = await store.pick()
+        assert assignment is not None and assignment.agent_id == agent_id
+        await store.connected(call_id, agent_id)
+        if talk_seconds is not None:
+            await store.call_ended(call_id, agent_id, talk_seconds)
+        await client.aclose()  # type: ignore[attr-defined]
+
+    asyncio.run(ring())
 
 
 def make_user(

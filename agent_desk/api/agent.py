@@ -18,6 +18,7 @@ from agent_desk import call_actions
 from agent_desk.agent_status import (
     StatusOut,
     agent_id_of,
+    call_in_hand,
     change_state,
     current_state,
     current_status,
@@ -26,7 +27,7 @@ from agent_desk.agent_status import (
     save_auto_answer,
 )
 from agent_desk.auth.guard import Caller
-from agent_desk.calls import CallOrder, WrapUp, open_order, record_wrapup
+from agent_desk.calls import CallOrder, OrderTaker, WrapUp, open_order, record_wrapup
 from agent_desk.deps import CallControlUser, DeskUser, StateDep, WorkOrderDeskUser
 from agent_desk.errors import error_responses
 from agent_desk.myday import DayOut, day_out
@@ -162,17 +163,17 @@ async def consult_target(body: TransferBody, state: StateDep, user: CallControlU
 
 @router.get("/current-call", summary="当前来电的弹屏信息（无来电时为 null）")
 async def current_call(state: StateDep, user: DeskUser) -> ScreenPop | None:
-    async with state.acd() as acd:
-        view = await acd.agent(agent_id_of(user))
-    call_id = view.status.call_id if view else ""
+    call_id = await call_in_hand(state, agent_id_of(user))
     if not call_id:
         return None
     return await asyncio.to_thread(pop_for_call, state, call_id)
 
 
-@router.post("/call/order", status_code=201, summary="由当前来电新建工单（来电信息自动带入）")
-def order_from_call(body: OrderBody, state: StateDep, user: WorkOrderDeskUser) -> OrderOut:
-    order = open_order(state, CallOrder(**body.model_dump()), user.actor)
+@router.post("/call/order", status_code=201, summary="由本人的来电新建工单（来电信息自动带入）")
+async def order_from_call(body: OrderBody, state: StateDep, user: WorkOrderDeskUser) -> OrderOut:
+    agent_id = user.session.agent_id
+    taker = OrderTaker(user.actor, agent_id, await call_in_hand(state, agent_id))
+    order = await asyncio.to_thread(open_order, state, CallOrder(**body.model_dump()), taker)
     return OrderOut(id=order.id, number=order.number, title=order.title, state=order.state)
 
 

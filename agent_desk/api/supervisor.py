@@ -1,5 +1,6 @@
 """The team leader's tools: live wallboard data, forcing an agent's state, listening to a live
-call (ChanSpy), the team's day. Recordings: ``agent_desk.api.recordings``."""
+call (ChanSpy), the team's day; forcing and listening only on the own team's agents
+(``agent_desk.team_agents``). Recordings: ``agent_desk.api.recordings``."""
 
 from __future__ import annotations
 
@@ -10,12 +11,13 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from agent_desk.agent_status import StatusOut, change_state, load_agent
+from agent_desk.agent_status import StatusOut, change_state
 from agent_desk.call_actions import listen_in
 from agent_desk.deps import ForceStateUser, ListenUser, StateDep, WallboardUser
 from agent_desk.errors import error_responses
 from agent_desk.myday import DayOut, day_out, team_of
 from agent_desk.state import AppState
+from agent_desk.team_agents import team_agent
 from agent_desk.wallboard import (
     agent_names,
     agent_rows,
@@ -106,7 +108,7 @@ async def wallboard(state: StateDep, user: WallboardUser) -> Wallboard:
 async def force_state(
     agent_id: int, body: ForceBody, state: StateDep, user: ForceStateUser
 ) -> StatusOut:
-    row = await asyncio.to_thread(load_agent, state, agent_id)
+    row = await team_agent(state, user, agent_id, "force_state")
     reason = body.reason or ("break" if body.state == "not_ready" else "")
     return await change_state(state, row, AgentState(body.state), user.actor, reason=reason)
 

@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import redis.asyncio as aioredis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.acd.policy import SkillConfig
-from backend.acd.store import AcdStore
 from backend.models.audit import AuditRecord
 from backend.models.calls import CallRecord, Disposition, Line
 from backend.models.users import Role
 from backend.models.workorders import WorkOrder
 from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
-from tests.desk_support import LOCAL, login, make_user, open_call
+from tests.desk_support import LOCAL, login, make_user, open_call, take_call
 
 
 def test_agent_signs_in_goes_ready_and_takes_a_break(
@@ -118,17 +114,7 @@ def test_wrap_up_saves_the_disposition_and_makes_the_agent_ready(
         talk_seconds=20.0,
     )
 
-    async def ring_and_finish() -> None:
-        client = aioredis.Redis.from_url(settings.redis_url, decode_responses=True)
-        store = AcdStore(client, redis_namespace, [SkillConfig("booking", wrapup_seconds=60)])
-        await store.enqueue(call_id, "booking", line="114")
-        assignment = await store.pick()
-        assert assignment is not None and assignment.agent_id == agent.agent_id
-        await store.connected(call_id, agent.agent_id)
-        await store.call_ended(call_id, agent.agent_id, 20.0)
-        await client.aclose()
-
-    asyncio.run(ring_and_finish())
+    take_call(settings, redis_namespace, call_id, agent.agent_id, talk_seconds=20.0)
     assert desk_client.get("/api/agent/status").json()["state"] == "wrap_up"
     pop = desk_client.get("/api/agent/current-call").json()
     assert pop["caller_number"] == "139****5678" and pop["line_label"] == "114预约挂号"
@@ -151,7 +137,9 @@ def test_order_from_the_current_call_carries_the_callers_number(
     login(desk_client, agent)
     call_id = f"call-{uuid.uuid4().hex[:10]}"
     caller = f"138{uuid.uuid4().int % 10**8:08d}"
-    open_call(session_factory, settings, call_id, Line.HOTLINE, caller)
+    # A call the agent took: its record names the agent (an order from another's is refused,
+    # tests/integration/test_team_scope.py).
+    open_call(session_factory, settings, call_id, Line.HOTLINE, caller, agent_id=agent.agent_id)
     reply = desk_client.post(
         "/api/agent/call/order", json={"title": "医保报销咨询", "call_id": call_id}
     )
