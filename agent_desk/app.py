@@ -26,6 +26,7 @@ from agent_desk.api import (
     hospital_api,
     knowledge,
     outbound,
+    public_accounts,
     public_booking,
     workorders,
 )
@@ -105,6 +106,7 @@ def healthz() -> dict[str, str]:
 # Every feature's module-level router, in the order they are matched.
 ROUTERS: tuple[APIRouter, ...] = (
     ops,
+    public_accounts.router,
     public_booking.router,
     hospital_api.router,
     workorders.router,

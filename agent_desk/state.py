@@ -32,6 +32,8 @@ from backend.acd.store import AcdStore
 from backend.ami.client import AmiClient, AmiError
 from backend.booking.api_config import BookingApiConfig
 from backend.booking.context import BookingContext
+from backend.booking.one_time_codes import OneTimeCodes
+from backend.booking.online_accounts import OnlineAccounts
 from backend.booking.service import BookingService
 from backend.errors import ServiceUnavailable
 from backend.flows.prompts import production_flows
@@ -40,6 +42,8 @@ from backend.knowledge.service import KnowledgeSearch
 from backend.localtime import zone
 from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
+from backend.sms import SmsGateway
+from backend.sms.gateways import gateway_from_settings
 from backend.telephony.phones import AgentPhones
 from backend.workorders.composition import WorkOrders, deadlines_for
 
@@ -59,6 +63,7 @@ class AppState:
     knowledge_search: KnowledgeSearch
     booking_api: BookingApiConfig  # CC_BOOKING_*: the online channel's rules and limits
     online_booking: BookingService  # under booking_api's rules
+    online_accounts: OnlineAccounts  # accounts and their patients, by SMS code
     phone_booking: BookingService  # the desk's bookings for callers
     workorders: WorkOrders  # CC_WORKORDER_*; .service(session) per unit of work
     ami: AmiClient | None = None
@@ -146,8 +151,10 @@ def build_state(
     *,
     ami: AmiClient | None = None,
     booking_api: BookingApiConfig | None = None,
+    sms: SmsGateway | None = None,
 ) -> AppState:
-    """``booking_api``: the settings' (``CC_BOOKING_*``) unless given."""
+    """``booking_api``: the settings' (``CC_BOOKING_*``) unless given; ``sms``: the gateway
+    ``CC_SMS_GATEWAY`` names unless given."""
     cipher = PersonalDataCipher(settings.data_key.get_secret_value())
     sessions = SessionStore(client, settings.desk_redis_prefix, settings.session_minutes)
     lockout = LockoutPolicy(settings.lockout_threshold, settings.lockout_minutes)
@@ -159,6 +166,14 @@ def build_state(
         window_seconds=settings.login_throttle_window_seconds,
     )
     booking_api = booking_api or BookingApiConfig.from_settings(settings)
+    online_ctx = BookingContext.from_settings(settings, booking_api.rules)
+    codes = OneTimeCodes(
+        client,
+        booking_api.redis_prefix,
+        booking_api.rules,
+        cipher.lookup_hash,
+        sms or gateway_from_settings(settings, client),
+    )
     return AppState(
         settings=settings,
         session_factory=session_factory,
@@ -172,9 +187,8 @@ def build_state(
         # edit for up to a second (the check is one small aggregate query).
         knowledge_search=KnowledgeSearch(check_every=1.0 if settings.desk_workers == 1 else 0.0),
         booking_api=booking_api,
-        online_booking=BookingService(
-            session_factory, BookingContext.from_settings(settings, booking_api.rules)
-        ),
+        online_booking=BookingService(session_factory, online_ctx),
+        online_accounts=OnlineAccounts(session_factory, online_ctx, codes),
         phone_booking=BookingService(session_factory, BookingContext.from_settings(settings)),
         workorders=WorkOrders(cipher, deadlines_for(settings)),
         ami=ami,

@@ -13,8 +13,22 @@ from pydantic import BaseModel, ConfigDict, Field
 from backend.booking.views import BookingReceipt
 
 
+class CodeAsked(BaseModel):
+    phone: str = Field(min_length=7, max_length=20, examples=["13900001111"])
+
+
 class AccountCreate(BaseModel):
     phone: str = Field(min_length=7, max_length=20, examples=["13900001111"])
+    code: str = Field(min_length=1, max_length=12, description="短信验证码（6位数字）")
+
+
+class CodeSent(BaseModel):
+    expires_in: int = Field(description="验证码有效秒数")
+
+
+class PatientConfirm(BaseModel):
+    id_number: str = Field(min_length=1, max_length=32)
+    code: str = Field(min_length=1, max_length=12, description="短信验证码（6位数字）")
 
 
 class AccountToken(BaseModel):

@@ -1,9 +1,9 @@
 """Public booking API for the online channel (what the WeChat mini-program calls).
 
-Accounts: ``POST /api/public/accounts`` with a phone number returns an account token; every
-call about patients and bookings sends it as ``Authorization: Bearer <token>``. The account is
-the phone owner, who may manage several patients (就诊人). In production the SMS code check of
-the platform's gateway sits in front of account creation.
+Accounts and the patients they manage are opened and added by SMS code
+(``agent_desk.api.public_accounts``); every call about patients and bookings sends the
+account's token as ``Authorization: Bearer <token>``. The account is the phone owner, who may
+manage several patients (就诊人); it sees and cancels only the bookings it made.
 
 Every route is rate limited per client address (429 with ``Retry-After``); bodies above the
 configured size get 413 (``agent_desk.body_limit``); ID and phone numbers are always masked in
@@ -25,14 +25,11 @@ from fastapi.concurrency import run_in_threadpool
 
 from agent_desk.aio import loop_clients
 from agent_desk.api.booking_schemas import (
-    AccountCreate,
-    AccountToken,
     AnnouncementPublic,
     BookingCreate,
     BookingPublic,
     DepartmentPublic,
     HospitalPublic,
-    PatientCreate,
     PatientPublic,
     SchedulePublic,
     SlotPublic,
@@ -142,12 +139,6 @@ router = APIRouter(
 # Routes
 
 
-@router.post("/accounts", status_code=201, summary="开通账户（手机号），返回账户令牌")
-def open_account(body: AccountCreate, service: OnlineService) -> AccountToken:
-    account_id, token = service.open_account(body.phone)
-    return AccountToken(account_id=account_id, token=token)
-
-
 @router.get("/hospitals", summary="搜索医院（名称或科室关键词、区、等级）")
 def hospitals(
     service: OnlineService, q: str = "", district: str = "", level: str = ""
@@ -194,21 +185,6 @@ def announcements(
 @router.get("/patients", summary="本账户管理的就诊人")
 def my_patients(service: OnlineService, account_id: AccountId) -> list[PatientPublic]:
     return [PatientPublic.model_validate(p) for p in service.patients_of_account(account_id)]
-
-
-@router.post("/patients", status_code=201, summary="登记就诊人（实名，身份证号校验）")
-def register_patient(
-    body: PatientCreate, service: OnlineService, account_id: AccountId, address: ClientIp
-) -> PatientPublic:
-    patient = service.register_patient(
-        id_number=body.id_number,
-        name=body.name,
-        phone=body.phone,
-        actor=f"account:{account_id}",
-        account_id=account_id,
-        source_ip=address,
-    )
-    return PatientPublic.model_validate(patient)
 
 
 @router.post("/bookings", status_code=201, summary="预约（支持 Idempotency-Key）")

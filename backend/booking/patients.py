@@ -121,8 +121,11 @@ def register_patient(
     actor: str,
     account_id: int | None = None,
     source_ip: str = "",
+    link_existing: bool = True,
 ) -> Patient:
-    """Register (or find) the patient with this ID number and link it to the account."""
+    """Register (or find) the patient with this ID number and link it to the account.
+    ``link_existing=False``: only a new patient (an online registration confirmed by a code
+    sent to the phone it gave; an existing patient is linked by a code to its own phone)."""
     number = idcard.validate(id_number)
     name = normalize_name(name)
     phone = normalize_phone(phone)
@@ -135,6 +138,10 @@ def register_patient(
     patient = session.execute(
         select(Patient).where(Patient.id_hash == id_hash).with_for_update()
     ).scalar_one_or_none()
+    if patient is not None and not link_existing:
+        raise BookingRefused(
+            "patient-registered-meanwhile", "该身份证号刚刚已登记为就诊人，请重新获取验证码"
+        )
     if patient is not None:
         if ctx.cipher.decrypt(patient.name_enc) != name:
             raise BookingRefused("name-mismatch", "姓名与该身份证号已登记的姓名不一致")
@@ -189,8 +196,8 @@ def token_hash(token: str) -> str:
 
 def open_account(session: Session, ctx: BookingContext, phone: str) -> tuple[int, str]:
     """Create the account of a phone number, or issue it a new token (the old one stops
-    working). In production this sits behind an SMS code check, which the platform's
-    SMS gateway provides."""
+    working). Only once the phone's owner has typed the code sent to it
+    (``online_accounts.OnlineAccounts.open_account``)."""
     phone = normalize_phone(phone)
     phone_hash = ctx.cipher.lookup_hash(phone)
     token = secrets.token_urlsafe(32)

@@ -72,6 +72,13 @@ class BookingRules:
     price_phone: Decimal = Decimal("3.94")
     max_body_bytes: int = 16 * 1024
     signature_window_seconds: int = 300  # allowed clock skew of hospital requests
+    # One-time SMS codes (opening an account, linking a patient): how long one is valid, how
+    # many wrong tries destroy it, and how often codes may be sent to a phone / from an address.
+    code_ttl_seconds: int = 300
+    code_max_attempts: int = 5
+    code_resend_seconds: int = 60
+    codes_per_phone_hour: int = 5
+    codes_per_address_hour: int = 20
     timezone: str = DEFAULT_TIMEZONE  # settings.timezone (CC_TIMEZONE)
 
     def __post_init__(self) -> None:

@@ -193,8 +193,10 @@ class BookingService:
 
     def bookings_of_account(self, account_id: int) -> list[BookingReceipt]:
         with self._factory() as session:
-            ids = [p.id for p in patients.patients_of_account(session, account_id)]
-            return self._receipts(session, select(Booking.id).where(Booking.patient_id.in_(ids)))
+            # The account's own bookings, not every booking of the patients it manages.
+            return self._receipts(
+                session, select(Booking.id).where(Booking.account_id == account_id)
+            )
 
     def _receipts(self, session: Session, ids_query: Select[int]) -> list[BookingReceipt]:
         query = ids_query.order_by(Booking.id.desc()).limit(200)

@@ -14,14 +14,16 @@ from backend.settings.dialling import DiallingSettings
 from backend.settings.phones import PhoneSettings
 from backend.settings.rules import RuleSettings
 from backend.settings.security import SecuritySettings
+from backend.settings.sms import SmsSettings
 from backend.settings.storage import StorageSettings
 
 
 # pydantic orders the fields from the last base to the first: storage, Asterisk and phones,
-# carrier, dialling, controller, desk, security, rules (the order the first error of several
+# carrier, dialling, controller, desk, security, SMS, rules (the order the first error of several
 # is reported in). The model validators of each group run after those of its bases.
 class Settings(
     RuleSettings,
+    SmsSettings,
     SecuritySettings,
     DeskSettings,
     ControllerSettings,

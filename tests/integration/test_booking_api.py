@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from agent_desk.api import hospital_api, public_booking
+from agent_desk.api import hospital_api, public_accounts, public_booking
 from agent_desk.app import create_app
 from agent_desk.body_limit import BodyLimits, BodySizeLimit
 from agent_desk.errors import install_error_handlers
@@ -29,10 +29,12 @@ from backend.booking.demo_data import create_hospital
 from backend.booking.rules import BookingRules
 from backend.db import transaction
 from backend.models.audit import AuditRecord
-from backend.models.booking import Booking, Patient
+from backend.models.booking import Booking
 from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
 from backend.signatures import signed_headers
+from backend.sms import SmsGateway
+from backend.sms.fake import RecordingSmsGateway
 from tests.conftest import free_port
 
 TZ = BookingRules().tz
@@ -58,6 +60,7 @@ class Api:
     hospital_code: str
     key_id: str
     factory: sessionmaker[Session]
+    sms: RecordingSmsGateway  # what citizens' phones received
 
     def signed_request(
         self, method: str, path: str, payload: object = None, *, secret: str = SECRET, skew: int = 0
@@ -80,14 +83,27 @@ class Api:
         body, headers = self.signed_request(method, path, payload, secret=secret, skew=skew)
         return self.send(method, path, body, headers)
 
-    def account(self) -> dict[str, str]:
-        created = self.client.post("/api/public/accounts", json={"phone": new_phone()})
-        assert created.status_code == 201
+    def account(self, phone: str = "") -> dict[str, str]:
+        """A signed-in account, the way a citizen gets one: a code sent to the phone, typed."""
+        phone = phone or new_phone()
+        sent = self.client.post("/api/public/accounts/code", json={"phone": phone})
+        assert sent.status_code == 202, sent.text
+        body = {"phone": phone, "code": self.sms.last_code_to(phone)}
+        created = self.client.post("/api/public/accounts", json=body)
+        assert created.status_code == 201, created.text
         return {"Authorization": f"Bearer {created.json()['token']}"}
 
-    def patient(self, auth: dict[str, str]) -> int:
-        body = {"id_number": new_id_number(), "name": "李四", "phone": new_phone()}
-        response = self.client.post("/api/public/patients", json=body, headers=auth)
+    def patient(
+        self, auth: dict[str, str], id_number: str = "", name: str = "李四", phone: str = ""
+    ) -> int:
+        """A new patient added to the account, confirmed by the code sent to its phone."""
+        number, phone = id_number or new_id_number(), phone or new_phone()
+        body = {"id_number": number, "name": name, "phone": phone}
+        asked = self.client.post("/api/public/patients", json=body, headers=auth)
+        assert asked.status_code == 202, asked.text
+        code = self.sms.last_code_to(phone)
+        confirm = {"id_number": number, "code": code}
+        response = self.client.post("/api/public/patients/confirm", json=confirm, headers=auth)
         assert response.status_code == 201, response.text
         return int(response.json()["id"])
 
@@ -99,19 +115,28 @@ def _app(
     config: BookingApiConfig,
     *,
     fast_path: bool = True,
+    sms: SmsGateway | None = None,
 ) -> FastAPI:
-    """The two APIs with the performance layer (``CC_DESK_FAST_PATH``) on or off."""
+    """The two APIs with the performance layer (``CC_DESK_FAST_PATH``) on or off; SMS to the
+    recording gateway under the test's Redis prefix (``sms_of``)."""
     settings = settings.model_copy(update={"desk_fast_path": fast_path})
-    state = build_state(settings, factory, client, booking_api=config)
+    state = build_state(
+        settings, factory, client, booking_api=config, sms=sms or sms_of(client, config)
+    )
     app = FastAPI()
     app.state.app = state
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, limits=BodyLimits(config.rules.max_body_bytes))
     if fast_path:
         app.add_middleware(BookingFastPath, state=state)
+    app.include_router(public_accounts.router)
     app.include_router(public_booking.router)
     app.include_router(hospital_api.router)
     return app
+
+
+def sms_of(client: redis.Redis, config: BookingApiConfig) -> RecordingSmsGateway:
+    return RecordingSmsGateway(client, config.redis_prefix)
 
 
 def _hospital(settings: Settings, factory: sessionmaker[Session], name: str) -> str:
@@ -135,14 +160,15 @@ def api(
     redis_namespace: str,
 ) -> Iterator[Api]:
     config = BookingApiConfig(
-        rules=BookingRules(max_body_bytes=4096), redis_prefix=f"{redis_namespace}:"
+        rules=BookingRules(max_body_bytes=4096, codes_per_address_hour=10**6),
+        redis_prefix=f"{redis_namespace}:",
     )
     code = _hospital(settings, session_factory, "北京大学第一医院")
     app = _app(
         settings, session_factory, redis_client, config, fast_path=request.param == "fast path"
     )
     with TestClient(app) as client:
-        yield Api(client, code, f"hosp-{code}", session_factory)
+        yield Api(client, code, f"hosp-{code}", session_factory, sms_of(redis_client, config))
 
 
 def schedule_payload(external_id: str, day: date, slots: int = 4) -> dict[str, object]:
@@ -453,20 +479,11 @@ def test_the_desk_app_mounts_both_apis_in_its_openapi(
 
 def test_registering_twice_keeps_one_real_name_patient(api: Api) -> None:
     auth = api.account()
-    number = new_id_number()
-    for _ in range(2):
-        body = {"id_number": number, "name": "赵六", "phone": new_phone()}
-        assert api.client.post("/api/public/patients", json=body, headers=auth).status_code == 201
-    mismatch = api.client.post(
-        "/api/public/patients",
-        json={"id_number": number, "name": "钱七", "phone": new_phone()},
-        headers=auth,
-    )
-    assert mismatch.status_code == 422 and mismatch.json()["error"] == "name-mismatch"
-    with api.factory() as session:
-        count = session.execute(select(func.count()).select_from(Patient)).scalar_one()
-        assert count >= 1
-    assert len(api.client.get("/api/public/patients", headers=auth).json()) == 1
+    number, phone = new_id_number(), new_phone()
+    first = api.patient(auth, number, "赵六", phone)
+    # Known now: the second code goes to the phone registered first.
+    assert api.patient(auth, number, "赵六", phone) == first
+    assert [p["id"] for p in api.client.get("/api/public/patients", headers=auth).json()] == [first]
 
 
 def test_the_fast_path_answers_as_the_route_does(
@@ -476,13 +493,14 @@ def test_the_fast_path_answers_as_the_route_does(
     redis_namespace: str,
 ) -> None:
     config = BookingApiConfig(
-        rules=BookingRules(max_body_bytes=4096), redis_prefix=f"{redis_namespace}:alike:"
+        rules=BookingRules(max_body_bytes=4096, codes_per_address_hour=10**6),
+        redis_prefix=f"{redis_namespace}:alike:",
     )
     code = _hospital(settings, session_factory, "北京朝阳医院")
     fast_app = _app(settings, session_factory, redis_client, config, fast_path=True)
     route_app = _app(settings, session_factory, redis_client, config, fast_path=False)
     with TestClient(fast_app) as fast, TestClient(route_app) as route:
-        api = Api(fast, code, f"hosp-{code}", session_factory)
+        api = Api(fast, code, f"hosp-{code}", session_factory, sms_of(redis_client, config))
         schedule = _push(api, "A-1", _today() + timedelta(days=3))
         past = _push(api, "A-0", _today() - timedelta(days=1))
         auth = api.account()

@@ -1,7 +1,8 @@
 """``callcenter desk`` serving the public booking API with the performance layer on and off
 (``CC_DESK_FAST_PATH``): uvloop with the desk's HTTP protocol, the fast path, our pool and
 pipelined Redis; or uvicorn as it comes, the FastAPI route, asyncpg's pool and redis-py.
-An account is opened (counted in Redis, written through SQLAlchemy) and a booking for a
+An account is opened by the code the SMS gateway took (counted in Redis, written through
+SQLAlchemy) and a booking for a
 patient the account does not manage is refused (the online booking's own transaction, on
 the asyncpg connections), alike on both."""
 
@@ -11,12 +12,15 @@ import http.client
 import json
 import os
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 
 from backend.settings import Settings
+from backend.sms.fake import RecordingSmsGateway
 from tests.conftest import free_port
 from tests.desk_process import start_desk, stop_desk
 
@@ -35,6 +39,7 @@ def desk_port(
         "CC_DESK_FAST_PATH": request.param,
         "CC_DESK_REDIS_PREFIX": f"serving-{run_id}",
         "CC_BOOKING_REDIS_PREFIX": f"serving-{run_id}:",
+        "CC_SMS_FAKE_REDIS_PREFIX": f"serving-{run_id}:sms:",
         "CC_STATE_DIR": str(tmp_path),
     }
     log = tmp_path / "desk.log"
@@ -67,8 +72,19 @@ def call(
     return reply.status, json.loads(payload) if payload.startswith(b"{") else {}
 
 
-def test_the_desk_serves_the_booking_api_either_way(desk_port: int) -> None:
-    status, account = call(desk_port, "POST", "/api/public/accounts", {"phone": "13911112222"})
+def test_the_desk_serves_the_booking_api_either_way(
+    desk_port: int, settings: Settings, run_id: str
+) -> None:
+    phone = f"139{uuid.uuid4().int % 10**8:08d}"
+    status, sent = call(desk_port, "POST", "/api/public/accounts/code", {"phone": phone})
+    assert status == 202, sent
+    client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
+    try:
+        code = RecordingSmsGateway(client, f"serving-{run_id}:sms:").last_code_to(phone)
+    finally:
+        client.close()
+    opening = {"phone": phone, "code": code}
+    status, account = call(desk_port, "POST", "/api/public/accounts", opening)
     assert status == 201, account
     token = str(account["token"])
     status, refused = call(

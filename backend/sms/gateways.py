@@ -1,0 +1,25 @@
+"""The SMS gateway the settings name (``CC_SMS_GATEWAY``)."""
+
+from __future__ import annotations
+
+import redis
+
+from backend.errors import ConfigError
+from backend.settings import Settings
+from backend.sms.fake import RecordingSmsGateway
+from backend.sms.http_gateway import HttpSmsGateway
+from backend.sms.port import SmsGateway
+
+
+def gateway_from_settings(settings: Settings, client: redis.Redis) -> SmsGateway:
+    if settings.sms_gateway == "http":
+        return HttpSmsGateway(
+            settings.sms_http_url,
+            settings.sms_http_token.get_secret_value(),
+            sign=settings.sms_http_sign,
+            timeout_seconds=settings.sms_http_timeout_seconds,
+        )
+    if settings.environment == "production":
+        # The fake sends nothing: in production no citizen could ever sign in.
+        raise ConfigError("sms_gateway", "production sends real messages: set CC_SMS_GATEWAY=http")
+    return RecordingSmsGateway(client, settings.sms_fake_redis_prefix)
