@@ -12,7 +12,9 @@
 from __future__ import annotations
 
 import json
+import math
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
@@ -29,14 +31,14 @@ from backend.models.booking import AccountPatient, Patient
 from backend.personal_data import mask_id_number, mask_phone
 
 
-def account_text(code: str) -> str:
-    return f"【114预约挂号】您的登录验证码为 {code} ，5分钟内有效。如非本人操作请忽略。"
+def account_text(minutes: int, code: str) -> str:
+    return f"【114预约挂号】您的登录验证码为 {code} ，{minutes}分钟内有效。如非本人操作请忽略。"
 
 
-def patient_text(code: str) -> str:
+def patient_text(minutes: int, code: str) -> str:
     return (
-        f"【114预约挂号】验证码 {code} ：有人申请将您添加为其账户的就诊人，"
-        "如非您本人或家人操作，请勿将验证码告诉他人。"
+        f"【114预约挂号】验证码 {code} （{minutes}分钟内有效）：有人申请将您添加为其账户的"
+        "就诊人，如非您本人或家人操作，请勿将验证码告诉他人。"
     )
 
 
@@ -54,7 +56,8 @@ class OnlineAccounts:
         """Send a sign-in code to ``phone``; the seconds it is valid."""
         phone = patients.normalize_phone(phone)
         phone_hash = self.ctx.cipher.lookup_hash(phone)
-        request = CodeRequest("account", phone_hash, phone, phone_hash, address, account_text)
+        text = partial(account_text, self._minutes)
+        request = CodeRequest("account", phone_hash, phone, phone_hash, address, text)
         return self._issue(request, Actor("public", address), f"phone:{mask_phone(phone)}")
 
     def open_account(self, phone: str, code: str, address: str) -> tuple[int, str]:
@@ -104,7 +107,7 @@ class OnlineAccounts:
             phone=destination,
             phone_hash=cipher.lookup_hash(destination or phone),
             address=address,
-            text=patient_text,
+            text=partial(patient_text, self._minutes),
             payload=payload,
         )
         return self._issue(request, actor, f"account:{account_id}")
@@ -139,6 +142,10 @@ class OnlineAccounts:
             .on_conflict_do_nothing()
         )
         return session.get_one(Patient, patient_id)
+
+    @property
+    def _minutes(self) -> int:
+        return math.ceil(self.ctx.rules.code_ttl_seconds / 60)
 
     def _link_subject(self, account_id: int, number: str) -> str:
         return self.ctx.cipher.lookup_hash(f"link:{account_id}:{number}")
