@@ -63,6 +63,7 @@ class OrderTaker:
     actor: Actor
     agent_id: int | None
     current_call: str = ""
+    team: str = ""  # the order goes to this desk team (backend.workorders.scope)
 
 
 def _record(db: Session, call_id: str) -> CallRecord | None:
@@ -121,5 +122,6 @@ def open_order(state: AppState, request: CallOrder, taker: OrderTaker) -> WorkOr
             # The full number (the order stores it encrypted), not the call's masked form.
             caller_phone=caller_of(state.cipher, record) if record else "",
             call_id=record.call_id if record else None,
+            team=taker.team,
         )
         return state.workorders.service(db).create(draft, taker.actor, datetime.now(UTC))

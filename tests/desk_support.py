@@ -16,7 +16,7 @@ import redis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from redis.asyncio import Redis as AsyncRedis
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent_desk.app import create_app
@@ -24,6 +24,7 @@ from backend.acd.policy import SkillConfig
 from backend.acd.store import AcdStore
 from backend.db import transaction
 from backend.models.agents import Agent, AgentSkill, Skill
+from backend.models.audit import AuditRecord
 from backend.models.calls import CallRecord, Line
 from backend.models.users import Role, User
 from backend.passwords import hash_password
@@ -98,6 +99,13 @@ def take_call(
         await client.aclose()  # type: ignore[attr-defined]
 
     asyncio.run(ring())
+
+
+def audited(factory: sessionmaker[Session], actor: str, action: str) -> list[AuditRecord]:
+    """The audit records of ``actor`` doing ``action``, oldest first."""
+    with factory() as db:
+        query = select(AuditRecord).where(AuditRecord.actor == actor, AuditRecord.action == action)
+        return list(db.scalars(query.order_by(AuditRecord.id)))
 
 
 def make_user(

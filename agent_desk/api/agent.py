@@ -28,12 +28,13 @@ from agent_desk.agent_status import (
 )
 from agent_desk.auth.guard import Caller
 from agent_desk.calls import CallOrder, OrderTaker, WrapUp, open_order, record_wrapup
-from agent_desk.deps import CallControlUser, DeskUser, StateDep, WorkOrderDeskUser
+from agent_desk.deps import CallControlUser, DeskUser, StateDep
 from agent_desk.errors import error_responses
 from agent_desk.myday import DayOut, day_out
 from agent_desk.phone_choice import choose_phone
 from agent_desk.screen_pop import ScreenPop, pop_for_call
 from agent_desk.state import AppState
+from agent_desk.workorder_access import OrderDesk
 from backend.acd.states import AgentState, NotReadyReason
 from backend.telephony.profiles import PhoneKind
 
@@ -170,9 +171,10 @@ async def current_call(state: StateDep, user: DeskUser) -> ScreenPop | None:
 
 
 @router.post("/call/order", status_code=201, summary="由本人的来电新建工单（来电信息自动带入）")
-async def order_from_call(body: OrderBody, state: StateDep, user: WorkOrderDeskUser) -> OrderOut:
+async def order_from_call(body: OrderBody, state: StateDep, access: OrderDesk) -> OrderOut:
+    user = access.caller
     agent_id = user.session.agent_id
-    taker = OrderTaker(user.actor, agent_id, await call_in_hand(state, agent_id))
+    taker = OrderTaker(user.actor, agent_id, await call_in_hand(state, agent_id), access.team)
     order = await asyncio.to_thread(open_order, state, CallOrder(**body.model_dump()), taker)
     return OrderOut(id=order.id, number=order.number, title=order.title, state=order.state)
 

@@ -21,10 +21,11 @@ from sqlalchemy import select
 from agent_desk.agent_status import AgentRow, agent_id_of, load_agent
 from agent_desk.auth.audit import audit_now
 from agent_desk.auth.guard import Caller
-from agent_desk.deps import CallControlUser, StateDep, WorkOrderDeskUser
+from agent_desk.deps import CallControlUser, StateDep
 from agent_desk.errors import error_responses
 from agent_desk.outbound import DeskDialer, DialingAgent, PlacedCall
 from agent_desk.state import AppState
+from agent_desk.workorder_access import OrderAccess, OrderDesk
 from backend.errors import NotFound, Refused
 from backend.lines import LINE_LABELS
 from backend.models.agents import AgentSkill, Skill
@@ -78,11 +79,11 @@ def agent_line(state: AppState, agent_id: int) -> str:
     return line_of((line, level) for line, level in skills)
 
 
-def order_to_revisit(state: AppState, order_id: int) -> tuple[str, str]:
-    """(line, the citizen's number) of an order waiting for its 回访."""
-    with state.session_factory() as db:
-        reader = state.workorders.reader(db)
-        order = reader.get(order_id)
+def order_to_revisit(access: OrderAccess, order_id: int) -> tuple[str, str]:
+    """(line, the citizen's number) of an order of the user's scope waiting for its 回访."""
+    with access.state.session_factory() as db:
+        reader = access.state.workorders.reader(db)
+        order = access.order(reader, order_id, "revisit_call")
         if order.state != State.ACCEPTED.value:
             label = STATE_LABELS[State(order.state)]
             raise Refused(
@@ -148,10 +149,10 @@ async def dial(body: DialBody, state: StateDep, caller: CallControlUser) -> Plac
     summary="回访：呼叫坐席话机，接通后拨打来电人，录音自动关联工单",
 )
 async def revisit(
-    order_id: OrderId, state: StateDep, caller: CallControlUser, _: WorkOrderDeskUser
+    order_id: OrderId, state: StateDep, caller: CallControlUser, access: OrderDesk
 ) -> PlacedOut:
     async def request_of(row: AgentRow) -> DialRequest:
-        line, number = await asyncio.to_thread(order_to_revisit, state, order_id)
+        line, number = await asyncio.to_thread(order_to_revisit, access, order_id)
         return DialRequest(
             row.agent_id, number, line, Purpose.REVISIT, order_id, actor=caller.username
         )
@@ -165,8 +166,11 @@ async def revisit(
     response_class=FileResponse,
 )
 def order_call_recording(
-    order_id: OrderId, link_id: OrderId, state: StateDep, caller: WorkOrderDeskUser
+    order_id: OrderId, link_id: OrderId, state: StateDep, access: OrderDesk
 ) -> FileResponse:
+    with state.session_factory() as db:
+        access.order(state.workorders.reader(db), order_id, "recording")
+    caller = access.caller
     path, link = recording_file(state, order_id, link_id)
     audit_now(
         state.session_factory, caller.username, "recording.play", target=f"work_order:{order_id}",

@@ -21,6 +21,7 @@ from backend.workorders.deadlines import STAGE_LABELS, Stage
 from backend.workorders.duplicates import DuplicateRules
 from backend.workorders.exchange import CleanStr
 from backend.workorders.reading import WorkOrderReader
+from backend.workorders.scope import EVERY_ORDER, OrderScope
 from backend.workorders.workflow import (
     ACTION_LABELS,
     STATE_LABELS,
@@ -199,8 +200,9 @@ class OrderViews:
             closed_at=self.local(order.closed_at),
         )
 
-    def detail(self, order: WorkOrder) -> WorkOrderDetail:
-        """The order with its timeline, linked calls and the caller's earlier orders."""
+    def detail(self, order: WorkOrder, scope: OrderScope = EVERY_ORDER) -> WorkOrderDetail:
+        """The order with its timeline, linked calls and the caller's earlier orders (those
+        of ``scope``)."""
         return WorkOrderDetail(
             **self.public(order).model_dump(),
             timeline=[self.event(e) for e in self.reader.timeline(order.id)],
@@ -213,7 +215,7 @@ class OrderViews:
                     state_label=STATE_LABELS[State(o.state)],
                     created_at=o.created_at.astimezone(self.zone),
                 )
-                for o in self.reader.earlier_orders_of_caller(order)
+                for o in self.reader.earlier_orders_of_caller(order, scope)
             ],
         )
 

@@ -1,7 +1,8 @@
 """Work orders on the desk: create, list, see with timeline, act; hot spots; notifications.
 
-Routes ask for ``WORKORDER_READ`` to read and ``WORKORDER_WORK`` to change an order; the
-schemas and how an order is shown are in ``workorder_schemas``.
+Routes ask for ``WORKORDER_READ`` to read and ``WORKORDER_WORK`` to change an order, and see
+only the orders of the user's scope, every read audited (``agent_desk.workorder_access``);
+the schemas and how an order is shown are in ``workorder_schemas``.
 """
 
 # No ``from __future__ import annotations``: FastAPI evaluates these annotations at runtime.
@@ -25,8 +26,9 @@ from agent_desk.api.workorder_schemas import (
     WorkOrderUpdate,
 )
 from agent_desk.auth.guard import Caller
-from agent_desk.deps import SessionDep, StateDep, WorkOrderReader, WorkOrderWorker
+from agent_desk.deps import SessionDep, StateDep, WorkOrderReader
 from agent_desk.errors import error_responses
+from agent_desk.workorder_access import OrderReader, OrderWorker
 from backend.workorders.desk_notifier import mark_read, unread_for
 from backend.workorders.hotspots import hotspots, repeat_callers
 from backend.workorders.reading import OrderListFilter
@@ -58,37 +60,45 @@ def inboxes(who: Caller) -> list[str]:
 
 @router.post("/api/workorders", status_code=201, summary="新建工单")
 def create(
-    body: WorkOrderCreate, service: Service, views: Views, session: SessionDep, who: WorkOrderWorker
+    body: WorkOrderCreate, service: Service, views: Views, session: SessionDep, who: OrderWorker
 ) -> WorkOrderDetail:
-    order = service.create(OrderDraft(**body.model_dump()), who.actor, datetime.now(UTC))
+    draft = OrderDraft(**body.model_dump(), team=who.team)
+    order = service.create(draft, who.caller.actor, datetime.now(UTC))
     session.commit()
-    return views.detail(order)
+    return views.detail(order, who.scope)
 
 
 @router.get("/api/workorders", summary="工单列表（按状态、我的、超期筛选）")
 def list_orders(
     service: Service,
     views: Views,
-    who: WorkOrderReader,
+    who: OrderReader,
     state: Annotated[list[State] | None, Query()] = None,
     mine: bool = False,
     overdue: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[WorkOrderPublic]:
-    shown = OrderListFilter(state or (), who.username if mine else None, overdue, limit)
-    return [views.public(order) for order in service.list_orders(shown)]
+    mine_of = who.caller.username if mine else None
+    orders = service.list_orders(OrderListFilter(state or (), mine_of, overdue, limit, who.scope))
+    who.audit(
+        "workorder.list",
+        details={"states": [s.value for s in state or ()], "mine": mine, "overdue": overdue,
+                 "orders": [o.id for o in orders]},
+    )  # fmt: skip
+    return [views.public(order) for order in orders]
 
 
 @router.get("/api/workorders/hotspots", summary="热点问题（多人反映同一问题同一地点）")
 def list_hotspots(
     session: SessionDep,
     views: Views,
-    who: WorkOrderReader,
+    who: OrderReader,
     days: Annotated[int, Query(ge=1, le=366)] = 7,
 ) -> list[HotspotPublic]:
     until = datetime.now(UTC)
     since = until - timedelta(days=days)
-    found = hotspots(session, since, until, min_callers=views.rules.min_callers)
+    found = hotspots(session, since, until, min_callers=views.rules.min_callers, scope=who.scope)
+    who.audit("workorder.hotspots", details={"days": days, "results": len(found)})
     return [
         HotspotPublic(
             category=h.category,
@@ -106,11 +116,13 @@ def list_repeat_callers(
     state: StateDep,
     session: SessionDep,
     views: Views,
-    who: WorkOrderReader,
+    who: OrderReader,
     days: Annotated[int, Query(ge=1, le=366)] = 30,
 ) -> list[RepeatCallerPublic]:
     until = datetime.now(UTC)
-    found = repeat_callers(session, state.workorders.cipher, until - timedelta(days=days), until)
+    since = until - timedelta(days=days)
+    found = repeat_callers(session, state.workorders.cipher, since, until, scope=who.scope)
+    who.audit("workorder.repeat_callers", details={"days": days, "results": len(found)})
     return [
         RepeatCallerPublic(
             phone_masked=r.phone_masked,
@@ -123,10 +135,10 @@ def list_repeat_callers(
 
 
 @router.get("/api/workorders/{order_id}", summary="工单详情（含流转记录）")
-def detail(
-    order_id: OrderId, service: Service, views: Views, who: WorkOrderReader
-) -> WorkOrderDetail:
-    return views.detail(service.get(order_id))
+def detail(order_id: OrderId, service: Service, views: Views, who: OrderReader) -> WorkOrderDetail:
+    order = who.order(service, order_id, "view")
+    who.audit("workorder.view", f"work_order:{order.id}", {"number": order.number})
+    return views.detail(order, who.scope)
 
 
 @router.post("/api/workorders/{order_id}/actions/{action}", summary="工单流转操作")
@@ -137,12 +149,14 @@ def act(
     service: Service,
     views: Views,
     session: SessionDep,
-    who: WorkOrderWorker,
+    who: OrderWorker,
 ) -> WorkOrderDetail:
+    who.order(service, order_id, action.value)
     payload = body.model_dump(exclude_none=True)
-    order = service.act(order_id, action, payload, who.actor, datetime.now(UTC))
+    now = datetime.now(UTC)
+    order = service.act(order_id, action, payload, who.caller.actor, now, team=who.team)
     session.commit()
-    return views.detail(order)
+    return views.detail(order, who.scope)
 
 
 @router.post("/api/workorders/{order_id}/calls", summary="关联通话与录音")
@@ -152,12 +166,14 @@ def link_call(
     service: Service,
     views: Views,
     session: SessionDep,
-    who: WorkOrderWorker,
+    who: OrderWorker,
 ) -> WorkOrderDetail:
+    who.order(service, order_id, "link_call")
     now = datetime.now(UTC)
-    service.link_call(order_id, body.call_id, body.relation, body.recording_path, who.actor, now)
+    actor = who.caller.actor
+    service.link_call(order_id, body.call_id, body.relation, body.recording_path, actor, now)
     session.commit()
-    return views.detail(service.get(order_id))
+    return views.detail(service.get(order_id), who.scope)
 
 
 @router.get("/api/notifications", summary="我的未读提醒")

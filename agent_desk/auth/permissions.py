@@ -18,6 +18,7 @@ class Permission(enum.StrEnum):
     BOOKING_DESK = "booking.desk"  # book and cancel for a caller
     WORKORDER_DESK = "workorder.desk"  # create and act on work orders from a call
     WORKORDER_READ = "workorder.read"  # list and read work orders, hot spots, repeat callers
+    WORKORDERS_ALL_TEAMS = "workorder.all_teams"  # every team's (else the own team's only)
     WORKORDER_WORK = "workorder.work"  # create work orders and move them through their steps
     KNOWLEDGE = "knowledge.search"  # search and read the knowledge base
     KNOWLEDGE_EDIT = "knowledge.edit"  # write, revise and retire knowledge articles
@@ -35,6 +36,8 @@ class Permission(enum.StrEnum):
 P = Permission
 # Auditors and the commission's managers read work orders and the knowledge base; hospital
 # operators see neither. Administrators work on orders and edit knowledge but take no calls.
+# Work orders, like recordings, are read team by team (backend.workorders.scope): only the
+# roles that oversee every team (auditors; managers for orders) read all of them.
 ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
     Role.AGENT: frozenset(
         {P.DESK, P.CALL_CONTROL, P.BOOKING_DESK, P.WORKORDER_DESK, P.KNOWLEDGE}
@@ -63,10 +66,12 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
     ),
     Role.AUDITOR: frozenset(
         {P.AUDIT_LOG, P.RECORDINGS, P.RECORDINGS_ALL_TEAMS, P.REPORTS, P.WORKORDER_READ}
-        | {P.KNOWLEDGE}
+        | {P.WORKORDERS_ALL_TEAMS, P.KNOWLEDGE}
     ),
     Role.HOSPITAL: frozenset({P.HOSPITAL}),
-    Role.MANAGER: frozenset({P.REPORTS, P.WALLBOARD, P.WORKORDER_READ, P.KNOWLEDGE}),
+    Role.MANAGER: frozenset(
+        {P.REPORTS, P.WALLBOARD, P.WORKORDER_READ, P.WORKORDERS_ALL_TEAMS, P.KNOWLEDGE}
+    ),
 }
 
 # Permissions that only count from an allowed network and after a second factor.

@@ -53,6 +53,9 @@ class WorkOrder(Base):
     attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     copies: Mapped[list[str]] = mapped_column(JSON, default=list)  # managers copied on dispatch
     assignee: Mapped[str] = mapped_column(String(64), default="")  # who signed for it
+    # The desk team the order belongs to (backend.workorders.scope): the filer's, or the
+    # signer's for an order that came in without one; "" while nobody has taken it.
+    team: Mapped[str] = mapped_column(String(64), default="", index=True)
     created_by: Mapped[str] = mapped_column(String(64), default="")
     feedback: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     return_reason: Mapped[str] = mapped_column(String(500), default="")

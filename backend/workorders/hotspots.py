@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from backend.models.workorders import WorkOrder
 from backend.personal_data import PersonalDataCipher, mask_phone
 from backend.workorders.duplicates import DuplicateRules
+from backend.workorders.scope import EVERY_ORDER, OrderScope
 
 
 @dataclass(frozen=True)
@@ -32,13 +33,20 @@ class RepeatCaller:
 
 
 def hotspots(
-    session: Session, since: datetime, until: datetime, *, min_callers: int = 3
+    session: Session,
+    since: datetime,
+    until: datetime,
+    *,
+    min_callers: int = 3,
+    scope: OrderScope = EVERY_ORDER,
 ) -> list[Hotspot]:
-    """Problems at one place reported by at least ``min_callers`` different callers."""
+    """Problems at one place reported by at least ``min_callers`` different callers, among
+    the orders of ``scope``."""
     window = (
         WorkOrder.created_at >= since,
         WorkOrder.created_at < until,
         WorkOrder.hotspot_key != "",
+        scope.condition(),
     )
     callers = func.count(func.distinct(WorkOrder.caller_phone_hash)).filter(
         WorkOrder.caller_phone_hash != ""
@@ -75,8 +83,9 @@ def repeat_callers(
     until: datetime,
     *,
     min_orders: int = 2,
+    scope: OrderScope = EVERY_ORDER,
 ) -> list[RepeatCaller]:
-    """Callers with ``min_orders`` or more orders in the period, phone masked."""
+    """Callers with ``min_orders`` or more orders of ``scope`` in the period, phone masked."""
     rows = session.execute(
         select(
             WorkOrder.caller_phone_hash,
@@ -89,6 +98,7 @@ def repeat_callers(
             WorkOrder.created_at >= since,
             WorkOrder.created_at < until,
             WorkOrder.caller_phone_hash != "",
+            scope.condition(),
         )
         .group_by(WorkOrder.caller_phone_hash)
         .having(func.count(WorkOrder.id) >= min_orders)

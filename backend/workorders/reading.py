@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from backend.errors import NotFound
 from backend.models.workorders import WorkOrder, WorkOrderCall, WorkOrderEvent
 from backend.personal_data import PersonalDataCipher
+from backend.workorders.scope import EVERY_ORDER, OrderScope
 from backend.workorders.workflow import State
 
 EARLIER_ORDERS_SHOWN = 20
@@ -28,6 +29,7 @@ class OrderListFilter:
     mine_of: str | None = None  # orders this user filed or signed for
     overdue: bool | None = None
     limit: int = 100
+    scope: OrderScope = EVERY_ORDER  # whose orders (``backend.workorders.scope``)
 
 
 class WorkOrderReader:
@@ -43,6 +45,7 @@ class WorkOrderReader:
 
     def list_orders(self, f: OrderListFilter) -> list[WorkOrder]:
         query = select(WorkOrder).order_by(WorkOrder.created_at.desc(), WorkOrder.id.desc())
+        query = query.where(f.scope.condition())
         if f.states:
             query = query.where(WorkOrder.state.in_([s.value for s in f.states]))
         if f.mine_of is not None:
@@ -65,7 +68,9 @@ class WorkOrderReader:
         query = select(WorkOrderCall).where(WorkOrderCall.order_id == order_id)
         return list(self._session.scalars(query.order_by(WorkOrderCall.id)))
 
-    def earlier_orders_of_caller(self, order: WorkOrder) -> list[WorkOrder]:
+    def earlier_orders_of_caller(
+        self, order: WorkOrder, scope: OrderScope = EVERY_ORDER
+    ) -> list[WorkOrder]:
         if not order.caller_phone_hash:
             return []
         query = (
@@ -74,6 +79,7 @@ class WorkOrderReader:
                 WorkOrder.caller_phone_hash == order.caller_phone_hash,
                 WorkOrder.id != order.id,
                 WorkOrder.created_at <= order.created_at,
+                scope.condition(),
             )
             .order_by(WorkOrder.created_at.desc(), WorkOrder.id.desc())
             .limit(EARLIER_ORDERS_SHOWN)

@@ -63,6 +63,7 @@ class OrderDraft:
     platform_order_id: str | None = None
     final_due_at: datetime | None = None
     received_at: datetime | None = None
+    team: str = ""  # the filer's desk team ("" for the intake: backend.workorders.scope)
 
 
 class WorkOrderService(WorkOrderReader):
@@ -106,6 +107,7 @@ class WorkOrderService(WorkOrderReader):
             platform_order_id=draft.platform_order_id,
             attachments=list(draft.attachments),
             created_by=actor.username,
+            team=draft.team,
             hotspot_key=hotspot_key(draft.category, draft.address, draft.title),
             final_due_at=draft.final_due_at,
             created_at=received,
@@ -219,7 +221,11 @@ class WorkOrderService(WorkOrderReader):
         payload: Mapping[str, Any],
         actor: Actor,
         now: datetime,
+        *,
+        team: str = "",
     ) -> WorkOrder:
+        """One step; signing for an order (SIGN) also puts it in the signer's ``team``
+        (a signer without a team leaves it where it is)."""
         order = self._session.get(WorkOrder, order_id, with_for_update=True)
         if order is None:
             raise NotFound(f"没有编号为 {order_id} 的工单")
@@ -236,6 +242,7 @@ class WorkOrderService(WorkOrderReader):
             setattr(order, name, value)
         if action is Action.SIGN:
             order.assignee = actor.username
+            order.team = team or order.team
         if outcome.to_state is State.CLOSED:
             order.closed_at = now
         old_stage = stage_of(outcome.from_state)

@@ -15,18 +15,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.models.audit import AuditRecord
 from backend.models.calls import Disposition, Line
 from backend.models.users import Role
 from backend.models.workorders import WorkOrder
 from backend.settings import Settings
-from tests.desk_support import LOCAL, login, make_user, open_call, take_call
-
-
-def audited(factory: sessionmaker[Session], actor: str, action: str) -> list[AuditRecord]:
-    with factory() as db:
-        query = select(AuditRecord).where(AuditRecord.actor == actor, AuditRecord.action == action)
-        return list(db.scalars(query.order_by(AuditRecord.id)))
+from tests.desk_support import LOCAL, audited, login, make_user, open_call, take_call
 
 
 def test_a_leader_forces_the_state_of_the_own_teams_agents_only(
