@@ -122,10 +122,6 @@ class BookingService:
         with self._factory() as session:
             return patients.account_manages(session, account_id, patient_id)
 
-    def open_account(self, phone: str) -> tuple[int, str]:
-        with transaction(self._factory) as session:
-            return patients.open_account(session, self.ctx, phone)
-
     def account_for_token(self, token: str) -> int | None:
         with self._factory() as session:
             return patients.account_for_token(session, token)

@@ -4,8 +4,10 @@ them: from the messages the recording SMS gateway took for the phone."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -15,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.booking.api_config import BookingApiConfig
+from backend.booking.one_time_codes import CodeRefused
 from backend.booking.rules import BookingRules
 from backend.models.audit import AuditRecord
 from backend.settings import Settings
@@ -266,3 +269,25 @@ def test_bookings_are_seen_and_cancelled_only_by_the_account_that_made_them(api:
     ]
     cancelled = api.client.post(f"/api/public/bookings/{code}/cancel", headers=booker)
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+
+
+def test_the_same_code_sent_twice_at_once_opens_once(api: Api) -> None:
+    """Two identical requests racing (a double tap): one account and token, the other told
+    the code is used, neither a 500."""
+    phone = new_phone()
+    ask_code(api, phone)
+    code = api.sms.last_code_to(phone)
+    accounts = api.client.app.state.app.online_accounts  # type: ignore[attr-defined]
+    start = threading.Barrier(2)
+
+    def redeem() -> str:
+        start.wait()
+        try:
+            accounts.open_account(phone, code, "127.0.0.1")
+        except CodeRefused as exc:
+            return exc.code
+        return "opened"
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = sorted(pool.map(lambda _: redeem(), range(2)))
+    assert outcomes == ["opened", "sms-code-expired"]
