@@ -223,7 +223,7 @@ async def _forward(
             event = None
         if time.monotonic() - checked > SESSION_CHECK_SECONDS:
             checked = time.monotonic()
-            if state.auth.sessions.get(caller.token) is None:
+            if state.auth.sessions.get(caller.token, touch=False) is None:
                 await websocket.close(code=4401)
                 return
         if event is not None and wanted(event, session.role, session.agent_id):

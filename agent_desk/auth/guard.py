@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from fastapi import Request
 from starlette.requests import HTTPConnection
 
+from agent_desk.auth.activity import is_user_activity
 from agent_desk.auth.audit import audit_now
 from agent_desk.auth.errors import Forbidden, NotAuthenticated
 from agent_desk.auth.permissions import ADMIN_PERMISSIONS, Permission, allowed
@@ -62,7 +63,7 @@ def caller_of(conn: HTTPConnection) -> Caller:
     if isinstance(looked_up, LookedUp) and looked_up.token == token:
         session = looked_up.session
     else:  # a websocket, or an app without the session middleware
-        session = state_of(conn).auth.sessions.get(token)
+        session = state_of(conn).auth.sessions.get(token, touch=is_user_activity(conn.scope))
     if session is None:
         raise NotAuthenticated("请先登录（会话不存在或已过期）")
     return Caller(token, session, peer_ip(conn))

@@ -8,11 +8,14 @@ millisecond of CPU per request on the busiest route (the online booking API).
 
 from __future__ import annotations
 
+from functools import partial
+
 from anyio import to_thread
 from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from agent_desk.auth.activity import is_user_activity
 from agent_desk.auth.guard import COOKIE, LookedUp
 from agent_desk.state import state_of
 
@@ -37,7 +40,9 @@ class SessionUserMiddleware:
             # The session store is synchronous Redis: looked up in a worker thread, so that a
             # slow Redis holds up this request and not every request on the event loop, and
             # once per request (the route's guard takes it from here, see ``caller_of``).
-            session = await to_thread.run_sync(state_of(conn).auth.sessions.get, token)
+            session = await to_thread.run_sync(
+                partial(state_of(conn).auth.sessions.get, token, touch=is_user_activity(scope))
+            )
             conn.state.desk_session = LookedUp(token, session)
 
         async def send_with_headers(message: Message) -> None:

@@ -193,10 +193,13 @@ class AuthService:
                 user.password_hash = hash_password(new)
                 user.must_change_password = False
                 user.password_changed_at = self._clock()
-                add_audit(db, user.username, "auth.password_changed", target=f"user:{user.id}",
-                          source_ip=source_ip)  # fmt: skip
                 stage = Stage.READY if session.stage is Stage.CHANGE_PASSWORD else session.stage
-                return self.sessions.advance(token, session, stage)
+                new_token, after = self.sessions.advance(token, session, stage)
+                # Whoever else holds a session of this user (a stolen cookie) is out.
+                ended = self.sessions.end_other_sessions(user.id, keep=new_token)
+                add_audit(db, user.username, "auth.password_changed", target=f"user:{user.id}",
+                          source_ip=source_ip, details={"other_sessions_ended": ended})  # fmt: skip
+                return new_token, after
         raise failure
 
     def logout(self, token: str, session: DeskSession, source_ip: str) -> None:

@@ -1,7 +1,8 @@
 """Server-side sessions in Redis: the browser holds only a random token.
 
-A session expires after ``minutes`` without a request (sliding), and never lives longer than
-a shift (``MAX_HOURS``) even when used. Only a hash of the token is stored, so a Redis dump
+A session expires after ``minutes`` without an action of its user (sliding: the live feed and
+pages refreshing themselves do not count, see ``activity``), and never lives longer than a
+shift (``MAX_HOURS``) even when used. Only a hash of the token is stored, so a Redis dump
 cannot be replayed as cookies.
 """
 
@@ -60,19 +61,29 @@ class SessionStore:
     ) -> None:
         self._redis = client
         self._prefix = f"{prefix}:desk:session"
+        self._user_prefix = f"{prefix}:desk:user-sessions"
         self._ttl = minutes * 60
         self._clock = clock
 
     def _key(self, token: str) -> str:
         return f"{self._prefix}:{_digest(token)}"
 
+    def _user_key(self, user_id: int) -> str:
+        return f"{self._user_prefix}:{user_id}"
+
     def create(self, session: DeskSession) -> str:
         token = secrets.token_urlsafe(32)
         self._write(token, session)
+        # The user's sessions, so that a password change can end all but the changer's.
+        pipe = self._redis.pipeline()
+        pipe.sadd(self._user_key(session.user_id), _digest(token))
+        pipe.expire(self._user_key(session.user_id), MAX_HOURS * 3600)
+        pipe.execute()
         return token
 
-    def get(self, token: str) -> DeskSession | None:
-        """The session, its idle timer restarted; None when unknown, idle too long or too old."""
+    def get(self, token: str, *, touch: bool = True) -> DeskSession | None:
+        """The session, its idle timer restarted unless ``touch`` is false (a request its user
+        did not make); None when unknown, idle too long or too old."""
         if not token:
             return None
         raw = self._redis.get(self._key(token))
@@ -83,8 +94,22 @@ class SessionStore:
         if self._clock() - session.created > MAX_HOURS * 3600 or self._revoked(session):
             self.delete(token)
             return None
-        self._redis.expire(self._key(token), self._ttl)
+        if touch:
+            self._redis.expire(self._key(token), self._ttl)
         return session
+
+    def end_other_sessions(self, user_id: int, keep: str) -> int:
+        """End every session of the user but ``keep``'s (a password change); how many ended."""
+        kept = _digest(keep)
+        members = self._redis.smembers(self._user_key(user_id))
+        others = [str(d) for d in members if d != kept]
+        if not others:
+            return 0
+        pipe = self._redis.pipeline()
+        for digest in others:
+            pipe.delete(f"{self._prefix}:{digest}")
+        pipe.srem(self._user_key(user_id), *others)
+        return sum(int(n) for n in pipe.execute()[:-1])
 
     def revoke_user(self, user_id: int) -> None:
         """End every session of a user (deactivated, password reset by an administrator)."""

@@ -33,7 +33,7 @@
     if (s.state === "on_call" && !callStarted) callStarted = Date.now();
     if (!["on_call", "on_hold"].includes(s.state)) callStarted = null;
   }
-  async function refresh() { showStatus(await desk.api("GET", "/api/agent/status")); }
+  async function refresh() { showStatus(await desk.background("/api/agent/status")); }
 
   function renderPop(pop) {
     currentCall = pop;

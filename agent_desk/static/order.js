@@ -29,7 +29,7 @@
       || "<option value=''>尚无接通的回访电话</option>";
     $("btn-revisit-done").disabled = !revisits.length;
   }
-  async function load() { render(await desk.api("GET", "/api/workorders/" + orderId)); }
+  async function load() { render(await desk.background("/api/workorders/" + orderId)); }
 
   $("order-calls").addEventListener("click", ev => {
     const url = ev.target.dataset.play; if (!url) return;

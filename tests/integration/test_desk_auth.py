@@ -282,13 +282,13 @@ def test_a_request_looks_its_session_up_once_off_the_event_loop(
     lookups: list[bool] = []
     real_get = SessionStore.get
 
-    def counted(store: SessionStore, token: str) -> DeskSession | None:
+    def counted(store: SessionStore, token: str, *, touch: bool = True) -> DeskSession | None:
         try:
             asyncio.get_running_loop()
             lookups.append(True)  # on an event loop: the loop would wait on Redis
         except RuntimeError:
             lookups.append(False)
-        return real_get(store, token)
+        return real_get(store, token, touch=touch)
 
     monkeypatch.setattr(SessionStore, "get", counted)
     assert desk_client.get("/api/auth/me").json()["role_label"] == "坐席"
