@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.booking.demo_data import seed_booking_demo
+from backend.errors import Refused
 from backend.knowledge.demo_data import seed_knowledge_demo
 from backend.models.agents import Agent, AgentSkill, Skill
 from backend.models.telephony import AgentPhone
@@ -55,7 +56,19 @@ ACCOUNTS = (
 )
 
 
+def refuse_in_production(settings: Settings) -> None:
+    """The demo's accounts share one printed password and its hospitals' API secrets are
+    derived from their codes: never in production (CC_ENVIRONMENT), whoever asks."""
+    if settings.environment == "production":
+        raise Refused(
+            "the demo data set is refused in production (CC_ENVIRONMENT=production): make "
+            "accounts and keys with callcenter create-admin, hospital and city-platform",
+            code="demo-in-production",
+        )
+
+
 def seed_demo(session: Session, settings: Settings) -> list[str]:
+    refuse_in_production(settings)
     cipher = PersonalDataCipher(settings.data_key.get_secret_value())
     added_users = _seed_accounts(session)
     added_skills = _seed_skills(session)

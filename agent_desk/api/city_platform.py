@@ -2,9 +2,10 @@
 
 Every request is signed as the hospitals sign theirs (``backend/signatures.py``): the key id
 in ``X-Platform-Key``, ``X-Timestamp``, ``X-Nonce`` and ``X-Signature``; a key issued by
-``issue_platform_key``. A wrong key or signature gets 401 ``bad-signature`` with the reason,
-a nonce used again within the window 401 ``replayed-request`` (audited). Every import is
-audited under ``city:<client name>`` (``platform_sync``), every pull of the replies too.
+``callcenter city-platform key issue|rotate`` (``platform_key``). A wrong key or signature
+gets 401 ``bad-signature`` with the reason, a nonce used again within the window 401
+``replayed-request`` (audited). Every import is audited under ``city:<client name>``
+(``platform_sync``), every pull of the replies too.
 """
 
 # No ``from __future__ import annotations``: FastAPI evaluates these annotations at runtime.

@@ -7,6 +7,7 @@ audit record commit together; refusals carry stable codes (``username-taken``,
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -16,7 +17,7 @@ from agent_desk.auth.audit import add_audit
 from backend.audit import Actor
 from backend.errors import Conflict, NotFound, Refused
 from backend.models.users import Role, User
-from backend.passwords import check_complexity, hash_password
+from backend.passwords import WeakPassword, check_complexity, hash_password
 
 
 @dataclass(frozen=True)
@@ -100,3 +101,28 @@ def _apply(user: User, changes: AccountChanges) -> dict[str, object]:
     if changes.team is not None:
         user.team = done["team"] = changes.team
     return done
+
+
+def create_first_admin(db: Session, username: str, display_name: str, actor: Actor) -> str:
+    """The first administrator, made from the server's shell (``callcenter create-admin``);
+    returns the one-time initial password. Refused once an active administrator exists:
+    later administrators are made on the admin page, where a second one approves."""
+    admins = select(User.id).where(User.role == Role.ADMIN, User.active.is_(True))
+    if db.scalar(admins.limit(1).with_for_update()) is not None:
+        raise Refused(
+            "an administrator exists: add administrators on the admin page", code="admin-exists"
+        )
+    password = initial_password(username)
+    create_account(db, AccountDraft(username, display_name, Role.ADMIN, "", password), actor)
+    return password
+
+
+def initial_password(username: str) -> str:
+    """A random password that meets the rules (to be changed at first login)."""
+    while True:
+        password = secrets.token_urlsafe(15)
+        try:
+            check_complexity(password, username)
+        except WeakPassword:
+            continue
+        return password

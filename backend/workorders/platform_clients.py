@@ -7,34 +7,43 @@ nonce's one use is claimed by the caller once the signature holds (``backend/non
 
 from __future__ import annotations
 
-import secrets
-from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend.api_keys import ApiKey, check_key_change, new_key
+from backend.audit import Actor, record_audit
 from backend.models.workorders import CityPlatformClient
 from backend.personal_data import PersonalDataCipher
 from backend.signatures import SignatureRejected, SignedRequest, verify
 
 
-@dataclass(frozen=True)
-class PlatformKey:
-    key_id: str
-    secret: str  # shown once, to be handed to the platform; stored only encrypted
-
-
-def issue_platform_key(session: Session, cipher: PersonalDataCipher, name: str) -> PlatformKey:
-    """A new signing key for the client ``name`` (made if new); the client's earlier key, if
-    any, stops working."""
-    key = PlatformKey("cp-" + secrets.token_hex(8), secrets.token_urlsafe(32))
-    client = session.scalar(select(CityPlatformClient).where(CityPlatformClient.name == name))
+def platform_key(
+    session: Session,
+    cipher: PersonalDataCipher,
+    name: str,
+    actor: Actor,
+    now: datetime,
+    *,
+    rotate: bool,
+) -> ApiKey:
+    """Issue the first signing key of the client ``name`` (made if new), or (``rotate``)
+    replace its key: the old one stops working when this commits. Audited."""
+    client = session.scalar(
+        select(CityPlatformClient).where(CityPlatformClient.name == name).with_for_update()
+    )
+    previous = client.key_id if client is not None else None
+    check_key_change(f"city platform client {name}", previous, rotate=rotate)
     if client is None:
         client = CityPlatformClient(name=name)
         session.add(client)
-    client.key_id = key.key_id
-    client.secret_enc = cipher.encrypt(key.secret)
+    key = new_key("cp")
+    client.key_id, client.secret_enc = key.key_id, cipher.encrypt(key.secret)
     session.flush()
+    action = "city_platform.key_rotate" if rotate else "city_platform.key_issue"
+    record_audit(session, actor, action, f"city_platform:{client.id}", now,
+                 {"key_id": key.key_id, "previous_key_id": previous})  # fmt: skip
     return key
 
 

@@ -103,8 +103,9 @@ def cmd_prompts(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo_data(args: argparse.Namespace, settings: Settings) -> int:
-    from backend.demo import seed_demo
+    from backend.demo import refuse_in_production, seed_demo
 
+    refuse_in_production(settings)  # before the database is touched
     prepare_database(settings)
     engine = make_engine(settings, pool_size=1, max_overflow=0)
     with transaction(make_session_factory(engine)) as session:

@@ -16,6 +16,7 @@ from backend.errors import CallCenterError
 from backend.settings import load_settings
 from callcenter.cli.audit_commands import add_audit_parser
 from callcenter.cli.commands import HANDLERS
+from callcenter.cli.key_commands import KEY_HANDLERS, add_key_parsers
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
         "processes' PostgreSQL roles (as a superuser)",
     )
     add_audit_parser(sub)
+    add_key_parsers(sub)
 
     prompts = sub.add_parser("prompts", help="IVR prompts")
     prompts.add_argument("action", choices=["build"])
@@ -67,7 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
-        handler: Callable[[argparse.Namespace, object], int] = HANDLERS[args.command]
+        handlers = {**HANDLERS, **KEY_HANDLERS}
+        handler: Callable[[argparse.Namespace, object], int] = handlers[args.command]
         return handler(args, settings)
     except CallCenterError as exc:
         print(f"error: {exc.message}", file=sys.stderr)

@@ -19,6 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent_desk.auth.guard import COOKIE
+from backend.api_keys import ApiKey as PlatformKey
+from backend.audit import Actor
 from backend.db import transaction
 from backend.knowledge.demo_data import seed_knowledge_demo
 from backend.models.audit import AuditRecord
@@ -27,7 +29,7 @@ from backend.models.workorders import CityPlatformClient
 from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
 from backend.signatures import signed_headers
-from backend.workorders.platform_clients import PlatformKey, issue_platform_key
+from backend.workorders.platform_clients import platform_key
 from tests.desk_support import login, make_user
 
 Headers = dict[str, str]
@@ -209,7 +211,8 @@ def platform(
     """A new city platform client with its signing key."""
     cipher = PersonalDataCipher(desk_app_settings.data_key.get_secret_value())
     with transaction(session_factory) as session:
-        key = issue_platform_key(session, cipher, f"12345-{uuid.uuid4().hex[:6]}")
+        name = f"12345-{uuid.uuid4().hex[:6]}"
+        key = platform_key(session, cipher, name, Actor("cli:ops"), datetime.now(UTC), rotate=False)
     return Platform(client, key)
 
 
