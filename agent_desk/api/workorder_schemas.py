@@ -113,6 +113,7 @@ class EventPublic(BaseModel):
 
 class LinkedCallBase(BaseModel):
     call_id: CleanStr = Field(min_length=1, max_length=64)
+    # Linking takes the call's own recording (agent_desk.order_links); a path given must be it.
     recording_path: CleanStr = Field(default="", max_length=512)
 
 

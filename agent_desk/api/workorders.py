@@ -28,6 +28,7 @@ from agent_desk.api.workorder_schemas import (
 from agent_desk.auth.guard import Caller
 from agent_desk.deps import SessionDep, StateDep, WorkOrderReader
 from agent_desk.errors import error_responses
+from agent_desk.order_links import linked_recording
 from agent_desk.workorder_access import OrderReader, OrderWorker
 from backend.workorders.desk_notifier import mark_read, unread_for
 from backend.workorders.hotspots import hotspots, repeat_callers
@@ -159,7 +160,7 @@ def act(
     return views.detail(order, who.scope)
 
 
-@router.post("/api/workorders/{order_id}/calls", summary="关联通话与录音")
+@router.post("/api/workorders/{order_id}/calls", summary="关联通话（及该通话自己的录音）")
 def link_call(
     order_id: OrderId,
     body: LinkedCallCreate,
@@ -169,9 +170,9 @@ def link_call(
     who: OrderWorker,
 ) -> WorkOrderDetail:
     who.order(service, order_id, "link_call")
+    path = linked_recording(session, who, order_id, body.call_id, body.recording_path)
     now = datetime.now(UTC)
-    actor = who.caller.actor
-    service.link_call(order_id, body.call_id, body.relation, body.recording_path, actor, now)
+    service.link_call(order_id, body.call_id, body.relation, path, who.caller.actor, now)
     session.commit()
     return views.detail(service.get(order_id), who.scope)
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent_desk.auth.guard import COOKIE
@@ -21,6 +22,7 @@ from backend.models.users import Role
 from backend.settings import Settings
 from backend.workorders.composition import workorder_service
 from backend.workorders.workflow import Source
+from recordings.index import RecordingIndex
 from tests.desk_support import audited, login, make_user
 
 
@@ -28,6 +30,7 @@ from tests.desk_support import audited, login, make_user
 class Person:
     username: str
     headers: dict[str, str]  # this person's session cookie
+    agent_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,7 @@ def teams(desk_client: TestClient, session_factory: sessionmaker[Session]) -> Te
         login(desk_client, user)
         token = desk_client.cookies.get(COOKIE)
         desk_client.cookies.clear()
-        return Person(user.username, {"Cookie": f"{COOKIE}={token}"})
+        return Person(user.username, {"Cookie": f"{COOKIE}={token}"}, user.agent_id)
 
     return Teams(
         desk_client,
@@ -163,3 +166,42 @@ def test_earlier_orders_and_repeat_callers_stay_within_the_team(teams: Teams) ->
     assert masked not in repeaters(teams.first)
     detail = client.get(f"/api/workorders/{theirs[1]}", headers=teams.second.headers).json()
     assert [o["id"] for o in detail["earlier_orders"]] == [theirs[0]]
+
+
+def recorded_call(factory: sessionmaker[Session], settings: Settings, agent: Person) -> str:
+    """A call whose recording the controller registered and closed for ``agent``."""
+    call_id = f"rec-{uuid.uuid4().hex[:10]}"
+    index = RecordingIndex(factory, settings)
+    index.register(
+        call_id, f"{settings.effective_asterisk_recordings_dir}/{call_id}.wav", "hotline"
+    )
+    index.finish(call_id, agent.agent_id, wait_seconds=0)
+    return call_id
+
+
+def test_a_linked_call_brings_only_its_own_recording_of_the_own_team(
+    teams: Teams, settings: Settings, session_factory: sessionmaker[Session]
+) -> None:
+    client, leader = teams.client, teams.leader
+    ours = teams.file(teams.first, phone())
+    own, foreign = (
+        recorded_call(session_factory, settings, p) for p in (teams.first, teams.second)
+    )
+
+    def link(call_id: str, path: str = "") -> Response:
+        body = {"call_id": call_id, "relation": "follow_up", "recording_path": path}
+        return client.post(f"/api/workorders/{ours}/calls", json=body, headers=leader.headers)
+
+    # Another team's call: its recording would play from this team's order. Refused, audited.
+    refused = link(foreign)
+    assert refused.status_code == 403 and refused.json()["error"] == "call-out-of-scope"
+    (refusal,) = audited(session_factory, leader.username, "workorder.refused")
+    assert refusal.details["call_id"] == foreign
+    # A path typed in that is not the named call's own recording.
+    typed = link(own, f"{foreign}.wav")
+    assert typed.status_code == 422 and typed.json()["error"] == "recording-not-of-call"
+    # The team's own call comes with its recording, found by the index, not typed.
+    linked = link(own)
+    assert linked.status_code == 200, linked.text
+    (call,) = linked.json()["calls"]
+    assert (call["call_id"], call["recording_path"]) == (own, f"{own}.wav")

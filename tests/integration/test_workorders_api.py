@@ -102,7 +102,7 @@ def test_an_agent_files_an_order_and_the_desk_moves_it(
 
     linked = client.post(
         f"/api/workorders/{oid}/calls",
-        json={"call_id": "repeat-call-1", "relation": "repeat", "recording_path": "r/1.wav"},
+        json={"call_id": "repeat-call-1", "relation": "repeat"},
         headers=agent,
     ).json()
     assert [c["relation"] for c in linked["calls"]] == ["intake", "repeat"]
