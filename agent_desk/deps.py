@@ -59,9 +59,7 @@ P = Permission
 DeskUser = Annotated[Caller, Depends(require(P.DESK))]
 CallControlUser = Annotated[Caller, Depends(require(P.CALL_CONTROL))]
 BookingDeskUser = Annotated[Caller, Depends(require(P.BOOKING_DESK))]
-WorkOrderDeskUser = Annotated[Caller, Depends(require(P.WORKORDER_DESK))]
-WorkOrderReader = Annotated[Caller, Depends(require(P.WORKORDER_READ))]
-WorkOrderWorker = Annotated[Caller, Depends(require(P.WORKORDER_WORK))]
+# Work orders: ``agent_desk.workorder_access`` (the permission and the user's team scope).
 KnowledgeReader = Annotated[Caller, Depends(require(P.KNOWLEDGE))]
 KnowledgeEditor = Annotated[Caller, Depends(require(P.KNOWLEDGE_EDIT))]
 WallboardUser = Annotated[Caller, Depends(require(P.WALLBOARD))]

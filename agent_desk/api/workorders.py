@@ -26,7 +26,7 @@ from agent_desk.api.workorder_schemas import (
     WorkOrderUpdate,
 )
 from agent_desk.auth.guard import Caller
-from agent_desk.deps import SessionDep, StateDep, WorkOrderReader
+from agent_desk.deps import SessionDep, StateDep
 from agent_desk.errors import error_responses
 from agent_desk.order_links import linked_recording
 from agent_desk.workorder_access import OrderReader, OrderWorker
@@ -55,7 +55,8 @@ Views = Annotated[OrderViews, Depends(get_views)]
 
 
 def inboxes(who: Caller) -> list[str]:
-    """A person's notifications: their own, and their role's (``role:supervisor``)."""
+    """A person's notifications: their own, and their role's (``role:supervisor``), the
+    latter only of orders of the person's scope."""
     return [who.username, f"role:{who.session.role.value}"]
 
 
@@ -179,7 +180,7 @@ def link_call(
 
 @router.get("/api/notifications", summary="我的未读提醒")
 def my_notifications(
-    session: SessionDep, views: Views, who: WorkOrderReader
+    session: SessionDep, views: Views, who: OrderReader
 ) -> list[NotificationPublic]:
     return [
         NotificationPublic(
@@ -190,14 +191,14 @@ def my_notifications(
             order_id=n.order_id,
             created_at=n.created_at.astimezone(views.zone),
         )
-        for n in unread_for(session, inboxes(who))
+        for n in unread_for(session, inboxes(who.caller), scope=who.scope)
     ]
 
 
 @router.post("/api/notifications/read", summary="标记提醒为已读")
 def read_notifications(
-    body: NotificationsRead, session: SessionDep, who: WorkOrderReader
+    body: NotificationsRead, session: SessionDep, who: OrderReader
 ) -> dict[str, int]:
-    count = mark_read(session, inboxes(who), body.ids, datetime.now(UTC))
+    count = mark_read(session, inboxes(who.caller), body.ids, datetime.now(UTC), who.scope)
     session.commit()
     return {"read": count}

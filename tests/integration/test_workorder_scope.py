@@ -9,18 +9,24 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent_desk.auth.guard import COOKIE
 from backend.db import transaction
 from backend.models.users import Role
+from backend.models.workorders import DeskNotification
 from backend.settings import Settings
 from backend.workorders.composition import workorder_service
+from backend.workorders.desk_notifier import DeskNotifier
+from backend.workorders.overdue import mark_overdue
+from backend.workorders.service import Actor, OrderDraft
 from backend.workorders.workflow import Source
 from recordings.index import RecordingIndex
 from tests.desk_support import audited, login, make_user
@@ -36,6 +42,7 @@ class Person:
 @dataclass(frozen=True)
 class Teams:
     client: TestClient
+    team: str  # team A's name; team B is "<team A>乙"
     first: Person  # an agent of team A
     leader: Person  # team A's supervisor
     second: Person  # an agent of team B
@@ -67,6 +74,7 @@ def teams(desk_client: TestClient, session_factory: sessionmaker[Session]) -> Te
 
     return Teams(
         desk_client,
+        team,
         person(Role.AGENT, team),
         person(Role.SUPERVISOR, team),
         person(Role.AGENT, f"{team}乙"),
@@ -205,3 +213,38 @@ def test_a_linked_call_brings_only_its_own_recording_of_the_own_team(
     assert linked.status_code == 200, linked.text
     (call,) = linked.json()["calls"]
     assert (call["call_id"], call["recording_path"]) == (own, f"{own}.wav")
+
+
+def test_the_leaders_shared_inbox_tells_only_of_the_own_teams_orders(
+    teams: Teams, settings: Settings, session_factory: sessionmaker[Session]
+) -> None:
+    leader, long_ago = teams.leader, datetime.now(UTC) - timedelta(days=60)
+    with transaction(session_factory) as db:
+        service = workorder_service(db, settings)
+        # Orders received long ago (as the 12345 platform's may be): past every deadline.
+        ours, theirs = (
+            service.create(
+                OrderDraft(title="长期未办结", caller_phone=phone(), received_at=long_ago, team=team),
+                Actor(who.username), datetime.now(UTC),
+            ).id
+            for who, team in ((teams.first, teams.team), (teams.second, f"{teams.team}乙"))
+        )  # fmt: skip
+        mark_overdue(db, datetime.now(UTC), DeskNotifier(db))
+    # Overdue orders are told to the supervisors' shared inbox: a leader sees the own team's.
+    inbox = client_inbox(teams, leader)
+    assert ours in inbox and theirs not in inbox
+    with session_factory() as db:
+        query = select(DeskNotification.id).where(DeskNotification.order_id == theirs)
+        hidden = db.scalars(query).all()
+    for ids, count in ((hidden, 0), ([inbox[ours]["id"]], 1)):
+        read = teams.client.post(
+            "/api/notifications/read", json={"ids": ids}, headers=leader.headers
+        )
+        assert read.json() == {"read": count}
+
+
+def client_inbox(teams: Teams, who: Person) -> dict[int, dict[str, Any]]:
+    """The person's unread notifications by order id."""
+    reply = teams.client.get("/api/notifications", headers=who.headers)
+    assert reply.status_code == 200, reply.text
+    return {int(n["order_id"]): n for n in reply.json() if n["order_id"] is not None}
