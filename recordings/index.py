@@ -10,7 +10,6 @@ the periodic sweep, which completes it later, or — if nothing has written to i
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Callable
@@ -24,8 +23,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.models.audit import AuditRecord
 from backend.models.calls import CallRecord, Recording, RecordingStatus
 from backend.settings import Settings
+from recordings.keys import master_key
 from recordings.paths import RecordingPathRefused, below, contained
-from recordings.wavfile import NotAWavFile, read_layout, repair
+from recordings.sealed import RecordingTampered, Sealed, SealedReader, is_sealed, seal
+from recordings.wavfile import HEAD_BYTES, NotAWavFile, WavLayout, parse_layout, read_layout, repair
 
 log = logging.getLogger("recordings.index")
 
@@ -48,14 +49,6 @@ class RetentionReport:
     freed_bytes: int
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 class RecordingIndex:
     def __init__(
         self,
@@ -67,6 +60,7 @@ class RecordingIndex:
         self._sessions = session_factory
         self._asterisk_root = settings.effective_asterisk_recordings_dir.rstrip("/")
         self.root = settings.effective_recordings_dir
+        self._master = master_key(settings)
         self._now = now
 
     def relative(self, asterisk_path: str) -> str:
@@ -192,13 +186,16 @@ class RecordingIndex:
         if path is None:
             return False
         try:
+            if is_sealed(path):
+                # Sealed by an earlier attempt that died before its commit: only sealed
+                # files that were complete (or repaired) exist, so it is finished.
+                return self._fill_sealed(recording, path)
             layout = read_layout(path)
         except (OSError, NotAWavFile):
             return False
         if not layout.complete:
             return False
-        self._fill(recording, path, layout.duration_seconds, RecordingStatus.COMPLETE)
-        return True
+        return self._seal(recording, path, layout, RecordingStatus.COMPLETE)
 
     def _repair(self, recording: Recording) -> bool:
         path = self._file_or_none(recording)
@@ -209,12 +206,39 @@ class RecordingIndex:
             layout = read_layout(path)
         except (OSError, NotAWavFile):
             return False
-        self._fill(recording, path, layout.duration_seconds, RecordingStatus.REPAIRED)
+        return self._seal(recording, path, layout, RecordingStatus.REPAIRED)
+
+    def _seal(
+        self, recording: Recording, path: Path, layout: WavLayout, status: RecordingStatus
+    ) -> bool:
+        """Encrypt the finished file in place (before the row says so: a crash in between
+        leaves a sealed file under an open row, which the next attempt completes)."""
+        try:
+            sealed = seal(path, self._master)
+        except OSError as exc:
+            log.warning("recording %s not sealed yet: %s", recording.id, exc)
+            return False
+        self._fill(recording, sealed, layout.duration_seconds, status)
+        return True
+
+    def _fill_sealed(self, recording: Recording, path: Path) -> bool:
+        try:
+            reader = SealedReader(path, self._master)
+            head = b"".join(reader.read_range(0, HEAD_BYTES - 1))
+            layout = parse_layout(head, reader.size, path)
+            sealed = reader.digest()
+        except (RecordingTampered, NotAWavFile) as exc:
+            log.warning("recording %s: %s", recording.id, exc)
+            return False
+        self._fill(recording, sealed, layout.duration_seconds, RecordingStatus.COMPLETE)
         return True
 
     @staticmethod
-    def _fill(recording: Recording, path: Path, seconds: float, status: RecordingStatus) -> None:
+    def _fill(
+        recording: Recording, sealed: Sealed, seconds: float, status: RecordingStatus
+    ) -> None:
+        # Size and digest are the recording's own (the WAV a player gets), not the sealed file's.
         recording.duration_seconds = round(seconds, 3)
-        recording.size_bytes = path.stat().st_size
-        recording.sha256 = sha256_of(path)
+        recording.size_bytes = sealed.plain_size
+        recording.sha256 = sealed.sha256
         recording.status = status

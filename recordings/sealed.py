@@ -137,6 +137,8 @@ def seal(path: Path, master: MasterKey, chunk_size: int = CHUNK_SIZE) -> Sealed:
         digest = _write_sealed(plain, temporary, header, AESGCM(data_key))
     os.replace(temporary, path)
     _sync_directory(path.parent)
+    for stale in leftovers(path):  # from an attempt that died before its rename
+        stale.unlink(missing_ok=True)
     return Sealed(size, digest)
 
 

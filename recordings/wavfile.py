@@ -14,6 +14,7 @@ from pathlib import Path
 
 RIFF_HEADER = struct.Struct("<4sI4s")
 CHUNK_HEADER = struct.Struct("<4sI")
+HEAD_BYTES = 4096
 
 
 class NotAWavFile(ValueError):
@@ -51,8 +52,13 @@ class WavLayout:
 
 def read_layout(path: Path) -> WavLayout:
     with open(path, "rb") as wav:
-        head = wav.read(4096)
+        head = wav.read(HEAD_BYTES)
         file_size = wav.seek(0, 2)
+    return parse_layout(head, file_size, path)
+
+
+def parse_layout(head: bytes, file_size: int, path: Path) -> WavLayout:
+    """The layout from the file's first ``HEAD_BYTES`` (read from disk, or decrypted)."""
     if len(head) < RIFF_HEADER.size:
         raise NotAWavFile(f"{path}: too short for a WAV header")
     riff, riff_size, wave_tag = RIFF_HEADER.unpack_from(head)

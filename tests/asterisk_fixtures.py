@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import tempfile
 import wave
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -17,15 +18,20 @@ from pathlib import Path
 import pytest
 
 from backend.ami.client import AmiClient
-from backend.settings import Settings
+from backend.personal_data import PersonalDataCipher
+from backend.settings import DEV_DATA_KEY, Settings
 from ivr.agi.server import AgiServer, Handler
 from ivr.pbx import rootfs
 from ivr.pbx.instance import AsteriskInstance
 from ivr.pbx.simulated import carrier_channel, simulated_call
-from recordings.wavfile import NotAWavFile, read_layout
+from recordings.sealed import MAGIC, MasterKey, SealedReader
+from recordings.wavfile import HEAD_BYTES, NotAWavFile, parse_layout
 from tests.conftest import DID_114, DID_HOTLINE
 
 __all__ = ["DID_114", "DID_HOTLINE"]
+
+# The tests' settings keep the development data key (the master key of sealed recordings).
+TEST_MASTER_KEY = PersonalDataCipher(DEV_DATA_KEY)
 
 
 @pytest.fixture(scope="session")
@@ -143,18 +149,32 @@ def simulated_agents(ami: AmiClient) -> SimulatedAgents:
 
 
 async def wait_for_recording(path: Path, timeout: float = 10.0) -> Path:
-    """Wait until Asterisk has closed the recording (its WAV header sizes are filled in)."""
+    """Wait until Asterisk has closed the recording (its WAV header sizes are filled in), and
+    give the recording as recorded: a plaintext copy outside the spool, decrypted when the
+    recordings index has sealed the file already (it does that as soon as it is closed)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while loop.time() < deadline:
         if path.exists():
-            try:
-                if read_layout(path).complete:
-                    return path
-            except NotAWavFile:
-                pass  # header not written yet
+            audio = await asyncio.to_thread(recorded_audio, path)
+            if audio is not None:
+                copy = Path(tempfile.mkdtemp(prefix="heard-")) / path.name
+                copy.write_bytes(audio)
+                return copy
         await asyncio.sleep(0.1)
     raise AssertionError(f"{path} was not a complete recording within {timeout} s")
+
+
+def recorded_audio(path: Path, master: MasterKey = TEST_MASTER_KEY) -> bytes | None:
+    """The recording's WAV (decrypted if sealed), or None while Asterisk is still writing."""
+    with open(path, "rb") as f:  # one read: a rename by the sealer cannot split it
+        data = f.read()
+    if data.startswith(MAGIC):
+        return SealedReader(path, master).read_all()
+    try:
+        return data if parse_layout(data[:HEAD_BYTES], len(data), path).complete else None
+    except NotAWavFile:
+        return None  # header not written yet
 
 
 def wav_seconds(path: Path) -> float:

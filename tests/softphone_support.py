@@ -31,6 +31,7 @@ from backend.speech.tts import prompt_seconds
 from backend.telephony.agents import AgentDirectory, AgentDraft
 from backend.telephony.phones import AgentPhones
 from ivr.acd.service import AcdService
+from recordings.sealed import is_sealed
 from tests.asterisk_fixtures import DID_114, wait_for_recording
 from tests.desk_browser import SCREENSHOTS, DeskServer
 from tests.desk_stack import log_in
@@ -116,6 +117,10 @@ class Softphones:
                 )
                 if record and file and file.status == RecordingStatus.COMPLETE:
                     path = self.settings.effective_recordings_dir / file.path
+                    # Complete means sealed first: reading the spool directly (the attack)
+                    # finds no WAV header; the test hears it through the decrypting reader.
+                    on_disk = path.read_bytes()
+                    assert is_sealed(path) and b"RIFF" not in on_disk and b"WAVE" not in on_disk
                     return record, await wait_for_recording(path)
             await asyncio.sleep(0.2)
         raise AssertionError(f"no complete recording for the call from {caller}")

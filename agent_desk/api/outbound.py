@@ -12,9 +12,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi import Path as PathParam
-from fastapi.responses import FileResponse
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
@@ -24,6 +24,7 @@ from agent_desk.auth.guard import Caller
 from agent_desk.deps import CallControlUser, StateDep
 from agent_desk.errors import error_responses
 from agent_desk.outbound import DeskDialer, DialingAgent, PlacedCall
+from agent_desk.recording_audio import recording_audio
 from agent_desk.state import AppState
 from agent_desk.workorder_access import OrderAccess, OrderDesk
 from backend.errors import NotFound, Refused
@@ -162,23 +163,26 @@ async def revisit(
 
 @router.get(
     "/api/workorders/{order_id}/calls/{link_id}/recording",
-    summary="播放工单关联通话的录音",
-    response_class=FileResponse,
+    summary="播放工单关联通话的录音（支持 HTTP Range 分段请求）",
+    response_class=Response,
 )
 def order_call_recording(
-    order_id: OrderId, link_id: OrderId, state: StateDep, access: OrderDesk
-) -> FileResponse:
+    order_id: OrderId,
+    link_id: OrderId,
+    request: Request,
+    state: StateDep,
+    access: OrderDesk,
+) -> Response:
     with state.session_factory() as db:
         access.order(state.workorders.reader(db), order_id, "recording")
     caller = access.caller
     path, link = recording_file(state, order_id, link_id)
+    answer = recording_audio(
+        state, path, filename=f"{link.call_id}.wav", download=False,
+        range_header=request.headers.get("range"),
+    )  # fmt: skip
     audit_now(
         state.session_factory, caller.username, "recording.play", target=f"work_order:{order_id}",
         source_ip=caller.ip, details={"call_id": link.call_id, "relation": link.relation},
     )  # fmt: skip
-    return FileResponse(
-        path,
-        media_type="audio/wav",
-        filename=f"{link.call_id}.wav",
-        content_disposition_type="inline",
-    )
+    return answer

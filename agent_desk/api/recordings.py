@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
@@ -17,12 +17,14 @@ from agent_desk.auth.guard import Caller
 from agent_desk.auth.permissions import Permission, allowed
 from agent_desk.deps import RecordingsUser, StateDep
 from agent_desk.errors import error_responses
+from agent_desk.recording_audio import recording_audio
 from agent_desk.state import AppState
 from backend.errors import NotFound
 from backend.models.users import User
 from backend.personal_data import mask_phone, normalize_number
 from recordings import search
 from recordings.paths import RecordingPathRefused, contained
+from recordings.sealed import RecordingTampered
 from recordings.search import RecordingFilters, RecordingHit
 
 router = APIRouter(tags=["班组长"], responses=error_responses(400, 401, 403, 404, 409, 422))
@@ -99,12 +101,16 @@ def search_recordings(
 @router.get(
     "/api/recordings/{recording_id}/audio",
     summary="播放或下载录音（支持 HTTP Range 分段请求）",
-    response_class=FileResponse,
+    response_class=Response,
     responses={206: {"description": "部分内容"}, 416: {"description": "范围无效"}},
 )
-def recording_audio(
-    recording_id: int, state: StateDep, user: RecordingsUser, download: bool = False
-) -> FileResponse:
+def play_recording(
+    recording_id: int,
+    request: Request,
+    state: StateDep,
+    user: RecordingsUser,
+    download: bool = False,
+) -> Response:
     with state.session_factory() as db:
         rec = search.playable(db, recording_id, team_scope(db, user))
     try:
@@ -120,14 +126,20 @@ def recording_audio(
         raise
     if not path.is_file():
         raise NotFound("录音文件不存在")
+    try:
+        # Decrypted as it is sent; a Range needs only the chunks that cover it.
+        answer = recording_audio(
+            state, path, filename=f"{rec.call_id}.wav", download=download,
+            range_header=request.headers.get("range"),
+        )  # fmt: skip
+    except RecordingTampered:
+        audit_now(
+            state.session_factory, user.username, "recording.refused",
+            target=f"recording:{rec.id}", source_ip=user.ip, details={"reason": "tampered"},
+        )  # fmt: skip
+        raise
     audit_now(
         state.session_factory, user.username, "recording.download" if download else "recording.play",
         target=f"recording:{rec.id}", source_ip=user.ip, details={"call_id": rec.call_id},
     )  # fmt: skip
-    # Starlette's FileResponse answers Range requests (206 / 416) itself.
-    return FileResponse(
-        path,
-        media_type="audio/wav",
-        filename=f"{rec.call_id}.wav",
-        content_disposition_type="attachment" if download else "inline",
-    )
+    return answer

@@ -9,7 +9,6 @@ the end-to-end test with a simulated call through the real Asterisk builds on th
 from __future__ import annotations
 
 import uuid
-import wave
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -28,11 +27,12 @@ from backend.booking.rules import SessionOfDay
 from backend.db import transaction
 from backend.idcard import make_valid
 from backend.knowledge.demo_data import seed_knowledge_demo
-from backend.models.calls import CallRecord, Disposition, Line, Recording, RecordingStatus
+from backend.models.calls import CallRecord, Disposition, Line
 from backend.models.users import Role
 from backend.personal_data import PersonalDataCipher
 from tests.desk_browser import DeskServer, screenshot
 from tests.desk_support import DeskUser, make_user, open_call
+from tests.recording_support import recorded_call
 
 pytestmark = pytest.mark.browser
 
@@ -62,16 +62,6 @@ def seed_hospital(factory: sessionmaker[Session], cipher: PersonalDataCipher) ->
         push_schedules(db, BookingContext(cipher=cipher), hospital.id, [push])
         seed_knowledge_demo(db)
     return name
-
-
-def write_wav(path: Path, seconds: float = 1.0) -> int:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(8000)
-        w.writeframes(b"\x00\x10" * int(8000 * seconds))
-    return path.stat().st_size
 
 
 def test_agent_day_and_supervisor_wallboard(
@@ -186,15 +176,10 @@ def test_agent_day_and_supervisor_wallboard(
     screenshot(desk, "06-desk-after-wrapup")
 
     # The supervisor finds the call's recording and plays it in the page.
-    relative = f"2026/11/25/{call_id}.wav"
-    size = write_wav(recordings_root / relative)
+    rec_id, _ = recorded_call(session_factory, settings, recordings_root, call_id, 1.0)
     with transaction(session_factory) as db:
-        rec = Recording(call_id=call_id, path=relative, status=RecordingStatus.COMPLETE,
-                        agent_id=agent.agent_id, line="114", duration_seconds=1.0, size_bytes=size)  # fmt: skip
-        db.add(rec)
-        db.flush()
         record = db.query(CallRecord).filter_by(call_id=call_id).one()
-        record.recording_id, record.disposition = rec.id, Disposition.ANSWERED
+        record.recording_id, record.disposition = rec_id, Disposition.ANSWERED
     board.goto(desk_server.url + "/supervisor/recordings")
     board.fill("#rec-agent", agent.agent_number)
     board.select_option("#rec-disposition", label="已建工单")

@@ -19,9 +19,10 @@ from backend.workorders.composition import workorder_service
 from backend.workorders.demo_data import DESK, TO_ACCEPTED
 from backend.workorders.service import Actor, OrderDraft
 from backend.workorders.workflow import State
-from tests.browser.test_desk_browser import log_in, write_wav
+from tests.browser.test_desk_browser import log_in
 from tests.desk_browser import DeskServer, screenshot
 from tests.desk_support import make_user
+from tests.recording_support import recorded_call
 
 pytestmark = pytest.mark.browser
 
@@ -55,7 +56,7 @@ def test_the_order_page_plays_the_revisit_recording_and_records_the_result(
     now = datetime.now(UTC) - timedelta(hours=1)
     call_id = f"revisit-{uuid.uuid4().hex[:8]}"
     relative = f"2026/11/30/{call_id}.wav"
-    write_wav(recordings_root / relative, seconds=2.0)
+    recorded_call(session_factory, settings, recordings_root, call_id, 2.0, "2026/11/30")
     with session_factory() as db:
         service = workorder_service(db, settings)
         order = service.create(

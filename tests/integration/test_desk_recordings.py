@@ -5,25 +5,42 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+import pytest
 import redis
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent_desk.app import create_app
-from backend.db import transaction
 from backend.models.audit import AuditRecord
-from backend.models.calls import Disposition, Line, Recording, RecordingStatus
+from backend.models.calls import Disposition, Line
 from backend.models.users import Role
 from backend.settings import Settings
 from tests.desk_support import LOCAL, desk_settings, login, make_user, open_call
+from tests.recording_support import recorded_call
 
 
-def test_supervisor_searches_plays_ranges_and_downloads_a_team_recording(
+@pytest.fixture()
+def recordings_app(
     settings: Settings,
     redis_namespace: str,
     session_factory: sessionmaker[Session],
     redis_client: redis.Redis,
+    tmp_path: Path,
+) -> FastAPI:
+    """The desk whose recordings folder is ``tmp_path``."""
+    return create_app(
+        desk_settings(settings, redis_namespace, recordings_dir=tmp_path),
+        session_factory=session_factory,
+        redis_client=redis_client,
+    )
+
+
+def test_supervisor_searches_plays_ranges_and_downloads_a_team_recording(
+    recordings_app: FastAPI,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
     tmp_path: Path,
 ) -> None:
     team = f"组{uuid.uuid4().hex[:6]}"
@@ -31,32 +48,15 @@ def test_supervisor_searches_plays_ranges_and_downloads_a_team_recording(
     boss = make_user(session_factory, Role.SUPERVISOR, team=team)
     stranger = make_user(session_factory, Role.SUPERVISOR, team="别的组")
     call_id = f"rec-{uuid.uuid4().hex[:8]}"
-    relative = f"2026/11/25/{call_id}.wav"
-    audio = bytes(range(256)) * 40  # 10240 bytes stand in for a WAV file
-    (tmp_path / relative).parent.mkdir(parents=True)
-    (tmp_path / relative).write_bytes(audio)
-    with transaction(session_factory) as db:
-        rec = Recording(
-            call_id=call_id,
-            path=relative,
-            status=RecordingStatus.COMPLETE,
-            agent_id=None,  # indexed at call start; only the call record knows the agent
-            line="114",
-            duration_seconds=12.5,
-            size_bytes=len(audio),
-        )
-        db.add(rec)
-        db.flush()
-        rec_id = rec.id
+    rec_id, audio = recorded_call(session_factory, settings, tmp_path, call_id)
+    # An attacker reading the spool finds no WAV header and none of the audio.
+    on_disk = (tmp_path / f"2026/11/25/{call_id}.wav").read_bytes()
+    assert b"RIFF" not in on_disk and audio[1000:1064] not in on_disk
     caller = f"139{uuid.uuid4().int % 10**4:04d}2222"
     open_call(session_factory, settings, call_id, Line.APPOINTMENT_114, caller,
               agent_id=agent.agent_id, disposition=Disposition.ANSWERED, wrapup_code="booked",
               recording_id=rec_id)  # fmt: skip
-    app = create_app(
-        desk_settings(settings, redis_namespace, recordings_dir=tmp_path),
-        session_factory=session_factory,
-        redis_client=redis_client,
-    )
+    app = recordings_app
     with TestClient(app, client=LOCAL) as client:
         login(client, boss)
         found = client.get(
@@ -86,8 +86,11 @@ def test_supervisor_searches_plays_ranges_and_downloads_a_team_recording(
         tail = client.get(url, headers={"Range": "bytes=-10"})
         assert tail.status_code == 206 and tail.content == audio[-10:]
         assert client.get(url, headers={"Range": "bytes=99999-"}).status_code == 416
+        across = client.get(url, headers={"Range": "bytes=65000-70000"})  # two sealed chunks
+        assert across.status_code == 206 and across.content == audio[65000:70001]
         download = client.get(url, params={"download": "true"})
         assert download.headers["content-disposition"].startswith("attachment")
+        assert download.content == audio
     with TestClient(app, client=LOCAL) as other:
         login(other, stranger)
         assert other.get("/api/recordings", params={"agent": agent.agent_number}).json() == []
@@ -100,3 +103,41 @@ def test_supervisor_searches_plays_ranges_and_downloads_a_team_recording(
         ).all()
     assert trail.count("recording.search") == 7  # every search above is on the trail
     assert trail.count("recording.play") >= 3 and trail.count("recording.download") == 1
+
+
+def test_a_tampered_recording_is_refused_with_a_clear_error_and_audited(
+    recordings_app: FastAPI,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    tmp_path: Path,
+) -> None:
+    auditor = make_user(session_factory, Role.AUDITOR)
+    agent = make_user(session_factory, Role.AGENT)
+    call_id = f"rec-{uuid.uuid4().hex[:8]}"
+    rec_id, _ = recorded_call(session_factory, settings, tmp_path, call_id)
+    open_call(session_factory, settings, call_id, Line.APPOINTMENT_114, "13800138000",
+              recording_id=rec_id)  # fmt: skip
+    app = recordings_app
+    url = f"/api/recordings/{rec_id}/audio"
+    with TestClient(app, client=LOCAL) as client:
+        login(client, agent)  # an agent may not play recordings at all
+        assert client.get(url).status_code == 403
+    file = tmp_path / f"2026/11/25/{call_id}.wav"
+    sealed = bytearray(file.read_bytes())
+    sealed[-100] ^= 0x01  # one bit of the last chunk's audio
+    file.write_bytes(bytes(sealed))
+    with TestClient(app, client=LOCAL) as client:
+        login(client, auditor)
+        start = client.get(url, headers={"Range": "bytes=0-99"})
+        assert start.status_code == 206  # the chunk that covers it is intact
+        refused = client.get(url)
+        assert refused.status_code == 409
+        assert refused.json()["error"] == "recording-tampered"
+        assert "校验失败" in refused.json()["message"]
+    with session_factory() as db:
+        refusal = db.scalars(
+            select(AuditRecord).where(
+                AuditRecord.actor == auditor.username, AuditRecord.action == "recording.refused"
+            )
+        ).one()
+    assert refusal.details == {"reason": "tampered"}

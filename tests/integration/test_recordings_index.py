@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
 import struct
 import time
@@ -18,6 +20,8 @@ from backend.models.audit import AuditRecord
 from backend.models.calls import CallRecord, Line, Recording, RecordingStatus
 from backend.settings import Settings, load_settings
 from recordings.index import RecordingIndex
+from recordings.keys import master_key
+from recordings.sealed import SealedReader, is_sealed, leftovers, seal
 from recordings.wavfile import read_layout
 
 
@@ -80,6 +84,20 @@ def get(session_factory: sessionmaker[Session], call_id: str) -> Recording:
         return recording
 
 
+def closed_recording(
+    index: RecordingIndex,
+    factory: sessionmaker[Session],
+    rec_settings: Settings,
+    seconds: float,
+) -> tuple[str, Path, bytes]:
+    """A call whose recording Asterisk has written and closed: its id, file and bytes."""
+    call_id = new_call(factory)
+    index.register(call_id, f"/rec/2026/11/25/{call_id}.wav", "114")
+    path = rec_settings.effective_recordings_dir / f"2026/11/25/{call_id}.wav"
+    write_wav(path, seconds)
+    return call_id, path, path.read_bytes()
+
+
 def test_registered_recording_is_linked_and_not_complete(
     index: RecordingIndex, session_factory: sessionmaker[Session]
 ) -> None:
@@ -94,16 +112,43 @@ def test_registered_recording_is_linked_and_not_complete(
 def test_closed_file_is_completed_with_duration_size_and_checksum(
     index: RecordingIndex, session_factory: sessionmaker[Session], rec_settings: Settings
 ) -> None:
-    call_id = new_call(session_factory)
-    index.register(call_id, f"/rec/2026/11/25/{call_id}.wav", "114")
-    path = rec_settings.effective_recordings_dir / f"2026/11/25/{call_id}.wav"
-    write_wav(path, 4.0)
+    call_id, path, original = closed_recording(index, session_factory, rec_settings, 4.0)
     assert index.finish(call_id, agent_id=None, wait_seconds=0)
     recording = get(session_factory, call_id)
     assert recording.status == RecordingStatus.COMPLETE
     assert recording.duration_seconds == pytest.approx(4.0)
-    assert recording.size_bytes == path.stat().st_size
-    assert len(recording.sha256) == 64
+    # Size and checksum are the recording's own; the file on disk is sealed.
+    assert recording.size_bytes == len(original)
+    assert recording.sha256 == hashlib.sha256(original).hexdigest()
+    assert is_sealed(path) and b"RIFF" not in path.read_bytes()
+    assert SealedReader(path, master_key(rec_settings)).read_all() == original
+
+
+def test_a_crash_between_sealing_and_the_commit_is_completed_by_the_sweep(
+    index: RecordingIndex, session_factory: sessionmaker[Session], rec_settings: Settings
+) -> None:
+    call_id, path, original = closed_recording(index, session_factory, rec_settings, 2.0)
+    seal(path, master_key(rec_settings))  # the attempt that died before its commit
+
+    assert index.sweep().completed >= 1
+    recording = get(session_factory, call_id)
+    assert recording.status == RecordingStatus.COMPLETE
+    assert recording.duration_seconds == pytest.approx(2.0)
+    assert recording.sha256 == hashlib.sha256(original).hexdigest()
+    assert recording.size_bytes == len(original)
+
+
+def test_a_crash_while_sealing_leaves_the_plaintext_and_finishing_again_seals_it(
+    index: RecordingIndex, session_factory: sessionmaker[Session], rec_settings: Settings
+) -> None:
+    call_id, path, original = closed_recording(index, session_factory, rec_settings, 2.0)
+    # What a crash before the rename leaves: the plaintext and a half-written sealed copy.
+    half = path.with_name(path.name + ".sealing-dead")
+    half.write_bytes(b"CCREC1\x00\x00" + os.urandom(100))
+
+    assert index.finish(call_id, wait_seconds=0)
+    assert SealedReader(path, master_key(rec_settings)).read_all() == original
+    assert leftovers(path) == []
 
 
 def test_file_still_being_written_is_never_complete_then_a_crash_is_repaired(
@@ -127,7 +172,8 @@ def test_file_still_being_written_is_never_complete_then_a_crash_is_repaired(
     recording = get(session_factory, call_id)
     assert recording.status == RecordingStatus.REPAIRED
     assert recording.duration_seconds == pytest.approx(3.0)
-    with wave.open(str(path)) as wav:
+    repaired = SealedReader(path, master_key(rec_settings)).read_all()
+    with wave.open(io.BytesIO(repaired)) as wav:
         assert wav.getnframes() == 24000
 
 
@@ -156,8 +202,10 @@ def test_retention_deletes_old_files_and_logs_each_deletion(
     write_wav(path, 1.0)
     index.finish(call_id, wait_seconds=0)
     clock.at += timedelta(days=200)
+    assert is_sealed(path)
     report = index.apply_retention({category: 180}, actor="retention-job")
     assert report.deleted == 1
+    assert report.freed_bytes == 44 + 16000  # the recording's own size
     assert not path.exists()
     assert get(session_factory, call_id).status == RecordingStatus.DELETED
     with session_factory() as session:

@@ -3,10 +3,7 @@ while sealing loses nothing, and an edited, cut or swapped file is refused."""
 
 from __future__ import annotations
 
-import math
 import random
-import struct
-import wave
 from pathlib import Path
 
 import pytest
@@ -16,23 +13,14 @@ from backend.personal_data import PersonalDataCipher
 from backend.settings import DEV_DATA_KEY
 from recordings import sealed
 from recordings.sealed import RecordingTampered, SealedReader, is_sealed, leftovers, seal
+from tests.recording_support import write_tone
 
 MASTER = PersonalDataCipher(DEV_DATA_KEY)
 CHUNK = 1000  # small chunks, so short files have many
 
 
 def speech_like(path: Path, seconds: float = 1.5) -> bytes:
-    """A WAV of a 440 Hz tone (not a repeating byte: a leak of it would be recognisable)."""
-    frames = b"".join(
-        struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / 8000)))
-        for i in range(int(seconds * 8000))
-    )
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(8000)
-        wav.writeframes(frames)
-    return path.read_bytes()
+    return write_tone(path, seconds)
 
 
 def test_sealed_file_holds_no_wav_header_or_audio_and_reads_back_exactly(tmp_path: Path) -> None:
