@@ -7,6 +7,8 @@ from celery.schedules import crontab
 
 from backend.worker_resources import WorkerResources
 from recordings.index import RecordingIndex
+from recordings.keys import master_key
+from recordings.messages import seal_left_messages
 
 SWEEP = "recordings.sweep"
 RETENTION = "recordings.apply_retention"
@@ -20,10 +22,13 @@ def register_recording_tasks(app: Celery, resources: WorkerResources) -> None:
     @app.task(name=SWEEP, ignore_result=False, shared=False)
     def sweep_task() -> dict[str, int]:
         report = index().sweep()
+        settings = resources.settings
+        messages = seal_left_messages(settings.effective_recordings_dir, master_key(settings))
         return {
             "completed": report.completed,
             "repaired": report.repaired,
             "missing": report.missing,
+            "messages_sealed": messages,
         }
 
     @app.task(name=RETENTION, ignore_result=False, shared=False)

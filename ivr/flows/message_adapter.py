@@ -23,8 +23,9 @@ from backend.telephony.callback_gate import CallbackGate, CallbackRefused
 from backend.workorders.composition import WorkOrders
 from backend.workorders.workflow import Source
 from ivr.flows.ports import CallInfo, KeptMessage, LeftMessage
+from recordings.keys import master_key
+from recordings.messages import MESSAGES_FOLDER, seal_message
 
-MESSAGES_FOLDER = "messages"
 # The flow's message topic that marks a voicemail left instead of waiting in the queue;
 # every other topic is an out-of-hours message.
 QUEUE_VOICEMAIL_TOPIC = "queue_voicemail"
@@ -50,6 +51,7 @@ class WorkOrderMessageSink:
         self._clock = clock
         self._workorders = WorkOrders.from_settings(settings)
         self._recordings = settings.effective_asterisk_recordings_dir.rstrip("/")
+        self._master = master_key(settings)
 
     def message_path(self, call: CallInfo) -> str:
         day = self._clock().astimezone(UTC)
@@ -69,6 +71,8 @@ class WorkOrderMessageSink:
             else Source.HOTLINE_MESSAGE
         )
         relative = message.recording_path.removeprefix(self._recordings + "/")
+        # RECORD FILE has closed it: sealed now, so the citizen's words never stay in clear.
+        seal_message(self._settings.effective_recordings_dir, relative, self._master)
         no_callback = ""
         try:
             self._callbacks.admit(call.caller_number, call_id=call.call_id, line=call.line)

@@ -25,6 +25,8 @@ from ivr.flows.call import call_info
 from ivr.flows.engine import FlowEngine, FlowPorts
 from ivr.flows.message_adapter import WorkOrderMessageSink
 from ivr.journal import SqlCallJournal
+from recordings.keys import master_key
+from recordings.sealed import SealedReader, is_sealed
 from tests.ivr_scripted_call import (
     LabelRenderer,
     RecordingQueue,
@@ -98,6 +100,10 @@ async def test_out_of_hours_message_is_stored_and_becomes_a_ticket_with_a_callba
     # The recording went where Asterisk writes messages, and the order points at it.
     recorded = Path(channel.recordings[0] + ".wav")
     assert recorded.is_file()
+    # Sealed as soon as it is left: read directly, the file gives nothing away.
+    assert is_sealed(recorded)
+    kept = SealedReader(recorded, master_key(hotline.settings)).read_all()
+    assert kept and kept not in recorded.read_bytes()
     assert recorded.parent == tmp_path / "rec" / "messages" / "2026" / "11" / "28"
     order = db.scalars(select(WorkOrder).where(WorkOrder.call_id == call_id)).one()
     assert order.source == "hotline_message" and order.line == "hotline"

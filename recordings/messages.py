@@ -1,0 +1,54 @@
+"""Messages citizens leave (out of hours, queue voicemail) sealed like call recordings.
+
+A message is not in the recordings index: Asterisk's RECORD FILE writes it below
+``<recordings>/messages/YYYY/MM/DD/`` (UTC date) and the work order keeps its path. The
+controller seals it as soon as the message is left; should the controller die first, the
+worker's sweep seals what is still plaintext in the last two days' folders once nobody has
+written to it for a while.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from recordings.paths import RecordingPathRefused, contained
+from recordings.sealed import SEALING_SUFFIX, MasterKey, is_sealed, seal
+
+log = logging.getLogger("recordings.messages")
+
+MESSAGES_FOLDER = "messages"
+# RECORD FILE is done with a file nobody has written to for this long.
+SETTLED_AFTER = timedelta(minutes=2)
+
+
+def seal_message(root: Path, relative: str, master: MasterKey) -> bool:
+    """Seal the message at ``root/relative``; False (logged) when it cannot be sealed now:
+    the work order is kept whatever happens here, and the sweep tries again."""
+    try:
+        path = contained(root, relative)
+        seal(path, master)
+    except (OSError, RecordingPathRefused) as exc:
+        log.warning("message %r not sealed yet: %s", relative, exc)
+        return False
+    return True
+
+
+def seal_left_messages(root: Path, master: MasterKey, now: datetime | None = None) -> int:
+    """Seal the plaintext messages of today's and yesterday's folders; how many it sealed."""
+    now = now or datetime.now(UTC)
+    sealed = 0
+    for day in (now, now - timedelta(days=1)):
+        folder = root / MESSAGES_FOLDER / f"{day:%Y/%m/%d}"
+        for path in sorted(folder.glob("*")) if folder.is_dir() else []:
+            if _waiting(path, now) and seal_message(root, str(path.relative_to(root)), master):
+                sealed += 1
+    return sealed
+
+
+def _waiting(path: Path, now: datetime) -> bool:
+    if SEALING_SUFFIX in path.name or not path.is_file() or path.is_symlink():
+        return False
+    settled = now - datetime.fromtimestamp(path.stat().st_mtime, UTC) > SETTLED_AFTER
+    return settled and not is_sealed(path)
