@@ -155,7 +155,7 @@ def build_state(
 ) -> AppState:
     """``booking_api``: the settings' (``CC_BOOKING_*``) unless given; ``sms``: the gateway
     ``CC_SMS_GATEWAY`` names unless given."""
-    cipher = PersonalDataCipher(settings.data_key.get_secret_value())
+    cipher = PersonalDataCipher.of(settings)
     sessions = SessionStore(client, settings.desk_redis_prefix, settings.session_minutes)
     lockout = LockoutPolicy(settings.lockout_threshold, settings.lockout_minutes)
     throttle = LoginThrottle(

@@ -69,7 +69,7 @@ def refuse_in_production(settings: Settings) -> None:
 
 def seed_demo(session: Session, settings: Settings) -> list[str]:
     refuse_in_production(settings)
-    cipher = PersonalDataCipher(settings.data_key.get_secret_value())
+    cipher = PersonalDataCipher.of(settings)
     added_users = _seed_accounts(session)
     added_skills = _seed_skills(session)
     added_agents = _seed_agents(session)

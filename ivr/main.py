@@ -97,7 +97,7 @@ def build_controller(
     """The controller's flows and their ports; ``clock`` (the system's by default) decides
     opening hours, so a test can call the hotline at a chosen time; ``callbacks``: the ACD's
     callback gate (one from the settings when not given)."""
-    cipher = PersonalDataCipher(settings.data_key.get_secret_value())
+    cipher = PersonalDataCipher.of(settings)
     bookings = BookingService(session_factory, BookingContext.from_settings(settings))
     ports = FlowPorts(
         renderer=renderer or TtsRenderer(settings),

@@ -10,4 +10,4 @@ from recordings.sealed import MasterKey
 def master_key(settings: Settings) -> MasterKey:
     # One master key for all personal data: a recording holds what a citizen said (names,
     # ID numbers), so it is kept under the same key, and rotated with it.
-    return PersonalDataCipher(settings.data_key.get_secret_value())
+    return PersonalDataCipher.of(settings)

@@ -31,7 +31,7 @@ class BookingContext:
         clock: Callable[[], datetime] = utcnow,
     ) -> BookingContext:
         return cls(
-            cipher=PersonalDataCipher(settings.data_key.get_secret_value()),
+            cipher=PersonalDataCipher.of(settings),
             rules=rules or settings.booking,
             calendar=WorkCalendar.load(),
             clock=clock,

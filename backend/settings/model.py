@@ -44,8 +44,16 @@ class Settings(
             return
         for name in ("ami_secret", "secret_key", "data_key"):
             value = getattr(self, name).get_secret_value()
-            if value in (DEV_SECRET, DEV_DATA_KEY):
+            # CC_DATA_KEY lists keys: the development key must not be any of them.
+            if value in (DEV_SECRET, DEV_DATA_KEY) or DEV_DATA_KEY in value.split(","):
                 raise ConfigError(name, "still has its development default; set a real secret")
+        # The look-up hashes' key apart from the key that encrypts (an older data key may
+        # serve as it while the data is rotated away from it: docs/security.md).
+        lookup_key = self.lookup_key.get_secret_value()
+        if not lookup_key or lookup_key == self.data_key.get_secret_value().split(",")[0]:
+            raise ConfigError(
+                "lookup_key", "production needs a key of its own for the look-up hashes"
+            )
         if self.asterisk_verbose:
             raise ConfigError("asterisk_verbose", "must be 0 in production (numbers in logs)")
         # A softphone's SIP password and call audio set-up must not cross a network in clear:

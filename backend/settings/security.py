@@ -12,8 +12,11 @@ from backend.settings.base import DEV_DATA_KEY, DEV_SECRET, SettingsGroup
 
 class SecuritySettings(SettingsGroup):
     secret_key: SecretStr = SecretStr(DEV_SECRET)
-    # Personal data encryption key (Fernet) and the key of the look-up hash.
     data_key: SecretStr = SecretStr(DEV_DATA_KEY)
+    # Personal data keys (Fernet), comma-separated, newest first: the newest encrypts, any
+    # decrypts (``callcenter keys rotate`` moves stored data to the newest). The look-up
+    # hashes have a key of their own (required in production); unset, the oldest data key.
+    lookup_key: SecretStr = SecretStr("")
 
     # Agent desk security (MLPS level 3): idle session expiry, lockout after repeated failed
     # logins, and the networks administrator pages may be reached from (comma-separated CIDRs).

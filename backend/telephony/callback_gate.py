@@ -110,7 +110,7 @@ class CallbackGate:
         return cls(
             redis.Redis.from_url(settings.redis_url, decode_responses=True),
             settings.desk_redis_prefix,
-            PersonalDataCipher(settings.data_key.get_secret_value()),
+            PersonalDataCipher.of(settings),
             session_factory,
             policy=settings.dial_policy,
             daily_cap=settings.callback_daily_cap,

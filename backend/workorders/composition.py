@@ -44,7 +44,7 @@ class WorkOrders:
     @classmethod
     def from_settings(cls, settings: Settings) -> WorkOrders:
         """Raises ``ConfigError`` naming the variable for a wrong ``CC_WORKORDER_*``."""
-        cipher = PersonalDataCipher(settings.data_key.get_secret_value())
+        cipher = PersonalDataCipher.of(settings)
         return cls(cipher, deadlines_for(settings))
 
     def service(self, session: Session, notifier: Notifier | None = None) -> WorkOrderService:

@@ -57,7 +57,7 @@ def measure(settings: Settings, client: redis.Redis, rounds: int) -> None:
     """Seeds the demo data and times each page, then the wallboard's live update."""
     engine = make_engine(settings)
     factory = make_session_factory(engine)
-    cipher = PersonalDataCipher(settings.data_key.get_secret_value())
+    cipher = PersonalDataCipher.of(settings)
     with transaction(factory) as db:
         seed_booking_demo(db, cipher, date.today())
         seed_knowledge_demo(db)

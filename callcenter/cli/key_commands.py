@@ -2,7 +2,7 @@
 `callcenter city-platform key issue|rotate`: the only ways to make the first administrator
 and the partners' API keys (the demo data set is refused in production). Each change is
 audited as ``cli:<login>``; a new password or secret is printed once and kept nowhere in
-clear."""
+clear. `callcenter keys rotate` moves stored personal data to the newest data key."""
 
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session
 
 from agent_desk.auth.accounts import create_first_admin
 from backend.api_keys import ApiKey
-from backend.audit import Actor
+from backend.audit import Actor, record_audit
 from backend.booking.hospital_keys import HospitalDraft, add_hospital, hospital_key
 from backend.db import make_engine, make_session_factory, transaction
+from backend.key_rotation import BATCH_ROWS, left_under_old_keys, rotate_all
 from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
 from backend.workorders.platform_clients import platform_key
@@ -42,6 +43,13 @@ def add_key_parsers(sub: argparse._SubParsersAction) -> None:
     platform = sub.add_parser("city-platform", help="the city 12345 platform's signing keys")
     _key_parser(platform.add_subparsers(dest="action", required=True), "client")
 
+    keys = sub.add_parser("keys", help="personal data keys")
+    keys_sub = keys.add_subparsers(dest="action", required=True)
+    rotate = keys_sub.add_parser(
+        "rotate", help="re-encrypt stored personal data under the newest CC_DATA_KEY"
+    )
+    rotate.add_argument("--batch", type=int, default=BATCH_ROWS, help="rows per transaction")
+
 
 def _key_parser(actions: argparse._SubParsersAction, owner: str) -> None:
     key = actions.add_parser("key", help="issue the first key, or rotate (replace) it")
@@ -53,11 +61,15 @@ def _in_transaction(settings: Settings, work: Callable[[Session, Actor, datetime
     engine = make_engine(settings, pool_size=1, max_overflow=0)
     try:
         with transaction(make_session_factory(engine)) as session:
-            shown = work(session, Actor(f"cli:{getpass.getuser()}"[:64]), datetime.now(UTC))
+            shown = work(session, _actor(), datetime.now(UTC))
     finally:
         engine.dispose()
     print(shown)
     return 0
+
+
+def _actor() -> Actor:
+    return Actor(f"cli:{getpass.getuser()}"[:64])
 
 
 def _shown(owner: str, key: ApiKey) -> str:
@@ -76,7 +88,7 @@ def cmd_create_admin(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_hospital(args: argparse.Namespace, settings: Settings) -> int:
-    cipher = PersonalDataCipher(settings.data_key.get_secret_value())
+    cipher = PersonalDataCipher.of(settings)
 
     def work(session: Session, actor: Actor, now: datetime) -> str:
         if args.action == "add":
@@ -93,7 +105,7 @@ def cmd_hospital(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_city_platform(args: argparse.Namespace, settings: Settings) -> int:
-    cipher = PersonalDataCipher(settings.data_key.get_secret_value())
+    cipher = PersonalDataCipher.of(settings)
 
     def work(session: Session, actor: Actor, now: datetime) -> str:
         rotate = args.key_action == "rotate"
@@ -103,7 +115,27 @@ def cmd_city_platform(args: argparse.Namespace, settings: Settings) -> int:
     return _in_transaction(settings, work)
 
 
+def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
+    cipher = PersonalDataCipher.of(settings)
+    engine = make_engine(settings, pool_size=1, max_overflow=0)
+    try:
+        done = rotate_all(engine, cipher, max(1, args.batch))
+        left = left_under_old_keys(engine, cipher)
+        with transaction(make_session_factory(engine)) as session:
+            details = {"key_id": cipher.current_key_id, "rows": sum(r.rows for r in done)}
+            record_audit(session, _actor(), "keys.rotate", "personal-data", datetime.now(UTC),
+                         details | {"left": left})  # fmt: skip
+    finally:
+        engine.dispose()
+    for rotated in done:
+        if rotated.rows:
+            print(f"{rotated.table}: {rotated.rows} rows re-encrypted")
+    print(f"key {cipher.current_key_id}: {left} rows left under older keys")
+    return 0 if left == 0 else 1
+
+
 KEY_HANDLERS = {
+    "keys": cmd_keys,
     "create-admin": cmd_create_admin,
     "hospital": cmd_hospital,
     "city-platform": cmd_city_platform,

@@ -96,7 +96,7 @@ def build_acd(
             dial_template=callback_dial_template,
             caller_ids=dict(caller_ids or {}),
         ),
-        PersonalDataCipher(settings.data_key.get_secret_value()),
+        PersonalDataCipher.of(settings),
         observer=CallbackObservers(records, callback_observer) if callback_observer else records,
         answers=answers,
     )

@@ -47,7 +47,7 @@ def build_outbound(
     renderer: PromptRenderer,
 ) -> OutboundService:
     """``redis`` must decode responses; ``tasks`` is also the ACD's callback observer."""
-    cipher = PersonalDataCipher(settings.data_key.get_secret_value())
+    cipher = PersonalDataCipher.of(settings)
     prefix = settings.desk_redis_prefix
 
     async def publish(event: object) -> None:

@@ -43,6 +43,7 @@ def production(run_id: str) -> Iterator[tuple[dict[str, str], sessionmaker[Sessi
             "CC_AMI_SECRET": "production-ami-secret",
             "CC_SECRET_KEY": "production-secret-key-0123456789abcdef",
             "CC_DATA_KEY": DATA_KEY,
+            "CC_LOOKUP_KEY": Fernet.generate_key().decode(),
         }
         engine = create_engine(url)
         yield env, sessionmaker(engine)

@@ -101,6 +101,7 @@ def test_production_refuses_plain_websocket_beyond_loopback() -> None:
         "ami_secret": "a-real-ami-secret",
         "secret_key": "a-real-secret-key",
         "data_key": "cmVhbC1kYXRhLWtleS1mb3ItcHJvZHVjdGlvbi11c2U=",
+        "lookup_key": "cmVhbC1sb29rdXAta2V5LWZvci1wcm9kdWN0aW9uLXU=",
     }
     with pytest.raises(ConfigError) as err:
         load_settings(asterisk_http_bind="10.0.0.5", **secrets)

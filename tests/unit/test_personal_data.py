@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from cryptography.fernet import Fernet
 
 from backend.errors import ConfigError
 from backend.personal_data import PersonalDataCipher, mask_id_number, mask_name, mask_phone
@@ -31,3 +32,23 @@ def test_masks() -> None:
     assert mask_id_number("11010519491231002X") == "110105********002X"
     assert mask_phone("13800138000") == "138****8000"
     assert mask_name("欧阳娜娜") == "欧***"
+
+
+def test_keys_listed_newest_first_encrypt_under_the_newest_and_decrypt_under_any() -> None:
+    old, new = Fernet.generate_key(), Fernet.generate_key()
+    before = PersonalDataCipher(old.decode())
+    stored, legacy = before.encrypt("13800138000"), Fernet(old).encrypt(b"110105").decode()
+    during = PersonalDataCipher(f"{new.decode()},{old.decode()}")
+    assert stored.startswith(before.current_key_id + ":") and not during.is_current(stored)
+    assert during.decrypt(stored) == "13800138000" and during.decrypt(legacy) == "110105"
+    moved = during.encrypt(during.decrypt(stored))
+    assert during.is_current(moved) and moved.split(":")[0] != stored.split(":")[0]
+    # The hashes stay: their key is the oldest data key until CC_LOOKUP_KEY is set to it.
+    after = PersonalDataCipher(new.decode(), lookup_key=old.decode())
+    assert after.lookup_hash("x") == during.lookup_hash("x") == before.lookup_hash("x")
+    assert after.decrypt(moved) == "13800138000"
+    with pytest.raises(ConfigError) as unlisted:
+        after.decrypt(stored)
+    assert "is not listed" in str(unlisted.value) and "CC_DATA_KEY" in str(unlisted.value)
+    with pytest.raises(ConfigError):
+        PersonalDataCipher(new.decode(), lookup_key="short")

@@ -33,6 +33,7 @@ DEPLOYMENT_SECRETS = {
     "CC_AMI_SECRET": "deployment-ami-secret",
     "CC_SECRET_KEY": "deployment-secret-key-0123456789abcdef",
     "CC_DATA_KEY": "ZGVwbG95bWVudC1kYXRhLWtleS0wMTIzNDU2Nzg5YWI=",
+    "CC_LOOKUP_KEY": "ZGVwbG95bWVudC1sb29rdXAta2V5LTAxMjM0NTY3OGE=",
 }
 SECRET_FIELDS = {
     name.removeprefix("CC_").lower(): value for name, value in DEPLOYMENT_SECRETS.items()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from backend.errors import ConfigError
-from backend.settings import load_settings
+from backend.settings import DEV_DATA_KEY, load_settings
 
 
 def test_non_postgres_database_url_names_the_setting() -> None:
@@ -74,3 +74,19 @@ def test_settings_survive_a_dump_and_validation_round_trip() -> None:
     again = type(settings).model_validate(settings.model_dump())
     assert again.booking == settings.booking and again.workorder == settings.workorder
     assert again.booking.timezone == "Asia/Urumqi"
+
+
+def test_production_needs_a_look_up_key_apart_from_the_newest_data_key() -> None:
+    keys = {"ami_secret": "a-real-ami-secret", "secret_key": "a-real-secret-key"}
+    new, old = "bmV3LWRhdGEta2V5LW5ldy1kYXRhLWtleS1uZXctMDE=", DEV_DATA_KEY
+    for lookup in ("", new):
+        with pytest.raises(ConfigError) as err:
+            load_settings(environment="production", data_key=new, lookup_key=lookup, **keys)
+        assert "CC_LOOKUP_KEY" in str(err.value)
+    with pytest.raises(ConfigError) as dev:  # the development key is in the list
+        load_settings(environment="production", data_key=f"{new},{old}", lookup_key=old, **keys)
+    assert "CC_DATA_KEY" in str(dev.value)
+    other = "b3RoZXIta2V5LW90aGVyLWtleS1vdGhlci1rZXktISE="
+    assert load_settings(
+        environment="production", data_key=f"{new},{other}", lookup_key=other, **keys
+    )
