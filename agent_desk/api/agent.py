@@ -27,14 +27,14 @@ from agent_desk.agent_status import (
     save_auto_answer,
 )
 from agent_desk.auth.guard import Caller
-from agent_desk.calls import CallOrder, OrderTaker, WrapUp, open_order, record_wrapup
+from agent_desk.calls import CallOrder, CallTaker, WrapUp, open_order, record_wrapup
 from agent_desk.deps import CallControlUser, DeskUser, StateDep
 from agent_desk.errors import error_responses
 from agent_desk.myday import DayOut, day_out
 from agent_desk.phone_choice import choose_phone
 from agent_desk.screen_pop import ScreenPop, pop_for_call
 from agent_desk.state import AppState
-from agent_desk.workorder_access import OrderDesk
+from agent_desk.workorder_access import OrderDesk, scope_of
 from backend.acd.states import AgentState, NotReadyReason
 from backend.telephony.profiles import PhoneKind
 
@@ -174,7 +174,7 @@ async def current_call(state: StateDep, user: DeskUser) -> ScreenPop | None:
 async def order_from_call(body: OrderBody, state: StateDep, access: OrderDesk) -> OrderOut:
     user = access.caller
     agent_id = user.session.agent_id
-    taker = OrderTaker(user.actor, agent_id, await call_in_hand(state, agent_id), access.team)
+    taker = CallTaker(user.actor, agent_id, await call_in_hand(state, agent_id), access.scope)
     order = await asyncio.to_thread(open_order, state, CallOrder(**body.model_dump()), taker)
     return OrderOut(id=order.id, number=order.number, title=order.title, state=order.state)
 
@@ -182,8 +182,9 @@ async def order_from_call(body: OrderBody, state: StateDep, access: OrderDesk) -
 @router.post("/wrapup", summary="话后小结（处理结果、备注、关联工单或预约）")
 async def wrapup(body: WrapupBody, state: StateDep, user: DeskUser) -> StatusOut:
     row = await own_row(state, user)
-    await asyncio.to_thread(record_wrapup, state, row.agent_id, WrapUp(**body.model_dump()),
-                            user.actor)  # fmt: skip
+    scope = await asyncio.to_thread(scope_of, state, user)
+    taker = CallTaker(user.actor, row.agent_id, await call_in_hand(state, row.agent_id), scope)
+    await asyncio.to_thread(record_wrapup, state, WrapUp(**body.model_dump()), taker)
     if await current_state(state, row.agent_id) is AgentState.WRAP_UP:
         return await change_state(state, row, AgentState.READY, user.actor)
     return await current_status(state, row)

@@ -7,19 +7,22 @@ a specific 403 and audited; the same action on one's own team or call still work
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.models.calls import Disposition, Line
+from backend.models.calls import CallRecord, Disposition, Line
 from backend.models.users import Role
-from backend.models.workorders import WorkOrder
+from backend.models.workorders import WorkOrder, WorkOrderCall
 from backend.settings import Settings
-from tests.desk_support import LOCAL, audited, login, make_user, open_call, take_call
+from tests.desk_support import LOCAL, DeskUser, audited, login, make_user, open_call, take_call
 
 
 def test_a_leader_forces_the_state_of_the_own_teams_agents_only(
@@ -84,6 +87,19 @@ def test_a_leader_cannot_listen_whisper_or_barge_in_on_another_team(
     assert alone.json()["error"] == "agent-not-in-team"
 
 
+@contextmanager
+def taker_and_snoop(
+    app: FastAPI, taker: DeskUser, snoop: DeskUser
+) -> Iterator[tuple[TestClient, TestClient]]:
+    """Both signed in to the desk; the taker ready for the ACD's next call."""
+    with TestClient(app, client=LOCAL) as a, TestClient(app, client=LOCAL) as b:
+        login(a, taker)
+        login(b, snoop)
+        a.post("/api/agent/sign-in")
+        a.post("/api/agent/ready")
+        yield a, b
+
+
 def test_an_order_is_opened_only_from_the_agents_own_call(
     desk_app: FastAPI,
     settings: Settings,
@@ -94,11 +110,7 @@ def test_an_order_is_opened_only_from_the_agents_own_call(
     snoop = make_user(session_factory, Role.AGENT)
     live = f"call-{uuid.uuid4().hex[:10]}"
     open_call(session_factory, settings, live, Line.HOTLINE, "13912345678")
-    with TestClient(desk_app, client=LOCAL) as a, TestClient(desk_app, client=LOCAL) as b:
-        login(a, taker)
-        login(b, snoop)
-        a.post("/api/agent/sign-in")
-        a.post("/api/agent/ready")
+    with taker_and_snoop(desk_app, taker, snoop) as (a, b):
         take_call(settings, redis_namespace, live, taker.agent_id)
         # Another agent names the live call: refused, audited, no order.
         stolen = b.post("/api/agent/call/order", json={"title": "冒用来电", "call_id": live})
@@ -121,3 +133,45 @@ def test_an_order_is_opened_only_from_the_agents_own_call(
     with session_factory() as db:
         makers = db.scalars(select(WorkOrder.created_by).where(WorkOrder.call_id == live)).all()
     assert makers == [taker.username]
+
+
+def test_a_wrap_up_is_for_the_own_call_and_links_only_the_teams_orders(
+    desk_app: FastAPI,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    redis_namespace: str,
+) -> None:
+    team = f"班组{uuid.uuid4().hex[:6]}"
+    taker = make_user(session_factory, Role.AGENT, team=team)
+    snoop = make_user(session_factory, Role.AGENT, team=f"{team}乙")
+    call_id = f"call-{uuid.uuid4().hex[:10]}"
+    open_call(session_factory, settings, call_id, Line.HOTLINE, "13912345678")
+    with taker_and_snoop(desk_app, taker, snoop) as (a, b):
+        take_call(settings, redis_namespace, call_id, taker.agent_id, talk_seconds=30.0)
+        theirs = b.post("/api/workorders", json={"title": "乙组工单"}).json()["number"]
+        ours = a.post("/api/workorders", json={"title": "本组工单"}).json()["number"]
+
+        def wrap(client: TestClient, order: str = "") -> Response:
+            body = {"call_id": call_id, "code": "order", "notes": "小结", "order_number": order}
+            return client.post("/api/agent/wrapup", json=body)
+
+        stolen = wrap(b)  # another agent's call
+        assert stolen.status_code == 403 and stolen.json()["error"] == "not-own-call"
+        foreign = wrap(a, theirs)  # another team's order
+        assert foreign.status_code == 403
+        assert foreign.json()["error"] == "workorder-out-of-scope"
+        with session_factory() as db:
+            record = db.scalars(select(CallRecord).where(CallRecord.call_id == call_id)).one()
+            assert record.wrapup_code == ""  # neither refusal kept anything
+        done = wrap(a, ours)
+        assert done.status_code == 200 and done.json()["state"] == "ready"
+    (refusal,) = audited(session_factory, snoop.username, "call.wrapup_refused")
+    assert refusal.target == f"call:{call_id}"
+    (out_of_scope,) = audited(session_factory, taker.username, "workorder.refused")
+    assert out_of_scope.details["purpose"] == "wrapup"
+    with session_factory() as db:
+        record = db.scalars(select(CallRecord).where(CallRecord.call_id == call_id)).one()
+        linked = db.scalars(select(WorkOrder.number).join(
+            WorkOrderCall, WorkOrderCall.order_id == WorkOrder.id
+        ).where(WorkOrderCall.call_id == call_id)).all()  # fmt: skip
+    assert (record.wrapup_code, linked) == ("order", [ours])
