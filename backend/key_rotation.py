@@ -8,7 +8,7 @@ desk and the controller keep serving; the old key can be dropped once it reports
 The encrypted columns are found by name in the schema (``*_enc``, ``*_encrypted``), so a table
 added later is rotated without being listed here. Short-lived ciphertext outside the database
 (callback numbers and dial requests in Redis, SMS code payloads) expires within minutes;
-recordings keep their own wrapped keys (recordings/sealed.py).
+the recordings' own data keys are re-wrapped by the same command (recordings/rotation.py).
 """
 
 from __future__ import annotations

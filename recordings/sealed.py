@@ -6,11 +6,11 @@ A finished recording is replaced by a sealed file (format ``CCREC1``):
     chunks   AES-256-GCM of each ``chunk_size`` slice of the plaintext, 16-byte tag each
 
 The data key is random per file and kept only wrapped (encrypted) by the personal-data
-master key, with that key's id beside it, so rotating the master key re-wraps a few hundred
-bytes per file and never touches the audio. Chunk ``i`` is sealed with nonce ``i`` (unique:
-the key is the file's own) and the header plus a "last chunk" flag as associated data, so a
-changed header, a chunk moved, dropped, swapped or cut off is refused, and a byte range needs
-only the chunks that cover it.
+master key, with that key's id beside it, so rotating the master key re-wraps the key
+(``rewrap``) and copies the audio chunks as they are. Chunk ``i`` is sealed with nonce ``i``
+(unique: the key is the file's own) and the format, chunk size, length and a "last chunk" flag
+as associated data, so a changed length, a chunk moved, dropped, swapped or cut off is refused,
+and a byte range needs only the chunks that cover it.
 
 Sealing is crash-safe and idempotent: the sealed file is written beside the plaintext under a
 unique name, synced, then renamed over it (one atomic step: either the plaintext or the sealed
@@ -43,6 +43,8 @@ SEALING_SUFFIX = ".sealing-"
 class MasterKey(Protocol):
     """What wraps the data keys: the personal-data cipher (backend/personal_data.py)."""
 
+    current_key_id: str  # the key that wraps new data keys
+
     def encrypt(self, value: str) -> str: ...
 
     def decrypt(self, token: str) -> str: ...
@@ -56,12 +58,6 @@ class RecordingTampered(Conflict):
 
 def _tampered(path: Path, why: str) -> RecordingTampered:
     return RecordingTampered(f"录音文件 {path.name} 校验失败（{why}），已拒绝播放")
-
-
-def key_id_of(master: MasterKey) -> str:
-    """The id of the master key that wraps new data keys (kept beside each wrapped key)."""
-    key_id = getattr(master, "current_key_id", "")
-    return str(key_id) if key_id else "k0"
 
 
 @dataclass(frozen=True)
@@ -90,6 +86,12 @@ def is_sealed(path: Path) -> bool:
         return f.read(len(MAGIC)) == MAGIC
 
 
+def wrapped_under(path: Path) -> str:
+    """The id of the master key that wraps the file's data key (header only, nothing opened)."""
+    with open(path, "rb") as f:
+        return _read_header(f, path).key_id
+
+
 def _read_header(f: BinaryIO, path: Path) -> Header:
     fixed = f.read(FIXED.size)
     if len(fixed) < FIXED.size or not fixed.startswith(MAGIC):
@@ -109,8 +111,12 @@ def _nonce(index: int) -> bytes:
     return index.to_bytes(12, "big")
 
 
-def _aad(header: bytes, last: bool) -> bytes:
-    return header + (b"\x01" if last else b"\x00")
+def _aad(header: Header, last: bool) -> bytes:
+    # What the audio depends on: format, chunk size and length. Not the wrapped key (Fernet
+    # authenticates it, and another key could not open the chunks anyway), so re-wrapping it
+    # under a new master key rewrites the header and copies the chunks as they are.
+    bound = FIXED.pack(MAGIC, header.chunk_size, header.plain_size, 0, 0)
+    return bound + (b"\x01" if last else b"\x00")
 
 
 @dataclass(frozen=True)
@@ -131,7 +137,7 @@ def seal(path: Path, master: MasterKey, chunk_size: int = CHUNK_SIZE) -> Sealed:
         size = os.fstat(plain.fileno()).st_size
         data_key = AESGCM.generate_key(bit_length=256)
         wrapped = master.encrypt(data_key.hex())
-        header = Header(chunk_size, size, key_id_of(master), wrapped)
+        header = Header(chunk_size, size, master.current_key_id, wrapped)
         # A unique name: the controller and the worker's sweep may seal the same file at once.
         temporary = path.with_name(path.name + SEALING_SUFFIX + secrets.token_hex(4))
         digest = _write_sealed(plain, temporary, header, AESGCM(data_key))
@@ -151,7 +157,7 @@ def _write_sealed(plain: BinaryIO, temporary: Path, header: Header, aead: AESGCM
             chunk = plain.read(header.chunk_size)
             digest.update(chunk)
             last = index == header.chunks - 1
-            out.write(aead.encrypt(_nonce(index), chunk, _aad(encoded, last)))
+            out.write(aead.encrypt(_nonce(index), chunk, _aad(header, last)))
         if plain.read(1):
             # The file grew while being sealed: its writer is still there. Keep the plaintext.
             out.close()
@@ -160,6 +166,32 @@ def _write_sealed(plain: BinaryIO, temporary: Path, header: Header, aead: AESGCM
         out.flush()
         os.fsync(out.fileno())
     return digest.hexdigest()
+
+
+def rewrap(path: Path, master: MasterKey) -> bool:
+    """Wrap the file's data key under the master's current key (False: it is already). The
+    chunks are copied unopened; the new file replaces the old one in one rename."""
+    reader = SealedReader(path, master)  # unwraps under any listed key, or refuses
+    if reader.header.key_id == master.current_key_id:
+        return False
+    data_key = bytes.fromhex(master.decrypt(reader.header.wrapped_key))
+    header = Header(
+        reader.header.chunk_size,
+        reader.size,
+        master.current_key_id,
+        master.encrypt(data_key.hex()),
+    )
+    temporary = path.with_name(path.name + SEALING_SUFFIX + secrets.token_hex(4))
+    with open(path, "rb") as old, open(temporary, "wb") as out:
+        old.seek(len(reader.header.encode()))
+        out.write(header.encode())
+        for block in iter(lambda: old.read(1 << 20), b""):
+            out.write(block)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(temporary, path)
+    _sync_directory(path.parent)
+    return True
 
 
 def _sync_directory(directory: Path) -> None:
@@ -190,7 +222,6 @@ class SealedReader:
             self._aead = AESGCM(bytes.fromhex(master.decrypt(self.header.wrapped_key)))
         except Exception:  # a wrapped key that will not unwrap, whichever way it fails
             raise _tampered(path, f"数据密钥无法用主密钥 {self.header.key_id} 解开") from None
-        self._encoded = self.header.encode()
 
     @property
     def size(self) -> int:
@@ -231,6 +262,6 @@ class SealedReader:
         sealed = f.read(plain_length + TAG_SIZE)
         last = index == self.header.chunks - 1
         try:
-            return self._aead.decrypt(_nonce(index), sealed, _aad(self._encoded, last))
+            return self._aead.decrypt(_nonce(index), sealed, _aad(self.header, last))
         except InvalidTag:
             raise _tampered(self.path, f"第 {index + 1} 段内容被改动") from None

@@ -22,6 +22,7 @@ from backend.key_rotation import BATCH_ROWS, left_under_old_keys, rotate_all
 from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
 from backend.workorders.platform_clients import platform_key
+from recordings.rotation import rewrap_all
 
 
 def add_key_parsers(sub: argparse._SubParsersAction) -> None:
@@ -121,8 +122,15 @@ def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
     try:
         done = rotate_all(engine, cipher, max(1, args.batch))
         left = left_under_old_keys(engine, cipher)
+        # Each recording's own data key, wrapped by the master key, moves with it.
+        recordings = rewrap_all(settings.effective_recordings_dir, cipher)
         with transaction(make_session_factory(engine)) as session:
-            details = {"key_id": cipher.current_key_id, "rows": sum(r.rows for r in done)}
+            details = {
+                "key_id": cipher.current_key_id,
+                "rows": sum(r.rows for r in done),
+                "recordings": recordings.rewrapped,
+                "recordings_left": recordings.refused,
+            }
             record_audit(session, _actor(), "keys.rotate", "personal-data", datetime.now(UTC),
                          details | {"left": left})  # fmt: skip
     finally:
@@ -130,8 +138,11 @@ def cmd_keys(args: argparse.Namespace, settings: Settings) -> int:
     for rotated in done:
         if rotated.rows:
             print(f"{rotated.table}: {rotated.rows} rows re-encrypted")
+    print(
+        f"recordings: {recordings.rewrapped} re-wrapped, {recordings.refused} could not be opened"
+    )
     print(f"key {cipher.current_key_id}: {left} rows left under older keys")
-    return 0 if left == 0 else 1
+    return 0 if left == 0 and recordings.refused == 0 else 1
 
 
 KEY_HANDLERS = {

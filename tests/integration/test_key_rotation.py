@@ -8,6 +8,7 @@ On a database of its own: the rotation rewrites every encrypted column it finds.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
@@ -21,8 +22,10 @@ from backend.models.audit import AuditRecord
 from backend.models.booking import Patient
 from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
+from recordings.sealed import SealedReader, seal
 from tests.conftest import migrated_database
 from tests.ivr_bookings import BookedCase, book_one
+from tests.recording_support import write_tone
 from tests.stack_process import run_cli
 
 OLD, NEW = Fernet.generate_key().decode(), Fernet.generate_key().decode()
@@ -48,7 +51,7 @@ def stored_ciphertexts(engine: Engine) -> list[str]:
 
 
 def test_rotation_moves_stored_data_to_the_new_key_and_lookups_keep_working(
-    database: tuple[str, Engine], settings: Settings
+    database: tuple[str, Engine], settings: Settings, tmp_path: Path
 ) -> None:
     url, engine = database
     factory = sessionmaker(engine)
@@ -62,9 +65,17 @@ def test_rotation_moves_stored_data_to_the_new_key_and_lookups_keep_working(
     with Session(engine) as db:
         name_enc = db.scalars(select(Patient.name_enc)).one()
     assert during.decrypt(name_enc) == "李四" and not during.is_current(name_enc)
-    env = {"CC_DATABASE_URL": url, "CC_DATA_KEY": f"{NEW},{OLD}"}
+    recording = tmp_path / "2026/12/03/call.wav"  # a call recorded under the old key
+    recorded = write_tone(recording, 1.0)
+    seal(recording, old)
+    env = {
+        "CC_DATABASE_URL": url,
+        "CC_DATA_KEY": f"{NEW},{OLD}",
+        "CC_RECORDINGS_DIR": str(tmp_path),
+    }
     result = run_cli(env, "keys", "rotate", "--batch", "1")
     assert result.returncode == 0, result.stdout + result.stderr
+    assert "recordings: 1 re-wrapped, 0 could not be opened" in result.stdout
     assert f"key {during.current_key_id}: 0 rows left under older keys" in result.stdout
     assert "patients: 1 rows re-encrypted" in result.stdout
 
@@ -80,6 +91,8 @@ def test_rotation_moves_stored_data_to_the_new_key_and_lookups_keep_working(
         assert after.decrypt(patient.name_enc) == "李四"
         (record,) = db.scalars(select(AuditRecord).where(AuditRecord.action == "keys.rotate"))
     assert record.details["key_id"] == after.current_key_id and record.details["left"] == 0
+    assert record.details["recordings"] == 1 and record.details["recordings_left"] == 0
+    assert SealedReader(recording, after).read_all() == recorded  # with the new key alone
     # A process still on the old key alone cannot read the data, and says which key it lacks.
     with pytest.raises(ConfigError) as unlisted:
         old.decrypt(patient.name_enc)
