@@ -22,15 +22,15 @@ class TransferFailed(Conflict):
     code = "transfer-failed"
 
 
-def agent_channels(concise: str, interface: str) -> list[str]:
-    """Channel names of ``interface`` in ``core show channels concise`` output.
+def agent_channels(channels: list[dict[str, str]], interface: str) -> list[str]:
+    """Channel names of ``interface`` among AMI ``CoreShowChannel`` events.
 
-    Lines look like ``PJSIP/8001-00000007!agents!8001!1!Up!AppDial!(Outgoing Line)!...``;
-    a Local agent has two halves ``Local/a1@sim-agent-00000003;1`` and ``;2`` — the ``;1``
-    half is the one bridged with the caller, so it comes first.
+    Names look like ``PJSIP/8001-00000007``; a Local agent has two halves
+    ``Local/a1@sim-agent-00000003;1`` and ``;2`` — the ``;1`` half is the one bridged with the
+    caller, so it comes first.
     """
     prefix = interface + "-"
-    names = [line.split("!", 1)[0] for line in concise.splitlines() if line.startswith(prefix)]
+    names = [c["Channel"] for c in channels if c.get("Channel", "").startswith(prefix)]
     return sorted(names, key=lambda n: (not n.endswith(";1"), n))
 
 
@@ -39,7 +39,7 @@ class CallControl:
         self._ami = ami
 
     async def channel(self, interface: str) -> str:
-        names = agent_channels(await self._ami.command("core show channels concise"), interface)
+        names = agent_channels(await self._ami.channels(), interface)
         if not names:
             raise NoActiveChannel("当前没有进行中的通话")
         return names[0]
@@ -47,11 +47,11 @@ class CallControl:
     async def hold(self, interface: str, on: bool) -> None:
         # Muting both directions of the agent leg keeps the AGI's Dial intact; the caller
         # hears silence rather than music (music would need the controller to re-bridge).
+        # MUTEAUDIO() set through Setvar needs the "call" right only (the MuteAudio action
+        # would need "system", which reaches the shell).
         channel = await self.channel(interface)
         for direction in ("in", "out"):
-            await self._ami.action(
-                "MuteAudio", Channel=channel, Direction=direction, State="on" if on else "off"
-            )
+            await self._ami.set_var(channel, f"MUTEAUDIO({direction})", "on" if on else "off")
 
     async def hangup(self, interface: str) -> None:
         await self._ami.hangup(await self.channel(interface))

@@ -2,9 +2,10 @@
 
 Nothing rings before every check passed: the dial policy (a refused number gets its reason),
 the agent signed in and holding no call, his phone registered, no other request of his still
-ringing. Then his own phone rings, auto-answer asked for (he has just clicked), into
-the controller's ``outbound`` AGI script with a one-time token; the controller dials the
-number from there by the same route as a number dialled on the phone itself.
+ringing. Then his own phone rings, auto-answer asked for (he has just clicked), into the
+``desk-outbound`` dialplan, which runs the controller's ``outbound`` AGI script with a one-time
+token; the controller dials the number from there by the same route as a number dialled on
+the phone itself.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from backend.errors import Conflict, Refused, ServiceUnavailable
 from backend.personal_data import mask_phone
 from backend.telephony.dial_requests import DialRequest, DialRequests, Purpose
 
-OUTBOUND_SCRIPT = "outbound"  # ivr.outbound.route.OUTBOUND_SCRIPT
+# The dialplan the agent's phone is rung into (asterisk_conf/extensions.conf): answered, it
+# runs the controller's ``outbound`` AGI script with the request's token.
+DIAL_CONTEXT = "desk-outbound"
 AGENT_RING_SECONDS = 30
 # A request not taken by then was not answered: the agent may dial again.
 REQUEST_TTL_SECONDS = AGENT_RING_SECONDS + 10
@@ -75,11 +78,13 @@ class DeskDialer:
             try:
                 await ami.originate(
                     agent.interface,
-                    application="AGI",
-                    data=f"{self._settings.agi_url}/{OUTBOUND_SCRIPT},{token}",
+                    context=DIAL_CONTEXT,
                     caller_id=f'"{PURPOSE_LABELS[request.purpose]} {masked}" <{caller_id}>',
                     timeout_ms=AGENT_RING_SECONDS * 1000,
-                    variables=AUTO_ANSWER_HEADERS if agent.interface.startswith(PJSIP) else {},
+                    variables={
+                        "CC_DIAL_TOKEN": token,
+                        **(AUTO_ANSWER_HEADERS if agent.interface.startswith(PJSIP) else {}),
+                    },
                 )
             except (AmiError, TimeoutError):
                 await requests.forget(agent.agent_id, token)

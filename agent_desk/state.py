@@ -30,6 +30,7 @@ from agent_desk.auth.throttle import LoginThrottle
 from backend.acd.skills import skill_configs
 from backend.acd.store import AcdStore
 from backend.ami.client import AmiClient, AmiError
+from backend.ami.users import AmiUser
 from backend.booking.api_config import BookingApiConfig
 from backend.booking.context import BookingContext
 from backend.booking.one_time_codes import OneTimeCodes
@@ -129,7 +130,7 @@ class AppState:
                 # Only actions are sent; the one event awaited is the reply to an asynchronous
                 # Originate. Asterisk is asked for no other, so that no worker parses every
                 # call event of the switch.
-                client = AmiClient(self.settings, only_events=("OriginateResponse",))
+                client = AmiClient(self.settings, AmiUser.DESK, only_events=("OriginateResponse",))
                 try:
                     await client.connect(timeout=AMI_CONNECT_SECONDS)
                 except AmiError:

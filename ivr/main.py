@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.acd.skills import skill_configs
 from backend.ami.client import AmiClient
+from backend.ami.users import AmiUser
 from backend.booking.context import BookingContext
 from backend.booking.service import BookingService
 from backend.db import make_engine, make_session_factory
@@ -171,7 +172,7 @@ async def run_controller(settings: Settings) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     session_factory = make_session_factory(make_engine(settings))
     redis = aioredis.Redis.from_url(settings.redis_url, decode_responses=True)
-    ami = AmiClient(settings)
+    ami = AmiClient(settings, AmiUser.CONTROLLER)
     await ami.connect()
     skills = skill_configs(session_factory)
     check_callback_skills(settings, {s.code for s in skills})

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from backend.ami.client import AmiClient
+from backend.ami.users import AmiUser
 from backend.personal_data import PersonalDataCipher
 from backend.settings import DEV_DATA_KEY, Settings
 from ivr.agi.server import AgiServer, Handler
@@ -47,7 +48,7 @@ def asterisk(settings: Settings) -> Iterator[AsteriskInstance]:
 
 @pytest.fixture(scope="session")
 async def ami(asterisk: AsteriskInstance, settings: Settings) -> AsyncIterator[AmiClient]:
-    client = AmiClient(settings)
+    client = AmiClient(settings, AmiUser.TOOLS)
     await client.connect()
     yield client
     client.close()

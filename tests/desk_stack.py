@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.acd.skills import skill_configs
 from backend.ami.client import AmiClient
+from backend.ami.users import AmiUser
 from backend.settings import Settings
 from backend.speech.tts import TtsRenderer
 from ivr.acd.service import AcdService, build_acd
@@ -55,7 +56,7 @@ async def controller(
     """The controller as `callcenter controller` builds it, serving the session's AGI port."""
     for skill in ("booking", "general"):  # the skills the 114 flow queues to
         ensure_skill(session_factory, skill)
-    ami = AmiClient(stack_settings)
+    ami = AmiClient(stack_settings, AmiUser.CONTROLLER)
     await ami.connect()
     redis = aioredis.Redis.from_url(stack_settings.redis_url, decode_responses=True)
     renderer = TtsRenderer(stack_settings)

@@ -1,4 +1,5 @@
-"""The controller's one AMI connection: login, reconnect and re-sync, events, actions.
+"""An AMI connection (the controller's, a desk worker's): login, reconnect and re-sync,
+events, actions.
 
 panoramisk does the framing and reconnects on its own after a lost connection; this wrapper
 adds what it lacks: awaiting the login, a deliberate close that does not reconnect, re-sync
@@ -15,6 +16,7 @@ from typing import Any
 
 from panoramisk import Manager
 
+from backend.ami.users import AmiUser, login
 from backend.errors import CallCenterError
 from backend.settings import Settings
 
@@ -59,14 +61,20 @@ class AmiClient:
     def __init__(
         self,
         settings: Settings,
+        user: AmiUser,
         *,
         reconnect_seconds: int = 1,
         events: str = DEFAULT_EVENTS,
         only_events: Sequence[str] = (),
     ) -> None:
-        """``only_events``: when given, Asterisk is asked (AMI ``Filter``, after every login)
-        to send just these events, so that none of the others is parsed on this event loop."""
+        """``user``: whose rights the connection has (backend/ami/users.py).
+        ``only_events``: when given, just these events are handed on, and Asterisk is asked to
+        send no other: a user with a manager.conf eventfilter already gets only its own; any
+        other is asked by AMI ``Filter`` after every login, so that none of the others is
+        parsed on this event loop."""
         self._only_events = tuple(only_events)
+        self._ask_filter = bool(only_events) and not user.rights.events
+        account = login(settings, user)
         self._logged_in = asyncio.Event()
         self._resync: list[ResyncCallback] = []
         self._tasks: set[asyncio.Task[None]] = set()
@@ -74,8 +82,8 @@ class AmiClient:
         self._manager = _Manager(
             host=settings.ami_host,
             port=settings.ami_port,
-            username=settings.ami_username,
-            secret=settings.ami_secret.get_secret_value(),
+            username=account.username,
+            secret=account.secret,
             reconnect_timeout=reconnect_seconds,
             events=events,
             ping_delay=5,
@@ -94,7 +102,10 @@ class AmiClient:
             await asyncio.wait_for(self._logged_in.wait(), timeout)
         except TimeoutError:
             self.close()
-            raise AmiError("could not log in to AMI (check CC_AMI_HOST/PORT/SECRET)") from None
+            raise AmiError(
+                f"could not log in to AMI as {self._manager.config['username']} (check "
+                "CC_AMI_HOST, CC_AMI_PORT and that user's secret and permit)"
+            ) from None
 
     def close(self) -> None:
         self._manager.closing = True
@@ -114,7 +125,7 @@ class AmiClient:
     def _on_login(self, manager: Manager) -> None:
         self.logins += 1
         log.info("AMI logged in (login #%d)", self.logins)
-        if self._only_events:
+        if self._ask_filter:
             self._start(self._filter_then_ready())
         else:
             self._logged_in.set()
@@ -233,6 +244,20 @@ class AmiClient:
 
     async def stop_mixmonitor(self, channel: str) -> None:
         await self.action("StopMixMonitor", Channel=channel)
+
+    async def channels(self, timeout: float = 10.0) -> list[dict[str, str]]:
+        """Every channel of the switch (AMI ``CoreShowChannels``: one event each)."""
+        if not self.connected:
+            await self.wait_connected(timeout)
+        # A list ("EventList: start", an event per channel, the Complete event); a refusal is
+        # one message.
+        reply = await asyncio.wait_for(
+            self._manager.send_action({"Action": "CoreShowChannels"}), timeout
+        )
+        messages = [dict(m) for m in reply] if isinstance(reply, list) else [dict(reply)]
+        if messages[0].get("Response") == "Error":
+            raise AmiError(f"AMI CoreShowChannels failed: {messages[0].get('Message', '')}")
+        return [m for m in messages if m.get("Event") == "CoreShowChannel"]
 
     async def command(self, command: str) -> str:
         """Output of an Asterisk CLI command, as one string (AMI sends it line by line)."""

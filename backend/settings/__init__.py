@@ -2,8 +2,8 @@
 
 Every process builds its own ``Settings`` in its composition root (never at import), so tests
 can point a process at another database, Redis or Asterisk by passing values explicitly.
-Each module here holds one group of settings (storage, Asterisk, phones, carrier, dialling,
-controller, desk, security, rules); ``model.Settings`` composes them.
+Each module here holds one group of settings (storage, Asterisk, AMI users, phones, carrier,
+dialling, controller, desk, security, rules); ``model.Settings`` composes them.
 """
 
 from backend.settings.addresses import (

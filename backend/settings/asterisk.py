@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from backend.errors import ConfigError
-from backend.settings.base import DEV_SECRET, SettingsGroup, require_together
+from backend.settings.base import SettingsGroup, require_together
 
 DEFAULT_ASTERISK_ROOT = Path("/var/cache/callcenter/asterisk-root")
 
@@ -21,8 +21,6 @@ class AsteriskSettings(SettingsGroup):
     asterisk_instance: str = "main"
     ami_host: str = "127.0.0.1"
     ami_port: int = Field(default=5038, ge=1, le=65535)
-    ami_username: str = "callcenter"
-    ami_secret: SecretStr = SecretStr(DEV_SECRET)
     # Asterisk's HTTP server carries the browser softphones' SIP over WebSocket at /ws. Plain
     # WS is for loopback (development); production serves WSS from the TLS listener with a
     # certificate and key given as Asterisk sees them (paths inside its root or container).

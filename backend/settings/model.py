@@ -6,6 +6,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from backend.errors import ConfigError
 from backend.settings.addresses import is_loopback
+from backend.settings.ami import AmiSettings
 from backend.settings.base import DEV_DATA_KEY, DEV_SECRET, ENV_PREFIX
 from backend.settings.carrier import CarrierSettings
 from backend.settings.controller import ControllerSettings
@@ -18,9 +19,10 @@ from backend.settings.sms import SmsSettings
 from backend.settings.storage import StorageSettings
 
 
-# pydantic orders the fields from the last base to the first: storage, Asterisk and phones,
-# carrier, dialling, controller, desk, security, SMS, rules (the order the first error of several
-# is reported in). The model validators of each group run after those of its bases.
+# pydantic orders the fields from the last base to the first: storage, AMI users, Asterisk
+# and phones, carrier, dialling, controller, desk, security, SMS, rules (the order the first
+# error of several is reported in). The model validators of each group run after those of its
+# bases.
 class Settings(
     RuleSettings,
     SmsSettings,
@@ -30,6 +32,7 @@ class Settings(
     DiallingSettings,
     CarrierSettings,
     PhoneSettings,
+    AmiSettings,
     StorageSettings,
     BaseSettings,
 ):
@@ -42,7 +45,8 @@ class Settings(
     def check_production_secrets(self) -> None:
         if self.environment != "production":
             return
-        for name in ("ami_secret", "secret_key", "data_key"):
+        self.check_ami_secrets()
+        for name in ("secret_key", "data_key"):
             value = getattr(self, name).get_secret_value()
             # CC_DATA_KEY lists keys: the development key must not be any of them.
             if value in (DEV_SECRET, DEV_DATA_KEY) or DEV_DATA_KEY in value.split(","):

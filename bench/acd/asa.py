@@ -30,6 +30,7 @@ from backend.acd.policy import SkillConfig
 from backend.acd.states import AgentState
 from backend.acd.store import AcdStore
 from backend.ami.client import AmiClient
+from backend.ami.users import AmiUser
 from backend.flows.schema import PromptText
 from backend.settings import Settings, load_settings
 from ivr.acd.answers import AnswerWatch
@@ -183,7 +184,7 @@ async def main(callers: int, agents: int) -> None:
     )
     instance = AsteriskInstance(settings)
     instance.start()
-    ami = AmiClient(settings)
+    ami = AmiClient(settings, AmiUser.TOOLS)
     try:
         await ami.connect()
         sink = Collected()

@@ -22,6 +22,7 @@ import time
 import uvloop
 
 from backend.ami.client import AmiClient
+from backend.ami.users import AmiUser
 from backend.settings import Settings, load_settings
 from ivr.agi.server import AgiServer
 from ivr.agi.session import AgiSession
@@ -49,7 +50,7 @@ class Bench:
         self.settings = settings
         # The harness needs only its BenchDone user events; every other event it received
         # would be parsed on the loop that serves the AGI calls being timed.
-        self.ami = AmiClient(settings, only_events=["UserEvent"])
+        self.ami = AmiClient(settings, AmiUser.TOOLS, only_events=["UserEvent"])
         self.done: dict[str, int] = {"dialplan": 0, "agi": 0}
         self.round_trips: list[float] = []
         self.loop_lags: list[float] = []

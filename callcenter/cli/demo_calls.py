@@ -14,6 +14,7 @@ from backend.acd.skills import skill_configs
 from backend.acd.states import AgentState
 from backend.acd.store import AcdStore
 from backend.ami.client import AmiClient
+from backend.ami.users import AmiUser
 from backend.db import make_engine, make_session_factory
 from backend.models.agents import Agent
 from backend.models.calls import CallRecord
@@ -33,7 +34,7 @@ AGENT_TALK_SECONDS = 10
 
 
 async def place_call(settings: Settings, did: str, caller: str, dtmf: str, hold: float) -> str:
-    ami = AmiClient(settings)
+    ami = AmiClient(settings, AmiUser.TOOLS)
     await ami.connect()
     try:
         return await simulated_call(
@@ -77,7 +78,7 @@ async def agents_ready(settings: Settings, ami: AmiClient) -> list[str]:
 
 async def run_demo_calls(settings: Settings, settle_seconds: float = 60.0) -> list[str]:
     """Place the demo calls, wait for them to finish, and describe what happened to each."""
-    ami = AmiClient(settings)
+    ami = AmiClient(settings, AmiUser.TOOLS)
     await ami.connect()
     try:
         ready = await agents_ready(settings, ami)

@@ -2,8 +2,9 @@
 
 The queue keeps a callback at the place of the call it came from; when the dispatcher picks
 it, an agent is already reserved, so there are never more callbacks dialling than free
-agents. The agent's phone is rung first (Originate into our FastAGI ``acd-callback`` script);
-once he answers, the script records the call and dials the citizen. Every attempt has a key
+agents. The agent's phone is rung first (Originate into the ``acd-callback`` dialplan, which
+runs our FastAGI script of that name); once he answers, the script records the call and dials
+the citizen. Every attempt has a key
 claimed once in Redis before the originate: a retried originate never rings anybody twice.
 The citizen's number waits in Redis only encrypted; it is decrypted just before the Dial.
 """
@@ -29,6 +30,8 @@ log = logging.getLogger("ivr.acd")
 
 AGENT_NOTICE = "这是一通回拨电话，正在为您接通来电者。"
 SCRIPT = "acd-callback"
+# The dialplan that runs SCRIPT on the agent's answered phone (asterisk_conf/extensions.conf).
+CALLBACK_CONTEXT = "acd-callback"
 
 
 class Originator(Protocol):
@@ -36,9 +39,9 @@ class Originator(Protocol):
         self,
         channel: str,
         *,
-        application: str | None = None,
-        data: str = "",
+        context: str | None = None,
         caller_id: str = "",
+        variables: dict[str, str] | None = None,
         timeout_ms: int = 30000,
         action_id: str | None = None,
     ) -> str: ...
@@ -56,7 +59,6 @@ class CallbackChannel(Protocol):
 
 @dataclass(frozen=True)
 class CallbackSettings:
-    agi_url: str  # settings.agi_url
     recordings_dir: str  # as Asterisk sees it: settings.effective_asterisk_recordings_dir
     dial_template: str = "PJSIP/{number}@carrier"  # how a citizen's number is dialled
     agent_ring_seconds: int = 15
@@ -134,8 +136,8 @@ class CallbackDialer:
             return
         await self._originator.originate(
             assignment.interface,
-            application="AGI",
-            data=f"{self.settings.agi_url}/{SCRIPT},{call_id},{key}",
+            context=CALLBACK_CONTEXT,
+            variables={"CC_CALLBACK_CALL": call_id, "CC_CALLBACK_KEY": key},
             caller_id='"回拨" <callback>',
             timeout_ms=self.settings.agent_ring_seconds * 1000,
             action_id=key,

@@ -91,7 +91,6 @@ def build_acd(
         ami,
         renderer,
         CallbackSettings(
-            agi_url=settings.agi_url,
             recordings_dir=settings.effective_asterisk_recordings_dir,
             dial_template=callback_dial_template,
             caller_ids=dict(caller_ids or {}),

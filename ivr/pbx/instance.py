@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from backend.ami.protocol import AmiParser, encode_action
+from backend.ami.users import AmiUser, login, users_of
 from backend.errors import ConfigError
 from backend.settings import Settings, port_is_free
 from ivr.pbx import render, rootfs
@@ -157,16 +158,17 @@ class AsteriskInstance:
         return AsteriskStatus(pid is not None, pid, booted, version)
 
     def ami_fully_booted(self, timeout: float = 2.0) -> bool:
-        """Log in to AMI and wait for the FullyBooted event Asterisk sends after login."""
+        """Log in to AMI and wait for the FullyBooted event Asterisk sends after login.
+
+        Only a user that reads "system" events gets it: the tools user, which the built-in
+        Asterisk has outside production. In production the controller's login must do."""
         s = self.settings
+        user = AmiUser.TOOLS if AmiUser.TOOLS in users_of(s) else AmiUser.CONTROLLER
+        account = login(s, user)
         try:
             with socket.create_connection((s.ami_host, s.ami_port), timeout=timeout) as sock:
                 sock.sendall(
-                    encode_action(
-                        "Login",
-                        Username=s.ami_username,
-                        Secret=s.ami_secret.get_secret_value(),
-                    )
+                    encode_action("Login", Username=account.username, Secret=account.secret)
                 )
                 parser = AmiParser()
                 deadline = time.monotonic() + timeout
@@ -176,8 +178,14 @@ class AsteriskInstance:
                         return False
                     for message in parser.feed(data):
                         if message.get("Response") == "Error":
-                            raise ConfigError("ami_secret", message.get("Message", "login refused"))
-                        if message.get("Event") == "FullyBooted":
+                            refused = message.get("Message", "login refused")
+                            raise ConfigError(
+                                "ami_controller_secret", f"{account.username}: {refused}"
+                            )
+                        accepted = message.get("Response") == "Success"
+                        if message.get("Event") == "FullyBooted" or (
+                            accepted and user is AmiUser.CONTROLLER
+                        ):
                             sock.sendall(encode_action("Logoff"))
                             return True
         except OSError:

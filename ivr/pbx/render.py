@@ -14,7 +14,7 @@ from sqlalchemy import make_url
 
 from backend.errors import ConfigError
 from backend.settings import Settings
-from ivr.pbx import carrier, dialplan
+from ivr.pbx import carrier, dialplan, manager_users
 
 CONF_DIR = Path(__file__).resolve().parents[2] / "asterisk_conf"
 PLACEHOLDER = re.compile(r"@([A-Z0-9_]+)@")
@@ -30,9 +30,7 @@ def placeholder_values(settings: Settings) -> dict[str, str]:
         "DIRECTORIES": asterisk_directories(settings),
         "AMI_PORT": str(settings.ami_port),
         "AMI_BIND": settings.ami_host,
-        "AMI_PERMIT": settings.agi_public_host,
-        "AMI_USERNAME": settings.ami_username,
-        "AMI_SECRET": settings.ami_secret.get_secret_value(),
+        "AMI_USERS": manager_users.manager_users(settings),
         "SIP_BIND": settings.sip_bind,
         "SIP_PORT": str(settings.sip_port),
         "SIP_TLS_TRANSPORT": sip_tls_transport(settings),

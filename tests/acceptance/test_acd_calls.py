@@ -126,7 +126,6 @@ async def acd(
         ami,
         prompts,
         CallbackSettings(
-            agi_url=settings.agi_url,
             recordings_dir=settings.effective_asterisk_recordings_dir,
             dial_template="Local/{number}@sim-agent",
             agent_ring_seconds=5,

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from backend.ami.client import AmiClient
+from backend.ami.users import AmiUser
 from backend.settings import Settings
 from ivr.pbx.instance import AsteriskInstance
 
@@ -16,8 +17,8 @@ pytestmark = pytest.mark.asterisk
 
 
 async def test_only_the_asked_events_arrive(asterisk: AsteriskInstance, settings: Settings) -> None:
-    narrow = AmiClient(settings, only_events=["UserEvent"])
-    wide = AmiClient(settings)  # the default classes: call events too
+    narrow = AmiClient(settings, AmiUser.TOOLS, only_events=["UserEvent"])
+    wide = AmiClient(settings, AmiUser.TOOLS)  # the default classes: call events too
     seen: dict[str, list[str]] = {"narrow": [], "wide": []}
     # Each connection hears the call's end on its own socket: wait for both before closing.
     done = {"narrow": asyncio.Event(), "wide": asyncio.Event()}

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from backend.ami.client import AmiClient
+from backend.ami.users import AmiUser
 from backend.settings import Settings
 from ivr.agi.server import AgiServer
 from ivr.agi.session import AgiSession
@@ -82,7 +83,7 @@ async def trunk(
     auth_instance: tuple[Settings, AsteriskInstance, SipCarrier], trunk_workdir: Path
 ) -> AsyncIterator[AuthTrunk]:
     own, instance, carrier = auth_instance
-    ami = AmiClient(own)
+    ami = AmiClient(own, AmiUser.TOOLS)
     await ami.connect()
     yield AuthTrunk(own, instance, carrier, ami, trunk_workdir)
     ami.close()

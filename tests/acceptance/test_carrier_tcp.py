@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from backend.ami.client import AmiClient
+from backend.ami.users import AmiUser
 from backend.settings import Settings
 from ivr.agi.server import AgiServer
 from ivr.agi.session import AgiSession
@@ -50,7 +51,7 @@ async def test_outbound_calls_reach_a_tcp_carrier_over_tcp(
     tcp_trunk: tuple[Settings, SipCarrier, Path],
 ) -> None:
     own, carrier, _ = tcp_trunk
-    ami = AmiClient(own)
+    ami = AmiClient(own, AmiUser.TOOLS)
     await ami.connect()
     try:
         await ami.originate("PJSIP/13822223333@carrier", context="sim-caller", exten="s",

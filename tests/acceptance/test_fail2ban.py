@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from backend.ami.protocol import AmiParser, encode_action
+from backend.ami.users import AmiUser, login
 from backend.settings import Settings
 from ivr.pbx.instance import AsteriskInstance
 from tests.acceptance.test_agent_phones import sip
@@ -85,7 +86,8 @@ async def test_fail2ban_finds_every_sip_and_ami_failure_and_only_failures(
     assert register(sip(settings), number, "guessed-wrong", count=3).statuses == [401] * 3
     assert register(sip(settings), number, "guess", local_ip=OUTSIDE_PERMIT).status == 401
     assert register(sip(settings), "99999", "anything", local_ip=UNKNOWN_NUMBER).status == 401
-    user, right = settings.ami_username, settings.ami_secret.get_secret_value()
+    account = login(settings, AmiUser.CONTROLLER)
+    user, right = account.username, account.secret
     for source, name, password in (
         (WRONG_SECRET, user, "not-the-secret"),
         (AMI_OUTSIDE_PERMIT, user, right),

@@ -33,6 +33,7 @@ from backend import events
 from backend.acd.skills import skill_configs
 from backend.acd.states import AgentState
 from backend.ami.client import AmiClient
+from backend.ami.users import AmiUser
 from backend.flows.schema import PromptText
 from backend.lines import line_spec
 from backend.models.calls import CallRecord, Direction, Disposition, Recording
@@ -106,7 +107,7 @@ async def stack(
     """The controller's ACD and outbound route on the session's AGI port, and the desk."""
     for skill, line in (("booking", "114"), ("general", "114"), ("policy", "hotline")):
         ensure_skill(session_factory, skill, line)
-    ami = AmiClient(stack_settings)
+    ami = AmiClient(stack_settings, AmiUser.CONTROLLER)
     await ami.connect()
     redis = aioredis.Redis.from_url(stack_settings.redis_url, decode_responses=True)
     renderer = TtsRenderer(stack_settings)

@@ -27,6 +27,7 @@ from backend.acd.skills import skill_configs
 from backend.acd.states import AgentState
 from backend.acd.store import AcdStore
 from backend.ami.client import AmiClient
+from backend.ami.users import AmiUser
 from backend.flows.prompts import production_flows
 from backend.models.calls import CallRecord, Disposition, Recording, RecordingStatus
 from backend.models.users import Role
@@ -104,7 +105,7 @@ async def lines(
         for node in flow.nodes.values():
             if skill := getattr(node, "skill", None):
                 ensure_skill(session_factory, skill, line=line)
-    ami = AmiClient(own)
+    ami = AmiClient(own, AmiUser.CONTROLLER)
     await ami.connect()
     redis = aioredis.Redis.from_url(own.redis_url, decode_responses=True)
     acd = build_acd(

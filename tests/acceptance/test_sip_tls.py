@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from backend.ami.client import AmiClient
+from backend.ami.users import AmiUser
 from backend.settings import Settings
 from ivr.pbx import rootfs
 from ivr.pbx.instance import AsteriskInstance
@@ -71,7 +72,7 @@ async def tls_asterisk(settings: Settings) -> AsyncIterator[TlsAsterisk]:
         sip_tls_key=f"{keys_in_chroot}/{key.name}",
     )
     with running_asterisk(tls_settings) as instance:
-        ami = AmiClient(tls_settings)
+        ami = AmiClient(tls_settings, AmiUser.TOOLS)
         try:
             await ami.connect()
             yield TlsAsterisk(tls_settings, instance, ami, cert)

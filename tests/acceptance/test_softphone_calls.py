@@ -18,6 +18,7 @@ from backend.acd.model import AgentProfile
 from backend.acd.states import AgentState
 from backend.acd.store import AcdStore
 from backend.ami.client import AmiClient
+from backend.ami.users import AmiUser
 from ivr.acd.service import AcdService
 from tests.desk_browser import AGENT_TONE_HZ
 from tests.sip.tones import band_rms, tone_rms
@@ -74,7 +75,7 @@ async def test_a_sip_caller_talks_to_the_browser_softphone_holds_and_is_transfer
 
     # A key on the softphone's keypad reaches Asterisk as a DTMF digit from the agent's leg.
     keys: asyncio.Queue[dict[str, str]] = asyncio.Queue()
-    dtmf = AmiClient(softphones.settings, events="dtmf", only_events=["DTMFEnd"])
+    dtmf = AmiClient(softphones.settings, AmiUser.TOOLS, events="dtmf", only_events=["DTMFEnd"])
     await dtmf.connect()
     try:
         dtmf.subscribe("DTMFEnd", keys.put_nowait)

@@ -13,6 +13,7 @@ from backend.acd.model import AgentProfile
 from backend.acd.policy import SkillConfig
 from backend.acd.states import AgentState
 from backend.ami.client import AmiClient
+from backend.ami.users import AmiUser
 from backend.flows.schema import PromptText
 from backend.models.agents import Agent, AgentStateChange
 from backend.settings import Settings
@@ -39,7 +40,7 @@ async def test_built_service_routes_calls_and_records_agent_history(
         settings.model_copy(update={"desk_redis_prefix": prefix}),
         redis,
         session_factory,
-        AmiClient(settings),  # not connected: nothing here dials
+        AmiClient(settings, AmiUser.CONTROLLER),  # not connected: nothing here dials
         Silence(),
         [SkillConfig("booking")],
         controller_id="node-1",

@@ -40,7 +40,8 @@ def production(run_id: str) -> Iterator[tuple[dict[str, str], sessionmaker[Sessi
         env = {
             "CC_ENVIRONMENT": "production",
             "CC_DATABASE_URL": url,
-            "CC_AMI_SECRET": "production-ami-secret",
+            "CC_AMI_CONTROLLER_SECRET": "production-controller-ami-secret",
+            "CC_AMI_DESK_SECRET": "production-desk-ami-secret",
             "CC_SECRET_KEY": "production-secret-key-0123456789abcdef",
             "CC_DATA_KEY": DATA_KEY,
             "CC_LOOKUP_KEY": Fernet.generate_key().decode(),

@@ -98,7 +98,8 @@ def test_bad_media_settings_name_the_variable(overrides: dict[str, object], vari
 def test_production_refuses_plain_websocket_beyond_loopback() -> None:
     secrets = {
         "environment": "production",
-        "ami_secret": "a-real-ami-secret",
+        "ami_controller_secret": "a-real-controller-secret",
+        "ami_desk_secret": "a-real-desk-secret",
         "secret_key": "a-real-secret-key",
         "data_key": "cmVhbC1kYXRhLWtleS1mb3ItcHJvZHVjdGlvbi11c2U=",
         "lookup_key": "cmVhbC1sb29rdXAta2V5LWZvci1wcm9kdWN0aW9uLXU=",

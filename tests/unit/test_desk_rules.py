@@ -73,18 +73,21 @@ def test_time_in_states_counts_from_midnight_and_skips_logged_out() -> None:
 
 
 def test_agent_channel_found_in_core_show_channels_prefers_the_bridged_local_half() -> None:
-    concise = (
-        "Local/a1@sim-agent-00000003;2!sim-agent!a1!6!Up!MusicOnHold!default,5!!!!3!12!\n"
-        "Local/a1@sim-agent-00000003;1!!!1!Up!AppDial!(Outgoing Line)!!!!3!12!b1\n"
-        "Local/a10@sim-agent-00000004;1!!!1!Up!AppDial!(Outgoing Line)!!!!3!12!b2\n"
-        "PJSIP/8001-00000007!agents!8001!1!Up!AppDial!(Outgoing Line)!!!!3!12!b3\n"
-    )
-    assert agent_channels(concise, "Local/a1@sim-agent") == [
+    channels = [
+        {"Event": "CoreShowChannel", "Channel": name, "Application": app}
+        for name, app in (
+            ("Local/a1@sim-agent-00000003;2", "MusicOnHold"),
+            ("Local/a1@sim-agent-00000003;1", "AppDial"),
+            ("Local/a10@sim-agent-00000004;1", "AppDial"),
+            ("PJSIP/8001-00000007", "AppDial"),
+        )
+    ]
+    assert agent_channels(channels, "Local/a1@sim-agent") == [
         "Local/a1@sim-agent-00000003;1",
         "Local/a1@sim-agent-00000003;2",
     ]
-    assert agent_channels(concise, "PJSIP/8001") == ["PJSIP/8001-00000007"]
-    assert agent_channels(concise, "PJSIP/8002") == []
+    assert agent_channels(channels, "PJSIP/8001") == ["PJSIP/8001-00000007"]
+    assert agent_channels(channels, "PJSIP/8002") == []
 
 
 def test_live_feed_gives_agents_their_own_events_and_wallboards_everyones_states() -> None:

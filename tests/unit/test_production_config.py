@@ -30,7 +30,8 @@ SIMULATED = ("[sim-caller]", "[sim-agent]")
 BENCH = ("[bench-dialplan]", "[bench-agi]")
 # Secrets a deployment's callcenter.env holds; production refuses the development defaults.
 DEPLOYMENT_SECRETS = {
-    "CC_AMI_SECRET": "deployment-ami-secret",
+    "CC_AMI_CONTROLLER_SECRET": "deployment-controller-ami-secret",
+    "CC_AMI_DESK_SECRET": "deployment-desk-ami-secret",
     "CC_SECRET_KEY": "deployment-secret-key-0123456789abcdef",
     "CC_DATA_KEY": "ZGVwbG95bWVudC1kYXRhLWtleS0wMTIzNDU2Nzg5YWI=",
     "CC_LOOKUP_KEY": "ZGVwbG95bWVudC1sb29rdXAta2V5LTAxMjM0NTY3OGE=",
@@ -124,3 +125,39 @@ def test_the_deployed_asterisk_writes_no_verbose_trace(tmp_path: Path) -> None:
     assert "CC_ASTERISK_VERBOSE" in str(refused.value)
     traced = render.render(load_settings(asterisk_verbose=3)).files["logger.conf"]
     assert "messages.log => notice,warning,error,verbose(3)" in traced
+
+
+def manager_users(manager_conf: str) -> dict[str, dict[str, list[str]]]:
+    """manager.conf's sections but [general], each option with every value it is given."""
+    users: dict[str, dict[str, list[str]]] = {}
+    section: dict[str, list[str]] = {}
+    for line in manager_conf.splitlines():
+        line = line.split(";", 1)[0].strip()
+        if line.startswith("["):
+            section = users.setdefault(line.strip("[]"), {})
+        elif "=" in line:
+            name, value = (part.strip() for part in line.split("=", 1))
+            section.setdefault(name, []).append(value)
+    users.pop("general")
+    return users
+
+
+def test_the_deployed_ami_has_a_least_privileged_user_each_for_controller_and_desk(
+    tmp_path: Path,
+) -> None:
+    users = manager_users(render_as_deployed(tmp_path)["manager.conf"])
+    assert set(users) == {"cc-controller", "cc-desk"}  # no tools user in production
+    controller, desk = users["cc-controller"], users["cc-desk"]
+    assert controller["secret"] == [DEPLOYMENT_SECRETS["CC_AMI_CONTROLLER_SECRET"]]
+    assert desk["secret"] == [DEPLOYMENT_SECRETS["CC_AMI_DESK_SECRET"]]
+    for user in (controller, desk):
+        rights = {r for option in ("read", "write") for r in user[option][0].split(",")}
+        assert not rights & {"system", "command", "config", "dialplan", "agent", "user"}
+        assert user["deny"] == ["0.0.0.0/0.0.0.0", "::/0"]
+        assert len(user["eventfilter"]) == 1
+    # Each from its own container's fixed address on the compose network (docker/compose.yaml).
+    assert controller["permit"] == ["172.30.57.10/32"] and desk["permit"] == ["172.30.57.11/32"]
+    assert (
+        controller["write"] == ["originate"] and "Event: (DialEnd|" in controller["eventfilter"][0]
+    )
+    assert desk["eventfilter"] == ["^Event: (OriginateResponse)[[:space:]]"]

@@ -29,7 +29,7 @@ def test_plain_postgresql_url_is_given_the_psycopg_driver() -> None:
 def test_production_refuses_development_secrets() -> None:
     with pytest.raises(ConfigError) as err:
         load_settings(environment="production")
-    assert "CC_AMI_SECRET" in str(err.value)
+    assert "CC_AMI_CONTROLLER_SECRET" in str(err.value)
 
 
 def test_environment_variables_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -77,7 +77,11 @@ def test_settings_survive_a_dump_and_validation_round_trip() -> None:
 
 
 def test_production_needs_a_look_up_key_apart_from_the_newest_data_key() -> None:
-    keys = {"ami_secret": "a-real-ami-secret", "secret_key": "a-real-secret-key"}
+    keys = {
+        "ami_controller_secret": "a-real-controller-secret",
+        "ami_desk_secret": "a-real-desk-secret",
+        "secret_key": "a-real-secret-key",
+    }
     new, old = "bmV3LWRhdGEta2V5LW5ldy1kYXRhLWtleS1uZXctMDE=", DEV_DATA_KEY
     for lookup in ("", new):
         with pytest.raises(ConfigError) as err:
@@ -90,3 +94,28 @@ def test_production_needs_a_look_up_key_apart_from_the_newest_data_key() -> None
     assert load_settings(
         environment="production", data_key=f"{new},{other}", lookup_key=other, **keys
     )
+
+
+def test_the_shared_ami_user_of_earlier_releases_is_refused_naming_its_successors() -> None:
+    with pytest.raises(ConfigError) as err:
+        load_settings(ami_secret="old-shared-secret")
+    assert "CC_AMI_CONTROLLER_SECRET and CC_AMI_DESK_SECRET" in str(err.value)
+    with pytest.raises(ConfigError) as err:
+        load_settings(ami_controller_username="cc", ami_desk_username="cc")
+    assert "CC_AMI_DESK_USERNAME" in str(err.value)
+
+
+def test_production_wants_a_real_and_different_secret_for_each_ami_user() -> None:
+    others = {
+        "environment": "production",
+        "secret_key": "a-real-secret-key",
+        "data_key": "cmVhbC1kYXRhLWtleS1mb3ItcHJvZHVjdGlvbi11c2U=",
+        "lookup_key": "b3RoZXIta2V5LW90aGVyLWtleS1vdGhlci1rZXktISE=",
+    }
+    with pytest.raises(ConfigError) as err:
+        load_settings(ami_controller_secret="real-one", **others)
+    assert "CC_AMI_DESK_SECRET" in str(err.value) and "development default" in str(err.value)
+    with pytest.raises(ConfigError) as err:
+        load_settings(ami_controller_secret="same", ami_desk_secret="same", **others)
+    assert "must differ from CC_AMI_CONTROLLER_SECRET" in str(err.value)
+    load_settings(ami_controller_secret="one", ami_desk_secret="two", **others)
