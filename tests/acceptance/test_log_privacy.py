@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from backend import idcard
 from backend.ami.client import AmiClient
+from backend.ami.users import AmiUser
 from backend.db import make_engine, make_session_factory
 from backend.flows.loader import load_line_flows
 from backend.flows.schema import PromptText
@@ -73,7 +74,7 @@ def stack(run_id: str, tmp_path: Path) -> Iterator[Settings]:
 
 async def call_with_id_number(settings: Settings) -> None:
     """A call from PHONE to the 114 line: 2 (check a booking), the ID number, a code."""
-    ami = AmiClient(settings)
+    ami = AmiClient(settings, AmiUser.TOOLS)
     await ami.connect()
     try:
         keys = "2" + INTO_NODE + ID_NUMBER + "#" + INTO_NODE + "1234567890"
