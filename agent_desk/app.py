@@ -20,6 +20,7 @@ from agent_desk.api import admin as admin_api
 from agent_desk.api import (
     admin_agents,
     admin_content,
+    admin_keys,
     agent_phone,
     city_platform,
     desk_booking,
@@ -120,6 +121,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     recordings_api.router,
     admin_api.router,
     admin_agents.router,
+    admin_keys.router,
     agent_phone.router,
     admin_content.router,
     live.router,
