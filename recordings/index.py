@@ -25,7 +25,14 @@ from backend.models.calls import CallRecord, Recording, RecordingStatus
 from backend.settings import Settings
 from recordings.keys import master_key
 from recordings.paths import RecordingPathRefused, below, contained
-from recordings.sealed import RecordingTampered, Sealed, SealedReader, is_sealed, seal
+from recordings.sealed import (
+    RecordingTampered,
+    Sealed,
+    SealedReader,
+    is_sealed,
+    leftovers,
+    seal,
+)
 from recordings.wavfile import HEAD_BYTES, NotAWavFile, WavLayout, parse_layout, read_layout, repair
 
 log = logging.getLogger("recordings.index")
@@ -157,6 +164,8 @@ class RecordingIndex:
                     path = self._file_or_none(recording)
                     if path is not None:  # a path leading out is never followed to delete
                         path.unlink(missing_ok=True)
+                        for stale in leftovers(path):  # a sealing a crash cut short
+                            stale.unlink(missing_ok=True)
                     freed += recording.size_bytes
                     deleted += 1
                     recording.status = RecordingStatus.DELETED
@@ -169,6 +178,24 @@ class RecordingIndex:
                         )
                     )
         return RetentionReport(deleted, freed)
+
+    def seal_existing(self) -> int:
+        """Seal finished recordings still in clear (made before recordings were sealed, as
+        an upgraded centre has them); how many it sealed. Their size and checksum stay: both
+        were, and are, the recording's own."""
+        with self._sessions() as session:
+            finished = session.scalars(
+                select(Recording).where(
+                    Recording.status.in_([RecordingStatus.COMPLETE, RecordingStatus.REPAIRED])
+                )
+            ).all()
+        sealed = 0
+        for recording in finished:
+            path = self._file_or_none(recording)
+            if path is not None and path.is_file() and not is_sealed(path):
+                seal(path, self._master)
+                sealed += 1
+        return sealed
 
     # Helpers ---------------------------------------------------------------------------
 

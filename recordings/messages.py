@@ -35,16 +35,25 @@ def seal_message(root: Path, relative: str, master: MasterKey) -> bool:
     return True
 
 
-def seal_left_messages(root: Path, master: MasterKey, now: datetime | None = None) -> int:
-    """Seal the plaintext messages of today's and yesterday's folders; how many it sealed."""
+def seal_left_messages(
+    root: Path, master: MasterKey, now: datetime | None = None, days: int | None = 2
+) -> int:
+    """Seal the settled plaintext messages of the last ``days`` days' folders (None: of every
+    day, as after an upgrade); how many it sealed."""
     now = now or datetime.now(UTC)
     sealed = 0
-    for day in (now, now - timedelta(days=1)):
-        folder = root / MESSAGES_FOLDER / f"{day:%Y/%m/%d}"
-        for path in sorted(folder.glob("*")) if folder.is_dir() else []:
+    for folder in _day_folders(root / MESSAGES_FOLDER, now, days):
+        for path in sorted(folder.glob("*")):
             if _waiting(path, now) and seal_message(root, str(path.relative_to(root)), master):
                 sealed += 1
     return sealed
+
+
+def _day_folders(messages: Path, now: datetime, days: int | None) -> list[Path]:
+    if days is None:
+        return sorted(p for p in messages.glob("*/*/*") if p.is_dir() and not p.is_symlink())
+    dates = (now - timedelta(days=back) for back in range(days))
+    return [f for f in (messages / f"{d:%Y/%m/%d}" for d in dates) if f.is_dir()]
 
 
 def _waiting(path: Path, now: datetime) -> bool:

@@ -17,6 +17,7 @@ from backend.settings import load_settings
 from callcenter.cli.audit_commands import add_audit_parser
 from callcenter.cli.commands import HANDLERS
 from callcenter.cli.key_commands import KEY_HANDLERS, add_key_parsers
+from callcenter.cli.recording_commands import RECORDING_HANDLERS, add_recording_parser
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_audit_parser(sub)
     add_key_parsers(sub)
+    add_recording_parser(sub)
 
     prompts = sub.add_parser("prompts", help="IVR prompts")
     prompts.add_argument("action", choices=["build"])
@@ -69,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
-        handlers = {**HANDLERS, **KEY_HANDLERS}
+        handlers = {**HANDLERS, **KEY_HANDLERS, **RECORDING_HANDLERS}
         handler: Callable[[argparse.Namespace, object], int] = handlers[args.command]
         return handler(args, settings)
     except CallCenterError as exc:

@@ -23,6 +23,7 @@ from recordings.index import RecordingIndex
 from recordings.keys import master_key
 from recordings.sealed import SealedReader, is_sealed, leftovers, seal
 from recordings.wavfile import read_layout
+from tests.stack_process import run_cli
 
 
 class Clock:
@@ -203,13 +204,45 @@ def test_retention_deletes_old_files_and_logs_each_deletion(
     index.finish(call_id, wait_seconds=0)
     clock.at += timedelta(days=200)
     assert is_sealed(path)
+    cut_short = path.with_name(path.name + ".sealing-dead")  # ciphertext a crash left
+    cut_short.write_bytes(b"CCREC1")
     report = index.apply_retention({category: 180}, actor="retention-job")
     assert report.deleted == 1
     assert report.freed_bytes == 44 + 16000  # the recording's own size
-    assert not path.exists()
+    assert not path.exists() and not cut_short.exists()
     assert get(session_factory, call_id).status == RecordingStatus.DELETED
     with session_factory() as session:
         audit = session.scalars(
             select(AuditRecord).where(AuditRecord.action == "recording.delete")
         ).all()
     assert any(a.details["call_id"] == call_id and a.actor == "retention-job" for a in audit)
+
+
+def test_recordings_an_upgraded_centre_kept_in_clear_are_sealed_by_the_cli(
+    index: RecordingIndex,
+    session_factory: sessionmaker[Session],
+    rec_settings: Settings,
+    tmp_path: Path,
+) -> None:
+    call_id, path, original = closed_recording(index, session_factory, rec_settings, 1.0)
+    assert index.finish(call_id, wait_seconds=0)
+    path.write_bytes(original)  # the file as the centre kept it before sealing existed
+    message = tmp_path / "messages/2025/01/02/m.wav"
+    write_wav(message, 0.5)
+    message_audio = message.read_bytes()
+    os.utime(message, (time.time() - 600, time.time() - 600))
+
+    env = {
+        "CC_DATABASE_URL": rec_settings.database_url,
+        "CC_RECORDINGS_DIR": str(tmp_path),
+        "CC_ASTERISK_RECORDINGS_DIR": "/rec",
+    }
+    result = run_cli(env, "recordings", "seal")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 call recordings and 1 messages sealed" in result.stdout
+    master = master_key(rec_settings)
+    assert SealedReader(path, master).read_all() == original
+    assert SealedReader(message, master).read_all() == message_audio
+    assert get(session_factory, call_id).sha256 == hashlib.sha256(original).hexdigest()
+    again = run_cli(env, "recordings", "seal")
+    assert "0 call recordings and 0 messages sealed" in again.stdout
