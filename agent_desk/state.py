@@ -23,10 +23,12 @@ import redis.asyncio as aioredis
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import HTTPConnection
 
+from agent_desk.auth.enrolment import EnrolmentLinks
 from agent_desk.auth.policy import LockoutPolicy, parse_allowlist
 from agent_desk.auth.service import AuthService
 from agent_desk.auth.sessions import SessionStore
 from agent_desk.auth.throttle import LoginThrottle
+from agent_desk.auth.totp import UsedSteps
 from backend.acd.skills import skill_configs
 from backend.acd.store import AcdStore
 from backend.ami.client import AmiClient, AmiError
@@ -180,7 +182,15 @@ def build_state(
         session_factory=session_factory,
         redis=client,
         cipher=cipher,
-        auth=AuthService(session_factory, sessions, lockout, throttle, timezone=settings.timezone),
+        auth=AuthService(
+            session_factory,
+            sessions,
+            lockout,
+            throttle,
+            UsedSteps(client, settings.desk_redis_prefix),
+            EnrolmentLinks(client, settings.desk_redis_prefix),
+            timezone=settings.timezone,
+        ),
         phones=AgentPhones(cipher, settings.sip_realm),
         admin_networks=parse_allowlist(settings.admin_ip_allowlist),
         # An edit refreshes the index of the process that made it at once; with several desk

@@ -27,7 +27,7 @@ from ivr.main import build_controller
 from ivr.transfer import TRANSFER_SCRIPT, TransferHandler
 from tests.asterisk_fixtures import AgiRoutes
 from tests.desk_browser import DeskServer, serve_desk
-from tests.desk_support import DeskUser, desk_settings, ensure_skill
+from tests.desk_support import DeskUser, desk_settings, ensure_skill, fresh_totp_code
 
 
 @pytest.fixture()
@@ -92,4 +92,8 @@ async def log_in(page: Any, desk: DeskServer, user: DeskUser, lands_on: str) -> 
     await page.fill("#username", user.username)
     await page.fill("#password", user.password)
     await page.click("#login-submit")
+    if user.totp_secret:  # supervisors and the like: the code from their enrolled secret
+        await page.wait_for_url("**/login/totp")
+        await page.fill("#totp-code", fresh_totp_code(user.totp_secret))
+        await page.click("#totp-form button")
     await page.wait_for_url("**" + lands_on)

@@ -6,9 +6,11 @@ Load the fixtures with ``pytest_plugins = ["tests.desk_support"]`` or import the
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pyotp
 import pytest
@@ -20,6 +22,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent_desk.app import create_app
+from agent_desk.auth.permissions import needs_second_factor
 from backend.acd.policy import SkillConfig
 from backend.acd.store import AcdStore
 from backend.db import transaction
@@ -119,7 +122,7 @@ def make_user(
 ) -> DeskUser:
     """A user with a known password; agents and supervisors get an agent row (skill booking)."""
     name = f"{role.value[:3]}{uuid.uuid4().hex[:8]}"
-    secret = pyotp.random_base32() if role is Role.ADMIN else None
+    secret = pyotp.random_base32() if needs_second_factor(role) else None
     if with_agent is None:
         with_agent = role in (Role.AGENT, Role.SUPERVISOR)
     ensure_skill(factory)
@@ -166,6 +169,24 @@ def desk_settings(settings: Settings, namespace: str, **overrides: object) -> Se
     return settings.model_copy(update=values)
 
 
+_last_steps: dict[str, int] = {}
+
+
+def fresh_totp_code(secret: str) -> str:
+    """A code of ``secret`` its user has not signed in with yet, as the person at the phone
+    would wait for: the desk refuses a code used before (and any of an earlier step). The
+    step after the current one is accepted too (clock drift), so a second sign-in within one
+    step needs no wait; a third waits for the next step."""
+    totp = pyotp.TOTP(secret)
+    while True:
+        now = totp.timecode(datetime.now(UTC))
+        step = max(now, _last_steps.get(secret, now - 1) + 1)
+        if step <= now + 1:
+            _last_steps[secret] = step
+            return totp.generate_otp(step)
+        time.sleep(0.5)
+
+
 def login(client: TestClient, user: DeskUser, password: str | None = None) -> dict[str, object]:
     """Log in through the API, passing the TOTP step for administrators."""
     reply = client.post(
@@ -175,7 +196,7 @@ def login(client: TestClient, user: DeskUser, password: str | None = None) -> di
     state: dict[str, object] = reply.json()
     if state["stage"] == "totp":
         assert user.totp_secret
-        reply = client.post("/api/auth/totp", json={"code": pyotp.TOTP(user.totp_secret).now()})
+        reply = client.post("/api/auth/totp", json={"code": fresh_totp_code(user.totp_secret)})
         assert reply.status_code == 200, reply.text
         state = reply.json()
     return state

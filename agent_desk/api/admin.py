@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from agent_desk.auth import accounts
 from agent_desk.auth.accounts import AccountChanges, AccountDraft
 from agent_desk.auth.audit import audit_log
+from agent_desk.auth.enrolment import LINK_HOURS, link_path
 from agent_desk.deps import AdminUser, AuditUser, StateDep
 from agent_desk.errors import error_responses
 from backend.db import transaction
@@ -113,6 +114,21 @@ def update_user(user_id: int, body: UserUpdate, state: StateDep, user: AdminUser
         if changes.ends_sessions():
             state.auth.sessions.revoke_user(updated.id)
         return user_out(updated, datetime.now(state.tz))
+
+
+class TotpLinkOut(BaseModel):
+    url: str  # the sign-in page with the one-time token: hand it to the user in person
+    valid_hours: int
+
+
+@router.post(
+    "/api/admin/users/{user_id}/totp-link", status_code=201, summary="签发动态口令绑定链接"
+)
+def issue_totp_link(user_id: int, state: StateDep, user: AdminUser) -> TotpLinkOut:
+    with transaction(state.session_factory) as db:
+        target = accounts.check_totp_link(db, user_id, user.actor)
+        token = state.auth.links.issue(target.id)
+    return TotpLinkOut(url=link_path(token), valid_hours=LINK_HOURS)
 
 
 @router.get("/api/admin/skills", summary="技能组与队列设置")

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from agent_desk.auth.audit import add_audit
+from agent_desk.auth.permissions import needs_second_factor
 from backend.audit import Actor
 from backend.errors import Conflict, NotFound, Refused
 from backend.models.users import Role, User
@@ -126,3 +127,18 @@ def initial_password(username: str) -> str:
         except WeakPassword:
             continue
         return password
+
+
+def check_totp_link(db: Session, user_id: int, actor: Actor) -> User:
+    """The user a TOTP enrolment link may be issued for (audited): one whose role signs in with
+    a code and who has none bound (an administrator resets a lost one first)."""
+    user = db.get(User, user_id)
+    if user is None:
+        raise NotFound("没有这个用户")
+    if not needs_second_factor(user.role):
+        raise Refused("该角色无需动态口令", code="totp-not-needed")
+    if user.totp_secret:
+        raise Conflict("该用户已绑定动态口令，请先重置", code="totp-already-bound")
+    add_audit(db, actor.username, "admin.totp_link_issued", target=f"user:{user.id}",
+              source_ip=actor.source_ip)  # fmt: skip
+    return user

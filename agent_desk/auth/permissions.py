@@ -101,5 +101,10 @@ def allowed(role: Role, permission: Permission) -> bool:
     return permission in ROLE_PERMISSIONS.get(role, frozenset())
 
 
+# Roles that read recordings or citizens' personal data beyond the caller on the line, or
+# administer: they sign in with a one-time code after the password.
+SECOND_FACTOR_ROLES = frozenset({Role.ADMIN, Role.AUDITOR, Role.SUPERVISOR, Role.MANAGER})
+
+
 def needs_second_factor(role: Role) -> bool:
-    return bool(ROLE_PERMISSIONS.get(role, frozenset()) & ADMIN_PERMISSIONS)
+    return role in SECOND_FACTOR_ROLES

@@ -102,6 +102,15 @@ def totp(body: TotpBody, state: StateDep, user: CurrentUser, response: Response)
     return _state(session)
 
 
+class EnrolmentBody(BaseModel):
+    link: str = Field(min_length=16, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+
+
+@router.post("/totp/enrolment", summary="用管理员签发的链接绑定动态口令")
+def totp_enrolment(body: EnrolmentBody, state: StateDep, user: CurrentUser) -> LoginState:
+    return _state(state.auth.start_enrolment(user.token, user.session, body.link, user.ip))
+
+
 @router.post("/password", summary="修改密码（初始密码须先修改）")
 def change_password(
     body: PasswordBody, state: StateDep, user: CurrentUser, response: Response

@@ -16,12 +16,14 @@ import pyotp
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from agent_desk.auth.audit import add_audit
-from agent_desk.auth.errors import AccountLocked, LoginFailed
+from agent_desk.auth.audit import add_audit, audit_now
+from agent_desk.auth.enrolment import EnrolmentLinks
+from agent_desk.auth.errors import AccountLocked, Forbidden, LoginFailed
 from agent_desk.auth.permissions import needs_second_factor
 from agent_desk.auth.policy import LockoutPolicy
 from agent_desk.auth.sessions import DeskSession, SessionStore, Stage
 from agent_desk.auth.throttle import LoginThrottle, LoginThrottled
+from agent_desk.auth.totp import UsedSteps, matching_step
 from backend.db import transaction
 from backend.errors import Conflict, Refused
 from backend.localtime import DEFAULT_TIMEZONE, zone
@@ -37,6 +39,10 @@ class BadTotp(LoginFailed):
     code = "bad-totp"
 
 
+class NotEnrolled(Conflict):
+    code = "totp-not-enrolled"
+
+
 class SamePassword(Refused):
     code = "same-password"
 
@@ -48,6 +54,8 @@ class AuthService:
         sessions: SessionStore,
         lockout: LockoutPolicy,
         throttle: LoginThrottle,
+        used_steps: UsedSteps,
+        links: EnrolmentLinks,
         *,
         clock: Callable[[], datetime] = utcnow,
         timezone: str = DEFAULT_TIMEZONE,
@@ -58,6 +66,8 @@ class AuthService:
         self.sessions = sessions
         self._lockout = lockout
         self._throttle = throttle
+        self._used_steps = used_steps
+        self.links = links
         self._clock = clock
         self._dummy_hash = ""
 
@@ -110,8 +120,6 @@ class AuthService:
                     source_ip=source_ip,
                     agent_id=db.scalar(select(Agent.id).where(Agent.user_id == user.id)),
                 )
-                if session.stage is Stage.TOTP and not user.totp_secret:
-                    session = replace(session, pending_totp_secret=pyotp.random_base32())
                 add_audit(db, user.username, "auth.login", target=f"user:{user.id}",
                           source_ip=source_ip, details={"stage": session.stage.value})  # fmt: skip
                 return self.sessions.create(session), session
@@ -133,6 +141,8 @@ class AuthService:
             add_audit(db, user.username, "auth.locked", target=f"user:{user.id}",
                       source_ip=source_ip, details={"until": locked_until.isoformat()})  # fmt: skip
             return self._locked(locked_until)
+        if reason == "totp-reused":
+            return BadTotp("该动态口令已使用过，请等待下一个口令", code="totp-reused")
         return BadTotp("动态口令错误") if reason == "bad-totp" else LoginFailed(BAD_LOGIN)
 
     def _locked(self, until: datetime | None) -> AccountLocked:
@@ -160,8 +170,13 @@ class AuthService:
             if self._lockout.is_locked(user.locked_until, now):
                 raise self._locked(user.locked_until)
             secret = user.totp_secret or session.pending_totp_secret
-            if not secret or not pyotp.TOTP(secret).verify(code.strip(), valid_window=1):
+            if not secret:
+                raise NotEnrolled("尚未绑定动态口令：请打开管理员发给您的绑定链接")
+            step = matching_step(secret, code, now)
+            if step is None:
                 failure = self._fail(db, user, now, source_ip, "bad-totp")
+            elif not self._used_steps.claim(user.id, step):
+                failure = self._fail(db, user, now, source_ip, "totp-reused")
             else:
                 if not user.totp_secret:
                     user.totp_secret = secret
@@ -175,11 +190,38 @@ class AuthService:
             self.sessions.delete(token)
         raise failure
 
+    def start_enrolment(
+        self, token: str, session: DeskSession, link: str, source_ip: str
+    ) -> DeskSession:
+        """A new secret to bind, for a user at the code step without one who presents the
+        one-time link an administrator issued them; the code step then stores it."""
+        with transaction(self._factory) as db:
+            user = db.get(User, session.user_id, with_for_update=True)
+            if session.stage is not Stage.TOTP or user is None or user.totp_secret:
+                raise Conflict("无需绑定动态口令", code="totp-enrolment-not-expected")
+            if not self.links.redeem(link, user.id):
+                audit_now(self._factory, user.username, "auth.totp_link_refused",
+                          target=f"user:{user.id}", source_ip=source_ip)  # fmt: skip
+                raise Forbidden(
+                    "绑定链接无效、已使用或已过期，请向管理员重新申请", code="totp-link-invalid"
+                )
+            add_audit(db, user.username, "auth.totp_link_used", target=f"user:{user.id}",
+                      source_ip=source_ip)  # fmt: skip
+        enrolling = replace(session, pending_totp_secret=pyotp.random_base32())
+        self.sessions.update(token, enrolling)
+        return enrolling
+
     # Password change ---------------------------------------------------------------------
 
     def change_password(
         self, token: str, session: DeskSession, old: str, new: str, source_ip: str
     ) -> tuple[str, DeskSession]:
+        if session.stage is Stage.TOTP:
+            # Someone with the password but not the second factor must not lock its owner out.
+            audit_now(self._factory, session.username, "auth.password_change_refused",
+                      target=f"user:{session.user_id}", source_ip=source_ip,
+                      details={"reason": "totp-pending"})  # fmt: skip
+            raise Forbidden("请先完成动态口令验证", code="totp-pending")
         with transaction(self._factory) as db:
             user = db.get(User, session.user_id, with_for_update=True)
             if user is None or not verify_password(user.password_hash, old):

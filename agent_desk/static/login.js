@@ -4,6 +4,9 @@
   const go = state => { location.href = state.next; };
   const guard = fn => async ev => { ev.preventDefault(); error.textContent = ""; try { await fn(); } catch (e) { error.textContent = e.message; } };
   const form = document.getElementById("login-form");
+  // A TOTP enrolment link (/login?enrol=…): kept for the code step, out of the address bar.
+  const enrol = new URLSearchParams(location.search).get("enrol");
+  if (enrol) { sessionStorage.setItem("cc.enrol", enrol); history.replaceState(null, "", "/login"); }
   if (form) {
     // The phone chosen last time on this computer is the likely one today.
     const saved = localStorage.getItem("cc.phone");
@@ -17,7 +20,11 @@
   }
   const totp = document.getElementById("totp-form");
   if (totp) {
-    desk.api("GET", "/api/auth/me").then(me => { if (me.totp_uri) { document.getElementById("totp-enrol").hidden = false; document.getElementById("totp-uri").textContent = me.totp_uri; } });
+    const show = me => { if (me.totp_uri) { document.getElementById("totp-enrol").hidden = false; document.getElementById("totp-uri").textContent = me.totp_uri; } };
+    const link = sessionStorage.getItem("cc.enrol");
+    sessionStorage.removeItem("cc.enrol");
+    const started = link ? desk.api("POST", "/api/auth/totp/enrolment", { link }) : desk.api("GET", "/api/auth/me");
+    started.then(show).catch(e => { error.textContent = e.message; });
     totp.addEventListener("submit", guard(async () => go(await desk.api("POST", "/api/auth/totp", { code: document.getElementById("totp-code").value }))));
   }
   const pw = document.getElementById("password-form");

@@ -14,6 +14,7 @@ from pathlib import Path
 from backend import log_privacy
 from backend.errors import CallCenterError
 from backend.settings import load_settings
+from callcenter.cli.account_commands import ACCOUNT_HANDLERS, add_account_parsers
 from callcenter.cli.audit_commands import add_audit_parser
 from callcenter.cli.commands import HANDLERS
 from callcenter.cli.key_commands import KEY_HANDLERS, add_key_parsers
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_audit_parser(sub)
     add_key_parsers(sub)
     add_recording_parser(sub)
+    add_account_parsers(sub)
 
     prompts = sub.add_parser("prompts", help="IVR prompts")
     prompts.add_argument("action", choices=["build"])
@@ -71,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
-        handlers = {**HANDLERS, **KEY_HANDLERS, **RECORDING_HANDLERS}
+        handlers = {**HANDLERS, **KEY_HANDLERS, **RECORDING_HANDLERS, **ACCOUNT_HANDLERS}
         handler: Callable[[argparse.Namespace, object], int] = handlers[args.command]
         return handler(args, settings)
     except CallCenterError as exc:

@@ -14,7 +14,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pyotp
 import pytest
 import redis
 from sqlalchemy.orm import Session, sessionmaker
@@ -31,7 +30,7 @@ from backend.models.calls import CallRecord, Disposition, Line
 from backend.models.users import Role
 from backend.personal_data import PersonalDataCipher
 from tests.desk_browser import DeskServer, screenshot
-from tests.desk_support import DeskUser, make_user, open_call
+from tests.desk_support import DeskUser, fresh_totp_code, make_user, open_call
 from tests.recording_support import recorded_call
 
 pytestmark = pytest.mark.browser
@@ -44,7 +43,7 @@ def log_in(page: Any, server: DeskServer, user: DeskUser, lands_on: str) -> None
     page.click("#login-submit")
     if user.totp_secret:
         page.wait_for_url("**/login/totp")
-        page.fill("#totp-code", pyotp.TOTP(user.totp_secret).now())
+        page.fill("#totp-code", fresh_totp_code(user.totp_secret))
         page.click("#totp-form button")
     page.wait_for_url("**" + lands_on)
 

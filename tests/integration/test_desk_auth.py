@@ -150,22 +150,6 @@ def test_administrator_needs_a_valid_totp_code(
     assert "auth.totp_ok" in actions(session_factory, admin.username)
 
 
-def test_administrator_without_a_secret_enrols_one_at_first_login(
-    desk_client: TestClient, session_factory: sessionmaker[Session]
-) -> None:
-    admin = make_user(session_factory, Role.ADMIN)
-    with session_factory() as db, db.begin():
-        db.get(User, admin.id).totp_secret = None  # type: ignore[union-attr]
-    desk_client.post("/api/auth/login", json={"username": admin.username, "password": PASSWORD})
-    uri = desk_client.get("/api/auth/me").json()["totp_uri"]
-    assert uri.startswith("otpauth://totp/")
-    secret = pyotp.parse_uri(uri).secret
-    reply = desk_client.post("/api/auth/totp", json={"code": pyotp.TOTP(secret).now()})
-    assert reply.json()["stage"] == "ready"
-    with session_factory() as db:
-        assert db.get(User, admin.id).totp_secret == secret  # type: ignore[union-attr]
-
-
 def test_admin_pages_refused_outside_the_ip_allow_list(
     settings: Settings,
     redis_namespace: str,

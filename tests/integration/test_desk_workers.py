@@ -26,7 +26,7 @@ from backend.models.users import Role
 from backend.settings import Settings
 from tests.conftest import free_port
 from tests.desk_process import children, start_desk, stop_desk
-from tests.desk_support import PASSWORD, make_user
+from tests.desk_support import PASSWORD, fresh_totp_code, make_user
 
 WORKERS = 2
 
@@ -181,6 +181,9 @@ def test_a_login_on_one_worker_holds_on_the_other_and_an_edit_is_searchable_at_o
         "/api/auth/login",
         body={"username": supervisor.username, "password": PASSWORD},
     )
+    assert status == 200 and cookie, state
+    code = fresh_totp_code(supervisor.totp_secret or "")
+    status, state, cookie = request(first, "POST", "/api/auth/totp", cookie, {"code": code})
     assert status == 200 and cookie, state
     for conn in (first, second):
         status, me, _ = request(conn, "GET", "/api/auth/me", cookie)

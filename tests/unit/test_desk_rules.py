@@ -37,8 +37,11 @@ def test_every_role_has_a_home_page_it_may_open() -> None:
         assert allowed(role, pages[HOME_PAGE[role]]), role
 
 
-def test_only_administration_needs_a_second_factor_and_agents_never_administer() -> None:
-    assert [r for r in Role if needs_second_factor(r)] == [Role.ADMIN]
+def test_every_role_that_reads_recordings_or_administers_needs_a_second_factor() -> None:
+    second = {r for r in Role if needs_second_factor(r)}
+    assert second == {Role.ADMIN, Role.AUDITOR, Role.SUPERVISOR, Role.MANAGER}
+    wide = {Permission.RECORDINGS, Permission.ADMIN, Permission.AUDIT_LOG, Permission.REPORTS}
+    assert {r for r in Role if ROLE_PERMISSIONS[r] & wide} <= second
     assert Permission.ADMIN not in ROLE_PERMISSIONS[Role.SUPERVISOR]
     assert not allowed(Role.AGENT, Permission.RECORDINGS)
     assert not allowed(Role.HOSPITAL, Permission.DESK)
