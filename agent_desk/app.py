@@ -19,6 +19,7 @@ from agent_desk.aio import close_loop_clients
 from agent_desk.api import admin as admin_api
 from agent_desk.api import (
     admin_agents,
+    admin_approvals,
     admin_content,
     admin_keys,
     agent_phone,
@@ -120,6 +121,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     supervisor_api.router,
     recordings_api.router,
     admin_api.router,
+    admin_approvals.router,
     admin_agents.router,
     admin_keys.router,
     agent_phone.router,

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import HTTPConnection
 
 from agent_desk.auth.enrolment import EnrolmentLinks
+from agent_desk.auth.password_history import PasswordRules
 from agent_desk.auth.policy import LockoutPolicy, parse_allowlist
 from agent_desk.auth.service import AuthService
 from agent_desk.auth.sessions import SessionStore
@@ -189,6 +190,7 @@ def build_state(
             throttle,
             UsedSteps(client, settings.desk_redis_prefix),
             EnrolmentLinks(client, settings.desk_redis_prefix),
+            rules=PasswordRules(settings.password_max_age_days, settings.password_history),
             timezone=settings.timezone,
         ),
         phones=AgentPhones(cipher, settings.sip_realm),

@@ -43,7 +43,7 @@ RoleKind = Literal["migrator", "controller", "desk", "worker", "asterisk"]
 ROLE_KINDS: tuple[RoleKind, ...] = get_args(RoleKind)
 GRANTEES: tuple[RoleKind, ...] = ("controller", "desk", "worker", "asterisk")
 DML = ("SELECT", "INSERT", "UPDATE", "DELETE")
-DESK_ONLY = frozenset({"users", "agent_phones"})
+DESK_ONLY = frozenset({"users", "agent_phones", "account_approvals", "password_history"})
 ASTERISK_TABLES = frozenset({"ps_endpoints", "ps_auths", "ps_aors"})
 # Functions a role may call besides the trigger's own (which need no grant).
 FUNCTIONS: dict[RoleKind, tuple[str, ...]] = {"worker": ("audit_purge(smallint, bigint)",)}

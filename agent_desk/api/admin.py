@@ -7,10 +7,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
-from agent_desk.auth import accounts
+from agent_desk.api.admin_approvals import ApprovalOut, approval_out
+from agent_desk.auth import accounts, approvals
 from agent_desk.auth.accounts import AccountChanges, AccountDraft
 from agent_desk.auth.audit import audit_log
 from agent_desk.auth.enrolment import LINK_HOURS, link_path
@@ -99,17 +100,37 @@ def list_users(state: StateDep, user: AdminUser) -> list[UserOut]:
         return [user_out(u, now) for u in accounts.list_accounts(db)]
 
 
-@router.post("/api/admin/users", status_code=201, summary="新建用户（初始密码须在首次登录时修改）")
-def create_user(body: UserCreate, state: StateDep, user: AdminUser) -> UserOut:
+@router.post(
+    "/api/admin/users",
+    status_code=201,
+    summary="新建用户（初始密码须在首次登录时修改；管理员、审计员须另一位管理员审批）",
+)
+def create_user(
+    body: UserCreate, state: StateDep, user: AdminUser, response: Response
+) -> UserOut | ApprovalOut:
+    draft = AccountDraft(**body.model_dump())
     with transaction(state.session_factory) as db:
-        created = accounts.create_account(db, AccountDraft(**body.model_dump()), user.actor)
+        if approvals.needs_approval(draft.role):
+            response.status_code = 202
+            return approval_out(
+                approvals.request_create(db, draft, user.actor, user.session.user_id)
+            )
+        created = accounts.create_account(db, draft, user.actor)
         return user_out(created, datetime.now(state.tz))
 
 
 @router.patch("/api/admin/users/{user_id}", summary="启用/停用、解锁、重置密码或动态口令")
-def update_user(user_id: int, body: UserUpdate, state: StateDep, user: AdminUser) -> UserOut:
+def update_user(
+    user_id: int, body: UserUpdate, state: StateDep, user: AdminUser, response: Response
+) -> UserOut | ApprovalOut:
     changes = AccountChanges(**body.model_dump())
     with transaction(state.session_factory) as db:
+        target = db.get(User, user_id)
+        resets = changes.reset_password is not None or changes.reset_totp
+        if target is not None and resets and approvals.needs_approval(target.role):
+            response.status_code = 202
+            request = approvals.request_reset(db, target, changes, user.actor, user.session.user_id)
+            return approval_out(request)
         updated = accounts.update_account(db, user_id, changes, user.actor, user.session.user_id)
         if changes.ends_sessions():
             state.auth.sessions.revoke_user(updated.id)

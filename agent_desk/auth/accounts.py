@@ -14,9 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from agent_desk.auth.audit import add_audit
+from agent_desk.auth.password_history import remember
 from agent_desk.auth.permissions import needs_second_factor
 from backend.audit import Actor
 from backend.errors import Conflict, NotFound, Refused
+from backend.models.base import utcnow
 from backend.models.users import Role, User
 from backend.passwords import WeakPassword, check_complexity, hash_password
 
@@ -75,7 +77,7 @@ def update_account(
     user = db.get(User, user_id, with_for_update=True)
     if user is None:
         raise NotFound("没有这个用户")
-    done = _apply(user, changes)
+    done = _apply(db, user, changes)
     if user.id == actor_id and changes.active is False:
         raise Refused("不能停用自己的账户", code="cannot-deactivate-self")
     add_audit(db, actor.username, "admin.user_update", target=f"user:{user.id}",
@@ -83,7 +85,7 @@ def update_account(
     return user
 
 
-def _apply(user: User, changes: AccountChanges) -> dict[str, object]:
+def _apply(db: Session, user: User, changes: AccountChanges) -> dict[str, object]:
     """Apply ``changes``; what was changed, for the audit record (never a password)."""
     done: dict[str, object] = {}
     if changes.active is not None:
@@ -93,6 +95,7 @@ def _apply(user: User, changes: AccountChanges) -> dict[str, object]:
         done["unlock"] = True
     if changes.reset_password is not None:
         check_complexity(changes.reset_password, user.username)
+        remember(db, user, utcnow())
         user.password_hash = hash_password(changes.reset_password)
         user.must_change_password = True
         done["reset_password"] = True

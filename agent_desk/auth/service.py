@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from agent_desk.auth.audit import add_audit, audit_now
 from agent_desk.auth.enrolment import EnrolmentLinks
 from agent_desk.auth.errors import AccountLocked, Forbidden, LoginFailed
+from agent_desk.auth.password_history import PasswordRules, check_not_reused, prune, remember
 from agent_desk.auth.permissions import needs_second_factor
 from agent_desk.auth.policy import LockoutPolicy
 from agent_desk.auth.sessions import DeskSession, SessionStore, Stage
@@ -57,6 +58,7 @@ class AuthService:
         used_steps: UsedSteps,
         links: EnrolmentLinks,
         *,
+        rules: PasswordRules = PasswordRules(),
         clock: Callable[[], datetime] = utcnow,
         timezone: str = DEFAULT_TIMEZONE,
     ) -> None:
@@ -68,6 +70,7 @@ class AuthService:
         self._throttle = throttle
         self._used_steps = used_steps
         self.links = links
+        self._rules = rules
         self._clock = clock
         self._dummy_hash = ""
 
@@ -128,7 +131,12 @@ class AuthService:
     def _stage_after_password(self, user: User) -> Stage:
         if needs_second_factor(user.role):
             return Stage.TOTP
-        return Stage.CHANGE_PASSWORD if user.must_change_password else Stage.READY
+        return self._stage_after_totp(user)
+
+    def _stage_after_totp(self, user: User) -> Stage:
+        """The initial password, or one past its age, is changed before anything else."""
+        expired = self._rules.expired(user, self._clock())
+        return Stage.CHANGE_PASSWORD if user.must_change_password or expired else Stage.READY
 
     def _fail(
         self, db: Session, user: User, now: datetime, source_ip: str, reason: str
@@ -184,8 +192,7 @@ class AuthService:
                               source_ip=source_ip)  # fmt: skip
                 add_audit(db, user.username, "auth.totp_ok", target=f"user:{user.id}",
                           source_ip=source_ip)  # fmt: skip
-                stage = Stage.CHANGE_PASSWORD if user.must_change_password else Stage.READY
-                return self.sessions.advance(token, session, stage)
+                return self.sessions.advance(token, session, self._stage_after_totp(user))
         if isinstance(failure, AccountLocked):
             self.sessions.delete(token)
         raise failure
@@ -232,9 +239,12 @@ class AuthService:
                 failure = SamePassword("新密码不能与原密码相同")
             else:
                 check_complexity(new, user.username)
+                check_not_reused(db, user, new, self._rules)
+                remember(db, user, self._clock())
                 user.password_hash = hash_password(new)
                 user.must_change_password = False
                 user.password_changed_at = self._clock()
+                prune(db, user, self._rules)
                 stage = Stage.READY if session.stage is Stage.CHANGE_PASSWORD else session.stage
                 new_token, after = self.sessions.advance(token, session, stage)
                 # Whoever else holds a session of this user (a stolen cookie) is out.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, Enum, Integer, String
+from sqlalchemy import Boolean, Enum, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.models.base import Base, CreatedAt
@@ -35,3 +35,39 @@ class User(CreatedAt, Base):
     password_changed_at: Mapped[datetime | None] = mapped_column(default=None)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     team: Mapped[str] = mapped_column(String(64), default="")
+
+
+class ApprovalKind(enum.StrEnum):
+    CREATE = "create"  # a new administrator or auditor
+    RESET_PASSWORD = "reset_password"
+    RESET_TOTP = "reset_totp"
+
+
+class AccountApproval(CreatedAt, Base):
+    """A change to an administrator's or auditor's account one administrator asked for, made
+    only when a second one approves (the four-eyes rule). A new password is kept hashed."""
+
+    __tablename__ = "account_approvals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[ApprovalKind] = mapped_column(Enum(ApprovalKind, native_enum=False, length=16))
+    target_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    username: Mapped[str] = mapped_column(String(64))
+    display_name: Mapped[str] = mapped_column(String(64), default="")
+    role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=16))
+    team: Mapped[str] = mapped_column(String(64), default="")
+    password_hash: Mapped[str] = mapped_column(String(255), default="")
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    approved_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class PasswordHistory(Base):
+    """The hashes of a user's earlier passwords, for the rule against reusing them."""
+
+    __tablename__ = "password_history"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    replaced_at: Mapped[datetime] = mapped_column()

@@ -30,6 +30,9 @@ class SecuritySettings(SettingsGroup):
     login_throttle_per_address: int = Field(default=30, ge=1, le=10_000)
     login_throttle_per_username: int = Field(default=10, ge=1, le=1_000)
     login_throttle_window_seconds: int = Field(default=600, ge=10, le=24 * 3600)
+    # Passwords expire after this many days (0: never) and may not repeat the last N.
+    password_max_age_days: int = Field(default=90, ge=0, le=3650)
+    password_history: int = Field(default=5, ge=0, le=24)
     # The reverse proxies in front of the desk (comma-separated CIDRs, none by default): only
     # a connection from one of them may name the client in X-Forwarded-For.
     trusted_proxies: str = ""

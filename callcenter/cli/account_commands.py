@@ -1,6 +1,9 @@
-"""`callcenter totp-link <user>`: a one-time link that binds a user's authenticator, for the
-first administrator (made by `callcenter create-admin`, with nobody yet to issue one on the
-admin page). Audited as ``cli:<login>``; the link is printed once and kept only hashed."""
+"""The first administrators' bootstrap from the server's shell, each step audited as
+``cli:<login>``: `callcenter totp-link <user>`, a one-time link that binds a user's
+authenticator (the first administrator, made by `callcenter create-admin`, has nobody to
+issue one on the admin page; printed once, kept only hashed), and `callcenter approve <id>`,
+the second approval of the first administrator's request for a second one (only while fewer
+than two exist)."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from agent_desk.auth.accounts import check_totp_link
+from agent_desk.auth.approvals import approve_from_shell
 from agent_desk.auth.enrolment import LINK_HOURS, EnrolmentLinks, link_path
 from backend.audit import Actor
 from backend.errors import NotFound
@@ -23,6 +27,10 @@ from callcenter.cli.key_commands import _in_transaction
 def add_account_parsers(sub: argparse._SubParsersAction) -> None:
     link = sub.add_parser("totp-link", help="a one-time link that binds a user's authenticator")
     link.add_argument("username", help="e.g. the first administrator, after create-admin")
+    approve = sub.add_parser(
+        "approve", help="approve the first administrator's request for a second one"
+    )
+    approve.add_argument("approval_id", type=int)
 
 
 def cmd_totp_link(args: argparse.Namespace, settings: Settings) -> int:
@@ -44,4 +52,12 @@ def cmd_totp_link(args: argparse.Namespace, settings: Settings) -> int:
     return _in_transaction(settings, work)
 
 
-ACCOUNT_HANDLERS = {"totp-link": cmd_totp_link}
+def cmd_approve(args: argparse.Namespace, settings: Settings) -> int:
+    def work(session: Session, actor: Actor, now: datetime) -> str:
+        approval = approve_from_shell(session, args.approval_id, actor, now)
+        return f"approved: {approval.kind.value} {approval.username} ({approval.role.value})"
+
+    return _in_transaction(settings, work)
+
+
+ACCOUNT_HANDLERS = {"totp-link": cmd_totp_link, "approve": cmd_approve}
