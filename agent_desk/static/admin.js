@@ -7,8 +7,20 @@
     $("users").tBodies[0].innerHTML = rows.map(u => "<tr><td>" + desk.esc(u.username) + "</td><td>" + desk.esc(u.display_name) + "</td><td>" + roles[u.role] +
       "</td><td>" + desk.esc(u.team) + "</td><td>" + (u.active ? "启用" : "停用") + (u.locked ? "，已锁定" : "") + (u.must_change_password ? "，待改初始密码" : "") +
       "</td><td>" + (u.locked ? "<button type='button' data-unlock='" + u.id + "'>解锁</button> " : "") +
-      "<button type='button' data-active='" + u.id + "' data-to='" + (!u.active) + "'>" + (u.active ? "停用" : "启用") + "</button></td></tr>").join("");
+      "<button type='button' data-active='" + u.id + "' data-to='" + (!u.active) + "'>" + (u.active ? "停用" : "启用") + "</button>" +
+      (secondFactor.includes(u.role) && !u.has_totp ? " <button type='button' data-link='" + u.id + "'>动态口令绑定链接</button>" : "") + "</td></tr>").join("");
   }
+  const secondFactor = ["admin", "auditor", "supervisor", "manager"];
+  const kinds = { create: "新建", reset_password: "重置密码", reset_totp: "重置动态口令" };
+  async function approvals() {
+    const rows = await desk.api("GET", "/api/admin/approvals");
+    $("approvals").tBodies[0].innerHTML = rows.map(a => "<tr><td>" + kinds[a.kind] + "</td><td>" + desk.esc(a.username) + "</td><td>" + roles[a.role] +
+      "</td><td><button type='button' data-approve='" + a.approval_id + "'>批准</button></td></tr>").join("");
+  }
+  $("approvals").addEventListener("click", async ev => {
+    const id = ev.target.dataset.approve; if (!id) return;
+    try { await desk.api("POST", "/api/admin/approvals/" + id + "/approve"); desk.toast("已批准"); await Promise.all([approvals(), users()]); } catch (e) { desk.toast(e.message); }
+  });
   async function skills() {
     const rows = await desk.api("GET", "/api/admin/skills");
     const num = (s, f) => "<input type='number' size='5' data-skill='" + desk.esc(s.code) + "' data-field='" + f + "' value='" + s[f] + "'>";
@@ -74,6 +86,10 @@
     try {
       if (t.dataset.unlock) await desk.api("PATCH", "/api/admin/users/" + t.dataset.unlock, { unlock: true });
       if (t.dataset.active) await desk.api("PATCH", "/api/admin/users/" + t.dataset.active, { active: t.dataset.to === "true" });
+      if (t.dataset.link) {
+        const link = await desk.api("POST", "/api/admin/users/" + t.dataset.link + "/totp-link");
+        $("totp-link-url").textContent = location.origin + link.url; $("totp-link").hidden = false;
+      }
       await users();
     } catch (e) { desk.toast(e.message); }
   });
@@ -86,9 +102,10 @@
   $("user-form").addEventListener("submit", async ev => {
     ev.preventDefault();
     try {
-      await desk.api("POST", "/api/admin/users", { username: $("new-username").value, display_name: $("new-display").value,
+      const made = await desk.api("POST", "/api/admin/users", { username: $("new-username").value, display_name: $("new-display").value,
         role: $("new-role").value, team: $("new-team").value, password: $("new-password").value });
-      desk.toast("已新建用户，首次登录须修改初始密码"); ev.target.reset(); await users();
+      desk.toast(made.status === "pending" ? "已提交，须另一位管理员批准后生效" : "已新建用户，首次登录须修改初始密码");
+      ev.target.reset(); await Promise.all([users(), approvals()]);
     } catch (e) { desk.toast(e.message); }
   });
   async function hospitals() {
@@ -134,5 +151,5 @@
       desk.toast("已保存，语音已重新合成"); await prompts();
     } catch (e) { desk.toast(e.message); } finally { ev.target.disabled = false; }
   });
-  Promise.all([users(), skills(), agents(), hospitals(), notices(), prompts()]).catch(e => desk.toast(e.message));
+  Promise.all([users(), approvals(), skills(), agents(), hospitals(), notices(), prompts()]).catch(e => desk.toast(e.message));
 })();

@@ -14,8 +14,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pyotp
 import pytest
 import redis
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend import events
@@ -27,7 +29,7 @@ from backend.db import transaction
 from backend.idcard import make_valid
 from backend.knowledge.demo_data import seed_knowledge_demo
 from backend.models.calls import CallRecord, Disposition, Line
-from backend.models.users import Role
+from backend.models.users import Role, User
 from backend.personal_data import PersonalDataCipher
 from tests.desk_browser import DeskServer, screenshot
 from tests.desk_support import DeskUser, fresh_totp_code, make_user, open_call
@@ -235,3 +237,52 @@ def test_initial_password_change_in_the_browser(
         page.fill(field, "Another-Strong-Pass7")
     page.click("#password-submit")
     page.wait_for_url("**/desk")
+
+
+def test_first_enrolment_through_the_administrators_link_in_the_browser(
+    desk_server: DeskServer, new_page: Any, session_factory: sessionmaker[Session]
+) -> None:
+    supervisor = make_user(session_factory, Role.SUPERVISOR)
+    with transaction(session_factory) as db:  # its second factor was reset
+        db.get(User, supervisor.id).totp_secret = None  # type: ignore[union-attr]
+    admin = new_page()
+    log_in(admin, desk_server, make_user(session_factory, Role.ADMIN), "/admin")
+    admin.click(f"button[data-link='{supervisor.id}']")
+    admin.wait_for_selector("#totp-link:not([hidden])")
+    link = admin.text_content("#totp-link-url") or ""
+    assert link.startswith(desk_server.url + "/login?enrol=")
+
+    them = new_page()
+    them.goto(link)
+    them.fill("#username", supervisor.username)
+    them.fill("#password", supervisor.password)
+    them.click("#login-submit")
+    them.wait_for_url("**/login/totp")
+    them.wait_for_selector("#totp-enrol:not([hidden])")
+    secret = pyotp.parse_uri(them.text_content("#totp-uri") or "").secret
+    them.fill("#totp-code", pyotp.TOTP(secret).now())
+    them.click("#totp-form button")
+    them.wait_for_url("**/supervisor")
+    with session_factory() as db:
+        assert db.get(User, supervisor.id).totp_secret == secret  # type: ignore[union-attr]
+
+
+def test_a_second_administrator_approves_a_new_auditor_in_the_browser(
+    desk_server: DeskServer, new_page: Any, session_factory: sessionmaker[Session]
+) -> None:
+    name = "aud" + uuid.uuid4().hex[:8]
+    first = new_page()
+    log_in(first, desk_server, make_user(session_factory, Role.ADMIN), "/admin")
+    first.fill("#new-username", name)
+    first.fill("#new-display", "新审计员")
+    first.select_option("#new-role", "auditor")
+    first.fill("#new-password", "Initial-Pass-42")
+    first.click("#user-form button")
+    first.locator("#toast", has_text="另一位管理员").wait_for()
+    second = new_page()
+    log_in(second, desk_server, make_user(session_factory, Role.ADMIN), "/admin")
+    second.locator("#approvals tbody tr", has_text=name).locator("button").click()
+    second.locator("#users tbody tr", has_text=name).wait_for()
+    with session_factory() as db:
+        made = db.scalars(select(User).where(User.username == name)).one()
+    assert made.role is Role.AUDITOR
