@@ -25,6 +25,10 @@ from backend.workorders.demo_data import seed_workorder_demo
 
 # Shown on screen by `make demo`; demo accounts only, never used outside development.
 DEMO_PASSWORD = "Demo#2026cc"
+# The demo's roles that sign in with a one-time code (all but agents and hospital operators,
+# agent_desk.auth.permissions.SECOND_FACTOR_ROLES) share this authenticator secret, printed like
+# the password to add to an authenticator app. Never in production, like the password.
+DEMO_TOTP_SECRET = "CCDEMOTOTPSECRETXCCDEMOABCDEFGHZ"
 
 SKILLS = (
     # code, name, line, wrap-up s, SL threshold s — the codes the IVR flows queue to
@@ -83,7 +87,8 @@ def seed_demo(session: Session, settings: Settings) -> list[str]:
         f"demo data: {added_users} accounts, {added_skills} skills, {added_agents} agents, "
         f"{sessions} clinic sessions, {articles} knowledge articles, {orders} work orders added",
         f"demo accounts (password {DEMO_PASSWORD}): admin, supervisor, auditor, manager, "
-        f"hospital, and agents {', '.join('a' + a[0] for a in AGENTS)}",
+        f"hospital, and agents {', '.join('a' + a[0] for a in AGENTS)}; admin, supervisor, "
+        f"auditor and manager also need a TOTP code of the secret {DEMO_TOTP_SECRET}",
         f"agent {SOFTPHONE_AGENT} has a real browser softphone: log in as a{SOFTPHONE_AGENT} "
         "with 浏览器软电话 chosen, then 签入 and 置闲 to take the next call; "
         "the other agents are simulated",
@@ -114,6 +119,7 @@ def _demo_user(username: str, name: str, role: Role, team: str) -> User:
         password_hash=hash_password(DEMO_PASSWORD),
         must_change_password=False,
         password_changed_at=datetime.now(UTC),
+        totp_secret=None if role in (Role.AGENT, Role.HOSPITAL) else DEMO_TOTP_SECRET,
     )
 
 

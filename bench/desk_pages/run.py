@@ -79,6 +79,7 @@ def measure(settings: Settings, client: redis.Redis, rounds: int) -> None:
         a.post("/api/auth/login", json={"username": agents[0].username, "password": PASSWORD})
         a.post("/api/agent/sign-in")
         s.post("/api/auth/login", json={"username": boss.username, "password": PASSWORD})
+        s.post("/api/auth/totp", json={"code": pyotp.TOTP(boss.totp_secret or "").now()})
         root.post("/api/auth/login", json={"username": chief.username, "password": PASSWORD})
         root.post("/api/auth/totp", json={"code": pyotp.TOTP(chief.totp_secret or "").now()})
         targets: dict[str, Callable[[], object]] = {

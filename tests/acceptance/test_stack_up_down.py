@@ -7,6 +7,8 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
+import pyotp
 import pytest
 
 from backend.migrate import scratch_database
@@ -41,6 +43,7 @@ def test_up_starts_every_service_and_down_stops_them_all(
         assert f"Agent desk: {desk}" in up.stdout
         with urllib.request.urlopen(desk + "healthz", timeout=5) as response:
             assert response.status == 200
+        assert demo_supervisor_signs_in(desk, seeded.stdout) == "ready"
         for service in ("controller", "desk", "worker", "beat"):
             assert table.pid(service) is not None, service
         assert not port_is_free("127.0.0.1", stack.agi_port)
@@ -56,3 +59,16 @@ def test_up_starts_every_service_and_down_stops_them_all(
     assert port_is_free("127.0.0.1", stack.agi_port)
     assert port_is_free("127.0.0.1", stack.desk_port)
     shutil.rmtree(AsteriskInstance(stack).dir, ignore_errors=True)
+
+
+def demo_supervisor_signs_in(desk: str, printed: str) -> str:
+    """The demo's supervisor with the printed password and a code of the printed secret."""
+    password = printed.split("(password ", 1)[1].split(")", 1)[0]
+    secret = printed.split("TOTP code of the secret ", 1)[1].split()[0]
+    with httpx.Client(base_url=desk, timeout=10) as client:
+        login = client.post(
+            "/api/auth/login", json={"username": "supervisor", "password": password}
+        )
+        assert login.json()["stage"] == "totp", login.text
+        code = pyotp.TOTP(secret).now()
+        return str(client.post("/api/auth/totp", json={"code": code}).json()["stage"])
