@@ -49,7 +49,7 @@ def test_a_new_auditor_waits_for_a_second_administrator(
         own = a.post(f"/api/admin/approvals/{approval}/approve")
         assert own.status_code == 403 and own.json()["error"] == "approval-by-requester"
         login(b, second)
-        assert [p["approval_id"] for p in b.get("/api/admin/approvals").json()] == [approval]
+        assert approval in [p["approval_id"] for p in b.get("/api/admin/approvals").json()]
         granted = b.post(f"/api/admin/approvals/{approval}/approve")
         assert granted.status_code == 200 and granted.json()["status"] == "approved"
         again = b.post(f"/api/admin/approvals/{approval}/approve")

@@ -4,6 +4,7 @@ once per window; successful sign-ins use up nothing."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -21,6 +22,9 @@ from backend.settings import Settings
 from tests.desk_support import LOCAL, PASSWORD, desk_settings, login, make_user
 
 OTHER = ("10.9.8.7", 40000)
+# Names nobody has, of this run only: the audit records of other tests' guesses stay theirs.
+TAG = uuid.uuid4().hex[:8]
+NOBODY = f"nobody-{TAG}"
 
 
 @pytest.fixture()
@@ -90,8 +94,8 @@ def test_a_user_name_guessed_too_often_is_refused_before_the_password_is_checked
         assert local.cookies.get("cc_desk") is None
         # A name that does not exist answers exactly alike: the throttle tells nothing.
         for guess in ("Guess-one-1", "Guess-two-2", "Guess-three-3"):
-            assert sign_in(local, "nobody-here", guess)[0] == 401
-        assert sign_in(local, "nobody-here", "Guess-4-x")[1]["error"] == "login-throttled"
+            assert sign_in(local, NOBODY, guess)[0] == 401
+        assert sign_in(local, NOBODY, "Guess-4-x")[1]["error"] == "login-throttled"
         # Another user from the same address signs in as usual.
         assert login(local, make_user(session_factory, Role.AGENT))["stage"] == "ready"
     (record,) = throttled_records(session_factory, user.username)  # once, not per attempt
@@ -106,7 +110,7 @@ def test_an_address_trying_many_names_is_refused_and_other_addresses_are_not(
     app = app_with(login_throttle_per_address=3)
     user = make_user(session_factory, Role.AGENT)
     with TestClient(app, client=OTHER) as sprayer, TestClient(app, client=LOCAL) as local:
-        for name in ("admin", "root", "operator"):
+        for name in (f"admin{TAG}", f"root{TAG}", f"operator{TAG}"):
             assert sign_in(sprayer, name, "Spring2026!x")[0] == 401
         status, body = sign_in(sprayer, user.username, PASSWORD)
         assert status == 429 and body["error"] == "login-throttled"
@@ -121,12 +125,12 @@ def test_successful_sign_ins_from_one_address_use_up_nothing(
 ) -> None:
     app = app_with(login_throttle_per_address=2)
     with TestClient(app, client=LOCAL) as client:
-        assert sign_in(client, "nobody-here", "Wrong-pass-1")[0] == 401
+        assert sign_in(client, NOBODY, "Wrong-pass-1")[0] == 401
         for _ in range(4):  # a shift signing in behind one address
             assert login(client, make_user(session_factory, Role.AGENT))["stage"] == "ready"
             client.cookies.clear()
-        assert sign_in(client, "nobody-here", "Wrong-pass-1")[0] == 401
-        assert sign_in(client, "nobody-here", "Wrong-pass-1")[0] == 429
+        assert sign_in(client, NOBODY, "Wrong-pass-1")[0] == 401
+        assert sign_in(client, NOBODY, "Wrong-pass-1")[0] == 429
 
 
 PROXY = ("10.0.0.5", 40000)
@@ -140,7 +144,7 @@ def test_a_forged_forwarded_for_from_a_peer_that_is_no_proxy_does_not_evade_the_
     with TestClient(app, client=OTHER) as forger:
         for n in range(2):
             forger.headers["X-Forwarded-For"] = f"198.51.100.{n}"
-            assert sign_in(forger, f"name{n}", "Wrong-pass-1")[0] == 401
+            assert sign_in(forger, f"name{n}{TAG}", "Wrong-pass-1")[0] == 401
         forger.headers["X-Forwarded-For"] = "198.51.100.77"
         assert sign_in(forger, user.username, PASSWORD)[1]["error"] == "login-throttled"
     (record,) = throttled_records(session_factory, user.username)
@@ -155,7 +159,7 @@ def test_behind_a_listed_proxy_each_client_is_counted_by_its_forwarded_address(
     with TestClient(app, client=PROXY) as proxy:
         # What the client wrote itself stands left of what the proxies appended: not believed.
         proxy.headers["X-Forwarded-For"] = "192.0.2.1, 203.0.113.9, 10.0.0.7"
-        for name in ("admin", "root"):
+        for name in (f"admin{TAG}", f"root{TAG}"):
             assert sign_in(proxy, name, "Wrong-pass-1")[0] == 401
         assert sign_in(proxy, user.username, PASSWORD)[1]["error"] == "login-throttled"
         proxy.headers["X-Forwarded-For"] = "203.0.113.10"  # another client, same proxy
