@@ -51,7 +51,13 @@ from ivr.flows.ports import (
 from ivr.journal import SqlCallJournal, ivr_path
 from ivr.pbx.instance import AsteriskInstance
 from ivr.speech.asr import VoskRecognizer
-from tests.asterisk_fixtures import DID_114, DID_HOTLINE, AgiRoutes, SimulatedCaller
+from tests.asterisk_fixtures import (
+    DID_114,
+    DID_HOTLINE,
+    AgiRoutes,
+    SimulatedCaller,
+    wait_for_recording,
+)
 from tests.flows import korean_test_flow
 from tests.ivr_bookings import book_one
 from tests.ivr_scripted_call import MemoryBookings
@@ -320,7 +326,8 @@ async def test_out_of_hours_hotline_message_is_stored_with_a_ticket(
     assert order.source == "hotline_message"
     task = db.scalars(select(CallbackTask).where(CallbackTask.order_id == order.id)).one()
     assert task.status == "pending"
-    message = settings.effective_recordings_dir / order.recording_path
+    # The message is sealed as soon as it is left: read it as recorded, decrypted.
+    message = await wait_for_recording(settings.effective_recordings_dir / order.recording_path)
     with wave.open(str(message)) as audio:
         assert audio.getnframes() / audio.getframerate() > 1.0
     record = call_record(db, call.call_id)

@@ -37,7 +37,13 @@ from backend.speech.tts import TtsRenderer, prompt_seconds
 from ivr.acd.service import build_acd
 from ivr.main import build_controller
 from ivr.pbx.instance import AsteriskInstance
-from tests.asterisk_fixtures import DID_114, DID_HOTLINE, AgiRoutes, SimulatedAgents
+from tests.asterisk_fixtures import (
+    DID_114,
+    DID_HOTLINE,
+    AgiRoutes,
+    SimulatedAgents,
+    wait_for_recording,
+)
 from tests.desk_support import desk_settings, ensure_skill, make_user
 from tests.sip.caller import SipCaller
 from tests.sip.rtp import KeyPress
@@ -71,7 +77,8 @@ class Lines:
         await self.store.change_state(agent_id, AgentState.READY, actor="test")
 
     async def call_record(self, caller: str, timeout: float = 30) -> tuple[CallRecord, Path]:
-        """The caller's call record once its recording is complete, and the file's path."""
+        """The caller's call record once its recording is complete, and the recording as
+        recorded (a plaintext copy: the spool's file is sealed)."""
         cipher = PersonalDataCipher(self.settings.data_key.get_secret_value())
         hashed = cipher.lookup_hash(caller)
         deadline = asyncio.get_running_loop().time() + timeout
@@ -84,7 +91,8 @@ class Lines:
                     else None
                 )
                 if record and recording and recording.status == RecordingStatus.COMPLETE:
-                    return record, self.settings.effective_recordings_dir / recording.path
+                    path = self.settings.effective_recordings_dir / recording.path
+                    return record, await wait_for_recording(path)
             if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError(f"no call record with a complete recording: {record}")
             await asyncio.sleep(0.3)
