@@ -32,7 +32,7 @@ from typing import Any
 
 from tests.sip.addresses import PHONE_HOST
 from tests.sip.netstring import NetstringReader, encode
-from tests.sip.processes import free_tcp_port, free_udp_port, stop_session
+from tests.sip.processes import free_sip_port, free_tcp_port, stop_session
 from tests.sip.tones import sine_wav
 
 BARESIP = "baresip"
@@ -136,32 +136,9 @@ class BaresipPhone:
         dumps = workdir / "audio"
         dumps.mkdir(exist_ok=True)
         tone = sine_wav(workdir / "microphone.wav", tone_hz, seconds=TONE_SECONDS)
-        ctrl_port = free_tcp_port(PHONE_HOST)
-        sip_port = free_udp_port(PHONE_HOST)
-        rtp = random.randrange(61000, 65000 - RTP_PORTS, 2)
-        config = config_text(
-            sip_port=sip_port, ctrl_port=ctrl_port, tone=tone, dumps=dumps, rtp=rtp,
-            tls_ca=tls_ca, srtp=srtp,
-        )  # fmt: skip
-        (workdir / "config").write_text(config)
-        # The account is added once the control connection is up (uanew), so its
-        # REGISTER_OK cannot come before anyone listens for events.
-        (workdir / "accounts").write_text("")
-        (workdir / "contacts").write_text("")
-        with open(workdir / "baresip.log", "wb") as log:
-            process = subprocess.Popen(
-                [binary, "-f", str(workdir)],
-                cwd=dumps,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        try:
-            reader, writer = await _connect(process, ctrl_port, workdir / "baresip.log")
-        except BaseException:
-            stop_session(process)
-            raise
+        process, reader, writer = await _launch(
+            binary, workdir, tone, dumps, tls_ca=tls_ca, srtp=srtp
+        )
         phone = cls(number, registrar, workdir, process, reader, writer, tls=tls_ca is not None)
         phone._listener = asyncio.create_task(phone._listen())
         account = account_line(
@@ -242,6 +219,54 @@ class BaresipPhone:
                 await self._listener
         self.writer.close()
         stop_session(self.process)
+
+
+async def _launch(
+    binary: str,
+    workdir: Path,
+    tone: Path,
+    dumps: Path,
+    *,
+    tls_ca: Path | None,
+    srtp: bool,
+) -> tuple[subprocess.Popen[bytes], asyncio.StreamReader, asyncio.StreamWriter]:
+    """Start baresip on fresh ports and connect to its control port. A port found free can be
+    taken by another process before baresip binds it (a client's outgoing connection): then
+    baresip exits at start, and it is started again on other ports."""
+    for attempt in range(3):
+        ctrl_port = free_tcp_port(PHONE_HOST)
+        sip_port = free_sip_port(PHONE_HOST)
+        rtp = random.randrange(61000, 65000 - RTP_PORTS, 2)
+        config = config_text(
+            sip_port=sip_port, ctrl_port=ctrl_port, tone=tone, dumps=dumps, rtp=rtp,
+            tls_ca=tls_ca, srtp=srtp,
+        )  # fmt: skip
+        (workdir / "config").write_text(config)
+        # The account is added once the control connection is up (uanew), so its
+        # REGISTER_OK cannot come before anyone listens for events.
+        (workdir / "accounts").write_text("")
+        (workdir / "contacts").write_text("")
+        with open(workdir / "baresip.log", "wb") as log:
+            process = subprocess.Popen(
+                [binary, "-f", str(workdir)],
+                cwd=dumps,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        try:
+            reader, writer = await _connect(process, ctrl_port, workdir / "baresip.log")
+        except AssertionError as failure:
+            stop_session(process)
+            if "Address already in use" in str(failure) and attempt < 2:
+                continue
+            raise
+        except BaseException:
+            stop_session(process)
+            raise
+        return process, reader, writer
+    raise AssertionError("unreachable")
 
 
 async def _connect(

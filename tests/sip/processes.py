@@ -22,6 +22,23 @@ def free_tcp_port(host: str) -> int:
         return int(sock.getsockname()[1])
 
 
+def free_sip_port(host: str) -> int:
+    """A port free for SIP over UDP and TCP, with the next one free over TCP (TLS): a UA such
+    as baresip binds all three, and a port free on UDP alone may be some client's TCP port."""
+    for _ in range(50):
+        port = free_udp_port(host)
+        if port >= 65535:
+            continue
+        try:
+            for tcp_port in (port, port + 1):
+                with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+                    sock.bind((host, tcp_port))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError(f"no port free for SIP over UDP and TCP on {host}")
+
+
 def free_media_port(host: str) -> int:
     """An even UDP port whose successor is free too (RTP and RTCP)."""
     for _ in range(50):
