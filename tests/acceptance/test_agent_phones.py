@@ -6,6 +6,7 @@ one; a phone outside CC_PHONE_PERMIT is refused. Floods: test_agent_phone_flood.
 
 from __future__ import annotations
 
+import time
 import uuid
 from typing import Any
 
@@ -33,13 +34,19 @@ def endpoint_exists(asterisk: AsteriskInstance, number: str) -> bool:
 
 
 def security_events(asterisk: AsteriskInstance, event: str, account: str) -> list[str]:
-    """Lines of Asterisk's security log (res_security_log) for one event and account."""
-    log = (asterisk.dir / "log" / "security.log").read_text()
-    return [
-        line
-        for line in log.splitlines()
-        if f'SecurityEvent="{event}"' in line and f'AccountID="{account}"' in line
-    ]
+    """Lines of Asterisk's security log (res_security_log) for one event and account. The
+    logger thread writes after the SIP answer has gone out: wait up to 10 s for the first."""
+    deadline = time.monotonic() + 10
+    while True:
+        log = (asterisk.dir / "log" / "security.log").read_text()
+        lines = [
+            line
+            for line in log.splitlines()
+            if f'SecurityEvent="{event}"' in line and f'AccountID="{account}"' in line
+        ]
+        if lines or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.2)
 
 
 def create_on_admin_page(page: Any, number: str, name: str) -> dict[str, str]:
