@@ -11,6 +11,7 @@ import re
 import shutil
 import socket
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -66,13 +67,23 @@ def ami_login(settings: Settings, source: str, username: str, secret: str) -> st
     raise AssertionError("AMI closed without answering the login")
 
 
-def security_log_since(asterisk: AsteriskInstance, offset: int, copy: Path) -> list[str]:
+def security_log_since(
+    asterisk: AsteriskInstance, offset: int, copy: Path, last: tuple[str, str]
+) -> list[str]:
     """The lines Asterisk wrote to its security log after ``offset``, also saved to ``copy``
-    (the file fail2ban-regex reads: this test's lines, not the whole session's)."""
-    with open(asterisk.dir / "log" / "security.log", "rb") as log:
-        log.seek(offset)
-        copy.write_bytes(log.read())
-    return copy.read_text().splitlines()
+    (the file fail2ban-regex reads: this test's lines, not the whole session's). Asterisk's
+    logger thread writes in order but late: wait (10 s at most) for ``last``, the (event,
+    address) of the test's last action, so that every earlier line is there too."""
+    deadline = time.monotonic() + 10
+    while True:
+        with open(asterisk.dir / "log" / "security.log", "rb") as log:
+            log.seek(offset)
+            copy.write_bytes(log.read())
+        lines = copy.read_text().splitlines()
+        written = {m.groups() for line in lines if (m := REMOTE.search(line))}
+        if last in written or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.2)
 
 
 async def test_fail2ban_finds_every_sip_and_ami_failure_and_only_failures(
@@ -96,7 +107,9 @@ async def test_fail2ban_finds_every_sip_and_ami_failure_and_only_failures(
         assert ami_login(settings, source, name, password) == "Authentication failed"
     assert ami_login(settings, WRONG_SECRET, user, right) == "Authentication accepted"
 
-    lines = security_log_since(asterisk, start, tmp_path / "security.log")
+    lines = security_log_since(
+        asterisk, start, tmp_path / "security.log", ("SuccessfulAuth", WRONG_SECRET)
+    )
     events = [m.groups() for line in lines if (m := REMOTE.search(line))]
     failures = [address for event, address in events if event in FAILURES]
     # The real Asterisk wrote each kind of failure, and successes besides.
