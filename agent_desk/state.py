@@ -190,6 +190,7 @@ def build_state(
             throttle,
             UsedSteps(client, settings.desk_redis_prefix),
             EnrolmentLinks(client, settings.desk_redis_prefix),
+            cipher=cipher,
             rules=PasswordRules(settings.password_max_age_days, settings.password_history),
             timezone=settings.timezone,
         ),

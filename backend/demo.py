@@ -74,7 +74,7 @@ def refuse_in_production(settings: Settings) -> None:
 def seed_demo(session: Session, settings: Settings) -> list[str]:
     refuse_in_production(settings)
     cipher = PersonalDataCipher.of(settings)
-    added_users = _seed_accounts(session)
+    added_users = _seed_accounts(session, cipher)
     added_skills = _seed_skills(session)
     added_agents = _seed_agents(session)
     session.flush()
@@ -99,18 +99,22 @@ def _existing_usernames(session: Session) -> set[str]:
     return set(session.scalars(select(User.username)))
 
 
-def _seed_accounts(session: Session) -> int:
+def _seed_accounts(session: Session, cipher: PersonalDataCipher) -> int:
     existing = _existing_usernames(session)
     added = 0
     for username, name, role, team in ACCOUNTS:
         if username in existing:
             continue
-        session.add(_demo_user(username, name, role, team))
+        second_factor = role not in (Role.AGENT, Role.HOSPITAL)
+        secret = cipher.encrypt(DEMO_TOTP_SECRET) if second_factor else None
+        session.add(_demo_user(username, name, role, team, secret))
         added += 1
     return added
 
 
-def _demo_user(username: str, name: str, role: Role, team: str) -> User:
+def _demo_user(
+    username: str, name: str, role: Role, team: str, totp_secret_enc: str | None = None
+) -> User:
     return User(
         username=username,
         display_name=name,
@@ -119,7 +123,7 @@ def _demo_user(username: str, name: str, role: Role, team: str) -> User:
         password_hash=hash_password(DEMO_PASSWORD),
         must_change_password=False,
         password_changed_at=datetime.now(UTC),
-        totp_secret=None if role in (Role.AGENT, Role.HOSPITAL) else DEMO_TOTP_SECRET,
+        totp_secret_enc=totp_secret_enc,
     )
 
 

@@ -20,6 +20,9 @@ def alembic_config(settings: Settings) -> Config:
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     # ConfigParser interpolation treats % specially; URLs may contain %-escapes.
     config.set_main_option("sqlalchemy.url", settings.database_url.replace("%", "%%"))
+    # Data migrations that encrypt what was stored in clear build their cipher from these
+    # (0601_totp_secret_enc); a migration never reads the environment itself.
+    config.attributes["settings"] = settings
     return config
 
 

@@ -32,7 +32,7 @@ from backend.models.calls import CallRecord, Line
 from backend.models.users import Role, User
 from backend.passwords import hash_password
 from backend.personal_data import PersonalDataCipher
-from backend.settings import Settings
+from backend.settings import Settings, load_settings
 from ivr.call_lifecycle import CallLifecycle
 from ivr.flows.ports import CallInfo
 from recordings.index import RecordingIndex
@@ -119,10 +119,14 @@ def make_user(
     team: str = "一组",
     with_agent: bool | None = None,
     interface: str = "",
+    cipher: PersonalDataCipher | None = None,
 ) -> DeskUser:
-    """A user with a known password; agents and supervisors get an agent row (skill booking)."""
+    """A user with a known password; agents and supervisors get an agent row (skill booking).
+    The TOTP secret is stored encrypted under ``cipher`` (by default the settings' data key),
+    as enrolment stores it; the DeskUser keeps it in clear, as the user's phone does."""
     name = f"{role.value[:3]}{uuid.uuid4().hex[:8]}"
     secret = pyotp.random_base32() if needs_second_factor(role) else None
+    cipher = cipher or PersonalDataCipher.of(load_settings())
     if with_agent is None:
         with_agent = role in (Role.AGENT, Role.SUPERVISOR)
     ensure_skill(factory)
@@ -134,7 +138,7 @@ def make_user(
             password_hash=hash_password(PASSWORD),
             must_change_password=must_change,
             failed_logins=0,
-            totp_secret=secret,
+            totp_secret_enc=cipher.encrypt(secret) if secret else None,
             team=team,
             active=True,
         )

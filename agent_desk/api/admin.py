@@ -89,7 +89,7 @@ def user_out(user: User, now: datetime) -> UserOut:
         active=user.active,
         locked=bool(user.locked_until and user.locked_until > now),
         must_change_password=user.must_change_password,
-        has_totp=bool(user.totp_secret),
+        has_totp=bool(user.totp_secret_enc),
     )
 
 

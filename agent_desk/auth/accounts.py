@@ -100,7 +100,7 @@ def _apply(db: Session, user: User, changes: AccountChanges) -> dict[str, object
         user.must_change_password = True
         done["reset_password"] = True
     if changes.reset_totp:
-        user.totp_secret = None
+        user.totp_secret_enc = None
         done["reset_totp"] = True
     if changes.team is not None:
         user.team = done["team"] = changes.team
@@ -140,7 +140,7 @@ def check_totp_link(db: Session, user_id: int, actor: Actor) -> User:
         raise NotFound("没有这个用户")
     if not needs_second_factor(user.role):
         raise Refused("该角色无需动态口令", code="totp-not-needed")
-    if user.totp_secret:
+    if user.totp_secret_enc:
         raise Conflict("该用户已绑定动态口令，请先重置", code="totp-already-bound")
     add_audit(db, actor.username, "admin.totp_link_issued", target=f"user:{user.id}",
               source_ip=actor.source_ip)  # fmt: skip

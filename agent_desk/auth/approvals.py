@@ -141,5 +141,5 @@ def _apply(db: Session, approval: AccountApproval) -> User:
         remember(db, user, utcnow())
         user.password_hash, user.must_change_password = approval.password_hash, True
     else:
-        user.totp_secret = None
+        user.totp_secret_enc = None
     return user

@@ -14,6 +14,7 @@ from agent_desk.auth.sessions import DeskSession, Stage
 from agent_desk.deps import ClientIp, CurrentUser, StateDep
 from agent_desk.errors import error_responses
 from agent_desk.phone_choice import choose_phone
+from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
 from backend.telephony.phones import NoPhone
 from backend.telephony.profiles import PhoneKind
@@ -48,14 +49,14 @@ class LoginState(BaseModel):
     totp_uri: str = ""  # only while enrolling a second factor
 
 
-def _state(session: DeskSession) -> LoginState:
+def _state(session: DeskSession, cipher: PersonalDataCipher) -> LoginState:
     next_page = {
         Stage.TOTP: "/login/totp",
         Stage.CHANGE_PASSWORD: "/password",
     }.get(session.stage, HOME_PAGE[session.role])
     uri = ""
     if session.pending_totp_secret:
-        uri = pyotp.TOTP(session.pending_totp_secret).provisioning_uri(
+        uri = pyotp.TOTP(cipher.decrypt(session.pending_totp_secret)).provisioning_uri(
             name=session.username, issuer_name="114呼叫中心"
         )
     return LoginState(
@@ -92,14 +93,14 @@ def login(body: LoginBody, state: StateDep, ip: ClientIp, response: Response) ->
         with contextlib.suppress(NoPhone):
             choose_phone(state, session.agent_id, body.phone, session.username, ip)
     set_cookie(response, state.settings, token)
-    return _state(session)
+    return _state(session, state.cipher)
 
 
 @router.post("/totp", summary="管理员动态口令（TOTP）")
 def totp(body: TotpBody, state: StateDep, user: CurrentUser, response: Response) -> LoginState:
     token, session = state.auth.verify_totp(user.token, user.session, body.code, user.ip)
     set_cookie(response, state.settings, token)
-    return _state(session)
+    return _state(session, state.cipher)
 
 
 class EnrolmentBody(BaseModel):
@@ -108,7 +109,8 @@ class EnrolmentBody(BaseModel):
 
 @router.post("/totp/enrolment", summary="用管理员签发的链接绑定动态口令")
 def totp_enrolment(body: EnrolmentBody, state: StateDep, user: CurrentUser) -> LoginState:
-    return _state(state.auth.start_enrolment(user.token, user.session, body.link, user.ip))
+    session = state.auth.start_enrolment(user.token, user.session, body.link, user.ip)
+    return _state(session, state.cipher)
 
 
 @router.post("/password", summary="修改密码（初始密码须先修改）")
@@ -119,7 +121,7 @@ def change_password(
         user.token, user.session, body.old_password, body.new_password, user.ip
     )
     set_cookie(response, state.settings, token)
-    return _state(session)
+    return _state(session, state.cipher)
 
 
 @router.post("/logout", status_code=204, summary="退出登录")
@@ -131,5 +133,5 @@ def logout(state: StateDep, user: CurrentUser) -> Response:
 
 
 @router.get("/me", summary="当前登录用户")
-def me(user: CurrentUser) -> LoginState:
-    return _state(user.session)
+def me(state: StateDep, user: CurrentUser) -> LoginState:
+    return _state(user.session, state.cipher)

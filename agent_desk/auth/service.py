@@ -1,7 +1,8 @@
 """Login, second factor, password change and logout — each one audited.
 
 The database holds the account (hash, failure count, lock, TOTP secret); Redis holds the
-session. A login moves through stages: password → TOTP (administrators) → forced password
+session. The TOTP secret is kept encrypted with the personal-data cipher, in the database and,
+while a first enrolment waits for its code, in the session. A login moves through stages: password → TOTP (administrators) → forced password
 change (initial password) → ready; routes accept only ready sessions.
 """
 
@@ -32,6 +33,7 @@ from backend.models.agents import Agent
 from backend.models.base import utcnow
 from backend.models.users import User
 from backend.passwords import check_complexity, hash_password, verify_password
+from backend.personal_data import PersonalDataCipher
 
 BAD_LOGIN = "用户名或密码错误"
 
@@ -58,6 +60,7 @@ class AuthService:
         used_steps: UsedSteps,
         links: EnrolmentLinks,
         *,
+        cipher: PersonalDataCipher,
         rules: PasswordRules = PasswordRules(),
         clock: Callable[[], datetime] = utcnow,
         timezone: str = DEFAULT_TIMEZONE,
@@ -70,6 +73,7 @@ class AuthService:
         self._throttle = throttle
         self._used_steps = used_steps
         self.links = links
+        self._cipher = cipher
         self._rules = rules
         self._clock = clock
         self._dummy_hash = ""
@@ -177,17 +181,17 @@ class AuthService:
                 raise LoginFailed(BAD_LOGIN)
             if self._lockout.is_locked(user.locked_until, now):
                 raise self._locked(user.locked_until)
-            secret = user.totp_secret or session.pending_totp_secret
-            if not secret:
+            stored = user.totp_secret_enc or session.pending_totp_secret
+            if not stored:
                 raise NotEnrolled("尚未绑定动态口令：请打开管理员发给您的绑定链接")
-            step = matching_step(secret, code, now)
+            step = matching_step(self._cipher.decrypt(stored), code, now)
             if step is None:
                 failure = self._fail(db, user, now, source_ip, "bad-totp")
             elif not self._used_steps.claim(user.id, step):
                 failure = self._fail(db, user, now, source_ip, "totp-reused")
             else:
-                if not user.totp_secret:
-                    user.totp_secret = secret
+                if not user.totp_secret_enc:
+                    user.totp_secret_enc = stored  # already encrypted
                     add_audit(db, user.username, "auth.totp_enrolled", target=f"user:{user.id}",
                               source_ip=source_ip)  # fmt: skip
                 add_audit(db, user.username, "auth.totp_ok", target=f"user:{user.id}",
@@ -204,7 +208,7 @@ class AuthService:
         one-time link an administrator issued them; the code step then stores it."""
         with transaction(self._factory) as db:
             user = db.get(User, session.user_id, with_for_update=True)
-            if session.stage is not Stage.TOTP or user is None or user.totp_secret:
+            if session.stage is not Stage.TOTP or user is None or user.totp_secret_enc:
                 raise Conflict("无需绑定动态口令", code="totp-enrolment-not-expected")
             if not self.links.redeem(link, user.id):
                 audit_now(self._factory, user.username, "auth.totp_link_refused",
@@ -214,7 +218,8 @@ class AuthService:
                 )
             add_audit(db, user.username, "auth.totp_link_used", target=f"user:{user.id}",
                       source_ip=source_ip)  # fmt: skip
-        enrolling = replace(session, pending_totp_secret=pyotp.random_base32())
+        pending = self._cipher.encrypt(pyotp.random_base32())
+        enrolling = replace(session, pending_totp_secret=pending)
         self.sessions.update(token, enrolling)
         return enrolling
 

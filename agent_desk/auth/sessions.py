@@ -39,7 +39,7 @@ class DeskSession:
     created: float
     source_ip: str = ""
     agent_id: int | None = None
-    pending_totp_secret: str = ""  # during first TOTP enrolment only
+    pending_totp_secret: str = ""  # during first TOTP enrolment only, encrypted
 
     @property
     def ready(self) -> bool:

@@ -31,7 +31,9 @@ class User(CreatedAt, Base):
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(default=None)
-    totp_secret: Mapped[str | None] = mapped_column(String(64), default=None)
+    # The authenticator's secret, encrypted with the personal-data cipher (a copy of the
+    # users table is no copy of everyone's second factor); rotated by `callcenter keys rotate`.
+    totp_secret_enc: Mapped[str | None] = mapped_column(String(255), default=None)
     password_changed_at: Mapped[datetime | None] = mapped_column(default=None)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     team: Mapped[str] = mapped_column(String(64), default="")

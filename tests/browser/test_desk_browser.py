@@ -244,7 +244,7 @@ def test_first_enrolment_through_the_administrators_link_in_the_browser(
 ) -> None:
     supervisor = make_user(session_factory, Role.SUPERVISOR)
     with transaction(session_factory) as db:  # its second factor was reset
-        db.get(User, supervisor.id).totp_secret = None  # type: ignore[union-attr]
+        db.get(User, supervisor.id).totp_secret_enc = None  # type: ignore[union-attr]
     admin = new_page()
     log_in(admin, desk_server, make_user(session_factory, Role.ADMIN), "/admin")
     admin.click(f"button[data-link='{supervisor.id}']")
@@ -264,7 +264,8 @@ def test_first_enrolment_through_the_administrators_link_in_the_browser(
     them.click("#totp-form button")
     them.wait_for_url("**/supervisor")
     with session_factory() as db:
-        assert db.get(User, supervisor.id).totp_secret == secret  # type: ignore[union-attr]
+        stored = db.get(User, supervisor.id).totp_secret_enc  # type: ignore[union-attr]
+    assert stored and PersonalDataCipher.of(desk_server.settings).decrypt(stored) == secret
 
 
 def test_a_second_administrator_approves_a_new_auditor_in_the_browser(

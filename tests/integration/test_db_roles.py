@@ -154,7 +154,7 @@ def test_the_controller_and_the_worker_cannot_read_secrets(roles: RoleDatabase) 
     make_user(roles.factory("desk"), Role.ADMIN)  # a password hash and a TOTP secret to steal
     for kind in ("controller", "worker"):
         engine = roles.engine(kind)  # type: ignore[arg-type]
-        refused(engine, "SELECT password_hash, totp_secret FROM users")
+        refused(engine, "SELECT password_hash, totp_secret_enc FROM users")
         refused(engine, "SELECT secret_encrypted FROM agent_phones")
         refused(engine, "DELETE FROM audit_records")
         refused(engine, "DROP TABLE call_records", because="must be owner")

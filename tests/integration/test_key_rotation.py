@@ -20,10 +20,12 @@ from backend.errors import ConfigError
 from backend.key_rotation import encrypted_columns
 from backend.models.audit import AuditRecord
 from backend.models.booking import Patient
+from backend.models.users import Role, User
 from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
 from recordings.sealed import SealedReader, seal
 from tests.conftest import migrated_database
+from tests.desk_support import make_user
 from tests.ivr_bookings import BookedCase, book_one
 from tests.recording_support import write_tone
 from tests.stack_process import run_cli
@@ -58,6 +60,7 @@ def test_rotation_moves_stored_data_to_the_new_key_and_lookups_keep_working(
     before = settings.model_copy(update={"database_url": url, "data_key": SecretStr(OLD)})
     booked: BookedCase = book_one(before, factory)  # a hospital, a patient, a booking
     old = PersonalDataCipher(OLD)
+    supervisor = make_user(factory, Role.SUPERVISOR, cipher=old)  # a TOTP secret
     assert all(v.startswith(old.current_key_id + ":") for v in stored_ciphertexts(engine))
 
     # Every process now lists the new key first: it reads what the old key wrote.
@@ -78,6 +81,7 @@ def test_rotation_moves_stored_data_to_the_new_key_and_lookups_keep_working(
     assert "recordings: 1 re-wrapped, 0 could not be opened" in result.stdout
     assert f"key {during.current_key_id}: 0 rows left under older keys" in result.stdout
     assert "patients: 1 rows re-encrypted" in result.stdout
+    assert "users: 1 rows re-encrypted" in result.stdout
 
     stored = stored_ciphertexts(engine)
     assert stored and all(during.is_current(v) for v in stored)
@@ -90,6 +94,8 @@ def test_rotation_moves_stored_data_to_the_new_key_and_lookups_keep_working(
         assert after.decrypt(patient.id_enc) == booked.id_number
         assert after.decrypt(patient.name_enc) == "李四"
         (record,) = db.scalars(select(AuditRecord).where(AuditRecord.action == "keys.rotate"))
+        secret_enc = db.scalars(select(User.totp_secret_enc).where(User.id == supervisor.id)).one()
+    assert secret_enc and after.decrypt(secret_enc) == supervisor.totp_secret
     assert record.details["key_id"] == after.current_key_id and record.details["left"] == 0
     assert record.details["recordings"] == 1 and record.details["recordings_left"] == 0
     assert SealedReader(recording, after).read_all() == recorded  # with the new key alone

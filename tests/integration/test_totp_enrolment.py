@@ -7,6 +7,7 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlparse
 
 import pyotp
+import redis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.db import transaction
 from backend.models.audit import AuditRecord
 from backend.models.users import Role, User
+from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
 from tests.desk_support import LOCAL, PASSWORD, DeskUser, login, make_user
 from tests.stack_process import run_cli
@@ -24,7 +26,7 @@ def without_secret(factory: sessionmaker[Session], role: Role) -> DeskUser:
     """A user whose second factor an administrator has reset (or who never had one)."""
     user = make_user(factory, role)
     with transaction(factory) as db:
-        db.get(User, user.id).totp_secret = None  # type: ignore[union-attr]
+        db.get(User, user.id).totp_secret_enc = None  # type: ignore[union-attr]
     return user
 
 
@@ -60,8 +62,24 @@ def test_the_password_alone_binds_no_authenticator(
     assert len(refusals) == 1
 
 
+def sessions_holding(settings: Settings, namespace: str, secret: str) -> list[str]:
+    """The desk sessions in Redis whose stored value contains ``secret`` in clear."""
+    client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
+    try:
+        return [
+            key
+            for key in client.scan_iter(f"{namespace}:desk:session:*", _type="string")
+            if secret in (client.get(key) or "")
+        ]
+    finally:
+        client.close()
+
+
 def test_an_administrators_link_enrols_once_and_only_its_own_user(
-    desk_app: FastAPI, session_factory: sessionmaker[Session]
+    desk_app: FastAPI,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    redis_namespace: str,
 ) -> None:
     user = without_secret(session_factory, Role.AUDITOR)
     other = without_secret(session_factory, Role.MANAGER)
@@ -87,6 +105,7 @@ def test_an_administrators_link_enrols_once_and_only_its_own_user(
         status, state = enrol(them, user, link)
         assert status == 200 and state["totp_uri"].startswith("otpauth://totp/")
         secret = pyotp.parse_uri(state["totp_uri"]).secret
+        pending_in_clear = sessions_holding(settings, redis_namespace, secret)
         code = pyotp.TOTP(secret).now()
         assert them.post("/api/auth/totp", json={"code": code}).json()["stage"] == "ready"
         # Used up: a second session of the same user cannot bind another authenticator.
@@ -98,10 +117,17 @@ def test_an_administrators_link_enrols_once_and_only_its_own_user(
         bound = admin.post(f"/api/admin/users/{user.id}/totp-link").json()
         assert bound["error"] == "totp-already-bound"
     with session_factory() as db:
-        assert db.get(User, user.id).totp_secret == secret  # type: ignore[union-attr]
+        stored = db.get(User, user.id).totp_secret_enc  # type: ignore[union-attr]
         actions = db.scalars(
             select(AuditRecord.action).where(AuditRecord.target == f"user:{user.id}")
         ).all()
+    # Stored as it is kept in the session while pending: encrypted, never in clear.
+    assert (
+        stored
+        and secret not in stored
+        and PersonalDataCipher.of(settings).decrypt(stored) == secret
+    )
+    assert not pending_in_clear
     assert actions.count("admin.totp_link_issued") == 2
     assert {"auth.totp_link_used", "auth.totp_enrolled"} <= set(actions)
 
