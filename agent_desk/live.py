@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import redis.asyncio as aioredis
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
+from agent_desk.auth.activity import feed_keeps_alive
 from agent_desk.auth.errors import NotAuthenticated
 from agent_desk.auth.guard import Caller, caller_of
 from agent_desk.auth.permissions import Permission, allowed
@@ -154,7 +155,22 @@ async def live(websocket: WebSocket) -> None:
     if caller is None:
         return
     await websocket.accept()
-    await relay(state_of(websocket), websocket, caller)
+    state = state_of(websocket)
+    await session_open(state, caller)  # an agent taking calls: opening the feed counts too
+    await relay(state, websocket, caller)
+
+
+async def session_open(state: AppState, caller: Caller) -> bool:
+    """Whether the feed's session still exists. Looking it up is no activity of its user,
+    except for an agent the ACD may put calls through to (``activity.feed_keeps_alive``)."""
+    session = caller.session
+    acd_state = None
+    if session.role is Role.AGENT and session.agent_id is not None:
+        async with state.acd() as acd:
+            view = await acd.agent(session.agent_id)
+        acd_state = view.status.state if view is not None else None
+    touch = feed_keeps_alive(session.role, acd_state)
+    return state.auth.sessions.get(caller.token, touch=touch) is not None
 
 
 async def admitted(websocket: WebSocket) -> Caller | None:
@@ -223,7 +239,7 @@ async def _forward(
             event = None
         if time.monotonic() - checked > SESSION_CHECK_SECONDS:
             checked = time.monotonic()
-            if state.auth.sessions.get(caller.token, touch=False) is None:
+            if not await session_open(state, caller):
                 await websocket.close(code=4401)
                 return
         if event is not None and wanted(event, session.role, session.agent_id):

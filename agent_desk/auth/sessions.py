@@ -1,7 +1,8 @@
 """Server-side sessions in Redis: the browser holds only a random token.
 
 A session expires after ``minutes`` without an action of its user (sliding: the live feed and
-pages refreshing themselves do not count, see ``activity``), and never lives longer than a
+pages refreshing themselves do not count, except the feed of an agent taking calls, see
+``activity``), and never lives longer than a
 shift (``MAX_HOURS``) even when used. Only a hash of the token is stored, so a Redis dump
 cannot be replayed as cookies.
 """

@@ -1,6 +1,6 @@
 """Only the user's own actions keep a desk session alive (the live feed, the wallboard's
-refreshes and the pages' background reads do not), and a password change ends the user's
-other sessions. On the real desk app, PostgreSQL and Redis."""
+refreshes and the pages' background reads do not; the one exception is the live feed of an
+agent the ACD puts calls through to), and a password change ends the user's other sessions. On the real desk app, PostgreSQL and Redis."""
 
 from __future__ import annotations
 
@@ -48,6 +48,54 @@ def test_the_live_feed_and_the_wallboards_refreshes_do_not_keep_a_session_alive(
     # The supervisor clicks something: the idle timer starts again.
     assert desk_client.get("/api/auth/me").status_code == 200
     assert idle_seconds_left(desk_client, redis_client, redis_namespace) > LEFT
+
+
+def feed_opened_after_a_quiet_while(
+    client: TestClient, redis_client: redis.Redis, namespace: str
+) -> int:
+    """Seconds left on the idle timer after the live feed is opened, the user having been
+    away for a while (LEFT seconds were left)."""
+    redis_client.expire(session_key(client, namespace), LEFT)
+    with client.websocket_connect("/ws/live", headers={"Origin": "http://testserver"}) as ws:
+        assert ws.receive_json()["type"] == "Subscribed"
+    return idle_seconds_left(client, redis_client, namespace)
+
+
+def test_the_live_feed_keeps_an_agent_taking_calls_signed_in(
+    desk_client: TestClient,
+    session_factory: sessionmaker[Session],
+    redis_client: redis.Redis,
+    redis_namespace: str,
+) -> None:
+    """The ACD puts calls through to a ready agent whether anyone clicks or not: the desk
+    that shows them must not time out on a quiet night."""
+    login(desk_client, make_user(session_factory, Role.AGENT))
+    assert desk_client.post("/api/agent/sign-in").status_code == 200
+    assert desk_client.post("/api/agent/ready").json()["state"] == "ready"
+    assert feed_opened_after_a_quiet_while(desk_client, redis_client, redis_namespace) > LEFT
+
+
+def test_the_live_feed_keeps_no_not_ready_agent_or_ready_supervisor_signed_in(
+    desk_app: FastAPI,
+    session_factory: sessionmaker[Session],
+    redis_client: redis.Redis,
+    redis_namespace: str,
+) -> None:
+    """An agent who gets no calls (not ready) and a supervisor even when taking calls (whose
+    pages read recordings and personal data) time out as before."""
+    with (
+        TestClient(desk_app, client=LOCAL) as agent,
+        TestClient(desk_app, client=LOCAL) as supervisor,
+    ):
+        login(agent, make_user(session_factory, Role.AGENT))
+        assert agent.post("/api/agent/sign-in").json()["state"] == "not_ready"
+        left = feed_opened_after_a_quiet_while(agent, redis_client, redis_namespace)
+        assert 0 < left <= LEFT
+        login(supervisor, make_user(session_factory, Role.SUPERVISOR))
+        assert supervisor.post("/api/agent/sign-in").status_code == 200
+        assert supervisor.post("/api/agent/ready").json()["state"] == "ready"
+        left = feed_opened_after_a_quiet_while(supervisor, redis_client, redis_namespace)
+        assert 0 < left <= LEFT
 
 
 def test_a_password_change_ends_the_users_other_sessions(
