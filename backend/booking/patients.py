@@ -142,35 +142,47 @@ def register_patient(
         raise BookingRefused(
             "patient-registered-meanwhile", "该身份证号刚刚已登记为就诊人，请重新获取验证码"
         )
-    if patient is not None:
-        if ctx.cipher.decrypt(patient.name_enc) != name:
-            raise BookingRefused("name-mismatch", "姓名与该身份证号已登记的姓名不一致")
-    else:
-        others = session.execute(
-            select(func.count()).select_from(Patient).where(Patient.phone_hash == phone_hash)
-        ).scalar_one()
-        check_phone_patients(ctx.rules, others)
-        patient = Patient(
-            **identity_columns(ctx.cipher, number, name, phone), created_at=ctx.clock()
-        )
-        session.add(patient)
-        session.flush()
-        session.add(
-            AuditRecord(
-                actor=actor,
-                action="patient.register",
-                target=f"patient:{patient.id}",
-                source_ip=source_ip,
-                details={},
-                at=ctx.clock(),
-            )
-        )
+    if patient is None:
+        patient = _new_patient(session, ctx, number, name, phone, phone_hash, actor, source_ip)
+    elif ctx.cipher.decrypt(patient.name_enc) != name:
+        raise BookingRefused("name-mismatch", "姓名与该身份证号已登记的姓名不一致")
     if account_id is not None:
         session.execute(
             insert(AccountPatient)
             .values(account_id=account_id, patient_id=patient.id)
             .on_conflict_do_nothing()
         )
+    return patient
+
+
+def _new_patient(
+    session: Session,
+    ctx: BookingContext,
+    number: str,
+    name: str,
+    phone: str,
+    phone_hash: str,
+    actor: str,
+    source_ip: str,
+) -> Patient:
+    """A new patient row, within the per-phone limit (the caller holds the phone's lock)."""
+    others = session.execute(
+        select(func.count()).select_from(Patient).where(Patient.phone_hash == phone_hash)
+    ).scalar_one()
+    check_phone_patients(ctx.rules, others)
+    patient = Patient(**identity_columns(ctx.cipher, number, name, phone), created_at=ctx.clock())
+    session.add(patient)
+    session.flush()
+    session.add(
+        AuditRecord(
+            actor=actor,
+            action="patient.register",
+            target=f"patient:{patient.id}",
+            source_ip=source_ip,
+            details={},
+            at=ctx.clock(),
+        )
+    )
     return patient
 
 
