@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -33,20 +34,30 @@ def endpoint_exists(asterisk: AsteriskInstance, number: str) -> bool:
     return f"Endpoint:  {number}" in asterisk.cli(f"pjsip show endpoint {number}")
 
 
-def security_events(asterisk: AsteriskInstance, event: str, account: str) -> list[str]:
-    """Lines of Asterisk's security log (res_security_log) for one event and account. The
-    logger thread writes after the SIP answer has gone out: wait up to 10 s for the first."""
+def security_log(
+    asterisk: AsteriskInstance, written: Callable[[list[str]], bool], offset: int = 0
+) -> list[str]:
+    """The lines of Asterisk's security log (res_security_log) from byte ``offset``. Its
+    logger thread writes in order but after the answer has gone out: wait (10 s at most)
+    until ``written(lines)`` says the lines the test looks for are there."""
     deadline = time.monotonic() + 10
     while True:
-        log = (asterisk.dir / "log" / "security.log").read_text()
-        lines = [
-            line
-            for line in log.splitlines()
-            if f'SecurityEvent="{event}"' in line and f'AccountID="{account}"' in line
-        ]
-        if lines or time.monotonic() > deadline:
+        with open(asterisk.dir / "log" / "security.log", "rb") as log:
+            log.seek(offset)
+            lines = log.read().decode().splitlines()
+        if written(lines) or time.monotonic() > deadline:
             return lines
         time.sleep(0.2)
+
+
+def security_events(asterisk: AsteriskInstance, event: str, account: str) -> list[str]:
+    """The security log's lines for one event and account (waiting for the first)."""
+
+    def matching(lines: list[str]) -> list[str]:
+        wanted = (f'SecurityEvent="{event}"', f'AccountID="{account}"')
+        return [line for line in lines if all(part in line for part in wanted)]
+
+    return matching(security_log(asterisk, lambda lines: bool(matching(lines))))
 
 
 def create_on_admin_page(page: Any, number: str, name: str) -> dict[str, str]:

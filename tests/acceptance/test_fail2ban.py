@@ -11,7 +11,6 @@ import re
 import shutil
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,7 @@ from backend.ami.protocol import AmiParser, encode_action
 from backend.ami.users import AmiUser, login
 from backend.settings import Settings
 from ivr.pbx.instance import AsteriskInstance
-from tests.acceptance.test_agent_phones import sip
+from tests.acceptance.test_agent_phones import security_log, sip
 from tests.sip.register import register
 from tests.sip_fixtures import DeskPhones
 
@@ -71,19 +70,16 @@ def security_log_since(
     asterisk: AsteriskInstance, offset: int, copy: Path, last: tuple[str, str]
 ) -> list[str]:
     """The lines Asterisk wrote to its security log after ``offset``, also saved to ``copy``
-    (the file fail2ban-regex reads: this test's lines, not the whole session's). Asterisk's
-    logger thread writes in order but late: wait (10 s at most) for ``last``, the (event,
-    address) of the test's last action, so that every earlier line is there too."""
-    deadline = time.monotonic() + 10
-    while True:
-        with open(asterisk.dir / "log" / "security.log", "rb") as log:
-            log.seek(offset)
-            copy.write_bytes(log.read())
-        lines = copy.read_text().splitlines()
-        written = {m.groups() for line in lines if (m := REMOTE.search(line))}
-        if last in written or time.monotonic() > deadline:
-            return lines
-        time.sleep(0.2)
+    (the file fail2ban-regex reads: this test's lines, not the whole session's), once
+    ``last``, the (event, address) of the test's last action, is written: every earlier
+    line is there too."""
+
+    def written(lines: list[str]) -> bool:
+        return last in {m.groups() for line in lines if (m := REMOTE.search(line))}
+
+    lines = security_log(asterisk, written, offset)
+    copy.write_text("".join(line + "\n" for line in lines))
+    return lines
 
 
 async def test_fail2ban_finds_every_sip_and_ami_failure_and_only_failures(
