@@ -1,16 +1,18 @@
 """Booking from the desk (phone channel): hospital → department → schedule → slot, register
 or find the patient by real name and ID number, book, cancel. Refusals keep the rule's code
-so the agent can tell the caller which rule refused."""
+so the agent can tell the caller which rule refused. A booking registers the caller and books
+in one transaction and takes the page's ``Idempotency-Key`` (see ``book``)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Header, Query
 from pydantic import BaseModel, Field
 
 from agent_desk.deps import BookingDeskUser, StateDep
 from agent_desk.errors import error_responses
+from backend.booking.patients import NewPatient
 from backend.booking.reservations import BookRequest, CancelRequest
 from backend.booking.rules import Channel
 from backend.booking.service import BookingService
@@ -115,22 +117,27 @@ def slots(schedule_id: int, service: Service, caller: BookingDeskUser) -> list[S
     return service.list_slots(schedule_id, Channel.PHONE)
 
 
-@router.post("/bookings", status_code=201, summary="为来电人预约（实名）")
-def book(body: PhoneBookingCreate, service: Service, caller: BookingDeskUser) -> PhoneBookingPublic:
-    actor = f"agent:{caller.username}"
-    service.register_patient(
-        id_number=body.id_number, name=body.name, phone=body.phone, actor=actor, source_ip=caller.ip
-    )
+@router.post("/bookings", status_code=201, summary="为来电人预约（实名，支持 Idempotency-Key）")
+def book(
+    body: PhoneBookingCreate,
+    service: Service,
+    caller: BookingDeskUser,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> PhoneBookingPublic:
+    """Registers the caller as a patient and books, in one transaction. The page sends one
+    key per booking attempt and keeps it across its retries, so a retry after a lost answer
+    gets the first booking back instead of a second one."""
     request = BookRequest(
         schedule_id=body.schedule_id,
         channel=Channel.PHONE,
-        actor=actor,
+        actor=f"agent:{caller.username}",
         id_number=body.id_number,
         slot_id=body.slot_id,
         agent_id=caller.session.agent_id,
         source_ip=caller.ip,
     )
-    return _receipt(service.book(request))
+    patient = NewPatient(id_number=body.id_number, name=body.name, phone=body.phone)
+    return _receipt(service.register_and_book(patient, request, idempotency_key))
 
 
 @router.post("/bookings/{code}/cancel", summary="取消预约（须核对身份证号）")

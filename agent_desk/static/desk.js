@@ -157,13 +157,41 @@
     hint.textContent = v.length < 18 ? "还差 " + (18 - v.length) + " 位" : ok ? "✓ 校验通过" : "✗ 校验位不正确";
     hint.className = "hint " + (ok ? "ok" : v.length < 18 ? "" : "bad");
   });
+  // One Idempotency-Key per booking attempt, kept across the attempt's retries: a retry after
+  // a lost answer (network, a restarted server, 503) gets the first booking back, never a
+  // second one. A new key only once the server has answered, or the agent changed the form.
+  let bookingAttempt = null;
+  function bookingKeyFor(body) {
+    const form = JSON.stringify(body);
+    if (!bookingAttempt || bookingAttempt.form !== form) {
+      const key = (crypto.randomUUID ? crypto.randomUUID() : Date.now() + "-" + Math.random().toString(16).slice(2));
+      bookingAttempt = { form, key };
+    }
+    return bookingAttempt.key;
+  }
+  const RETRIABLE = [409, 502, 503, 504];  // 409 here: the same key is still being worked on
+  async function bookWithRetries(body) {
+    const headers = { "Idempotency-Key": bookingKeyFor(body) };
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const receipt = await desk.api("POST", "/api/desk/booking/bookings", body, headers);
+        bookingAttempt = null;
+        return receipt;
+      } catch (e) {
+        const lost = e instanceof TypeError || e instanceof SyntaxError || RETRIABLE.includes(e.status) && (e.status !== 409 || e.code === "idempotency-in-progress");
+        if (!lost) { bookingAttempt = null; throw e; }
+        if (attempt >= 4) throw new Error("预约服务暂时不可用，请稍后再点“预约”重试（不会重复预约）");
+        await new Promise(done => setTimeout(done, 1000 * attempt));
+      }
+    }
+  }
   $("btn-book").addEventListener("click", async () => {
     const out = $("booking-result");
     out.className = "result";
     try {
       if (!chosen.schedule) throw new Error("请先选择出诊");
       if (!idValid($("patient-id").value.trim())) throw new Error("身份证号校验不通过");
-      const receipt = await desk.api("POST", "/api/desk/booking/bookings", {
+      const receipt = await bookWithRetries({
         schedule_id: chosen.schedule, slot_id: chosen.slot, id_number: $("patient-id").value.trim(),
         name: $("patient-name").value.trim(), phone: $("patient-phone").value.trim(),
         call_id: currentCall ? currentCall.call_id : null,

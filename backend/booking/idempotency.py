@@ -4,18 +4,27 @@ A retry with the same key and body gets the first result (or the first refusal);
 while the first request still runs gets ``IdempotencyConflict`` (409); the same key with another
 body gets ``IdempotencyKeyReused`` (422). The "done" mark is written in the same transaction as
 the work itself, so a crash can never leave work done but the key open for a second run.
+
+"Still runs" is told by a row lock, not by a clock: the work's transaction holds the key's row
+``FOR UPDATE`` until it commits or dies. A key left "in progress" by a worker that was killed,
+or by a database that went away mid-request, is unlocked, so the retry after recovery takes it
+over at once (the work's transaction re-reads the row under the lock, so of two takers only the
+first does the work; the second replays its answer). A refusal is remembered as the answer; an
+outage (``ServiceUnavailable``) is not, since the retry after it must run afresh.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.booking.errors import (
@@ -24,8 +33,10 @@ from backend.booking.errors import (
     IdempotencyConflict,
     IdempotencyKeyReused,
 )
-from backend.errors import CallCenterError, Conflict, NotFound, Refused
+from backend.errors import CallCenterError, Conflict, NotFound, Refused, ServiceUnavailable
 from backend.models.booking import IdempotencyKey
+
+log = logging.getLogger(__name__)
 
 IN_PROGRESS = "in_progress"
 DONE = "done"
@@ -56,18 +67,20 @@ def _replay_error(record: Mapping[str, str]) -> CallCenterError:
     return CallCenterError(message, code=code)
 
 
+def _replayed(stored: Mapping[str, Any]) -> dict[str, Any]:
+    """The first run's answer again: its result, or its refusal raised anew."""
+    if "error" in stored:
+        raise _replay_error(stored["error"])
+    result: dict[str, Any] = stored["result"]
+    return result
+
+
 class IdempotencyStore:
     def __init__(
-        self,
-        session_factory: sessionmaker[Session],
-        clock: Callable[[], datetime],
-        *,
-        stale_after: timedelta = timedelta(minutes=2),
+        self, session_factory: sessionmaker[Session], clock: Callable[[], datetime]
     ) -> None:
         self._factory = session_factory
         self._clock = clock
-        # A request still "in progress" after this long died with its worker: let a retry run.
-        self._stale_after = stale_after
 
     def run(
         self,
@@ -83,29 +96,41 @@ class IdempotencyStore:
         digest = request_hash(payload)
         replay = self._claim(scope, key, digest)
         if replay is not None:
-            if "error" in replay:
-                raise _replay_error(replay["error"])
-            result: dict[str, Any] = replay["result"]
-            return result
+            return _replayed(replay)
         try:
             with self._factory() as session, session.begin():
-                result = operation(session)
-                self._finish(session, scope, key, {"result": result})
-            return result
+                replay = self._lock_open_key(session, scope, key, digest)
+                if replay is None:
+                    result = operation(session)
+                    self._finish(session, scope, key, {"result": result})
+        except ServiceUnavailable:
+            self._release(scope, key)
+            raise
         except CallCenterError as exc:
             # A refusal is an answer too: a retry must hear the same one.
             with self._factory() as session, session.begin():
                 self._finish(session, scope, key, _error_record(exc))
             raise
         except Exception:
-            # Unexpected failure: nothing was committed, so let a retry run afresh.
+            self._release(scope, key)
+            raise
+        return result if replay is None else _replayed(replay)
+
+    def _release(self, scope: str, key: str) -> None:
+        """Unexpected failure: nothing was committed, so let a retry run afresh. When the
+        database itself is gone the delete fails too; the key then stays "in progress" but
+        unlocked, which a retry takes over just the same."""
+        try:
             with self._factory() as session, session.begin():
                 session.execute(
                     delete(IdempotencyKey).where(
-                        IdempotencyKey.scope == scope, IdempotencyKey.key == key
+                        IdempotencyKey.scope == scope,
+                        IdempotencyKey.key == key,
+                        IdempotencyKey.status == IN_PROGRESS,  # never another taker's answer
                     )
                 )
-            raise
+        except SQLAlchemyError as exc:
+            log.warning("idempotency key %s/%s left open for a retry: %s", scope, key, exc)
 
     def _claim(self, scope: str, key: str, digest: str) -> dict[str, Any] | None:
         """Register the key as in progress, or return the stored response of an earlier run."""
@@ -129,16 +154,47 @@ class IdempotencyStore:
             row = session.execute(
                 select(IdempotencyKey)
                 .where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
-                .with_for_update()
-            ).scalar_one()
+                .with_for_update(skip_locked=True)
+            ).scalar_one_or_none()
+            if row is None:
+                # Locked: the first request's transaction is working on it right now.
+                raise IdempotencyConflict("使用该 Idempotency-Key 的请求仍在处理中，请稍后重试")
             if row.request_hash != digest:
                 raise IdempotencyKeyReused("该 Idempotency-Key 已用于另一个不同的请求")
             if row.status == DONE and row.response is not None:
                 return row.response
-            if row.updated_at > now - self._stale_after:
-                raise IdempotencyConflict("使用该 Idempotency-Key 的请求仍在处理中，请稍后重试")
             row.updated_at = now  # take over a request whose worker died
             return None
+
+    def _lock_open_key(
+        self, session: Session, scope: str, key: str, digest: str
+    ) -> dict[str, Any] | None:
+        """Hold the key's row for the work's transaction; the stored answer if another taker
+        finished first. A row deleted by a failed run meanwhile is claimed again."""
+        locked = (
+            select(IdempotencyKey)
+            .where(IdempotencyKey.scope == scope, IdempotencyKey.key == key)
+            .with_for_update()
+        )
+        row = session.execute(locked).scalar_one_or_none()
+        if row is None:
+            now = self._clock()
+            session.execute(
+                insert(IdempotencyKey)
+                .values(
+                    scope=scope,
+                    key=key,
+                    request_hash=digest,
+                    status=IN_PROGRESS,
+                    created_at=now,
+                    updated_at=now,
+                )
+                .on_conflict_do_nothing()
+            )
+            row = session.execute(locked).scalar_one()
+        if row.status == DONE and row.response is not None:
+            return row.response
+        return None
 
     def _finish(self, session: Session, scope: str, key: str, response: dict[str, Any]) -> None:
         session.execute(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from dataclasses import dataclass
 from typing import Protocol
 
 from sqlalchemy import func, select, text
@@ -43,6 +44,15 @@ def normalize_name(raw: str) -> str:
     if not _NAME.match(name):
         raise BadBookingInput("姓名须为1到32个汉字或字母", code="bad-name")
     return name
+
+
+@dataclass(frozen=True)
+class NewPatient:
+    """A caller's real-name details as the agent typed them (checked on registration)."""
+
+    id_number: str
+    name: str
+    phone: str
 
 
 class StoredIdentity(Protocol):

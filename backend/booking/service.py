@@ -19,6 +19,7 @@ from backend.booking.errors import BookingNotFound, invalid_token
 from backend.booking.hospital_auth import signed_hospital
 from backend.booking.hospital_feed import FeedItem, PushResult, SchedulePush
 from backend.booking.idempotency import IdempotencyStore
+from backend.booking.patients import NewPatient
 from backend.booking.reservations import BookRequest, CancelRequest
 from backend.booking.rules import Channel
 from backend.booking.views import (
@@ -142,6 +143,28 @@ class BookingService:
             request.fingerprint(),
             lambda session: reservations.book(session, self.ctx, request),
         )
+
+    def register_and_book(
+        self, patient: NewPatient, request: BookRequest, idempotency_key: str | None = None
+    ) -> BookingReceipt:
+        """The desk's booking for a caller: register (or find) the patient by real name and
+        book, in one transaction, so a refusal or an outage leaves no patient half-made, and
+        with the page's key at most once."""
+
+        def operation(session: Session) -> BookingReceipt:
+            patients.register_patient(
+                session,
+                self.ctx,
+                id_number=patient.id_number,
+                name=patient.name,
+                phone=patient.phone,
+                actor=request.actor,
+                source_ip=request.source_ip,
+            )
+            return reservations.book(session, self.ctx, request)
+
+        fingerprint = {**request.fingerprint(), "name": patient.name, "phone": patient.phone}
+        return self._once(f"book:{request.actor}", idempotency_key, fingerprint, operation)
 
     def cancel(self, request: CancelRequest, idempotency_key: str | None = None) -> BookingReceipt:
         return self._once(

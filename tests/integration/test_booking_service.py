@@ -24,6 +24,7 @@ from backend.booking.errors import (
     IdempotencyKeyReused,
 )
 from backend.booking.hospital_feed import bookings_since, push_schedules, report_attendance
+from backend.booking.idempotency import request_hash
 from backend.booking.reservations import BookRequest, CancelRequest
 from backend.booking.rules import BookingRules, Channel, SessionOfDay
 from backend.booking.service import BookingService
@@ -321,6 +322,22 @@ def test_same_key_while_the_first_still_runs_gets_a_conflict(world: World) -> No
     assert seen == ["idempotency-in-progress"]
     with world.factory() as session:
         row = session.get(IdempotencyKey, (f"book:{request.actor}", key))
+        assert row is not None and row.status == "done"
+
+
+def test_a_key_left_open_by_a_dead_request_is_taken_over_at_once(world: World) -> None:
+    request = BookRequest(
+        world.sessions["A-1"], Channel.PHONE, "agent:8001", id_number=world.patient()
+    )
+    key, scope = uuid.uuid4().hex, f"book:{request.actor}"
+    store = world.service._idempotency
+    # What a request killed between its claim and its commit leaves: the claim alone (the
+    # work's transaction, and its lock on the key, died with the worker).
+    assert store._claim(scope, key, request_hash(request.fingerprint())) is None
+    receipt = world.service.book(request, idempotency_key=key)
+    assert world.service.book(request, idempotency_key=key) == receipt
+    with world.factory() as session:
+        row = session.get(IdempotencyKey, (scope, key))
         assert row is not None and row.status == "done"
 
 
