@@ -13,6 +13,7 @@ from backend.models import (
     reporting,
     telephony,
     users,
+    workforce,
     workorders,
 )
 from backend.models.base import Base
@@ -28,5 +29,6 @@ __all__ = [
     "reporting",
     "telephony",
     "users",
+    "workforce",
     "workorders",
 ]
