@@ -7,8 +7,8 @@ path of the platform: the ORM's unit of work cost several milliseconds of CPU pe
 
 The order is the order of the transaction: lock the patient (an online account books only for
 patients it manages), read the session's facts and the patient's history for the rules, then
-take a slot and write the booking, its event and its audit record in one statement, and read
-the receipt.
+take a slot and write the booking, its event, its audit record and its text message (queued in
+``sms_outbox``, see ``backend.sms.outbox``) in one statement, and read the receipt.
 
 Each statement is prepared once per pooled connection and soon runs on a generic plan that
 the connection keeps; so each is written such that its plan cannot depend on statistics (a
@@ -119,6 +119,12 @@ _WRITE_BOOKING = f"""
   INSERT INTO audit_records (at, actor, action, target, source_ip, details)
   SELECT CAST(:now AS timestamptz), :actor, 'booking.create', 'booking:' || code, :source_ip,
          CAST(:details AS json)
+  FROM booked
+), notice AS (
+  INSERT INTO sms_outbox (event, subject, booking_id, params, status, attempts,
+                          next_attempt_at, created_at)
+  SELECT 'booking-made', 'booking:' || id, id, CAST('{{}}' AS json), 'queued', 0,
+         CAST(:now AS timestamptz), CAST(:now AS timestamptz)
   FROM booked
 )
 SELECT id AS booking_id FROM booked

@@ -41,6 +41,7 @@ from backend.booking.rules import (
 from backend.booking.views import BookingReceipt
 from backend.models.audit import AuditRecord
 from backend.models.booking import Booking, BookingEvent, Slot
+from backend.sms.outbox import SmsEvent, queue_booking_message
 
 _PICK_ATTEMPTS = 3
 
@@ -267,6 +268,7 @@ def cancel(session: Session, ctx: BookingContext, request: CancelRequest) -> Boo
     booking.cancelled_at = now
     booking.updated_at = now
     _record(session, booking, "cancelled", request.actor, request.source_ip, now)
+    queue_booking_message(session, SmsEvent.BOOKING_CANCELLED, booking.id, now)
     session.flush()
     return load_receipt(session, ctx, booking.id)
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+import uuid
 
 import redis
 
-from backend.sms.port import SmsMessage
+from backend.sms.port import SmsMessage, SmsSendFailed
 
 KEEP_SECONDS = 24 * 3600
 
@@ -26,18 +27,29 @@ class RecordingSmsGateway:
     def _key(self, phone: str) -> str:
         return f"{self._prefix}fake-sms:{hashlib.sha256(phone.encode()).hexdigest()}"
 
-    def send(self, message: SmsMessage) -> None:
+    def send(self, message: SmsMessage) -> str:
+        message_id = uuid.uuid4().hex[:16]
         record = {"text": message.text, "purpose": message.purpose, "at": time.time()}
+        record["id"] = message_id
         key = self._key(message.phone)
         pipe = self._redis.pipeline()
         pipe.rpush(key, json.dumps(record, ensure_ascii=False))
         pipe.expire(key, KEEP_SECONDS)
-        pipe.execute()
+        try:
+            pipe.execute()
+        except redis.RedisError as exc:
+            # The fake's "network": a Redis that cannot be reached is a gateway that is down.
+            raise SmsSendFailed(f"fake SMS gateway unreachable: {type(exc).__name__}") from None
+        return message_id
 
     def messages_to(self, phone: str) -> list[str]:
         """The texts sent to ``phone``, oldest first."""
+        return [record["text"] for record in self.records_to(phone)]
+
+    def records_to(self, phone: str) -> list[dict[str, str]]:
+        """What was sent to ``phone``, oldest first: text, purpose (the event) and id."""
         raw = self._redis.lrange(self._key(phone), 0, -1)
-        return [json.loads(item)["text"] for item in raw]
+        return [json.loads(item) for item in raw]
 
     def last_code_to(self, phone: str) -> str:
         """The six-digit code of the newest message to ``phone`` (what a citizen types)."""

@@ -37,6 +37,7 @@ class HttpSmsGateway:
         )
 
     def send(self, message: SmsMessage) -> None:
+        """No message id: this interface reports no delivery."""
         body = {
             "to": message.phone,
             "sign": self._sign,

@@ -16,6 +16,7 @@ from backend.worker_resources import WorkerResources
 from callcenter.worker.audit_tasks import register_audit_tasks
 from callcenter.worker.booking_tasks import register_booking_tasks
 from callcenter.worker.recording_tasks import register_recording_tasks
+from callcenter.worker.sms_tasks import register_sms_tasks
 from callcenter.worker.workorder_tasks import register_workorder_tasks
 from reports.tasks import register_report_tasks
 
@@ -26,6 +27,7 @@ def register_tasks(app: Celery, resources: WorkerResources) -> None:
     register_booking_tasks(app, resources)
     register_report_tasks(app, resources)
     register_audit_tasks(app, resources)
+    register_sms_tasks(app, resources)
 
 
 def create_celery(
