@@ -6,8 +6,10 @@ unique so that a retried request cannot queue it twice. sms_receipts: the gatewa
 reports by message id. sms_opt_outs: numbers (keyed hashes) that asked for no reminders.
 sms_templates: the administrators' texts, per event.
 
+The outbox refers to bookings: the booking branch (0101_patient_masks) comes first.
+
 Revision ID: 0720_sms_outbox
-Revises: 0101_patient_masks
+Revises: 0700_rosters
 Create Date: 2026-12-03 13:00:00
 """
 
@@ -16,9 +18,9 @@ import sqlalchemy as sa
 
 
 revision = "0720_sms_outbox"
-down_revision = "0101_patient_masks"
-branch_labels = ("sms",)
-depends_on = None
+down_revision = "0700_rosters"
+branch_labels = None
+depends_on = ("0101_patient_masks",)
 
 TZ = sa.DateTime(timezone=True)
 
