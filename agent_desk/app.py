@@ -33,6 +33,7 @@ from agent_desk.api import (
     workorders,
 )
 from agent_desk.api import agent as agent_api
+from agent_desk.api import callbacks as callbacks_api
 from agent_desk.api import recordings as recordings_api
 from agent_desk.api import reports as reports_api
 from agent_desk.api import supervisor as supervisor_api
@@ -118,6 +119,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     agent_api.router,
     desk_booking.router,
     outbound.router,
+    callbacks_api.router,
     supervisor_api.router,
     recordings_api.router,
     admin_api.router,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -46,3 +47,18 @@ class TheseOrdersTasks(SqlCallbackTasks):
                 db.scalars(select(CallbackTask.id).where(CallbackTask.order_id.in_(self._orders)))
             )
         return [t for t in super()._pending() if t.task_id in ours]
+
+
+class TheseCallsTasks(SqlCallbackTasks):
+    """The real task source, narrowed to the tasks booked from one test's calls (windows);
+    ``calls`` may grow as the test places them."""
+
+    def __init__(
+        self, tasks: SqlCallbackTasks, calls: Collection[str], factory: sessionmaker[Session]
+    ) -> None:
+        self.__dict__.update(tasks.__dict__)
+        self._calls = calls
+        self._factory = factory
+
+    def _pending(self) -> list[PendingTask]:
+        return [t for t in super()._pending() if t.call_id in self._calls]

@@ -264,6 +264,14 @@
     $("my-day").innerHTML = d.items.map(i => "<dt>" + desk.esc(i.label) + "</dt><dd>" + desk.esc(i.value) + "</dd>").join("");
   }
 
+  async function loadScheduledCallbacks() {
+    const rows = await desk.background("/api/callbacks/scheduled");
+    $("scheduled-callbacks").tBodies[0].innerHTML = rows.length ? rows.map(r =>
+      "<tr data-task=\"" + r.task_id + "\"><td>" + desk.esc(r.window) + "</td><td>" + desk.esc(r.line_label) +
+      "</td><td>" + desk.esc(r.number) + "</td><td>" + desk.esc(r.status_label) + "</td></tr>").join("")
+      : "<tr><td>今天没有预约回电</td></tr>";
+  }
+
   async function loadCurrentCall() {
     const pop = await desk.api("GET", "/api/agent/current-call");
     if (pop) renderPop(pop);
@@ -273,4 +281,6 @@
   desk.live(onLive, up => { if (up) { refresh().catch(() => {}); } });
   refresh().then(loadCurrentCall).catch(e => desk.toast(e.message));
   loadOrders(); loadDay().catch(() => {});
+  loadScheduledCallbacks().catch(() => {});
+  setInterval(() => loadScheduledCallbacks().catch(() => {}), 60000);
 })();

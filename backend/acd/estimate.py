@@ -64,7 +64,9 @@ class Announcer:
         return position
 
 
-def announcement_text(position: int, minutes: int | None, callback_key: str | None) -> str:
+def announcement_text(
+    position: int, minutes: int | None, callback_key: str | None, window_key: str | None = None
+) -> str:
     """The Chinese sentence the TTS speaks."""
     text = f"您前面还有{position - 1}位来电，" if position > 1 else "您是下一位，"
     if minutes is not None:
@@ -73,6 +75,8 @@ def announcement_text(position: int, minutes: int | None, callback_key: str | No
         text += "请耐心等待。"
     if callback_key:
         text += f"如需挂机等待回电，请按{_key_name(callback_key)}。"
+    if window_key:
+        text += f"预约回电时段，请按{_key_name(window_key)}。"
     return text
 
 

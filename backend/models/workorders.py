@@ -109,21 +109,30 @@ class WorkOrderCall(Base):
 
 
 class CallbackTask(Base):
-    """A citizen to be called back: out-of-hours messages, queue voicemails."""
+    """A citizen to be called back: out-of-hours messages, queue voicemails, and callers who
+    booked a half-hour window from the queue (no work order; ``window_*`` set)."""
 
     __tablename__ = "callback_tasks"
-    __table_args__ = (Index("ix_callback_tasks_status_due", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_callback_tasks_status_due", "status", "due_at"),
+        Index("ix_callback_tasks_line_window", "line", "window_start"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     phone_enc: Mapped[str] = mapped_column(Text)
     phone_hash: Mapped[str] = mapped_column(String(64), index=True)
     line: Mapped[str] = mapped_column(String(16), default="hotline")
     due_at: Mapped[datetime] = mapped_column()
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending/done/failed
+    # pending/done/failed; missed: a booked window passed before anybody reached the citizen
+    status: Mapped[str] = mapped_column(String(16), default="pending")
     order_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id"), default=None)
     call_id: Mapped[str | None] = mapped_column(String(64), default=None)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A booked window: dialled only from its start, given up (missed) at its end.
+    window_start: Mapped[datetime | None] = mapped_column(default=None)
+    window_end: Mapped[datetime | None] = mapped_column(default=None)
+    skill: Mapped[str | None] = mapped_column(String(32), default=None)  # the queue left
 
 
 class DeskNotification(Base):

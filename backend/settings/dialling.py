@@ -19,6 +19,10 @@ class DiallingSettings(SettingsGroup):
     # Callbacks the system places to one number in one local day, whatever asked for them
     # (backend/telephony/callback_gate.py): a forged caller ID cannot make us ring a stranger.
     callback_daily_cap: int = Field(default=3, ge=1, le=50)
+    # Callbacks at a chosen time (backend/telephony/callback_windows.py): how many callbacks
+    # one half-hour window of a line takes, and how many free windows a caller is offered.
+    callback_window_capacity: int = Field(default=4, ge=1, le=500)
+    callback_window_choices: int = Field(default=3, ge=1, le=8)
     # Outbound calls (backend/telephony/dial_policy.py): the kinds of number agents may dial,
     # the area code of local numbers dialled without one, how long the far end rings, and the
     # agent's wrap-up after the call.

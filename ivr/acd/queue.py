@@ -22,6 +22,7 @@ from typing import Protocol
 
 from backend.acd.model import WITH_AGENT, CallStatus, QueuedCall, UnknownSkill
 from backend.acd.store import AcdStore
+from backend.telephony.callback_bookings import CallbackBookings
 from backend.telephony.callback_gate import CallbackGate
 from ivr.acd.answers import AnswerWatch
 from ivr.acd.dispatcher import Dispatcher
@@ -68,6 +69,7 @@ class AcdQueue:
         settings: QueueSettings | None = None,
         *,
         callbacks: CallbackGate | None = None,
+        bookings: CallbackBookings | None = None,
         observer: QueueObserver | None = None,
         answers: AnswerWatch | None = None,
         clock: Callable[[], float] = time.time,
@@ -81,7 +83,7 @@ class AcdQueue:
         self._observer = observer
         self._clock = clock
         self._parts = QueueParts(
-            store, renderer, dispatcher, self.settings, callbacks, answers, clock
+            store, renderer, dispatcher, self.settings, callbacks, answers, clock, bookings
         )
 
     async def enter_queue(

@@ -20,6 +20,7 @@ from backend.acd.policy import SkillConfig
 from backend.acd.store import AcdStore
 from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
+from backend.telephony.callback_bookings import CallbackBookings, CallbackNotices
 from backend.telephony.callback_gate import CallbackGate
 from ivr.acd.answers import AnswerWatch, EventSource
 from ivr.acd.callbacks import (
@@ -53,6 +54,7 @@ class AcdService:
     callback_gate: CallbackGate
     history: AgentHistoryWriter
     answers: AnswerWatch
+    bookings: CallbackBookings  # callbacks booked for a half-hour window
 
     def agi_routes(self) -> dict[str, Handler]:
         return {SCRIPT: self.callbacks.serve}
@@ -74,13 +76,16 @@ def build_acd(
     caller_ids: Mapping[str, str] | None = None,
     callback_observer: CallbackObserver | None = None,
     queue_settings: QueueSettings | None = None,
+    callback_notices: CallbackNotices | None = None,
 ) -> AcdService:
     """``redis`` must decode responses; ``controller_id`` must be stable across restarts of
     the same controller (its earlier calls are released when it starts again).
     ``caller_ids``: the number each line presents on callbacks; ``callback_observer`` hears
-    of every callback attempt besides the call record (the callback tasks' work orders)."""
+    of every callback attempt besides the call record (the callback tasks' work orders);
+    ``callback_notices`` hears of every callback window booked (SMS)."""
     store = AcdStore(redis, settings.desk_redis_prefix, skills, controller_id=controller_id)
     gate = CallbackGate.from_settings(settings, session_factory)
+    bookings = CallbackBookings.from_settings(settings, session_factory, notices=callback_notices)
     answers = AnswerWatch(store)
     answers.attach(ami)
     records = SqlQueueRecorder(
@@ -109,8 +114,9 @@ def build_acd(
         dispatcher,
         queue_settings,
         callbacks=gate,
+        bookings=bookings,
         observer=observers,
         answers=answers,
     )
     history = AgentHistoryWriter(redis, store.events_key, session_factory, consumer=controller_id)
-    return AcdService(store, dispatcher, queue, callbacks, gate, history, answers)
+    return AcdService(store, dispatcher, queue, callbacks, gate, history, answers, bookings)

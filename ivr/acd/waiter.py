@@ -1,5 +1,6 @@
 """One caller's wait in a skill's queue, over AGI: music on hold in short ``WAIT FOR DIGIT``
-slices, announcements, the callback key, and the Dial of the agent the ACD reserved.
+slices, announcements, the callback key, the key to book a callback window
+(``window_offer.py``), and the Dial of the agent the ACD reserved.
 
 ``ivr.acd.queue.AcdQueue`` starts one ``Waiter`` per caller.
 """
@@ -18,9 +19,11 @@ from backend.acd.policy import Priority
 from backend.acd.states import NotReadyReason
 from backend.acd.store import AcdStore
 from backend.flows.schema import PromptText
+from backend.telephony.callback_bookings import CallbackBookings
 from backend.telephony.callback_gate import CallbackGate, CallbackRefused
 from ivr.acd.answers import Answered, AnswerWatch
 from ivr.acd.dispatcher import Dispatcher
+from ivr.acd.window_offer import WindowOffer
 from ivr.agi.errors import CallHungUp
 from ivr.flows.ports import CallInfo, PromptRenderer, QueueOutcome, QueueStatus
 
@@ -51,6 +54,7 @@ class QueueSettings:
     first_announcement_seconds: float = 4.0
     slice_ms: int = 200
     callback_key: str | None = "*"
+    window_key: str | None = "#"  # books a half-hour callback window (None: not offered)
     moh_class: str = "default"
 
 
@@ -65,6 +69,7 @@ class QueueParts:
     callbacks: CallbackGate | None
     answers: AnswerWatch | None
     clock: Callable[[], float]
+    bookings: CallbackBookings | None = None  # None: no callback window is offered
 
 
 class Waiter:
@@ -84,6 +89,7 @@ class Waiter:
         self.renderer = parts.renderer
         self.dispatcher = parts.dispatcher
         self.callbacks = parts.callbacks  # None: no callback is offered
+        self.bookings = parts.bookings
         self.answers = parts.answers
         self.clock = parts.clock
         self.session = session
@@ -132,10 +138,19 @@ class Waiter:
                 digit = await self._announce()
             if digit is None:
                 digit = await self.session.wait_for_digit(self.s.slice_ms)
-            if digit and digit == self.s.callback_key and self.callbacks is not None:
-                outcome = await self._callback(self.callbacks)
-                if outcome is not None:
-                    return outcome
+            outcome = await self._key(digit)
+            if outcome is not None:
+                return outcome
+
+    async def _key(self, digit: str | None) -> QueueOutcome | None:
+        """The caller pressed a key while waiting: a callback at his place, or a window."""
+        if not digit or self.callbacks is None:
+            return None
+        if digit == self.s.callback_key:
+            return await self._callback(self.callbacks)
+        if digit == self._window_key and self.bookings is not None:
+            return await self._book_window(self.callbacks, self.bookings)
+        return None
 
     async def _still_queued(self) -> None:
         """Another controller may have taken this controller for dead (a long stall) and
@@ -166,7 +181,7 @@ class Waiter:
         position, seconds = estimate
         position = self.announcer.position_to_announce(position)
         minutes = None if seconds is None else rounded_minutes(seconds)
-        text = announcement_text(position, minutes, self._callback_key)
+        text = announcement_text(position, minutes, self._callback_key, self._window_key)
         # Rendering a new text takes a moment: keep listening for a key and an agent meanwhile.
         render = asyncio.create_task(
             self.renderer.sound(PromptText(None, text), elderly=self._elderly)
@@ -182,9 +197,13 @@ class Waiter:
         if await self.store.has_assignment(self.call.call_id):
             return None
         await self._music(False)
-        digit = await self.session.stream_file(sound, self._callback_key or "")
+        digit = await self.session.stream_file(sound, self._keys)
         await self._music(True)
         return digit
+
+    @property
+    def _keys(self) -> str:
+        return (self._callback_key or "") + (self._window_key or "")
 
     @property
     def _callback_key(self) -> str | None:
@@ -193,6 +212,11 @@ class Waiter:
         gate = self.callbacks
         offered = gate is not None and gate.offered(self.call.caller_number)
         return self.s.callback_key if offered else None
+
+    @property
+    def _window_key(self) -> str | None:
+        offered = self.bookings is not None and self._callback_key is not None
+        return self.s.window_key if offered else None
 
     @property
     def _elderly(self) -> bool:
@@ -218,6 +242,36 @@ class Waiter:
         await self.session.stream_file(sound)
         await self.session.hangup()
         return QueueOutcome(QueueStatus.CALLBACK)
+
+    async def _book_window(
+        self, gate: CallbackGate, bookings: CallbackBookings
+    ) -> QueueOutcome | None:
+        """Offer the next free windows; once one is booked the caller leaves the queue."""
+        await self._music(False)
+        offer = WindowOffer(bookings, gate)
+        booked = await offer.run(self.call, self.skill, self._say, self._wait_key)
+        if booked is None:
+            await self._music(True)
+            return None
+        await self.store.abandon(self.call.call_id)  # an agent reserved meanwhile is freed
+        self.dispatcher.kick()
+        self.final = "callback"  # a hang-up during the confirmation keeps the booking
+        await self._say(booked.confirmation, "")
+        await self.session.hangup()
+        return QueueOutcome(QueueStatus.CALLBACK)
+
+    async def _say(self, text: str, keys: str) -> str | None:
+        sound = await self.renderer.sound(PromptText(None, text), elderly=self._elderly)
+        return await self.session.stream_file(sound, keys)
+
+    async def _wait_key(self, seconds: float, keys: str) -> str | None:
+        """The first of ``keys`` pressed within ``seconds`` (other keys are ignored)."""
+        deadline = self.now() + seconds
+        while self.now() < deadline:
+            digit = await self.session.wait_for_digit(self.s.slice_ms)
+            if digit and digit in keys:
+                return digit
+        return None
 
     async def _say_refusal(self, refusal: CallbackRefused) -> None:
         text = f"{refusal.message}。请继续等待，坐席空闲时将为您接通。"

@@ -8,6 +8,10 @@ ACD's callback dialer serves them as it serves callers who asked for a callback 
 only when an agent is free and reserved for one (never more dialling than free agents), his
 phone first, then the citizen's, one attempt key per try, recorded, retried up to its limit.
 When the line closes, tasks nobody is dialling leave the queue and come back when it opens.
+A callback booked for a half-hour window (``backend/telephony/callback_bookings.py``) joins
+the queue it was booked from only once its window has started, ahead of ordinary callers
+(callback priority, at the window's start), and leaves it at the window's end: a task
+nobody reached by then is ``missed`` and the bookings' notices hear of it.
 Each attempt's result goes on the task and on its work order, an answered call linked with
 its recording.
 """
@@ -24,12 +28,20 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.acd.policy import Priority
 from backend.acd.store import AcdStore
 from backend.db import transaction
 from backend.lines import LineHours, WorkingDays
 from backend.localtime import DEFAULT_TIMEZONE, zone
 from backend.models.workorders import CallbackTask
 from backend.settings import Settings
+from backend.telephony.callback_bookings import (
+    CallbackNotices,
+    NoNotices,
+    ScheduledCallback,
+    scheduled_of,
+    tell,
+)
 from backend.workorders.calls import CallAttempt
 from backend.workorders.composition import WorkOrders
 from backend.workorders.journal import SYSTEM, Actor
@@ -66,6 +78,9 @@ class PendingTask:
     created_at: datetime
     call_id: str | None  # the message's call
     attempts: int
+    window_start: datetime | None = None  # a booked window; None for messages' tasks
+    window_end: datetime | None = None
+    skill: str | None = None  # the queue a booking was made from
 
 
 class SqlCallbackTasks:
@@ -92,9 +107,32 @@ class SqlCallbackTasks:
                 .order_by(CallbackTask.created_at, CallbackTask.id)
             )
             return [
-                PendingTask(t.id, t.line, t.phone_enc, t.created_at, t.call_id, t.attempts)
+                PendingTask(
+                    t.id,
+                    t.line,
+                    t.phone_enc,
+                    t.created_at,
+                    t.call_id,
+                    t.attempts,
+                    t.window_start,
+                    t.window_end,
+                    t.skill,
+                )
                 for t in rows
             ]
+
+    async def missed(self, task_id: int) -> ScheduledCallback | None:
+        """The task's window passed with nobody reached: ``missed`` (None if settled)."""
+        return await asyncio.to_thread(self._missed, task_id)
+
+    def _missed(self, task_id: int) -> ScheduledCallback | None:
+        with transaction(self._sessions) as db:
+            task = db.get(CallbackTask, task_id, with_for_update=True)
+            if task is None or task.status != "pending" or task.window_start is None:
+                return None
+            task.status = "missed"
+            db.flush()
+            return scheduled_of(task)
 
     async def callback_done(self, report: CallbackReport) -> None:
         """``CallbackObserver``: a task's attempt is over (other callbacks are not ours)."""
@@ -141,9 +179,12 @@ class CallbackTaskFeeder:
         timezone: str = DEFAULT_TIMEZONE,
         kick: Callable[[], None] = lambda: None,
         every_seconds: float = 5.0,
+        notices: CallbackNotices | None = None,
     ) -> None:
         """``hours``: each line's hours from the line registry (None: 7×24); ``skills``: the
-        skill whose agents call each line's citizens back (a line without one is not fed)."""
+        skill whose agents call each line's citizens back (a line without one is not fed);
+        ``notices``: told of booked windows that passed with nobody reached."""
+        self.notices: CallbackNotices = notices or NoNotices()
         self._store = store
         self._tasks = tasks
         self._hours = dict(hours)
@@ -176,6 +217,10 @@ class CallbackTaskFeeder:
         queued: list[str] = []
         for task in await self._tasks.pending():
             call_id = task_call_id(task.task_id)
+            if task.window_start is not None:
+                if await self._feed_booked(task, call_id):
+                    queued.append(call_id)
+                continue
             skill = self._skills.get(task.line)
             if skill is None:
                 continue
@@ -198,3 +243,38 @@ class CallbackTaskFeeder:
             log.info("%d callback tasks joined the queue", len(queued))
             self._kick()
         return queued
+
+    async def _feed_booked(self, task: PendingTask, call_id: str) -> bool:
+        """A booked window's task: queued inside its window, missed after it; whether it
+        joined the queue now."""
+        assert task.window_start is not None and task.window_end is not None
+        now = self._clock.now()
+        if now < task.window_start:
+            return False
+        skill = task.skill or self._skills.get(task.line)
+        if now >= task.window_end or skill not in self._store.skills:
+            await self._give_up(task, call_id)
+            return False
+        if await self._store.call(call_id) is not None:
+            return False  # queued already, or being dialled
+        await self._store.enqueue_callback(
+            call_id,
+            skill,
+            task.phone_enc,
+            line=task.line,
+            entered_at=task.window_start.timestamp(),
+            priority=Priority.CALLBACK,
+            parent=task.call_id or "",
+            attempts=task.attempts,
+        )
+        return True
+
+    async def _give_up(self, task: PendingTask, call_id: str) -> None:
+        """Past the window: out of the queue unless somebody is dialling it right now."""
+        queued = await self._store.call(call_id)
+        if queued is not None and not await self._store.withdraw_callback(call_id):
+            return  # being dialled (or just dialled): its attempt settles the task
+        missed = await self._tasks.missed(task.task_id)
+        if missed is not None:
+            log.info("callback task %s: window passed, nobody reached", task.task_id)
+            await asyncio.to_thread(tell, self.notices.missed, missed)

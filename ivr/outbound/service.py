@@ -81,5 +81,6 @@ def build_outbound(
         clock=SystemClock(),
         timezone=settings.timezone,
         kick=acd.dispatcher.kick,
+        notices=acd.bookings.notices,  # a booked window that passed is a missed callback
     )
     return OutboundService(route, feeder)

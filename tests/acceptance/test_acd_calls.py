@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -23,18 +24,30 @@ from backend.acd.states import AgentState
 from backend.acd.store import AcdStore
 from backend.ami.client import AmiClient
 from backend.flows.schema import PromptText
+from backend.lines import LINES
 from backend.models.audit import AuditRecord
+from backend.models.workorders import CallbackTask
 from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
+from backend.telephony.callback_bookings import CallbackBookings
 from backend.telephony.callback_gate import DAILY_CAP, NUMBER_REFUSED, CallbackGate
+from backend.workcalendar import WorkCalendar
 from ivr.acd.answers import AnswerWatch
-from ivr.acd.callbacks import SCRIPT, CallbackDialer, CallbackReport, CallbackSettings
+from ivr.acd.callbacks import (
+    SCRIPT,
+    CallbackDialer,
+    CallbackObservers,
+    CallbackReport,
+    CallbackSettings,
+)
 from ivr.acd.dispatcher import Dispatcher
 from ivr.acd.queue import AcdQueue, QueueReport
 from ivr.acd.waiter import QueueSettings
 from ivr.agi.server import AgiServer, Handler
 from ivr.agi.session import AgiSession
 from ivr.flows.ports import CallInfo, QueueOutcome, QueueStatus
+from ivr.outbound.callback_tasks import CallbackTaskFeeder, SqlCallbackTasks
+from recordings.index import RecordingIndex
 from tests.asterisk_fixtures import (
     DID_114,
     AgiRoutes,
@@ -43,6 +56,7 @@ from tests.asterisk_fixtures import (
     wait_for_recording,
     wav_seconds,
 )
+from tests.outbound_support import MovableClock, TheseCallsTasks
 from tests.redis_support import holding, values_under
 
 pytestmark = pytest.mark.asterisk
@@ -94,9 +108,13 @@ class Acd:
     # caller id -> (skill, priority) the simulated IVR hands to the queue
     routing: dict[str, tuple[str, int]] = field(default_factory=dict)
     callers: dict[str, str] = field(default_factory=dict)  # call id -> caller id
+    lines: dict[str, str] = field(default_factory=dict)  # caller id -> line (default 114)
     # caller id -> (recording path as Asterisk sees it, seconds the controller held the call)
     recordings: dict[str, tuple[str, float]] = field(default_factory=dict)
     prefix: str = ""
+    # The lines' clock for callback windows and the task feeder; the real time unless moved.
+    clock: MovableClock = field(default_factory=lambda: MovableClock(datetime.now(UTC)))
+    feeder: CallbackTaskFeeder | None = None
 
 
 @pytest.fixture()
@@ -119,6 +137,8 @@ async def acd(
     prefix = f"{redis_namespace}-acc{next(_names)}"
     store = AcdStore(redis, prefix, SKILLS, controller_id="acceptance")
     prompts, recorder = SilencePrompts(), Recorder()
+    clock = MovableClock(datetime.now(UTC))
+    tasks = SqlCallbackTasks(session_factory, settings, RecordingIndex(session_factory, settings))
     answers = AnswerWatch(store)
     answers.attach(ami)
     dialer = CallbackDialer(
@@ -132,7 +152,7 @@ async def acd(
             citizen_ring_seconds=10,
         ),
         PersonalDataCipher(settings.data_key.get_secret_value()),
-        observer=recorder,
+        observer=CallbackObservers(recorder, tasks),
         answers=answers,
     )
     dispatcher = Dispatcher(store, start_callback=dialer.start, tick_seconds=0.05)
@@ -150,12 +170,25 @@ async def acd(
         dispatcher,
         QueueSettings(ring_timeout_seconds=4, announce_every_seconds=6),
         callbacks=gate,
+        bookings=CallbackBookings.from_settings(settings, session_factory, clock=clock.now),
         observer=recorder,
         answers=answers,
     )
     outcomes: dict[str, QueueOutcome] = {}
     done: asyncio.Queue[str] = asyncio.Queue()
-    state = Acd(store, queue, dialer, prompts, recorder, gate, outcomes, done, prefix=prefix)
+    state = Acd(
+        store, queue, dialer, prompts, recorder, gate, outcomes, done, prefix=prefix, clock=clock
+    )
+    # Fed only with the tasks booked from this test's calls (the database is the session's).
+    state.feeder = CallbackTaskFeeder(
+        store,
+        TheseCallsTasks(tasks, state.callers.keys(), session_factory),
+        hours={spec.code: spec.hours for spec in LINES},
+        skills={},
+        calendar=WorkCalendar.load(),
+        clock=clock,
+        kick=dispatcher.kick,
+    )
 
     async def controller(session: AgiSession) -> None:
         caller = session.env.get("callerid", "")
@@ -166,7 +199,7 @@ async def acd(
         call = CallInfo(
             call_id=session.linked_id,
             unique_id=session.call_id,
-            line="114",
+            line=state.lines.get(caller, "114"),
             caller_number=session.env.get("callerid", ""),
             did=DID_114,
         )
@@ -407,6 +440,64 @@ async def test_callback_refused_to_a_foreign_number_and_past_the_days_cap(
     assert foreign_audit["reason"] == NUMBER_REFUSED and foreign_audit["line"] == "114"
     assert capped_audit["reason"] == DAILY_CAP and capped_audit["number"] == "138****0011"
     assert capped not in str(capped_audit) and "2071234567" not in str(foreign_audit)
+
+
+# Friday 3 April 2026, 17:10 in Beijing; the Qingming holiday runs Saturday to Monday.
+QINGMING_EVE = datetime(2026, 4, 3, 9, 10, tzinfo=UTC)
+QINGMING_EVE_WINDOW = datetime(2026, 4, 3, 9, 31, tzinfo=UTC)  # 17:31, inside 17:30–18:00
+
+
+async def test_a_caller_books_a_callback_window_by_keys_and_is_called_back_inside_it(
+    acd: Acd,
+    simulated_caller: SimulatedCaller,
+    simulated_agents: SimulatedAgents,
+    session_factory: sessionmaker[Session],
+) -> None:
+    citizen = "13800000013"
+    acd.routing[citizen], acd.lines[citizen] = ("policy", 0), "hotline"
+    acd.clock.at = QINGMING_EVE
+    await simulated_agents.configure(citizen, ring=1, talk=3)  # the citizen's phone
+    # The window key (twice, as a caller who was not heard), then the first window's key.
+    await simulated_caller.call(DID_114, caller_id=citizen, dtmf="#ww#wwww1", delay=2, hold=20)
+    await wait_done(acd, 1, timeout=40)
+    assert acd.outcomes[citizen].status == QueueStatus.CALLBACK
+    (left,) = acd.recorder.reports
+    assert left.status == "callback"
+    assert await acd.store.waiting_calls() == []  # he left the queue: no place is kept
+    # He heard the hotline's next free windows: none on the holiday, Saturday to Monday.
+    assert (
+        "预约回电时段：今天17点30分到18点请按1，4月7日9点到9点30分请按2，"
+        "4月7日9点30分到10点请按3；继续排队请按0。"
+    ) in acd.prompts.texts
+    assert "好的，我们将在今天17点30分到18点之间给您回电，请保持电话畅通，请挂机。" in (
+        acd.prompts.texts
+    )
+    with session_factory() as db:
+        task = db.scalars(select(CallbackTask).where(CallbackTask.call_id == left.call_id)).one()
+    assert task.window_start == datetime(2026, 4, 3, 9, 30, tzinfo=UTC)
+
+    feeder = acd.feeder
+    assert feeder is not None
+    await add_agent(acd, simulated_agents, 8, {"policy": 6}, ring=0.5, talk=20)
+    assert await feeder.feed_once() == []  # 17:10: not before the window
+    await asyncio.sleep(1)
+    assert acd.recorder.callbacks == []  # a free agent, yet nobody is dialled early
+    acd.clock.at = QINGMING_EVE_WINDOW
+    assert await feeder.feed_once() == [f"task-{task.id}"]
+    for _ in range(300):
+        if acd.recorder.callbacks:
+            break
+        await asyncio.sleep(0.1)
+    (callback,) = acd.recorder.callbacks
+    assert (callback.parent_call_id, callback.queue_call_id) == (left.call_id, f"task-{task.id}")
+    assert callback.status == "answered" and callback.agent_id == 8
+    for _ in range(50):
+        with session_factory() as db:
+            done = db.get(CallbackTask, task.id)
+        if done is not None and done.status != "pending":
+            break
+        await asyncio.sleep(0.1)
+    assert done is not None and (done.status, done.attempts) == ("done", 1)
 
 
 AGENT_SKILLS = {
