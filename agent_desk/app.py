@@ -30,6 +30,7 @@ from agent_desk.api import (
     outbound,
     public_accounts,
     public_booking,
+    training,
     workorders,
 )
 from agent_desk.api import agent as agent_api
@@ -114,6 +115,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     hospital_api.router,
     workorders.router,
     knowledge.router,
+    training.router,
     city_platform.router,
     auth_routes.router,
     agent_api.router,

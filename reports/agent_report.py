@@ -15,6 +15,7 @@ from reports.document import Cell, Chart, ReportDocument, Section, Table, hours,
 from reports.kpi import CallTotals
 from reports.periods import GroupBy, ReportFilter
 from reports.query import Source, call_totals, state_seconds
+from reports.training_scores import training_section
 
 COLUMNS = [
     "排名",
@@ -152,6 +153,7 @@ def build_agent_report(
         sections=[
             Section("坐席绩效与排名", tables=[Table("坐席绩效", COLUMNS, rows)], charts=[chart]),
             Section("按班组", tables=[Table("班组汇总", TEAM_COLUMNS, team_rows)]),
+            training_section(session, f),
         ],
         footnotes=[
             *definition.footnotes(["time", "aht", "occupancy", "transfer", "satisfaction"]),

@@ -19,6 +19,7 @@ P = Permission
 # Navigation entries, shown only to roles holding the permission.
 NAV: list[tuple[str, str, Permission]] = [
     ("/desk", "坐席工作台", P.DESK),
+    ("/desk/training", "培训考核", P.DESK),
     ("/supervisor", "班组监控", P.WALLBOARD),
     ("/supervisor/recordings", "录音查询", P.RECORDINGS),
     ("/reports", "统计报表", P.REPORTS),
@@ -96,6 +97,11 @@ def desk_page(request: Request) -> Response:
         state_labels=STATE_LABELS,
         reasons=[(r.value, REASON_LABELS[r]) for r in BREAK_REASONS],
     )
+
+
+@router.get("/desk/training", response_class=HTMLResponse)
+def training_page(request: Request) -> Response:
+    return page(request, "training.html", P.DESK)
 
 
 @router.get("/desk/orders/{order_id}", response_class=HTMLResponse)
