@@ -35,6 +35,7 @@ from agent_desk.api import (
 )
 from agent_desk.api import agent as agent_api
 from agent_desk.api import callbacks as callbacks_api
+from agent_desk.api import emergency as emergency_api
 from agent_desk.api import recordings as recordings_api
 from agent_desk.api import reports as reports_api
 from agent_desk.api import supervisor as supervisor_api
@@ -122,6 +123,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     desk_booking.router,
     outbound.router,
     callbacks_api.router,
+    emergency_api.router,
     supervisor_api.router,
     recordings_api.router,
     admin_api.router,

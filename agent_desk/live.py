@@ -46,6 +46,8 @@ def wanted(event: Any, role: Role, agent_id: int | None) -> bool:
     own = agent_id is not None and getattr(event, "agent_id", None) == agent_id
     if isinstance(event, PERSONAL) and own and allowed(role, Permission.DESK):
         return True
+    if isinstance(event, events.EmergencyActivated):  # the alert: everybody at a desk
+        return allowed(role, Permission.DESK) or allowed(role, Permission.WALLBOARD)
     if allowed(role, Permission.WALLBOARD):
         return isinstance(event, events.AgentStateChanged | events.QueueChanged | events.CallEnded)
     return False

@@ -89,6 +89,21 @@ class QueueChanged:
     at: str = field(default_factory=_now)
 
 
+@dataclass(frozen=True)
+class EmergencyActivated:
+    """A supervisor switched an emergency message on: every desk and wallboard is alerted."""
+
+    message_id: int
+    scope: str
+    target: str
+    mode: str
+    text: str
+    starts_at: str  # ISO
+    ends_at: str
+    by: str
+    at: str = field(default_factory=_now)
+
+
 EVENT_TYPES: dict[str, type[Any]] = {
     cls.__name__: cls
     for cls in (
@@ -98,6 +113,7 @@ EVENT_TYPES: dict[str, type[Any]] = {
         AgentStateChanged,
         QueueChanged,
         OutboundRefused,
+        EmergencyActivated,
     )
 }
 

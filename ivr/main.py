@@ -35,6 +35,7 @@ from ivr.call_lifecycle import CallLifecycle
 from ivr.callers import SqlCallerDirectory, elderly_by_registration
 from ivr.flows.booking_adapter import ServiceBookingLookup
 from ivr.flows.call import call_info
+from ivr.flows.emergency_adapter import SqlEmergencyBoard
 from ivr.flows.engine import FlowEngine
 from ivr.flows.message_adapter import WorkOrderMessageSink
 from ivr.flows.ports import Clock, FlowPorts, QueueHandoff, SystemClock
@@ -119,6 +120,7 @@ def build_controller(
         # The production Mandarin model is a setting; without it menus take keys only.
         speech=VoskRecognizer(settings) if settings.asr_model_path else None,
         clock=clock or SystemClock(),
+        emergency=SqlEmergencyBoard(session_factory, clock),
     )
     lifecycle = CallLifecycle(session_factory, RecordingIndex(session_factory, settings), cipher)
     return Controller(settings, ports, lifecycle)

@@ -31,6 +31,7 @@ class Permission(enum.StrEnum):
     REPORTS = "reports.view"
     ADMIN = "admin.manage"  # users, agents, skills, queues, prompts, hospitals, notices
     HOSPITAL = "hospital.view"  # a hospital operator's own bookings and schedules
+    EMERGENCY = "emergency.switch"  # switch emergency messages on and off (backend/emergency.py)
 
 
 P = Permission
@@ -58,6 +59,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
             P.LISTEN,
             P.RECORDINGS,
             P.REPORTS,
+            P.EMERGENCY,
         }
     ),
     Role.ADMIN: frozenset(

@@ -58,6 +58,7 @@
     // Other parts of the page (the dial box) follow the same feed.
     document.dispatchEvent(new CustomEvent("desk-live", { detail: msg }));
     if (msg.type === "CallOffered") { renderPop(msg); desk.toast("来电：" + msg.caller_number); }
+    else if (msg.type === "EmergencyActivated") { desk.toast("紧急通知已启用：" + msg.text); }
     else if (msg.type === "CallAnswered") { callStarted = Date.now(); }
     else if (msg.type === "CallEnded") { callStarted = null; desk.toast("通话结束，请填写话后小结"); $("wrapup-notes").focus(); }
     if (["AgentStateChanged", "CallAnswered", "CallEnded", "CallOffered"].includes(msg.type)) refresh().catch(() => {});

@@ -36,7 +36,36 @@
     board = await desk.api("GET", "/api/supervisor/wallboard");
     skewMs = board.server_time * 1000 - Date.now();
     render();
+    await loadEmergencies();
   }
+  // Emergency messages: each leaves the board by itself at its end time.
+  let emergencies = [];
+  async function loadEmergencies() { emergencies = await desk.api("GET", "/api/emergency-messages"); renderEmergencies(); }
+  function renderEmergencies() {
+    const now = Date.now() + skewMs;
+    const shown = emergencies.filter(m => Date.parse(m.ends_at) > now);
+    $("emergencies").innerHTML = shown.map(m =>
+      "<li class='emergency' data-emergency='" + m.id + "' data-running='" + (Date.parse(m.starts_at) <= now ? 1 : 0) + "'>" +
+      desk.esc(m.scope_label + " " + m.target + "：" + (m.text || m.recording) + "（" + m.mode_label + (m.divert_skill ? " " + m.divert_skill : "") +
+      "，至 " + new Date(m.ends_at).toLocaleTimeString("zh-CN") + "）") +
+      " <button type='button' data-cancel='" + m.id + "'>结束</button></li>").join("") || "<li class='muted'>无</li>";
+  }
+  $("emergency-form").addEventListener("submit", async ev => {
+    ev.preventDefault();
+    try {
+      await desk.api("POST", "/api/emergency-messages", {
+        scope: $("em-scope").value, target: $("em-target").value, mode: $("em-mode").value,
+        divert_skill: $("em-skill").value, minutes: Number($("em-minutes").value),
+        text: $("em-text").value, recording: $("em-recording").value,
+      });
+      await loadEmergencies();
+    } catch (e) { desk.toast(e.message); }
+  });
+  $("emergencies").addEventListener("click", async ev => {
+    const id = ev.target.dataset.cancel;
+    if (!id) return;
+    try { await desk.api("POST", "/api/emergency-messages/" + id + "/cancel"); await loadEmergencies(); } catch (e) { desk.toast(e.message); }
+  });
   function soon() { if (!pending) { pending = true; setTimeout(() => load().catch(e => desk.toast(e.message)), 150); } }
 
   $("agents").addEventListener("click", async ev => {
@@ -46,8 +75,8 @@
       if (t.dataset.listen) { await desk.api("POST", "/api/supervisor/listen", { agent_id: Number(t.dataset.listen), mode: "listen" }); desk.toast("正在呼叫您的话机以监听"); }
     } catch (e) { desk.toast(e.message); }
   });
-  setInterval(render, 1000);
-  desk.live(() => soon(),
+  setInterval(() => { render(); renderEmergencies(); }, 1000);
+  desk.live(msg => { if (msg.type === "EmergencyActivated") desk.toast("紧急通知已启用：" + msg.text); soon(); },
             up => { $("live-status").textContent = up ? "已连接" : "重连中…"; document.body.dataset.live = up ? "1" : "0"; });
   async function teamDay() {
     const d = await desk.api("GET", "/api/supervisor/team-day");

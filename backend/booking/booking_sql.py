@@ -141,7 +141,7 @@ SLOT = "SELECT id, schedule_id, channel FROM slots WHERE id = :slot_id"
 
 RECEIPT = """
 SELECT b.code, b.status, b.channel, b.booked_at, b.visit_day,
-       h.name AS hospital_name, d.name AS department_name,
+       h.name AS hospital_name, h.code AS hospital_code, d.name AS department_name,
        coalesce(doc.name, '') AS doctor_name, coalesce(doc.title, '') AS doctor_title,
        s.day, s.session, s.fee, sl.seq, sl.starts_at AS slot_starts_at,
        p.name_masked, p.id_masked, p.phone_masked, p.name_enc, p.id_enc, p.phone_enc

@@ -339,4 +339,5 @@ def receipt_steps(
         phone=phone,
         booked_at=row.booked_at.isoformat(),
         cancel_deadline=cancel_deadline(ctx.rules, ctx.calendar, row.visit_day).isoformat(),
+        hospital_code=row.hospital_code,
     )

@@ -107,6 +107,7 @@ class BookingReceipt:
     phone: str
     booked_at: str  # ISO, UTC
     cancel_deadline: str  # ISO, local time
+    hospital_code: str = ""  # the IVR plays the hospital's emergency message by it
 
     @property
     def status_label(self) -> str:

@@ -20,7 +20,12 @@ BOOKED = "booked"
 
 
 def _summary(receipt: BookingReceipt) -> BookingSummary:
-    return BookingSummary(receipt.code, receipt.speech(), cancellable=receipt.status == BOOKED)
+    return BookingSummary(
+        receipt.code,
+        receipt.speech(),
+        cancellable=receipt.status == BOOKED,
+        hospital=receipt.hospital_code,
+    )
 
 
 class ServiceBookingLookup:

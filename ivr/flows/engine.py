@@ -101,7 +101,9 @@ class _CallRun(CallerInputNodes, ServiceNodes):
         return self.left_ivr
 
     async def _walk(self) -> None:
-        name: str | None = self.flow.start
+        # The line's emergency message, if one is running, comes before the flow.
+        notice = await self._emergency("line", self.call.line)
+        name: str | None = await self._after_emergency(notice, self.flow.start)
         for _ in range(MAX_STEPS):
             if name is None:
                 return

@@ -140,6 +140,24 @@ class BookingSummary:
     reference: str  # the booking code, safe to keep in the IVR path
     speech: str  # the Chinese sentence read to the caller (hospital, department, day, status)
     cancellable: bool
+    hospital: str = ""  # the hospital's code: its emergency message plays after the speech
+
+
+@dataclass(frozen=True)
+class EmergencyNotice:
+    """An emergency message running now (``backend/emergency.py``)."""
+
+    id: int
+    text: str  # spoken by the TTS when there is no recording
+    recording: str  # an Asterisk sound name, or ""
+    mode: str  # continue | end | divert
+    divert_skill: str = ""
+
+
+class EmergencyBoard(Protocol):
+    async def active(self, scope: str, target: str) -> EmergencyNotice | None:
+        """The message running now for this line, hospital or queue (skill), if any."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -278,3 +296,4 @@ class FlowPorts:
     messages: MessageSink | None = None
     bookings: BookingLookup | None = None
     speech: SpeechRecognizer | None = None
+    emergency: EmergencyBoard | None = None  # None: no emergency messages are played

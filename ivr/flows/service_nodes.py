@@ -4,12 +4,39 @@ message, the booking look-up and cancellation."""
 from __future__ import annotations
 
 from backend.flows.schema import BookingCancelNode, BookingLookupNode, MessageNode, QueueNode
-from ivr.flows.call_run import CallerGone, CallRunBase, Step
-from ivr.flows.ports import IvrExit, LeftMessage, QueueStatus
+from ivr.flows.call_run import CallerGone, Step
+from ivr.flows.emergency_nodes import EmergencyNodes
+from ivr.flows.ports import EmergencyNotice, IvrExit, LeftMessage, QueueStatus
 
 
-class ServiceNodes(CallRunBase):
-    async def _queue(self, name: str, node: QueueNode) -> Step:
+class ServiceNodes(EmergencyNodes):
+    async def _divert(self, notice: EmergencyNotice) -> str | None:
+        """An emergency message's diversion: straight to its skill's queue."""
+        node = self._diversion(notice)
+        at, began = self.ports.clock.now(), self.ports.clock.monotonic()
+        step = await self._queue("emergency_divert", node, emergency_checked=True)
+        self._record("emergency_divert", node, at, began, step)
+        return step.next
+
+    async def _after_emergency(
+        self, notice: EmergencyNotice | None, otherwise: str | None
+    ) -> str | None:
+        """Where the call goes after a message: on, ended (served), or diverted."""
+        if notice is None or notice.mode == "continue":
+            return otherwise
+        if notice.mode == "end":
+            self.served = True
+            return None
+        return await self._divert(notice)
+
+    async def _queue(self, name: str, node: QueueNode, *, emergency_checked: bool = False) -> Step:
+        if not emergency_checked:
+            notice = await self._emergency("queue", node.skill)
+            if notice is not None and notice.mode == "end":
+                self.served = True
+                return Step(None, outcome="emergency_end")
+            if notice is not None and notice.mode == "divert":
+                node = self._diversion(notice)
         priority = node.priority
         if self.state.elderly and node.elderly_priority is not None:
             priority = max(priority, node.elderly_priority)
@@ -83,7 +110,9 @@ class ServiceNodes(CallRunBase):
         await self._say_text(booking.speech)
         self.served = True
         details = {"reference": booking.reference, "cancellable": booking.cancellable}
-        return Step(node.found, outcome="found", details=details)
+        notice = await self._emergency("hospital", booking.hospital)
+        following = await self._after_emergency(notice, node.found)
+        return Step(following, outcome="found", details=details)
 
     async def _booking_cancel(self, name: str, node: BookingCancelNode) -> Step:
         bookings = self.ports.bookings
