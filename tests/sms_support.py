@@ -44,10 +44,11 @@ def drain(
     settings: Settings,
     gateway: SmsGateway,
     clock: Callable[[], datetime] = utcnow,
+    name: str = "fake",
 ) -> DrainResult:
     """The worker's ``sms.drain_outbox`` run until nothing is due (the run's database holds
     other tests' messages too) or the gateway refuses."""
-    sender = OutboxSender(factory, sms_context(settings, clock), gateway, "fake")
+    sender = OutboxSender(factory, sms_context(settings, clock), gateway, name)
     total = DrainResult()
     while True:
         result = sender.drain()
