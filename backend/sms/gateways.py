@@ -6,6 +6,7 @@ import redis
 
 from backend.errors import ConfigError
 from backend.settings import Settings
+from backend.sms.cmpp_gateway import CmppSmsGateway
 from backend.sms.fake import RecordingSmsGateway
 from backend.sms.http_gateway import HttpSmsGateway
 from backend.sms.port import SmsGateway
@@ -28,6 +29,16 @@ def gateway_from_settings(settings: Settings, client: redis.Redis) -> SmsGateway
             password=settings.sms_smpp_password.get_secret_value(),
             system_type=settings.sms_smpp_system_type,
             source_addr=settings.sms_source_number,
+            timeout_seconds=settings.sms_carrier_timeout_seconds,
+        )
+    if settings.sms_gateway == "cmpp":
+        return CmppSmsGateway(
+            settings.sms_cmpp_host,
+            settings.sms_cmpp_port,
+            sp_id=settings.sms_cmpp_sp_id,
+            secret=settings.sms_cmpp_secret.get_secret_value(),
+            service_id=settings.sms_cmpp_service_id,
+            src_id=settings.sms_source_number,
             timeout_seconds=settings.sms_carrier_timeout_seconds,
         )
     if settings.environment == "production":

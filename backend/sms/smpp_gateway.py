@@ -17,7 +17,6 @@ import logging
 import select
 import threading
 import time
-from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
@@ -29,13 +28,13 @@ import smpplib.gsm
 import smpplib.smpp
 
 from backend.sms.port import DeliveryReceipt, SmsMessage, SmsSendFailed
+from backend.sms.receipt_buffer import ReceiptBuffer
 
 log = logging.getLogger(__name__)
 
 # A bind idle this long is checked with an enquire_link before it carries a message: SMSCs
 # drop idle binds, and a message written into a dead one would be in doubt.
 IDLE_CHECK_SECONDS = 30.0
-MAX_KEPT_RECEIPTS = 10_000
 # esm_class of a deliver_sm that is a delivery report (SMPP 3.4, 5.2.12: xx0001xx).
 DELIVERY_RECEIPT = 0x04
 _FAILURES = (smpplib.exceptions.ConnectionError, smpplib.exceptions.PDUError, OSError)
@@ -61,8 +60,7 @@ class SmppSmsGateway:
         self._client: smpplib.client.Client | None = None
         self._last_used = 0.0
         self._answers: dict[int, str] = {}  # submit sequence -> the SMSC's message id
-        # A process that never takes them (the desk's sign-in codes) keeps only the latest.
-        self._receipts: deque[DeliveryReceipt] = deque(maxlen=MAX_KEPT_RECEIPTS)
+        self._receipts = ReceiptBuffer()
         self._lock = threading.Lock()
 
     def send(self, message: SmsMessage) -> str:
@@ -110,9 +108,7 @@ class SmppSmsGateway:
                 client.poll(auto_send_enquire_link=False)
             except (TimeoutError, *_FAILURES):
                 self._drop()
-        taken = list(self._receipts)
-        self._receipts.clear()
-        return taken
+        return self._receipts.take()
 
     def close(self) -> None:
         with self._lock:
@@ -179,7 +175,7 @@ class SmppSmsGateway:
             )
             status = fields.get("stat", "UNKNOWN")
             receipt = DeliveryReceipt(message_id or fields.get("id", ""), status)
-            self._receipts.append(receipt)
+            self._receipts.add(receipt)
         return int(smpplib.consts.SMPP_ESME_ROK)
 
 

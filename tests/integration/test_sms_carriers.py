@@ -19,6 +19,7 @@ from backend.models.sms import SmsOutbox, SmsReceipt
 from backend.notifications.sender import OutboxSender
 from backend.settings import Settings
 from backend.sms import SmsGateway, SmsMessage, SmsSendFailed
+from backend.sms.cmpp_gateway import CmppSmsGateway
 from backend.sms.smpp_gateway import SmppSmsGateway
 from tests.sms_peers.peer import GatewayPeer
 from tests.sms_support import Booker, drain, sms_context
@@ -40,6 +41,19 @@ CARRIERS: dict[str, tuple[str, tuple[str, str], Connect]] = {
             system_id="cc114",
             password=password,
             source_addr="114",
+            timeout_seconds=3,
+        ),
+    ),
+    "cmpp": (
+        "cmpp_server",
+        ("901234", "cmpp-secret"),
+        lambda port, password: CmppSmsGateway(
+            "127.0.0.1",
+            port,
+            sp_id="901234",
+            secret=password,
+            service_id="BJ114",
+            src_id="10658114",
             timeout_seconds=3,
         ),
     ),
