@@ -20,6 +20,7 @@ from recordings.index import RecordingIndex
 
 log = logging.getLogger("ivr.calls")
 RECORDING_VARIABLE = "CC_RECORDING"
+UNRECORDED_VARIABLE = "CC_UNRECORDED"  # set by the dialplan's [record-call] when it did not
 
 
 def protected_number(cipher: PersonalDataCipher, number: str) -> dict[str, str]:
@@ -59,6 +60,11 @@ class CallLifecycle:
                 )
             except ValueError as exc:  # a dialplan writing elsewhere: say so, keep the call
                 log.error("call %s: recording not indexed: %s", call.unique_id, exc)
+            return
+        why = await session.get_variable(UNRECORDED_VARIABLE)
+        if why:  # the dialplan kept it off file on purpose (recordings paused)
+            log.warning("call %s not recorded: %s", call.unique_id, why)
+            await asyncio.to_thread(self.mark_unrecorded, call.call_id, why)
 
     async def ended(self, call: CallInfo) -> None:
         await asyncio.to_thread(self._close_record, call)
@@ -87,6 +93,12 @@ class CallLifecycle:
         statement = insert(CallRecord).values(**values)
         with transaction(self._sessions) as session:
             session.execute(statement.on_conflict_do_nothing(index_elements=["call_id"]))
+
+    def mark_unrecorded(self, call_id: str, why: str) -> None:
+        with transaction(self._sessions) as session:
+            session.execute(
+                update(CallRecord).where(CallRecord.call_id == call_id).values(unrecorded=why[:32])
+            )
 
     def _close_record(self, call: CallInfo) -> None:
         with transaction(self._sessions) as session:

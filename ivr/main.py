@@ -12,10 +12,12 @@ import os
 import signal
 import socket
 
+import redis as redis_sync
 import redis.asyncio as aioredis
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.acd.skills import skill_configs
+from backend.alerts import SystemAlerts
 from backend.ami.client import AmiClient
 from backend.ami.users import AmiUser
 from backend.booking.context import BookingContext
@@ -33,6 +35,7 @@ from ivr.agi.server import AgiServer, Handler
 from ivr.agi.session import AgiSession
 from ivr.call_lifecycle import CallLifecycle
 from ivr.callers import SqlCallerDirectory, elderly_by_registration
+from ivr.disk_watch import DiskWatch, postgres_data_dir
 from ivr.flows.booking_adapter import ServiceBookingLookup
 from ivr.flows.call import call_info
 from ivr.flows.emergency_adapter import SqlEmergencyBoard
@@ -161,6 +164,14 @@ def agi_server(
     return AgiServer(routes, settings.agi_bind, settings.agi_port, permit=settings.agi_peers)
 
 
+def disk_watch(settings: Settings, session_factory: sessionmaker[Session]) -> DiskWatch:
+    alerts = SystemAlerts(
+        redis_sync.Redis.from_url(settings.redis_url, decode_responses=True),
+        settings.desk_redis_prefix,
+    )
+    return DiskWatch(settings, alerts, postgres_data_dir(settings, session_factory))
+
+
 def stop_on_signals() -> asyncio.Event:
     """An event SIGTERM or SIGINT sets: the controller's cue to finish its calls and stop."""
     stop = asyncio.Event()
@@ -205,6 +216,7 @@ async def run_controller(settings: Settings) -> None:
     stop = stop_on_signals()
     routing = asyncio.create_task(acd.run(stop))
     feeding = asyncio.create_task(outbound.feeder.run(stop))
+    watching = asyncio.create_task(disk_watch(settings, session_factory).run(stop))
     await acd.dispatcher.ready.wait()  # earlier calls released before new ones come in
     await server.start()
     log.info(
@@ -217,6 +229,7 @@ async def run_controller(settings: Settings) -> None:
     await server.stop()
     await routing
     await feeding
+    await watching
     await controller.lifecycle.drain()
     ami.close()
     await redis.aclose()  # type: ignore[attr-defined]

@@ -5,6 +5,7 @@ call (ChanSpy), the team's day; forcing and listening only on the own team's age
 from __future__ import annotations
 
 import asyncio
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -26,6 +27,7 @@ from agent_desk.wallboard import (
     skill_names,
 )
 from backend.acd.states import AgentState
+from backend.alerts import SystemAlerts
 
 router = APIRouter(tags=["班组长"], responses=error_responses(400, 401, 403, 404, 409, 422))
 
@@ -59,11 +61,19 @@ class ServiceLevel(BaseModel):
     formula: str
 
 
+class AlertOnBoard(BaseModel):
+    code: str
+    level: Literal["warning", "critical"]
+    message: str
+    since: float
+
+
 class Wallboard(BaseModel):
     agents: list[AgentOnBoard]
     queues: list[QueueOnBoard]
     service_level: ServiceLevel
     server_time: float
+    alerts: list[AlertOnBoard] = []  # raised by the centre's processes (backend.alerts)
 
 
 class ForceBody(BaseModel):
@@ -96,11 +106,13 @@ async def wallboard(state: StateDep, user: WallboardUser) -> Wallboard:
         waiting = await acd.waiting_calls()
         now = acd.now()
     names, skills, sl = await asyncio.to_thread(board_facts, state)
+    alerts = await asyncio.to_thread(SystemAlerts(state.redis, state.prefix).active)
     return Wallboard(
         agents=[AgentOnBoard(**r) for r in agent_rows(views, names, now)],
         queues=[QueueOnBoard(**q) for q in queue_rows(skills, waiting, now)],
         service_level=ServiceLevel(**sl),
         server_time=now,
+        alerts=[AlertOnBoard(**asdict(a)) for a in alerts],
     )
 
 

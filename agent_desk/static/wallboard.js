@@ -8,6 +8,10 @@
   function render() {
     if (!board) return;
     const now = (Date.now() + skewMs) / 1000;
+    const alerts = board.alerts || [];
+    $("alerts").hidden = !alerts.length;
+    $("alerts").innerHTML = alerts.map(a =>
+      "<div class='alert alert-" + desk.esc(a.level) + "' data-alert='" + desk.esc(a.code) + "'>" + desk.esc(a.message) + "</div>").join("");
     const sl = board.service_level;
     $("sl-today").textContent = sl.value === null ? "—" : (sl.value * 100).toFixed(1) + "%";
     $("sl-formula").textContent = sl.formula + "（" + sl.answered_within_threshold + " / " + (sl.offered - sl.short_abandoned) + "）";
@@ -76,6 +80,7 @@
     } catch (e) { desk.toast(e.message); }
   });
   setInterval(() => { render(); renderEmergencies(); }, 1000);
+  setInterval(soon, 30000);  // alerts (a disk filling up) come without a live event
   desk.live(msg => { if (msg.type === "EmergencyActivated") desk.toast("紧急通知已启用：" + msg.text); soon(); },
             up => { $("live-status").textContent = up ? "已连接" : "重连中…"; document.body.dataset.live = up ? "1" : "0"; });
   async function teamDay() {

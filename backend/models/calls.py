@@ -82,6 +82,9 @@ class CallRecord(Base):
     satisfaction: Mapped[int | None] = mapped_column(Integer, default=None)  # 1..5 survey
     parent_call_id: Mapped[str | None] = mapped_column(String(64), default=None)  # callbacks
     recording_id: Mapped[int | None] = mapped_column(ForeignKey("recordings.id"), default=None)
+    # Why the call was kept off file on purpose ("disk_full": recordings/pause.py); empty when
+    # it was recorded, so a lost recording is never mistaken for one.
+    unrecorded: Mapped[str] = mapped_column(String(32), default="", server_default="")
     wrapup_code: Mapped[str] = mapped_column(String(32), default="")
     wrapup_notes: Mapped[str] = mapped_column(String(1000), default="")
 

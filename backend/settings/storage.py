@@ -6,8 +6,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pydantic import Field, SecretStr, ValidationInfo, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
+from backend.errors import ConfigError
 from backend.settings.base import SettingsGroup
 
 
@@ -28,6 +29,17 @@ class StorageSettings(SettingsGroup):
     audit_retention_days: int = Field(default=365, ge=183)
     audit_export_dir: Path | None = None
 
+    # Disk space, watched by the controller (ivr/disk_watch.py) every disk_check_seconds:
+    # below disk_warn_free_mb free on the recordings' or PostgreSQL's disk the supervisors are
+    # alerted (wallboard); below disk_refuse_free_mb on the recordings' disk new calls go
+    # through unrecorded (flagged "not recorded") rather than fill it. A recorded minute is
+    # about 1 MB. postgres_data_dir: PostgreSQL's data directory when it is on this machine
+    # (empty: asked of PostgreSQL, and not watched when it is elsewhere).
+    disk_warn_free_mb: int = Field(default=10240, ge=0)
+    disk_refuse_free_mb: int = Field(default=2048, ge=0)
+    disk_check_seconds: float = Field(default=10.0, gt=0)
+    postgres_data_dir: Path | None = None
+
     # PostgreSQL roles (`callcenter db roles`): <prefix>migrator owns the schema and runs the
     # migrations; <prefix>controller, <prefix>desk and <prefix>worker are the processes',
     # <prefix>asterisk reads the agents' phones. Each process is given its own
@@ -38,6 +50,14 @@ class StorageSettings(SettingsGroup):
     db_password_desk: SecretStr = SecretStr("")
     db_password_worker: SecretStr = SecretStr("")
     db_password_asterisk: SecretStr = SecretStr("")
+
+    @model_validator(mode="after")
+    def _warn_before_refusing(self) -> StorageSettings:
+        if self.disk_refuse_free_mb > self.disk_warn_free_mb:
+            raise ConfigError(
+                "disk_refuse_free_mb", "must not exceed CC_DISK_WARN_FREE_MB: warn first"
+            )
+        return self
 
     @field_validator("database_url", "asterisk_database_url")
     @classmethod

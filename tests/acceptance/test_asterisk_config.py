@@ -32,7 +32,10 @@ def test_both_lines_and_the_fallback_are_in_the_dialplan(asterisk: AsteriskInsta
     incoming = asterisk.cli("dialplan show incoming")
     for extension in (f"'{DID_114}'", f"'{DID_HOTLINE}'", "'call'", "'fallback'"):
         assert extension in incoming
-    assert "MixMonitor" in incoming and "AGI(" in incoming
+    assert "Gosub(record-call" in incoming and "AGI(" in incoming
+    # Every call is recorded unless the disk watch paused recordings (recordings/pause.py).
+    recording = asterisk.cli("dialplan show record-call")
+    assert "MixMonitor" in recording and "STAT(e," in recording
 
 
 def test_the_test_instance_has_the_simulated_phones_and_the_benchmark(
