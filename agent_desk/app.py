@@ -38,6 +38,7 @@ from agent_desk.api import callbacks as callbacks_api
 from agent_desk.api import emergency as emergency_api
 from agent_desk.api import recordings as recordings_api
 from agent_desk.api import reports as reports_api
+from agent_desk.api import rosters as rosters_api
 from agent_desk.api import supervisor as supervisor_api
 from agent_desk.auth import routes as auth_routes
 from agent_desk.auth.middleware import SessionUserMiddleware
@@ -135,6 +136,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     live.router,
     pages.router,
     reports_api.router,
+    rosters_api.router,
 )
 
 

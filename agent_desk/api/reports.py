@@ -19,6 +19,7 @@ from agent_desk.auth.permissions import Permission
 from agent_desk.deps import SessionDep, SettingsDep
 from backend.lines import LINE_CODES, is_line
 from backend.localtime import zone
+from backend.workorders.composition import default_calendar
 from reports.agent_report import build_agent_report
 from reports.archive import archived_file, archived_reports
 from reports.booking_sheet import build_booking_sheet
@@ -30,6 +31,7 @@ from reports.render_files import render_csv, render_pdf, render_xlsx
 from reports.render_html import STYLE, render_html
 from reports.service_report import build_service_report
 from reports.staffing import build_staffing
+from reports.workforce.forecast_report import build_forecast_report
 from reports.workorder_report import build_workorder_report
 
 Format = Literal["html", "csv", "xlsx", "pdf"]
@@ -117,6 +119,7 @@ INDEX_LINKS = (
     ("预约月度确认单", "/reports/booking-sheet"),
     ("工单统计", "/reports/workorders"),
     ("排班测算（Erlang）", "/reports/staffing"),
+    ("来电预测（预测与实际）", "/reports/forecast"),
     ("定时生成的报表", "/reports/archive"),
 )
 
@@ -224,6 +227,28 @@ def staffing(
         session, day, line, target_level=target, target_seconds=seconds, tz_name=settings.timezone
     )
     return report_response(request, doc, fmt, f"排班测算_{line}_{day}")
+
+
+@router.get("/forecast", summary="来电预测与实际")
+def forecast_page(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    today: Today,
+    first: Annotated[date | None, Query(ge=EARLIEST, le=LATEST)] = None,
+    days: Annotated[int, Query(ge=1, le=31)] = 7,
+    line: str = "114",
+    skill: Annotated[str, Query(max_length=32)] = "",
+    fmt: FormatQuery = "html",
+) -> Response:
+    first = first or today
+    if not is_line(line):
+        raise ReportInputError(f"未知线路：{line}")
+    doc = build_forecast_report(
+        session, line, skill or None, first, days,
+        calendar=default_calendar(), tz_name=settings.timezone, today=today,
+    )  # fmt: skip
+    return report_response(request, doc, fmt, f"来电预测_{line}_{first}")
 
 
 @router.get("/archive", response_class=HTMLResponse, summary="定时生成的报表")

@@ -29,6 +29,7 @@ class Permission(enum.StrEnum):
     RECORDINGS_ALL_TEAMS = "recordings.all_teams"  # every team's (else the own team's only)
     AUDIT_LOG = "audit.view"
     REPORTS = "reports.view"
+    ROSTERS = "rosters.edit"  # generate, edit and publish rosters (排班)
     ADMIN = "admin.manage"  # users, agents, skills, queues, prompts, hospitals, notices
     HOSPITAL = "hospital.view"  # a hospital operator's own bookings and schedules
     EMERGENCY = "emergency.switch"  # switch emergency messages on and off (backend/emergency.py)
@@ -60,6 +61,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
             P.RECORDINGS,
             P.REPORTS,
             P.EMERGENCY,
+            P.ROSTERS,
         }
     ),
     Role.ADMIN: frozenset(

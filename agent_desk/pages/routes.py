@@ -14,6 +14,7 @@ from agent_desk.auth.sessions import Stage
 from agent_desk.pages.templates import page_templates
 from agent_desk.state import state_of
 from backend.acd.states import REASON_LABELS, STATE_LABELS, NotReadyReason
+from backend.lines import LINES
 
 P = Permission
 # Navigation entries, shown only to roles holding the permission.
@@ -23,6 +24,7 @@ NAV: list[tuple[str, str, Permission]] = [
     ("/supervisor", "班组监控", P.WALLBOARD),
     ("/supervisor/recordings", "录音查询", P.RECORDINGS),
     ("/reports", "统计报表", P.REPORTS),
+    ("/rosters", "排班", P.ROSTERS),
     ("/audit", "审计日志", P.AUDIT_LOG),
     ("/admin", "系统管理", P.ADMIN),
     ("/hospital", "医院号源", P.HOSPITAL),
@@ -132,3 +134,8 @@ def admin_page(request: Request) -> Response:
 @router.get("/hospital", response_class=HTMLResponse)
 def hospital_page(request: Request) -> Response:
     return page(request, "hospital.html", P.HOSPITAL)
+
+
+@router.get("/rosters", response_class=HTMLResponse)
+def rosters_page(request: Request) -> Response:
+    return page(request, "rosters.html", P.ROSTERS, lines=LINES)

@@ -22,14 +22,17 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.models.agents import Agent
+from backend.models.users import Role
 from backend.workcalendar import WorkCalendar
 from ivr.acd.queue import QueueReport
 from ivr.acd.records import SqlQueueRecorder
 from reports.summaries import refresh_summaries
 from reports.workforce.forecast import HOLIDAY, actual_offered, forecast
+from tests.desk_support import login, make_user
 
 BJ = ZoneInfo("Asia/Shanghai")
 CALENDAR = WorkCalendar.load()
@@ -129,3 +132,21 @@ def test_the_whole_line_counts_every_skill_and_actuals_are_what_came(
     }
     assert {at for at, n in came.items() if n} <= set(expected)
     assert all(abs(came.get(at, 0) - n) <= 1 for at, n in expected.items())
+
+
+def test_forecast_page_lays_the_forecast_beside_what_came(
+    desk_client: TestClient, session_factory: sessionmaker[Session], history: None
+) -> None:
+    # Forecast the last history week (from the five weeks before it) and compare.
+    login(desk_client, make_user(session_factory, Role.MANAGER))
+    page = desk_client.get(f"/reports/forecast?first=2026-03-23&days=7&line=114&skill={SKILL}")
+    assert page.status_code == 200
+    doc = page.text
+    assert "每日预测与实际" in doc and "节假日" in doc  # the footnote names the holiday pattern
+    with session_factory() as db:
+        monday = forecast(db, "114", SKILL, date(2026, 3, 23), 1, calendar=CALENDAR,
+                          tz_name="Asia/Shanghai")[18]  # fmt: skip
+        came = actual_offered(db, "114", SKILL, date(2026, 3, 23), 1, "Asia/Shanghai")
+    row = f'<td>03-23 09:00</td><td>周一</td><td class="n">{round(monday.calls, 1)}</td>'
+    assert row + f'<td class="n">{came[datetime(2026, 3, 23, 9, 0)]}</td>' in doc
+    assert desk_client.get("/reports/forecast?line=nowhere").status_code == 400
