@@ -1,19 +1,16 @@
 """The roster page in a real browser: a team leader generates a roster from the forecast,
 takes an agent off a busy half hour and sees the forecast service level drop.
 
-History: one week of calls (hotline, a skill of the test's own) at 10:00 on the two weekdays
-the roster covers, recorded as the controller records a caller leaving the queue.
+History: sixty calls (hotline, a skill of the test's own) at 10:00 on the two weekdays of the
+week before, recorded as the controller records a caller leaving the queue.
 """
 
 from __future__ import annotations
 
-import asyncio
 import re
 import uuid
-from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,42 +18,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.db import transaction
 from backend.models.agents import AgentSkill
 from backend.models.users import Role
-from ivr.acd.queue import QueueReport
-from ivr.acd.records import SqlQueueRecorder
-from reports.summaries import refresh_summaries
 from tests.browser.test_desk_browser import log_in
 from tests.desk_browser import DeskServer, screenshot
 from tests.desk_support import ensure_skill, make_user
+from tests.roster_support import record_busy_half_hours
 
 pytestmark = pytest.mark.browser
-BJ = ZoneInfo("Asia/Shanghai")
 FIRST = date(2026, 6, 8)  # Monday; the week before has no holiday
-
-
-def _record_history(factory: sessionmaker[Session], skill: str, agent_id: int) -> None:
-    recorder = SqlQueueRecorder(factory)
-
-    async def record() -> None:
-        for day in (FIRST - timedelta(days=7), FIRST - timedelta(days=6)):
-            start = datetime.combine(day, time(10), tzinfo=BJ).timestamp()
-            for nth in range(60):
-                queued = start + nth * 25
-                await recorder.queue_left(
-                    QueueReport(
-                        call_id=f"rb-{uuid.uuid4().hex[:12]}", line="hotline",
-                        caller_number="13900000000", skill=skill, priority=0, queued_at=queued,
-                        left_at=queued + 200, status="answered", agent_id=agent_id,
-                        answered_at=queued + 5, talk_seconds=180,
-                    )
-                )  # fmt: skip
-
-    # The sync Playwright API holds this thread's event loop: record in another thread.
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, record()).result()
-    with factory() as session:
-        # Calls recorded in the past, as after a late import: another test may have moved the
-        # summaries' mark beyond them, so they are summarised from their first day.
-        refresh_summaries(session, datetime.combine(FIRST - timedelta(days=7), time.min, tzinfo=BJ))
 
 
 def _level(page: Any) -> float:
@@ -74,7 +42,8 @@ def test_edit_a_shift_and_see_the_service_level_change(
     agents = [make_user(session_factory, Role.AGENT, team="排班组") for _ in range(4)]
     with transaction(session_factory) as db:
         db.add_all(AgentSkill(agent_id=a.agent_id, skill_code=skill, level=5) for a in agents)
-    _record_history(session_factory, skill, agents[0].agent_id)
+    history = [FIRST - timedelta(days=7), FIRST - timedelta(days=6)]
+    record_busy_half_hours(session_factory, "hotline", skill, agents[0].agent_id, history)
     boss = make_user(session_factory, Role.SUPERVISOR, team="排班组")
 
     page = new_page()

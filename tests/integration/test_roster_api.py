@@ -1,0 +1,84 @@
+"""The roster API: bad input and a requirement no roster can meet get clear answers, not a
+500 or a hang; two identical edits at once both end well; agents without the permission are
+kept out.
+
+History: sixty calls at 10:00 on Monday 2026-06-15 (hotline, a skill of the test's own), so
+the forecast for Monday 2026-06-22 needs more than the one agent holding the skill.
+"""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.audit.records import Actor
+from backend.db import transaction
+from backend.models.agents import AgentSkill
+from backend.models.users import Role
+from backend.workcalendar import WorkCalendar
+from backend.workforce import rosters
+from backend.workforce.rosters import DayEdit, RosterDraft
+from backend.workforce.rules import RestRules
+from tests.desk_support import ensure_skill, login, make_user
+from tests.roster_support import BJ, record_busy_half_hours
+
+MONDAY = date(2026, 6, 22)
+
+
+def _plan(client: TestClient, **changes: object) -> dict[str, object]:
+    body: dict[str, object] = {"line": "hotline", "first_day": MONDAY.isoformat(), "days": 1}
+    body.update(changes)
+    reply = client.post("/api/rosters", json=body)
+    return {"status": reply.status_code, **reply.json()}
+
+
+def test_plans_refused_with_a_reason(
+    desk_client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    skill = f"ra{uuid.uuid4().hex[:6]}"
+    ensure_skill(session_factory, skill, line="hotline")
+    agent = make_user(session_factory, Role.AGENT, team="排班接口")
+    with transaction(session_factory) as db:
+        db.add(AgentSkill(agent_id=agent.agent_id, skill_code=skill, level=5))
+    record_busy_half_hours(session_factory, "hotline", skill, agent.agent_id, [date(2026, 6, 15)])
+
+    login(desk_client, agent)
+    assert _plan(desk_client, skill=skill)["status"] == 403
+
+    login(desk_client, make_user(session_factory, Role.SUPERVISOR, team="排班接口"))
+    unknown = _plan(desk_client, line="nowhere")
+    assert unknown["status"] == 422 and "未知线路" in str(unknown["message"])
+    assert _plan(desk_client, days=40)["status"] == 422
+    short = _plan(desk_client, skill=skill)
+    assert short["status"] == 422
+    assert short["error"] == "no-roster"
+    assert "06-22 10:00起的半小时需要" in str(short["message"])
+    assert "只有1名能在这时上班" in str(short["message"])
+
+
+def test_two_identical_edits_at_once_both_end_well(
+    session_factory: sessionmaker[Session],
+) -> None:
+    agent = make_user(session_factory, Role.AGENT, team="排班并发")
+    with transaction(session_factory) as db:
+        draft = RosterDraft("hotline", "", MONDAY, MONDAY, RestRules(), [], [])
+        roster_id = rosters.save_roster(db, draft, Actor("甲"), datetime.now(UTC), BJ).id
+    edit = DayEdit(agent.agent_id, MONDAY, "day")
+
+    def apply() -> float:
+        with transaction(session_factory) as db:
+            roster = rosters.set_day(
+                db, roster_id, edit, Actor("甲"), datetime.now(UTC),
+                tz=BJ, calendar=WorkCalendar.load(),
+            )  # fmt: skip
+            return roster.agent_hours
+
+    with ThreadPoolExecutor(2) as pool:
+        hours = list(pool.map(lambda _: apply(), range(2)))
+    assert hours == [9.0, 9.0]
+    with session_factory() as db:
+        assert [s.template_code for s in rosters.shifts_of(db, roster_id)] == ["day"]
