@@ -20,7 +20,7 @@ from backend.lines import is_line
 from backend.localtime import zone
 from backend.models.agents import Agent
 from backend.models.workforce import Roster
-from backend.workforce import rosters
+from backend.workforce import availability, rosters
 from backend.workforce.rosters import DayEdit, RosterRefused
 from backend.workforce.rules import RestRules
 from backend.workforce.templates import local_day
@@ -48,6 +48,12 @@ class DayIn(BaseModel):
     agent_id: int = Field(ge=1, le=2**31 - 1)
     day: date
     template_code: str = Field("", max_length=32, description="班次代码；空为休息")
+
+
+class DayOffIn(BaseModel):
+    agent_id: int = Field(ge=1, le=2**31 - 1)
+    day: date
+    reason: str = Field("", max_length=64)
 
 
 class HalfHourOut(BaseModel):
@@ -85,6 +91,7 @@ class RosterOut(RosterSummary):
     agents: list[AgentOut]
     templates: dict[str, str]
     cells: dict[str, str] = Field(description="“坐席id/日期” → 班次代码")
+    days_off: list[str] = Field(description="请假的“坐席id/日期”")
     half_hours: list[HalfHourOut]
 
 
@@ -109,6 +116,11 @@ def roster_out(session: Session, roster: Roster, tz_name: str) -> RosterOut:
         agents=[AgentOut(id=a.id, number=a.number, name=a.name) for a in agents],
         templates={code: t.name for code, t in rosters.active_templates(session).items()},
         cells={f"{s.agent_id}/{local_day(s.starts_at, tz)}": s.template_code for s in shifts},
+        days_off=sorted(
+            f"{agent_id}/{day}"
+            for agent_id, day in availability.days_off(session, roster.first_day, roster.last_day)
+            if agent_id in ids
+        ),
         half_hours=[
             HalfHourOut(label=f"{h.at.astimezone(tz):%m-%d %H:%M}", **vars(h))
             for h in scored.half_hours
@@ -186,3 +198,22 @@ def publish(
     roster = rosters.publish(session, roster_id, who.actor, datetime.now(UTC))
     session.commit()
     return roster_out(session, roster, settings.timezone)
+
+
+@router.put("/api/days-off", status_code=204, summary="登记坐席请假（不排班）")
+def set_day_off(body: DayOffIn, session: SessionDep, who: RosterEditor) -> None:
+    availability.set_day_off(
+        session, body.agent_id, body.day, body.reason, who.actor, datetime.now(UTC)
+    )
+    session.commit()
+
+
+@router.delete("/api/days-off/{agent_id}/{day}", status_code=204, summary="取消坐席请假")
+def clear_day_off(
+    agent_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    day: date,
+    session: SessionDep,
+    who: RosterEditor,
+) -> None:
+    availability.clear_day_off(session, agent_id, day, who.actor, datetime.now(UTC))
+    session.commit()

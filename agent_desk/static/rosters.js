@@ -35,14 +35,31 @@ function renderGrid(r) {
   const options = [["", "休"], ...Object.entries(r.templates)];
   $("roster-grid").tHead.innerHTML = "<tr><th>坐席</th>" + ds.map(d => `<th>${d.slice(5)}</th>`).join("") + "</tr>";
   $("roster-grid").tBodies[0].innerHTML = r.agents.map(a => "<tr><th>" + desk.esc(a.number + " " + a.name) + "</th>" + ds.map(d => {
+    if (r.days_off.includes(`${a.id}/${d}`)) return `<td class="off" title="请假">假</td>`;
     const code = r.cells[`${a.id}/${d}`] || "";
     const opts = options.map(([v, label]) => `<option value="${desk.esc(v)}"${v === code ? " selected" : ""}>${desk.esc(label)}</option>`).join("");
     return `<td><select data-agent="${a.id}" data-day="${d}" aria-label="${desk.esc(a.number)} ${d}">${opts}</select></td>`;
   }).join("") + "</tr>").join("");
 }
 
+function renderDayOffForm(r) {
+  $("off-agent").innerHTML = r.agents.map(a => `<option value="${a.id}">${desk.esc(a.number + " " + a.name)}</option>`).join("");
+  $("off-day").min = r.first_day; $("off-day").max = r.last_day;
+  if (!$("off-day").value) $("off-day").value = r.first_day;
+}
+
+async function dayOff(method) {
+  const agent = $("off-agent").value, day = $("off-day").value;
+  try {
+    if (method === "PUT") await desk.api("PUT", "/api/days-off", { agent_id: Number(agent), day, reason: $("off-reason").value.trim() });
+    else await desk.api("DELETE", `/api/days-off/${agent}/${day}`);
+    await open(current.id);
+  } catch (err) { $("roster-error").textContent = err.message; }
+}
+
 function show(r) {
   current = r;
+  renderDayOffForm(r);
   $("roster-card").hidden = false;
   $("roster-title").textContent = `#${r.id} ${r.line} ${r.skill || "全部技能"} ${r.first_day} 至 ${r.last_day}`;
   renderScore(r);
@@ -95,6 +112,8 @@ document.addEventListener("DOMContentLoaded", () => {
     try { show(await desk.api("POST", `/api/rosters/${current.id}/publish`)); await loadList(); }
     catch (err) { $("roster-error").textContent = err.message; }
   });
+  $("off-set").addEventListener("click", () => dayOff("PUT"));
+  $("off-clear").addEventListener("click", () => dayOff("DELETE"));
   loadList().catch(err => desk.toast(err.message));
   if (location.hash.length > 1) open(location.hash.slice(1)).catch(err => desk.toast(err.message));
 });

@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session
 from backend.audit.records import Actor, record_audit
 from backend.errors import CallCenterError, NotFound
 from backend.models.agents import Agent
-from backend.models.workforce import AgentDayOff, Roster, RosterShift, ShiftTemplate
+from backend.models.workforce import Roster, RosterShift, ShiftTemplate
 from backend.workcalendar import WorkCalendar
+from backend.workforce.availability import days_off
 from backend.workforce.rules import PlannedShift, RestRules, breaches
 from backend.workforce.schedule import PUBLISHED
 from backend.workforce.templates import Template, applies_on, local_day, span
@@ -61,13 +62,6 @@ def active_templates(session: Session) -> dict[str, Template]:
         select(ShiftTemplate).where(ShiftTemplate.active).order_by(ShiftTemplate.id)
     )
     return {r.code: Template(r.code, r.name, r.kind, r.start_time, r.minutes) for r in rows}
-
-
-def days_off(session: Session, first: date, last: date) -> set[tuple[int, date]]:
-    rows = session.execute(
-        select(AgentDayOff.agent_id, AgentDayOff.day).where(AgentDayOff.day.between(first, last))
-    )
-    return {(agent_id, day) for agent_id, day in rows}
 
 
 def save_roster(

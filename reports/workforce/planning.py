@@ -24,7 +24,7 @@ from backend.lines import line_spec
 from backend.models.agents import Agent, AgentSkill, Skill
 from backend.models.workforce import Roster, RosterShift
 from backend.workcalendar import WorkCalendar
-from backend.workforce import rosters
+from backend.workforce import availability, rosters
 from backend.workforce.rules import RestRules
 from reports import erlang, kpi
 from reports.workforce.forecast import HalfHourForecast, forecast
@@ -126,7 +126,7 @@ def plan_roster(
         rules=request.rules,
         calendar=calendar,
         tz=tz,
-        days_off=frozenset(rosters.days_off(session, request.first_day, last_day)),
+        days_off=frozenset(availability.days_off(session, request.first_day, last_day)),
         time_limit=request.time_limit,
     )
     solution = solve_roster(problem)

@@ -82,3 +82,27 @@ def test_two_identical_edits_at_once_both_end_well(
     assert hours == [9.0, 9.0]
     with session_factory() as db:
         assert [s.template_code for s in rosters.shifts_of(db, roster_id)] == ["day"]
+
+
+def test_a_day_off_keeps_the_agent_off_the_roster_until_cleared(
+    desk_client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    agent = make_user(session_factory, Role.AGENT, team="排班请假")
+    with transaction(session_factory) as db:
+        draft = RosterDraft("114", "", MONDAY, MONDAY, RestRules(), [], [])
+        roster_id = rosters.save_roster(db, draft, Actor("甲"), datetime.now(UTC), BJ).id
+    login(desk_client, make_user(session_factory, Role.SUPERVISOR, team="排班请假"))
+    leave = {"agent_id": agent.agent_id, "day": MONDAY.isoformat(), "reason": "年假"}
+    assert desk_client.put("/api/days-off", json=leave).status_code == 204
+    assert desk_client.put("/api/days-off", json=leave).status_code == 204  # once is kept
+
+    day = {"agent_id": agent.agent_id, "day": MONDAY.isoformat(), "template_code": "day"}
+    refused = desk_client.put(f"/api/rosters/{roster_id}/days", json=day)
+    assert refused.status_code == 422 and "请假" in refused.json()["message"]
+    shown = desk_client.get(f"/api/rosters/{roster_id}").json()
+    assert shown["days_off"] == [f"{agent.agent_id}/{MONDAY}"]
+
+    gone = desk_client.delete(f"/api/days-off/{agent.agent_id}/{MONDAY}")
+    assert gone.status_code == 204
+    placed = desk_client.put(f"/api/rosters/{roster_id}/days", json=day)
+    assert placed.status_code == 200 and placed.json()["agent_hours"] == 9
