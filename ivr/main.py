@@ -28,6 +28,7 @@ from backend.flows.prompts import overrides_version, production_flows
 from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
 from backend.speech.tts import TtsRenderer
+from backend.supervision import HealthFile, Supervisor
 from backend.telephony.callback_gate import CallbackGate
 from backend.workcalendar import WorkCalendar
 from ivr.acd.service import AcdService, build_acd
@@ -46,6 +47,8 @@ from ivr.journal import SqlCallJournal
 from ivr.outbound.callback_tasks import SqlCallbackTasks
 from ivr.outbound.route import OUTBOUND_SCRIPT
 from ivr.outbound.service import OutboundService, build_outbound, check_callback_skills
+from ivr.resync.reconciler import Reconciler
+from ivr.resync.records import SqlOpenCalls
 from ivr.speech.asr import VoskRecognizer
 from ivr.transfer import TRANSFER_SCRIPT, TransferHandler
 from recordings.index import RecordingIndex
@@ -172,6 +175,27 @@ def disk_watch(settings: Settings, session_factory: sessionmaker[Session]) -> Di
     return DiskWatch(settings, alerts, postgres_data_dir(settings, session_factory))
 
 
+def supervise_loops(
+    settings: Settings,
+    acd: AcdService,
+    outbound: OutboundService,
+    resync: Reconciler,
+    watch: DiskWatch,
+    stop: asyncio.Event,
+) -> Supervisor:
+    """The controller's background loops, each restarted when it fails; their health in
+    <CC_STATE_DIR>/health/controller.json (``callcenter status``)."""
+    supervisor = Supervisor("controller")
+    supervisor.start("dispatcher", lambda: acd.dispatcher.run(stop), stop)
+    supervisor.start("agent-history", lambda: acd.history.run(stop), stop)
+    supervisor.start("outbound-feeder", lambda: outbound.feeder.run(stop), stop)
+    supervisor.start("resync", lambda: resync.run(stop), stop)
+    supervisor.start("disk-watch", lambda: watch.run(stop), stop)
+    health = HealthFile(supervisor, settings.state_dir)
+    supervisor.start("health", lambda: health.run(stop), stop)
+    return supervisor
+
+
 def stop_on_signals() -> asyncio.Event:
     """An event SIGTERM or SIGINT sets: the controller's cue to finish its calls and stop."""
     stop = asyncio.Event()
@@ -214,9 +238,11 @@ async def run_controller(settings: Settings) -> None:
     )
     server = agi_server(settings, controller, acd, transfer, outbound)
     stop = stop_on_signals()
-    routing = asyncio.create_task(acd.run(stop))
-    feeding = asyncio.create_task(outbound.feeder.run(stop))
-    watching = asyncio.create_task(disk_watch(settings, session_factory).run(stop))
+    resync = Reconciler(ami, acd.store, SqlOpenCalls(session_factory, recordings))
+    ami.on_resync(resync.resynced)
+    loops = supervise_loops(
+        settings, acd, outbound, resync, disk_watch(settings, session_factory), stop
+    )
     await acd.dispatcher.ready.wait()  # earlier calls released before new ones come in
     await server.start()
     log.info(
@@ -227,9 +253,7 @@ async def run_controller(settings: Settings) -> None:
     )
     await stop.wait()
     await server.stop()
-    await routing
-    await feeding
-    await watching
+    await loops.wait()
     await controller.lifecycle.drain()
     ami.close()
     await redis.aclose()  # type: ignore[attr-defined]

@@ -82,6 +82,7 @@ class QueuedCall:
     owner: str = ""  # the controller holding the caller's AGI session
     picked_by: str = ""  # the controller that reserved the agent (dials a callback)
     parent: str = ""  # a callback's original call, when its id is not that call's own
+    answered_at: float | None = None  # when the agent answered (epoch seconds)
 
 
 @dataclass(frozen=True)
@@ -167,4 +168,5 @@ def call_from_hash(call_id: str, raw: Mapping[str, str]) -> QueuedCall:
         owner=raw.get("owner", ""),
         picked_by=raw.get("picked_by", ""),
         parent=raw.get("parent", ""),
+        answered_at=seconds_of(raw["answered"]) if raw.get("answered") else None,
     )

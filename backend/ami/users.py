@@ -1,7 +1,8 @@
 """The AMI users and the least each may do.
 
-The controller rings agents for callbacks (Originate into a dialplan context) and follows
-answers, holds and transfers (call events); the desk controls its agents' calls (hangup,
+The controller rings agents for callbacks (Originate into a dialplan context), follows
+answers, holds and transfers (call events) and lists the channels to reconcile its view with
+Asterisk's (CoreShowChannels, the "reporting" class: read-only); the desk controls its agents' calls (hangup,
 blind transfer, hold through MUTEAUDIO, listening and outbound calls by Originate into a
 dialplan context, the channel list by CoreShowChannels). Neither may run CLI commands, read
 or write configuration, or reach the shell (``system``). The tools user, with every right,
@@ -29,7 +30,7 @@ class Rights:
 class AmiUser(Enum):
     CONTROLLER = Rights(
         read="call",
-        write="originate",
+        write="originate,reporting",
         events=("DialEnd", "Hold", "Unhold", "AttendedTransfer", "OriginateResponse"),
     )
     DESK = Rights(read="call", write="call,reporting,originate", events=("OriginateResponse",))

@@ -6,7 +6,18 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Enum, Float, ForeignKey, Index, Integer, String
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.lines import LINES
@@ -29,6 +40,9 @@ class Disposition(enum.StrEnum):
     CALLBACK = "callback"  # caller left the queue for a callback
     TRANSFERRED = "transferred"
     FALLBACK = "fallback"  # the controller was unreachable; dialplan fallback served it
+    # The controller serving the call was lost mid-call (killed, or Asterisk restarted): the
+    # dialplan took the caller on to the fallback and the resync closed the record.
+    CONTROLLER_LOST = "controller_lost"
     # Outbound calls that were not answered (an answered one is ANSWERED):
     NO_ANSWER = "no_answer"  # the far end rang out
     BUSY = "busy"
@@ -47,6 +61,8 @@ class CallRecord(Base):
     __table_args__ = (
         Index("ix_call_records_line_start", "line", "started_at"),
         Index("ix_call_records_agent_start", "agent_id", "started_at"),
+        # Only the open records: the resync (ivr/resync/) looks for those every few seconds.
+        Index("ix_call_records_open", "started_at", postgresql_where=text("ended_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

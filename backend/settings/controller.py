@@ -4,12 +4,17 @@ its speech."""
 from __future__ import annotations
 
 import ipaddress
+import re
 from pathlib import Path
 
 from pydantic import Field, field_validator
 
 from backend.settings.addresses import CidrList, IPNetwork, cidr_networks
 from backend.settings.base import SettingsGroup
+
+# agi://host:port, the form the dialplan's AGI() takes; a dialplan-special character in a
+# host would change the dialplan line it is written into.
+AGI_URL = re.compile(r"agi://[A-Za-z0-9.\-\[\]:]+:[0-9]{1,5}")
 
 
 class ControllerSettings(SettingsGroup):
@@ -20,6 +25,10 @@ class ControllerSettings(SettingsGroup):
     agi_permit: CidrList = "127.0.0.1/32"
     agi_port: int = Field(default=4573, ge=1, le=65535)
     agi_public_host: str = "127.0.0.1"
+    # Further controllers (comma-separated agi://host:port), tried in order by the dialplan
+    # when the one before is unreachable or its conversation ends without the controller
+    # finishing it (killed, socket closed); after the last, the fallback agents.
+    agi_backup_urls: str = ""
 
     # Speech
     tts_voice: str = "cmn"
@@ -40,6 +49,20 @@ class ControllerSettings(SettingsGroup):
                 "listen on every interface or a public one"
             )
         return value
+
+    @field_validator("agi_backup_urls")
+    @classmethod
+    def _agi_urls(cls, value: str) -> str:
+        urls = [part.strip().rstrip("/") for part in value.split(",") if part.strip()]
+        for url in urls:
+            if not AGI_URL.fullmatch(url):
+                raise ValueError(f"{url!r} is not a FastAGI address such as agi://10.1.0.5:4573")
+        return ",".join(urls)
+
+    @property
+    def agi_backups(self) -> tuple[str, ...]:
+        """The backup controllers' FastAGI addresses, in the order Asterisk tries them."""
+        return tuple(filter(None, self.agi_backup_urls.split(",")))
 
     @property
     def agi_peers(self) -> tuple[IPNetwork, ...]:

@@ -49,8 +49,9 @@ class Dispatcher:
     async def run(self, stop: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()
         await self._store.heartbeat()
-        # Calls this controller held before a restart have no session any more.
-        await self._recover(restarted=True)
+        # Calls this controller held before a restart have no session any more. When only
+        # this loop restarts (under its supervisor), the process's sessions are still live.
+        await self._recover(restarted=not self.ready.is_set())
         self.ready.set()
         next_recovery = loop.time() + self._recover_every
         while not stop.is_set():

@@ -17,6 +17,9 @@ ENV_TIMEOUT = 5.0
 MAX_ENV_LINES = 200
 # Where a call goes when its handler fails: the dialplan's apology and fallback agents.
 FAILURE_CONTEXT = ("incoming", "fallback")
+# Set on the channel when the controller ends the conversation on purpose; see the dialplan's
+# [controllers] (asterisk_conf/extensions.conf).
+FINISHED_VARIABLE = "CC_AGI_DONE"
 
 # Without a setting, only Asterisk on this host may hand calls over.
 LOOPBACK_ONLY = (ipaddress.ip_network("127.0.0.1/32"),)
@@ -112,6 +115,16 @@ class AgiServer:
             writer.close()
             return
         session = AgiSession(reader, writer, env)
+        try:
+            await self._handle(session)
+            # Reached only when this controller let the call go on purpose (not when it is
+            # cancelled at shutdown or killed): the dialplan sends any other end of the
+            # conversation on to the next controller or the fallback agents.
+            await _mark_finished(session)
+        finally:
+            await session.close()
+
+    async def _handle(self, session: AgiSession) -> None:
         handler = self._handlers.get(session.script)
         try:
             if handler is None:
@@ -127,12 +140,17 @@ class AgiServer:
         except Exception:
             session.log.exception("handler for %r failed", session.script)
             await _send_to_fallback(session)
-        finally:
-            await session.close()
 
 
 def _host(peer: object) -> str:
     return str(peer[0]) if isinstance(peer, tuple) and peer else repr(peer)
+
+
+async def _mark_finished(session: AgiSession) -> None:
+    if session.hung_up:
+        return
+    with contextlib.suppress(AgiError):
+        await session.set_variable(FINISHED_VARIABLE, "1")
 
 
 async def _send_to_fallback(session: AgiSession) -> None:

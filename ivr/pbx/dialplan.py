@@ -42,6 +42,21 @@ def line_routes(settings: Settings) -> str:
     )
 
 
+def controllers(settings: Settings) -> str:
+    """[controllers]: CC_SCRIPT handed to each controller in turn, the fallback after the last
+    (asterisk_conf/extensions.conf says why each line is there)."""
+    lines = ["exten => s,1,Set(DIALSTATUS=)"]
+    for url in (settings.agi_url, *settings.agi_backups):
+        lines += [
+            " same => n,Set(CC_AGI_DONE=)",
+            f" same => n,AGI({url}/${{CC_SCRIPT}})",
+            ' same => n,GotoIf($["${CC_AGI_DONE}" = "1" | "${DIALSTATUS}" = "ANSWER"]?finished,1)',
+            ' same => n,ExecIf($["${AGISTATUS}" = "SUCCESS"]?Set(CC_CONTROLLER_LOST=1))',
+        ]
+    lines += [" same => n,Goto(incoming,fallback,1)", "exten => finished,1,Hangup()"]
+    return "\n".join(lines)
+
+
 def test_contexts(settings: Settings) -> str:
     """The test contexts this Asterisk gets (placeholders are not filled in there), or a
     comment saying why there are none."""

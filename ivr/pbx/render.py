@@ -51,6 +51,7 @@ def placeholder_values(settings: Settings) -> dict[str, str]:
         "PHONE_PERMIT": "\n".join(f"permit = {cidr}" for cidr in settings.phone_permit.split(",")),
         "LINE_DIDS": dialplan.line_dids(settings),
         "LINE_ROUTES": dialplan.line_routes(settings),
+        "CONTROLLERS": dialplan.controllers(settings),
         "TEST_CONTEXTS": dialplan.test_contexts(settings),
         **database_values(settings),
         **carrier.placeholder_values(settings),

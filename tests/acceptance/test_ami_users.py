@@ -67,10 +67,13 @@ async def test_the_controller_may_not_control_calls_as_the_desk_does(
     asterisk: AsteriskInstance, settings: Settings
 ) -> None:
     async with logged_in(settings, AmiUser.CONTROLLER) as ami:
+        # It lists the channels (its resync after a reconnect; "reporting" is read-only,
+        # Getvar included), and changes none of them.
+        assert all(c["Event"] == "CoreShowChannel" for c in await ami.channels())
         for action, fields in (
-            ("CoreShowChannels", {}),
             ("Hangup", {"Channel": "PJSIP/8001-00000001"}),
-            ("Getvar", {"Variable": "PJSIP_DIAL_CONTACTS(8001)"}),
+            ("Redirect", {"Channel": "PJSIP/8001-00000001", "Context": "x", "Exten": "s"}),
+            ("Setvar", {"Channel": "PJSIP/8001-00000001", "Variable": "X", "Value": "1"}),
         ):
             assert "Permission denied" in await refusal(ami, action, **fields)
 

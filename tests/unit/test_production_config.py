@@ -158,6 +158,7 @@ def test_the_deployed_ami_has_a_least_privileged_user_each_for_controller_and_de
     # Each from its own container's fixed address on the compose network (docker/compose.yaml).
     assert controller["permit"] == ["172.30.57.10/32"] and desk["permit"] == ["172.30.57.11/32"]
     assert (
-        controller["write"] == ["originate"] and "Event: (DialEnd|" in controller["eventfilter"][0]
+        controller["write"] == ["originate,reporting"]
+        and "Event: (DialEnd|" in controller["eventfilter"][0]
     )
     assert desk["eventfilter"] == ["^Event: (OriginateResponse)[[:space:]]"]

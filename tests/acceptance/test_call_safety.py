@@ -1,0 +1,282 @@
+"""Calls survive their controller and Asterisk (issue 19), faults injected for real on a
+stack of the module's own: `callcenter controller` killed with SIGKILL mid-call, and Asterisk
+restarted under bridged calls. Both tests share one stack (one Asterisk, one controller
+process, restarted as a supervisor would)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+from redis.asyncio import Redis
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.acd.model import CallStatus
+from backend.acd.states import AgentState
+from backend.models.calls import CallRecord, Disposition, Recording, RecordingStatus
+from backend.models.users import Role
+from backend.personal_data import PersonalDataCipher, normalize_number
+from backend.settings import Settings
+from backend.speech.tts import prompt_seconds
+from ivr.pbx.instance import AsteriskInstance
+from ivr.pbx.simulated import carrier_channel, simulated_call
+from tests.call_safety_support import (
+    FALLBACK_AGENT,
+    FaultStack,
+    fault_stack,
+    fault_stack_environment,
+)
+from tests.conftest import DID_114
+from tests.desk_support import ensure_skill, make_user
+
+pytestmark = pytest.mark.asterisk
+
+SKILL = "booking"  # key 1 of the 114 flow
+FLOW_SKILLS = {
+    "booking": "114",
+    "general": "114",
+    "policy": "hotline",
+    "complaint": "hotline",
+    "insurance_card": "hotline",
+    "reimbursement": "hotline",
+}
+TALK = 20  # seconds each agent talks before hanging up: long after the controller is killed
+
+
+@pytest.fixture(scope="module")
+async def stack(
+    asterisk: AsteriskInstance,  # the shared root is built
+    settings: Settings,
+    database_url: str,
+    session_factory: sessionmaker[Session],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[FaultStack]:
+    for skill, line in FLOW_SKILLS.items():  # the controller refuses flows without them
+        ensure_skill(session_factory, skill, line)
+    state = tmp_path_factory.mktemp("safety")
+    name = f"safety-{uuid.uuid4().hex[:6]}"
+    env = fault_stack_environment(database_url, state, name, settings)
+    redis = Redis.from_url(settings.redis_url, decode_responses=True)
+    built = await fault_stack(env, state / "controller.log", session_factory, redis)
+    built.watch("UserEvent")
+    built.watch("DialEnd")
+    built.start_controller()
+    await built.serving()
+    try:
+        yield built
+    finally:
+        built.stop_controller()
+        built.ami.close()
+        await asyncio.to_thread(built.asterisk.stop)
+        async for key in redis.scan_iter(f"{name}*"):
+            await redis.delete(key)
+        await redis.aclose()
+
+
+class Callers:
+    """Simulated callers of 114, each with a number of its own."""
+
+    def __init__(self, stack: FaultStack) -> None:
+        self._stack = stack
+        self.started: dict[str, float] = {}
+
+    async def call(self, *, key: str = "", hold: float = 60) -> str:
+        """A call; with ``key``, pressed once the welcome has played and again every 2 s for
+        a while (the queue ignores it), so a prompt that starts late still hears it."""
+        number = f"139{uuid.uuid4().int % 10**8:08d}"
+        welcome = await asyncio.to_thread(prompt_seconds, self._stack.settings, "114", "welcome")
+        self.started[number] = time.time()
+        await simulated_call(
+            self._stack.ami,
+            carrier_channel(DID_114),
+            caller_id=number,
+            dtmf=(key + "wwww") * 8 if key else "",
+            delay=welcome + 1.5,
+            hold=hold,
+        )
+        return number
+
+
+@pytest.fixture(scope="module")
+def agents(session_factory: sessionmaker[Session]) -> list[int]:
+    """The module's two agents (both tests': no agent of one test is left to take the
+    other's calls)."""
+    ids = [make_user(session_factory, Role.AGENT).agent_id for _ in range(2)]
+    return [i for i in ids if i is not None]
+
+
+async def until(check: Callable[[], object], timeout: float, what: str, stack: FaultStack) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await _truthy(check()):
+        if loop.time() > deadline:
+            raise AssertionError(f"{what} did not happen in {timeout:g} s\n{stack.log_tail()}")
+        await asyncio.sleep(0.3)
+
+
+async def _truthy(value: object) -> bool:
+    if asyncio.iscoroutine(value):
+        value = await value
+    return bool(value)
+
+
+def records_of(
+    factory: sessionmaker[Session], settings: Settings, numbers: list[str]
+) -> dict[str, CallRecord]:
+    cipher = PersonalDataCipher.of(settings)
+    hashes = {cipher.lookup_hash(normalize_number(n)): n for n in numbers}
+    with factory() as db:
+        rows = db.scalars(select(CallRecord).where(CallRecord.caller_hash.in_(hashes)))
+        return {hashes[r.caller_hash]: r for r in rows}
+
+
+def recordings_of(factory: sessionmaker[Session], call_ids: list[str]) -> dict[str, Recording]:
+    with factory() as db:
+        rows = db.scalars(select(Recording).where(Recording.call_id.in_(call_ids)))
+        return {r.call_id: r for r in rows}
+
+
+async def states(stack: FaultStack, agent_ids: list[int]) -> list[AgentState]:
+    views = [await stack.store.agent(a) for a in agent_ids]
+    return [v.status.state for v in views if v is not None]
+
+
+async def all_on_call(stack: FaultStack, agent_ids: list[int]) -> bool:
+    return await states(stack, agent_ids) == [AgentState.ON_CALL] * len(agent_ids)
+
+
+async def test_a_killed_controller_sends_its_callers_to_the_fallback_and_cuts_no_talk(
+    stack: FaultStack, session_factory: sessionmaker[Session], agents: list[int]
+) -> None:
+    for agent_id in agents:
+        await stack.add_agent(agent_id, SKILL, talk=TALK)
+    callers = Callers(stack)
+    talking = [await callers.call(key="1") for _ in range(2)]
+    await until(lambda: all_on_call(stack, agents), 40, "both agents on call", stack)
+    queued = [await callers.call(key="1") for _ in range(5)]
+    in_menu = [await callers.call() for _ in range(5)]
+    waiting = lambda: stack.store.waiting_calls(SKILL)  # noqa: E731
+
+    async def five_waiting() -> bool:
+        return len([c for c in await waiting() if c.status == CallStatus.WAITING]) == 5
+
+    await until(five_waiting, 40, "five callers waiting in the queue", stack)
+    await until(
+        lambda: len(records_of(session_factory, stack.settings, in_menu)) == 5,
+        20,
+        "the menu callers' calls opened",
+        stack,
+    )
+
+    stack.kill_controller()
+    killed_at = time.time()
+
+    # Every caller in the menu or the queue reaches the fallback agents, told why.
+    def fallbacks() -> set[str]:
+        return {
+            e.get("CallerIDNum", "")
+            for e in stack.seen(lambda e: e.get("UserEvent") == "CallFallback")
+            if e.get("Reason") == "controller-lost"
+        }
+
+    def served_by_fallback_agents() -> set[str]:
+        dials = stack.seen(
+            lambda e: e.get("DestChannel", "").startswith(FALLBACK_AGENT)
+            and e.get("DialStatus") == "ANSWER"
+        )
+        return {e.get("CallerIDNum", "") for e in dials}
+
+    await until(lambda: fallbacks() >= set(queued + in_menu), 40, "ten fallbacks", stack)
+    await until(
+        lambda: served_by_fallback_agents() >= set(queued + in_menu),
+        30,
+        "the fallback agents answering the ten",
+        stack,
+    )
+    assert fallbacks().isdisjoint(talking)
+    assert served_by_fallback_agents().isdisjoint(talking)
+
+    # The controller comes back (as its supervisor would start it): its resync closes what
+    # the killed one left open, once each call is over.
+    stack.start_controller()
+    await stack.serving()
+    everyone = talking + queued + in_menu
+
+    def all_closed() -> bool:
+        records = records_of(session_factory, stack.settings, everyone)
+        return len(records) == 12 and all(r.ended_at is not None for r in records.values())
+
+    await until(all_closed, TALK + 40, "every record closed", stack)
+    records = records_of(session_factory, stack.settings, everyone)
+    for number in queued + in_menu:
+        assert records[number].disposition == Disposition.CONTROLLER_LOST, number
+    for number in talking:
+        assert records[number].disposition == Disposition.ANSWERED, number
+        assert records[number].agent_id in agents
+    assert await states(stack, agents) != [] and AgentState.ON_CALL not in await states(
+        stack, agents
+    )
+
+    # Every call is on file from its first second to its end: the talks went on long after
+    # the kill (bridged calls are never cut), and the fallback callers' too.
+    ids = {n: records[n].call_id for n in everyone}
+
+    def recordings_complete() -> bool:
+        found = recordings_of(session_factory, list(ids.values()))
+        return len(found) == 12 and all(
+            r.status == RecordingStatus.COMPLETE for r in found.values()
+        )
+
+    await until(recordings_complete, 30, "every recording complete", stack)
+    found = recordings_of(session_factory, list(ids.values()))
+    for number in talking:
+        # Recorded to the agent's hang-up, TALK s after he answered: well after the kill.
+        answered_at = records[number].answered_at
+        assert answered_at is not None and answered_at.timestamp() < killed_at
+        lasted = callers.started[number] + found[ids[number]].duration_seconds
+        assert lasted > answered_at.timestamp() + TALK - 2 > killed_at, number
+
+
+async def test_after_asterisk_restarts_no_agent_is_stuck_and_new_calls_route(
+    stack: FaultStack, session_factory: sessionmaker[Session], agents: list[int]
+) -> None:
+    for agent_id in agents:
+        await stack.add_agent(agent_id, SKILL, talk=60)
+    callers = Callers(stack)
+    talking = [await callers.call(key="1", hold=90) for _ in range(2)]
+    await until(lambda: all_on_call(stack, agents), 40, "both agents on call", stack)
+    await asyncio.to_thread(stack.asterisk.stop)
+    await asyncio.to_thread(stack.asterisk.start)
+    await stack.ami.wait_connected(30)
+
+    async def nobody_on_call() -> bool:
+        return not {AgentState.ON_CALL, AgentState.ON_HOLD} & set(await states(stack, agents))
+
+    await until(nobody_on_call, 30, "the agents released", stack)
+
+    def closed() -> bool:
+        records = records_of(session_factory, stack.settings, talking)
+        return len(records) == 2 and all(r.ended_at is not None for r in records.values())
+
+    await until(closed, 30, "the lost calls' records closed", stack)
+
+    # A new call routes as usual, to one of the agents, ready again after their wrap-up.
+    for agent_id in agents:
+        await stack.add_agent(agent_id, SKILL, talk=2)
+    number = await callers.call(key="1", hold=30)
+
+    def answered() -> list[dict[str, str]]:
+        return stack.seen(
+            lambda e: (
+                e.get("CallerIDNum") == number
+                and e.get("DialStatus") == "ANSWER"
+                and "@sim-agent" in e.get("DestChannel", "")
+                and not e.get("DestChannel", "").startswith(FALLBACK_AGENT)
+            )
+        )
+
+    await until(answered, 40, "the new call answered by an agent", stack)
