@@ -3,7 +3,8 @@ restarts it with a back-off when it raises (or returns before its process stops)
 and counts it.
 
 Every long-lived loop of a process (the controller's dispatcher, agent-history writer,
-resync, outbound feeder) runs under one. A loop keeps its own retries for the failures it
+resync, outbound feeder) runs under one, and its AMI event handlers (the answer watch) are
+guarded by it: a failure is logged and counted, the next event handled afresh. A loop keeps its own retries for the failures it
 expects; the supervisor is for the ones it does not (a PostgreSQL error in a loop that only
 expected Redis ones used to end it for the process's lifetime, and nobody noticed).
 
@@ -28,6 +29,7 @@ from pathlib import Path
 log = logging.getLogger("backend.supervision")
 
 Loop = Callable[[], Awaitable[None]]
+Handler = Callable[[dict[str, str]], Awaitable[None] | None]
 
 
 @dataclass
@@ -64,6 +66,24 @@ class Supervisor:
         task = asyncio.create_task(self._keep(name, loop, stop), name=f"{self.process}/{name}")
         self._tasks.append(task)
         return task
+
+    def guarded(self, name: str, handler: Handler) -> Handler:
+        """An event handler (an AMI event's) whose failure is logged and counted as a
+        restart: it has no loop of its own, the next event runs it afresh."""
+        health = self._health.setdefault(name, TaskHealth(running=True))
+
+        async def guard(event: dict[str, str]) -> None:
+            try:
+                result = handler(event)
+                if result is not None:
+                    await result
+            except Exception as exc:
+                health.restarts += 1
+                health.last_error = f"{type(exc).__name__}: {exc}"[:300]
+                health.last_failure_at = time.time()
+                log.exception("%s: handler %s failed (#%d)", self.process, name, health.restarts)
+
+        return guard
 
     def health(self) -> dict[str, TaskHealth]:
         return dict(self._health)
@@ -117,6 +137,17 @@ def read_health(state_dir: Path, process: str) -> dict[str, dict[str, object]] |
     except (OSError, ValueError):
         return None
     return data.get("loops") if isinstance(data, dict) else None
+
+
+def health_lines(loops: dict[str, dict[str, object]] | None) -> list[str]:
+    """One line per loop for ``callcenter status``: its restarts and its last error."""
+    lines = []
+    for name, health in sorted((loops or {}).items()):
+        line = f"loop {name}: {health.get('restarts', 0)} restarts"
+        if health.get("last_error"):
+            line += f" (last: {health['last_error']})"
+        lines.append(line)
+    return lines
 
 
 class HealthFile:

@@ -176,16 +176,16 @@ def disk_watch(settings: Settings, session_factory: sessionmaker[Session]) -> Di
 
 
 def supervise_loops(
+    supervisor: Supervisor,
     settings: Settings,
     acd: AcdService,
     outbound: OutboundService,
     resync: Reconciler,
     watch: DiskWatch,
     stop: asyncio.Event,
-) -> Supervisor:
+) -> None:
     """The controller's background loops, each restarted when it fails; their health in
     <CC_STATE_DIR>/health/controller.json (``callcenter status``)."""
-    supervisor = Supervisor("controller")
     supervisor.start("dispatcher", lambda: acd.dispatcher.run(stop), stop)
     supervisor.start("agent-history", lambda: acd.history.run(stop), stop)
     supervisor.start("outbound-feeder", lambda: outbound.feeder.run(stop), stop)
@@ -193,7 +193,6 @@ def supervise_loops(
     supervisor.start("disk-watch", lambda: watch.run(stop), stop)
     health = HealthFile(supervisor, settings.state_dir)
     supervisor.start("health", lambda: health.run(stop), stop)
-    return supervisor
 
 
 def stop_on_signals() -> asyncio.Event:
@@ -216,6 +215,7 @@ async def run_controller(settings: Settings) -> None:
     renderer = TtsRenderer(settings)
     recordings = RecordingIndex(session_factory, settings)
     tasks = SqlCallbackTasks(session_factory, settings, recordings)
+    supervisor = Supervisor("controller")
     acd = build_acd(
         settings,
         redis,
@@ -227,6 +227,7 @@ async def run_controller(settings: Settings) -> None:
         callback_dial_template=settings.callback_dial_template,
         caller_ids=settings.caller_id,
         callback_observer=tasks,
+        supervisor=supervisor,
     )
     controller = build_controller(
         settings, session_factory, acd.queue, renderer=renderer, callbacks=acd.callback_gate
@@ -240,8 +241,8 @@ async def run_controller(settings: Settings) -> None:
     stop = stop_on_signals()
     resync = Reconciler(ami, acd.store, SqlOpenCalls(session_factory, recordings))
     ami.on_resync(resync.resynced)
-    loops = supervise_loops(
-        settings, acd, outbound, resync, disk_watch(settings, session_factory), stop
+    supervise_loops(
+        supervisor, settings, acd, outbound, resync, disk_watch(settings, session_factory), stop
     )
     await acd.dispatcher.ready.wait()  # earlier calls released before new ones come in
     await server.start()
@@ -253,7 +254,7 @@ async def run_controller(settings: Settings) -> None:
     )
     await stop.wait()
     await server.stop()
-    await loops.wait()
+    await supervisor.wait()
     await controller.lifecycle.drain()
     ami.close()
     await redis.aclose()  # type: ignore[attr-defined]

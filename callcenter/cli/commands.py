@@ -21,6 +21,7 @@ from backend.db_roles import apply_grants, roles_exist
 from backend.errors import ConfigError
 from backend.migrate import upgrade
 from backend.settings import Settings, port_is_free
+from backend.supervision import health_lines, read_health
 from callcenter.cli.audit_commands import cmd_audit, cmd_db_roles
 from callcenter.cli.processes import ProcessTable, ServiceSpec, python_command
 
@@ -233,6 +234,9 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
     for name in STACK:
         pid = table.pid(name)
         print(f"{name:<11} {'running pid ' + str(pid) if pid else 'stopped'}")
+        if pid:
+            for line in health_lines(read_health(settings.state_dir, name)):
+                print(f"{'':<11} {line}")
     if settings.asterisk_builtin:
         status = _asterisk(settings).status()
         print(

@@ -24,6 +24,10 @@ from backend.errors import CallCenterError
 log = logging.getLogger("ivr.acd")
 
 
+EventHandler = Callable[[dict[str, str]], Awaitable[None] | None]
+Guard = Callable[[str, EventHandler], EventHandler]
+
+
 class EventSource(Protocol):
     def subscribe(
         self, pattern: str, callback: Callable[[dict[str, str]], Awaitable[None] | None]
@@ -63,11 +67,17 @@ class AnswerWatch:
         self._waiting: dict[str, asyncio.Future[Answered]] = {}
         self._held: dict[str, _Held] = {}
 
-    def attach(self, events: EventSource) -> None:
-        events.subscribe("DialEnd", self.on_dial_end)
-        events.subscribe("Hold", self.on_hold)
-        events.subscribe("Unhold", self.on_unhold)
-        events.subscribe("AttendedTransfer", self.on_attended_transfer)
+    def attach(self, events: EventSource, guard: Guard | None = None) -> None:
+        """Follow ``events``; ``guard`` (a supervisor's) wraps each handler so that its
+        failures are logged and counted in the process's health."""
+        handlers: dict[str, EventHandler] = {
+            "DialEnd": self.on_dial_end,
+            "Hold": self.on_hold,
+            "Unhold": self.on_unhold,
+            "AttendedTransfer": self.on_attended_transfer,
+        }
+        for event, handler in handlers.items():
+            events.subscribe(event, guard(f"answers.{event}", handler) if guard else handler)
 
     def expect(self, channel: str) -> asyncio.Future[Answered]:
         """A future set when the next Dial from ``channel`` is answered."""

@@ -20,6 +20,7 @@ from backend.acd.policy import SkillConfig
 from backend.acd.store import AcdStore
 from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
+from backend.supervision import Supervisor
 from backend.telephony.callback_bookings import CallbackBookings, CallbackNotices
 from backend.telephony.callback_gate import CallbackGate
 from ivr.acd.answers import AnswerWatch, EventSource
@@ -77,17 +78,19 @@ def build_acd(
     callback_observer: CallbackObserver | None = None,
     queue_settings: QueueSettings | None = None,
     callback_notices: CallbackNotices | None = None,
+    supervisor: Supervisor | None = None,
 ) -> AcdService:
     """``redis`` must decode responses; ``controller_id`` must be stable across restarts of
     the same controller (its earlier calls are released when it starts again).
     ``caller_ids``: the number each line presents on callbacks; ``callback_observer`` hears
     of every callback attempt besides the call record (the callback tasks' work orders);
-    ``callback_notices`` hears of every callback window booked (SMS)."""
+    ``callback_notices`` hears of every callback window booked (SMS); ``supervisor``
+    counts the answer watch's failed event handlers in the health."""
     store = AcdStore(redis, settings.desk_redis_prefix, skills, controller_id=controller_id)
     gate = CallbackGate.from_settings(settings, session_factory)
     bookings = CallbackBookings.from_settings(settings, session_factory, notices=callback_notices)
     answers = AnswerWatch(store)
-    answers.attach(ami)
+    answers.attach(ami, supervisor.guarded if supervisor else None)
     records = SqlQueueRecorder(
         session_factory, wrapup_seconds={s.code: s.wrapup_seconds for s in skills}
     )

@@ -22,6 +22,7 @@ from backend.models.users import Role
 from backend.personal_data import PersonalDataCipher, normalize_number
 from backend.settings import Settings
 from backend.speech.tts import prompt_seconds
+from backend.supervision import read_health
 from ivr.pbx.instance import AsteriskInstance
 from ivr.pbx.simulated import carrier_channel, simulated_call
 from tests.call_safety_support import (
@@ -185,8 +186,10 @@ async def test_a_killed_controller_sends_its_callers_to_the_fallback_and_cuts_no
 
     def served_by_fallback_agents() -> set[str]:
         dials = stack.seen(
-            lambda e: e.get("DestChannel", "").startswith(FALLBACK_AGENT)
-            and e.get("DialStatus") == "ANSWER"
+            lambda e: (
+                e.get("DestChannel", "").startswith(FALLBACK_AGENT)
+                and e.get("DialStatus") == "ANSWER"
+            )
         )
         return {e.get("CallerIDNum", "") for e in dials}
 
@@ -211,6 +214,9 @@ async def test_a_killed_controller_sends_its_callers_to_the_fallback_and_cuts_no
         return len(records) == 12 and all(r.ended_at is not None for r in records.values())
 
     await until(all_closed, TALK + 40, "every record closed", stack)
+    # The restarted controller's loops run supervised, their health where `status` reads it.
+    loops = read_health(stack.settings.state_dir, "controller") or {}
+    assert {"dispatcher", "agent-history", "resync", "answers.DialEnd"} <= set(loops)
     records = records_of(session_factory, stack.settings, everyone)
     for number in queued + in_menu:
         assert records[number].disposition == Disposition.CONTROLLER_LOST, number
