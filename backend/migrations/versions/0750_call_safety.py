@@ -6,7 +6,7 @@ this index, so the look-up stays small however many calls the table holds. The d
 ``CONTROLLER_LOST`` needs no change: the column is a plain string (native_enum=False).
 
 Revision ID: 0750_call_safety
-Revises: 0601_totp_secret_enc
+Revises: 0770_disk_watch
 Create Date: 2026-12-03 13:00:00
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 
 revision = "0750_call_safety"
-down_revision = "0601_totp_secret_enc"
+down_revision = "0770_disk_watch"
 branch_labels = None
 depends_on = None
 
