@@ -32,7 +32,10 @@ def test_both_lines_and_the_fallback_are_in_the_dialplan(asterisk: AsteriskInsta
     incoming = asterisk.cli("dialplan show incoming")
     for extension in (f"'{DID_114}'", f"'{DID_HOTLINE}'", "'call'", "'fallback'"):
         assert extension in incoming
-    assert "Gosub(record-call" in incoming and "AGI(" in incoming
+    assert "Gosub(record-call" in incoming and "Goto(controllers,s,1)" in incoming
+    # The call goes to the controller, then on to the fallback if it is lost (call safety).
+    controllers = asterisk.cli("dialplan show controllers")
+    assert "AGI(" in controllers and "Goto(incoming,fallback,1)" in controllers
     # Every call is recorded unless the disk watch paused recordings (recordings/pause.py).
     recording = asterisk.cli("dialplan show record-call")
     assert "MixMonitor" in recording and "STAT(e," in recording
