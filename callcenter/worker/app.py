@@ -8,6 +8,10 @@ every app built later in the process, with the first app's collaborators.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
+import redis
 from celery import Celery
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -15,6 +19,7 @@ from backend.settings import Settings
 from backend.worker_resources import WorkerResources
 from callcenter.worker.audit_tasks import register_audit_tasks
 from callcenter.worker.booking_tasks import register_booking_tasks
+from callcenter.worker.catch_up import LastRuns, install_catch_up
 from callcenter.worker.recording_tasks import register_recording_tasks
 from callcenter.worker.sms_tasks import register_sms_tasks
 from callcenter.worker.workorder_tasks import register_workorder_tasks
@@ -35,9 +40,11 @@ def create_celery(
     *,
     session_factory: sessionmaker[Session] | None = None,
     key_prefix: str = "",
+    now: Callable[[], float] = time.time,
 ) -> Celery:
     """The Celery app on the Redis broker; ``key_prefix`` keeps every Redis key of it apart
-    (tests run beside each other on one Redis)."""
+    (tests run beside each other on one Redis); ``now`` is the clock the missed runs of the
+    periodic jobs are counted by (``catch_up``)."""
     app = Celery(
         "callcenter", broker=settings.redis_url, backend=settings.redis_url, set_as_current=False
     )
@@ -58,4 +65,9 @@ def create_celery(
         beat_schedule={},
     )
     register_tasks(app, WorkerResources(settings, session_factory))
+    runs = LastRuns(
+        redis.Redis.from_url(settings.redis_url, decode_responses=True),
+        f"{key_prefix}{settings.desk_redis_prefix}",
+    )
+    install_catch_up(app, runs, now)
     return app
