@@ -20,7 +20,7 @@ from backend.lines import is_line
 from backend.localtime import zone
 from backend.models.agents import Agent
 from backend.models.workforce import Roster
-from backend.workforce import availability, rosters
+from backend.workforce import availability, rosters, shift_templates
 from backend.workforce.rosters import DayEdit, RosterRefused
 from backend.workforce.rules import RestRules
 from backend.workforce.templates import local_day
@@ -54,6 +54,18 @@ class DayOffIn(BaseModel):
     agent_id: int = Field(ge=1, le=2**31 - 1)
     day: date
     reason: str = Field("", max_length=64)
+
+
+class TemplateIn(BaseModel):
+    name: str = Field(min_length=1, max_length=64)
+    kind: str = Field(description="day、night、weekend 或 holiday")
+    start: str = Field(pattern=r"^\d{2}:\d{2}$", description="当地开始时间，如 08:00")
+    minutes: int = Field(ge=30, le=960)
+    active: bool = True
+
+
+class TemplateOut(TemplateIn):
+    code: str
 
 
 class HalfHourOut(BaseModel):
@@ -216,4 +228,27 @@ def clear_day_off(
     who: RosterEditor,
 ) -> None:
     availability.clear_day_off(session, agent_id, day, who.actor, datetime.now(UTC))
+    session.commit()
+
+
+@router.get("/api/shift-templates", summary="班次模板")
+def list_templates(session: SessionDep, who: RosterEditor) -> list[TemplateOut]:
+    return [
+        TemplateOut(code=t.code, name=t.name, kind=t.kind, start=f"{t.start_time:%H:%M}",
+                    minutes=t.minutes, active=t.active)
+        for t in shift_templates.all_templates(session)
+    ]  # fmt: skip
+
+
+@router.put("/api/shift-templates/{code}", status_code=204, summary="新增或修改班次模板")
+def save_template(
+    code: Annotated[str, Path(min_length=1, max_length=32)],
+    body: TemplateIn,
+    session: SessionDep,
+    who: RosterEditor,
+) -> None:
+    template = shift_templates.checked_template(
+        code, body.name, body.kind, body.start, body.minutes
+    )
+    shift_templates.save_template(session, template, body.active, who.actor, datetime.now(UTC))
     session.commit()

@@ -19,6 +19,33 @@ async function loadList() {
     `<td>${r.first_day} 至 ${r.last_day}</td><td>${STATUS[r.status] || desk.esc(r.status)}</td><td>${r.agent_hours}</td></tr>`).join("");
 }
 
+async function loadTemplates() {
+  const rows = await desk.api("GET", "/api/shift-templates");
+  const kinds = ["day", "night", "weekend", "holiday"];
+  const row = t => `<tr data-code="${desk.esc(t.code)}"><td>${t.code ? desk.esc(t.code) : '<input name="code" size="8">'}</td>` +
+    `<td><input name="name" size="8" value="${desk.esc(t.name)}"></td>` +
+    `<td><select name="kind">${kinds.map(k => `<option${k === t.kind ? " selected" : ""}>${k}</option>`).join("")}</select></td>` +
+    `<td><input name="start" size="5" value="${desk.esc(t.start)}"></td><td><input name="minutes" type="number" min="30" max="960" step="30" value="${t.minutes}"></td>` +
+    `<td><input name="active" type="checkbox"${t.active ? " checked" : ""}></td><td><button type="button" class="save-template">保存</button></td></tr>`;
+  const blank = { code: "", name: "", kind: "day", start: "08:00", minutes: 480, active: true };
+  $("template-list").tBodies[0].innerHTML = rows.map(row).join("") + row(blank);
+}
+
+async function saveTemplate(tr) {
+  const field = name => tr.querySelector(`[name=${name}]`);
+  const code = tr.dataset.code || field("code").value.trim();
+  $("template-error").textContent = code ? "" : "请填写班次代码";
+  if (!code) return;
+  try {
+    await desk.api("PUT", `/api/shift-templates/${encodeURIComponent(code)}`, {
+      name: field("name").value.trim(), kind: field("kind").value, start: field("start").value.trim(),
+      minutes: Number(field("minutes").value), active: field("active").checked,
+    });
+    desk.toast("班次模板已保存");
+    await loadTemplates();
+  } catch (err) { $("template-error").textContent = err.message; }
+}
+
 function renderScore(r) {
   $("roster-sl").textContent = pct(r.service_level);
   $("roster-short").textContent = r.short_half_hours;
@@ -114,6 +141,11 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   $("off-set").addEventListener("click", () => dayOff("PUT"));
   $("off-clear").addEventListener("click", () => dayOff("DELETE"));
+  $("template-list").addEventListener("click", ev => {
+    const button = ev.target.closest(".save-template");
+    if (button) saveTemplate(button.closest("tr"));
+  });
+  loadTemplates().catch(err => desk.toast(err.message));
   loadList().catch(err => desk.toast(err.message));
   if (location.hash.length > 1) open(location.hash.slice(1)).catch(err => desk.toast(err.message));
 });

@@ -106,3 +106,23 @@ def test_a_day_off_keeps_the_agent_off_the_roster_until_cleared(
     assert gone.status_code == 204
     placed = desk_client.put(f"/api/rosters/{roster_id}/days", json=day)
     assert placed.status_code == 200 and placed.json()["agent_hours"] == 9
+
+
+def test_team_leaders_add_change_and_retire_shift_templates(
+    desk_client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    login(desk_client, make_user(session_factory, Role.SUPERVISOR, team="排班模板"))
+    code = f"e{uuid.uuid4().hex[:6]}"
+    early = {"name": "早班", "kind": "day", "start": "06:00", "minutes": 360}
+    assert desk_client.put(f"/api/shift-templates/{code}", json=early).status_code == 204
+    wrong_kind = desk_client.put(f"/api/shift-templates/{code}", json={**early, "kind": "x"})
+    assert wrong_kind.status_code == 422 and "班次类型" in wrong_kind.json()["message"]
+    odd_start = desk_client.put(f"/api/shift-templates/{code}", json={**early, "start": "06:10"})
+    assert odd_start.status_code == 422 and "半点" in odd_start.json()["message"]
+    retired = {**early, "minutes": 420, "active": False}
+    assert desk_client.put(f"/api/shift-templates/{code}", json=retired).status_code == 204
+    listed = {t["code"]: t for t in desk_client.get("/api/shift-templates").json()}
+    assert listed[code] == {"code": code, **retired}
+    assert {"day", "night", "weekend", "holiday"} <= set(listed)
+    with session_factory() as db:
+        assert code not in rosters.active_templates(db)  # offered neither to solver nor edits
