@@ -49,6 +49,7 @@ from ivr.outbound.route import OUTBOUND_SCRIPT
 from ivr.outbound.service import OutboundService, build_outbound, check_callback_skills
 from ivr.resync.reconciler import Reconciler
 from ivr.resync.records import SqlOpenCalls
+from ivr.resync.sessions import SessionRegistry
 from ivr.speech.asr import VoskRecognizer
 from ivr.transfer import TRANSFER_SCRIPT, TransferHandler
 from recordings.index import RecordingIndex
@@ -155,16 +156,19 @@ def agi_server(
     acd: AcdService,
     transfer: TransferHandler,
     outbound: OutboundService,
+    sessions: SessionRegistry | None = None,
 ) -> AgiServer:
     """The FastAGI server with every script the controller answers: each line's flow, the
-    ACD's routes, transfers and outbound calls."""
+    ACD's routes, transfers and outbound calls; ``sessions`` hears of every conversation."""
     routes: dict[str, Handler] = {
         **controller.handlers(),
         **acd.agi_routes(),
         TRANSFER_SCRIPT: transfer,
         OUTBOUND_SCRIPT: outbound.route,
     }
-    return AgiServer(routes, settings.agi_bind, settings.agi_port, permit=settings.agi_peers)
+    return AgiServer(
+        routes, settings.agi_bind, settings.agi_port, permit=settings.agi_peers, sessions=sessions
+    )
 
 
 def disk_watch(settings: Settings, session_factory: sessionmaker[Session]) -> DiskWatch:
@@ -237,9 +241,11 @@ async def run_controller(settings: Settings) -> None:
     outbound = build_outbound(
         settings, session_factory, redis, acd, tasks, controller.lifecycle, renderer
     )
-    server = agi_server(settings, controller, acd, transfer, outbound)
+    sessions = SessionRegistry(redis, acd.store)
+    await sessions.clear()  # the conversations of this controller's previous run are gone
+    server = agi_server(settings, controller, acd, transfer, outbound, sessions)
     stop = stop_on_signals()
-    resync = Reconciler(ami, acd.store, SqlOpenCalls(session_factory, recordings))
+    resync = Reconciler(ami, acd.store, SqlOpenCalls(session_factory, recordings), sessions)
     ami.on_resync(resync.resynced)
     supervise_loops(
         supervisor, settings, acd, outbound, resync, disk_watch(settings, session_factory), stop

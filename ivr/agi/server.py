@@ -7,12 +7,22 @@ import contextlib
 import ipaddress
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol
 
 from ivr.agi.errors import AgiError, CallHungUp
 from ivr.agi.protocol import parse_environment
 from ivr.agi.session import AgiSession
 
 Handler = Callable[[AgiSession], Awaitable[None]]
+
+
+class SessionHooks(Protocol):
+    """Told of every conversation's call as it opens and closes (``ivr/resync/sessions.py``)."""
+
+    async def opened(self, call_id: str) -> None: ...
+    async def closed(self, call_id: str) -> None: ...
+
+
 ENV_TIMEOUT = 5.0
 MAX_ENV_LINES = 200
 # Where a call goes when its handler fails: the dialplan's apology and fallback agents.
@@ -54,8 +64,10 @@ class AgiServer:
         port: int,
         *,
         permit: Sequence[Network] = LOOPBACK_ONLY,
+        sessions: SessionHooks | None = None,
     ) -> None:
         self._handlers = dict(handlers)
+        self._sessions = sessions
         self.host = host
         self.port = port
         self._permit = tuple(permit)
@@ -115,6 +127,8 @@ class AgiServer:
             writer.close()
             return
         session = AgiSession(reader, writer, env)
+        if self._sessions is not None:
+            await self._sessions.opened(session.linked_id)
         try:
             await self._handle(session)
             # Reached only when this controller let the call go on purpose (not when it is
@@ -123,6 +137,8 @@ class AgiServer:
             await _mark_finished(session)
         finally:
             await session.close()
+            if self._sessions is not None:
+                await self._sessions.closed(session.linked_id)
 
     async def _handle(self, session: AgiSession) -> None:
         handler = self._handlers.get(session.script)

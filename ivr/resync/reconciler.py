@@ -7,8 +7,9 @@ Asterisk's list of channels (``CoreShowChannels``: each names its call and its b
 
 - releases agents shown on a call of which no channel is left (``agents.py``);
 - marks the records of callers the dialplan took to the fallback ``controller_lost``;
-- closes records whose call has had no channel for ``grace_seconds`` (answered when the ACD
-  knows an agent took it) and completes their recordings (``records.py``).
+- closes records whose call has had no channel for ``grace_seconds`` and no live
+  controller's conversation (``sessions.py``) — answered when the ACD knows an agent took
+  it — and completes their recordings (``records.py``).
 
 Rounds run when the controller starts, after every AMI login (``AmiClient.on_resync``) and
 every ``every_seconds``. Several controllers may run them at once: every change is
@@ -29,9 +30,13 @@ from backend.acd.model import CallStatus
 from backend.acd.store import AcdStore
 from ivr.resync.agents import SETTLE_SECONDS, release_stale_agents
 from ivr.resync.records import Answer, SqlOpenCalls
+from ivr.resync.sessions import SessionRegistry
 from ivr.resync.view import AsteriskView, ChannelLister, asterisk_view
 
 log = logging.getLogger("ivr.resync")
+
+# A controller whose heartbeat is older is gone, as the dispatcher's recovery counts it.
+LIVE_AFTER_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,7 @@ class Reconciler:
         ami: ChannelLister,
         store: AcdStore,
         records: SqlOpenCalls,
+        sessions: SessionRegistry,
         *,
         every_seconds: float = 5.0,
         grace_seconds: float = 8.0,
@@ -55,6 +61,7 @@ class Reconciler:
         self._ami = ami
         self._store = store
         self._records = records
+        self._sessions = sessions
         self._every = every_seconds
         self._grace = grace_seconds
         self._clock = clock
@@ -78,9 +85,11 @@ class Reconciler:
 
     async def _close_gone(self, view: AsteriskView) -> list[str]:
         started_before = datetime.fromtimestamp(view.taken_at - SETTLE_SECONDS, UTC)
-        gone = {
-            c for c in await self._records.open_call_ids(started_before) if not view.has_call(c)
-        }
+        open_ids = await self._records.open_call_ids(started_before)
+        missing = [c for c in open_ids if not view.has_call(c)]
+        # A live controller's conversation is its own to close (its call may be on another
+        # Asterisk node than the one this view is of).
+        gone = set(missing) - await self._sessions.held(missing, LIVE_AFTER_SECONDS)
         # A call only just gone is its own controller's to close: it gets the grace first.
         self._missing_since = {c: self._missing_since.get(c, view.taken_at) for c in gone}
         closed = []
@@ -90,6 +99,7 @@ class Reconciler:
             ended_at = datetime.fromtimestamp(since, UTC)
             if await self._records.close(call_id, await self._answer(call_id), ended_at):
                 closed.append(call_id)
+            await self._sessions.forget(call_id)
             del self._missing_since[call_id]
         return closed
 
