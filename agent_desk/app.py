@@ -16,8 +16,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agent_desk import live
 from agent_desk.aio import close_loop_clients
-from agent_desk.api import admin as admin_api
 from agent_desk.api import (
+    adherence,
     admin_agents,
     admin_approvals,
     admin_content,
@@ -33,6 +33,7 @@ from agent_desk.api import (
     training,
     workorders,
 )
+from agent_desk.api import admin as admin_api
 from agent_desk.api import agent as agent_api
 from agent_desk.api import callbacks as callbacks_api
 from agent_desk.api import emergency as emergency_api
@@ -126,6 +127,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     callbacks_api.router,
     emergency_api.router,
     supervisor_api.router,
+    adherence.router,
     recordings_api.router,
     admin_api.router,
     admin_approvals.router,

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,6 +72,9 @@ class AppState:
     phone_booking: BookingService  # the desk's bookings for callers
     workorders: WorkOrders  # CC_WORKORDER_*; .service(session) per unit of work
     ami: AmiClient | None = None
+    # The ACD's clock (epoch seconds): when agents' state changes are stamped, and "now" for
+    # live adherence. Tests that check times by hand set it.
+    clock: Callable[[], float] = time.time
     # Asynchronous clients (``agent_desk.aio.LoopClients``) by event loop id.
     loop_clients: dict[int, Any] = field(default_factory=dict)
     _ami_lock: asyncio.Lock | None = field(default=None, repr=False)
@@ -106,7 +110,9 @@ class AppState:
         one small query, and a skill added under a running desk (a migration, the demo data)
         must be known at once; the controller holds its own copy."""
         skills = await asyncio.to_thread(skill_configs, self.session_factory)
-        yield AcdStore(self._loop_redis(), self.prefix, skills, controller_id="desk")
+        yield AcdStore(
+            self._loop_redis(), self.prefix, skills, controller_id="desk", clock=self.clock
+        )
 
     def _loop_redis(self) -> aioredis.Redis:
         """The running loop's pooled asyncio Redis client, made on first use (an asyncio

@@ -10,6 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from reports import kpi
+from reports.adherence_section import adherence_section
 from reports.definitions import queue_definition
 from reports.document import Cell, Chart, ReportDocument, Section, Table, hours, pct, secs
 from reports.kpi import CallTotals
@@ -153,6 +154,7 @@ def build_agent_report(
         sections=[
             Section("坐席绩效与排名", tables=[Table("坐席绩效", COLUMNS, rows)], charts=[chart]),
             Section("按班组", tables=[Table("班组汇总", TEAM_COLUMNS, team_rows)]),
+            adherence_section(session, f),
             training_section(session, f),
         ],
         footnotes=[

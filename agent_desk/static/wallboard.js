@@ -3,12 +3,13 @@
 "use strict";
 (() => {
   const $ = id => document.getElementById(id);
-  let board = null, skewMs = 0, pending = false;
+  let board = null, skewMs = 0, pending = false, adherenceBanner = [];
 
   function render() {
     if (!board) return;
     const now = (Date.now() + skewMs) / 1000;
-    const alerts = board.alerts || [];
+    // The centre's alerts (backend.alerts) and the adherence alerts (late or absent agents).
+    const alerts = (board.alerts || []).concat(adherenceBanner);
     $("alerts").hidden = !alerts.length;
     $("alerts").innerHTML = alerts.map(a =>
       "<div class='alert alert-" + desk.esc(a.level) + "' data-alert='" + desk.esc(a.code) + "'>" + desk.esc(a.message) + "</div>").join("");
@@ -81,12 +82,43 @@
   });
   setInterval(() => { render(); renderEmergencies(); }, 1000);
   setInterval(soon, 30000);  // alerts (a disk filling up) come without a live event
-  desk.live(msg => { if (msg.type === "EmergencyActivated") desk.toast("紧急通知已启用：" + msg.text); soon(); },
+  desk.live(msg => {
+    if (msg.type === "EmergencyActivated") desk.toast("紧急通知已启用：" + msg.text);
+    soon();
+    if (msg.type === "AgentStateChanged") adherenceSoon();
+  },
             up => { $("live-status").textContent = up ? "已连接" : "重连中…"; document.body.dataset.live = up ? "1" : "0"; });
   async function teamDay() {
     const d = await desk.api("GET", "/api/supervisor/team-day");
     $("team-day").innerHTML = d.items.map(i => "<dt>" + desk.esc(i.label) + "</dt><dd>" + desk.esc(i.value) + "</dd>").join("") || "<dt>暂无数据</dt><dd></dd>";
   }
+  // Adherence: re-read on agent events and every 30 s (a shift starts with no event at all);
+  // an alert not seen before (late or absent at shift start) is shown as a notice too.
+  const seenAlerts = new Set();
+  let adherencePending = false;
+  const pct = v => v === null ? "—" : (v * 100).toFixed(1) + "%";
+  const hm = s => Math.floor(s / 3600) + ":" + String(Math.floor(s % 3600 / 60)).padStart(2, "0");
+  const clock = iso => new Date(iso).toLocaleTimeString("zh-CN", { hour: "2-digit", minute: "2-digit", hour12: false });
+  async function adherence() {
+    adherencePending = false;
+    const d = await desk.api("GET", "/api/supervisor/adherence");
+    const fresh = d.alerts.filter(a => !seenAlerts.has(a.agent_id + "@" + a.starts_at + ":" + a.status));
+    fresh.forEach(a => seenAlerts.add(a.agent_id + "@" + a.starts_at + ":" + a.status));
+    if (fresh.length) desk.toast("排班提醒：" + fresh.map(a => a.name + "（" + a.number + "）" + a.status_label).join("；"));
+    adherenceBanner = d.banner;
+    render();
+    $("adherence-teams").tBodies[0].innerHTML = d.teams.map(t =>
+      "<tr data-team='" + desk.esc(t.team) + "'><td>" + desk.esc(t.team) + "</td><td>" + hm(t.scheduled_seconds) + "</td><td>" + hm(t.signed_in_seconds) +
+      "</td><td>" + hm(t.ready_seconds) + "</td><td>" + pct(t.sign_in_rate) + "</td><td class='adherence'>" + pct(t.adherence) + "</td><td>" + t.late + "</td><td>" + t.absent + "</td></tr>").join("")
+      || "<tr><td colspan='8' class='muted'>今日没有已发布的排班</td></tr>";
+    $("adherence").tBodies[0].innerHTML = d.shifts.map(s =>
+      "<tr data-agent='" + s.agent_id + "' data-status='" + desk.esc(s.status) + "'><td>" + desk.esc(s.number) + "</td><td>" + desk.esc(s.name) + "</td><td>" + desk.esc(s.team) +
+      "</td><td>" + clock(s.starts_at) + "–" + clock(s.ends_at) + "</td><td class='status'>" + desk.esc(s.status_label) + (s.status === "late" ? " " + s.late_minutes + " 分钟" : "") +
+      "</td><td>" + hm(s.scheduled_seconds) + "</td><td>" + hm(s.signed_in_seconds) + "</td><td>" + hm(s.ready_seconds) + "</td><td class='adherence'>" + pct(s.adherence) + "</td></tr>").join("");
+  }
+  function adherenceSoon() { if (!adherencePending) { adherencePending = true; setTimeout(() => adherence().catch(() => {}), 1500); } }
+  setInterval(() => adherence().catch(() => {}), 30000);
+  adherence().catch(e => desk.toast(e.message));
   load().catch(e => desk.toast(e.message));
   teamDay().catch(() => {});
   setInterval(() => teamDay().catch(() => {}), 60000);
