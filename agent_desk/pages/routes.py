@@ -103,7 +103,9 @@ def desk_page(request: Request) -> Response:
 
 @router.get("/desk/training", response_class=HTMLResponse)
 def training_page(request: Request) -> Response:
-    return page(request, "training.html", P.DESK)
+    # Team leaders also review the questions an article edit has put up for review.
+    can_edit = P.KNOWLEDGE_EDIT in ROLE_PERMISSIONS[caller_of(request).session.role]
+    return page(request, "training.html", P.DESK, can_edit=can_edit)
 
 
 @router.get("/desk/orders/{order_id}", response_class=HTMLResponse)

@@ -75,6 +75,24 @@
       desk.toast(e.message);
     }
   });
-  Promise.all([loadQuizzes(), loadAttempts()]).then(() => { document.body.dataset.loaded = "1"; })
+  // Team leaders: the questions up for review; 确认无误 keeps one as it is (a PUT of it
+  // unchanged moves it to the article's newest version); to change one, use the API.
+  let flagged = [];
+  async function loadReview() {
+    if (!$("review")) return;
+    flagged = await desk.api("GET", "/api/training/questions?needs_review=true");
+    $("review").tBodies[0].innerHTML = flagged.map((q, i) =>
+      "<tr data-question='" + q.question_id + "'><td>[" + desk.esc(q.kind_label) + "] " + desk.esc(q.prompt) + "</td><td>" +
+      desk.esc(q.article_title) + "</td><td class='reason'>" + desk.esc(q.review_reason) + "</td><td><button type='button' data-confirm='" + i +
+      "'>确认无误</button></td></tr>").join("") || "<tr><td colspan='4' class='muted'>没有待复核的题目</td></tr>";
+  }
+  if ($("review")) $("review").addEventListener("click", async ev => {
+    const q = flagged[ev.target.dataset.confirm];
+    if (!q) return;
+    const body = { article_id: q.article_id, kind: q.kind, prompt: q.prompt, options: q.options, answer: q.answer, explanation: q.explanation };
+    try { await desk.api("PUT", "/api/training/questions/" + q.question_id, body); desk.toast("已确认"); await loadReview(); }
+    catch (e) { desk.toast(e.message); }
+  });
+  Promise.all([loadQuizzes(), loadAttempts(), loadReview()]).then(() => { document.body.dataset.loaded = "1"; })
     .catch(e => desk.toast(e.message));
 })();

@@ -88,3 +88,15 @@ def test_agent_takes_a_quiz_its_score_is_reported_and_an_article_edit_flags_ques
     )  # fmt: skip
     bank = boss.request.get(f"{desk_server.url}/api/training/questions?article_id={article}")
     assert [(q["question_id"], q["needs_review"]) for q in bank.json()] == [(i, True) for i in ids]
+    # The team leader sees them on the training page, and confirms one as still right.
+    boss.goto(f"{desk_server.url}/desk/training")
+    boss.wait_for_selector("body[data-loaded='1']")
+    flagged = boss.locator("#review tr[data-question]")
+    for question_id in ids:
+        row = boss.locator(f"#review tr[data-question='{question_id}'] td.reason")
+        assert "已更新至第2版（题目依据第1版）" in row.inner_text()
+    screenshot(boss, "training-03-questions-for-review")
+    before = flagged.count()
+    boss.click(f"#review tr[data-question='{ids[2]}'] button[data-confirm]")
+    boss.locator(f"#review tr[data-question='{ids[2]}']").wait_for(state="detached")
+    assert flagged.count() == before - 1
