@@ -42,10 +42,10 @@ from agent_desk.api import reports as reports_api
 from agent_desk.api import rosters as rosters_api
 from agent_desk.api import supervisor as supervisor_api
 from agent_desk.auth import routes as auth_routes
-from agent_desk.auth.middleware import SessionUserMiddleware
+from agent_desk.auth.middleware import SECURITY_HEADERS, SessionUserMiddleware
 from agent_desk.body_limit import BodySizeLimit, desk_body_limits
 from agent_desk.client_address import with_client_address
-from agent_desk.errors import install_error_handlers
+from agent_desk.errors import OutageAnswers, install_error_handlers
 from agent_desk.pages import routes as pages
 from agent_desk.performance.booking_fast_path import BookingFastPath
 from agent_desk.state import AppState, build_state
@@ -186,6 +186,8 @@ def install_http_layers(app: DeskApp, state: AppState) -> None:
     limits = desk_body_limits(state.settings, state.booking_api.rules.max_body_bytes)
     app.add_middleware(BodySizeLimit, limits=limits)
     app.add_middleware(SessionUserMiddleware)
+    # Outermost, so that an outage in the session look-up is a 503 too.
+    app.add_middleware(OutageAnswers, headers=SECURITY_HEADERS)
     if state.settings.desk_fast_path:
         app.booking_fast_path = BookingFastPath(partial(FastAPI.__call__, app), state=state)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")

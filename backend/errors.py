@@ -66,7 +66,12 @@ class Refused(CallCenterError):
 
 
 class ServiceUnavailable(CallCenterError):
-    """A system the request depends on (the PBX, Redis) cannot be reached right now."""
+    """A system the request depends on (the PBX, Redis, PostgreSQL) cannot be reached right
+    now. The answer says when to try again (``Retry-After``, seconds)."""
 
     code = "unavailable"
     http_status = 503
+    retry_after: ClassVar[int] = 5
+
+    def response_headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}

@@ -28,7 +28,7 @@ from agent_desk.api.booking_schemas import BookingCreate, booking_public_json
 from agent_desk.api.public_booking import bearer_token_of, book_unkeyed, count_request
 from agent_desk.auth.middleware import SECURITY_HEADERS
 from agent_desk.body_limit import ClientGone, body_too_large, declared_length, read_body
-from agent_desk.errors import error_response, invalid_request
+from agent_desk.errors import error_response, invalid_request, outage_of
 from agent_desk.state import AppState
 from backend.errors import CallCenterError
 
@@ -73,4 +73,9 @@ class BookingFastPath:
             return error_response(exc)
         except ValidationError as exc:
             return invalid_request(exc.errors())
+        except Exception as exc:
+            outage = outage_of(exc)  # PostgreSQL or Redis gone: 503, as on every route
+            if outage is None:
+                raise
+            return error_response(outage)
         return Response(booking_public_json(booked), status_code=201, media_type="application/json")

@@ -16,7 +16,8 @@ The figures are in bench/README.md.
 
 A connection given back closed, or still inside a transaction (its request was cancelled
 mid-way), is dropped, and the longest waiter is given the right to open a new one, so the
-pool never holds more than ``size`` connections. Connections idle for ``idle_seconds`` are
+pool never holds more than ``size`` connections; an idle one the server closed meanwhile (a
+restart) is dropped when its turn comes. Connections idle for ``idle_seconds`` are
 closed. The pool resets no session state: its connections only ever run booking
 transactions, which change none.
 """
@@ -65,6 +66,7 @@ class FairPool:
         if self._closed:
             raise PoolClosed("the connection pool is closed")
         if not self._live_waiters():
+            self._drop_dead_idle()
             if self._idle:
                 return self._idle.pop()[0]
             if self._counted < self._size:
@@ -113,6 +115,13 @@ class FairPool:
             self._counted -= 1
             self._pass_turn()
             raise
+
+    def _drop_dead_idle(self) -> None:
+        """Forget the idle connections on top that the server closed (a restart): a request
+        would only fail on them. Checked as they come up, so it costs one look per take."""
+        while self._idle and self._idle[-1][0].is_closed():
+            self._idle.pop()[0].terminate()
+            self._counted -= 1
 
     def _pass_turn(self) -> None:
         """Room for one more connection: the longest waiter may open it."""

@@ -11,6 +11,8 @@ const desk = {
     if (!resp.ok) {
       let message = (data && data.message) || ("请求失败（" + resp.status + "）");
       if (data && Array.isArray(data.detail)) message = "输入有误：" + data.detail.map(d => d.loc.slice(-1)[0]).join("、");
+      // PostgreSQL or Redis down: say so where the agent looks, whatever the page was doing.
+      if (resp.status === 503) desk.toast("服务暂时不可用（temporarily unavailable），请稍后重试");
       const err = new Error(message); err.code = data && data.error; err.status = resp.status; throw err;
     }
     return data;

@@ -10,8 +10,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.models.users import Role
 from backend.settings import Settings
 from tests.conftest import free_port
-from tests.desk_process import children, start_desk, stop_desk
+from tests.desk_process import start_desk, stop_desk, wait_for_workers
 from tests.desk_support import PASSWORD, fresh_totp_code, make_user
 
 WORKERS = 2
@@ -53,30 +51,9 @@ def desk(settings: Settings, run_id: str, tmp_path: Path) -> Iterator[Desk]:
     log = tmp_path / "desk.log"
     proc = start_desk(env, log)
     try:
-        yield Desk(port, wait_for_workers(proc, port, log))
+        yield Desk(port, wait_for_workers(proc, port, log, WORKERS))
     finally:
         stop_desk(proc)
-
-
-def wait_for_workers(proc: subprocess.Popen[bytes], port: int, log: Path) -> list[int]:
-    """The worker processes, once each has started its app (the listening socket is shared:
-    it accepts as soon as the first worker is up, and would hand it every connection)."""
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, log.read_text()
-        workers = [pid for pid in children(proc.pid) if "spawn_main" in cmdline(pid)]
-        started = log.read_text().count("Application startup complete.")
-        if len(workers) == WORKERS and started == WORKERS and answers(port):
-            return workers
-        time.sleep(0.2)
-    raise AssertionError(f"the desk's workers did not come up:\n{log.read_text()}")
-
-
-def cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except FileNotFoundError:
-        return ""
 
 
 def socket_inodes(pid: int) -> set[str]:
@@ -103,17 +80,6 @@ def tcp_sockets() -> list[tuple[int, int, str, str]]:
         local, remote, state, inode = fields[1], fields[2], fields[3], fields[9]
         rows.append((int(local.split(":")[1], 16), int(remote.split(":")[1], 16), state, inode))
     return rows
-
-
-def answers(port: int) -> bool:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-    try:
-        conn.request("GET", "/healthz")
-        return conn.getresponse().status == 200
-    except OSError:
-        return False
-    finally:
-        conn.close()
 
 
 def worker_of(desk: Desk, conn: http.client.HTTPConnection) -> int:
