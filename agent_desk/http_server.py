@@ -22,6 +22,12 @@ from backend.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
 
+# How long uvicorn's supervisor waits for a worker to answer its health check before it
+# kills it and starts another. uvicorn's 5 s is shorter than a new worker's start on a busy
+# machine (a spawned process imports the command's modules, then the app's): each new worker
+# was killed before it could serve, and a desk that lost a worker never got it back.
+WORKER_HEALTHCHECK_SECONDS = 60
+
 
 def serve(app: Any, *, host: str, port: int, fast_path: bool, **options: Any) -> None:
     """``uvicorn.run``, with the fast path on uvloop and ``DeskHttpProtocol``; ``options``
@@ -63,5 +69,6 @@ def serve_desk(settings: Settings) -> None:
         port=settings.desk_port,
         fast_path=settings.desk_fast_path,
         workers=settings.desk_workers,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         access_log=settings.desk_access_log,
     )

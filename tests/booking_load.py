@@ -11,9 +11,10 @@ callers are registered by the desk's booking itself.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 import uuid
-from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -113,16 +114,22 @@ def online_jobs(
     return jobs
 
 
-def desk_jobs(schedules: list[int], count: int, cookies: list[str]) -> list[Job]:
-    """``count`` bookings for new callers by the agents whose session cookies are given."""
-    jobs = []
-    for i in range(count):
+def desk_jobs(schedules: list[int], cookies: list[str]) -> Iterator[Job]:
+    """Bookings for new callers, without end, by the agents whose session cookies are given
+    (the desk registers each caller as it books)."""
+    for i in itertools.count():
         number, phone = _new_identity()
         body = {"schedule_id": schedules[i % len(schedules)], "id_number": number,
                 "name": "电约", "phone": phone}  # fmt: skip
         headers = {"Cookie": cookies[i % len(cookies)]}
-        jobs.append(Job("desk", "/api/desk/booking/bookings", body, headers))
-    return jobs
+        yield Job("desk", "/api/desk/booking/bookings", body, headers)
+
+
+def alternating(online: list[Job], desk: Iterator[Job], count: int | None = None) -> Iterator[Job]:
+    """An online job and a desk job in turn while online ones last, then desk jobs; ``count``
+    jobs in all (None: without end)."""
+    mixed = itertools.chain.from_iterable(zip(online, desk, strict=False))
+    return itertools.islice(itertools.chain(mixed, desk), count)
 
 
 async def _book(http: httpx.AsyncClient, job: Job, deadline: float, pause: float) -> Outcome:
@@ -159,24 +166,24 @@ def _retried(status: int, answer: dict[str, object]) -> bool:
 
 async def run_jobs(
     base_url: str,
-    jobs: list[Job],
+    jobs: Iterator[Job],
     *,
     clients: int,
     seconds: float,
     pause: float = 0.3,
     think: float = 0.0,
 ) -> list[Outcome]:
-    """``clients`` clients taking the jobs in turn, each retried every ``pause`` seconds, a
-    client waiting ``think`` seconds between one job's answer and its next job."""
-    waiting = deque(jobs)
+    """``clients`` clients taking the jobs in turn for ``seconds`` (or until there are no
+    more), each job retried every ``pause`` seconds until answered (at most a minute more),
+    a client waiting ``think`` seconds between one job's answer and its next job."""
     outcomes: list[Outcome] = []
-    deadline = time.monotonic() + seconds
+    stop_taking = time.monotonic() + seconds
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx.AsyncClient(base_url=base_url, timeout=15, limits=limits) as http:
 
         async def client() -> None:
-            while waiting and time.monotonic() < deadline:
-                outcomes.append(await _book(http, waiting.popleft(), deadline, pause))
+            while time.monotonic() < stop_taking and (job := next(jobs, None)) is not None:
+                outcomes.append(await _book(http, job, stop_taking + 60, pause))
                 await asyncio.sleep(think)
 
         await asyncio.gather(*(client() for _ in range(clients)))
@@ -191,10 +198,13 @@ def login_cookie(base_url: str, username: str, password: str) -> str:
     return "; ".join(f"{name}={value}" for name, value in reply.cookies.items())
 
 
-def check_bookings(factory: sessionmaker[Session], outcomes: list[Outcome]) -> None:
+def check_bookings(
+    factory: sessionmaker[Session], schedules: list[int], outcomes: list[Outcome]
+) -> None:
     """Every acknowledged booking is in the database exactly once and live; no job was booked
     twice (one booking per patient: each job books for a patient of its own); no slot holds
-    two live bookings, nor a live booking without its slot taken."""
+    two live bookings, nor a live booking without its slot taken (in the test's
+    ``schedules``: the database may be shared)."""
     acknowledged = [o.answer["code"] for o in outcomes if o.acknowledged and o.answer]
     assert len(set(acknowledged)) == len(acknowledged), "two jobs acknowledged with one code"
     with factory() as db:
@@ -205,14 +215,20 @@ def check_bookings(factory: sessionmaker[Session], outcomes: list[Outcome]) -> N
                 .group_by(Booking.code)
             ).all()
         )
+        ours = (
+            select(Booking.id)
+            .join(Slot, Slot.id == Booking.slot_id)
+            .where(Slot.schedule_id.in_(schedules))
+        )
         per_patient = db.execute(
             select(Booking.patient_id, func.count())
+            .where(Booking.id.in_(ours))
             .group_by(Booking.patient_id)
             .having(func.count() > 1)
         ).all()
         per_slot = db.execute(
             select(Booking.slot_id, func.count())
-            .where(Booking.status == BookingStatus.BOOKED)
+            .where(Booking.id.in_(ours), Booking.status == BookingStatus.BOOKED)
             .group_by(Booking.slot_id)
             .having(func.count() > 1)
         ).all()
@@ -220,7 +236,11 @@ def check_bookings(factory: sessionmaker[Session], outcomes: list[Outcome]) -> N
             select(func.count())
             .select_from(Booking)
             .join(Slot, Slot.id == Booking.slot_id)
-            .where(Booking.status == BookingStatus.BOOKED, Slot.taken.is_(False))
+            .where(
+                Slot.schedule_id.in_(schedules),
+                Booking.status == BookingStatus.BOOKED,
+                Slot.taken.is_(False),
+            )
         ).scalar_one()
     lost = [code for code in acknowledged if code not in found]
     assert not lost, f"acknowledged bookings missing: {lost}"

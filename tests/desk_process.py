@@ -65,6 +65,43 @@ def spawned_workers(pid: int) -> list[int]:
     return [child for child in children(pid) if "spawn_main" in cmdline(child)]
 
 
+def serving_workers(pid: int, database_port: int) -> list[int]:
+    """The workers that are done starting: each has connected to the database by then (it
+    warms the knowledge index at start-up) and keeps that connection in its pool."""
+    established = {
+        inode
+        for _, remote, state, inode in tcp_sockets()
+        if remote == database_port and state == "01"
+    }
+    return [w for w in spawned_workers(pid) if socket_inodes(w) & established]
+
+
+def socket_inodes(pid: int) -> set[str]:
+    inodes = set()
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except FileNotFoundError:  # the process has gone
+        return inodes
+    for fd in fds:
+        try:
+            target = os.readlink(fd)
+        except FileNotFoundError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:[") : -1])
+    return inodes
+
+
+def tcp_sockets() -> list[tuple[int, int, str, str]]:
+    """(local port, remote port, state, inode) of every IPv4 TCP socket."""
+    rows = []
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote, state, inode = fields[1], fields[2], fields[3], fields[9]
+        rows.append((int(local.split(":")[1], 16), int(remote.split(":")[1], 16), state, inode))
+    return rows
+
+
 def cmdline(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.models.users import Role
 from backend.settings import Settings
 from tests.conftest import free_port
-from tests.desk_process import start_desk, stop_desk, wait_for_workers
+from tests.desk_process import socket_inodes, start_desk, stop_desk, tcp_sockets, wait_for_workers
 from tests.desk_support import PASSWORD, fresh_totp_code, make_user
 
 WORKERS = 2
@@ -54,32 +54,6 @@ def desk(settings: Settings, run_id: str, tmp_path: Path) -> Iterator[Desk]:
         yield Desk(port, wait_for_workers(proc, port, log, WORKERS))
     finally:
         stop_desk(proc)
-
-
-def socket_inodes(pid: int) -> set[str]:
-    inodes = set()
-    try:
-        fds = list(Path(f"/proc/{pid}/fd").iterdir())
-    except FileNotFoundError:  # the process has gone
-        return inodes
-    for fd in fds:
-        try:
-            target = os.readlink(fd)
-        except FileNotFoundError:
-            continue
-        if target.startswith("socket:["):
-            inodes.add(target[len("socket:[") : -1])
-    return inodes
-
-
-def tcp_sockets() -> list[tuple[int, int, str, str]]:
-    """(local port, remote port, state, inode) of every IPv4 TCP socket."""
-    rows = []
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        local, remote, state, inode = fields[1], fields[2], fields[3], fields[9]
-        rows.append((int(local.split(":")[1], 16), int(remote.split(":")[1], 16), state, inode))
-    return rows
 
 
 def worker_of(desk: Desk, conn: http.client.HTTPConnection) -> int:

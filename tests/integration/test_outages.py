@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from tests.booking_load import (
     LOST,
     Job,
     Outcome,
+    alternating,
     check_bookings,
     desk_jobs,
     login_cookie,
@@ -73,7 +74,7 @@ async def with_outage(
 
 
 def run_under_outage(
-    base: str, jobs: list[Job], outage: Callable[[], Awaitable[Outage]]
+    base: str, jobs: Iterator[Job], outage: Callable[[], Awaitable[Outage]]
 ) -> tuple[list[Outcome], Outage]:
     async def both() -> tuple[list[Outcome], Outage]:
         load = run_jobs(base, jobs, clients=8, seconds=60, think=0.3)
@@ -81,10 +82,6 @@ def run_under_outage(
         return outcomes, seen
 
     return asyncio.run(both())
-
-
-def interleaved(a: list[Job], b: list[Job]) -> list[Job]:
-    return [job for pair in zip(a, b, strict=True) for job in pair]
 
 
 def check_outage(outcomes: list[Outcome], outage: Outage, error: str) -> None:
@@ -121,7 +118,7 @@ def test_postgresql_stopped_and_started_under_bookings(
         online = online_jobs(factory, settings, schedules, 40)
         with running_desk(url, settings.redis_url, tmp_path, f"outage-pg-{run_id}") as (base, _):
             cookie = login_cookie(base, agent.username, agent.password)
-            jobs = interleaved(online, desk_jobs(schedules, 40, [cookie]))
+            jobs = alternating(online, desk_jobs(schedules, [cookie]), 80)
 
             async def probe(http: httpx.AsyncClient) -> httpx.Response:
                 return await http.get("/api/desk/booking/hospitals", headers={"Cookie": cookie})
@@ -130,7 +127,7 @@ def test_postgresql_stopped_and_started_under_bookings(
                 base, jobs, lambda: with_outage(base, probe, server.stop, server.start)
             )
         check_outage(outcomes, outage, "database-unavailable")
-        check_bookings(factory, outcomes)
+        check_bookings(factory, schedules, outcomes)
         engine.dispose()
 
 
@@ -148,7 +145,7 @@ def test_redis_stopped_and_started_under_bookings(
         ),
     ):
         cookie = login_cookie(base, agent.username, agent.password)
-        jobs = interleaved(online, desk_jobs(schedules, 40, [cookie]))
+        jobs = alternating(online, desk_jobs(schedules, [cookie]), 80)
         pages: list[httpx.Response] = []
 
         async def probe(http: httpx.AsyncClient) -> httpx.Response:
@@ -162,5 +159,5 @@ def test_redis_stopped_and_started_under_bookings(
             base, jobs, lambda: with_outage(base, probe, server.stop, server.start)
         )
     check_outage(outcomes, outage, "redis-unavailable")
-    check_bookings(session_factory, outcomes)
+    check_bookings(session_factory, schedules, outcomes)
     assert pages and all(p.status_code == 503 and "暂时不可用" in p.text for p in pages)
