@@ -49,7 +49,7 @@ def wait_for_workers(
     """The worker processes, once each has started its app (the listening socket is shared:
     it accepts as soon as the first worker is up, and would hand it every connection). With
     one worker uvicorn serves in the process itself."""
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 180  # a busy machine: each worker imports the whole app
     while time.monotonic() < deadline:
         assert proc.poll() is None, log.read_text()
         found = [proc.pid] if workers == 1 else spawned_workers(proc.pid)

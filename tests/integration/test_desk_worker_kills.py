@@ -43,7 +43,7 @@ from tests.desk_process import answers, running_desk, serving_workers
 from tests.desk_support import make_user
 
 CLIENTS = 200
-WORKERS = 3
+WORKERS = 2
 KILL_EVERY = 2.0
 KILLS = 3
 MOST_SECONDS = 120.0  # new jobs for at most this long (the kills end them sooner)
