@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
@@ -18,10 +18,12 @@ from backend.settings import Settings
 from backend.workforce import rosters
 from backend.workforce.rosters import Assignment, RosterDraft
 from backend.workforce.rules import RestRules
+from backend.workforce.shift_templates import save_template
+from backend.workforce.templates import Template
 from ivr.acd.history import AgentHistoryWriter
 
 BJ = ZoneInfo("Asia/Shanghai")
-DAY = date(2026, 6, 9)  # a Tuesday; the "day" shift template runs 08:00-17:00 Beijing time
+DAY = date(2026, 6, 9)  # a Tuesday; shifts run 08:00-17:00 Beijing time
 
 
 def at(hh: int, mm: int) -> datetime:
@@ -29,6 +31,10 @@ def at(hh: int, mm: int) -> datetime:
 
 
 def publish_day_shifts(factory: sessionmaker[Session], agent_ids: list[int]) -> None:
+    """A day shift, 08:00-17:00, for each agent on DAY, in a roster of its own; the template
+    is this roster's own too, so an edit of the shared "day" template changes nothing here."""
+    boss = Actor("排班班长")
+    code = f"adh_{uuid.uuid4().hex[:8]}"
     draft = RosterDraft(
         line="114",
         skill=f"adh{uuid.uuid4().hex[:8]}",  # no other test's roster clashes with this one
@@ -36,10 +42,11 @@ def publish_day_shifts(factory: sessionmaker[Session], agent_ids: list[int]) -> 
         last_day=DAY,
         rules=RestRules(),
         forecast=[],
-        assignments=[Assignment(a, "day", DAY) for a in agent_ids],
+        assignments=[Assignment(a, code, DAY) for a in agent_ids],
     )
-    boss = Actor("排班班长")
     with factory() as db:
+        template = Template(code, "白班", "day", time(8), 540)
+        save_template(db, template, True, boss, at(7, 0))
         roster = rosters.save_roster(db, draft, boss, at(7, 0), BJ)
         rosters.publish(db, roster.id, boss, at(7, 0))
         db.commit()
