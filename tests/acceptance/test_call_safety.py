@@ -23,6 +23,8 @@ from backend.personal_data import PersonalDataCipher, normalize_number
 from backend.settings import Settings
 from backend.speech.tts import prompt_seconds
 from backend.supervision import read_health
+from ivr.agi.server import AgiServer
+from ivr.agi.session import AgiSession
 from ivr.pbx.instance import AsteriskInstance
 from ivr.pbx.simulated import carrier_channel, simulated_call
 from tests.call_safety_support import (
@@ -31,7 +33,7 @@ from tests.call_safety_support import (
     fault_stack,
     fault_stack_environment,
 )
-from tests.conftest import DID_114
+from tests.conftest import DID_114, free_port
 from tests.desk_support import ensure_skill, make_user
 
 pytestmark = pytest.mark.asterisk
@@ -61,8 +63,14 @@ async def stack(
     state = tmp_path_factory.mktemp("safety")
     name = f"safety-{uuid.uuid4().hex[:6]}"
     env = fault_stack_environment(database_url, state, name, settings)
+    # A backup controller: nobody listens there but in the test that starts one, so the
+    # other tests' calls find it refused and go on to the fallback agents.
+    env["CC_AGI_BACKUP_URLS"] = f"agi://127.0.0.1:{free_port()}"
     redis = Redis.from_url(settings.redis_url, decode_responses=True)
     built = await fault_stack(env, state / "controller.log", session_factory, redis)
+    # The fallback agent answers at once and talks 1 s: the lost calls end soon after.
+    await built.ami.db_put("simagent", "fallback/ring", "0.5")
+    await built.ami.db_put("simagent", "fallback/talk", "1")
     built.watch("UserEvent")
     built.watch("DialEnd")
     built.start_controller()
@@ -286,3 +294,37 @@ async def test_after_asterisk_restarts_no_agent_is_stuck_and_new_calls_route(
         )
 
     await until(answered, 40, "the new call answered by an agent", stack)
+
+
+async def test_a_lost_call_goes_to_the_backup_controller_first(
+    stack: FaultStack, session_factory: sessionmaker[Session]
+) -> None:
+    taken: asyncio.Future[tuple[str, str | None]] = asyncio.get_running_loop().create_future()
+
+    async def backup(session: AgiSession) -> None:
+        lost = await session.get_variable("CC_CONTROLLER_LOST")
+        if not taken.done():
+            taken.set_result((session.env.get("callerid", ""), lost))
+        await session.hangup()
+
+    _, address = stack.settings.agi_backups[0].rsplit(":", 1)
+    server = AgiServer({"114": backup}, "127.0.0.1", int(address))
+    await server.start()
+    try:
+        number = await Callers(stack).call(hold=40)  # stays in the menu
+        await until(
+            lambda: records_of(session_factory, stack.settings, [number]),
+            20,
+            "the call in the controller's menu",
+            stack,
+        )
+        stack.kill_controller()
+        assert await asyncio.wait_for(taken, 30) == (number, "1")
+    finally:
+        await server.stop()
+        if stack.process is None:
+            stack.start_controller()
+            await stack.serving()
+    assert not stack.seen(
+        lambda e: e.get("UserEvent") == "CallFallback" and e.get("CallerIDNum") == number
+    )
