@@ -1,7 +1,9 @@
 """PostgreSQL, then Redis, stopped and started for real under a running desk process taking
 online and desk bookings: only 503s (with ``Retry-After``) while the server is down, never a
 500; the desk serves again within 10 s of the server's return without being restarted; no
-acknowledged booking is lost and none is made twice.
+acknowledged booking is lost and none is made twice. After Redis's restart the ACD's view is
+back (Redis saves its data set when stopped and loads it on start): an agent on a call is not
+given a second one.
 
 Each test stops a server of its own (``tests.private_servers``), never the machine's."""
 
@@ -14,8 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from redis.asyncio import Redis as AsyncRedis
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.acd.policy import SkillConfig
+from backend.acd.store import AcdStore
 from backend.db import make_engine, make_session_factory
 from backend.models.users import Role
 from backend.settings import Settings, load_settings
@@ -131,20 +136,43 @@ def test_postgresql_stopped_and_started_under_bookings(
         engine.dispose()
 
 
+async def ring(redis_url: str, namespace: str, *call_ids: str) -> list[tuple[str, int]]:
+    """The ACD queues the calls (skill booking) and hands each to a ready agent, as the
+    controller's dispatcher does: the (call, agent) pairs it made."""
+    client = AsyncRedis.from_url(redis_url, decode_responses=True)
+    store = AcdStore(client, namespace, [SkillConfig("booking", wrapup_seconds=60)])
+    for call_id in call_ids:
+        await store.enqueue(call_id, "booking", line="114")
+    given = []
+    while (assignment := await store.pick()) is not None:
+        await store.connected(assignment.call_id, assignment.agent_id)
+        given.append((assignment.call_id, assignment.agent_id))
+    await client.aclose()  # type: ignore[attr-defined]
+    return given
+
+
+def ready_agents(base: str, cookies: list[str]) -> None:
+    for cookie in cookies:
+        for step in ("/api/agent/sign-in", "/api/agent/ready"):
+            reply = httpx.post(base + step, headers={"Cookie": cookie})
+            assert reply.status_code == 200, reply.text
+
+
 def test_redis_stopped_and_started_under_bookings(
     settings: Settings, session_factory: sessionmaker[Session], run_id: str, tmp_path: Path
 ) -> None:
     schedules = seed_schedules(session_factory, settings, count=2, slots=60)
-    agent = make_user(session_factory, Role.AGENT)
+    agent, other = (make_user(session_factory, Role.AGENT) for _ in range(2))
     online = online_jobs(session_factory, settings, schedules, 40)
+    name = f"outage-redis-{run_id}"
     with (
         private_redis() as server,
-        running_desk(settings.database_url, server.url, tmp_path, f"outage-redis-{run_id}") as (
-            base,
-            _,
-        ),
+        running_desk(settings.database_url, server.url, tmp_path, name) as (base, _),
     ):
         cookie = login_cookie(base, agent.username, agent.password)
+        ready_agents(base, [cookie, login_cookie(base, other.username, other.password)])
+        # One agent is talking when Redis goes down.
+        before = asyncio.run(ring(server.url, name, f"{name}-1"))
         jobs = alternating(online, desk_jobs(schedules, [cookie]), 80)
         pages: list[httpx.Response] = []
 
@@ -158,6 +186,12 @@ def test_redis_stopped_and_started_under_bookings(
         outcomes, outage = run_under_outage(
             base, jobs, lambda: with_outage(base, probe, server.stop, server.start)
         )
+        # The ACD's view is back with Redis: the talking agent is not given a second call,
+        # the other agent one, and the third waits.
+        after = asyncio.run(ring(server.url, name, f"{name}-2", f"{name}-3"))
     check_outage(outcomes, outage, "redis-unavailable")
     check_bookings(session_factory, schedules, outcomes)
     assert pages and all(p.status_code == 503 and "暂时不可用" in p.text for p in pages)
+    busy = before[0][1]
+    assert len(before) == 1 and busy in (agent.agent_id, other.agent_id)
+    assert after == [(f"{name}-2", other.agent_id if busy == agent.agent_id else agent.agent_id)]
