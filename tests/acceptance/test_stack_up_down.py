@@ -50,6 +50,8 @@ def test_up_starts_every_service_and_down_stops_them_all(
         assert AsteriskInstance(stack).status().fully_booted
         status = run_cli(env, "status")
         assert status.stdout.count("running") == 5, status.stdout
+        # The controller's supervised loops and their restarts (backend/supervision.py).
+        assert "loop dispatcher: 0 restarts" in status.stdout, status.stdout
     finally:
         down = run_cli(env, "down")
     assert down.returncode == 0, down.stderr
