@@ -43,7 +43,9 @@ class TaskHealth:
 @dataclass(frozen=True)
 class Backoff:
     first_seconds: float = 0.5
-    max_seconds: float = 30.0
+    # At most this long between tries: a loop is back within 10 s of its dependency (the
+    # issue's recovery bound for the desk, kept for the controller too).
+    max_seconds: float = 10.0
     # A loop that ran this long before failing starts again from the first delay.
     reset_after_seconds: float = 60.0
 
