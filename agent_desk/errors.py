@@ -176,9 +176,28 @@ def outage_of(exc: BaseException) -> ServiceUnavailable | None:
             return RedisDown("服务暂时不可用（缓存服务连接中断），请稍后重试")
         if isinstance(cause, DATABASE_DOWN):
             return DatabaseUnavailable("服务暂时不可用（数据库连接中断），请稍后重试")
-    if any(isinstance(cause, NETWORK_DOWN) for cause in _causes(exc)):
-        return ServiceUnavailable("服务暂时不可用（后台服务连接中断），请稍后重试")
+    for cause in _causes(exc):
+        if isinstance(cause, NETWORK_DOWN):
+            return _network_outage(cause)
     return None
+
+
+# A socket error names no server: the module it was raised in does (asyncpg connecting).
+DATABASE_CLIENTS = ("asyncpg", "psycopg", "sqlalchemy", "agent_desk.performance.fair_pool")
+REDIS_CLIENTS = ("redis", "agent_desk.performance.pipelined_redis")
+
+
+def _network_outage(exc: BaseException) -> ServiceUnavailable:
+    modules = []
+    tb = exc.__traceback__
+    while tb is not None:
+        modules.append(str(tb.tb_frame.f_globals.get("__name__", "")))
+        tb = tb.tb_next
+    if any(m.startswith(DATABASE_CLIENTS) for m in modules):
+        return DatabaseUnavailable("服务暂时不可用（数据库连接中断），请稍后重试")
+    if any(m.startswith(REDIS_CLIENTS) for m in modules):
+        return RedisDown("服务暂时不可用（缓存服务连接中断），请稍后重试")
+    return ServiceUnavailable("服务暂时不可用（后台服务连接中断），请稍后重试")
 
 
 def outage_page(outage: ServiceUnavailable) -> HTMLResponse:
