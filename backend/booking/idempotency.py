@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -65,6 +65,22 @@ def _replay_error(record: Mapping[str, str]) -> CallCenterError:
     if kind == "conflict":
         return Conflict(message, code=code)
     return CallCenterError(message, code=code)
+
+
+def _open_key(scope: str, key: str, digest: str, now: datetime) -> Insert:
+    """The key's row, in progress, unless it exists already."""
+    return (
+        insert(IdempotencyKey)
+        .values(
+            scope=scope,
+            key=key,
+            request_hash=digest,
+            status=IN_PROGRESS,
+            created_at=now,
+            updated_at=now,
+        )
+        .on_conflict_do_nothing()
+    )
 
 
 def _replayed(stored: Mapping[str, Any]) -> dict[str, Any]:
@@ -137,17 +153,7 @@ class IdempotencyStore:
         now = self._clock()
         with self._factory() as session, session.begin():
             inserted = session.execute(
-                insert(IdempotencyKey)
-                .values(
-                    scope=scope,
-                    key=key,
-                    request_hash=digest,
-                    status=IN_PROGRESS,
-                    created_at=now,
-                    updated_at=now,
-                )
-                .on_conflict_do_nothing()
-                .returning(IdempotencyKey.key)
+                _open_key(scope, key, digest, now).returning(IdempotencyKey.key)
             ).first()
             if inserted is not None:
                 return None
@@ -178,19 +184,7 @@ class IdempotencyStore:
         )
         row = session.execute(locked).scalar_one_or_none()
         if row is None:
-            now = self._clock()
-            session.execute(
-                insert(IdempotencyKey)
-                .values(
-                    scope=scope,
-                    key=key,
-                    request_hash=digest,
-                    status=IN_PROGRESS,
-                    created_at=now,
-                    updated_at=now,
-                )
-                .on_conflict_do_nothing()
-            )
+            session.execute(_open_key(scope, key, digest, self._clock()))
             row = session.execute(locked).scalar_one()
         if row.status == DONE and row.response is not None:
             return row.response
