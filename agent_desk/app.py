@@ -40,6 +40,7 @@ from agent_desk.api import emergency as emergency_api
 from agent_desk.api import recordings as recordings_api
 from agent_desk.api import reports as reports_api
 from agent_desk.api import rosters as rosters_api
+from agent_desk.api import sms as sms_api
 from agent_desk.api import supervisor as supervisor_api
 from agent_desk.auth import routes as auth_routes
 from agent_desk.auth.middleware import SECURITY_HEADERS, SessionUserMiddleware
@@ -135,6 +136,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     admin_keys.router,
     agent_phone.router,
     admin_content.router,
+    sms_api.router,
     live.router,
     pages.router,
     reports_api.router,

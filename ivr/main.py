@@ -25,6 +25,9 @@ from backend.booking.service import BookingService
 from backend.db import make_engine, make_session_factory
 from backend.errors import ConfigError
 from backend.flows.prompts import overrides_version, production_flows
+from backend.localtime import zone
+from backend.notifications.callbacks import OutboxCallbackNotices
+from backend.notifications.requests import SmsRequests, SmsResendLimits
 from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
 from backend.speech.tts import TtsRenderer
@@ -123,7 +126,9 @@ def build_controller(
             settings,
             callbacks or CallbackGate.from_settings(settings, session_factory),
         ),
-        bookings=ServiceBookingLookup(bookings),
+        bookings=ServiceBookingLookup(
+            bookings, SmsRequests(session_factory, bookings.ctx, SmsResendLimits.of(settings))
+        ),
         # The production Mandarin model is a setting; without it menus take keys only.
         speech=VoskRecognizer(settings) if settings.asr_model_path else None,
         clock=clock or SystemClock(),
@@ -232,6 +237,7 @@ async def run_controller(settings: Settings) -> None:
         caller_ids=settings.caller_id,
         callback_observer=tasks,
         supervisor=supervisor,
+        callback_notices=OutboxCallbackNotices(session_factory, zone(settings.timezone)),
     )
     controller = build_controller(
         settings, session_factory, acd.queue, renderer=renderer, callbacks=acd.callback_gate

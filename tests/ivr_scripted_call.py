@@ -27,6 +27,7 @@ from ivr.flows.ports import (
     QueueOutcome,
     QueueStatus,
     Recognition,
+    ResendResult,
     StepRecord,
 )
 
@@ -242,6 +243,7 @@ class MemoryMessages:
 class MemoryBookings:
     bookings: dict[tuple[str, str], BookingSummary] = field(default_factory=dict)
     cancelled: list[str] = field(default_factory=list)
+    resent: list[str] = field(default_factory=list)
 
     async def find_booking(
         self, call: CallInfo, id_number: str, code: str
@@ -254,6 +256,13 @@ class MemoryBookings:
             return CancelResult(False, "就诊前一个工作日之后不能取消")
         self.cancelled.append(booking.reference)
         return CancelResult(True)
+
+    async def resend_sms(self, call: CallInfo, id_number: str, code: str) -> ResendResult:
+        booking = self.bookings.get((id_number, code))
+        if booking is None:
+            return ResendResult(False, "没有找到该预约")
+        self.resent.append(booking.reference)
+        return ResendResult(True)
 
 
 class SteppingClock:

@@ -107,6 +107,7 @@ class Booker:
         self, settings: Settings, factory: sessionmaker[Session], visit: date, now: datetime
     ) -> None:
         self.ctx = sms_context(settings, lambda: now)
+        self.factory = factory
         self.service = BookingService(factory, self.ctx)
         code = "s" + uuid.uuid4().hex[:8]
         push = session_push(f"{code}-1", ("nk", "内科"), visit, SessionOfDay.MORNING, 6)

@@ -151,5 +151,21 @@
       desk.toast("已保存，语音已重新合成"); await prompts();
     } catch (e) { desk.toast(e.message); } finally { ev.target.disabled = false; }
   });
-  Promise.all([users(), approvals(), skills(), agents(), hospitals(), notices(), prompts()]).catch(e => desk.toast(e.message));
+  const SMS_LABELS = { "booking-made": "预约成功", "booking-cancelled": "预约取消", "booking-resend": "重发预约",
+    "reminder": "就诊提醒", "callback-scheduled": "预约回电", "callback-missed": "回电未接通", "workorder-filed": "工单受理" };
+  async function smsTemplates() {
+    const rows = await desk.api("GET", "/api/admin/sms-templates");
+    $("sms-templates").tBodies[0].innerHTML = rows.map(t => "<tr><td>" + desk.esc(SMS_LABELS[t.event] || t.event) + (t.overridden ? "（已修改）" : "") +
+      "</td><td><textarea rows='3' cols='60' data-sms='" + desk.esc(t.event) + "'>" + desk.esc(t.text) + "</textarea></td><td>" +
+      desk.esc(t.placeholders.map(p => "{" + p + "}").join(" ")) + "</td><td><button type='button' data-save-sms='" + desk.esc(t.event) + "'>保存</button></td></tr>").join("");
+  }
+  $("sms-templates").addEventListener("click", async ev => {
+    const event = ev.target.dataset.saveSms; if (!event) return;
+    const text = document.querySelector("textarea[data-sms='" + event + "']").value.trim();
+    try {
+      await desk.api("PUT", "/api/admin/sms-templates/" + encodeURIComponent(event), { text: text || null });
+      desk.toast("已保存"); await smsTemplates();
+    } catch (e) { desk.toast(e.message); }
+  });
+  Promise.all([users(), approvals(), skills(), agents(), hospitals(), notices(), prompts(), smsTemplates()]).catch(e => desk.toast(e.message));
 })();

@@ -175,6 +175,17 @@ class BookingCancelNode(_Strict):
     next: str
 
 
+class BookingSmsNode(_Strict):
+    """The booking's text message sent again (rate-limited by the SMS requests)."""
+
+    kind: Literal["booking_sms"]
+    id_from: str
+    code_from: str
+    done_prompt: str
+    refused_prompt: str
+    next: str
+
+
 class HangupNode(_Strict):
     kind: Literal["hangup"]
     prompt: str | None = None
@@ -193,6 +204,7 @@ Node = Annotated[
     | SurveyNode
     | BookingLookupNode
     | BookingCancelNode
+    | BookingSmsNode
     | HangupNode,
     Field(discriminator="kind"),
 ]

@@ -23,6 +23,7 @@ from backend.db import transaction
 from backend.errors import CallCenterError, Refused
 from backend.models.booking import Booking
 from backend.models.sms import SmsOptOut, SmsOutbox
+from backend.settings import Settings
 from backend.sms.outbox import SmsEvent, queue_booking_message
 
 
@@ -35,6 +36,12 @@ class SmsResendLimited(CallCenterError):
 class SmsResendLimits:
     per_day: int = 3
     min_interval: timedelta = timedelta(seconds=60)
+
+    @classmethod
+    def of(cls, settings: Settings) -> SmsResendLimits:
+        """``CC_SMS_RESEND_PER_DAY``, ``CC_SMS_RESEND_INTERVAL_SECONDS``."""
+        interval = timedelta(seconds=settings.sms_resend_interval_seconds)
+        return cls(per_day=settings.sms_resend_per_day, min_interval=interval)
 
 
 class SmsRequests:

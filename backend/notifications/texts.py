@@ -12,7 +12,7 @@ import string
 from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -108,6 +108,11 @@ def save_template(session: Session, event: SmsEvent, text: str, actor: str, now:
         )
     )
     return checked
+
+
+def reset_template(session: Session, event: SmsEvent) -> None:
+    """Back to the built-in text."""
+    session.execute(delete(SmsTemplate).where(SmsTemplate.event == event.value))
 
 
 def render(text: str, values: Mapping[str, str]) -> str:

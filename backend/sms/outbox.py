@@ -40,6 +40,11 @@ BOOKING_EVENTS = frozenset(
 )
 
 
+def is_mobile(phone: str) -> bool:
+    """A mainland mobile number (11 digits from 1): fixed lines take no text messages."""
+    return len(phone) == 11 and phone.isdigit() and phone.startswith("1")
+
+
 def booking_subject(booking_id: int) -> str:
     return f"booking:{booking_id}"
 

@@ -22,6 +22,7 @@ from backend.errors import NotFound
 from backend.localtime import zone
 from backend.models.workorders import CallbackTask, WorkOrder, WorkOrderCall
 from backend.personal_data import PersonalDataCipher
+from backend.sms.outbox import SmsEvent, is_mobile, queue_message
 from backend.workorders.calls import (
     CallAttempt,
     record_attempt,
@@ -129,6 +130,13 @@ class WorkOrderService(WorkOrderReader):
                 )
             )
         mark_duplicates(self._session, order, self._rules)
+        if is_mobile(phone) and not draft.platform_order_id:
+            # The caller's copy of the order's number, queued with the order itself; orders
+            # the 12345 platform hands over are the platform's to acknowledge.
+            values = {"number": order.number}
+            subject = f"workorder:{order.id}"
+            queue_message(self._session, SmsEvent.WORKORDER_FILED, subject,
+                          order.caller_phone_enc, values, now)  # fmt: skip
         step = Step("create", "", State.CREATED.value, note=draft.source.value)
         record_step(self._session, order, actor, step, now)
         self._session.flush()

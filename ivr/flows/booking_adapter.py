@@ -14,7 +14,9 @@ from backend.booking.reservations import CancelRequest
 from backend.booking.rules import Channel as BookingChannel
 from backend.booking.service import BookingService
 from backend.booking.views import BookingReceipt
-from ivr.flows.ports import BookingSummary, CallInfo, CancelResult
+from backend.errors import Refused
+from backend.notifications.requests import SmsRequests, SmsResendLimited
+from ivr.flows.ports import BookingSummary, CallInfo, CancelResult, ResendResult
 
 BOOKED = "booked"
 
@@ -31,8 +33,9 @@ def _summary(receipt: BookingReceipt) -> BookingSummary:
 class ServiceBookingLookup:
     """Implements ``ivr.flows.ports.BookingLookup``; the service's SQL runs in a worker thread."""
 
-    def __init__(self, service: BookingService) -> None:
+    def __init__(self, service: BookingService, sms: SmsRequests | None = None) -> None:
         self._service = service
+        self._sms = sms  # None: no resends on this line (the menu's key says it cannot)
 
     async def find_booking(
         self, call: CallInfo, id_number: str, code: str
@@ -57,3 +60,12 @@ class ServiceBookingLookup:
         except (BookingRefused, BookingNotFound) as exc:
             return CancelResult(False, exc.message)
         return CancelResult(True)
+
+    async def resend_sms(self, call: CallInfo, id_number: str, code: str) -> ResendResult:
+        if self._sms is None:
+            return ResendResult(False)
+        try:
+            await asyncio.to_thread(self._sms.resend_booking, id_number, code)
+        except (BookingNotFound, Refused, SmsResendLimited) as exc:
+            return ResendResult(False, exc.message)
+        return ResendResult(True)

@@ -55,6 +55,7 @@ class FlowEngine:
             "message": ("messages", ports.messages),
             "booking_lookup": ("bookings", ports.bookings),
             "booking_cancel": ("bookings", ports.bookings),
+            "booking_sms": ("bookings", ports.bookings),
         }
         for kind, (port, value) in needs.items():
             if kind in kinds and value is None:

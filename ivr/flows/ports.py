@@ -166,12 +166,22 @@ class CancelResult:
     reason: str = ""  # Chinese, read to the caller when refused
 
 
+@dataclass(frozen=True)
+class ResendResult:
+    queued: bool
+    reason: str = ""  # Chinese, read to the caller when refused (too often, cancelled)
+
+
 class BookingLookup(Protocol):
     async def find_booking(
         self, call: CallInfo, id_number: str, code: str
     ) -> BookingSummary | None: ...
 
     async def cancel_booking(self, call: CallInfo, id_number: str, code: str) -> CancelResult: ...
+
+    async def resend_sms(self, call: CallInfo, id_number: str, code: str) -> ResendResult:
+        """Queue the booking's text message again."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,13 @@ message, the booking look-up and cancellation."""
 
 from __future__ import annotations
 
-from backend.flows.schema import BookingCancelNode, BookingLookupNode, MessageNode, QueueNode
+from backend.flows.schema import (
+    BookingCancelNode,
+    BookingLookupNode,
+    BookingSmsNode,
+    MessageNode,
+    QueueNode,
+)
 from ivr.flows.call_run import CallerGone, Step
 from ivr.flows.emergency_nodes import EmergencyNodes
 from ivr.flows.ports import EmergencyNotice, IvrExit, LeftMessage, QueueStatus
@@ -128,3 +134,18 @@ class ServiceNodes(EmergencyNodes):
         if result.reason:
             await self._say_text(result.reason)
         return Step(node.next, outcome="refused", details={"reason": result.reason})
+
+    async def _booking_sms(self, name: str, node: BookingSmsNode) -> Step:
+        bookings = self.ports.bookings
+        assert bookings is not None
+        id_number = self.state.variables[node.id_from]
+        code = self.state.variables[node.code_from]
+        result = await bookings.resend_sms(self.call, id_number, code)
+        if result.queued:
+            await self._say(node.done_prompt)
+            self.served = True
+            return Step(node.next, outcome="sms_queued")
+        await self._say(node.refused_prompt)
+        if result.reason:
+            await self._say_text(result.reason)
+        return Step(node.next, outcome="sms_refused", details={"reason": result.reason})

@@ -214,6 +214,8 @@ def test_auditor_and_administrator_pages(
     log_in(admin, desk_server, make_user(session_factory, Role.ADMIN), "/admin")
     admin.wait_for_selector("#users tbody tr")
     admin.wait_for_selector("#skills tbody tr")
+    # The SMS texts, each with the placeholders its kind of message may use.
+    admin.locator("#sms-templates tbody tr", has_text="{code}").first.wait_for()
     screenshot(admin, "09-admin")
 
 

@@ -18,16 +18,20 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.booking.reservations import CancelRequest
 from backend.booking.rules import Channel
-from backend.booking.service import BookingService
 from backend.flows.loader import load_flows
 from backend.models.booking import Booking
 from backend.models.sms import SmsOutbox
 from backend.models.users import Role
+from backend.notifications.callbacks import OutboxCallbackNotices
 from backend.notifications.reminders import queue_reminders
 from backend.notifications.requests import SmsRequests
+from backend.personal_data import PersonalDataCipher, mask_phone
 from backend.settings import Settings
 from backend.sms.fake import RecordingSmsGateway
+from backend.telephony.callback_bookings import ScheduledCallback
 from backend.workcalendar import WorkCalendar
+from backend.workorders.composition import workorder_service
+from backend.workorders.service import Actor, OrderDraft
 from ivr.flows.booking_adapter import ServiceBookingLookup
 from ivr.flows.call import call_info
 from ivr.flows.engine import FlowEngine, FlowPorts
@@ -44,6 +48,7 @@ from tests.ivr_scripted_call import (
 from tests.sms_support import Booker, PrivateRedis, drain, new_caller, texts_of
 
 MADE, CANCELLED, REMINDER = "booking-made", "booking-cancelled", "reminder"
+RESEND = "booking-resend"
 
 
 @pytest.fixture()
@@ -56,9 +61,16 @@ def _frozen(year: int, month: int, day: int, hour: int, minute: int = 0) -> date
     return datetime(year, month, day, hour, minute, tzinfo=UTC) - timedelta(hours=8)
 
 
-def _visit_day() -> date:
-    """A visit day of this test's own in 2027 (the reminder run is marked per day)."""
-    return date(2027, 1, 10) + timedelta(days=uuid.uuid4().int % 300)
+def _visit_day(*, alone: bool = False) -> date:
+    """A visit day in 2027 for a test on a frozen clock; ``alone``: a day no other test of
+    the run books for (the reminder job queues every booking of its day), from 2030 on."""
+    start, span = (date(2030, 1, 1), 20000) if alone else (date(2027, 1, 10), 300)
+    calendar = WorkCalendar.load()
+    while True:
+        day = start + timedelta(days=uuid.uuid4().int % span)
+        # The evening before is a working day: a booking may still be cancelled that morning.
+        if calendar.is_working_day(day - timedelta(days=1)):
+            return day
 
 
 def test_a_desk_booking_retried_with_its_key_sends_one_text(
@@ -122,7 +134,7 @@ def test_an_online_booking_retried_with_its_key_sends_one_text(
 
 
 async def ivr_call(
-    service: BookingService, actions: list[object], tmp_path: Path, now: datetime
+    booker: Booker, actions: list[object], tmp_path: Path, now: datetime
 ) -> ScriptedChannel:
     """A call through the 114 flow's self-service menu (as tests/integration/
     test_ivr_booking_selfservice.py runs it) on the booking service."""
@@ -134,7 +146,7 @@ async def ivr_call(
         calendar=WorkCalendar.load(),
         clock=SteppingClock(now.astimezone(ZoneInfo("Asia/Shanghai"))),
         messages=MemoryMessages(tmp_path),
-        bookings=ServiceBookingLookup(service),
+        bookings=ServiceBookingLookup(booker.service, SmsRequests(booker.factory, booker.ctx)),
     )
     channel = ScriptedChannel(actions)  # type: ignore[arg-type]
     await FlowEngine(flow, ports).run(channel, await call_info(channel, "114"))
@@ -167,7 +179,7 @@ async def test_a_phone_booking_and_its_cancel_in_the_ivr_each_send_one_text(
     again = booker.book(Channel.PHONE, key, booked.caller)  # the page retried, same key
     assert again.receipt.code == booked.receipt.code
     # The caller cancels in the 114 self-service menu (the flow engine on the real service).
-    channel = await ivr_call(booker.service, ["2", booked.id_number, booked.receipt.code, "1"],
+    channel = await ivr_call(booker, ["2", booked.id_number, booked.receipt.code, "1"],
                              tmp_path, now)  # fmt: skip
     assert "114/booking_cancelled" in channel.played
     drain(session_factory, settings, gateway, lambda: now)
@@ -181,7 +193,7 @@ async def test_a_phone_booking_and_its_cancel_in_the_ivr_each_send_one_text(
 def test_reminders_go_once_the_evening_before_and_not_to_numbers_that_opted_out(
     settings: Settings, session_factory: sessionmaker[Session], gateway: RecordingSmsGateway
 ) -> None:
-    visit = _visit_day()
+    visit = _visit_day(alone=True)
     eve = visit - timedelta(days=1)
     booker = Booker(settings, session_factory, visit, _frozen(eve.year, eve.month, eve.day, 9))
     reminded, opted_out, cancelled = booker.book(), booker.book(), booker.book()
@@ -234,3 +246,90 @@ def test_messages_queued_while_the_gateway_is_down_go_once_when_it_is_back(
             assert outbox_of(session_factory, booked.receipt.code) == [(MADE, "sent")]
     finally:
         server.stop()
+
+
+async def test_a_caller_has_the_text_resent_from_the_ivr_menu_rate_limited(
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    gateway: RecordingSmsGateway,
+    tmp_path: Path,
+) -> None:
+    visit = _visit_day()
+    now = _frozen(visit.year, visit.month, visit.day, 9) - timedelta(days=3)
+    booker = Booker(settings, session_factory, visit, now)
+    booked = booker.book()
+    keys = ["2", booked.id_number, booked.receipt.code, "4"]
+    first = await ivr_call(booker, keys, tmp_path, now)
+    again = await ivr_call(booker, keys, tmp_path, now)  # within the minute
+    assert "114/booking_sms_queued" in first.played
+    assert "114/booking_sms_refused" in again.played
+    assert any("稍候" in s for s in again.played if s.startswith("tts:"))
+    drain(session_factory, settings, gateway, lambda: now)
+    resent = texts_of(gateway, booked.phone, RESEND)
+    assert len(resent) == 1 and booked.receipt.code in resent[0]
+
+
+def test_the_desk_resends_records_opt_outs_and_admins_edit_the_texts(
+    desk_client: TestClient,
+    desk_app_settings: Settings,
+    session_factory: sessionmaker[Session],
+    gateway: RecordingSmsGateway,
+) -> None:
+    booker = Booker(desk_app_settings, session_factory, date.today() + timedelta(days=2),
+                    datetime.now(UTC))  # fmt: skip
+    booked = booker.book()
+    login(desk_client, make_user(session_factory, Role.ADMIN))
+    bad = desk_client.put("/api/admin/sms-templates/booking-resend", json={"text": "{phone}"})
+    assert (bad.status_code, bad.json()["error"]) == (422, "sms-template-placeholder")
+    text = "【北京114】再次提醒：{hospital}{department}，识别码{code}。"
+    saved = desk_client.put("/api/admin/sms-templates/booking-resend", json={"text": text})
+    assert saved.status_code == 200 and saved.json()["overridden"]
+    try:
+        login(desk_client, make_user(session_factory, Role.AGENT))
+        url = f"/api/desk/booking/bookings/{booked.receipt.code}/sms"
+        proof = {"id_number": booked.id_number}
+        assert desk_client.post(url, json=proof).status_code == 202
+        assert desk_client.post(url, json=proof).status_code == 429  # within the minute
+        wrong = desk_client.post(url, json={"id_number": new_caller().id_number})
+        assert wrong.status_code == 404
+        out = desk_client.post("/api/desk/sms/opt-out", json={"phone": booked.phone})
+        assert out.json() == {"phone": mask_phone(booked.phone), "opted_out": True}
+        drain(session_factory, desk_app_settings, gateway)
+        assert texts_of(gateway, booked.phone, RESEND) == [
+            f"【北京114】再次提醒：{booker.hospital}内科，识别码{booked.receipt.code}。"
+        ]
+    finally:
+        login(desk_client, make_user(session_factory, Role.ADMIN))
+        desk_client.put("/api/admin/sms-templates/booking-resend", json={"text": None})
+
+
+def test_callback_and_work_order_messages_go_once_with_their_details(
+    db: Session,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    gateway: RecordingSmsGateway,
+) -> None:
+    cipher = PersonalDataCipher.of(settings)
+    phone = f"138{uuid.uuid4().int % 10**8:08d}"
+    start = datetime(2026, 12, 4, 6, 0, tzinfo=UTC)  # 14:00 in Beijing
+    callback = ScheduledCallback(uuid.uuid4().int % 10**9, "12393", "insurance", "c-1",
+                                 cipher.encrypt(phone), start, start + timedelta(minutes=30),
+                                 "pending", 0)  # fmt: skip
+    notices = OutboxCallbackNotices(session_factory, ZoneInfo("Asia/Shanghai"))
+    notices.scheduled(callback)
+    notices.scheduled(callback)  # told twice: still one message
+    notices.missed(callback)
+    order = workorder_service(db, settings).create(
+        OrderDraft(title="门诊报销未到账", caller_name="张三", caller_phone=phone),
+        Actor("agent_li", "10.0.0.21"),
+        datetime.now(UTC),
+    )
+    db.commit()
+    drain(session_factory, settings, gateway)
+    assert texts_of(gateway, phone, "callback-scheduled") == [
+        "【北京114】我们将在12月4日14:00至14:30给您回电，请保持电话畅通。"
+    ]
+    missed = texts_of(gateway, phone, "callback-missed")
+    assert len(missed) == 1 and "12393" in missed[0]
+    filed = texts_of(gateway, phone, "workorder-filed")
+    assert len(filed) == 1 and order.number in filed[0]
