@@ -26,9 +26,8 @@ from backend import idcard
 from backend.booking.context import BookingContext
 from backend.booking.demo_data import create_hospital, session_push
 from backend.booking.hospital_feed import push_schedules
-from backend.booking.patients import open_account
+from backend.booking.patients import open_account, register_patient
 from backend.booking.rules import BookingStatus, SessionOfDay
-from backend.booking.service import BookingService
 from backend.db import transaction
 from backend.models.booking import Booking, Slot
 from backend.personal_data import PersonalDataCipher
@@ -97,20 +96,21 @@ def seed_schedules(
 def online_jobs(
     factory: sessionmaker[Session], settings: Settings, schedules: list[int], count: int
 ) -> list[Job]:
-    """``count`` online bookings, each by an account of its own for a patient it manages."""
+    """``count`` online bookings, each by an account of its own for a patient it manages
+    (opened and registered by the functions the account service runs, in one transaction)."""
     ctx = BookingContext.from_settings(settings)
-    service = BookingService(factory, ctx)
     jobs = []
-    for i in range(count):
-        number, phone = _new_identity()
-        with transaction(factory) as db:
+    with transaction(factory) as db:
+        for i in range(count):
+            number, phone = _new_identity()
             account_id, token = open_account(db, ctx, phone)
-        patient = service.register_patient(
-            id_number=number, name="网约", phone=phone, actor="test", account_id=account_id
-        )
-        body = {"patient_id": patient.id, "schedule_id": schedules[i % len(schedules)]}
-        auth = {"Authorization": f"Bearer {token}"}
-        jobs.append(Job("online", "/api/public/bookings", body, auth))
+            patient = register_patient(
+                db, ctx, id_number=number, name="网约", phone=phone, actor="test",
+                account_id=account_id,
+            )  # fmt: skip
+            body = {"patient_id": patient.id, "schedule_id": schedules[i % len(schedules)]}
+            auth = {"Authorization": f"Bearer {token}"}
+            jobs.append(Job("online", "/api/public/bookings", body, auth))
     return jobs
 
 
