@@ -12,13 +12,16 @@ import redis
 from celery import Celery
 
 from backend.booking.context import BookingContext
+from backend.models.base import utcnow
 from backend.notifications.reminders import queue_reminders
+from backend.notifications.retention import purge_old_messages
 from backend.notifications.sender import OutboxSender
 from backend.sms.gateways import gateway_from_settings
 from backend.worker_resources import WorkerResources
 
 DRAIN_OUTBOX = "sms.drain_outbox"
 QUEUE_REMINDERS = "sms.queue_reminders"
+PURGE_OLD = "sms.purge_old_messages"
 
 
 class _SenderOfProcess:
@@ -56,6 +59,15 @@ def register_sms_tasks(app: Celery, resources: WorkerResources) -> None:
             resources.session_factory, ctx.clock(), settings.sms_reminder_time, ctx.rules.tz
         )
 
+    @app.task(name=PURGE_OLD, ignore_result=False, shared=False)
+    def purge_old_task() -> int:
+        return purge_old_messages(resources.session_factory, utcnow())
+
+    app.conf.beat_schedule["sms-purge-old-messages"] = {
+        "task": PURGE_OLD,
+        "schedule": 24 * 3600.0,
+        "options": {"expires": 3600.0},
+    }
     # A message waits at most a few seconds; one drain at a time is enough (rows are locked).
     app.conf.beat_schedule["sms-drain-outbox"] = {
         "task": DRAIN_OUTBOX,

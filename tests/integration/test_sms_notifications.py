@@ -25,6 +25,7 @@ from backend.models.users import Role
 from backend.notifications.callbacks import OutboxCallbackNotices
 from backend.notifications.reminders import queue_reminders
 from backend.notifications.requests import SmsRequests
+from backend.notifications.retention import KEEP_DAYS, purge_old_messages
 from backend.personal_data import PersonalDataCipher, mask_phone
 from backend.settings import Settings
 from backend.sms.fake import RecordingSmsGateway
@@ -244,6 +245,11 @@ def test_messages_queued_while_the_gateway_is_down_go_once_when_it_is_back(
             texts = texts_of(gateway, booked.phone, MADE)
             assert len(texts) == 1 and booked.receipt.code in texts[0]
             assert outbox_of(session_factory, booked.receipt.code) == [(MADE, "sent")]
+        # Half a year on, the retention job removes what was sent, never what waits.
+        waiting = booker.book()
+        assert purge_old_messages(session_factory, now + timedelta(days=KEEP_DAYS + 1)) >= 2
+        assert outbox_of(session_factory, first.receipt.code) == []
+        assert outbox_of(session_factory, waiting.receipt.code) == [(MADE, "queued")]
     finally:
         server.stop()
 
