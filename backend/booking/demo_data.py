@@ -7,7 +7,7 @@ already exist. The demo hospitals' API secrets are development values only.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -181,7 +181,12 @@ def seed_booking_demo(session: Session, cipher: PersonalDataCipher, today: date)
     sessions created (0 when hospitals already exist). The caller commits."""
     if session.execute(select(func.count()).select_from(Hospital)).scalar_one():
         return 0
-    ctx = BookingContext(cipher=cipher)
+    # The week as its hospitals published it at the start of ``today`` (today's morning
+    # sessions included, though they may have ended by now: a push checks the day against
+    # its own clock).
+    rules = BookingContext(cipher=cipher).rules
+    published = datetime.combine(today, time(0, 0), tzinfo=rules.tz)
+    ctx = BookingContext(cipher=cipher, rules=rules, clock=lambda: published)
     created = 0
     for demo in DEMO_HOSPITALS:
         hospital = create_hospital(

@@ -7,32 +7,29 @@ came and who did not — the no-shows feed the blacklist rule.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from dataclasses import dataclass
+from datetime import date, time
 from decimal import Decimal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.booking.context import BookingContext
-from backend.booking.errors import BadBookingInput, BookingNotFound, BookingRefused
+from backend.booking.errors import BookingNotFound, BookingRefused
 from backend.booking.reservations import load_receipt
 from backend.booking.rules import BookingStatus, SessionOfDay
+from backend.booking.schedule_push import PushResult as PushResult
+from backend.booking.schedule_push import push_schedules as push_schedules
 from backend.booking.views import AffectedBooking, BookingReceipt
 from backend.models.audit import AuditRecord
 from backend.models.booking import (
     Booking,
     BookingEvent,
-    Department,
-    Doctor,
     Hospital,
     Patient,
     Schedule,
-    Slot,
 )
 from backend.personal_data import mask_name
-
-SLOT_CHANNELS = ("any", "phone", "online")
 
 
 @dataclass(frozen=True)
@@ -59,151 +56,10 @@ class SchedulePush:
 
 
 @dataclass(frozen=True)
-class PushResult:
-    created: int = 0
-    updated: int = 0
-    slots_added: int = 0
-    schedule_ids: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class FeedItem:
     cursor: int
     kind: str
     booking: BookingReceipt
-
-
-def _local(ctx: BookingContext, day: date, moment: time) -> datetime:
-    return datetime.combine(day, moment, tzinfo=ctx.rules.tz)
-
-
-def _department(session: Session, hospital_id: int, code: str, name: str) -> Department:
-    dept = session.execute(
-        select(Department).where(Department.hospital_id == hospital_id, Department.code == code)
-    ).scalar_one_or_none()
-    if dept is None:
-        dept = Department(hospital_id=hospital_id, code=code, name=name)
-        session.add(dept)
-        session.flush()
-    elif name and dept.name != name:
-        dept.name = name
-    return dept
-
-
-def _doctor(session: Session, hospital_id: int, dept_id: int, item: SchedulePush) -> int | None:
-    if not item.doctor_code:
-        return None
-    doc = session.execute(
-        select(Doctor).where(Doctor.hospital_id == hospital_id, Doctor.code == item.doctor_code)
-    ).scalar_one_or_none()
-    if doc is None:
-        doc = Doctor(
-            hospital_id=hospital_id,
-            department_id=dept_id,
-            code=item.doctor_code,
-            name=item.doctor_name,
-            title=item.doctor_title,
-        )
-        session.add(doc)
-        session.flush()
-    else:
-        doc.name, doc.title, doc.department_id = item.doctor_name, item.doctor_title, dept_id
-    return doc.id
-
-
-def _validate(item: SchedulePush) -> None:
-    if not item.slots:
-        raise BadBookingInput(f"出诊{item.external_id}没有号源", code="bad-schedule")
-    if item.ends <= item.starts:
-        raise BadBookingInput(f"出诊{item.external_id}的结束时间早于开始时间", code="bad-schedule")
-    seqs = [s.seq for s in item.slots]
-    if len(set(seqs)) != len(seqs) or min(seqs) < 1:
-        raise BadBookingInput(f"出诊{item.external_id}的号序重复或小于1", code="bad-schedule")
-    for slot in item.slots:
-        if slot.channel not in SLOT_CHANNELS:
-            raise BadBookingInput(f"号源渠道须为{'/'.join(SLOT_CHANNELS)}", code="bad-schedule")
-
-
-def push_schedules(
-    session: Session, ctx: BookingContext, hospital_id: int, items: list[SchedulePush]
-) -> PushResult:
-    """Create or update schedules by the hospital's own id; slots are added by number and
-    free ones updated. A slot already booked is never changed (stop the session instead)."""
-    created = updated = added = 0
-    ids: dict[str, int] = {}
-    for item in items:
-        _validate(item)
-    for item in items:
-        schedule, is_new = _upsert_schedule(session, ctx, hospital_id, item)
-        if is_new:
-            created += 1
-        else:
-            updated += 1
-        added += _merge_slots(session, ctx, schedule, item)
-        ids[item.external_id] = schedule.id
-    session.flush()
-    return PushResult(created=created, updated=updated, slots_added=added, schedule_ids=ids)
-
-
-def _upsert_schedule(
-    session: Session, ctx: BookingContext, hospital_id: int, item: SchedulePush
-) -> tuple[Schedule, bool]:
-    """The schedule with the hospital's id ``item.external_id``, made or updated (locked);
-    whether it is new."""
-    dept = _department(session, hospital_id, item.department_code, item.department_name)
-    doctor_id = _doctor(session, hospital_id, dept.id, item)
-    schedule = session.execute(
-        select(Schedule)
-        .where(Schedule.hospital_id == hospital_id, Schedule.external_id == item.external_id)
-        .with_for_update()
-    ).scalar_one_or_none()
-    values = {
-        "department_id": dept.id,
-        "doctor_id": doctor_id,
-        "day": item.day,
-        "session": item.session.value,
-        "starts_at": _local(ctx, item.day, item.starts),
-        "ends_at": _local(ctx, item.day, item.ends),
-        "fee": item.fee,
-        "updated_at": ctx.clock(),
-    }
-    if schedule is not None:
-        for name, value in values.items():
-            setattr(schedule, name, value)
-        return schedule, False
-    schedule = Schedule(hospital_id=hospital_id, external_id=item.external_id, capacity=0, **values)
-    session.add(schedule)
-    session.flush()
-    return schedule, True
-
-
-def _merge_slots(
-    session: Session, ctx: BookingContext, schedule: Schedule, item: SchedulePush
-) -> int:
-    """Add the pushed slots the schedule lacks, update its free ones; how many were added."""
-    added = 0
-    existing = {
-        s.seq: s
-        for s in session.execute(select(Slot).where(Slot.schedule_id == schedule.id)).scalars()
-    }
-    for push in item.slots:
-        slot = existing.get(push.seq)
-        starts_at = _local(ctx, item.day, push.time)
-        if slot is None:
-            session.add(
-                Slot(
-                    schedule_id=schedule.id,
-                    seq=push.seq,
-                    starts_at=starts_at,
-                    channel=push.channel,
-                    taken=False,
-                )
-            )
-            added += 1
-        elif not slot.taken:
-            slot.starts_at, slot.channel = starts_at, push.channel
-    schedule.capacity = len(set(existing) | {p.seq for p in item.slots})
-    return added
 
 
 def stop_session(

@@ -13,7 +13,15 @@ from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.audit import Actor
-from backend.booking import catalog, hospital_feed, notices, patients, reservations, sheet
+from backend.booking import (
+    catalog,
+    hospital_feed,
+    notices,
+    patients,
+    reservations,
+    schedule_push,
+    sheet,
+)
 from backend.booking.context import BookingContext
 from backend.booking.errors import BookingNotFound, invalid_token
 from backend.booking.hospital_auth import signed_hospital
@@ -250,8 +258,7 @@ class BookingService:
         return hospital
 
     def push_schedules(self, hospital: Hospital, items: list[SchedulePush]) -> PushResult:
-        with transaction(self._factory) as session:
-            return hospital_feed.push_schedules(session, self.ctx, hospital.id, items)
+        return schedule_push.push_in_transaction(self._factory, self.ctx, hospital.id, items)
 
     def stop_session(
         self, hospital: Hospital, external_id: str, reason: str, *, source_ip: str = ""

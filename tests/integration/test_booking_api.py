@@ -7,7 +7,7 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -25,11 +25,12 @@ from agent_desk.performance.booking_fast_path import BookingFastPath
 from agent_desk.state import build_state
 from backend import idcard
 from backend.booking.api_config import BookingApiConfig
-from backend.booking.demo_data import create_hospital
-from backend.booking.rules import BookingRules
+from backend.booking.demo_data import create_hospital, session_push
+from backend.booking.hospital_feed import push_schedules
+from backend.booking.rules import BookingRules, SessionOfDay
 from backend.db import transaction
 from backend.models.audit import AuditRecord
-from backend.models.booking import Booking
+from backend.models.booking import Booking, Hospital
 from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
 from backend.signatures import signed_headers
@@ -209,6 +210,20 @@ def _push(api: Api, ext: str, day: date, slots: int = 4) -> int:
     return int(pushed["json"]["schedule_ids"][ext])  # type: ignore[index]
 
 
+def _push_past(api: Api, ext: str) -> int:
+    """Yesterday's session, as its hospital pushed it the day before (the API refuses past
+    days now)."""
+    before = datetime.now(TZ) - timedelta(days=2)
+    ctx = replace(api.client.app.state.app.online_booking.ctx, clock=lambda: before)  # type: ignore[attr-defined]
+    day = (before + timedelta(days=1)).date()
+    push = session_push(ext, ("ER", "儿科"), day, SessionOfDay.AFTERNOON, 4)
+    with transaction(api.factory) as session:
+        hospital_id = session.scalars(
+            select(Hospital.id).where(Hospital.code == api.hospital_code)
+        ).one()
+        return push_schedules(session, ctx, hospital_id, [push]).schedule_ids[ext]
+
+
 def test_online_flow_end_to_end(api: Api) -> None:
     schedule_id = _push(api, "E-1", _today() + timedelta(days=5))
     auth = api.account()
@@ -286,7 +301,7 @@ def test_bad_input_gets_a_readable_4xx_and_writes_nothing(api: Api) -> None:
     assert bad_phone.status_code == 422 and bad_phone.json()["error"] == "invalid-request"
 
     patient_id = api.patient(auth)
-    past = _push(api, "P-1", _today() - timedelta(days=1))
+    past = _push_past(api, "P-1")
     gone = api.client.post(
         "/api/public/bookings", json={"patient_id": patient_id, "schedule_id": past}, headers=auth
     )
@@ -502,7 +517,7 @@ def test_the_fast_path_answers_as_the_route_does(
     with TestClient(fast_app) as fast, TestClient(route_app) as route:
         api = Api(fast, code, f"hosp-{code}", session_factory, sms_of(redis_client, config))
         schedule = _push(api, "A-1", _today() + timedelta(days=3))
-        past = _push(api, "A-0", _today() - timedelta(days=1))
+        past = _push_past(api, "A-0")
         auth = api.account()
         patients = [api.patient(auth), api.patient(auth)]
         refusals: list[tuple[dict[str, str], object]] = [

@@ -107,11 +107,14 @@ def world(settings: Settings, session_factory: sessionmaker[Session]) -> World:
         session_push("C-1", ("C", "儿科"), VISIT, morning, 4, online_share=0.5),
         session_push("A-2", ("A", "内科"), VISIT + timedelta(days=1), morning, 4),
         session_push("A-far", ("A", "内科"), VISIT + timedelta(days=10), morning, 4),
-        session_push("A-past", ("A", "内科"), date(2026, 11, 30), morning, 4),
     ]
+    past = [session_push("A-past", ("A", "内科"), date(2026, 11, 30), morning, 4)]
     with transaction(session_factory) as session:
         hospital = create_hospital(session, cipher, code=code, name="北京协和医院", api_secret="s")
         ids = push_schedules(session, ctx, hospital.id, pushes).schedule_ids
+        clock.now = START - timedelta(days=3)  # pushed while it was still ahead
+        ids |= push_schedules(session, ctx, hospital.id, past).schedule_ids
+        clock.now = START
     return World(BookingService(session_factory, ctx), ctx, clock, hospital, ids, session_factory)
 
 

@@ -41,7 +41,8 @@ def test_confirmation_sheet_counts_and_prices_a_known_month(
     settings: Settings, session_factory: sessionmaker[Session]
 ) -> None:
     cipher = PersonalDataCipher(settings.data_key.get_secret_value())
-    ctx = BookingContext(cipher=cipher)
+    # The month's session, pushed by its hospital while it was still ahead.
+    ctx = BookingContext(cipher=cipher, clock=lambda: datetime(2031, 2, 1, tzinfo=TZ))
     with transaction(session_factory) as session:
         hospital = create_hospital(
             session, cipher, code="s" + uuid.uuid4().hex[:8], name="测试医院"
