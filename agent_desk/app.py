@@ -47,6 +47,7 @@ from agent_desk.auth.middleware import SECURITY_HEADERS, SessionUserMiddleware
 from agent_desk.body_limit import BodySizeLimit, desk_body_limits
 from agent_desk.client_address import with_client_address
 from agent_desk.errors import OutageAnswers, install_error_handlers
+from agent_desk.hospital_gate import HospitalHeaderGate
 from agent_desk.pages import routes as pages
 from agent_desk.performance.booking_fast_path import BookingFastPath
 from agent_desk.state import AppState, build_state
@@ -187,6 +188,8 @@ def install_http_layers(app: DeskApp, state: AppState) -> None:
     # Added first, so inside the session layer: its 413 gets the security headers too.
     limits = desk_body_limits(state.settings, state.booking_api.rules.max_body_bytes)
     app.add_middleware(BodySizeLimit, limits=limits)
+    # Outside the body limit: the hospital API's headers are checked before its body is read.
+    app.add_middleware(HospitalHeaderGate, state=state)
     app.add_middleware(SessionUserMiddleware)
     # Outermost, so that an outage in the session look-up is a 503 too.
     app.add_middleware(OutageAnswers, headers=SECURITY_HEADERS)

@@ -6,8 +6,11 @@ a body streamed without one is refused as soon as it grows past it. The body is 
 and handed on to the app whole (the limit keeps it small).
 
 The limit depends on the path (``BodyLimits``): the routes anybody can reach without a
-session come first and get the smallest — the online booking and hospital APIs
-(``CC_BOOKING_MAX_BODY_BYTES``), sign-in (4 KiB) and the 12345 platform's imports
+session come first and get the smallest — the online booking API
+(``CC_BOOKING_MAX_BODY_BYTES``), sign-in (4 KiB), the hospitals' schedule pushes
+(``CC_HOSPITAL_API_MAX_BODY_BYTES``, sized for the largest push the API takes:
+agent_desk/api/hospital_schemas.py; their headers are checked before the body is read,
+agent_desk/hospital_gate.py) and the 12345 platform's imports
 (``CC_CITY_PLATFORM_MAX_BODY_BYTES``); every other route, the desk's own APIs and pages,
 gets ``CC_DESK_MAX_BODY_BYTES``.
 """
@@ -85,7 +88,7 @@ def desk_body_limits(settings: Settings, partner_max_body_bytes: int) -> BodyLim
         default=settings.desk_max_body_bytes,
         by_prefix=(
             ("/api/public/", partner_max_body_bytes),
-            ("/api/hospital/", partner_max_body_bytes),
+            ("/api/hospital/", settings.hospital_api_max_body_bytes),
             ("/api/auth/", AUTH_MAX_BODY_BYTES),
             ("/api/city-platform/", settings.city_platform_max_body_bytes),
         ),

@@ -26,11 +26,15 @@ import asyncpg
 import redis.exceptions
 import sqlalchemy.exc
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.exc import DataError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from backend.errors import CallCenterError, ServiceUnavailable
@@ -77,6 +81,23 @@ def invalid_request(errors: Sequence[Any]) -> JSONResponse:
     )
 
 
+HTTP_ERRORS = {
+    400: ("bad-body", "请求体无法解析：须为UTF-8编码的JSON"),
+    404: ("not-found", "没有这个接口地址"),
+    405: ("method-not-allowed", "该接口地址不支持这个请求方法"),
+}
+
+
+def partner_http_error(exc: StarletteHTTPException) -> JSONResponse:
+    """A partner API's answer to one of FastAPI's own HTTP refusals, in the common shape."""
+    code, message = HTTP_ERRORS.get(exc.status_code, (f"http-{exc.status_code}", str(exc.detail)))
+    return JSONResponse(
+        status_code=exc.status_code,
+        content={"error": code, "message": message},
+        headers=getattr(exc, "headers", None),
+    )
+
+
 def _is_page(request: Request) -> bool:
     path = request.url.path
     return not path.startswith(API_PREFIXES) and request.method == "GET"
@@ -113,6 +134,14 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CallCenterError)
     async def _domain_error(request: Request, exc: CallCenterError) -> Response:
         return _page_refusal(request, exc) or error_response(exc)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        # FastAPI's own refusals (a body that is not UTF-8, an unknown path, a method the
+        # route lacks) answer the partner APIs in the common shape too.
+        if request.url.path.startswith(PARTNER_PREFIXES):
+            return partner_http_error(exc)
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:

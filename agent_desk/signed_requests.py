@@ -37,8 +37,18 @@ def signature_of(
 SignatureDep = Annotated[Signature, Depends(signature_of)]
 
 
+def target_as_sent(request: Request) -> str:
+    """The request line's path and query as the client sent them, percent-encoding and all:
+    what the partner signs (``request.url.path`` is decoded: an id holding ``%2F`` would sign
+    as a ``/``). A path sent with raw non-ASCII bytes is read as UTF-8."""
+    raw = request.scope.get("raw_path") or request.url.path.encode()
+    query = request.scope.get("query_string", b"")
+    path = raw.decode("utf-8", "replace")
+    return path + ("?" + query.decode("latin-1") if query else "")
+
+
 def signed_request(request: Request, key_id: str, signed: Signature) -> SignedRequest:
-    path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    path = target_as_sent(request)
     return SignedRequest(
         key_id=key_id,
         timestamp=signed.timestamp,

@@ -1,7 +1,8 @@
 """Signed partner requests (the hospitals, the city 12345 platform): HMAC-SHA256 under the
 partner's own secret, a timestamp window and a one-time nonce.
 
-The signed text is five lines: the method, the path with its query string, the Unix
+The signed text is five lines: the method, the path with its query string (as sent on the
+request line, percent-encoded; ``agent_desk/signed_requests.py``), the Unix
 timestamp (seconds), the nonce and the SHA-256 hex digest of the body::
 
     POST
@@ -79,12 +80,16 @@ def check_timestamp(timestamp: str, now: float, window_seconds: int) -> None:
         raise SignatureRejected(f"X-Timestamp 与服务器时间相差超过{window_seconds}秒")
 
 
+def check_nonce(nonce: str) -> None:
+    if not NONCE.fullmatch(nonce):
+        raise SignatureRejected("X-Nonce 须为16至64位字母、数字、- 或 _，每个请求不同")
+
+
 def verify(secret: str, request: SignedRequest, *, now: float, window_seconds: int) -> None:
     """Raise ``SignatureRejected`` naming the reason, or return quietly (the nonce's first
     use is the caller's to claim, once the signature holds)."""
     check_timestamp(request.timestamp, now, window_seconds)
-    if not NONCE.fullmatch(request.nonce):
-        raise SignatureRejected("X-Nonce 须为16至64位字母、数字、- 或 _，每个请求不同")
+    check_nonce(request.nonce)
     expected = sign(
         secret, request.method, request.path, request.timestamp, request.nonce, request.body
     )

@@ -6,26 +6,41 @@ Authentication: each hospital has a key id and a secret. Every request carries
 - ``X-Timestamp``: Unix seconds (within the configured window of the server's clock),
 - ``X-Nonce``: 16-64 letters, digits, ``-`` or ``_``, new for every request,
 - ``X-Signature``: hex HMAC-SHA256 under the secret of
-  ``METHOD\nPATH?QUERY\nTIMESTAMP\nNONCE\nSHA256_HEX(BODY)``.
+  ``METHOD\nPATH?QUERY\nTIMESTAMP\nNONCE\nSHA256_HEX(BODY)``, the path and query exactly as
+  sent on the request line (percent-encoded: an id with ``/`` is stopped as ``A%2F1``).
 
 A wrong key, stale timestamp or wrong signature gets 401 ``bad-signature`` with the reason; a
 nonce used again within the window gets 401 ``replayed-request`` and is audited
 (``backend/nonces.py``). Every pull of the booking feed is audited. Hospitals see patient ID
 and phone numbers in full: they check the real name at the counter and notify patients when
-a session stops. docs/partner-api-signing.md describes the signing for integrators.
+a session stops. docs/partner-api-signing.md describes the signing for integrators, with a
+worked example; ``backend/booking/hospital_client.py`` is a reference client.
+
+The headers are checked before the body is read (``agent_desk/hospital_gate.py``): a request
+without them, with a stale timestamp or an unknown key is refused without reading its body;
+the body is limited to ``CC_HOSPITAL_API_MAX_BODY_BYTES`` as it arrives. Every error, a
+malformed body included, answers ``{error, message}``.
 """
 
 from __future__ import annotations
 
 import time as clock
-from datetime import date, time
-from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, Header, Query, Request
 
 from agent_desk.api.booking_schemas import BookingPublic, booking_public
+from agent_desk.api.hospital_schemas import (
+    AffectedBookingPublic,
+    AttendanceReport,
+    FeedItemPublic,
+    FeedPublic,
+    ScheduleBatchCreate,
+    ScheduleBatchPublic,
+    ScheduleCreate,
+    SessionStop,
+    SessionStopPublic,
+)
 from agent_desk.deps import ClientIp, StateDep
 from agent_desk.errors import error_responses
 from agent_desk.signed_requests import SignatureDep, signed_request
@@ -39,75 +54,11 @@ SIGNING = (
     "签名认证：请求头 X-Hospital-Key（密钥编号）、X-Timestamp（Unix秒，允许误差见配置）、"
     "X-Nonce（16至64位字母、数字、- 或 _，每个请求不同）、"
     "X-Signature = hex(HMAC-SHA256(secret, METHOD + '\\n' + PATH?QUERY + '\\n' + TIMESTAMP"
-    " + '\\n' + NONCE + '\\n' + hex(SHA256(BODY))))。签名错误返回401 bad-signature 及原因；"
+    " + '\\n' + NONCE + '\\n' + hex(SHA256(BODY))))，PATH?QUERY 为请求行中原样发送的路径和查询串"
+    "（已百分号编码，如 /api/hospital/schedules/A%2F1/stop）。签名错误返回401 bad-signature 及原因；"
     "窗口内重复使用的 X-Nonce 返回401 replayed-request（重放，记入审计）。"
+    "所有错误的格式均为 {error, message}。详见 docs/partner-api-signing.md。"
 )
-
-
-# Schemas: what a hospital sends (``...Create``; the two actions' payloads ``SessionStop`` and
-# ``AttendanceReport``) and what it gets back (``...Public``, patients' numbers in full).
-
-
-class SlotCreate(BaseModel):
-    seq: int = Field(ge=1, le=10000)
-    time: time
-    channel: Literal["any", "phone", "online"] = "any"
-
-
-class ScheduleCreate(BaseModel):
-    external_id: str = Field(min_length=1, max_length=64, description="医院自己的出诊编号")
-    department_code: str = Field(min_length=1, max_length=32)
-    department_name: str = Field(min_length=1, max_length=64)
-    doctor_code: str = Field(default="", max_length=32)
-    doctor_name: str = Field(default="", max_length=64)
-    doctor_title: str = Field(default="", max_length=32)
-    day: date
-    session: Literal["morning", "afternoon", "evening"]
-    starts: time
-    ends: time
-    fee: Decimal = Field(ge=0, le=100000, decimal_places=2)
-    slots: list[SlotCreate] = Field(min_length=1, max_length=500)
-
-
-class ScheduleBatchCreate(BaseModel):
-    schedules: list[ScheduleCreate] = Field(min_length=1, max_length=200)
-
-
-class ScheduleBatchPublic(BaseModel):
-    created: int
-    updated: int
-    slots_added: int
-    schedule_ids: dict[str, int]
-
-
-class SessionStop(BaseModel):
-    reason: str = Field(min_length=1, max_length=256, examples=["医生临时出差"])
-
-
-class AffectedBookingPublic(BaseModel):
-    code: str
-    patient_name: str
-    phone: str
-
-
-class SessionStopPublic(BaseModel):
-    cancelled: int
-    affected: list[AffectedBookingPublic]
-
-
-class FeedItemPublic(BaseModel):
-    cursor: int
-    kind: str
-    booking: BookingPublic
-
-
-class FeedPublic(BaseModel):
-    items: list[FeedItemPublic]
-    next_cursor: int
-
-
-class AttendanceReport(BaseModel):
-    attended: bool = Field(description="true: 已就诊；false: 爽约")
 
 
 def _push(item: ScheduleCreate) -> SchedulePush:
@@ -154,7 +105,7 @@ CurrentHospital = Annotated[Hospital, Depends(current_hospital)]
 router = APIRouter(
     prefix="/api/hospital",
     tags=["hospital integration"],
-    responses=error_responses(400, 401, 404, 409, 413, 422, 429),
+    responses=error_responses(400, 401, 404, 405, 409, 413, 422, 429),
 )
 
 
@@ -176,7 +127,8 @@ def push_schedules(
 
 
 @router.post(
-    "/schedules/{external_id}/stop",
+    # ``:path``: an id may hold ``/`` (sent as %2F, decoded by the server before routing).
+    "/schedules/{external_id:path}/stop",
     summary="停诊：取消该出诊的预约，并列出需通知的患者",
     description=SIGNING,
 )
@@ -206,8 +158,8 @@ def bookings_since(
     service: Service,
     hospital: CurrentHospital,
     address: ClientIp,
-    cursor: int = 0,
-    limit: int = 100,
+    cursor: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> FeedPublic:
     items, next_cursor = service.bookings_since(hospital, cursor, limit, source_ip=address)
     return FeedPublic(

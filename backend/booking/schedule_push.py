@@ -73,6 +73,18 @@ def push_in_transaction(
     raise AssertionError("unreachable")
 
 
+# The schedule's columns by the name of the pushed field they come from.
+PUSHED_AS = {
+    "department_id": "department_code",
+    "doctor_id": "doctor_code",
+    "day": "day",
+    "session": "session",
+    "starts_at": "starts",
+    "ends_at": "ends",
+    "fee": "fee",
+}
+
+
 def _local(ctx: BookingContext, day: date, moment: time) -> datetime:
     return datetime.combine(day, moment, tzinfo=ctx.rules.tz)
 
@@ -158,7 +170,7 @@ def _upsert_schedule(
         .with_for_update()
     ).scalar_one()
     if not is_new:
-        changed = [name for name, value in values.items() if getattr(schedule, name) != value]
+        changed = [PUSHED_AS[n] for n, value in values.items() if getattr(schedule, n) != value]
         changed += _booked_slots_moved(session, ctx, schedule, item)
         if changed:
             _refuse_if_booked(session, schedule, changed)

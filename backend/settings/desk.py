@@ -31,10 +31,16 @@ class DeskSettings(SettingsGroup):
     desk_fast_path: bool = True
     # The most bytes a request body may have (413 before anything reads it,
     # agent_desk/body_limit.py): the desk's own APIs, and the 12345 platform's order imports
-    # (batches of up to 500 orders). The online booking and hospital APIs have their own
-    # (CC_BOOKING_MAX_BODY_BYTES), sign-in 4 KiB.
+    # (batches of up to 500 orders). The online booking API has its own
+    # (CC_BOOKING_MAX_BODY_BYTES), the hospitals' API CC_HOSPITAL_API_MAX_BODY_BYTES, sign-in
+    # 4 KiB.
     desk_max_body_bytes: int = Field(default=512 * 1024, ge=16 * 1024, le=16 * 1024 * 1024)
     city_platform_max_body_bytes: int = Field(
+        default=4 * 1024 * 1024, ge=64 * 1024, le=64 * 1024 * 1024
+    )
+    # The hospitals' API (/api/hospital/): its largest push (500 schedules, 20 000 slots,
+    # agent_desk/api/hospital_schemas.py) as indented JSON is about 3.5 MiB.
+    hospital_api_max_body_bytes: int = Field(
         default=4 * 1024 * 1024, ge=64 * 1024, le=64 * 1024 * 1024
     )
     # Key prefix of everything the desk keeps in Redis (sessions) and of the live-event channel.

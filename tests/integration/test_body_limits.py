@@ -1,7 +1,8 @@
 """Request bodies are limited on every route, before anything parses them (413
 ``body-too-large``): the routes anybody can reach without a session first — sign-in, the
-partner APIs (online booking, hospitals), the 12345 platform — then the desk's own APIs and
-any other path. A body declared too long is refused at once, one streamed without a length
+online booking API, the 12345 platform — then the desk's own APIs and any other path (the
+hospitals' API checks its headers first and has a limit of its own:
+tests/integration/test_hospital_contract.py). A body declared too long is refused at once, one streamed without a length
 as soon as it grows past the limit; a body within the limit is served as before."""
 
 from __future__ import annotations
@@ -61,7 +62,6 @@ JSON = {"Content-Type": "application/json"}
     [
         ("/api/auth/login", AUTH_MAX_BODY_BYTES),
         ("/api/public/accounts", PARTNER_LIMIT),
-        ("/api/hospital/schedules", PARTNER_LIMIT),
         ("/api/city-platform/orders", PLATFORM_LIMIT),
         ("/api/workorders", DESK_LIMIT),  # a desk API, asked without a session
         ("/api/no-such-route", DESK_LIMIT),
