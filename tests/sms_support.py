@@ -115,6 +115,7 @@ class Booker:
             hospital = create_hospital(db, self.ctx.cipher, code=code, name=f"短信医院{code}")
             pushed = push_schedules(db, self.ctx, hospital.id, [push])
         self.hospital = f"短信医院{code}"
+        self.hospital_code, self.external_id = code, f"{code}-1"
         self.schedule_id = pushed.schedule_ids[f"{code}-1"]
 
     def book(

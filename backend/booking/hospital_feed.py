@@ -30,6 +30,7 @@ from backend.models.booking import (
     Schedule,
 )
 from backend.personal_data import mask_name
+from backend.sms.outbox import SmsEvent, queue_booking_message
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,8 @@ def stop_session(
         session.add(
             BookingEvent(hospital_id=hospital.id, booking_id=booking.id, kind="cancelled", at=now)
         )
+        # The hospital calls them too; the text reaches those it does not reach.
+        queue_booking_message(session, SmsEvent.BOOKING_CANCELLED, booking.id, now)
         affected.append(
             AffectedBooking(
                 code=booking.code,

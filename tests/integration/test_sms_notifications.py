@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.booking.reservations import CancelRequest
 from backend.booking.rules import Channel
 from backend.flows.loader import load_flows
-from backend.models.booking import Booking
+from backend.models.booking import Booking, Hospital
 from backend.models.sms import SmsOutbox
 from backend.models.users import Role
 from backend.notifications.callbacks import OutboxCallbackNotices
@@ -339,3 +339,18 @@ def test_callback_and_work_order_messages_go_once_with_their_details(
     assert len(missed) == 1 and "12393" in missed[0]
     filed = texts_of(gateway, phone, "workorder-filed")
     assert len(filed) == 1 and order.number in filed[0]
+
+
+def test_a_session_the_hospital_stops_tells_its_patients_by_text(
+    settings: Settings, session_factory: sessionmaker[Session], gateway: RecordingSmsGateway
+) -> None:
+    visit = _visit_day()
+    now = _frozen(visit.year, visit.month, visit.day, 9) - timedelta(days=2)
+    booker = Booker(settings, session_factory, visit, now)
+    booked = booker.book()
+    with session_factory() as db:
+        hospital = db.scalars(select(Hospital).where(Hospital.code == booker.hospital_code)).one()
+    booker.service.stop_session(hospital, booker.external_id, "医生停诊")
+    drain(session_factory, settings, gateway, lambda: now)
+    cancelled = texts_of(gateway, booked.phone, CANCELLED)
+    assert len(cancelled) == 1 and booked.receipt.code in cancelled[0]
