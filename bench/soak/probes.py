@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import functools
 import itertools
+import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -39,7 +40,8 @@ class Tally:
     failures: Counter[str] = field(default_factory=Counter)  # kind: why, for the report
     acknowledged: list[tuple[str, int]] = field(default_factory=list)  # booking code, patient
     refused: int = 0  # bookings the service answered with a refusal (4xx)
-    callers: list[str] = field(default_factory=list)  # numbers of the calls placed
+    callers: dict[str, float] = field(default_factory=dict)  # number -> s into the soak
+    began: float = field(default_factory=time.monotonic)
 
     def count(self, kind: str, ok: bool, why: str = "") -> None:
         self.total[kind] += 1
@@ -107,7 +109,7 @@ async def calls(settings: Settings, tally: Tally, stop: asyncio.Event, every: fl
         ok, why = await _until_deadline(place)
         tally.count("call placed", ok, why)
         if ok:
-            tally.callers.append(number)
+            tally.callers[number] = time.monotonic() - tally.began
 
     while not stop.is_set():
         task = asyncio.create_task(one(next(numbers)))

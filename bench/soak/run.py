@@ -19,7 +19,6 @@ import asyncio
 import random
 import shutil
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
@@ -58,7 +57,7 @@ async def soak(
     print(f"agents ready: {', '.join(PHONE_AGENTS)}", flush=True)
     tally, stop = Tally(), asyncio.Event()
     log: list[str] = []
-    began = time.monotonic()
+    began = tally.began
     work = [
         calls(settings, tally, stop, every=4.0),
         desk_reads(stack.desk_url, tally, stop, every=1.0),
@@ -99,6 +98,8 @@ def report(tally: Tally, findings: Findings, log: list[str], minutes: float) -> 
     print(f"calls without a record or recording: {findings.calls_lacking} (target 0)")
     for what, n in findings.calls.most_common():
         print(f"    {what}: {n}")
+    for line in findings.lacking:
+        print(f"    lacking: {line}")
 
 
 def main() -> None:
