@@ -4,7 +4,7 @@ edit an agent's day, publish. Every route needs ``ROSTERS`` (team leaders)."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, ConfigDict, Field
@@ -203,11 +203,21 @@ def edit_day(
     return roster_out(session, roster, settings.timezone)
 
 
-@router.post("/api/rosters/{roster_id}/publish", summary="发布排班")
-def publish(
-    roster_id: RosterId, session: SessionDep, settings: SettingsDep, who: RosterEditor
+STATUS_CHANGES = {"publish": rosters.publish, "withdraw": rosters.withdraw}
+
+
+@router.post(
+    "/api/rosters/{roster_id}/{action}",
+    summary="发布排班（publish）或撤回发布、改回草稿（withdraw）",
+)
+def change_status(
+    roster_id: RosterId,
+    action: Literal["publish", "withdraw"],
+    session: SessionDep,
+    settings: SettingsDep,
+    who: RosterEditor,
 ) -> RosterOut:
-    roster = rosters.publish(session, roster_id, who.actor, datetime.now(UTC))
+    roster = STATUS_CHANGES[action](session, roster_id, who.actor, datetime.now(UTC))
     session.commit()
     return roster_out(session, roster, settings.timezone)
 

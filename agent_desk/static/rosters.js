@@ -52,6 +52,7 @@ function renderScore(r) {
   $("roster-hours").textContent = r.agent_hours;
   $("roster-status").textContent = STATUS[r.status] || r.status;
   $("roster-publish").hidden = r.status === "published";
+  $("roster-withdraw").hidden = r.status !== "published";
   $("roster-breaches").innerHTML = r.breaches.map(b => `<li class="bad">${desk.esc(b)}</li>`).join("");
   $("roster-halves").tBodies[0].innerHTML = r.half_hours.filter(h => h.calls > 0 || h.staffed < h.need).map(h =>
     `<tr class="${h.staffed < h.need ? "short" : ""}"><td>${h.label}</td><td>${h.calls.toFixed(1)}</td><td>${h.need}</td><td>${h.staffed}</td><td>${pct(h.level)}</td></tr>`).join("");
@@ -135,10 +136,13 @@ document.addEventListener("DOMContentLoaded", () => {
       sel.value = current.cells[`${sel.dataset.agent}/${sel.dataset.day}`] || "";
     }
   });
-  $("roster-publish").addEventListener("click", async () => {
-    try { show(await desk.api("POST", `/api/rosters/${current.id}/publish`)); await loadList(); }
-    catch (err) { $("roster-error").textContent = err.message; }
-  });
+  for (const action of ["publish", "withdraw"]) {
+    $("roster-" + action).addEventListener("click", async () => {
+      $("roster-error").textContent = "";
+      try { show(await desk.api("POST", `/api/rosters/${current.id}/${action}`)); await loadList(); }
+      catch (err) { $("roster-error").textContent = err.message; }
+    });
+  }
   $("off-set").addEventListener("click", () => dayOff("PUT"));
   $("off-clear").addEventListener("click", () => dayOff("DELETE"));
   $("template-list").addEventListener("click", ev => {

@@ -126,3 +126,22 @@ def test_team_leaders_add_change_and_retire_shift_templates(
     assert {"day", "night", "weekend", "holiday"} <= set(listed)
     with session_factory() as db:
         assert code not in rosters.active_templates(db)  # offered neither to solver nor edits
+
+
+def test_one_published_roster_per_line_skill_and_dates(
+    desk_client: TestClient, session_factory: sessionmaker[Session]
+) -> None:
+    skill = f"rp{uuid.uuid4().hex[:6]}"
+    with transaction(session_factory) as db:
+        draft = RosterDraft("hotline", skill, MONDAY, MONDAY, RestRules(), [], [])
+        first, second = (
+            rosters.save_roster(db, draft, Actor("甲"), datetime.now(UTC), BJ).id for _ in range(2)
+        )
+    login(desk_client, make_user(session_factory, Role.SUPERVISOR, team="排班发布"))
+    published = desk_client.post(f"/api/rosters/{first}/publish")
+    assert published.status_code == 200 and published.json()["status"] == "published"
+    clash = desk_client.post(f"/api/rosters/{second}/publish")
+    assert clash.status_code == 422 and f"排班表#{first}已发布" in clash.json()["message"]
+    assert desk_client.post(f"/api/rosters/{first}/withdraw").json()["status"] == "draft"
+    assert desk_client.post(f"/api/rosters/{second}/publish").json()["status"] == "published"
+    assert desk_client.get("/api/rosters/999999999").status_code == 404
