@@ -20,6 +20,7 @@ from agent_desk.deps import SessionDep, SettingsDep
 from backend.lines import LINE_CODES, is_line
 from backend.localtime import zone
 from backend.workorders.composition import default_calendar
+from backend.workorders.exchange import CleanStr
 from reports.agent_report import build_agent_report
 from reports.archive import archived_file, archived_reports
 from reports.booking_sheet import build_booking_sheet
@@ -238,7 +239,7 @@ def forecast_page(
     first: Annotated[date | None, Query(ge=EARLIEST, le=LATEST)] = None,
     days: Annotated[int, Query(ge=1, le=31)] = 7,
     line: str = "114",
-    skill: Annotated[str, Query(max_length=32)] = "",
+    skill: Annotated[CleanStr, Query(max_length=32)] = "",
     fmt: FormatQuery = "html",
 ) -> Response:
     first = first or today

@@ -25,6 +25,7 @@ from backend.workforce.rosters import DayEdit, RosterRefused
 from backend.workforce.rules import RestRules
 from backend.workforce.templates import local_day
 from backend.workorders.composition import default_calendar
+from backend.workorders.exchange import CleanStr
 from reports.workforce.planning import PlanRequest, plan_roster, roster_agents, score
 
 router = APIRouter(tags=["排班"], responses=error_responses(400, 401, 403, 404, 422))
@@ -33,8 +34,8 @@ RosterId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 class PlanIn(BaseModel):
-    line: str = Field(description="线路代码，114 或 hotline")
-    skill: str = Field("", max_length=32, description="技能组；空为整条线路")
+    line: CleanStr = Field(description="线路代码，114 或 hotline")
+    skill: CleanStr = Field("", max_length=32, description="技能组；空为整条线路")
     first_day: date
     days: int = Field(7, ge=1, le=31)
     min_rest_hours: float = Field(11, ge=0, le=48)
@@ -47,17 +48,17 @@ class PlanIn(BaseModel):
 class DayIn(BaseModel):
     agent_id: int = Field(ge=1, le=2**31 - 1)
     day: date
-    template_code: str = Field("", max_length=32, description="班次代码；空为休息")
+    template_code: CleanStr = Field("", max_length=32, description="班次代码；空为休息")
 
 
 class DayOffIn(BaseModel):
     agent_id: int = Field(ge=1, le=2**31 - 1)
     day: date
-    reason: str = Field("", max_length=64)
+    reason: CleanStr = Field("", max_length=64)
 
 
 class TemplateIn(BaseModel):
-    name: str = Field(min_length=1, max_length=64)
+    name: CleanStr = Field(min_length=1, max_length=64)
     kind: str = Field(description="day、night、weekend 或 holiday")
     start: str = Field(pattern=r"^\d{2}:\d{2}$", description="当地开始时间，如 08:00")
     minutes: int = Field(ge=30, le=960)

@@ -53,6 +53,7 @@ def test_plans_refused_with_a_reason(
     unknown = _plan(desk_client, line="nowhere")
     assert unknown["status"] == 422 and "未知线路" in str(unknown["message"])
     assert _plan(desk_client, days=40)["status"] == 422
+    assert _plan(desk_client, skill="a\x00b")["status"] == 422  # PostgreSQL text holds no NUL
     short = _plan(desk_client, skill=skill)
     assert short["status"] == 422
     assert short["error"] == "no-roster"
