@@ -244,6 +244,7 @@ class MemoryBookings:
     bookings: dict[tuple[str, str], BookingSummary] = field(default_factory=dict)
     cancelled: list[str] = field(default_factory=list)
     resent: list[str] = field(default_factory=list)
+    opted_out: list[str] = field(default_factory=list)
 
     async def find_booking(
         self, call: CallInfo, id_number: str, code: str
@@ -262,6 +263,13 @@ class MemoryBookings:
         if booking is None:
             return ResendResult(False, "没有找到该预约")
         self.resent.append(booking.reference)
+        return ResendResult(True)
+
+    async def opt_out_reminders(self, call: CallInfo, id_number: str, code: str) -> ResendResult:
+        booking = self.bookings.get((id_number, code))
+        if booking is None:
+            return ResendResult(False, "没有找到该预约")
+        self.opted_out.append(booking.reference)
         return ResendResult(True)
 
 

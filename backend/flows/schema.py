@@ -176,9 +176,11 @@ class BookingCancelNode(_Strict):
 
 
 class BookingSmsNode(_Strict):
-    """The booking's text message sent again (rate-limited by the SMS requests)."""
+    """The booking's text message sent again (rate-limited by the SMS requests), or, with
+    ``action: opt_out``, no more reminders to the patient's registered number."""
 
     kind: Literal["booking_sms"]
+    action: Literal["resend", "opt_out"] = "resend"
     id_from: str
     code_from: str
     done_prompt: str

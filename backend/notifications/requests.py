@@ -21,7 +21,7 @@ from backend.booking.patients import normalize_phone
 from backend.booking.reservations import find_booking_id
 from backend.db import transaction
 from backend.errors import CallCenterError, Refused
-from backend.models.booking import Booking
+from backend.models.booking import Booking, Patient
 from backend.models.sms import SmsOptOut, SmsOutbox
 from backend.settings import Settings
 from backend.sms.outbox import SmsEvent, queue_booking_message
@@ -66,6 +66,22 @@ class SmsRequests:
         """No more reminders to ``phone`` (booking notices still go: they answer a request)."""
         phone_hash = self._ctx.cipher.lookup_hash(normalize_phone(phone))
         with transaction(self._factory) as session:
+            session.execute(
+                insert(SmsOptOut)
+                .values(phone_hash=phone_hash, via=via[:64], at=self._ctx.clock())
+                .on_conflict_do_nothing()
+            )
+
+    def opt_out_of_booking(self, id_number: str, booking_code: str, via: str) -> None:
+        """No more reminders to the number of the booking's patient (the IVR, where the
+        caller proves the booking with the ID number and may call from another phone)."""
+        with transaction(self._factory) as session:
+            booking_id = find_booking_id(session, self._ctx, id_number, booking_code)
+            phone_hash = session.execute(
+                select(Patient.phone_hash)
+                .join(Booking, Booking.patient_id == Patient.id)
+                .where(Booking.id == booking_id)
+            ).scalar_one()
             session.execute(
                 insert(SmsOptOut)
                 .values(phone_hash=phone_hash, via=via[:64], at=self._ctx.clock())

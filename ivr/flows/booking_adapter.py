@@ -69,3 +69,14 @@ class ServiceBookingLookup:
         except (BookingNotFound, Refused, SmsResendLimited) as exc:
             return ResendResult(False, exc.message)
         return ResendResult(True)
+
+    async def opt_out_reminders(self, call: CallInfo, id_number: str, code: str) -> ResendResult:
+        if self._sms is None:
+            return ResendResult(False)
+        try:
+            await asyncio.to_thread(
+                self._sms.opt_out_of_booking, id_number, code, f"ivr:{call.line}"
+            )
+        except BookingNotFound as exc:
+            return ResendResult(False, exc.message)
+        return ResendResult(True)

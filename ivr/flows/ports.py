@@ -183,6 +183,10 @@ class BookingLookup(Protocol):
         """Queue the booking's text message again."""
         ...
 
+    async def opt_out_reminders(self, call: CallInfo, id_number: str, code: str) -> ResendResult:
+        """No more reminders to the number the booking's patient registered."""
+        ...
+
 
 @dataclass(frozen=True)
 class CallerProfile:

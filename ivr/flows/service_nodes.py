@@ -140,7 +140,10 @@ class ServiceNodes(EmergencyNodes):
         assert bookings is not None
         id_number = self.state.variables[node.id_from]
         code = self.state.variables[node.code_from]
-        result = await bookings.resend_sms(self.call, id_number, code)
+        if node.action == "opt_out":
+            result = await bookings.opt_out_reminders(self.call, id_number, code)
+        else:
+            result = await bookings.resend_sms(self.call, id_number, code)
         if result.queued:
             await self._say(node.done_prompt)
             self.served = True

@@ -191,14 +191,20 @@ async def test_a_phone_booking_and_its_cancel_in_the_ivr_each_send_one_text(
     assert len(cancelled) == 1 and booked.receipt.code in cancelled[0]
 
 
-def test_reminders_go_once_the_evening_before_and_not_to_numbers_that_opted_out(
-    settings: Settings, session_factory: sessionmaker[Session], gateway: RecordingSmsGateway
+async def test_reminders_go_once_the_evening_before_and_not_to_numbers_that_opted_out(
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+    gateway: RecordingSmsGateway,
+    tmp_path: Path,
 ) -> None:
     visit = _visit_day(alone=True)
     eve = visit - timedelta(days=1)
     booker = Booker(settings, session_factory, visit, _frozen(eve.year, eve.month, eve.day, 9))
     reminded, opted_out, cancelled = booker.book(), booker.book(), booker.book()
-    SmsRequests(session_factory, booker.ctx).opt_out(opted_out.phone, via="ivr")
+    # The caller opts out in the 114 self-service menu, after the booking is read out.
+    keys = ["2", opted_out.id_number, opted_out.receipt.code, "5"]
+    channel = await ivr_call(booker, keys, tmp_path, _frozen(eve.year, eve.month, eve.day, 9))
+    assert "114/reminders_off" in channel.played
     booker.service.cancel(CancelRequest(cancelled.receipt.code, Channel.PHONE, "agent:sms",
                                         id_number=cancelled.id_number))  # fmt: skip
     at, tz = time(18, 0), booker.ctx.rules.tz
