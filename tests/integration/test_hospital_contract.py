@@ -429,3 +429,22 @@ def test_every_error_has_the_common_shape(hosp: Hosp) -> None:
     refused(hosp.client.stop("NO-SUCH", "x"), 404, "no-such-session")
     unsigned = hosp.client.send("POST", target, b"{}", {"Content-Type": "application/json"})
     refused(unsigned, 401, "bad-signature", "X-Hospital-Key")
+
+
+def test_the_openapi_description_shows_examples_and_the_error_shape(desk: DeskServer) -> None:
+    url = desk.url.removeprefix("http://")
+    conn = http.client.HTTPConnection(url, timeout=10)
+    try:
+        conn.request("GET", "/openapi.json")
+        spec = json.loads(conn.getresponse().read())
+    finally:
+        conn.close()
+    schemas = spec["components"]["schemas"]
+    example = schemas["ScheduleBatchCreate"]["examples"][0]["schedules"][0]
+    assert example["external_id"] and example["slots"]
+    assert schemas["ScheduleCreate"]["additionalProperties"] is False
+    push = spec["paths"]["/api/hospital/schedules"]["post"]
+    assert "PATH?QUERY" in push["description"]
+    assert {"409", "413", "422"} <= set(push["responses"])
+    error = push["responses"]["409"]["content"]["application/json"]["schema"]["$ref"]
+    assert set(schemas[error.rsplit("/", 1)[1]]["properties"]) == {"error", "message"}
