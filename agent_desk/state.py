@@ -210,7 +210,7 @@ def build_state(
         online_booking=BookingService(session_factory, online_ctx),
         online_accounts=OnlineAccounts(session_factory, online_ctx, codes),
         phone_booking=BookingService(session_factory, BookingContext.from_settings(settings)),
-        workorders=WorkOrders(cipher, deadlines_for(settings)),
+        workorders=WorkOrders(cipher, deadlines_for(settings, session_factory)),
         ami=ami,
     )
 

@@ -8,7 +8,9 @@ overridden by ``CC_DID_<CODE>`` and ``CC_CALLER_ID_<CODE>`` (``backend.settings`
 
 from __future__ import annotations
 
+import logging
 import re
+from dataclasses import dataclass
 from datetime import datetime, time
 from pathlib import Path
 from typing import Literal, Protocol
@@ -24,6 +26,9 @@ from pydantic import (
 )
 
 from backend.errors import ConfigError
+from backend.workcalendar import CalendarMissing
+
+log = logging.getLogger(__name__)
 
 REGISTRY_FILE = Path(__file__).parent / "data" / "lines.yaml"
 REGISTRY_NAME = "backend/data/lines.yaml"  # as error messages name it
@@ -38,9 +43,16 @@ def check_phone_number(value: str) -> str:
 
 
 class WorkingDays(Protocol):
-    """The working-day calendar (``backend.workcalendar.WorkCalendar``)."""
+    """The working-day calendar (``backend.workcalendar.WorkCalendar`` or ``LiveCalendar``);
+    a strict one raises ``CalendarMissing`` for a year not entered."""
 
     def within_hours(self, moment: datetime, opens: time, closes: time) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Opening:
+    open: bool
+    calendar_missing: int | None = None  # the year not entered, when that decided it
 
 
 class LineHours(BaseModel):
@@ -62,9 +74,23 @@ class LineHours(BaseModel):
 
     def is_open(self, local: datetime, calendar: WorkingDays) -> bool:
         """Whether ``local`` (the line's local time) falls in these hours."""
-        if self.days == "working_days":
-            return calendar.within_hours(local, self.opens, self.closes)
-        return self.opens <= local.time() < self.closes
+        return self.opening(local, calendar).open
+
+    def opening(self, local: datetime, calendar: WorkingDays) -> Opening:
+        """Whether ``local`` falls in these hours, and whether the calendar lacked its year.
+
+        Calendar missing: open by the weekday's hours (Monday–Friday), logged as an error. A
+        caller put through to agents on a holiday is better than one turned away on a
+        working day; the wallboard's calendar alert (``backend/holiday_calendar/reminder.py``)
+        is already up by then."""
+        in_hours = self.opens <= local.time() < self.closes
+        if self.days != "working_days":
+            return Opening(in_hours)
+        try:
+            return Opening(calendar.within_hours(local, self.opens, self.closes))
+        except CalendarMissing as missing:
+            log.error("%s: %s treated as open by weekday hours", missing, local.date())
+            return Opening(in_hours and local.weekday() < 5, calendar_missing=missing.year)
 
 
 class LineSpec(BaseModel):

@@ -8,6 +8,8 @@ instead of inheriting the parent's sockets.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from threading import Lock
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,9 +20,14 @@ from backend.settings import Settings
 
 class WorkerResources:
     def __init__(
-        self, settings: Settings, session_factory: sessionmaker[Session] | None = None
+        self,
+        settings: Settings,
+        session_factory: sessionmaker[Session] | None = None,
+        *,
+        now: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
+        self.now = now  # epoch seconds; the tasks that depend on the date read it
         self._session_factory = session_factory
         self._lock = Lock()
 

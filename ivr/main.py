@@ -25,6 +25,7 @@ from backend.booking.service import BookingService
 from backend.db import make_engine, make_session_factory
 from backend.errors import ConfigError
 from backend.flows.prompts import overrides_version, production_flows
+from backend.holiday_calendar.live import live_calendar
 from backend.localtime import zone
 from backend.notifications.callbacks import OutboxCallbackNotices
 from backend.notifications.requests import SmsRequests, SmsResendLimits
@@ -33,7 +34,6 @@ from backend.settings import Settings
 from backend.speech.tts import TtsRenderer
 from backend.supervision import HealthFile, Supervisor
 from backend.telephony.callback_gate import CallbackGate
-from backend.workcalendar import WorkCalendar
 from ivr.acd.service import AcdService, build_acd
 from ivr.agi.server import AgiServer, Handler
 from ivr.agi.session import AgiSession
@@ -115,7 +115,7 @@ def build_controller(
         renderer=renderer or TtsRenderer(settings),
         queue=queue,
         journal=SqlCallJournal(session_factory),
-        calendar=WorkCalendar.load(),
+        calendar=live_calendar(session_factory),
         callers=SqlCallerDirectory(
             session_factory,
             cipher,

@@ -1,8 +1,12 @@
 """Building the work-order service from settings, for the web app, the worker and the IVR.
 
 ``WorkOrders`` is built once per process (the desk's application state holds one): the
-deadline policy is taken from settings, the cipher made and the calendar loaded then,
+deadline policy is taken from settings, the cipher made and the calendar source chosen then,
 not on every request. Each unit of work asks it for a service on its own session.
+
+Deadlines read the holiday calendar the administrator enters (``backend/holiday_calendar``,
+cached per process, a new year seen without restart) when given the database; without it
+(a script with no database) the built-in file.
 """
 
 from __future__ import annotations
@@ -10,11 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from backend.holiday_calendar.live import live_calendar
 from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
-from backend.workcalendar import WorkCalendar
+from backend.workcalendar import Calendar, WorkCalendar
 from backend.workorders.deadlines import Deadlines
 from backend.workorders.desk_notifier import DeskNotifier
 from backend.workorders.duplicates import DuplicateRules
@@ -29,8 +34,13 @@ def default_calendar() -> WorkCalendar:
     return WorkCalendar.load()
 
 
-def deadlines_for(settings: Settings) -> Deadlines:
-    return Deadlines(default_calendar(), settings.workorder)
+def deadlines_for(
+    settings: Settings, session_factory: sessionmaker[Session] | None = None
+) -> Deadlines:
+    calendar: Calendar = (
+        default_calendar() if session_factory is None else live_calendar(session_factory)
+    )
+    return Deadlines(calendar, settings.workorder)
 
 
 @dataclass(frozen=True)
@@ -42,10 +52,12 @@ class WorkOrders:
     rules: DuplicateRules = field(default_factory=DuplicateRules)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> WorkOrders:
+    def from_settings(
+        cls, settings: Settings, session_factory: sessionmaker[Session] | None = None
+    ) -> WorkOrders:
         """Raises ``ConfigError`` naming the variable for a wrong ``CC_WORKORDER_*``."""
         cipher = PersonalDataCipher.of(settings)
-        return cls(cipher, deadlines_for(settings))
+        return cls(cipher, deadlines_for(settings, session_factory))
 
     def service(self, session: Session, notifier: Notifier | None = None) -> WorkOrderService:
         """The service on ``session``; notifications go to the desk unless told otherwise."""
@@ -61,4 +73,5 @@ def workorder_service(
 ) -> WorkOrderService:
     """A service built from scratch, for one-off users (a script, a test); a process that
     makes many keeps a ``WorkOrders``."""
-    return WorkOrders.from_settings(settings).service(session, notifier)
+    factory = sessionmaker(bind=session.get_bind())
+    return WorkOrders.from_settings(settings, factory).service(session, notifier)

@@ -4,19 +4,28 @@
 day's close; one taken in after hours, by the close of the next working day. Handling runs in
 working days (7, complex cases 15, as the Beijing practice reports); urgent orders run in
 hours. The numbers are a policy object so that operators can change them.
+
+The calendar is the one the administrator enters (``backend/holiday_calendar``). When a
+deadline runs into a year not entered (``CalendarMissing``), it is counted Monday–Friday for
+the missing days (``WorkCalendar.lenient``) and logged as an error: an order must get a
+deadline when it is taken in, and counting no holidays gives the earlier date, the safe side
+for a citizen. The wallboard's calendar alert (``reminder.py``) asks for the year meanwhile.
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, fields
+import logging
+from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from backend.errors import InvalidValue
 from backend.localtime import DEFAULT_TIMEZONE, zone
-from backend.workcalendar import WorkCalendar
+from backend.workcalendar import Calendar, CalendarMissing
 from backend.workorders.workflow import State, Urgency
+
+log = logging.getLogger(__name__)
 
 
 class Stage(enum.StrEnum):
@@ -73,8 +82,12 @@ class DeadlinePolicy:
 
 @dataclass(frozen=True)
 class Deadlines:
-    calendar: WorkCalendar
+    calendar: Calendar
     policy: DeadlinePolicy = DeadlinePolicy()
+
+    def _lenient(self, missing: CalendarMissing, start: datetime) -> Deadlines:
+        log.error("%s: the deadline from %s is counted Monday–Friday", missing, start)
+        return replace(self, calendar=self.calendar.lenient())
 
     @property
     def _zone(self) -> ZoneInfo:
@@ -104,6 +117,20 @@ class Deadlines:
         final_due: datetime | None = None,
     ) -> datetime:
         """When ``stage``, entered at ``start``, must be done (UTC), capped by ``final_due``."""
+        args = (stage, start, urgency, complex_case, final_due)
+        try:
+            return self._stage_due(*args)
+        except CalendarMissing as missing:
+            return self._lenient(missing, start)._stage_due(*args)
+
+    def _stage_due(
+        self,
+        stage: Stage,
+        start: datetime,
+        urgency: Urgency,
+        complex_case: bool,
+        final_due: datetime | None,
+    ) -> datetime:
         p = self.policy
         urgent = urgency is Urgency.URGENT
         if stage is Stage.DISPATCH:
@@ -136,6 +163,12 @@ class Deadlines:
 
     def callback_due(self, received: datetime) -> datetime:
         """When a message or voicemail left at ``received`` must have been called back."""
+        try:
+            return self._callback_due(received)
+        except CalendarMissing as missing:
+            return self._lenient(missing, received)._callback_due(received)
+
+    def _callback_due(self, received: datetime) -> datetime:
         local = received.astimezone(self._zone)
         in_hours = self.calendar.within_hours(local, self.policy.opens, self.policy.closes)
         start = local if in_hours else self._open_of(self._next_opening_day(local))

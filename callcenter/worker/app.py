@@ -19,6 +19,7 @@ from backend.settings import Settings
 from backend.worker_resources import WorkerResources
 from callcenter.worker.audit_tasks import register_audit_tasks
 from callcenter.worker.booking_tasks import register_booking_tasks
+from callcenter.worker.calendar_tasks import register_calendar_tasks
 from callcenter.worker.catch_up import LastRuns, install_catch_up
 from callcenter.worker.recording_tasks import register_recording_tasks
 from callcenter.worker.sms_tasks import register_sms_tasks
@@ -33,6 +34,7 @@ def register_tasks(app: Celery, resources: WorkerResources) -> None:
     register_report_tasks(app, resources)
     register_audit_tasks(app, resources)
     register_sms_tasks(app, resources)
+    register_calendar_tasks(app, resources)
 
 
 def create_celery(
@@ -64,7 +66,7 @@ def create_celery(
         worker_hijack_root_logger=False,
         beat_schedule={},
     )
-    register_tasks(app, WorkerResources(settings, session_factory))
+    register_tasks(app, WorkerResources(settings, session_factory, now=now))
     runs = LastRuns(
         redis.Redis.from_url(settings.redis_url, decode_responses=True),
         f"{key_prefix}{settings.desk_redis_prefix}",

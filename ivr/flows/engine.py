@@ -138,9 +138,11 @@ class _CallRun(CallerInputNodes, ServiceNodes):
 
     async def _time_branch(self, name: str, node: TimeBranchNode) -> Step:
         local = self.ports.clock.now().astimezone(self.tz)
-        is_open = node.is_open(local, self.ports.calendar)
-        details = {"local_time": local.isoformat(timespec="minutes")}
-        if is_open:
+        opening = node.opening(local, self.ports.calendar)
+        details: dict[str, Any] = {"local_time": local.isoformat(timespec="minutes")}
+        if opening.calendar_missing is not None:
+            details["calendar_missing"] = opening.calendar_missing
+        if opening.open:
             return Step(node.open, outcome="open", details=details)
         return Step(node.closed, outcome="closed", details=details)
 

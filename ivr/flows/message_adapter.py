@@ -49,7 +49,7 @@ class WorkOrderMessageSink:
         self._callbacks = callbacks
         self._settings = settings
         self._clock = clock
-        self._workorders = WorkOrders.from_settings(settings)
+        self._workorders = WorkOrders.from_settings(settings, session_factory)
         self._recordings = settings.effective_asterisk_recordings_dir.rstrip("/")
         self._master = master_key(settings)
 

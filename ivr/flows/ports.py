@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from backend.flows.schema import PromptText
-from backend.workcalendar import WorkCalendar
+from backend.workcalendar import Calendar
 
 # ---------------------------------------------------------------------------------------------
 # The channel: the subset of ivr.agi.session.AgiSession the engine drives.
@@ -304,7 +304,7 @@ class FlowPorts:
     renderer: PromptRenderer
     queue: QueueHandoff
     journal: CallJournal
-    calendar: WorkCalendar
+    calendar: Calendar
     clock: Clock = field(default_factory=SystemClock)
     callers: CallerDirectory | None = None
     messages: MessageSink | None = None

@@ -93,7 +93,7 @@ class SqlCallbackTasks:
         recordings: RecordingIndex,
     ) -> None:
         self._sessions = session_factory
-        self._workorders = WorkOrders.from_settings(settings)
+        self._workorders = WorkOrders.from_settings(settings, session_factory)
         self._recordings = recordings
 
     async def pending(self) -> list[PendingTask]:

@@ -54,7 +54,7 @@ class OutboundResult:
 class OutboundRecords:
     def __init__(self, session_factory: sessionmaker[Session], settings: Settings) -> None:
         self._sessions = session_factory
-        self._workorders = WorkOrders.from_settings(settings)
+        self._workorders = WorkOrders.from_settings(settings, session_factory)
         self._cipher = self._workorders.cipher
 
     # Agents --------------------------------------------------------------------------------

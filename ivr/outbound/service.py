@@ -10,11 +10,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend import events
 from backend.errors import ConfigError
+from backend.holiday_calendar.live import live_calendar
 from backend.lines import LINES
 from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
 from backend.telephony.dial_requests import DialRequests
-from backend.workcalendar import WorkCalendar
 from ivr.acd.service import AcdService
 from ivr.call_lifecycle import CallLifecycle
 from ivr.flows.ports import PromptRenderer, SystemClock
@@ -77,7 +77,7 @@ def build_outbound(
         tasks,
         hours={spec.code: spec.hours for spec in LINES},
         skills=settings.callback_skill_of_line,
-        calendar=WorkCalendar.load(),
+        calendar=live_calendar(session_factory),
         clock=SystemClock(),
         timezone=settings.timezone,
         kick=acd.dispatcher.kick,
