@@ -152,7 +152,7 @@ def test_a_login_on_one_worker_holds_on_the_other_and_an_edit_is_searchable_at_o
         "POST",
         "/api/knowledge/articles",
         cookie,
-        body={"title": f"{word}的医保报销", "body": "门诊报销比例说明", "category": "医保"},
+        body={"title": f"{word}的挂号须知", "body": "跨进程检索的说明", "category": "挂号"},
     )
     assert status == 201, article
     status, hits, _ = request(second, "GET", search, cookie)
