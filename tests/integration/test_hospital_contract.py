@@ -12,7 +12,7 @@ import re
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from threading import Barrier
@@ -29,6 +29,7 @@ from agent_desk.api.hospital_schemas import (
 )
 from backend.audit import Actor
 from backend.booking.context import BookingContext
+from backend.booking.demo_data import session_push
 from backend.booking.hospital_client import (
     Answer,
     HospitalClient,
@@ -38,7 +39,7 @@ from backend.booking.hospital_client import (
 )
 from backend.booking.hospital_keys import HospitalDraft, add_hospital, hospital_key
 from backend.booking.reservations import BookRequest
-from backend.booking.rules import BookingRules, Channel
+from backend.booking.rules import BookingRules, Channel, SessionOfDay
 from backend.booking.service import BookingService
 from backend.db import transaction
 from backend.models.audit import AuditRecord
@@ -376,39 +377,57 @@ def test_ids_with_spaces_non_ascii_and_slashes_are_pushed_and_stopped(hosp: Hosp
     refused(hosp.client.send("POST", target, body, wrong), 401, "bad-signature", "签名")
 
 
+def booked_yesterday(hosp: Hosp) -> str:
+    """A booking of yesterday's morning session, pushed and booked two days ago (through the
+    service on a clock of then: the API refuses past days now)."""
+    then = datetime.now(TZ) - timedelta(days=2)
+    earlier = BookingService(hosp.factory, replace(hosp.service.ctx, clock=lambda: then))
+    push = session_push("Y-1", ("NK", "内科"), day(-1), SessionOfDay.MORNING, 4)
+    with hosp.factory() as db:
+        hospital = db.execute(select(Hospital).where(Hospital.code == hosp.code)).scalar_one()
+    schedule_id = earlier.push_schedules(hospital, [push]).schedule_ids["Y-1"]
+    number = new_id_number()
+    earlier.register_patient(id_number=number, name="张三", phone=new_phone(), actor="agent:1")
+    return earlier.book(BookRequest(schedule_id, Channel.PHONE, "agent:1", id_number=number)).code
+
+
+def audited(hosp: Hosp, action: str) -> int:
+    with hosp.factory() as db:
+        return (
+            db.scalar(
+                select(func.count())
+                .select_from(AuditRecord)
+                .where(AuditRecord.action == action, AuditRecord.actor == f"hospital:{hosp.code}")
+            )
+            or 0
+        )
+
+
 def test_replayed_stop_and_attendance_calls_write_nothing_again(hosp: Hosp) -> None:
     pushed = hosp.client.push_schedules([schedule("P-1"), schedule("P-2")])
-    code = book(hosp, pushed.body["schedule_ids"]["P-1"])
+    book(hosp, pushed.body["schedule_ids"]["P-1"])
     target = "/api/hospital/schedules/P-1/stop"
     body = json.dumps({"reason": "医生临时出差"}).encode()
     headers = hosp.client.headers("POST", target, body)
-    assert hosp.client.send("POST", target, body, headers).status == 200
+    assert hosp.client.send("POST", target, body, headers).body["cancelled"] == 1
     refused(hosp.client.send("POST", target, body, headers), 401, "replayed-request")
-    # Attendance for a session that has not begun is refused, the replay of it too: the
-    # refusal is not re-run either (and would not be a write).
+    # A no-show reported, then the same request again.
+    code = booked_yesterday(hosp)
     target = f"/api/hospital/bookings/{code}/attendance"
     body = json.dumps({"attended": False}).encode()
     headers = hosp.client.headers("POST", target, body)
-    first = hosp.client.send("POST", target, body, headers)
-    refused(first, 422, "not-reportable")
+    reported = hosp.client.send("POST", target, body, headers)
+    assert reported.status == 200 and reported.body["status"] == "no_show", reported
     refused(hosp.client.send("POST", target, body, headers), 401, "replayed-request")
     with hosp.factory() as db:
-        stops = db.scalar(
-            select(func.count())
-            .select_from(AuditRecord)
-            .where(
-                AuditRecord.action == "schedule.stop", AuditRecord.actor == f"hospital:{hosp.code}"
-            )
-        )
-        replays = db.scalar(
-            select(func.count())
-            .select_from(AuditRecord)
-            .where(
-                AuditRecord.action == "hospital.replay_refused",
-                AuditRecord.actor == f"hospital:{hosp.code}",
-            )
-        )
-    assert (stops, replays) == (1, 2)
+        events = db.scalars(
+            select(BookingEvent.kind)
+            .join(Booking, Booking.id == BookingEvent.booking_id)
+            .where(Booking.code == code)
+        ).all()
+    assert sorted(events) == ["booked", "no_show"]
+    assert (audited(hosp, "schedule.stop"), audited(hosp, "booking.no_show")) == (1, 1)
+    assert audited(hosp, "hospital.replay_refused") == 2
 
 
 # One error shape ------------------------------------------------------------------------------
