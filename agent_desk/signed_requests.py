@@ -40,7 +40,9 @@ SignatureDep = Annotated[Signature, Depends(signature_of)]
 def target_as_sent(request: Request) -> str:
     """The request line's path and query as the client sent them, percent-encoding and all:
     what the partner signs (``request.url.path`` is decoded: an id holding ``%2F`` would sign
-    as a ``/``). A path sent with raw non-ASCII bytes is read as UTF-8."""
+    as a ``/``). A path sent with raw non-ASCII bytes is read as UTF-8. A reverse proxy in
+    front of the desk must pass the request line on unchanged (nginx: ``proxy_pass`` without
+    a URI part), or partners' signatures of encoded ids stop checking."""
     raw = request.scope.get("raw_path") or request.url.path.encode()
     query = request.scope.get("query_string", b"")
     path = raw.decode("utf-8", "replace")
