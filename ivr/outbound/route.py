@@ -46,6 +46,7 @@ from ivr.call_lifecycle import CallLifecycle
 from ivr.flows.ports import CallInfo, PromptRenderer
 from ivr.outbound.records import AgentPhone, OutboundCall, OutboundRecords, OutboundResult
 from recordings.index import RecordingIndex
+from recordings.pause import DISK_FULL, recordings_paused
 
 log = logging.getLogger("ivr.outbound")
 
@@ -203,11 +204,12 @@ class OutboundRoute:
         started = datetime.now(UTC)
         day = started.strftime("%Y/%m/%d")
         recording = f"{self.settings.recordings_dir.rstrip('/')}/{day}/{session.call_id}.wav"
+        if recordings_paused(self._recordings.root):  # the disk is nearly full (ivr/disk_watch)
+            recording = ""
         dialled: _Dialled | None = None
         try:
             await self._records.opened(call)
-            await asyncio.to_thread(self._recordings.register, call.call_id, recording, call.line)
-            await session.exec("MixMonitor", recording)
+            await self._record(session, call, recording)
             if call.caller_id:
                 await session.set_variable("CALLERID(num)", call.caller_id)
             # No name: the agent's name (or the desk's "外呼 138****8000") is not the citizen's
@@ -216,6 +218,15 @@ class OutboundRoute:
             dialled = await self._dial(session, call)
         finally:
             await self._finish(session, call, request, started, recording, dialled)
+
+    async def _record(self, session: AgiSession, call: OutboundCall, recording: str) -> None:
+        """Record the call; without a recording (paused), flag its record so."""
+        if not recording:
+            log.warning("outbound call %s not recorded: recordings paused", call.call_id)
+            await asyncio.to_thread(self._lifecycle.mark_unrecorded, call.call_id, DISK_FULL)
+            return
+        await asyncio.to_thread(self._recordings.register, call.call_id, recording, call.line)
+        await session.exec("MixMonitor", recording)
 
     async def _dial(self, session: AgiSession, call: OutboundCall) -> _Dialled:
         channel = session.env.get("channel", "")
@@ -294,7 +305,7 @@ class OutboundRoute:
                 ORDER_RELATIONS.get(request.purpose, "follow_up"),
                 answered,
                 RESULT_LABELS.get(disposition, "无法接通"),
-                self._recordings.relative(recording) if answered else "",
+                self._recordings.relative(recording) if answered and recording else "",
             )
             await self._records.call_attempted(request.order_id, attempt, request.actor)
 

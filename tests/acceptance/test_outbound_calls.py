@@ -60,6 +60,7 @@ from ivr.outbound.callback_tasks import CallbackTaskFeeder, SqlCallbackTasks
 from ivr.outbound.route import OUTBOUND_SCRIPT
 from ivr.outbound.service import OutboundService, build_outbound
 from recordings.index import RecordingIndex
+from recordings.pause import DISK_FULL, pause_recordings, resume_recordings
 from tests.asterisk_fixtures import DID_HOTLINE, AgiRoutes, wait_for_recording
 from tests.desk_browser import AGENT_TONE_HZ, DeskServer, serve_desk
 from tests.desk_support import DeskUser, desk_settings, ensure_skill, make_user
@@ -285,6 +286,33 @@ async def test_the_agent_dials_a_mobile_number_from_his_desk_phone(
     path = await wait_for_recording(stack.settings.effective_recordings_dir / recording.path, 30)
     assert holds_both(path, PHONE_TONE, CARRIER_TONE)
     await stack.acd.store.abandon("waiting-caller")
+    await agent.client.aclose()
+
+
+async def test_with_recordings_paused_the_outbound_call_goes_through_flagged_unrecorded(
+    stack: Stack,
+    session_factory: sessionmaker[Session],
+    desk_phones: DeskPhones,
+    sip_carrier: SipCarrier,
+) -> None:
+    agent = await seat(stack, session_factory, desk_phones, {"booking": 5})
+    number = f"139{uuid.uuid4().int % 10**8:08d}"
+    root = stack.settings.effective_recordings_dir
+    pause_recordings(root)  # as the disk watch does below CC_DISK_REFUSE_FREE_MB
+    try:
+        await agent.phone.dial(number)
+        await talk_then_hang_up(stack, agent, sip_carrier, number)
+    finally:
+        resume_recordings(root)
+    record = await eventually(
+        lambda: asyncio.to_thread(latest_outbound, session_factory, agent.agent_id),
+        30,
+        "the outbound call record",
+    )
+    assert record.disposition is Disposition.ANSWERED
+    assert (record.recording_id, record.unrecorded) == (None, DISK_FULL)
+    with session_factory() as db:
+        assert db.scalar(select(Recording).where(Recording.call_id == record.call_id)) is None
     await agent.client.aclose()
 
 
