@@ -61,6 +61,7 @@ class Line:
         outcome: QueueOutcome | None = None,
         profiles: dict[str, CallerProfile] | None = None,
         timezone: str = "Asia/Shanghai",
+        calendar: WorkCalendar | None = None,
     ) -> None:
         self.queue = RecordingQueue(outcome) if outcome else RecordingQueue()
         self.journal = MemoryJournal()
@@ -73,7 +74,7 @@ class Line:
                 renderer=LabelRenderer(),
                 queue=self.queue,
                 journal=self.journal,
-                calendar=WorkCalendar.load(),
+                calendar=calendar or WorkCalendar.load(),
                 clock=SteppingClock(now or datetime(2026, 11, 25, 10, 0, tzinfo=SHANGHAI)),
                 callers=StaticDirectory(profiles or {}),
                 messages=self.messages,
@@ -260,6 +261,26 @@ async def test_hotline_hours_follow_the_chinese_working_day_calendar(
     else:
         assert line.queue.handoffs == []
         assert channel.played[0] == "hotline/closed"
+
+
+@pytest.mark.parametrize(
+    ("moment", "is_open"),
+    [
+        (datetime(2027, 1, 1, 10, 0), True),  # a Friday of a year not entered
+        (datetime(2027, 1, 2, 10, 0), False),  # its Saturday
+    ],
+)
+async def test_a_year_not_entered_opens_by_weekday_hours_and_says_so(
+    flows, tmp_path, moment, is_open
+) -> None:
+    strict = WorkCalendar.of_days([2026], [], [])  # as the entered calendar reads, no 2027
+    line = Line(flows["hotline"], tmp_path, now=moment.replace(tzinfo=SHANGHAI), calendar=strict)
+    await line.call("2", Say("请回电"))
+    [branch] = [step for step in line.summary.steps if step.kind == "time_branch"]
+    assert (branch.outcome, branch.details["calendar_missing"]) == (
+        "open" if is_open else "closed",
+        2027,
+    )
 
 
 async def test_hours_are_kept_in_the_centres_time_zone(flows, tmp_path) -> None:
