@@ -1,8 +1,9 @@
 """The calendar the hours and deadlines read: the entered years, cached in each process.
 
 Each process keeps one snapshot per database (``calendar_source``). A question asked more than
-``RECHECK_SECONDS`` after the last check first compares the table's stamp (one tiny query)
-and reloads the years only when it changed; a save in this process invalidates at once. So
+``RECHECK_SECONDS`` after the last check starts a background compare of the table's stamp (one
+tiny query), which reloads the years only when it changed; a save in this process reloads at
+once. So
 the controller, the desk and the worker see a newly entered year within a second, with no
 restart and without reading the whole table on every call.
 
@@ -17,7 +18,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from threading import Lock
+from threading import Lock, Thread
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine
@@ -41,7 +42,12 @@ def calendar_of(years: list[YearEntry]) -> WorkCalendar:
 
 
 class DatabaseCalendar:
-    """Gives the current snapshot of the entered years (``LiveCalendar`` calls it)."""
+    """Gives the current snapshot of the entered years (``LiveCalendar`` calls it).
+
+    Only the first question waits for the database; later ones get the snapshot at once and,
+    when it is older than the recheck interval, start one refresh in a background thread. The
+    controller asks from its event loop: a slow or absent database (or a pool busy with
+    calls) must never hold a call's time branch."""
 
     def __init__(
         self,
@@ -54,31 +60,49 @@ class DatabaseCalendar:
         self._recheck = recheck_seconds
         self._monotonic = monotonic
         self._lock = Lock()
+        self._refreshing = Lock()  # held by the one refresh running
         self._snapshot = replace(WorkCalendar.load(), strict=True)
         self._stamp: Stamp | None = None
-        self._checked = float("-inf")
+        self._checked: float | None = None
 
     def invalidate(self) -> None:
-        with self._lock:
-            self._checked = float("-inf")
+        """The years changed in this process: read them now (the saver waits, nobody else)."""
+        self.refresh()
+
+    def refresh(self) -> None:
+        with self._refreshing:
+            self._checked = self._monotonic()
+            self._read()
 
     def __call__(self) -> WorkCalendar:
         with self._lock:
-            now = self._monotonic()
-            if now - self._checked >= self._recheck:
-                self._refresh()
-                self._checked = now
+            checked = self._checked
+        if checked is None:
+            self.refresh()
+        elif self._monotonic() - checked >= self._recheck and self._refreshing.acquire(False):
+            self._checked = self._monotonic()
+            Thread(target=self._refresh_then_release, name="holiday-calendar", daemon=True).start()
+        with self._lock:
             return self._snapshot
 
-    def _refresh(self) -> None:
+    def _refresh_then_release(self) -> None:
+        try:
+            self._read()
+        finally:
+            self._refreshing.release()
+
+    def _read(self) -> None:
         try:
             with self._engine.connect() as conn:
                 current = stamp(conn)
-                if current != self._stamp:
-                    self._snapshot = calendar_of(entered_years(Session(bind=conn)))
-                    self._stamp = current
+                if current == self._stamp:
+                    return
+                snapshot = calendar_of(entered_years(Session(bind=conn)))
         except SQLAlchemyError as exc:
             log.warning("holiday calendar not read, the last one stays in use: %s", exc)
+            return
+        with self._lock:
+            self._snapshot, self._stamp = snapshot, current
 
 
 _SOURCES: WeakKeyDictionary[Engine, DatabaseCalendar] = WeakKeyDictionary()

@@ -6,11 +6,13 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from sqlalchemy import create_engine
 
 from backend.alerts import AlertLevel
+from backend.holiday_calendar.live import DatabaseCalendar
 from backend.holiday_calendar.reminder import missing_year
 from backend.holiday_calendar.year import HolidayRange, InvalidHolidayYear, YearEntry, check_year
-from backend.workcalendar import CalendarMissing, WorkCalendar
+from backend.workcalendar import CalendarMissing, LiveCalendar, WorkCalendar
 
 NEW_YEAR = HolidayRange("元旦", date(2027, 1, 1), date(2027, 1, 3))
 
@@ -60,3 +62,11 @@ def test_the_year_to_warn_about(
 ) -> None:
     found = missing_year(today, entered)
     assert (found.year, found.level) == expected if found else expected is None
+
+
+def test_with_the_database_unreadable_the_built_in_years_answer_and_no_others() -> None:
+    unreachable = create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none")
+    calendar = LiveCalendar(DatabaseCalendar(unreachable))
+    assert not calendar.is_working_day(date(2026, 10, 1))  # 国庆节, from the built-in file
+    with pytest.raises(CalendarMissing):
+        calendar.is_working_day(date(2027, 3, 1))
