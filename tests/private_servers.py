@@ -87,7 +87,10 @@ def private_postgres(name: str) -> Iterator[tuple[PrivatePostgres, str]]:
 
 
 class PrivateRedis:
-    def __init__(self) -> None:
+    def __init__(self, *, persist: bool = True) -> None:
+        # persist=False: nothing is saved, a restart comes back empty (as a Redis that keeps
+        # nothing on disk does after it was killed).
+        self.persist = persist
         self.root = Path(tempfile.mkdtemp(prefix="cc-private-redis-"))
         self.port = free_port()
         self._proc: subprocess.Popen[bytes] | None = None
@@ -101,7 +104,7 @@ class PrivateRedis:
         redis_server = shutil.which("redis-server")
         assert redis_server, "redis-server is not installed (redis-server in APT_PACKAGES)"
         args = [redis_server, "--port", str(self.port), "--bind", "127.0.0.1",
-                "--dir", str(self.root), "--save", "3600 1", "--appendonly", "no"]  # fmt: skip
+                "--dir", str(self.root), "--save", "3600 1" if self.persist else "", "--appendonly", "no"]  # fmt: skip
         with (self.root / "log").open("a") as log:
             self._proc = subprocess.Popen(args, stdout=log, stderr=log)
         client = redis.Redis.from_url(self.url)
@@ -121,6 +124,13 @@ class PrivateRedis:
             self._proc.wait(timeout=30)
             self._proc = None
 
+    def kill(self) -> None:
+        """SIGKILL: gone at once, saving nothing."""
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait(timeout=30)
+            self._proc = None
+
     def remove(self) -> None:
         if self._proc is not None:
             self._proc.kill()
@@ -129,8 +139,8 @@ class PrivateRedis:
 
 
 @contextlib.contextmanager
-def private_redis() -> Iterator[PrivateRedis]:
-    server = PrivateRedis()
+def private_redis(*, persist: bool = True) -> Iterator[PrivateRedis]:
+    server = PrivateRedis(persist=persist)
     try:
         server.start()
         yield server

@@ -14,7 +14,15 @@ from backend.acd.model import (
     skills_text,
     status_fields,
 )
-from backend.acd.states import AgentState, AgentStatus, Transition, dial_out, transition, wrapup_due
+from backend.acd.states import (
+    AgentState,
+    AgentStatus,
+    Transition,
+    dial_out,
+    restored,
+    transition,
+    wrapup_due,
+)
 from backend.acd.store_core import MAX_RETRIES, StoreCore
 from backend.errors import Conflict
 
@@ -116,6 +124,30 @@ class AgentStore(StoreCore):
             if await self._apply(agent=self._transition_op(view, t, "outbound")) == "ok":
                 return True
         raise Conflict(f"agent {agent_id} changed too often")
+
+    async def restore_agent(
+        self,
+        profile: AgentProfile,
+        to: AgentState,
+        *,
+        at: float,
+        reason: str = "",
+        call_id: str = "",
+    ) -> bool:
+        """Put back an agent the store lost (Redis came back empty) as he last was; False
+        when the store already knows him (he signed in again, or another controller restored
+        him first: theirs stands)."""
+        if await self.agent(profile.agent_id) is not None:
+            return False
+        view = await self.register_agent(profile)
+        for _ in range(MAX_RETRIES):
+            if view.status.state != AgentState.LOGGED_OUT or view.status.version > 1:
+                return False
+            t = restored(view.status, to, at=at, reason=reason, call_id=call_id)
+            if await self._apply(agent=self._transition_op(view, t, "rebuild")) == "ok":
+                return True
+            view = await self._require_agent(profile.agent_id)
+        raise Conflict(f"agent {profile.agent_id} changed too often")
 
     async def agent_by_number(self, number: str) -> AgentView | None:
         """The signed-in agent with this 工号 (a phone's channel names only the number)."""

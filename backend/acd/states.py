@@ -172,6 +172,22 @@ def dial_out(status: AgentStatus, *, at: float, call_id: str) -> Transition:
     return _move(status, AgentState.ON_CALL, at, "", call_id, 0.0)
 
 
+# What an agent signed in before the store was lost is put back as: at rest, or on a call.
+RESTORABLE = frozenset({S.READY, S.NOT_READY, S.ON_CALL})
+
+
+def restored(
+    status: AgentStatus, to: AgentState, *, at: float, reason: str = "", call_id: str = ""
+) -> Transition:
+    """An agent the store lost (Redis came back empty) put back as he last was: from
+    signed-out straight to ``to`` (ready, not ready, or on his call), bypassing the edges
+    that need a reservation, because the call itself was made before the loss."""
+    if status.state != AgentState.LOGGED_OUT or to not in RESTORABLE:
+        raise IllegalTransition(status.agent_id, status.state, to)
+    reason = (reason or NotReadyReason.BREAK) if to == AgentState.NOT_READY else ""
+    return _move(status, to, at, reason, call_id, 0.0)
+
+
 def _move(
     status: AgentStatus,
     to: AgentState,

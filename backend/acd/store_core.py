@@ -59,6 +59,10 @@ class StoreCore:
         self._dial = redis.register_script(scripts.DIAL)
         self._withdraw = redis.register_script(scripts.WITHDRAW)
 
+    @property
+    def redis(self) -> Redis:
+        return self._redis
+
     def key(self, *parts: str) -> str:
         return ":".join((self._prefix, *parts))
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from backend.acd.model import Assignment
 from backend.acd.store import AcdStore
+from ivr.acd.rebuild import Rebuilder
 from ivr.acd.recovery import recover
 
 log = logging.getLogger("ivr.acd")
@@ -31,8 +32,10 @@ class Dispatcher:
         start_callback: CallbackStarter | None = None,
         tick_seconds: float = 0.1,
         recover_every_seconds: float = 5.0,
+        rebuild: Rebuilder | None = None,
     ) -> None:
         self._store = store
+        self._rebuild = rebuild  # None: a Redis that came back empty is not rebuilt
         self._recover_every = recover_every_seconds
         self._start_callback = start_callback
         self._tick = tick_seconds
@@ -72,6 +75,11 @@ class Dispatcher:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _recover(self, *, restarted: bool) -> None:
+        if self._rebuild is not None:
+            # Before the release: a rebuilt call's owner is this live controller.
+            report = await self._rebuild.run_once()
+            if report.calls_requeued or report.agents_restored:
+                self.kick()
         released = await recover(self._store, 3 * self._recover_every, restarted=restarted)
         if released:
             log.warning("released %d calls of controllers that are gone", len(released))

@@ -26,6 +26,7 @@ from backend.telephony.callback_bookings import CallbackBookings
 from backend.telephony.callback_gate import CallbackGate
 from ivr.acd.answers import AnswerWatch
 from ivr.acd.dispatcher import Dispatcher
+from ivr.acd.rebuild import HeldCalls
 from ivr.acd.waiter import QueueChannel, QueueParts, QueueSettings, Waiter
 from ivr.agi.errors import CallHungUp
 from ivr.flows.ports import CallInfo, Channel, PromptRenderer, QueueOutcome
@@ -73,6 +74,7 @@ class AcdQueue:
         observer: QueueObserver | None = None,
         answers: AnswerWatch | None = None,
         clock: Callable[[], float] = time.time,
+        held: HeldCalls | None = None,
     ) -> None:
         self._store = store
         self._answers = answers
@@ -83,7 +85,7 @@ class AcdQueue:
         self._observer = observer
         self._clock = clock
         self._parts = QueueParts(
-            store, renderer, dispatcher, self.settings, callbacks, answers, clock, bookings
+            store, renderer, dispatcher, self.settings, callbacks, answers, clock, bookings, held
         )
 
     async def enter_queue(
@@ -141,6 +143,7 @@ class AcdQueue:
             log.info("call %s: agent %s is not ready for the transfer", call.call_id, agent_id)
         self._dispatcher.kick()
         waiter = Waiter(self._parts, session, call, queued.entered_at, skill, priority)
+        waiter.in_line(True)
         try:
             outcome = await waiter.serve()
         except CallHungUp:
@@ -150,6 +153,8 @@ class AcdQueue:
             # serves any more: release the call, then let the error go on.
             await waiter.abandoned()
             raise
+        finally:
+            waiter.in_line(False)
         if self._observer is not None:
             await self._observer.queue_left(queue_report(waiter, outcome))
         return outcome

@@ -36,6 +36,7 @@ from ivr.acd.dispatcher import Dispatcher
 from ivr.acd.history import AgentHistoryWriter
 from ivr.acd.queue import AcdQueue
 from ivr.acd.queuelog import QueueLogWriter, QueueObservers
+from ivr.acd.rebuild import HeldCalls, Rebuilder
 from ivr.acd.records import SqlQueueRecorder
 from ivr.acd.waiter import QueueSettings
 from ivr.agi.server import Handler
@@ -107,7 +108,10 @@ def build_acd(
         observer=CallbackObservers(records, callback_observer) if callback_observer else records,
         answers=answers,
     )
-    dispatcher = Dispatcher(store, start_callback=callbacks.start)
+    # Callers waiting on this controller, entered again if Redis comes back empty.
+    held = HeldCalls()
+    rebuild = Rebuilder(store, held, session_factory)
+    dispatcher = Dispatcher(store, start_callback=callbacks.start, rebuild=rebuild)
     callbacks.set_kick(dispatcher.kick)
     # The call record, and the same story in queue_log format for existing queue reports.
     observers = QueueObservers(records, QueueLogWriter(settings.state_dir / "queue_log"))
@@ -120,6 +124,7 @@ def build_acd(
         bookings=bookings,
         observer=observers,
         answers=answers,
+        held=held,
     )
     history = AgentHistoryWriter(redis, store.events_key, session_factory, consumer=controller_id)
     return AcdService(store, dispatcher, queue, callbacks, gate, history, answers, bookings)

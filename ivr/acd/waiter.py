@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from redis.exceptions import RedisError
+
 from backend.acd.estimate import Announcer, announcement_text, rounded_minutes
 from backend.acd.model import AgentProfile, CallStatus, agent_dial_options
 from backend.acd.policy import Priority
@@ -23,6 +25,7 @@ from backend.telephony.callback_bookings import CallbackBookings
 from backend.telephony.callback_gate import CallbackGate, CallbackRefused
 from ivr.acd.answers import Answered, AnswerWatch
 from ivr.acd.dispatcher import Dispatcher
+from ivr.acd.rebuild import HeldCall, HeldCalls
 from ivr.acd.window_offer import WindowOffer
 from ivr.agi.errors import CallHungUp
 from ivr.flows.ports import CallInfo, PromptRenderer, QueueOutcome, QueueStatus
@@ -30,6 +33,7 @@ from ivr.flows.ports import CallInfo, PromptRenderer, QueueOutcome, QueueStatus
 log = logging.getLogger("ivr.acd")
 
 REJOIN_CHECK_SECONDS = 2.0
+REDIS_RETRY_MS = 1000
 CALLBACK_CONFIRM = "好的，坐席空闲时将按您原来的排队顺序给您回电，请挂机。"
 # Dial results after which the agent was at fault and the call goes back to its queue.
 NOT_REACHED = frozenset({"NOANSWER", "BUSY", "CHANUNAVAIL", "CONGESTION"})
@@ -70,6 +74,7 @@ class QueueParts:
     answers: AnswerWatch | None
     clock: Callable[[], float]
     bookings: CallbackBookings | None = None  # None: no callback window is offered
+    held: HeldCalls | None = None  # the callers waiting here, for a rebuild of the queues
 
 
 class Waiter:
@@ -90,6 +95,7 @@ class Waiter:
         self.dispatcher = parts.dispatcher
         self.callbacks = parts.callbacks  # None: no callback is offered
         self.bookings = parts.bookings
+        self.held = parts.held
         self.answers = parts.answers
         self.clock = parts.clock
         self.session = session
@@ -109,6 +115,18 @@ class Waiter:
     def now(self) -> float:
         return self.clock()
 
+    def in_line(self, waiting: bool) -> None:
+        """Whether this caller is in line (a rebuild enters him again) or not (ringing an
+        agent, talking, gone: his entry is not to be made again)."""
+        if self.held is None:
+            return
+        if waiting:
+            held = HeldCall(self.call.call_id, self.skill, self.priority, self.call.line,
+                            self.entered_at)  # fmt: skip
+            self.held.hold(held)
+        else:
+            self.held.drop(self.call.call_id)
+
     async def serve(self) -> QueueOutcome:
         config = self.store.skills[self.skill]
         deadline = self.entered_at + config.max_wait_seconds
@@ -116,31 +134,39 @@ class Waiter:
         next_check = self.now() + REJOIN_CHECK_SECONDS
         await self._music(True)
         while True:
-            if self.now() >= next_check:
-                next_check = self.now() + REJOIN_CHECK_SECONDS
-                await self._still_queued()
-            agent_id = await self.store.take_assignment(self.call.call_id)
-            if agent_id is not None:
-                outcome = await self._connect(agent_id)
+            try:
+                if self.now() >= next_check:
+                    next_check = self.now() + REJOIN_CHECK_SECONDS
+                    await self._still_queued()
+                agent_id = await self.store.take_assignment(self.call.call_id)
+                if agent_id is not None:
+                    outcome = await self._connect(agent_id)
+                    if outcome is not None:
+                        return outcome
+                    await self._music(True)
+                    continue
+                if self.now() >= deadline and await self.store.abandon(
+                    self.call.call_id, CallStatus.VOICEMAIL
+                ):
+                    await self._music(False)
+                    self.final = "voicemail"
+                    return QueueOutcome(QueueStatus.NO_AGENT)
+                digit: str | None = None
+                if self.now() >= next_announcement:
+                    next_announcement = self.now() + self.s.announce_every_seconds
+                    digit = await self._announce()
+                if digit is None:
+                    digit = await self.session.wait_for_digit(self.s.slice_ms)
+                outcome = await self._key(digit)
                 if outcome is not None:
                     return outcome
-                await self._music(True)
-                continue
-            if self.now() >= deadline and await self.store.abandon(
-                self.call.call_id, CallStatus.VOICEMAIL
-            ):
-                await self._music(False)
-                self.final = "voicemail"
-                return QueueOutcome(QueueStatus.NO_AGENT)
-            digit: str | None = None
-            if self.now() >= next_announcement:
-                next_announcement = self.now() + self.s.announce_every_seconds
-                digit = await self._announce()
-            if digit is None:
-                digit = await self.session.wait_for_digit(self.s.slice_ms)
-            outcome = await self._key(digit)
-            if outcome is not None:
-                return outcome
+            except RedisError:
+                if self.agent_id is not None:
+                    raise  # ringing or talking: not a wait to resume
+                # Redis away: the caller keeps his music and his place in this controller's
+                # memory (``HeldCalls``); his entry is made again when Redis is back.
+                log.warning("call %s: Redis unavailable, caller kept waiting", self.call.call_id)
+                await self.session.wait_for_digit(REDIS_RETRY_MS)
 
     async def _key(self, digit: str | None) -> QueueOutcome | None:
         """The caller pressed a key while waiting: a callback at his place, or a window."""
@@ -286,6 +312,7 @@ class Waiter:
         if view is None or not await self.store.ringing(self.call.call_id, agent_id):
             return None
         self.agent_id = agent_id
+        self.in_line(False)
         await self._music(False)
         dial_started = self.now()
         status, caller_gone, ended = await self._dial(view.profile, agent_id)
@@ -301,6 +328,7 @@ class Waiter:
             )
             await self.store.ring_no_answer(self.call.call_id, agent_id, NotReadyReason.NO_ANSWER)
             self.agent_id = None
+            self.in_line(True)
             self.dispatcher.kick()
             return None
         raise CallHungUp(f"Dial ended with {status or 'hangup'}")
