@@ -18,8 +18,10 @@ in PostgreSQL's agent-state history (``ivr/acd/history.py``). Each dispatcher ro
   neither his call nor his phone. Then it writes the marker. An agent who signed in again
   meanwhile keeps what he chose.
 
-A fresh Redis looks the same as a lost one, so a first start rebuilds too: that is what a
-machine whose Redis keeps nothing needs after a reboot. State changes still in Redis's
+A fresh Redis looks the same as a lost one. Only a controller that saw the marker before
+restores agents; one that starts on a Redis without it writes it and restores nothing (a
+new deployment, a test's new key prefix, or every process restarted together, after which
+agents sign in again). State changes still in Redis's
 event stream and not yet written to PostgreSQL when Redis died are lost; the agent is put
 back as the history last saw him.
 """
@@ -98,6 +100,10 @@ class Rebuilder:
         self._store = store
         self._held = held
         self._sessions = session_factory
+        # Only a loss this controller lived through is rebuilt: a marker it never saw may
+        # be a first start on a new Redis (or a test's new key prefix over an old database),
+        # where the agents' old states are not today's.
+        self._seen_marker = False
 
     @property
     def _redis(self) -> Redis:
@@ -106,8 +112,13 @@ class Rebuilder:
     async def run_once(self) -> RebuildReport:
         requeued = await self._requeue_held()
         restored: tuple[int, ...] = ()
-        if not await self._redis.exists(self._store.key("epoch")):
+        if await self._redis.exists(self._store.key("epoch")):
+            self._seen_marker = True
+        elif self._seen_marker:
             restored = await self._restore_agents()
+        else:
+            await self._redis.set(self._store.key("epoch"), self._marker(), nx=True)
+            self._seen_marker = True
         if requeued or restored:
             log.warning(
                 "ACD view rebuilt: %d waiting calls entered again, agents %s restored",
@@ -145,11 +156,14 @@ class Rebuilder:
             for last in await asyncio.to_thread(last_states, self._sessions):
                 if await self._restore(last):
                     restored.append(last.profile.agent_id)
-            await self._redis.set(self._store.key("epoch"), f"{me} {time.time():.3f}")
+            await self._redis.set(self._store.key("epoch"), self._marker())
             return tuple(restored)
         finally:
             if await self._redis.get(lock) == me:
                 await self._redis.delete(lock)
+
+    def _marker(self) -> str:
+        return f"{self._store.controller_id} {time.time():.3f}"
 
     async def _restore(self, last: LastState) -> bool:
         known = set(self._store.skills)
