@@ -141,7 +141,7 @@ class AgentStore(StoreCore):
             return False
         view = await self.register_agent(profile)
         for _ in range(MAX_RETRIES):
-            if view.status.state != AgentState.LOGGED_OUT or view.status.version > 1:
+            if view.status.state != AgentState.LOGGED_OUT:
                 return False
             t = restored(view.status, to, at=at, reason=reason, call_id=call_id)
             if await self._apply(agent=self._transition_op(view, t, "rebuild")) == "ok":

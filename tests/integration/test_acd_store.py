@@ -598,3 +598,24 @@ async def test_a_callback_being_dialled_is_not_withdrawn(store: AcdStore) -> Non
     assert assignment is not None and assignment.decision.callback
     assert not await store.withdraw_callback("task-8")
     assert (await store.call("task-8")) is not None
+
+
+async def test_restore_puts_back_a_lost_agent_once_and_never_over_a_new_sign_in(
+    store: AcdStore,
+) -> None:
+    lost = AgentProfile(41, "1041", "Local/41@sim-agent", {"booking": 5})
+    again = AgentProfile(42, "1042", "Local/42@sim-agent", {"booking": 5})
+    # Two controllers restoring the same agent at once: one of them does it.
+    done = await asyncio.gather(
+        *(store.restore_agent(lost, AgentState.READY, at=100.0) for _ in range(2))
+    )
+    assert sorted(done) == [False, True]
+    view = await store.agent(41)
+    assert view and (view.status.state, view.status.idle_since) == (AgentState.READY, 100.0)
+    assert await store.ready_count("booking") == 1
+    # An agent who signed in again before the restore keeps what he chose.
+    await store.register_agent(again)
+    await store.change_state(42, AgentState.NOT_READY, reason="meal")
+    assert not await store.restore_agent(again, AgentState.ON_CALL, at=100.0, call_id="x")
+    kept = await store.agent(42)
+    assert kept and (kept.status.state, kept.status.reason) == (AgentState.NOT_READY, "meal")

@@ -10,6 +10,7 @@ from backend.acd.states import (
     CannotDialOut,
     IllegalTransition,
     dial_out,
+    restored,
     transition,
     wrapup_due,
 )
@@ -127,3 +128,24 @@ def test_no_outbound_call_over_another_or_before_signing_in(start: AgentState, c
     with pytest.raises(CannotDialOut) as refused:
         dial_out(AgentStatus(7, state=start), at=5, call_id="out-1")
     assert refused.value.code == code
+
+
+def test_a_lost_agent_is_restored_from_signed_out_at_rest_or_on_his_call() -> None:
+    out = AgentStatus(4)
+    ready = restored(out, S.READY, at=50.0).after
+    assert (ready.state, ready.idle_since, ready.version) == (S.READY, 50.0, 1)
+    pause = restored(out, S.NOT_READY, at=50.0, reason="meal").after
+    assert (pause.state, pause.reason) == (S.NOT_READY, "meal")
+    busy = restored(out, S.ON_CALL, at=50.0, call_id="c9").after
+    assert (busy.state, busy.call_id) == (S.ON_CALL, "c9")
+
+
+@pytest.mark.parametrize("to", [S.RESERVED, S.RINGING, S.WRAP_UP, S.LOGGED_OUT])
+def test_restoring_refuses_states_held_for_a_live_reservation(to: AgentState) -> None:
+    with pytest.raises(IllegalTransition):
+        restored(AgentStatus(4), to, at=1.0)
+
+
+def test_only_a_signed_out_agent_is_restored() -> None:
+    with pytest.raises(IllegalTransition):
+        restored(AgentStatus(4, state=S.READY), S.READY, at=1.0)
