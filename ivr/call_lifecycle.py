@@ -1,5 +1,7 @@
 """What the controller does around every call's flow: open the call record with the caller's
-number protected, register the recording, and close both when the call is over."""
+number protected, register the recording, and close both when the call is over. The record's
+open and close go through ``RecordSpool``: kept on disk while PostgreSQL is unavailable,
+written when it is back, so no served call goes without a record."""
 
 from __future__ import annotations
 
@@ -8,7 +10,6 @@ import logging
 from datetime import UTC, datetime
 
 from sqlalchemy import update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.db import transaction
@@ -16,6 +17,7 @@ from backend.models.calls import CallRecord, Line
 from backend.personal_data import PersonalDataCipher, mask_phone, normalize_number
 from ivr.agi.session import AgiSession
 from ivr.flows.ports import CallInfo
+from ivr.record_spool import UNAVAILABLE, RecordSpool
 from recordings.index import RecordingIndex
 
 log = logging.getLogger("ivr.calls")
@@ -42,8 +44,10 @@ class CallLifecycle:
         session_factory: sessionmaker[Session],
         recordings: RecordingIndex,
         cipher: PersonalDataCipher,
+        spool: RecordSpool,
     ) -> None:
         self._sessions = session_factory
+        self.spool = spool
         self._recordings = recordings
         self._cipher = cipher
         self._finishing: set[asyncio.Task[bool]] = set()
@@ -53,18 +57,22 @@ class CallLifecycle:
         # caller's number is stored only encrypted, hashed and masked.
         await asyncio.to_thread(self.open_record, call)
         recording = await session.get_variable(RECORDING_VARIABLE)
-        if recording:
-            try:
+        try:
+            if recording:
                 await asyncio.to_thread(
                     self._recordings.register, call.call_id, recording, call.line
                 )
-            except ValueError as exc:  # a dialplan writing elsewhere: say so, keep the call
-                log.error("call %s: recording not indexed: %s", call.unique_id, exc)
-            return
-        why = await session.get_variable(UNRECORDED_VARIABLE)
-        if why:  # the dialplan kept it off file on purpose (recordings paused)
-            log.warning("call %s not recorded: %s", call.unique_id, why)
-            await asyncio.to_thread(self.mark_unrecorded, call.call_id, why)
+                return
+            why = await session.get_variable(UNRECORDED_VARIABLE)
+            if why:  # the dialplan kept it off file on purpose (recordings paused)
+                log.warning("call %s not recorded: %s", call.unique_id, why)
+                await asyncio.to_thread(self.mark_unrecorded, call.call_id, why)
+        except ValueError as exc:  # a dialplan writing elsewhere: say so, keep the call
+            log.error("call %s: recording not indexed: %s", call.unique_id, exc)
+        except UNAVAILABLE as exc:  # the call goes on; its record is spooled meanwhile
+            log.error(
+                "call %s: recording not indexed, PostgreSQL unavailable: %s", call.unique_id, exc
+            )
 
     async def ended(self, call: CallInfo) -> None:
         await asyncio.to_thread(self._close_record, call)
@@ -84,15 +92,12 @@ class CallLifecycle:
     def open_record(self, call: CallInfo) -> None:
         """The call record as every call starts it: the number encrypted, hashed, masked."""
         values: dict[str, object] = {
-            "call_id": call.call_id,
             "line": Line(call.line),
             "did": call.did[:32],
             "started_at": datetime.now(UTC),
             **protected_number(self._cipher, call.caller_number),
         }
-        statement = insert(CallRecord).values(**values)
-        with transaction(self._sessions) as session:
-            session.execute(statement.on_conflict_do_nothing(index_elements=["call_id"]))
+        self.spool.open(call.call_id, values)
 
     def mark_unrecorded(self, call_id: str, why: str) -> None:
         with transaction(self._sessions) as session:
@@ -101,9 +106,4 @@ class CallLifecycle:
             )
 
     def _close_record(self, call: CallInfo) -> None:
-        with transaction(self._sessions) as session:
-            session.execute(
-                update(CallRecord)
-                .where(CallRecord.call_id == call.call_id, CallRecord.ended_at.is_(None))
-                .values(ended_at=datetime.now(UTC))
-            )
+        self.spool.close(call.call_id, datetime.now(UTC))

@@ -50,6 +50,7 @@ from ivr.journal import SqlCallJournal
 from ivr.outbound.callback_tasks import SqlCallbackTasks
 from ivr.outbound.route import OUTBOUND_SCRIPT
 from ivr.outbound.service import OutboundService, build_outbound, check_callback_skills
+from ivr.record_spool import RecordSpool, spool_path
 from ivr.resync.reconciler import Reconciler
 from ivr.resync.records import SqlOpenCalls
 from ivr.resync.sessions import SessionRegistry
@@ -85,8 +86,8 @@ class Controller:
         async def handle(session: AgiSession) -> None:
             self.refresh()  # one stat() per call: edited prompts reach the next caller
             call = await call_info(session, line)
-            await self.lifecycle.started(session, call)
-            try:
+            try:  # the record is closed even when the start failed half-way
+                await self.lifecycle.started(session, call)
                 await self.engines[line].run(session, call)
             finally:
                 await self.lifecycle.ended(call)
@@ -134,7 +135,9 @@ def build_controller(
         clock=clock or SystemClock(),
         emergency=SqlEmergencyBoard(session_factory, clock),
     )
-    lifecycle = CallLifecycle(session_factory, RecordingIndex(session_factory, settings), cipher)
+    spool = RecordSpool(session_factory, spool_path(settings.state_dir))
+    recordings = RecordingIndex(session_factory, settings)
+    lifecycle = CallLifecycle(session_factory, recordings, cipher, spool)
     return Controller(settings, ports, lifecycle)
 
 
@@ -191,6 +194,7 @@ def supervise_loops(
     outbound: OutboundService,
     resync: Reconciler,
     watch: DiskWatch,
+    spool: RecordSpool,
     stop: asyncio.Event,
 ) -> None:
     """The controller's background loops, each restarted when it fails; their health in
@@ -200,6 +204,8 @@ def supervise_loops(
     supervisor.start("outbound-feeder", lambda: outbound.feeder.run(stop), stop)
     supervisor.start("resync", lambda: resync.run(stop), stop)
     supervisor.start("disk-watch", lambda: watch.run(stop), stop)
+    # Call records kept while PostgreSQL was unavailable, written once it is back.
+    supervisor.start("record-spool", lambda: spool.run(stop), stop)
     health = HealthFile(supervisor, settings.state_dir)
     supervisor.start("health", lambda: health.run(stop), stop)
 
@@ -254,7 +260,14 @@ async def run_controller(settings: Settings) -> None:
     resync = Reconciler(ami, acd.store, SqlOpenCalls(session_factory, recordings), sessions)
     ami.on_resync(resync.resynced)
     supervise_loops(
-        supervisor, settings, acd, outbound, resync, disk_watch(settings, session_factory), stop
+        supervisor,
+        settings,
+        acd,
+        outbound,
+        resync,
+        disk_watch(settings, session_factory),
+        controller.lifecycle.spool,
+        stop,
     )
     await acd.dispatcher.ready.wait()  # earlier calls released before new ones come in
     await server.start()
