@@ -8,16 +8,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime
+from pathlib import Path
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
-from backend.db import transaction
-from backend.models.calls import CallRecord, Line
+from backend.models.calls import Line
 from backend.personal_data import PersonalDataCipher, mask_phone, normalize_number
 from ivr.agi.session import AgiSession
 from ivr.flows.ports import CallInfo
-from ivr.record_spool import UNAVAILABLE, RecordSpool
+from ivr.record_spool import RecordSpool
 from recordings.index import RecordingIndex
 
 log = logging.getLogger("ivr.calls")
@@ -44,10 +43,11 @@ class CallLifecycle:
         session_factory: sessionmaker[Session],
         recordings: RecordingIndex,
         cipher: PersonalDataCipher,
-        spool: RecordSpool,
+        spool_file: Path,
     ) -> None:
         self._sessions = session_factory
-        self.spool = spool
+        # Opens, closes and recordings written through it: kept while PostgreSQL is down.
+        self.spool = RecordSpool(session_factory, recordings, spool_file)
         self._recordings = recordings
         self._cipher = cipher
         self._finishing: set[asyncio.Task[bool]] = set()
@@ -57,22 +57,16 @@ class CallLifecycle:
         # caller's number is stored only encrypted, hashed and masked.
         await asyncio.to_thread(self.open_record, call)
         recording = await session.get_variable(RECORDING_VARIABLE)
-        try:
-            if recording:
-                await asyncio.to_thread(
-                    self._recordings.register, call.call_id, recording, call.line
-                )
-                return
-            why = await session.get_variable(UNRECORDED_VARIABLE)
-            if why:  # the dialplan kept it off file on purpose (recordings paused)
-                log.warning("call %s not recorded: %s", call.unique_id, why)
-                await asyncio.to_thread(self.mark_unrecorded, call.call_id, why)
-        except ValueError as exc:  # a dialplan writing elsewhere: say so, keep the call
-            log.error("call %s: recording not indexed: %s", call.unique_id, exc)
-        except UNAVAILABLE as exc:  # the call goes on; its record is spooled meanwhile
-            log.error(
-                "call %s: recording not indexed, PostgreSQL unavailable: %s", call.unique_id, exc
-            )
+        if recording:
+            try:
+                await asyncio.to_thread(self.spool.recording, call.call_id, recording, call.line)
+            except ValueError as exc:  # a dialplan writing elsewhere: say so, keep the call
+                log.error("call %s: recording not indexed: %s", call.unique_id, exc)
+            return
+        why = await session.get_variable(UNRECORDED_VARIABLE)
+        if why:  # the dialplan kept it off file on purpose (recordings paused)
+            log.warning("call %s not recorded: %s", call.unique_id, why)
+            await asyncio.to_thread(self.mark_unrecorded, call.call_id, why)
 
     async def ended(self, call: CallInfo) -> None:
         await asyncio.to_thread(self._close_record, call)
@@ -100,10 +94,7 @@ class CallLifecycle:
         self.spool.open(call.call_id, values)
 
     def mark_unrecorded(self, call_id: str, why: str) -> None:
-        with transaction(self._sessions) as session:
-            session.execute(
-                update(CallRecord).where(CallRecord.call_id == call_id).values(unrecorded=why[:32])
-            )
+        self.spool.unrecorded(call_id, why)
 
     def _close_record(self, call: CallInfo) -> None:
         self.spool.close(call.call_id, datetime.now(UTC))

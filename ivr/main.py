@@ -135,9 +135,9 @@ def build_controller(
         clock=clock or SystemClock(),
         emergency=SqlEmergencyBoard(session_factory, clock),
     )
-    spool = RecordSpool(session_factory, spool_path(settings.state_dir))
     recordings = RecordingIndex(session_factory, settings)
-    lifecycle = CallLifecycle(session_factory, recordings, cipher, spool)
+    spool_file = spool_path(settings.state_dir)
+    lifecycle = CallLifecycle(session_factory, recordings, cipher, spool_file)
     return Controller(settings, ports, lifecycle)
 
 

@@ -1,4 +1,5 @@
-"""Call records kept while PostgreSQL is unavailable, written when it is back.
+"""Call records (and their recordings' index entries) kept while PostgreSQL is unavailable,
+written when it is back.
 
 A call that arrives while PostgreSQL is down or recovering is still served (its flow, or the
 fallback), so its call record must not be lost with the failed write. When the controller's
@@ -8,7 +9,10 @@ must work whichever server is down, and survive the controller's own restart). A
 the controller's supervisor replays the file in order once PostgreSQL answers again.
 
 Replays are idempotent: an open is an insert-if-absent on the unique ``call_id``, a close
-sets ``ended_at`` only on a record still open. Order is kept per call: while a call has a
+sets ``ended_at`` only on a record still open, a recording is registered once per path
+(``RecordingIndex.register``), "unrecorded" is a plain update. A spooled write the database
+refuses for another reason than being unavailable is logged and dropped, so that it cannot
+hold back every write behind it. Order is kept per call: while a call has a
 spooled write, its later writes are spooled behind it instead of going straight to the
 database, so a close never reaches PostgreSQL before its open.
 """
@@ -34,6 +38,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.db import transaction
 from backend.models.calls import CallRecord, Line
+from recordings.index import RecordingIndex
 
 log = logging.getLogger("ivr.record_spool")
 
@@ -63,14 +68,29 @@ def _close(session: Session, entry: dict[str, Any]) -> None:
     )
 
 
-WRITERS: dict[str, Callable[[Session, dict[str, Any]], None]] = {"open": _open, "close": _close}
+def _unrecorded(session: Session, entry: dict[str, Any]) -> None:
+    session.execute(
+        update(CallRecord)
+        .where(CallRecord.call_id == entry["call_id"])
+        .values(unrecorded=entry["why"][:32])
+    )
+
+
+WRITERS: dict[str, Callable[[Session, dict[str, Any]], None]] = {
+    "open": _open,
+    "close": _close,
+    "unrecorded": _unrecorded,
+}
 
 
 class RecordSpool:
     """Opens and closes call records, through the spool when PostgreSQL is unavailable."""
 
-    def __init__(self, session_factory: sessionmaker[Session], path: Path) -> None:
+    def __init__(
+        self, session_factory: sessionmaker[Session], recordings: RecordingIndex, path: Path
+    ) -> None:
         self._sessions = session_factory
+        self._recordings = recordings
         self._path = path
         self._lock = threading.Lock()  # writes come from worker threads
         self._pending = {entry["call_id"] for entry in self._read()}
@@ -83,6 +103,15 @@ class RecordSpool:
 
     def close(self, call_id: str, ended_at: datetime) -> None:
         self._write({"op": "close", "call_id": call_id, "ended_at": ended_at.isoformat()})
+
+    def recording(self, call_id: str, asterisk_path: str, line: str) -> None:
+        """The call's recording registered as being written (``RecordingIndex.register``);
+        a path the index refuses raises ``ValueError`` at once, never spooled."""
+        self._recordings.relative(asterisk_path)
+        self._write({"op": "recording", "call_id": call_id, "path": asterisk_path, "line": line})
+
+    def unrecorded(self, call_id: str, why: str) -> None:
+        self._write({"op": "unrecorded", "call_id": call_id, "why": why})
 
     def pending(self) -> int:
         """Writes waiting in the spool."""
@@ -97,8 +126,12 @@ class RecordSpool:
         done = 0
         try:
             for entry in entries:
-                with transaction(self._sessions) as session:
-                    WRITERS[entry["op"]](session, entry)
+                try:
+                    self._apply(entry)
+                except UNAVAILABLE:
+                    raise
+                except Exception:
+                    log.exception("call-record spool: %s dropped, refused", entry)
                 done += 1
         except UNAVAILABLE as exc:
             log.info("call-record spool: PostgreSQL still unavailable (%s)", type(exc).__name__)
@@ -124,8 +157,7 @@ class RecordSpool:
             behind = entry["call_id"] in self._pending
         if not behind:  # the database is not written under the lock: calls go on in parallel
             try:
-                with transaction(self._sessions) as session:
-                    WRITERS[entry["op"]](session, entry)
+                self._apply(entry)
                 return
             except UNAVAILABLE as exc:
                 log.warning(
@@ -136,6 +168,13 @@ class RecordSpool:
                 )
         with self._lock:
             self._append(entry)
+
+    def _apply(self, entry: dict[str, Any]) -> None:
+        if entry["op"] == "recording":
+            self._recordings.register(entry["call_id"], entry["path"], entry["line"])
+            return
+        with transaction(self._sessions) as session:
+            WRITERS[entry["op"]](session, entry)
 
     def _append(self, entry: dict[str, Any]) -> None:
         self._path.parent.mkdir(parents=True, exist_ok=True)

@@ -35,7 +35,7 @@ from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings, load_settings
 from ivr.call_lifecycle import CallLifecycle
 from ivr.flows.ports import CallInfo
-from ivr.record_spool import RecordSpool, spool_path
+from ivr.record_spool import spool_path
 from recordings.index import RecordingIndex
 
 PASSWORD = "Desk-Passw0rd!"
@@ -73,7 +73,7 @@ def open_call(
         factory,
         RecordingIndex(factory, settings),
         PersonalDataCipher(settings.data_key.get_secret_value()),
-        RecordSpool(factory, spool_path(settings.state_dir)),
+        spool_path(settings.state_dir),
     )
     lifecycle.open_record(CallInfo(call_id, call_id, line.value, number, did=""))
     if later:

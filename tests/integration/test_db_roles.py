@@ -35,7 +35,7 @@ from backend.telephony.agents import AgentDirectory, AgentDraft
 from backend.telephony.phones import AgentPhones
 from ivr.call_lifecycle import CallLifecycle
 from ivr.flows.ports import CallInfo
-from ivr.record_spool import RecordSpool, spool_path
+from ivr.record_spool import spool_path
 from recordings.index import RecordingIndex
 from reports.summaries import refresh_summaries
 from tests.conftest import ADMIN_URL, migrated_database
@@ -198,7 +198,7 @@ def test_each_role_does_its_own_work_and_the_chain_holds(
     controller = roles.factory("controller")
     recordings = RecordingIndex(controller, roles.settings)
     call_id = f"role-{uuid.uuid4().hex[:10]}"
-    spool = RecordSpool(controller, spool_path(roles.settings.state_dir))
+    spool = spool_path(roles.settings.state_dir)
     CallLifecycle(controller, recordings, cipher, spool).open_record(
         CallInfo(call_id, call_id, "114", "13800138000", did="")
     )

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.db import make_engine, make_session_factory
-from backend.models.calls import CallRecord
+from backend.models.calls import CallRecord, Recording
 from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings, load_settings
 from backend.supervision import Supervisor
@@ -31,7 +31,7 @@ def lifecycle(factory: sessionmaker[Session], settings: Settings, state: Path) -
         factory,
         RecordingIndex(factory, settings),
         PersonalDataCipher(settings.data_key.get_secret_value()),
-        RecordSpool(factory, spool_path(state)),
+        spool_path(state),
     )
 
 
@@ -50,16 +50,19 @@ async def outage_then_replay(
     await asyncio.to_thread(server.stop)
     await first.ended(before)  # its close spooled
     await asyncio.to_thread(first.open_record, during)  # its open spooled
+    # Its recording, registered as the call starts (Asterisk's path, as the dialplan sets it).
+    path = f"{settings.effective_asterisk_recordings_dir}/{during.call_id}.wav"
+    await asyncio.to_thread(first.spool.recording, during.call_id, path, during.line)
     await first.ended(during)  # and its close behind it
     await first.drain()
-    assert first.spool.pending() == 3
+    assert first.spool.pending() == 4
     (state / "spooled-copy.jsonl").write_bytes(spool_path(state).read_bytes())
     # The controller restarts meanwhile: the spool is a file, the new one replays it.
     second = lifecycle(factory, settings, state)
     supervisor, stop = Supervisor("controller-test"), asyncio.Event()
     supervisor.start("record-spool", lambda: second.spool.run(stop, every=0.5), stop)
     await asyncio.sleep(1.0)  # a replay or two against the stopped server
-    assert second.spool.pending() == 3
+    assert second.spool.pending() == 4
     await asyncio.to_thread(server.start)
     for _ in range(int(WAIT_SECONDS / 0.5)):
         if second.spool.pending() == 0:
@@ -89,15 +92,22 @@ def test_records_written_during_an_outage_appear_closed_once(
         spooled = records(factory, during.call_id)[0]
         assert spooled.caller_enc and spooled.caller_hash
         assert "13900139000" not in spooled.caller_number
+        assert spooled.recording_id is not None, "the spooled recording was not indexed"
         # The same writes replayed again (a crash before the spool was emptied) change
         # nothing: insert-if-absent, close-if-open.
         ended = {c.call_id: records(factory, c.call_id)[0].ended_at for c in (before, during)}
-        again = RecordSpool(factory, tmp_path / "state" / "spooled-copy.jsonl")
-        assert again.replay() == 3 and again.pending() == 0
+        recordings = RecordingIndex(factory, settings)
+        again = RecordSpool(factory, recordings, tmp_path / "state" / "spooled-copy.jsonl")
+        assert again.replay() == 4 and again.pending() == 0
         with factory() as session:
             count = session.scalar(
                 select(func.count()).select_from(CallRecord).where(CallRecord.call_id.in_(ended))
             )
         assert count == 2
         assert {c: records(factory, c)[0].ended_at for c in ended} == ended
+        with factory() as session:
+            paths = session.scalar(
+                select(func.count()).select_from(Recording).where(Recording.call_id.in_(ended))
+            )
+        assert paths == 1
         engine.dispose()
