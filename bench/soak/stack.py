@@ -33,9 +33,9 @@ class Stack:
             "CC_AGI_PORT": str(free_port()),
             "CC_DESK_PORT": str(free_port()),
             "CC_DESK_REDIS_PREFIX": name,
-            # One desk process: with two, uvicorn restarted its workers again and again on this
-            # loaded 2-core machine and the desk never answered (bench/README.md).
-            "CC_DESK_WORKERS": "1",
+            # Two desk workers, so that the chaos loop kills one and the other serves while
+            # uvicorn starts it again (its worker health check now allows 60 s for a start).
+            "CC_DESK_WORKERS": "2",
             "CC_DID_114": DID_114,
             "CC_DID_HOTLINE": DID_HOTLINE,
             # The dialplan's fallback (no controller) rings a simulated agent too.
@@ -116,8 +116,9 @@ class Stack:
         return f"{name} kill -9 (pid {pid}), started again after {down_seconds:.0f} s"
 
     def kill_desk_worker(self) -> str:
-        """kill -9 of a desk worker: with several, uvicorn starts another; with one (the
-        soak's), `callcenter up` starts the desk again."""
+        """kill -9 of one desk worker (the soak runs two): uvicorn's supervisor starts another
+        while the other serves. Without a worker process to find, the whole desk is killed and
+        started again as `callcenter up` would."""
         desk = self.pid("desk")
         workers = [pid for pid in _children(desk) if "spawn_main" in _cmdline(pid)] if desk else []
         if not workers:
