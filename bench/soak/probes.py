@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from backend.ami.client import AmiClient
+from backend.ami.client import AmiClient, AmiError
 from backend.ami.users import AmiUser
 from backend.demo import DEMO_PASSWORD
 from backend.settings import Settings
@@ -82,7 +82,9 @@ async def _until_deadline(attempt: Callable[[], Awaitable[tuple[bool, str]]]) ->
     while loop.time() < deadline:
         try:
             done, why = await asyncio.wait_for(attempt(), max(0.1, deadline - loop.time()))
-        except (httpx.HTTPError, OSError, TimeoutError, ConnectionError) as exc:
+        except (httpx.HTTPError, OSError, TimeoutError, ConnectionError, AmiError) as exc:
+            # AmiError: Asterisk refused or dropped the tools' AMI login (it is restarting).
+            # Left uncaught it ended the probe's task unseen, so the probe was never counted.
             done, why = False, type(exc).__name__
         if done:
             return True, ""
