@@ -86,6 +86,21 @@ class Hosp:
                 or 0
             )
 
+    def schedule(self, db: Session, external_id: str) -> Schedule | None:
+        """This hospital's session ``external_id`` (other tests' hospitals use the same ids)."""
+        return db.execute(
+            select(Schedule)
+            .join(Hospital, Hospital.id == Schedule.hospital_id)
+            .where(Hospital.code == self.code, Schedule.external_id == external_id)
+        ).scalar_one_or_none()
+
+    def department_id(self, db: Session, code: str) -> int | None:
+        return db.scalar(
+            select(Department.id)
+            .join(Hospital, Hospital.id == Department.hospital_id)
+            .where(Hospital.code == self.code, Department.code == code)
+        )
+
 
 @pytest.fixture()
 def hosp(desk: DeskServer, settings: Settings, session_factory: sessionmaker[Session]) -> Hosp:
@@ -148,7 +163,7 @@ def test_a_booked_session_is_neither_moved_nor_repriced(hosp: Hosp) -> None:
     assert first.status == 200, first
     booked = book(hosp, first.body["schedule_ids"]["B-1"])
     with hosp.factory() as db:
-        before = db.execute(select(Schedule).where(Schedule.external_id == "B-1")).scalar_one()
+        before = hosp.schedule(db, "B-1")
         events = db.scalar(select(func.count()).select_from(BookingEvent)) or 0
     moves = {
         "day": {"day": day(3).isoformat()},
@@ -163,9 +178,9 @@ def test_a_booked_session_is_neither_moved_nor_repriced(hosp: Hosp) -> None:
         refused(answer, 409, "session-booked", booked, field, "B-1")
     assert hosp.schedules() == 1
     with hosp.factory() as db:
-        after = db.execute(select(Schedule).where(Schedule.external_id == "B-1")).scalar_one()
+        after = hosp.schedule(db, "B-1")
         assert db.scalar(select(func.count()).select_from(BookingEvent)) == events
-        assert db.scalar(select(Department.id).where(Department.code == "WK")) is None
+        assert hosp.department_id(db, "WK") is None
     kept = ("day", "fee", "department_id", "starts_at", "ends_at", "doctor_id")
     assert [getattr(after, f) for f in kept] == [getattr(before, f) for f in kept]
     # Free slots may still change, and more may be added.
@@ -338,10 +353,7 @@ def test_a_doctor_is_never_blanked_and_an_id_is_taken_once_per_push(hosp: Hosp) 
     refused(twice, 400, "bad-schedule", "N-2")
     assert hosp.schedules() == 1
     with hosp.factory() as db:
-        names = db.execute(
-            select(func.count()).select_from(Schedule).where(Schedule.external_id == "N-2")
-        ).scalar_one()
-    assert names == 0
+        assert hosp.schedule(db, "N-2") is None
 
 
 # Signing: the documented example, awkward ids, replays -------------------------------------------
