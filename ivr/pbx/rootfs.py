@@ -6,6 +6,7 @@ repository, and reused until it is removed.
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 import subprocess
 from pathlib import Path
@@ -37,7 +38,11 @@ def is_built(root: Path) -> bool:
 
 
 def build(root: Path, *, log: Path | None = None) -> bool:
-    """Build the root if missing. Returns True when it built, False when it was there."""
+    """Build the root if missing. Returns True when it built, False when it was there.
+
+    Several checkouts on one machine share the root: a lock beside it makes a second
+    `make setup` wait for the first build and reuse it instead of clobbering its partial tree.
+    """
     if is_built(root):
         return False
     if shutil.which("mmdebstrap") is None:
@@ -45,6 +50,15 @@ def build(root: Path, *, log: Path | None = None) -> bool:
             "asterisk_root", "mmdebstrap is not installed (apt-get install mmdebstrap)"
         )
     root.parent.mkdir(parents=True, exist_ok=True)
+    with open(root.with_name(root.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if is_built(root):
+            return False
+        _build_locked(root, log or root.with_name(root.name + ".build.log"))
+    return True
+
+
+def _build_locked(root: Path, log: Path) -> None:
     partial = root.with_name(root.name + ".partial")
     if partial.exists():
         shutil.rmtree(partial)
@@ -56,16 +70,15 @@ def build(root: Path, *, log: Path | None = None) -> bool:
         "sid",
         str(partial),
     ]
-    with open(log or root.with_name(root.name + ".build.log"), "w") as out:
+    with open(log, "w") as out:
         result = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, check=False)
     if result.returncode != 0 or not is_built(partial):
         raise ConfigError(
-            "asterisk_root", f"building the Asterisk root with mmdebstrap failed (see {out.name})"
+            "asterisk_root", f"building the Asterisk root with mmdebstrap failed (see {log})"
         )
     for relative in ROOT_OWNED_DIRS:
         subprocess.run(["chown", "-R", "root:root", str(partial / relative)], check=False)
     partial.rename(root)
-    return True
 
 
 def asterisk_version(root: Path) -> str:
