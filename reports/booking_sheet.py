@@ -1,5 +1,5 @@
-"""The monthly booking confirmation sheet of the 114 contract: bookings per month, total /
-online / phone, the basis of the per-booking billing."""
+"""A year of bookings month by month, total / online / phone (the annual edition). The priced
+sheet of one month, what the contract bills by, is ``reports.confirmation_sheet``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from backend.localtime import DEFAULT_TIMEZONE
 from reports.booking_stats import BookingCounts, bookings_by_month
-from reports.document import Cell, ReportDocument, Section, Table
+from reports.document import Cell, Chart, ReportDocument, Section, Table
 from reports.periods import Grain, ReportFilter
 
 
@@ -21,18 +21,28 @@ def build_booking_sheet(
     counts = bookings_by_month(session, f)
     rows: list[list[Cell]] = []
     total = BookingCounts()
-    for month in range(1, 13):
-        c = counts.get(datetime(year, month, 1), BookingCounts())
+    months = [counts.get(datetime(year, month, 1), BookingCounts()) for month in range(1, 13)]
+    for month, c in enumerate(months, start=1):
         total += c
         rows.append([f"{year}年{month:02d}月", c.total, c.online, c.phone])
+    chart = Chart(
+        "每月成功预约量（按渠道）",
+        [f"{month}月" for month in range(1, 13)],
+        {
+            "网络渠道": [float(c.online) for c in months],
+            "电话渠道": [float(c.phone) for c in months],
+        },
+        unit="笔",
+    )
     rows.append(["合计", total.total, total.online, total.phone])
     return ReportDocument(
-        "114预约挂号月度确认单",
+        "114预约挂号年度预约量汇总",
         f"{year}年",
         sections=[
             Section(
                 "成功预约量",
                 tables=[Table("月度确认单", ["月份", "合计", "网络渠道", "电话渠道"], rows)],
+                charts=[chart],
             )
         ],
         footnotes=[

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -37,13 +38,24 @@ class BookingCounts:
 
 def bookings_by_month(session: Session, f: ReportFilter) -> dict[datetime, BookingCounts]:
     """Bookings per local month start (naive Beijing time)."""
+    return _bookings_by(session, f, "month")
+
+
+def bookings_by_day(session: Session, f: ReportFilter) -> dict[datetime, BookingCounts]:
+    """Bookings per local day start (naive Beijing time)."""
+    return _bookings_by(session, f, "day")
+
+
+def _bookings_by(
+    session: Session, f: ReportFilter, unit: Literal["month", "day"]
+) -> dict[datetime, BookingCounts]:
     start, end = f.utc_range()
     local = "(booked_at AT TIME ZONE :tz)"
     hour = f"extract(hour FROM {local})"
     phone = "channel IN ('phone', 'ivr')"
     rows = session.execute(
         text(
-            f"""SELECT date_trunc('month', {local}) AS month, count(*),
+            f"""SELECT date_trunc('{unit}', {local}) AS bucket, count(*),
               count(*) FILTER (WHERE channel = 'online'),
               count(*) FILTER (WHERE {phone}),
               count(*) FILTER (WHERE {phone} AND ({hour} >= {NIGHT_START_HOUR}
@@ -52,4 +64,4 @@ def bookings_by_month(session: Session, f: ReportFilter) -> dict[datetime, Booki
         ),
         {"tz": f.tz_name, "start": start, "end": end},
     )
-    return {month: BookingCounts(int(a), int(b), int(c), int(d)) for month, a, b, c, d in rows}
+    return {bucket: BookingCounts(int(a), int(b), int(c), int(d)) for bucket, a, b, c, d in rows}

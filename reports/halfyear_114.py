@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from backend.localtime import DEFAULT_TIMEZONE
 from reports import kpi
 from reports.booking_stats import BookingCounts, bookings_by_month
-from reports.document import Cell, ReportDocument, Section, Table, pct, secs
+from reports.document import Cell, Chart, ReportDocument, Section, Table, pct, secs
 from reports.kpi import CallTotals
 from reports.periods import Grain, GroupBy, ReportFilter, half_year
 from reports.query import Source, call_totals
@@ -127,10 +127,24 @@ def build_halfyear_114(
     for title, columns, cells in TABLED_SECTIONS:
         rows = [[m.name, *cells(m)] for m in figures]
         doc.sections.append(Section(title, tables=[Table(title, ["月份", *columns], rows)]))
+    doc.sections[0].charts.append(_monthly_chart(figures[:-1]))  # the months, not the total
     cycle = arrival_cycle_section(session, f, source=source)
     cycle.title = CYCLE_TITLE
     doc.sections.append(cycle)
     return doc
+
+
+def _monthly_chart(months: list[Figures]) -> Chart:
+    return Chart(
+        "月度呼入量、坐席接听量与成功预约量(电话)",
+        [m.name for m in months],
+        {
+            "呼入量": [float(m.calls.inbound) for m in months],
+            "预约坐席接听量": [float(m.calls.answered) for m in months],
+            "成功预约量(电话)": [float(m.bookings.phone) for m in months],
+        },
+        unit="次",
+    )
 
 
 def _figures(session: Session, f: ReportFilter, source: Source) -> list[Figures]:

@@ -18,7 +18,8 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, TableStyle
 from reportlab.platypus import Table as PdfTable
 
-from reports.document import Cell, ReportDocument, Table
+from reports.document import Cell, Chart, ReportDocument, Table
+from reports.render_charts import add_xlsx_chart, chart_drawing
 
 CJK_FONT = "STSong-Light"  # reportlab's built-in CID font: no font file needed
 
@@ -27,6 +28,11 @@ def _tables(doc: ReportDocument) -> Iterator[tuple[str, Table]]:
     for section in doc.sections:
         for table in section.tables:
             yield section.title, table
+
+
+def _charts(doc: ReportDocument) -> Iterator[Chart]:
+    for section in doc.sections:
+        yield from section.charts
 
 
 def render_csv(doc: ReportDocument) -> bytes:
@@ -77,7 +83,8 @@ def _append(sheet: Worksheet, cells: list[Cell]) -> None:
 
 
 def render_xlsx(doc: ReportDocument) -> bytes:
-    """One sheet per table, plus a sheet of footnotes; numbers stay numbers."""
+    """One sheet per table, one per chart (its figures and a native chart), plus a sheet of
+    footnotes; numbers stay numbers."""
     book = Workbook()
     first = True
     used: set[str] = set()
@@ -93,6 +100,8 @@ def render_xlsx(doc: ReportDocument) -> bytes:
             cell.font = Font(bold=True)
         for row in table.rows:
             _append(sheet, list(row))
+    for chart in _charts(doc):
+        add_xlsx_chart(book.create_sheet(_sheet_name("图_" + chart.title, used)), chart)
     notes = book.create_sheet("口径说明")
     _append(notes, [doc.subtitle])
     for note in doc.footnotes:
@@ -136,6 +145,8 @@ def render_pdf(doc: ReportDocument) -> bytes:
                 )
             )
             story += [pdf_table, Spacer(1, 6)]
+        for chart in section.charts:
+            story += [chart_drawing(chart, CJK_FONT), Spacer(1, 6)]
         story.extend(Paragraph(note, body) for note in section.notes)
     story.append(Paragraph("口径说明", h2))
     story.extend(Paragraph(note, body) for note in doc.footnotes)

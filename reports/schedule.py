@@ -14,7 +14,9 @@ from reports.periods import Edition, edition_range
 
 @dataclass(frozen=True)
 class PeriodicJob:
-    kind: str  # "service", "halfyear_114", "booking_sheet", "workorders_<edition>"
+    # "service_monthly", "confirmation_sheet", "halfyear_114", "booking_sheet",
+    # "workorders_<edition>"
+    kind: str
     first: date
     last: date
 
@@ -35,6 +37,7 @@ def due_jobs(today: date) -> list[PeriodicJob]:
         jobs.append(PeriodicJob(f"workorders_{edition.value}", *closed))
         if edition is Edition.MONTHLY:
             jobs.append(PeriodicJob("service_monthly", *closed))
+            jobs.append(PeriodicJob("confirmation_sheet", *closed))
         if edition is Edition.HALF_YEAR:
             jobs.append(PeriodicJob("halfyear_114", *closed))
         if edition is Edition.ANNUAL:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from backend.localtime import DEFAULT_TIMEZONE
 from reports import kpi
-from reports.document import Cell, ReportDocument, Section, Table, pct
+from reports.document import Cell, Chart, ReportDocument, Section, Table, pct
 from reports.periods import EDITION_LABELS, Edition, ReportFilter, edition_range
 
 RATE_COLUMNS = ["工单数", "已办结", "解决率", "满意率", "超期"]
@@ -96,13 +96,21 @@ GROUPINGS = (
 
 
 def _categories_section(session: Session, params: dict[str, Any]) -> Section:
-    return Section(
-        "分类统计",
-        tables=[
-            Table(title, [first_column, *RATE_COLUMNS], _grouped(session, key, params))
-            for title, first_column, key in GROUPINGS
-        ],
+    tables = [
+        Table(title, [first_column, *RATE_COLUMNS], _grouped(session, key, params))
+        for title, first_column, key in GROUPINGS
+    ]
+    by_category = tables[0].rows  # GROUPINGS[0]: by category, most orders first
+    chart = Chart(
+        "按问题类别的工单数与已办结数",
+        [str(row[0]) for row in by_category],
+        {
+            "工单数": [float(row[1] or 0) for row in by_category],
+            "已办结": [float(row[2] or 0) for row in by_category],
+        },
+        unit="件",
     )
+    return Section("分类统计", tables=tables, charts=[chart])
 
 
 def _hotspots_section(session: Session, params: dict[str, Any]) -> Section:

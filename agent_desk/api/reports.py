@@ -24,6 +24,7 @@ from backend.workorders.exchange import CleanStr
 from reports.agent_report import build_agent_report
 from reports.archive import archived_file, archived_reports
 from reports.booking_sheet import build_booking_sheet
+from reports.confirmation_sheet import build_confirmation_sheet, previous_month
 from reports.document import ReportDocument
 from reports.halfyear_114 import build_halfyear_114
 from reports.periods import Edition, Grain, ReportFilter, ReportInputError
@@ -117,7 +118,8 @@ INDEX_LINKS = (
     ("坐席绩效", "/reports/agents"),
     ("录音统计", "/reports/recordings"),
     ("114半年度统计报表", "/reports/halfyear-114"),
-    ("预约月度确认单", "/reports/booking-sheet"),
+    ("预约月度确认单（计费）", "/reports/confirmation-sheet"),
+    ("预约量年度汇总（按月）", "/reports/booking-sheet"),
     ("工单统计", "/reports/workorders"),
     ("排班测算（Erlang）", "/reports/staffing"),
     ("来电预测（预测与实际）", "/reports/forecast"),
@@ -194,6 +196,23 @@ def booking_sheet(
     return report_response(request, doc, fmt, f"预约确认单_{year}")
 
 
+@router.get("/confirmation-sheet", summary="预约月度确认单（计费）")
+def confirmation_sheet(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    today: Today,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    month: Annotated[int | None, Query(ge=1, le=12)] = None,
+    fmt: FormatQuery = "html",
+) -> Response:
+    # Default: the month that has ended, the one the beat job bills.
+    default_year, default_month = previous_month(today)
+    year, month = year or default_year, month or default_month
+    doc = build_confirmation_sheet(session, settings.booking, year, month, settings.timezone)
+    return report_response(request, doc, fmt, f"月度确认单_{year}{month:02d}")
+
+
 @router.get("/workorders", summary="工单统计")
 def workorders(
     request: Request,
@@ -253,17 +272,21 @@ def forecast_page(
 
 
 @router.get("/archive", response_class=HTMLResponse, summary="定时生成的报表")
-def archive(session: SessionDep, settings: SettingsDep) -> HTMLResponse:
+def archive(
+    session: SessionDep,
+    settings: SettingsDep,
+    kind: Annotated[str | None, Query(max_length=32, description="如 confirmation_sheet")] = None,
+) -> HTMLResponse:
     items = "".join(
         f'<tr><td><a href="/reports/archive/{r.id}">{escape(r.filename)}</a></td>'
         f"<td>{escape(r.kind)}</td><td>{r.period_start:%Y-%m-%d}</td><td>{escape(r.fmt)}</td>"
-        f"<td>{r.created_at:%Y-%m-%d %H:%M}</td></tr>"
-        for r in archived_reports(session, settings.timezone)
+        f"<td>{r.created_at:%Y-%m-%d %H:%M}</td><td>{escape(r.mail)}</td></tr>"
+        for r in archived_reports(session, settings.timezone, kind or None)
     )
     return HTMLResponse(
         f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>定时报表</title>'
         f"<style>{STYLE}</style></head><body><h1>定时生成的报表</h1><table><tr><th>文件</th>"
-        f"<th>类型</th><th>期间起</th><th>格式</th><th>生成时间</th></tr>{items}</table>"
+        f"<th>类型</th><th>期间起</th><th>格式</th><th>生成时间</th><th>邮件</th></tr>{items}</table>"
         "</body></html>"
     )
 

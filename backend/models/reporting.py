@@ -16,6 +16,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Float,
+    ForeignKey,
     Index,
     Integer,
     LargeBinary,
@@ -124,7 +125,11 @@ class ReportArchive(Base):
     """A generated periodic report file, kept for download."""
 
     __tablename__ = "report_archives"
-    __table_args__ = (Index("ix_report_archives_kind_period", "kind", "period_start"),)
+    # One edition per period and format: a periodic job run twice inserts nothing the second
+    # time (``reports.archive.archive``).
+    __table_args__ = (
+        Index("uq_report_archives_edition", "kind", "period_start", "fmt", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))  # "halfyear_114", "service_monthly", ...
@@ -134,6 +139,31 @@ class ReportArchive(Base):
     filename: Mapped[str] = mapped_column(String(128))
     content: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReportMailing(Base):
+    """One archived edition to e-mail to one recipient: queued with the edition, retried with
+    a growing delay, ``failed`` after the last attempt (``reports.mailing``)."""
+
+    __tablename__ = "report_mailings"
+    __table_args__ = (
+        Index("uq_report_mailings_edition_recipient", "archive_id", "recipient", unique=True),
+        Index(
+            "ix_report_mailings_due", "next_attempt_at", postgresql_where=text("status = 'queued'")
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    archive_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("report_archives.id", ondelete="CASCADE")
+    )
+    recipient: Mapped[str] = mapped_column(String(254))
+    status: Mapped[str] = mapped_column(String(16))  # "queued", "sent", "failed"
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_error: Mapped[str | None] = mapped_column(String(300), default=None)
 
 
 # The abandoned-call list (newest first, a page of 200) walks this backwards instead of

@@ -12,6 +12,7 @@ from backend.settings.carrier import CarrierSettings
 from backend.settings.controller import ControllerSettings
 from backend.settings.desk import DeskSettings
 from backend.settings.dialling import DiallingSettings
+from backend.settings.mail import MailSettings
 from backend.settings.phones import PhoneSettings
 from backend.settings.rules import RuleSettings
 from backend.settings.security import SecuritySettings
@@ -20,11 +21,12 @@ from backend.settings.storage import StorageSettings
 
 
 # pydantic orders the fields from the last base to the first: storage, AMI users, Asterisk
-# and phones, carrier, dialling, controller, desk, security, SMS, rules (the order the first
+# and phones, carrier, dialling, controller, desk, security, SMS, mail, rules (the order the first
 # error of several is reported in). The model validators of each group run after those of its
 # bases.
 class Settings(
     RuleSettings,
+    MailSettings,
     SmsSettings,
     SecuritySettings,
     DeskSettings,

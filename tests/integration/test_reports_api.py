@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.booking.rules import BookingRules
 from backend.models.agents import Agent, AgentSkill, AgentStateChange, Skill
 from backend.models.calls import CallRecord, Disposition, Line
 from backend.models.users import Role
@@ -139,8 +140,9 @@ def test_scheduled_editions_are_kept_for_download(
     desk_client: TestClient, session_factory: sessionmaker[Session], day_of_calls: None
 ) -> None:
     with session_factory() as s:
-        made = generate_due_reports(s, date(2023, 6, 1), "Asia/Shanghai")
-        again = generate_due_reports(s, date(2023, 6, 1), "Asia/Shanghai")
+        rules = BookingRules(timezone="Asia/Shanghai")
+        made = generate_due_reports(s, date(2023, 6, 1), rules)
+        again = generate_due_reports(s, date(2023, 6, 1), rules)
         archive_id = s.execute(
             text(
                 "SELECT id FROM report_archives WHERE kind = 'service_monthly' AND fmt = 'xlsx' "
@@ -148,7 +150,9 @@ def test_scheduled_editions_are_kept_for_download(
             ),
             {"start": datetime(2023, 5, 1, tzinfo=BJ)},
         ).scalar_one()
-    assert len(made) == 4 and again == []  # May's service and work-order reports, PDF + XLSX
+    # May's service, work-order and confirmation-sheet editions, and (caught up from Monday
+    # 29 May) the last week's work orders: PDF + XLSX each.
+    assert len(made) == 8 and again == []
     login(desk_client, make_user(session_factory, Role.MANAGER))
     assert "2023-05-01" in desk_client.get("/reports/archive").text
     book = openpyxl.load_workbook(

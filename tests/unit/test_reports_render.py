@@ -56,8 +56,12 @@ def test_csv_has_a_byte_order_mark_for_excel() -> None:
 
 def test_xlsx_sheets_are_unique_and_numbers_stay_numbers() -> None:
     book = openpyxl.load_workbook(io.BytesIO(render_xlsx(sample())))
-    assert book.sheetnames == ["热点问题", "热点问题_2", "口径说明"]
+    assert book.sheetnames == ["热点问题", "热点问题_2", "图_工单数", "口径说明"]
     assert book["热点问题_2"].cell(row=4, column=2).value == 2
+    # The chart's own sheet: its figures, and a native chart drawn over them.
+    chart_sheet = book["图_工单数"]
+    assert len(chart_sheet._charts) == 1
+    assert chart_sheet.cell(row=2, column=1).value is not None
 
 
 def test_pdf_carries_the_chinese_text() -> None:

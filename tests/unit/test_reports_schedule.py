@@ -29,6 +29,7 @@ def test_first_of_july_brings_the_half_year_114_report_and_the_closed_month_and_
     assert kinds == {
         "workorders_monthly": (date(2025, 6, 1), date(2025, 6, 30)),
         "service_monthly": (date(2025, 6, 1), date(2025, 6, 30)),
+        "confirmation_sheet": (date(2025, 6, 1), date(2025, 6, 30)),
         "workorders_quarterly": (date(2025, 4, 1), date(2025, 6, 30)),
         "workorders_half_year": (date(2025, 1, 1), date(2025, 6, 30)),
         "halfyear_114": (date(2025, 1, 1), date(2025, 6, 30)),
