@@ -29,6 +29,16 @@ class StorageSettings(SettingsGroup):
     audit_retention_days: int = Field(default=365, ge=183)
     audit_export_dir: Path | None = None
 
+    # Backups (`callcenter backup`, docs/backup.md): taken by beat every
+    # backup_interval_hours (the contracts ask for at most 7 days apart; at most daily here)
+    # into backup_dir (default <state_dir>/backups), the newest backup_keep kept.
+    # backup_include: further files or directories to keep with each (the settings file,
+    # certificates), e.g. CC_BACKUP_INCLUDE='["/etc/callcenter"]'.
+    backup_dir: Path | None = None
+    backup_interval_hours: float = Field(default=24.0, gt=0, le=24)
+    backup_keep: int = Field(default=14, ge=1)
+    backup_include: list[Path] = Field(default_factory=list)
+
     # Disk space, watched by the controller (ivr/disk_watch.py) every disk_check_seconds:
     # below disk_warn_free_mb free on the recordings' or PostgreSQL's disk the supervisors are
     # alerted (wallboard); below disk_refuse_free_mb on the recordings' disk new calls go
@@ -84,6 +94,10 @@ class StorageSettings(SettingsGroup):
         if not re.fullmatch(r"[a-z_][a-z0-9_]{0,40}", value):
             raise ValueError("may only hold lower-case letters, digits and _ (at most 41)")
         return value
+
+    @property
+    def effective_backup_dir(self) -> Path:
+        return self.backup_dir or self.state_dir / "backups"
 
     @property
     def effective_audit_export_dir(self) -> Path:

@@ -16,6 +16,7 @@ from backend.errors import CallCenterError
 from backend.settings import load_settings
 from callcenter.cli.account_commands import ACCOUNT_HANDLERS, add_account_parsers
 from callcenter.cli.audit_commands import add_audit_parser
+from callcenter.cli.backup_commands import BACKUP_HANDLERS, add_backup_parsers
 from callcenter.cli.commands import HANDLERS
 from callcenter.cli.key_commands import KEY_HANDLERS, add_key_parsers
 from callcenter.cli.recording_commands import RECORDING_HANDLERS, add_recording_parser
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
         "processes' PostgreSQL roles (as a superuser)",
     )
     add_audit_parser(sub)
+    add_backup_parsers(sub)
     add_key_parsers(sub)
     add_recording_parser(sub)
     add_account_parsers(sub)
@@ -73,7 +75,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings()
-        handlers = {**HANDLERS, **KEY_HANDLERS, **RECORDING_HANDLERS, **ACCOUNT_HANDLERS}
+        handlers = {**HANDLERS, **KEY_HANDLERS, **RECORDING_HANDLERS, **ACCOUNT_HANDLERS,
+                    **BACKUP_HANDLERS}  # fmt: skip
         handler: Callable[[argparse.Namespace, object], int] = handlers[args.command]
         return handler(args, settings)
     except CallCenterError as exc:

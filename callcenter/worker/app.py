@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.settings import Settings
 from backend.worker_resources import WorkerResources
 from callcenter.worker.audit_tasks import register_audit_tasks
+from callcenter.worker.backup_tasks import register_backup_tasks
 from callcenter.worker.booking_tasks import register_booking_tasks
 from callcenter.worker.calendar_tasks import register_calendar_tasks
 from callcenter.worker.catch_up import LastRuns, install_catch_up
@@ -35,6 +36,7 @@ def register_tasks(app: Celery, resources: WorkerResources) -> None:
     register_audit_tasks(app, resources)
     register_sms_tasks(app, resources)
     register_calendar_tasks(app, resources)
+    register_backup_tasks(app, resources)
 
 
 def create_celery(

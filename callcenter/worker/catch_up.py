@@ -24,7 +24,12 @@ from celery.signals import task_success
 log = logging.getLogger("callcenter.worker.catch_up")
 
 # The beat entries that catch up (by their beat_schedule names; each has a period in seconds).
-CATCH_UP_ENTRIES = ("workorders-mark-overdue", "booking-release-due-slots", "recordings-sweep")
+CATCH_UP_ENTRIES = (
+    "workorders-mark-overdue",
+    "booking-release-due-slots",
+    "recordings-sweep",
+    "backup",
+)
 
 
 @dataclass(frozen=True)
