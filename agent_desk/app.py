@@ -23,6 +23,7 @@ from agent_desk.api import (
     admin_calendar,
     admin_content,
     admin_keys,
+    admin_onboarding,
     agent_phone,
     city_platform,
     desk_booking,
@@ -49,6 +50,7 @@ from agent_desk.body_limit import BodySizeLimit, desk_body_limits
 from agent_desk.client_address import with_client_address
 from agent_desk.errors import OutageAnswers, install_error_handlers
 from agent_desk.hospital_gate import HospitalHeaderGate
+from agent_desk.hospital_push_log import HospitalPushLog
 from agent_desk.pages import routes as pages
 from agent_desk.performance.booking_fast_path import BookingFastPath
 from agent_desk.state import AppState, build_state
@@ -136,6 +138,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     admin_approvals.router,
     admin_agents.router,
     admin_keys.router,
+    admin_onboarding.router,
     admin_calendar.router,
     agent_phone.router,
     admin_content.router,
@@ -192,6 +195,8 @@ def install_http_layers(app: DeskApp, state: AppState) -> None:
     app.add_middleware(BodySizeLimit, limits=limits)
     # Outside the body limit: the hospital API's headers are checked before its body is read.
     app.add_middleware(HospitalHeaderGate, state=state)
+    # Outside the gate: its refusals are kept on the hospital's page too.
+    app.add_middleware(HospitalPushLog, state=state)
     app.add_middleware(SessionUserMiddleware)
     # Outermost, so that an outage in the session look-up is a 503 too.
     app.add_middleware(OutageAnswers, headers=SECURITY_HEADERS)

@@ -118,7 +118,9 @@ class ScheduleBatchPublic(BaseModel):
 
 
 class SessionStop(BaseModel):
-    model_config = STRICT
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"reason": "医生临时出差"}]}
+    )
     reason: str = Field(min_length=1, max_length=256, examples=["医生临时出差"])
 
     @model_validator(mode="after")
@@ -155,7 +157,40 @@ class FeedItemPublic(BaseModel):
     booking: BookingPublic
 
 
+FEED_EXAMPLE: dict[str, JsonValue] = {
+    "items": [
+        {
+            "cursor": 1042,
+            "kind": "booked",
+            "booking": {
+                "code": "K7Q2M9",
+                "status": "booked",
+                "status_label": "已预约",
+                "channel": "online",
+                "hospital_name": "北京协和医院",
+                "department_name": "内科",
+                "doctor_name": "王晓梅",
+                "doctor_title": "主任医师",
+                "day": "2026-12-07",
+                "session": "morning",
+                "session_label": "上午",
+                "slot_seq": 3,
+                "slot_time": "08:20",
+                "fee": "50.00",
+                "patient_name": "张三",
+                "id_number": "110101199001011234",
+                "phone": "13912345678",
+                "booked_at": "2026-12-03T09:15:02+08:00",
+                "cancel_deadline": "2026-12-04T15:00:00+08:00",
+            },
+        }
+    ],
+    "next_cursor": 1042,
+}
+
+
 class FeedPublic(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [FEED_EXAMPLE]})
     items: list[FeedItemPublic]
     next_cursor: int
 

@@ -45,7 +45,29 @@ class Hospital(CreatedAt, Base):
     booking_notes: Mapped[str] = mapped_column(String(2000), default="")  # rules shown to patients
     api_key_id: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
     api_secret_enc: Mapped[str | None] = mapped_column(String(512), default=None)
+    # The key id the last rotation replaced: a request still signed with it is refused as
+    # before, but its refusal is shown on this hospital's page (``backend/booking/push_log``).
+    retired_key_id: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class HospitalPush(Base):
+    """One call a hospital made to change data (push, stop, attendance) and how it ended,
+    written when it ends; the newest ``push_log.KEPT_PER_HOSPITAL`` per hospital are kept."""
+
+    __tablename__ = "hospital_pushes"
+    __table_args__ = (Index("ix_hospital_pushes_hospital_id_id", "hospital_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    hospital_id: Mapped[int] = mapped_column(ForeignKey("hospitals.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    method: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str] = mapped_column(String(300))
+    key_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(16))  # accepted / refused
+    error: Mapped[str] = mapped_column(String(64), default="")  # the answer's error id
+    message: Mapped[str] = mapped_column(String(500), default="")  # reason, or what changed
 
 
 class Department(Base):

@@ -1,4 +1,5 @@
-"""`callcenter create-admin`, `callcenter hospital add|key issue|key rotate` and
+"""`callcenter create-admin`, `callcenter hospital add|key issue|key rotate` (and
+`department|doctor|show|list`: ``onboarding_commands``) and
 `callcenter city-platform key issue|rotate`: the only ways to make the first administrator
 and the partners' API keys (the demo data set is refused in production). Each change is
 audited as ``cli:<login>``; a new password or secret is printed once and kept nowhere in
@@ -22,6 +23,11 @@ from backend.key_rotation import BATCH_ROWS, left_under_old_keys, rotate_all
 from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
 from backend.workorders.platform_clients import platform_key
+from callcenter.cli.onboarding_commands import (
+    ONBOARDING_ACTIONS,
+    add_onboarding_parsers,
+    onboarding_work,
+)
 from recordings.rotation import rewrap_all
 
 
@@ -40,6 +46,7 @@ def add_key_parsers(sub: argparse._SubParsersAction) -> None:
     add.add_argument("--address", default="")
     add.add_argument("--phone", default="")
     _key_parser(hospital_sub, "code")
+    add_onboarding_parsers(hospital_sub)
 
     platform = sub.add_parser("city-platform", help="the city 12345 platform's signing keys")
     _key_parser(platform.add_subparsers(dest="action", required=True), "client")
@@ -98,6 +105,8 @@ def cmd_hospital(args: argparse.Namespace, settings: Settings) -> int:
             )
             hospital = add_hospital(session, cipher, draft, actor, now)
             return f"hospital {hospital.code} added (id {hospital.id}); issue its key next"
+        if args.action in ONBOARDING_ACTIONS:
+            return onboarding_work(args, session, actor, now)
         rotate = args.key_action == "rotate"
         key = hospital_key(session, cipher, args.code, actor, now, rotate=rotate)
         return _shown(f"hospital {args.code}", key)

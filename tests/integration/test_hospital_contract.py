@@ -26,6 +26,7 @@ from agent_desk.api.hospital_schemas import (
     MAX_SCHEDULES_PER_PUSH,
     MAX_SLOTS_PER_PUSH,
     MAX_SLOTS_PER_SCHEDULE,
+    FeedPublic,
 )
 from backend.audit import Actor
 from backend.booking.context import BookingContext
@@ -474,6 +475,10 @@ def test_the_openapi_description_shows_examples_and_the_error_shape(desk: DeskSe
     example = schemas["ScheduleBatchCreate"]["examples"][0]["schedules"][0]
     assert example["external_id"] and example["slots"]
     assert schemas["ScheduleCreate"]["additionalProperties"] is False
+    for name in ("ScheduleBatchPublic", "SessionStop", "SessionStopPublic", "FeedPublic",
+                 "AttendanceReport"):  # fmt: skip
+        assert schemas[name]["examples"], name
+    FeedPublic.model_validate(schemas["FeedPublic"]["examples"][0])
     push = spec["paths"]["/api/hospital/schedules"]["post"]
     assert "PATH?QUERY" in push["description"]
     assert {"409", "413", "422"} <= set(push["responses"])
