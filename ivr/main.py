@@ -55,6 +55,7 @@ from ivr.resync.reconciler import Reconciler
 from ivr.resync.records import SqlOpenCalls
 from ivr.resync.sessions import SessionRegistry
 from ivr.speech.asr import VoskRecognizer
+from ivr.speech.installed import installed_model
 from ivr.transfer import TRANSFER_SCRIPT, TransferHandler
 from recordings.index import RecordingIndex
 
@@ -130,8 +131,9 @@ def build_controller(
         bookings=ServiceBookingLookup(
             bookings, SmsRequests(session_factory, bookings.ctx, SmsResendLimits.of(settings))
         ),
-        # The production Mandarin model is a setting; without it menus take keys only.
-        speech=VoskRecognizer(settings) if settings.asr_model_path else None,
+        # The production Mandarin model (CC_ASR_MODEL_PATH or `callcenter asr install`);
+        # without it menus take keys only and nobody is asked to speak.
+        speech=VoskRecognizer(settings, model) if (model := installed_model(settings)) else None,
         clock=clock or SystemClock(),
         emergency=SqlEmergencyBoard(session_factory, clock),
     )

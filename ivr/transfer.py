@@ -43,6 +43,7 @@ class TransferQueue(Protocol):
         *,
         skill: str | None = None,
         agent_id: int | None = None,
+        elderly: bool = False,
     ) -> QueueOutcome: ...
 
 
@@ -72,17 +73,28 @@ class TransferHandler:
             await session.goto("incoming", "fallback")
             return
         call = await call_info(session, line)
-        await asyncio.to_thread(self._mark_transferred, call.call_id)
+        elderly = await asyncio.to_thread(self._mark_transferred, call.call_id)
         await self._queue.transfer_in(
-            session, call, TRANSFER_PRIORITY, skill=skill or None, agent_id=agent_id
+            session,
+            call,
+            TRANSFER_PRIORITY,
+            skill=skill or None,
+            agent_id=agent_id,
+            elderly=elderly,
         )
 
     def _agent_id(self, number: str) -> int | None:
         with self._sessions() as db:
             return db.scalar(select(Agent.id).where(Agent.number == number, Agent.active))
 
-    def _mark_transferred(self, call_id: str) -> None:
+    def _mark_transferred(self, call_id: str) -> bool:
+        """Mark the record transferred; whether the call is in elderly mode (敬老), which the
+        caller keeps in the colleague's queue."""
         with transaction(self._sessions) as db:
-            db.execute(
-                update(CallRecord).where(CallRecord.call_id == call_id).values(transferred=True)
+            elderly = db.scalar(
+                update(CallRecord)
+                .where(CallRecord.call_id == call_id)
+                .values(transferred=True)
+                .returning(CallRecord.elderly)
             )
+        return bool(elderly)

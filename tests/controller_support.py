@@ -10,7 +10,7 @@ class DialplanFallbackQueue:
     """Hands the caller to the dialplan's fallback agents instead of an ACD queue."""
 
     async def enter_queue(
-        self, session: Channel, call: CallInfo, skill: str, priority: int
+        self, session: Channel, call: CallInfo, skill: str, priority: int, *, elderly: bool = False
     ) -> QueueOutcome:
         assert isinstance(session, AgiSession)
         await session.goto("incoming", "fallback")

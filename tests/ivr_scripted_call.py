@@ -15,7 +15,7 @@ from pathlib import Path
 
 from backend.flows.schema import PromptText
 from ivr.agi.errors import AgiCommandTimeout, CallHungUp
-from ivr.agi.session import DigitsResult, RecordResult
+from ivr.agi.session import DigitsResult, Played, RecordResult
 from ivr.flows.ports import (
     BookingSummary,
     CallerProfile,
@@ -79,6 +79,7 @@ class ScriptedChannel:
         }
         self.variables = dict(variables or {"CC_DID": "114", "CC_LINE": "114"})
         self.played: list[str] = []
+        self.resumed: list[tuple[str, int]] = []
         self.recordings: list[str] = []
         self.hung_up_by_flow = False
         self.gone = False
@@ -102,14 +103,28 @@ class ScriptedChannel:
         self.hung_up_by_flow = True
 
     async def stream_file(self, sound: str, escape_digits: str = "") -> str | None:
+        return (await self.play(sound, escape_digits)).digit
+
+    async def play(self, sound: str, escape_digits: str = "", offset: int = 0) -> Played:
+        """A one-key action next in the script is pressed during the prompt, if the prompt
+        takes keys; it stops the prompt at ``offset`` + half a second. ``resumed`` keeps the
+        offsets a prompt was played again from after a key."""
         if self.gone:
             raise CallHungUp("gone")
-        self.played.append(sound)
-        # A key pressed during a prompt stops it only if the prompt lets it.
+        if offset:
+            self.resumed.append((sound, offset))
+        else:
+            self.played.append(sound)
         upcoming = self.actions[0] if self.actions else None
-        if escape_digits and isinstance(upcoming, str) and upcoming in escape_digits:
-            return str(self.actions.pop(0))
-        return None
+        if (
+            escape_digits
+            and isinstance(upcoming, str)
+            and len(upcoming) == 1
+            and upcoming in escape_digits
+        ):
+            self.actions.pop(0)
+            return Played(upcoming, offset + 4000)
+        return Played(None, offset + 16000)
 
     async def get_data(self, sound: str, timeout_ms: int, max_digits: int) -> DigitsResult:
         self.played.append(sound)
@@ -192,11 +207,14 @@ class RecordingQueue:
         default_factory=lambda: QueueOutcome(QueueStatus.ANSWERED, caller_on_line=False)
     )
     handoffs: list[tuple[str, int]] = field(default_factory=list)
+    # Whether each hand-off came in elderly mode (the queue's announcements follow it).
+    elderly: list[bool] = field(default_factory=list)
 
     async def enter_queue(
-        self, session: object, call: CallInfo, skill: str, priority: int
+        self, session: object, call: CallInfo, skill: str, priority: int, *, elderly: bool = False
     ) -> QueueOutcome:
         self.handoffs.append((skill, priority))
+        self.elderly.append(elderly)
         return self.outcome
 
 

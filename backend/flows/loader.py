@@ -25,6 +25,7 @@ NODE_FIELDS = (
     "closed",
     "blacklisted",
     "repeat",
+    "elderly",
     "otherwise",
     "after_agent",
     "found",

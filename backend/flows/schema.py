@@ -45,6 +45,9 @@ class PlayNode(_Strict):
     # The caller got what they called for (e.g. report-query information): ending the call
     # after this counts as self-service rather than an abandon.
     serves: bool = False
+    # The first key stops the prompt (a welcome): the caller who knows his key need not
+    # hear it out. Either way the key is kept for the next input node (type-ahead).
+    barge_in: bool = False
 
 
 class MenuNode(_Strict):
@@ -113,7 +116,10 @@ class TimeBranchNode(LineHours):
 class CallerBranchNode(_Strict):
     kind: Literal["caller_branch"]
     blacklisted: str
+    # A caller who called the line in the last 24 h (e.g. past the welcome).
     repeat: str | None = None
+    # A caller known to be 65+ by real-name registration (敬老: straight to a person).
+    elderly: str | None = None
     otherwise: str
 
 

@@ -4,7 +4,6 @@ from Local/ channels, and a report of what happened to each call."""
 from __future__ import annotations
 
 import asyncio
-import math
 
 import redis.asyncio as aioredis
 from sqlalchemy import select
@@ -25,7 +24,7 @@ from ivr.pbx.simulated import carrier_channel, simulated_call
 # (line, caller, keys, seconds on the line, what the caller does); the DIDs are settings
 DEMO_CALLS = (
     ("114", "13800138001", "1", 30, "按1 电话预约挂号"),
-    ("114", "13800138002", "9{elderly_on}0", 60, "按9 敬老模式，再按0 转人工"),
+    ("114", "13800138002", "9", 40, "按9 敬老模式，一键转人工"),
     ("114", "13800138003", "", 8, "未按键，在菜单中挂机"),
     ("hotline", "13800138004", "2", 30, "医保热线 按2 报销咨询（非工作时间则留言）"),
 )
@@ -83,22 +82,18 @@ async def run_demo_calls(settings: Settings, settle_seconds: float = 60.0) -> li
     try:
         ready = await agents_ready(settings, ami)
         lines = [f"simulated agents signed in and ready: {', '.join(ready)}", "placing demo calls:"]
-        # Keys are pressed once the welcome has played, as a caller would.
+        # Keys are pressed once the welcome has played, as a first-time caller would.
         welcome = {
             "114": prompt_seconds(settings, "114", "welcome"),
             "hotline": prompt_seconds(settings, "hotline", "welcome"),
         }
-        # After 9 the caller waits for the (slower) elderly announcement before pressing 0.
-        gap = prompt_seconds(settings, "114", "elderly_on", elderly=True) + 2.5
-        pauses = {"elderly_on": "w" * math.ceil(gap * 2)}  # 'w' is half a second
         dids = settings.did
         for line, caller, keys, hold, what in DEMO_CALLS:
-            dtmf = keys.format(**pauses)
             await simulated_call(
                 ami,
                 carrier_channel(dids[line]),
                 caller_id=caller,
-                dtmf=dtmf,
+                dtmf=keys,
                 delay=welcome[line] + 1.5,
                 hold=hold,
             )

@@ -15,6 +15,7 @@ from backend import log_privacy
 from backend.errors import CallCenterError
 from backend.settings import load_settings
 from callcenter.cli.account_commands import ACCOUNT_HANDLERS, add_account_parsers
+from callcenter.cli.asr_commands import ASR_HANDLERS, add_asr_parser
 from callcenter.cli.audit_commands import add_audit_parser
 from callcenter.cli.backup_commands import BACKUP_HANDLERS, add_backup_parsers
 from callcenter.cli.commands import HANDLERS
@@ -49,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_key_parsers(sub)
     add_recording_parser(sub)
     add_account_parsers(sub)
+    add_asr_parser(sub)
 
     prompts = sub.add_parser("prompts", help="IVR prompts")
     prompts.add_argument("action", choices=["build"])
@@ -76,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         handlers = {**HANDLERS, **KEY_HANDLERS, **RECORDING_HANDLERS, **ACCOUNT_HANDLERS,
-                    **BACKUP_HANDLERS}  # fmt: skip
+                    **BACKUP_HANDLERS, **ASR_HANDLERS}  # fmt: skip
         handler: Callable[[argparse.Namespace, object], int] = handlers[args.command]
         return handler(args, settings)
     except CallCenterError as exc:

@@ -89,9 +89,9 @@ class AcdQueue:
         )
 
     async def enter_queue(
-        self, session: Channel, call: CallInfo, skill: str, priority: int
+        self, session: Channel, call: CallInfo, skill: str, priority: int, *, elderly: bool = False
     ) -> QueueOutcome:
-        return await self._stay(session, call, skill, priority)
+        return await self._stay(session, call, skill, priority, elderly=elderly)
 
     async def transfer_in(
         self,
@@ -101,6 +101,7 @@ class AcdQueue:
         *,
         skill: str | None = None,
         agent_id: int | None = None,
+        elderly: bool = False,
     ) -> QueueOutcome:
         """A caller an agent transferred: to a skill's queue, or to one colleague, in which
         case he waits in the call's own skill queue with that colleague reserved for him (a
@@ -109,7 +110,7 @@ class AcdQueue:
         skill = skill or (previous.skill if previous else None)
         if skill is None or skill not in self._store.skills:
             raise UnknownSkill(f"call {call.call_id} has no skill to wait in")
-        return await self._stay(session, call, skill, priority, agent_id=agent_id)
+        return await self._stay(session, call, skill, priority, agent_id=agent_id, elderly=elderly)
 
     async def _settled(self, call_id: str, timeout: float = 10.0) -> QueuedCall | None:
         """The call's previous stay, once the agent who transferred it has let it go.
@@ -135,6 +136,7 @@ class AcdQueue:
         priority: int,
         *,
         agent_id: int | None = None,
+        elderly: bool = False,
     ) -> QueueOutcome:
         if not isinstance(session, QueueChannel):
             raise TypeError("the queue needs an AGI session (exec, command)")
@@ -142,7 +144,9 @@ class AcdQueue:
         if agent_id is not None and not await self._store.offer_to(call.call_id, agent_id):
             log.info("call %s: agent %s is not ready for the transfer", call.call_id, agent_id)
         self._dispatcher.kick()
-        waiter = Waiter(self._parts, session, call, queued.entered_at, skill, priority)
+        waiter = Waiter(
+            self._parts, session, call, queued.entered_at, skill, priority, elderly=elderly
+        )
         waiter.in_line(True)
         try:
             outcome = await waiter.serve()

@@ -17,7 +17,6 @@ from redis.exceptions import RedisError
 
 from backend.acd.estimate import Announcer, announcement_text, rounded_minutes
 from backend.acd.model import AgentProfile, CallStatus, agent_dial_options
-from backend.acd.policy import Priority
 from backend.acd.states import NotReadyReason
 from backend.acd.store import AcdStore
 from backend.flows.schema import PromptText
@@ -88,6 +87,8 @@ class Waiter:
         entered_at: float,
         skill: str,
         priority: int,
+        *,
+        elderly: bool = False,
     ) -> None:
         self.store = parts.store
         self.s = parts.settings
@@ -103,6 +104,9 @@ class Waiter:
         self.entered_at = entered_at
         self.skill = skill
         self.priority = priority
+        # 敬老 mode is the call's own flag: a high priority (a repeat caller, a transfer) is
+        # not old age, and an elderly caller's announcements stay slow whatever his priority.
+        self.elderly = elderly
         self.announcer = Announcer()
         self.agent_id: int | None = None
         self.answered_at: float | None = None
@@ -246,7 +250,7 @@ class Waiter:
 
     @property
     def _elderly(self) -> bool:
-        return self.priority >= Priority.ELDERLY
+        return self.elderly
 
     async def _callback(self, gate: CallbackGate) -> QueueOutcome | None:
         try:

@@ -27,6 +27,15 @@ class DigitsResult:
 
 
 @dataclass(frozen=True)
+class Played:
+    """How a STREAM FILE ended: the key that stopped it (None: it played to the end) and the
+    sample it stopped at (8000 a second), where playing it again can resume."""
+
+    digit: str | None
+    endpos: int
+
+
+@dataclass(frozen=True)
 class RecordResult:
     ended_by: Literal["dtmf", "timeout", "hangup", "silence"]
     digit: str | None
@@ -124,10 +133,15 @@ class AgiSession:
             self.hung_up = True
 
     async def stream_file(self, sound: str, escape_digits: str = "") -> str | None:
-        reply = await self.command(
-            f"STREAM FILE {quote(sound)} {quote(escape_digits)}", PLAYBACK_TIMEOUT
-        )
-        return self._media_reply(reply).digit
+        return (await self.play(sound, escape_digits)).digit
+
+    async def play(self, sound: str, escape_digits: str = "", offset: int = 0) -> Played:
+        """STREAM FILE from sample ``offset``: the key that stopped it and where it stopped."""
+        line = f"STREAM FILE {quote(sound)} {quote(escape_digits)}"
+        if offset > 0:
+            line += f" {offset}"
+        reply = self._media_reply(await self.command(line, PLAYBACK_TIMEOUT))
+        return Played(reply.digit, int(reply.extra.get("endpos", "0") or 0))
 
     async def get_data(self, sound: str, timeout_ms: int, max_digits: int) -> DigitsResult:
         reply = await self.command(

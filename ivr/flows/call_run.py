@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from backend.flows.schema import Flow, MenuNode, Node, PromptText
+from backend.flows.schema import DIGITS, Flow, MenuNode, Node, PromptText
 from ivr.flows.ports import (
     CallInfo,
     CallState,
@@ -28,6 +28,10 @@ from ivr.flows.ports import (
 
 # The engine's log, as before the walk had a module of its own.
 log = logging.getLogger("ivr.flows.engine")
+# Asterisk plays telephone prompts at 8 kHz; STREAM FILE's endpos counts samples.
+SAMPLE_RATE = 8000
+# A prompt resumed after more keys than any caller presses during one prompt is let go.
+MAX_RESUMES = 32
 
 
 class CallerGone(Exception):
@@ -63,6 +67,8 @@ class CallRunBase:
         self.message_left = False
         self.left_ivr: IvrSummary | None = None
         self.satisfaction: int | None = None
+        # Keys pressed during prompts, not yet taken by an input node (type-ahead).
+        self.typed = ""
 
     # -- the record -------------------------------------------------------------------------
 
@@ -109,15 +115,51 @@ class CallRunBase:
         )
         return await self.ports.renderer.sound(text, elderly=self.state.elderly)
 
-    async def _say(self, prompt_id: str | None, escape_digits: str = "") -> str | None:
+    async def _say(
+        self, prompt_id: str | None, *, barge_in: bool = False, keys: bool = True
+    ) -> float | None:
+        """Play a flow prompt; keys pressed meanwhile are kept (type-ahead) unless ``keys``
+        is False (the hand-off to an agent: no input node of the IVR follows it)."""
         if prompt_id is None:
             return None
-        return await self.channel.stream_file(await self._sound(prompt_id), escape_digits)
+        sound = await self._sound(prompt_id)
+        if not keys:
+            await self.channel.stream_file(sound, "")
+            return None
+        return await self._play_sound(sound, barge_in=barge_in)
 
     async def _say_text(self, text: str) -> None:
         prompt = PromptText(None, text, self.flow.voice)
         sound = await self.ports.renderer.sound(prompt, elderly=self.state.elderly)
-        await self.channel.stream_file(sound, "")
+        await self._play_sound(sound, barge_in=False)
+
+    async def _play_sound(self, sound: str, *, barge_in: bool) -> float | None:
+        """Play ``sound``, keeping every key pressed during it for the next input node.
+
+        ``barge_in``: the first key stops the prompt (welcome, menus); otherwise the prompt
+        goes on from where the key stopped it, so the caller still hears all of it. Returns
+        the second at which a key stopped a barge-in prompt, None when it played to the end.
+        """
+        offset = 0
+        for _ in range(MAX_RESUMES):
+            played = await self.channel.play(sound, DIGITS, offset)
+            if not played.digit:
+                return None
+            self.typed += played.digit
+            if barge_in:
+                return round(played.endpos / SAMPLE_RATE, 3)
+            # An endpos that does not move on would replay the same part forever.
+            if played.endpos <= offset:
+                return None
+            offset = played.endpos
+        return None
+
+    def _typed_key(self) -> str | None:
+        """The oldest key the caller pressed ahead, taken off the type-ahead buffer."""
+        if not self.typed:
+            return None
+        key, self.typed = self.typed[0], self.typed[1:]
+        return key
 
     def _choose(self, menu: MenuNode, key: str, how: str, text: str = "") -> Step:
         option = menu.options[key]

@@ -27,7 +27,7 @@ class EmergencyNodes(CallRunBase):
             return None
         at, began = self.ports.clock.now(), self.ports.clock.monotonic()
         if notice.recording:
-            await self.channel.stream_file(notice.recording, "")
+            await self._play_sound(notice.recording, barge_in=False)
         else:
             await self._say_text(notice.text)
         target_steps = self.after_steps if self.left_ivr is not None else self.steps

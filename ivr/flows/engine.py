@@ -131,9 +131,12 @@ class _CallRun(CallerInputNodes, ServiceNodes):
     # -- the plain node kinds ---------------------------------------------------------------
 
     async def _play(self, name: str, node: PlayNode) -> Step:
-        await self._say(node.prompt)
+        stopped_at = await self._say(node.prompt, barge_in=node.barge_in)
         if node.serves:
             self.served = True
+        if stopped_at is not None:
+            # Where the caller's key cut the prompt: the audio he heard before going on.
+            return Step(node.next, outcome="interrupted", details={"heard_seconds": stopped_at})
         return Step(node.next, outcome="played")
 
     async def _time_branch(self, name: str, node: TimeBranchNode) -> Step:
@@ -157,6 +160,8 @@ class _CallRun(CallerInputNodes, ServiceNodes):
             self.state.elderly = True
         if profile.blacklisted:
             return Step(node.blacklisted, outcome="blacklisted")
+        if profile.elderly and node.elderly is not None:
+            return Step(node.elderly, outcome="elderly")
         if profile.repeat_caller and node.repeat is not None:
             return Step(node.repeat, outcome="repeat_caller")
         return Step(node.otherwise, outcome="elderly" if profile.elderly else "ordinary")

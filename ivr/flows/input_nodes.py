@@ -13,10 +13,15 @@ from ivr.flows.intents import grammar, option_key_for
 class CallerInputNodes(CallRunBase):
     async def _menu(self, name: str, node: MenuNode) -> Step:
         pressed: list[str] = []
+        ahead = False
         for attempt in range(1, node.retries + 1):
-            digit = await self._say(node.prompt, DIGITS)
+            # A key pressed ahead (during the welcome, an announcement, the "invalid" prompt)
+            # is the caller's choice: the menu is not played to him again.
+            digit = self._typed_key()
+            ahead = ahead or digit is not None
             if not digit:
-                digit = await self.channel.wait_for_digit(node.timeout_ms)
+                await self._say(node.prompt, barge_in=True)
+                digit = self._typed_key() or await self.channel.wait_for_digit(node.timeout_ms)
             if not digit:
                 pressed.append("-")
                 if attempt < node.retries:
@@ -26,6 +31,8 @@ class CallerInputNodes(CallRunBase):
             if digit in node.options:
                 step = self._choose(node, digit, "key")
                 step.input = "".join(pressed)
+                if ahead:
+                    step.details["typed_ahead"] = True
                 return step
             await self._say(node.invalid_prompt)
         return Step(node.fallback, input="".join(pressed), outcome="retries_exhausted")
@@ -34,13 +41,7 @@ class CallerInputNodes(CallRunBase):
         entered: list[str] = []
         reasons: list[str] = []
         for _ in range(node.retries):
-            # One digit more than needed: GET DATA stops at max_digits, so the '#' callers are
-            # told to press after the last digit would otherwise end the *next* GET DATA with
-            # nothing. With room for it, '#' ends this one and no digit is left over.
-            reply = await self.channel.get_data(
-                await self._sound(node.prompt), node.timeout_ms, node.max_digits + 1
-            )
-            raw = reply.digits
+            raw = await self._entry(node)
             entered.append(self._mask(node, raw) if raw else "-")
             try:
                 if len(raw) < node.min_digits:
@@ -66,6 +67,29 @@ class CallerInputNodes(CallRunBase):
             details={"rejected": reasons},
         )
 
+    async def _entry(self, node: CollectNode) -> str:
+        """The digits of one attempt: keyed after the prompt, or begun ahead of it."""
+        if self.typed:
+            return await self._rest_of_entry(node)
+        # One digit more than needed: GET DATA stops at max_digits, so the '#' callers are
+        # told to press after the last digit would otherwise end the *next* GET DATA with
+        # nothing. With room for it, '#' ends this one and no digit is left over.
+        reply = await self.channel.get_data(
+            await self._sound(node.prompt), node.timeout_ms, node.max_digits + 1
+        )
+        return reply.digits
+
+    async def _rest_of_entry(self, node: CollectNode) -> str:
+        """An entry the caller began during an earlier prompt: what he typed ahead, then
+        keys one by one until '#', one more than max_digits, or the timeout."""
+        raw = ""
+        while len(raw) <= node.max_digits:
+            key = self._typed_key() or await self.channel.wait_for_digit(node.timeout_ms)
+            if not key or key == "#":
+                break
+            raw += key
+        return raw
+
     @staticmethod
     def _mask(node: CollectNode, raw: str) -> str:
         return mask_id_number(raw) if node.sensitive else raw
@@ -74,8 +98,14 @@ class CallerInputNodes(CallRunBase):
         menu = self.flow.nodes[node.menu]
         assert isinstance(menu, MenuNode)
         recognizer = self.ports.speech
-        digit = await self._say(node.prompt, DIGITS)
-        if not digit and recognizer is not None:
+        digit = self._typed_key()
+        if digit is None and recognizer is None:
+            # Without a speech model the caller is never asked to speak: straight to keys.
+            return Step(node.menu, outcome="no_asr")
+        if digit is None and recognizer is not None:
+            await self._say(node.prompt, barge_in=True)
+            digit = self._typed_key()
+        if digit is None and recognizer is not None:
             path = recognizer.utterance_path(self.call, name)
             result = await self.channel.record_file(
                 path,
@@ -89,26 +119,32 @@ class CallerInputNodes(CallRunBase):
             if result.ended_by == "dtmf" and result.digit:
                 digit = result.digit
             else:
-                heard = await recognizer.recognize(path, grammar(menu, node.decoys))
-                key = option_key_for(heard, menu, node.min_confidence)
-                details = {"confidence": heard.confidence if heard else 0.0}
-                text = heard.text if heard else ""
-                if key is None:
-                    return Step(
-                        node.fallback, input=text, outcome="not_understood", details=details
-                    )
-                step = self._choose(menu, key, "speech", text)
-                step.details = details
-                return step
+                return await self._heard(name, node, menu, path)
         if digit and digit in menu.options:
             return self._choose(menu, digit, "key")
         return Step(
             node.fallback, input=digit or "", outcome="no_speech" if not digit else "invalid_key"
         )
 
+    async def _heard(self, name: str, node: SpeechNode, menu: MenuNode, path: str) -> Step:
+        recognizer = self.ports.speech
+        assert recognizer is not None
+        heard = await recognizer.recognize(path, grammar(menu, node.decoys))
+        key = option_key_for(heard, menu, node.min_confidence)
+        details = {"confidence": heard.confidence if heard else 0.0}
+        text = heard.text if heard else ""
+        if key is None:
+            return Step(node.fallback, input=text, outcome="not_understood", details=details)
+        step = self._choose(menu, key, "speech", text)
+        step.details = details
+        return step
+
     async def _survey(self, name: str, node: SurveyNode) -> Step:
         keys = "".join(str(score) for score in range(1, node.scale + 1))
-        digit = await self._say(node.prompt, keys)
+        digit = self._typed_key()
+        if not digit:
+            await self._say(node.prompt, barge_in=True)
+            digit = self._typed_key()
         if not digit:
             digit = await self.channel.wait_for_digit(node.timeout_ms)
         if digit and digit in keys:

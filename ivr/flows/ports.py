@@ -34,12 +34,20 @@ class RecordLike(Protocol):
     def digit(self) -> str | None: ...
 
 
+class PlayedLike(Protocol):
+    @property
+    def digit(self) -> str | None: ...  # the key that stopped the prompt, if one did
+    @property
+    def endpos(self) -> int: ...  # the sample (8 kHz) it stopped at
+
+
 class Channel(Protocol):
     env: dict[str, str]
 
     async def answer(self) -> Any: ...
     async def hangup(self) -> Any: ...
     async def stream_file(self, sound: str, escape_digits: str = "") -> str | None: ...
+    async def play(self, sound: str, escape_digits: str = "", offset: int = 0) -> PlayedLike: ...
     async def get_data(self, sound: str, timeout_ms: int, max_digits: int) -> DigitsLike: ...
     async def wait_for_digit(self, timeout_ms: int) -> str | None: ...
     async def record_file(
@@ -100,8 +108,11 @@ class QueueOutcome:
 
 class QueueHandoff(Protocol):
     async def enter_queue(
-        self, session: Channel, call: CallInfo, skill: str, priority: int
-    ) -> QueueOutcome: ...
+        self, session: Channel, call: CallInfo, skill: str, priority: int, *, elderly: bool = False
+    ) -> QueueOutcome:
+        """``elderly``: the call is in elderly mode (敬老), so the queue's announcements are
+        the slower, louder ones, whatever the priority."""
+        ...
 
 
 # ---------------------------------------------------------------------------------------------

@@ -50,7 +50,10 @@ class ServiceNodes(EmergencyNodes):
             priority = max(priority, node.repeat_priority)
         if node.intent and not self.state.intent:
             self.state.intent = node.intent
-        await self._say(node.prompt)
+        # Keys pressed before the hand-off belong to the IVR: the agent's call and the
+        # survey after it start with none pending.
+        self.typed = ""
+        await self._say(node.prompt, keys=False)
         details = {"skill": node.skill, "priority": priority, "elderly": self.state.elderly}
         self._record(
             name,
@@ -63,7 +66,9 @@ class ServiceNodes(EmergencyNodes):
             # A second hand-off (after "no agent", back through a menu) is part of the
             # after-queue path; the IVR was left at the first.
             await self._leave(IvrExit.QUEUE, node.skill, priority)
-        outcome = await self.ports.queue.enter_queue(self.channel, self.call, node.skill, priority)
+        outcome = await self.ports.queue.enter_queue(
+            self.channel, self.call, node.skill, priority, elderly=self.state.elderly
+        )
         after = {"agent_id": outcome.agent_id, "caller_on_line": outcome.caller_on_line}
         following: str | None = None
         if outcome.status is QueueStatus.ANSWERED and outcome.caller_on_line:
@@ -76,7 +81,7 @@ class ServiceNodes(EmergencyNodes):
         sink = self.ports.messages
         assert sink is not None
         path = sink.message_path(self.call)
-        await self._say(node.prompt)
+        await self._say(node.prompt, keys=False)
         began = self.ports.clock.monotonic()
         ended_by = "hangup"
         try:

@@ -40,11 +40,47 @@ def load_model(path: Path) -> Any:
     return vosk.Model(str(path))
 
 
+# The longest word tried when a phrase is split into the model's words.
+LONGEST_WORD = 6
+
+
+def in_vocabulary(model: Any, phrase: str) -> str | None:
+    """``phrase`` as words of the model's vocabulary, space-separated, or None if some part
+    of it is not in the vocabulary.
+
+    A grammar's phrases are split on spaces and a word the model does not know is dropped
+    with a warning: Chinese is written without spaces, so "预约挂号" would be one unknown
+    word to a model whose vocabulary has "预约" and "挂号". Each part is matched longest
+    word first, as a Chinese word segmenter would.
+    """
+    words: list[str] = []
+    for part in phrase.split():
+        if model.vosk_model_find_word(part) >= 0:
+            words.append(part)
+            continue
+        start = 0
+        while start < len(part):
+            for end in range(min(len(part), start + LONGEST_WORD), start, -1):
+                if model.vosk_model_find_word(part[start:end]) >= 0:
+                    words.append(part[start:end])
+                    start = end
+                    break
+            else:
+                return None
+    return " ".join(words) or None
+
+
+def grammar_phrases(model: Any, phrases: Sequence[str]) -> list[str]:
+    """The phrases the model can hear, in its own words (others could never be matched)."""
+    spelled = (in_vocabulary(model, phrase) for phrase in phrases)
+    return list(dict.fromkeys(p for p in spelled if p))
+
+
 def decode(model: Any, wav_path: Path, phrases: Sequence[str]) -> Recognition | None:
     """Blocking: the best phrase heard in the WAV and its mean word confidence, or None."""
     import vosk
 
-    grammar = json.dumps([*phrases, UNKNOWN], ensure_ascii=False)
+    grammar = json.dumps([*grammar_phrases(model, phrases), UNKNOWN], ensure_ascii=False)
     recognizer = vosk.KaldiRecognizer(model, SAMPLE_RATE, grammar)
     recognizer.SetWords(True)
     with wave.open(str(wav_path), "rb") as audio:

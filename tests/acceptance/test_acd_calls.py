@@ -65,6 +65,8 @@ SKILLS = [
     SkillConfig("booking", wrapup_seconds=1, max_wait_seconds=120),
     SkillConfig("policy", wrapup_seconds=1, max_wait_seconds=120),
     SkillConfig("complaints", wrapup_seconds=0, max_wait_seconds=4),
+    # The 114 flow's agent and elderly queues (tests/acceptance/test_ivr_pace.py).
+    SkillConfig("general", wrapup_seconds=1, max_wait_seconds=120),
 ]
 _names = itertools.count(1)
 

@@ -44,7 +44,7 @@ class HandoffQueue:
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def enter_queue(
-        self, session: Channel, call: CallInfo, skill: str, priority: int
+        self, session: Channel, call: CallInfo, skill: str, priority: int, *, elderly: bool = False
     ) -> QueueOutcome:
         self.handoffs.append((call.call_id, skill))
         self.arrived.set()

@@ -2,8 +2,9 @@
 speech flow).
 
 The caller is a Local/ channel that sends DTMF or plays a recorded phrase at set moments;
-the moments are computed from the lengths of the rendered prompts, since a key pressed while
-a prompt that does not take keys is playing is lost, as on a real line.
+the moments are computed from the lengths of the rendered prompts. A key pressed during any
+prompt is kept for the next input node (type-ahead); one pressed while the controller sends
+no command (between prompts) is lost, as on a real line.
 
 The ACD does not implement ``QueueHandoff`` yet: a stand-in records the skill and priority
 the flow hands over and releases the call.
@@ -76,7 +77,7 @@ class StandInQueue:
     handoffs: list[tuple[str, int]] = field(default_factory=list)
 
     async def enter_queue(
-        self, session: Channel, call: CallInfo, skill: str, priority: int
+        self, session: Channel, call: CallInfo, skill: str, priority: int, *, elderly: bool = False
     ) -> QueueOutcome:
         self.handoffs.append((skill, priority))
         return QueueOutcome(QueueStatus.ANSWERED, caller_on_line=False)
@@ -163,37 +164,31 @@ def line_for(
     return build
 
 
-async def test_pressing_1_reaches_the_booking_queue(
+async def test_pressing_1_during_the_welcome_reaches_the_booking_queue(
     flows, renderer, line_for, simulated_caller: SimulatedCaller
 ) -> None:
     flow = flows["114"]
     line = await line_for(flow)
-    # The key goes in while "请说出您要办理的业务…" plays (it takes keys).
-    await simulated_caller.call(
-        DID_114, dtmf="1", delay=seconds(renderer, flow, "welcome") + 1.5, hold=40
-    )
+    # Type-ahead: the key goes in while the welcome plays; it cuts the welcome and is the
+    # menu's choice (tests/acceptance/test_ivr_pace.py shows the pace targets).
+    await simulated_caller.call(DID_114, dtmf="1", delay=0.5, hold=20)
     call, summary = await line.outcome()
     assert line.queue.handoffs == [("booking", 0)]
     assert summary.intent == "booking"
     assert call.did == DID_114 and call.caller_number == "13800138000"
+    assert [s.outcome for s in summary.steps if s.node == "welcome"] == ["interrupted"]
 
 
-async def test_9_then_0_reaches_an_agent_with_elderly_priority(
+async def test_9_during_the_welcome_reaches_an_agent_with_elderly_priority(
     flows, renderer, line_for, simulated_caller: SimulatedCaller
 ) -> None:
     flow = flows["114"]
     line = await line_for(flow)
-    # 9 during the speech prompt; 0 once the (slower) elderly main menu is playing.
-    gap = seconds(renderer, flow, "elderly_on", elderly=True) + 2.5
-    await simulated_caller.call(
-        DID_114,
-        dtmf="9" + pause(gap) + "0",
-        delay=seconds(renderer, flow, "welcome") + 1.5,
-        hold=60,
-    )
+    # 敬老: one key from the very first prompt, no second menu.
+    await simulated_caller.call(DID_114, dtmf="9", delay=0.5, hold=30)
     _, summary = await line.outcome()
     assert line.queue.handoffs == [("general", 10)]
-    assert summary.elderly and summary.intent == "agent"
+    assert summary.elderly and summary.intent == "elderly"
 
 
 async def test_three_invalid_keys_send_the_caller_to_an_agent(
@@ -201,7 +196,8 @@ async def test_three_invalid_keys_send_the_caller_to_an_agent(
 ) -> None:
     flow = flows["114"]
     line = await line_for(flow)
-    to_menu = seconds(renderer, flow, "welcome") + seconds(renderer, flow, "say_business")
+    # Without a speech model the menu follows the welcome.
+    to_menu = seconds(renderer, flow, "welcome")
     again = pause(seconds(renderer, flow, "invalid_key") + 2.0)
     await simulated_caller.call(
         DID_114, dtmf="7" + again + "8" + again + "6", delay=to_menu + 2.0, hold=60
@@ -217,7 +213,7 @@ async def test_hanging_up_in_the_menu_leaves_a_record_abandoned_in_ivr(
 ) -> None:
     flow = flows["114"]
     line = await line_for(flow)
-    to_menu = seconds(renderer, flow, "welcome") + seconds(renderer, flow, "say_business")
+    to_menu = seconds(renderer, flow, "welcome")
     await simulated_caller.call(DID_114, delay=1, hold=to_menu + 2.0)
     call, _ = await line.outcome()
     record = call_record(db, call.call_id)

@@ -85,8 +85,8 @@ async def test_hangup_in_the_menu_leaves_a_record_abandoned_in_ivr(
     assert record.ended_at is not None and record.ivr_seconds > 0
     path = ivr_path(db, call_id)
     assert [(s.node, s.kind) for s in path] == [
-        ("welcome", "play"),
         ("caller_check", "caller_branch"),
+        ("welcome", "play"),
         ("speech_intent", "speech"),
         ("main_menu", "menu"),
     ]
@@ -97,21 +97,22 @@ async def test_hangup_in_the_menu_leaves_a_record_abandoned_in_ivr(
 async def test_queue_handoff_records_intent_skill_and_elderly_priority(
     session_factory: sessionmaker[Session], db: Session, tmp_path: Path
 ) -> None:
-    call_id = await _call(session_factory, tmp_path, "114", ["9", "1"])
+    # 9: 敬老 mode, one key to a person.
+    call_id = await _call(session_factory, tmp_path, "114", ["9"])
     record = _record(db, call_id)
     # From the hand-off on, the ACD decides the disposition.
     assert record.disposition is Disposition.IN_PROGRESS
     assert (record.intent, record.skill, record.priority, record.elderly) == (
-        "booking",
-        "booking",
+        "elderly",
+        "general",
         10,
         True,
     )
     handoff, queued = ivr_path(db, call_id)[-2:]
-    assert (handoff.node, handoff.outcome) == ("booking_queue", "handed_to_queue")
-    assert handoff.details["intent"] == "booking"
+    assert (handoff.node, handoff.outcome) == ("elderly_queue", "handed_to_queue")
+    assert handoff.details["intent"] == "elderly"
     assert handoff.details["priority"] == 10
-    assert (queued.node, queued.outcome) == ("booking_queue", "answered")
+    assert (queued.node, queued.outcome) == ("elderly_queue", "answered")
 
 
 async def test_survey_score_is_stored_after_the_agent_hangs_up(

@@ -62,6 +62,7 @@ class Line:
         profiles: dict[str, CallerProfile] | None = None,
         timezone: str = "Asia/Shanghai",
         calendar: WorkCalendar | None = None,
+        speech: bool = True,
     ) -> None:
         self.queue = RecordingQueue(outcome) if outcome else RecordingQueue()
         self.journal = MemoryJournal()
@@ -79,7 +80,7 @@ class Line:
                 callers=StaticDirectory(profiles or {}),
                 messages=self.messages,
                 bookings=self.bookings,
-                speech=TranscriptRecognizer(tmp_path),
+                speech=TranscriptRecognizer(tmp_path) if speech else None,
             ),
             timezone=timezone,
         )
@@ -108,29 +109,80 @@ async def test_press_1_reaches_the_booking_queue(flows, tmp_path) -> None:
     assert line.queue.handoffs == [("booking", 0)]
     assert line.summary.exit is IvrExit.QUEUE
     assert line.summary.intent == "booking"
-    assert channel.played[:3] == ["114/welcome", "114/say_business", "114/to_booking_agent"]
     assert line.journal.started[0].did == "114"
+    # Type-ahead: the key cut the welcome and went to the menu, which was not played.
+    assert channel.played == ["114/welcome", "114/to_booking_agent"]
+    welcome, menu = (
+        next(s for s in line.summary.steps if s.node == n) for n in ("welcome", "speech_intent")
+    )
+    assert (welcome.outcome, welcome.details) == ("interrupted", {"heard_seconds": 0.5})
+    assert (menu.input, menu.outcome) == ("1", "key:1")
 
 
-async def test_9_then_0_reaches_an_agent_with_elderly_priority(flows, tmp_path) -> None:
+async def test_9_during_the_welcome_reaches_an_agent_with_elderly_priority(flows, tmp_path) -> None:
     line = Line(flows["114"], tmp_path)
-    channel = await line.call("9", "0")
+    channel = await line.call("9")
     assert line.queue.handoffs == [("general", 10)]
-    assert line.summary.elderly
-    # From the key on, prompts are the slower, louder elderly renderings.
-    assert channel.played[2:] == [
-        "elderly:114/elderly_on",
-        "elderly:114/main_menu",
-        "elderly:114/to_agent",
+    assert line.queue.elderly == [True]
+    assert line.summary.elderly and line.summary.intent == "elderly"
+    # One key: no second menu; from the key on, prompts are the slower, louder renderings.
+    assert channel.played == ["114/welcome", "elderly:114/elderly_on"]
+
+
+async def test_elderly_caller_known_by_number_goes_straight_to_a_person(flows, tmp_path) -> None:
+    line = Line(flows["114"], tmp_path, profiles={"13900000000": CallerProfile(elderly=True)})
+    channel = await line.call(caller="13900000000")
+    assert line.queue.handoffs == [("general", 10)]
+    assert line.queue.elderly == [True]
+    assert channel.played == ["elderly:114/elderly_on"]
+    assert [s.node for s in line.summary.steps] == [
+        "caller_check",
+        "elderly_mode",
+        "elderly_queue",
     ]
 
 
-async def test_elderly_caller_known_by_number_gets_priority_without_pressing_9(
+async def test_repeat_caller_skips_the_welcome_and_waits_ahead_but_not_as_elderly(
     flows, tmp_path
 ) -> None:
-    line = Line(flows["114"], tmp_path, profiles={"13900000000": CallerProfile(elderly=True)})
-    await line.call("1", caller="13900000000")
-    assert line.queue.handoffs == [("booking", 10)]
+    line = Line(flows["114"], tmp_path, profiles={"13700000000": CallerProfile(repeat_caller=True)})
+    channel = await line.call("1", caller="13700000000")
+    assert line.queue.handoffs == [("booking", 2)]
+    # Priority 2 is the repeat caller's place in line, not 敬老 mode.
+    assert line.queue.elderly == [False]
+    assert "114/welcome" not in channel.played
+
+
+async def test_without_a_speech_model_the_caller_is_never_asked_to_speak(flows, tmp_path) -> None:
+    line = Line(flows["114"], tmp_path, speech=False)
+    channel = await line.call(SILENCE, "1")
+    assert channel.played[:2] == ["114/welcome", "114/main_menu"]
+    assert "114/say_business" not in channel.played
+    assert channel.recordings == []  # no listening silence
+    speech = next(s for s in line.summary.steps if s.node == "speech_intent")
+    assert speech.outcome == "no_asr"
+    assert line.queue.handoffs == [("booking", 0)]
+
+
+async def test_a_key_during_an_announcement_is_kept_and_the_announcement_goes_on(
+    flows, tmp_path
+) -> None:
+    line = Line(flows["114"], tmp_path)
+    # 7 in the menu; 1 while "您的输入有误" plays: the prompt is resumed, the 1 is the choice.
+    channel = await line.call(SILENCE, "7", "1")
+    assert channel.resumed == [("114/invalid_key", 4000)]
+    assert line.queue.handoffs == [("booking", 0)]
+    assert channel.played.count("114/main_menu") == 1
+
+
+async def test_an_id_number_keyed_ahead_is_taken_whole(flows, tmp_path) -> None:
+    line = Line(flows["114"], tmp_path)
+    bad = ID_NUMBER[:17] + "5"
+    # The second entry is keyed during "身份证号码有误", '*' for the X, '#' to end it.
+    channel = await line.call("2", bad, *ID_NUMBER[:17], "*", "#", CODE, "3")
+    assert channel.played.count("114/enter_id") == 1
+    assert f"tts:{SPOKEN}" in channel.played
+    assert line.summary.exit is IvrExit.SELF_SERVICE
 
 
 async def test_three_invalid_keys_send_the_caller_to_an_agent(flows, tmp_path) -> None:
@@ -215,7 +267,8 @@ async def test_blacklisted_caller_hears_the_refusal_and_is_hung_up(flows, tmp_pa
     line = Line(flows["114"], tmp_path, profiles={"13811112222": CallerProfile(blacklisted=True)})
     channel = await line.call("1", caller="13811112222")
     assert line.queue.handoffs == []
-    assert channel.played == ["114/welcome", "114/blocked"]
+    # The number is checked before a word is said: no welcome for a blocked caller.
+    assert channel.played == ["114/blocked"]
     assert channel.hung_up_by_flow
 
 
@@ -349,8 +402,8 @@ async def test_a_failing_asterisk_leaves_the_path_marked_for_the_dialplan_fallba
 
 async def test_a_second_hand_off_does_not_journal_the_ivr_path_twice() -> None:
     class NobodyThenAnswered(RecordingQueue):
-        async def enter_queue(self, session, call, skill, priority):  # type: ignore[no-untyped-def]
-            await super().enter_queue(session, call, skill, priority)
+        async def enter_queue(self, session, call, skill, priority, *, elderly=False):  # type: ignore[no-untyped-def]
+            await super().enter_queue(session, call, skill, priority, elderly=elderly)
             status = QueueStatus.NO_AGENT if len(self.handoffs) == 1 else QueueStatus.ANSWERED
             return QueueOutcome(status)
 
