@@ -98,14 +98,15 @@ class CallerInputNodes(CallRunBase):
         menu = self.flow.nodes[node.menu]
         assert isinstance(menu, MenuNode)
         recognizer = self.ports.speech
-        digit = self._typed_key()
-        if digit is None and recognizer is None:
-            # Without a speech model the caller is never asked to speak: straight to keys.
+        if recognizer is None:
+            # Without a speech model the caller is never asked to speak: straight to the
+            # menu, which takes any key pressed ahead.
             return Step(node.menu, outcome="no_asr")
-        if digit is None and recognizer is not None:
+        digit = self._typed_key()
+        if digit is None:
             await self._say(node.prompt, barge_in=True)
             digit = self._typed_key()
-        if digit is None and recognizer is not None:
+        if digit is None:
             path = recognizer.utterance_path(self.call, name)
             result = await self.channel.record_file(
                 path,
