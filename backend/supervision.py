@@ -87,6 +87,14 @@ class Supervisor:
 
         return guard
 
+    def track(self, name: str) -> TaskHealth:
+        """A health entry kept by a task that supervises itself (the AMI connection's
+        keeper: running = connected, restarts = connections lost or failed)."""
+        if name in self._health:
+            raise ValueError(f"a loop named {name!r} is already supervised")
+        health = self._health[name] = TaskHealth()
+        return health
+
     def health(self) -> dict[str, TaskHealth]:
         return dict(self._health)
 

@@ -225,14 +225,16 @@ async def run_controller(settings: Settings) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     session_factory = make_session_factory(make_engine(settings))
     redis = aioredis.Redis.from_url(settings.redis_url, decode_responses=True)
-    ami = AmiClient(settings, AmiUser.CONTROLLER)
-    await ami.connect()
+    supervisor = Supervisor("controller")
+    # Kept up in the background, reconnecting for ever: the controller serves calls (FastAGI)
+    # while Asterisk is down or restarting, and was started after it, as the chaos loop does.
+    ami = AmiClient(settings, AmiUser.CONTROLLER, health=supervisor.track("ami"))
+    ami.start()
     skills = skill_configs(session_factory)
     check_callback_skills(settings, {s.code for s in skills})
     renderer = TtsRenderer(settings)
     recordings = RecordingIndex(session_factory, settings)
     tasks = SqlCallbackTasks(session_factory, settings, recordings)
-    supervisor = Supervisor("controller")
     acd = build_acd(
         settings,
         redis,

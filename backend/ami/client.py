@@ -1,9 +1,9 @@
 """An AMI connection (the controller's, a desk worker's): login, reconnect and re-sync,
 events, actions.
 
-panoramisk does the framing and reconnects on its own after a lost connection; this wrapper
-adds what it lacks: awaiting the login, a deliberate close that does not reconnect, re-sync
-callbacks after every (re)login, and typed helpers for the actions the platform uses.
+panoramisk does the framing; ``connection.py`` keeps the connection up (reconnecting with a
+back-off, forever, until closed); this wrapper adds awaiting the login, re-sync callbacks
+after every (re)login, and typed helpers for the actions the platform uses.
 """
 
 from __future__ import annotations
@@ -16,9 +16,11 @@ from typing import Any
 
 from panoramisk import Manager
 
+from backend.ami.connection import AmiManager, ConnectionKeeper
 from backend.ami.users import AmiUser, login
 from backend.errors import CallCenterError
 from backend.settings import Settings
+from backend.supervision import Backoff, TaskHealth
 
 log = logging.getLogger("backend.ami")
 
@@ -28,18 +30,6 @@ ResyncCallback = Callable[[], Awaitable[None]]
 
 class AmiError(CallCenterError):
     code = "ami-error"
-
-
-class _Manager(Manager):
-    """panoramisk's Manager, without reconnecting after a deliberate close."""
-
-    closing = False
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self.closing:
-            self._connected = False
-            return
-        super().connection_lost(exc)
 
 
 def _log_originate_failure(future: asyncio.Future[Any]) -> None:
@@ -63,15 +53,18 @@ class AmiClient:
         settings: Settings,
         user: AmiUser,
         *,
-        reconnect_seconds: int = 1,
         events: str = DEFAULT_EVENTS,
         only_events: Sequence[str] = (),
+        health: TaskHealth | None = None,
+        backoff: Backoff | None = None,
     ) -> None:
         """``user``: whose rights the connection has (backend/ami/users.py).
         ``only_events``: when given, just these events are handed on, and Asterisk is asked to
         send no other: a user with a manager.conf eventfilter already gets only its own; any
         other is asked by AMI ``Filter`` after every login, so that none of the others is
-        parsed on this event loop."""
+        parsed on this event loop.
+        ``health``: where the connection's state is kept (a supervisor's entry, so that it is
+        in the process's health file); one of its own otherwise."""
         self._only_events = tuple(only_events)
         self._ask_filter = bool(only_events) and not user.rights.events
         account = login(settings, user)
@@ -79,37 +72,47 @@ class AmiClient:
         self._resync: list[ResyncCallback] = []
         self._tasks: set[asyncio.Task[None]] = set()
         self.logins = 0
-        self._manager = _Manager(
+        self._manager = AmiManager(
+            self._refused,
             host=settings.ami_host,
             port=settings.ami_port,
             username=account.username,
             secret=account.secret,
-            reconnect_timeout=reconnect_seconds,
             events=events,
-            ping_delay=5,
-            ping_interval=5,
             on_login=self._on_login,
             on_disconnect=self._on_disconnect,
             log=log,
         )
+        self.health = health if health is not None else TaskHealth()
+        self._keeper = ConnectionKeeper(
+            self._manager, self._logged_in, self.health, backoff or Backoff()
+        )
 
     # Connection ------------------------------------------------------------------------
 
-    async def connect(self, timeout: float = 10.0) -> None:
+    def start(self) -> None:
+        """Keep a connection up from now on (in the background, reconnecting with a back-off
+        after every loss) without waiting for it: a controller serves calls while Asterisk is
+        still starting or restarting."""
         self._manager.loop = asyncio.get_running_loop()
-        self._manager.connect()
+        self._keeper.start()
+
+    async def connect(self, timeout: float = 10.0) -> None:
+        """``start``, then wait for the login; AmiError (and closed) when none came in time."""
+        self.start()
         try:
             await asyncio.wait_for(self._logged_in.wait(), timeout)
         except TimeoutError:
+            why = self.health.last_error or "no answer"
             self.close()
             raise AmiError(
-                f"could not log in to AMI as {self._manager.config['username']} (check "
+                f"could not log in to AMI as {self._manager.config['username']} ({why}; check "
                 "CC_AMI_HOST, CC_AMI_PORT and that user's secret and permit)"
             ) from None
 
     def close(self) -> None:
-        self._manager.closing = True
-        self._manager.close()
+        self._keeper.stop()
+        self._logged_in.clear()
 
     @property
     def connected(self) -> bool:
@@ -145,9 +148,10 @@ class AmiClient:
         self._logged_in.set()
 
     def _on_disconnect(self, manager: Manager, exc: Exception | None) -> None:
-        self._logged_in.clear()
-        if not self._manager.closing:
-            log.warning("AMI connection lost; reconnecting")
+        self._keeper.lost()
+
+    def _refused(self, why: str) -> None:
+        self._keeper.refused(why)
 
     # Events ----------------------------------------------------------------------------
 

@@ -60,15 +60,18 @@ class AsteriskInstance:
         return self.dir / "log" / "messages.log"
 
     def pid(self) -> int | None:
+        """The pid of this instance's running Asterisk, from its pid file; None when none runs.
+
+        A pid file outlives an Asterisk killed with SIGKILL. Its pid then names a zombie (a
+        child of the process that started it, not yet reaped: the soak's chaos loop killed one
+        it had started itself, and ``start`` took the zombie for a running Asterisk and started
+        none) or, later, an unrelated process that got the number. Only a live process running
+        this instance's configuration counts."""
         try:
             pid = int(self.pid_file.read_text().strip())
         except (OSError, ValueError):
             return None
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return None
-        return pid
+        return pid if _runs_asterisk(pid, self.conf_in_chroot) else None
 
     def prepare(self) -> None:
         """Render the configuration and create the instance's directories."""
@@ -191,6 +194,20 @@ class AsteriskInstance:
         except OSError:
             return False
         return False
+
+
+def _runs_asterisk(pid: int, conf: str) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    state = stat.rsplit(")", 1)[-1].split()[0]  # the field after "(name)"
+    if state in ("Z", "X"):
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)  # ours: reaped, so that the number is free again
+        return False
+    return conf.encode() in command
 
 
 def _alive(pid: int) -> bool:

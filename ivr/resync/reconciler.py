@@ -121,6 +121,9 @@ class Reconciler:
     async def run(self, stop: asyncio.Event) -> None:
         """A round every ``every_seconds`` until ``stop``; run under a supervisor."""
         while not stop.is_set():
-            await self.run_once()
+            # Without AMI (Asterisk down) there is no view to reconcile with: the round after
+            # the next login (``resynced``) does it.
+            if self._ami.connected:
+                await self.run_once()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self._every)

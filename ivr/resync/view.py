@@ -13,6 +13,9 @@ FALLBACK = ("incoming", "fallback")
 
 
 class ChannelLister(Protocol):
+    @property
+    def connected(self) -> bool: ...
+
     async def channels(self, timeout: float = ...) -> list[dict[str, str]]: ...
 
 
