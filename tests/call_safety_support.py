@@ -5,16 +5,20 @@ session's database and a Redis prefix of its own."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from redis.asyncio import Redis
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.acd.model import AgentProfile
@@ -23,12 +27,26 @@ from backend.acd.states import AgentState
 from backend.acd.store import AcdStore
 from backend.ami.client import AmiClient
 from backend.ami.users import AmiUser
+from backend.models.calls import CallRecord, Recording
+from backend.personal_data import PersonalDataCipher, normalize_number
 from backend.settings import Settings, load_settings
+from backend.speech.tts import prompt_seconds
 from ivr.pbx.instance import AsteriskInstance
+from ivr.pbx.simulated import carrier_channel, simulated_call
 from tests.conftest import CALLER_ID_114, CALLER_ID_HOTLINE, DID_114, DID_HOTLINE
+from tests.desk_support import ensure_skill
 from tests.stack_process import stack_environment
 
 FALLBACK_AGENT = "Local/fallback@sim-agent"
+# The flows' skills and their lines: the controller refuses flows without them.
+FLOW_SKILLS = {
+    "booking": "114",
+    "general": "114",
+    "policy": "hotline",
+    "complaint": "hotline",
+    "insurance_card": "hotline",
+    "reimbursement": "hotline",
+}
 _numbers = itertools.count(1)
 
 
@@ -117,9 +135,10 @@ class FaultStack:
     def seen(self, predicate: Callable[[dict[str, str]], bool]) -> list[dict[str, str]]:
         return [e for e in self.events if predicate(e)]
 
-    async def add_agent(self, agent_id: int, skill: str, *, talk: int) -> str:
-        """A simulated agent (answers after 0.5 s, talks ``talk`` s), ready for ``skill``."""
-        name = f"safe{agent_id}x{next(_numbers)}"
+    async def add_agent(self, agent_id: int, skill: str, *, talk: int, name: str = "") -> str:
+        """A simulated agent (answers after 0.5 s, talks ``talk`` s), ready for ``skill``;
+        ``name``: his phone's (Local/<name>@sim-agent), as his agent row has it, if given."""
+        name = name or f"safe{agent_id}x{next(_numbers)}"
         await self.ami.db_put("simagent", f"{name}/ring", "0.5")
         await self.ami.db_put("simagent", f"{name}/talk", str(talk))
         interface = f"Local/{name}@sim-agent"
@@ -143,3 +162,102 @@ async def fault_stack(
     skills = skill_configs(session_factory)
     store = AcdStore(redis, settings.desk_redis_prefix, skills, controller_id="test")
     return FaultStack(env, settings, asterisk, ami, store, log)
+
+
+@contextlib.asynccontextmanager
+async def running_fault_stack(
+    prefix: str,
+    database_url: str,
+    session_factory: sessionmaker[Session],
+    session: Settings,
+    state: Path,
+    extra_env: dict[str, str] | None = None,
+) -> AsyncIterator[FaultStack]:
+    """A fault stack with its controller serving, the fallback agent answering at once and
+    talking 1 s; stopped and its Redis keys removed afterwards."""
+    for skill, line in FLOW_SKILLS.items():
+        ensure_skill(session_factory, skill, line)
+    name = f"{prefix}-{uuid.uuid4().hex[:6]}"
+    env = {**fault_stack_environment(database_url, state, name, session), **(extra_env or {})}
+    # The session's Redis unless the stack is given one (CC_REDIS_URL) it may stop.
+    redis = Redis.from_url(env.get("CC_REDIS_URL", session.redis_url), decode_responses=True)
+    built = await fault_stack(env, state / "controller.log", session_factory, redis)
+    await built.ami.db_put("simagent", "fallback/ring", "0.5")
+    await built.ami.db_put("simagent", "fallback/talk", "1")
+    built.watch("UserEvent")
+    built.watch("DialEnd")
+    built.start_controller()
+    await built.serving()
+    try:
+        yield built
+    finally:
+        built.stop_controller()
+        built.ami.close()
+        await asyncio.to_thread(built.asterisk.stop)
+        async for key in redis.scan_iter(f"{name}*"):
+            await redis.delete(key)
+        await redis.aclose()  # type: ignore[attr-defined]
+
+
+class Callers:
+    """Simulated callers of 114, each with a number of its own."""
+
+    def __init__(self, stack: FaultStack) -> None:
+        self._stack = stack
+        self.started: dict[str, float] = {}
+
+    async def call(self, *, key: str = "", hold: float = 60) -> str:
+        """A call; with ``key``, pressed once the welcome has played and again every 2 s for
+        a while (the queue ignores it), so a prompt that starts late still hears it."""
+        number = f"139{uuid.uuid4().int % 10**8:08d}"
+        welcome = await asyncio.to_thread(prompt_seconds, self._stack.settings, "114", "welcome")
+        self.started[number] = time.time()
+        await simulated_call(
+            self._stack.ami,
+            carrier_channel(DID_114),
+            caller_id=number,
+            dtmf=(key + "wwww") * 8 if key else "",
+            delay=welcome + 1.5,
+            hold=hold,
+        )
+        return number
+
+
+async def until(check: Callable[[], object], timeout: float, what: str, stack: FaultStack) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await _truthy(check()):
+        if loop.time() > deadline:
+            raise AssertionError(f"{what} did not happen in {timeout:g} s\n{stack.log_tail()}")
+        await asyncio.sleep(0.3)
+
+
+async def _truthy(value: object) -> bool:
+    if asyncio.iscoroutine(value):
+        value = await value
+    return bool(value)
+
+
+def records_of(
+    factory: sessionmaker[Session], settings: Settings, numbers: list[str]
+) -> dict[str, CallRecord]:
+    cipher = PersonalDataCipher.of(settings)
+    hashes = {cipher.lookup_hash(normalize_number(n)): n for n in numbers}
+    with factory() as db:
+        rows = db.scalars(select(CallRecord).where(CallRecord.caller_hash.in_(hashes)))
+        return {hashes[r.caller_hash]: r for r in rows}
+
+
+def recordings_of(factory: sessionmaker[Session], call_ids: list[str]) -> dict[str, Recording]:
+    with factory() as db:
+        rows = db.scalars(select(Recording).where(Recording.call_id.in_(call_ids)))
+        return {r.call_id: r for r in rows}
+
+
+async def states(stack: FaultStack, agent_ids: list[int]) -> list[AgentState]:
+    views = [await stack.store.agent(a) for a in agent_ids]
+    return [v.status.state for v in views if v is not None]
+
+
+async def all_on_call(stack: FaultStack, agent_ids: list[int]) -> bool:
+    return await states(stack, agent_ids) == [AgentState.ON_CALL] * len(agent_ids)

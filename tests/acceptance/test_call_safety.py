@@ -7,46 +7,37 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 
 import pytest
-from redis.asyncio import Redis
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.acd.model import CallStatus
 from backend.acd.states import AgentState
-from backend.models.calls import CallRecord, Disposition, Recording, RecordingStatus
+from backend.models.calls import Disposition, RecordingStatus
 from backend.models.users import Role
-from backend.personal_data import PersonalDataCipher, normalize_number
 from backend.settings import Settings
-from backend.speech.tts import prompt_seconds
 from backend.supervision import read_health
 from ivr.agi.server import AgiServer
 from ivr.agi.session import AgiSession
 from ivr.pbx.instance import AsteriskInstance
-from ivr.pbx.simulated import carrier_channel, simulated_call
 from tests.call_safety_support import (
     FALLBACK_AGENT,
+    Callers,
     FaultStack,
-    fault_stack,
-    fault_stack_environment,
+    all_on_call,
+    recordings_of,
+    records_of,
+    running_fault_stack,
+    states,
+    until,
 )
-from tests.conftest import DID_114, free_port
-from tests.desk_support import ensure_skill, make_user
+from tests.conftest import free_port
+from tests.desk_support import make_user
 
 pytestmark = pytest.mark.asterisk
 
 SKILL = "booking"  # key 1 of the 114 flow
-FLOW_SKILLS = {
-    "booking": "114",
-    "general": "114",
-    "policy": "hotline",
-    "complaint": "hotline",
-    "insurance_card": "hotline",
-    "reimbursement": "hotline",
-}
 TALK = 20  # seconds each agent talks before hanging up: long after the controller is killed
 
 
@@ -58,56 +49,14 @@ async def stack(
     session_factory: sessionmaker[Session],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[FaultStack]:
-    for skill, line in FLOW_SKILLS.items():  # the controller refuses flows without them
-        ensure_skill(session_factory, skill, line)
-    state = tmp_path_factory.mktemp("safety")
-    name = f"safety-{uuid.uuid4().hex[:6]}"
-    env = fault_stack_environment(database_url, state, name, settings)
     # A backup controller: nobody listens there but in the test that starts one, so the
     # other tests' calls find it refused and go on to the fallback agents.
-    env["CC_AGI_BACKUP_URLS"] = f"agi://127.0.0.1:{free_port()}"
-    redis = Redis.from_url(settings.redis_url, decode_responses=True)
-    built = await fault_stack(env, state / "controller.log", session_factory, redis)
-    # The fallback agent answers at once and talks 1 s: the lost calls end soon after.
-    await built.ami.db_put("simagent", "fallback/ring", "0.5")
-    await built.ami.db_put("simagent", "fallback/talk", "1")
-    built.watch("UserEvent")
-    built.watch("DialEnd")
-    built.start_controller()
-    await built.serving()
-    try:
+    backup = {"CC_AGI_BACKUP_URLS": f"agi://127.0.0.1:{free_port()}"}
+    state = tmp_path_factory.mktemp("safety")
+    async with running_fault_stack(
+        "safety", database_url, session_factory, settings, state, backup
+    ) as built:
         yield built
-    finally:
-        built.stop_controller()
-        built.ami.close()
-        await asyncio.to_thread(built.asterisk.stop)
-        async for key in redis.scan_iter(f"{name}*"):
-            await redis.delete(key)
-        await redis.aclose()
-
-
-class Callers:
-    """Simulated callers of 114, each with a number of its own."""
-
-    def __init__(self, stack: FaultStack) -> None:
-        self._stack = stack
-        self.started: dict[str, float] = {}
-
-    async def call(self, *, key: str = "", hold: float = 60) -> str:
-        """A call; with ``key``, pressed once the welcome has played and again every 2 s for
-        a while (the queue ignores it), so a prompt that starts late still hears it."""
-        number = f"139{uuid.uuid4().int % 10**8:08d}"
-        welcome = await asyncio.to_thread(prompt_seconds, self._stack.settings, "114", "welcome")
-        self.started[number] = time.time()
-        await simulated_call(
-            self._stack.ami,
-            carrier_channel(DID_114),
-            caller_id=number,
-            dtmf=(key + "wwww") * 8 if key else "",
-            delay=welcome + 1.5,
-            hold=hold,
-        )
-        return number
 
 
 @pytest.fixture(scope="module")
@@ -116,46 +65,6 @@ def agents(session_factory: sessionmaker[Session]) -> list[int]:
     other's calls)."""
     ids = [make_user(session_factory, Role.AGENT).agent_id for _ in range(2)]
     return [i for i in ids if i is not None]
-
-
-async def until(check: Callable[[], object], timeout: float, what: str, stack: FaultStack) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not await _truthy(check()):
-        if loop.time() > deadline:
-            raise AssertionError(f"{what} did not happen in {timeout:g} s\n{stack.log_tail()}")
-        await asyncio.sleep(0.3)
-
-
-async def _truthy(value: object) -> bool:
-    if asyncio.iscoroutine(value):
-        value = await value
-    return bool(value)
-
-
-def records_of(
-    factory: sessionmaker[Session], settings: Settings, numbers: list[str]
-) -> dict[str, CallRecord]:
-    cipher = PersonalDataCipher.of(settings)
-    hashes = {cipher.lookup_hash(normalize_number(n)): n for n in numbers}
-    with factory() as db:
-        rows = db.scalars(select(CallRecord).where(CallRecord.caller_hash.in_(hashes)))
-        return {hashes[r.caller_hash]: r for r in rows}
-
-
-def recordings_of(factory: sessionmaker[Session], call_ids: list[str]) -> dict[str, Recording]:
-    with factory() as db:
-        rows = db.scalars(select(Recording).where(Recording.call_id.in_(call_ids)))
-        return {r.call_id: r for r in rows}
-
-
-async def states(stack: FaultStack, agent_ids: list[int]) -> list[AgentState]:
-    views = [await stack.store.agent(a) for a in agent_ids]
-    return [v.status.state for v in views if v is not None]
-
-
-async def all_on_call(stack: FaultStack, agent_ids: list[int]) -> bool:
-    return await states(stack, agent_ids) == [AgentState.ON_CALL] * len(agent_ids)
 
 
 async def test_a_killed_controller_sends_its_callers_to_the_fallback_and_cuts_no_talk(
