@@ -76,9 +76,11 @@ class SilencePrompts:
 
     def __init__(self) -> None:
         self.texts: list[str] = []
+        self.elderly: list[bool] = []  # each text's delivery: slow and loud, or not
 
     async def sound(self, prompt: PromptText, *, elderly: bool) -> str:
         self.texts.append(prompt.text)
+        self.elderly.append(elderly)
         return "silence/3" if prompt.id == "acd/callback-confirm" else "beep"
 
 
@@ -109,6 +111,8 @@ class Acd:
     done: asyncio.Queue[str]
     # caller id -> (skill, priority) the simulated IVR hands to the queue
     routing: dict[str, tuple[str, int]] = field(default_factory=dict)
+    # caller ids the simulated IVR hands over in 敬老 mode
+    elderly: set[str] = field(default_factory=set)
     callers: dict[str, str] = field(default_factory=dict)  # call id -> caller id
     lines: dict[str, str] = field(default_factory=dict)  # caller id -> line (default 114)
     # caller id -> (recording path as Asterisk sees it, seconds the controller held the call)
@@ -207,7 +211,7 @@ async def acd(
         )
         try:
             outcomes[session.env.get("callerid", "")] = await queue.enter_queue(
-                session, call, skill, priority
+                session, call, skill, priority, elderly=caller in state.elderly
             )
         finally:
             state.recordings[caller] = (recording, time.time() - started)
@@ -348,6 +352,23 @@ async def test_position_announcements_never_go_up(
     # Yet he was never told he moved back: every announcement says "next".
     assert len(acd.prompts.texts) >= 3
     assert all(t.startswith("您是下一位") for t in acd.prompts.texts), acd.prompts.texts
+
+
+async def test_announcements_are_slow_for_elderly_callers_not_for_high_priorities(
+    acd: Acd, simulated_caller: SimulatedCaller
+) -> None:
+    # A repeat caller's priority 2 (as on 114) is not old age: ordinary announcements.
+    acd.routing["13800000011"] = ("policy", 2)
+    await simulated_caller.call(DID_114, caller_id="13800000011", hold=8)
+    await wait_done(acd, 1, timeout=40)
+    assert acd.prompts.texts and not any(acd.prompts.elderly)
+    # A caller in 敬老 mode hears them slow and loud, whatever his priority.
+    heard = len(acd.prompts.texts)
+    acd.routing["13800000012"] = ("policy", 0)
+    acd.elderly.add("13800000012")
+    await simulated_caller.call(DID_114, caller_id="13800000012", hold=8)
+    await wait_done(acd, 1, timeout=40)
+    assert len(acd.prompts.texts) > heard and all(acd.prompts.elderly[heard:])
 
 
 async def test_callback_keeps_the_place_and_rings_when_an_agent_frees_up(

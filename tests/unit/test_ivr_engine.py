@@ -439,3 +439,30 @@ async def test_a_second_hand_off_does_not_journal_the_ivr_path_twice() -> None:
         ("agents", "handed_to_queue"),
         ("agents", "answered"),
     ]
+
+
+# -- 敬老 mode and speech on the hotline -------------------------------------------------------
+
+
+async def test_the_hotline_has_the_same_elderly_key_and_registration_branch(
+    flows, tmp_path
+) -> None:
+    line = Line(flows["hotline"], tmp_path)
+    channel = await line.call("9")
+    assert line.queue.handoffs == [("policy", 10)] and line.queue.elderly == [True]
+    assert channel.played == ["hotline/welcome", "elderly:hotline/elderly_on"]
+    known = Line(flows["hotline"], tmp_path, profiles={"13900000001": CallerProfile(elderly=True)})
+    channel = await known.call(caller="13900000001")
+    assert known.queue.handoffs == [("policy", 10)]
+    assert channel.played == ["elderly:hotline/elderly_on"]
+
+
+@pytest.mark.parametrize(
+    ("said", "skill"),
+    [("社保卡", "insurance_card"), ("住院报销", "reimbursement"), ("异地就医", "policy"),
+     ("我要投诉", "complaint")],
+)  # fmt: skip
+async def test_hotline_callers_say_why_they_call(flows, tmp_path, said, skill) -> None:
+    line = Line(flows["hotline"], tmp_path)
+    await line.call(Say(said))
+    assert line.queue.handoffs == [(skill, 0)]
