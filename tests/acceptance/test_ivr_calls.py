@@ -208,6 +208,24 @@ async def test_three_invalid_keys_send_the_caller_to_an_agent(
     assert (menu.input, menu.outcome) == ("786", "retries_exhausted")
 
 
+async def test_a_key_during_an_announcement_is_kept_for_the_menu(
+    flows, renderer, line_for, simulated_caller: SimulatedCaller
+) -> None:
+    flow = flows["114"]
+    line = await line_for(flow)
+    # 7 (no such option) during the menu, then 1 a second later, while "您的输入有误，请重新
+    # 选择。" plays: that prompt is played on from where the key stopped it, and the 1 is
+    # the menu's choice without the menu being played again.
+    assert seconds(renderer, flow, "invalid_key") > 2.0
+    await simulated_caller.call(
+        DID_114, dtmf="7ww1", delay=seconds(renderer, flow, "welcome") + 1.5, hold=30
+    )
+    _, summary = await line.outcome()
+    assert line.queue.handoffs == [("booking", 0)]
+    menu = next(s for s in summary.steps if s.node == "main_menu")
+    assert (menu.input, menu.outcome, menu.details["typed_ahead"]) == ("71", "key:1", True)
+
+
 async def test_hanging_up_in_the_menu_leaves_a_record_abandoned_in_ivr(
     flows, renderer, line_for, simulated_caller: SimulatedCaller, db: Session
 ) -> None:
