@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.db import transaction
 from backend.models.calls import CallRecord, Disposition, IvrStep, Line
 from backend.personal_data import mask_phone
-from ivr.flows.ports import CallInfo, IvrExit, IvrSummary, StepRecord
+from ivr.flows.ports import CallInfo, IvrExit, IvrSummary, StepRecord, SurveyResult
 
 # How the IVR's way out becomes the call's disposition. QUEUE is absent on purpose: from the
 # hand-off on, the ACD decides whether the call was answered or abandoned in the queue.
@@ -55,9 +55,9 @@ class SqlCallJournal:
         await asyncio.to_thread(self._ivr_left, call, summary)
 
     async def after_queue(
-        self, call: CallInfo, steps: Sequence[StepRecord], satisfaction: int | None
+        self, call: CallInfo, steps: Sequence[StepRecord], survey: SurveyResult | None
     ) -> None:
-        await asyncio.to_thread(self._after_queue, call, steps, satisfaction)
+        await asyncio.to_thread(self._after_queue, call, steps, survey)
 
     # -- blocking work ---------------------------------------------------------------------
 
@@ -106,16 +106,28 @@ class SqlCallJournal:
                 )
 
     def _after_queue(
-        self, call: CallInfo, steps: Sequence[StepRecord], satisfaction: int | None
+        self, call: CallInfo, steps: Sequence[StepRecord], survey: SurveyResult | None
     ) -> None:
+        # One transaction: the steps, the score and the survey's time and outcome land
+        # together or not at all.
         with transaction(self._factory) as session:
             session.add_all(_step_row(call.call_id, step) for step in steps)
-            if satisfaction is not None:
+            if survey is not None:
                 session.execute(
                     update(CallRecord)
                     .where(CallRecord.call_id == call.call_id)
-                    .values(satisfaction=satisfaction)
+                    .values(**survey_columns(survey))
                 )
+
+
+def survey_columns(survey: SurveyResult) -> dict[str, object]:
+    """The call record's survey columns; a survey without a score clears any old one."""
+    return {
+        "satisfaction": survey.score,
+        "survey_started_at": survey.started_at,
+        "survey_seconds": survey.seconds,
+        "survey_outcome": survey.outcome.value,
+    }
 
 
 def ivr_path(session: Session, call_id: str) -> list[IvrStep]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime
 from typing import Protocol
 
 from sqlalchemy import select, update
@@ -74,18 +75,31 @@ class TransferHandler:
             return
         call = await call_info(session, line)
         elderly = await asyncio.to_thread(self._mark_transferred, call.call_id)
-        await self._queue.transfer_in(
-            session,
-            call,
-            TRANSFER_PRIORITY,
-            skill=skill or None,
-            agent_id=agent_id,
-            elderly=elderly,
-        )
+        try:
+            await self._queue.transfer_in(
+                session,
+                call,
+                TRANSFER_PRIORITY,
+                skill=skill or None,
+                agent_id=agent_id,
+                elderly=elderly,
+            )
+        finally:
+            # The caller's channel ends with this session (no survey follows a transfer);
+            # the queue leaves the record open while he is still on the line.
+            await asyncio.to_thread(self._ended, call.call_id)
 
     def _agent_id(self, number: str) -> int | None:
         with self._sessions() as db:
             return db.scalar(select(Agent.id).where(Agent.number == number, Agent.active))
+
+    def _ended(self, call_id: str) -> None:
+        with transaction(self._sessions) as db:
+            db.execute(
+                update(CallRecord)
+                .where(CallRecord.call_id == call_id)
+                .values(ended_at=datetime.now(UTC))
+            )
 
     def _mark_transferred(self, call_id: str) -> bool:
         """Mark the record transferred; whether the call is in elderly mode (敬老), which the

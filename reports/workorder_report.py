@@ -26,9 +26,14 @@ RATES = """count(*) AS orders,
   count(*) FILTER (WHERE satisfied) AS satisfied,
   count(*) FILTER (WHERE satisfied IS NOT NULL) AS surveyed,
   count(*) FILTER (WHERE overdue OR overdue_count > 0) AS overdue,
+  count(*) FILTER (WHERE ic.satisfaction IS NOT NULL) AS call_surveyed,
+  count(*) FILTER (WHERE ic.satisfaction >= :satisfied_min) AS call_satisfied,
   count(*) FILTER (WHERE resolved AND supervision_round = 0 AND NOT EXISTS (
     SELECT 1 FROM work_orders later WHERE later.repeat_of_id = w.id)) AS first_contact"""
 IN_RANGE = "w.created_at >= :start AND w.created_at < :end"
+# An order with its intake call (call_records.call_id is unique: one row per order), whose
+# post-call survey gives the 来电满意率 (docs/survey.md).
+ORDERS = "work_orders w LEFT JOIN call_records ic ON ic.call_id = w.call_id"
 HOTSPOT_MIN_ORDERS = 2
 LIST_LIMIT = 20
 
@@ -46,7 +51,7 @@ def _rate_cells(row: Any) -> list[Cell]:
 def _grouped(session: Session, key: str, params: dict[str, Any]) -> list[list[Cell]]:
     rows = session.execute(
         text(
-            f"SELECT {key} AS k, {RATES} FROM work_orders w WHERE {IN_RANGE} "
+            f"SELECT {key} AS k, {RATES} FROM {ORDERS} WHERE {IN_RANGE} "
             "GROUP BY 1 ORDER BY orders DESC, k"
         ),
         params,
@@ -59,7 +64,13 @@ def build_workorder_report(
 ) -> ReportDocument:
     first, last = edition_range(edition, day)
     start, end = ReportFilter(first=first, last=last, tz_name=tz_name).utc_range()
-    params: dict[str, Any] = {"start": start, "end": end, "n": HOTSPOT_MIN_ORDERS, "tz": tz_name}
+    params: dict[str, Any] = {
+        "start": start,
+        "end": end,
+        "n": HOTSPOT_MIN_ORDERS,
+        "tz": tz_name,
+        "satisfied_min": kpi.SATISFIED_MIN_SCORE,
+    }
     return ReportDocument(
         f"工单统计{EDITION_LABELS[edition]}",
         f"{first.isoformat()} 至 {last.isoformat()}",
@@ -73,13 +84,12 @@ def build_workorder_report(
 
 
 def _rates_section(session: Session, params: dict[str, Any]) -> Section:
-    total = session.execute(
-        text(f"SELECT {RATES} FROM work_orders w WHERE {IN_RANGE}"), params
-    ).one()
+    total = session.execute(text(f"SELECT {RATES} FROM {ORDERS} WHERE {IN_RANGE}"), params).one()
     rates: list[list[Cell]] = [
         ["响应率", pct(kpi.ratio(total.responded, total.orders))],
         ["解决率", pct(kpi.ratio(total.resolved, total.judged))],
         ["满意率", pct(kpi.ratio(total.satisfied, total.surveyed))],
+        ["来电满意率", pct(kpi.ratio(total.call_satisfied, total.call_surveyed))],
         ["首次解决率", pct(kpi.first_contact_resolution(total.first_contact, total.resolved))],
         ["超期工单", total.overdue],
         ["工单总数", total.orders],
@@ -168,6 +178,7 @@ FOOTNOTES = [
     "响应率 = 已签收（离开受理状态）的工单数 ÷ 工单数。",
     "解决率 = 回访认定已解决的工单数 ÷ 已认定解决情况的工单数。",
     "满意率 = 回访满意的工单数 ÷ 已回访评价的工单数。",
+    "来电满意率 = 受理来电的按键评价为4分或5分的工单数 ÷ 受理来电参与评价的工单数（坐席挂机后的1—5分评价）。",
     kpi.FOOTNOTES["fcr"] + "（未经督办且无后续重复工单）",
     "超期 = 曾超过办理时限的工单。重复来电人以号码的密钥散列编号显示，不显示号码。",
 ]

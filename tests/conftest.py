@@ -31,6 +31,7 @@ pytest_plugins = [
     "tests.desk_stack",
     "tests.softphone_support",
     "tests.sip_fixtures",
+    "tests.controller_lines",  # imports the fixture modules above: after them
 ]
 
 # The lines' DIDs and outbound caller IDs in the tests: not the settings' defaults, so that a

@@ -29,6 +29,7 @@ from ivr.flows.ports import (
     Recognition,
     ResendResult,
     StepRecord,
+    SurveyResult,
 )
 
 
@@ -222,7 +223,7 @@ class RecordingQueue:
 class MemoryJournal:
     started: list[CallInfo] = field(default_factory=list)
     left: list[IvrSummary] = field(default_factory=list)
-    after: list[tuple[list[StepRecord], int | None]] = field(default_factory=list)
+    after: list[tuple[list[StepRecord], SurveyResult | None]] = field(default_factory=list)
 
     async def call_started(self, call: CallInfo) -> None:
         self.started.append(call)
@@ -231,9 +232,9 @@ class MemoryJournal:
         self.left.append(summary)
 
     async def after_queue(
-        self, call: CallInfo, steps: Sequence[StepRecord], satisfaction: int | None
+        self, call: CallInfo, steps: Sequence[StepRecord], survey: SurveyResult | None
     ) -> None:
-        self.after.append((list(steps), satisfaction))
+        self.after.append((list(steps), survey))
 
 
 @dataclass

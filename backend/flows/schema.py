@@ -6,6 +6,7 @@ field-level validation here, so that every error names the file, the node and th
 
 from __future__ import annotations
 
+import enum
 import re
 from dataclasses import dataclass
 from typing import Annotated, Literal
@@ -151,6 +152,15 @@ class MessageNode(_Strict):
     silence_seconds: int = Field(default=5, ge=1, le=30)
     saved_prompt: str | None = None
     next: str | None = None
+
+
+class SurveyOutcome(enum.StrEnum):
+    """How a survey node ended (call_records.survey_outcome; docs/survey.md)."""
+
+    SCORED = "scored"  # a key 1..scale: the score is kept as the call's satisfaction
+    NO_ANSWER = "no_answer"  # no key before the timeout
+    INVALID = "invalid"  # a key outside 1..scale: no score kept
+    HUNG_UP = "hung_up"  # the caller hung up during the survey
 
 
 class SurveyNode(_Strict):

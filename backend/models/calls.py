@@ -96,6 +96,12 @@ class CallRecord(Base):
     elderly: Mapped[bool] = mapped_column(Boolean, default=False)
     transferred: Mapped[bool] = mapped_column(Boolean, default=False)
     satisfaction: Mapped[int | None] = mapped_column(Integer, default=None)  # 1..5 survey
+    # The survey after the agent hung up (the caller still on the line), inside the call:
+    # ended_at is the caller's channel end. NULL / "" when no survey was offered.
+    survey_started_at: Mapped[datetime | None] = mapped_column(default=None)
+    survey_seconds: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    # backend.flows.schema.SurveyOutcome's value
+    survey_outcome: Mapped[str] = mapped_column(String(16), default="", server_default="")
     parent_call_id: Mapped[str | None] = mapped_column(String(64), default=None)  # callbacks
     recording_id: Mapped[int | None] = mapped_column(ForeignKey("recordings.id"), default=None)
     # Why the call was kept off file on purpose ("disk_full": recordings/pause.py); empty when

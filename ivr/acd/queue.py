@@ -29,7 +29,7 @@ from ivr.acd.dispatcher import Dispatcher
 from ivr.acd.rebuild import HeldCalls
 from ivr.acd.waiter import QueueChannel, QueueParts, QueueSettings, Waiter
 from ivr.agi.errors import CallHungUp
-from ivr.flows.ports import CallInfo, Channel, PromptRenderer, QueueOutcome
+from ivr.flows.ports import CallInfo, Channel, PromptRenderer, QueueOutcome, QueueStatus
 
 log = logging.getLogger("ivr.acd")
 
@@ -51,6 +51,9 @@ class QueueReport:
     talk_seconds: float = 0.0  # answered to end, holds excluded
     hold_seconds: float = 0.0
     unanswered_rings: int = 0
+    # The caller stays on after the queue (the survey after the agent hung up, or the flow's
+    # "no agent" branch): the call is not over, its record ends with his channel.
+    caller_on_line: bool = False
 
     @property
     def wait_seconds(self) -> float:
@@ -180,4 +183,5 @@ def queue_report(waiter: Waiter, outcome: QueueOutcome) -> QueueReport:
         talk_seconds=waiter.talk,
         hold_seconds=waiter.hold,
         unanswered_rings=waiter.rings_missed,
+        caller_on_line=outcome.caller_on_line or outcome.status is QueueStatus.NO_AGENT,
     )

@@ -3,7 +3,9 @@
 The IVR journal opens the record when the call arrives; this fills in what happened in the
 queue when the caller leaves it, and writes one outbound record per callback attempt, linked
 to the call the caller left the queue from (``parent_call_id``). Wait time is queue entry to
-agent answer (ASA excludes IVR time), measured by the controller that held the call.
+agent answer (ASA excludes IVR time), measured by the controller that held the call. A caller
+still on the line after the queue (the survey follows the agent's hang-up) keeps his record
+open: it ends with his channel.
 """
 
 from __future__ import annotations
@@ -75,6 +77,10 @@ class SqlQueueRecorder:
             "priority": report.priority,
             "disposition": queue_disposition(report, self._short),
         }
+        if report.caller_on_line:
+            # The caller stays (for the survey, or the flow's next node): the record ends
+            # with his channel (CallLifecycle.ended, TransferHandler), not here.
+            del values["ended_at"]
         statement = insert(CallRecord).values(
             call_id=report.call_id,
             line=Line(report.line),

@@ -24,6 +24,7 @@ from ivr.flows.ports import (
     IvrExit,
     IvrSummary,
     StepRecord,
+    SurveyResult,
 )
 
 # The engine's log, as before the walk had a module of its own.
@@ -66,7 +67,7 @@ class CallRunBase:
         self.served = False
         self.message_left = False
         self.left_ivr: IvrSummary | None = None
-        self.satisfaction: int | None = None
+        self.survey: SurveyResult | None = None
         # Keys pressed during prompts, not yet taken by an input node (type-ahead).
         self.typed = ""
 

@@ -92,9 +92,9 @@ class _CallRun(CallerInputNodes, ServiceNodes):
                 await self._leave(IvrExit.ERROR)
             raise
         finally:
-            if self.left_ivr is not None and (self.after_steps or self.satisfaction):
+            if self.left_ivr is not None and (self.after_steps or self.survey):
                 await self._journal(
-                    self.ports.journal.after_queue(self.call, self.after_steps, self.satisfaction)
+                    self.ports.journal.after_queue(self.call, self.after_steps, self.survey)
                 )
         if self.left_ivr is None:
             await self._leave(exit_)

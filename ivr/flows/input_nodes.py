@@ -3,11 +3,20 @@ or a spoken choice (speech), a satisfaction score (survey)."""
 
 from __future__ import annotations
 
-from backend.flows.schema import DIGITS, CollectNode, MenuNode, SpeechNode, SurveyNode
+from backend.flows.schema import (
+    DIGITS,
+    CollectNode,
+    MenuNode,
+    SpeechNode,
+    SurveyNode,
+    SurveyOutcome,
+)
 from backend.flows.validators import InputRejected, validate_input
 from backend.personal_data import mask_id_number
+from ivr.agi.errors import CallHungUp
 from ivr.flows.call_run import CallerGone, CallRunBase, Step
 from ivr.flows.intents import grammar, option_key_for
+from ivr.flows.ports import SurveyResult
 
 
 class CallerInputNodes(CallRunBase):
@@ -141,15 +150,34 @@ class CallerInputNodes(CallRunBase):
         return step
 
     async def _survey(self, name: str, node: SurveyNode) -> Step:
-        keys = "".join(str(score) for score in range(1, node.scale + 1))
-        digit = self._typed_key()
-        if not digit:
-            await self._say(node.prompt, barge_in=True)
+        """The score after the agent hung up. Any key ends the prompt (a key typed ahead
+        skips it), so that a bad key is told from no key; the result is kept whole, also when
+        the caller hangs up in it (a score given stands if he hangs up during the thanks)."""
+        started_at, began = self.ports.clock.now(), self.ports.clock.monotonic()
+        scores = "".join(str(score) for score in range(1, node.scale + 1))
+        try:
             digit = self._typed_key()
-        if not digit:
-            digit = await self.channel.wait_for_digit(node.timeout_ms)
-        if digit and digit in keys:
-            self.satisfaction = int(digit)
-            await self._say(node.thanks_prompt)
-            return Step(node.next, input=digit, outcome="scored")
-        return Step(node.next, input=digit or "", outcome="no_score")
+            if not digit:
+                await self._say(node.prompt, barge_in=True)
+                digit = self._typed_key()
+            if not digit:
+                digit = await self.channel.wait_for_digit(node.timeout_ms)
+        except (CallHungUp, CallerGone):
+            seconds = round(self.ports.clock.monotonic() - began, 3)
+            self.survey = SurveyResult(started_at, seconds, SurveyOutcome.HUNG_UP)
+            raise
+        outcome = survey_outcome(digit, scores)
+        score = int(digit) if outcome is SurveyOutcome.SCORED and digit else None
+        try:
+            if score is not None:
+                await self._say(node.thanks_prompt)
+        finally:
+            seconds = round(self.ports.clock.monotonic() - began, 3)
+            self.survey = SurveyResult(started_at, seconds, outcome, score, digit or "")
+        return Step(node.next, input=digit or "", outcome=outcome.value)
+
+
+def survey_outcome(digit: str | None, scores: str) -> SurveyOutcome:
+    if not digit:
+        return SurveyOutcome.NO_ANSWER
+    return SurveyOutcome.SCORED if digit in scores else SurveyOutcome.INVALID

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from backend.flows.schema import PromptText
+from backend.flows.schema import PromptText, SurveyOutcome
 from backend.workcalendar import Calendar
 
 # ---------------------------------------------------------------------------------------------
@@ -249,6 +249,17 @@ class IvrSummary:
     priority: int = 0
 
 
+@dataclass(frozen=True)
+class SurveyResult:
+    """The post-call survey as the caller answered it (or did not): kept with the call."""
+
+    started_at: datetime  # the survey prompt began (the clock's time, like a step's)
+    seconds: float  # prompt, key wait and thanks; up to the hang-up when the caller left
+    outcome: SurveyOutcome
+    score: int | None = None  # only for SCORED
+    key: str = ""  # what was pressed (a bad key, for the record)
+
+
 class CallJournal(Protocol):
     async def call_started(self, call: CallInfo) -> None: ...
 
@@ -257,9 +268,10 @@ class CallJournal(Protocol):
         ...
 
     async def after_queue(
-        self, call: CallInfo, steps: Sequence[StepRecord], satisfaction: int | None
+        self, call: CallInfo, steps: Sequence[StepRecord], survey: SurveyResult | None
     ) -> None:
-        """Steps after the ACD gave the call back (queue result, survey) and the score."""
+        """Steps after the ACD gave the call back (queue result, survey) and the survey's
+        result, written together."""
         ...
 
 

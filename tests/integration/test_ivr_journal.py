@@ -120,9 +120,42 @@ async def test_survey_score_is_stored_after_the_agent_hangs_up(
 ) -> None:
     outcome = QueueOutcome(QueueStatus.ANSWERED, caller_on_line=True)
     call_id = await _call(session_factory, tmp_path, "114", ["0", "4"], outcome=outcome)
-    assert _record(db, call_id).satisfaction == 4
+    record = _record(db, call_id)
+    assert (record.satisfaction, record.survey_outcome) == (4, "scored")
+    assert record.survey_started_at is not None and record.survey_seconds > 0
     nodes = [s.node for s in ivr_path(db, call_id)]
     assert nodes[-4:] == ["agent_queue", "agent_queue", "survey", "goodbye"]
+
+
+@pytest.mark.parametrize(("answer", "outcome"), [("7", "invalid"), (SILENCE, "no_answer")])
+async def test_a_survey_without_a_score_is_stored_as_such(
+    session_factory: sessionmaker[Session],
+    db: Session,
+    tmp_path: Path,
+    answer: object,
+    outcome: str,
+) -> None:
+    handed = QueueOutcome(QueueStatus.ANSWERED, caller_on_line=True)
+    call_id = await _call(session_factory, tmp_path, "114", ["0", answer], outcome=handed)
+    record = _record(db, call_id)
+    assert (record.satisfaction, record.survey_outcome) == (None, outcome)
+    assert record.survey_started_at is not None
+    survey = [s for s in ivr_path(db, call_id) if s.node == "survey"]
+    assert [(s.outcome, s.input) for s in survey] == [
+        (outcome, answer if outcome == "invalid" else "")
+    ]
+
+
+async def test_no_survey_offered_leaves_the_survey_columns_empty(
+    session_factory: sessionmaker[Session], db: Session, tmp_path: Path
+) -> None:
+    handed = QueueOutcome(QueueStatus.ANSWERED, caller_on_line=False)
+    record = _record(db, await _call(session_factory, tmp_path, "114", ["0"], outcome=handed))
+    assert (record.satisfaction, record.survey_started_at, record.survey_outcome) == (
+        None,
+        None,
+        "",
+    )
 
 
 async def test_self_service_ends_the_call_as_self_service(

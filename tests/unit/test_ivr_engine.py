@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from backend.flows.loader import load_flows, parse_flow
-from backend.flows.schema import Flow
+from backend.flows.schema import Flow, SurveyOutcome
 from backend.idcard import make_valid
 from backend.workcalendar import WorkCalendar
-from ivr.agi.errors import AgiCommandTimeout
+from ivr.agi.errors import AgiCommandTimeout, CallHungUp
 from ivr.flows.call import call_info
 from ivr.flows.engine import FlowEngine, FlowPorts, MissingPort
 from ivr.flows.ports import (
@@ -276,10 +276,64 @@ async def test_survey_after_the_agent_hangs_up_records_the_score(flows, tmp_path
     outcome = QueueOutcome(QueueStatus.ANSWERED, caller_on_line=True, agent_id=7)
     line = Line(flows["114"], tmp_path, outcome=outcome)
     channel = await line.call("1", "5")
-    assert line.journal.after[0][1] == 5
+    survey = line.journal.after[0][1]
+    assert survey is not None
+    assert (survey.outcome, survey.score, survey.key) == (SurveyOutcome.SCORED, 5, "5")
+    assert survey.seconds > 0
     after_nodes = [s.node for s in line.journal.after[0][0]]
     assert after_nodes == ["booking_queue", "survey", "goodbye"]
     assert channel.played[-2:] == ["114/survey_thanks", "114/goodbye"]
+
+
+@pytest.mark.parametrize(
+    ("answer", "outcome", "key"),
+    [
+        (SILENCE, SurveyOutcome.NO_ANSWER, ""),
+        ("9", SurveyOutcome.INVALID, "9"),
+        ("#", SurveyOutcome.INVALID, "#"),
+        (HANGUP, SurveyOutcome.HUNG_UP, ""),
+    ],
+)
+async def test_a_survey_without_a_score_says_why_and_keeps_no_score(
+    flows, tmp_path, answer: object, outcome: SurveyOutcome, key: str
+) -> None:
+    queued = QueueOutcome(QueueStatus.ANSWERED, caller_on_line=True, agent_id=7)
+    line = Line(flows["114"], tmp_path, outcome=queued)
+    channel = await line.call("1", answer)
+    survey = line.journal.after[0][1]
+    assert survey is not None
+    assert (survey.outcome, survey.score, survey.key) == (outcome, None, key)
+    assert "114/survey_thanks" not in channel.played  # thanks only for a score
+    survey_step = [s for s in line.journal.after[0][0] if s.node == "survey"]
+    expected = "caller_hangup" if outcome is SurveyOutcome.HUNG_UP else outcome.value
+    assert [s.outcome for s in survey_step] == [expected]
+
+
+class GoneDuringThanks(ScriptedChannel):
+    """A caller who hangs up as soon as the survey's thanks begins."""
+
+    async def stream_file(self, sound: str, escape_digits: str = "") -> str | None:
+        if sound.endswith("/survey_thanks"):
+            self.gone = True
+            raise CallHungUp("hung up during the thanks")
+        return await super().stream_file(sound, escape_digits)
+
+
+async def test_a_score_stands_when_the_caller_hangs_up_during_the_thanks(flows, tmp_path) -> None:
+    queued = QueueOutcome(QueueStatus.ANSWERED, caller_on_line=True, agent_id=7)
+    line = Line(flows["114"], tmp_path, outcome=queued)
+    channel = GoneDuringThanks(["1", "2"])
+    await line.engine.run(channel, await call_info(channel, "114"))
+    survey = line.journal.after[0][1]
+    assert survey is not None and (survey.outcome, survey.score) == (SurveyOutcome.SCORED, 2)
+    assert "114/goodbye" not in channel.played
+
+
+async def test_no_survey_when_the_caller_hung_up_on_the_agent(flows, tmp_path) -> None:
+    queued = QueueOutcome(QueueStatus.ANSWERED, caller_on_line=False, agent_id=7)
+    line = Line(flows["114"], tmp_path, outcome=queued)
+    await line.call("1")
+    assert [survey for _, survey in line.journal.after] == [None]
 
 
 async def test_no_agent_is_announced(flows, tmp_path) -> None:
