@@ -95,13 +95,17 @@ async def record_when(
         await asyncio.sleep(0.3)
 
 
-async def caller_phone(ami: AmiClient, caller: str) -> str:
-    """The caller's half of the Local/ call: what he presses is sent from there."""
-    for channel in await ami.channels():
-        name = channel.get("Channel", "")
-        numbers = {channel.get("CallerIDNum"), channel.get("ConnectedLineNum")}
-        if name.startswith(f"Local/{DID_114}@") and name.endswith(";1") and caller in numbers:
-            return name
+async def caller_phone(ami: AmiClient, caller: str, timeout: float = 30) -> str:
+    """The caller's half of the Local/ call (what he presses is sent from there), once the
+    originated call is up."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        for channel in await ami.channels():
+            name = channel.get("Channel", "")
+            numbers = {channel.get("CallerIDNum"), channel.get("ConnectedLineNum")}
+            if name.startswith(f"Local/{DID_114}@") and name.endswith(";1") and caller in numbers:
+                return name
+        await asyncio.sleep(0.3)
     raise AssertionError(f"no phone for caller {caller}")
 
 
@@ -113,7 +117,9 @@ async def press_in_survey(ami: AmiClient, lines: Lines, caller: str, key: str) -
     await record_when(lines, caller, answered_and_released, "the agent never hung up")
     for _ in range(3):
         await asyncio.sleep(1.0)
-        await ami.action("PlayDTMF", Channel=phone, Digit=key, Duration="200")
+        # Async=false: panoramisk reads a reply ending "successfully queued" as the start
+        # of an async list unless the action says otherwise (Asterisk ignores the header).
+        await ami.action("PlayDTMF", Channel=phone, Digit=key, Duration="200", Async="false")
 
 
 def answered_and_released(record: CallRecord) -> bool:

@@ -66,6 +66,27 @@ async def test_answered_call_gets_wait_talk_agent_and_wrapup(
     assert row.ivr_seconds == 12.5  # the IVR's part is kept
 
 
+async def test_a_caller_left_on_the_line_keeps_the_record_open_for_his_channel_end(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """The agent hung up first (the survey follows): the queue settles the call but does not
+    end it; a caller who hung up on the agent ends it with the queue."""
+    agent_id = make_agent(session_factory)
+    recorder = SqlQueueRecorder(session_factory)
+    stays, gone = (f"rec-{uuid.uuid4().hex[:8]}" for _ in range(2))
+    for call_id, on_line in ((stays, True), (gone, False)):
+        answered = {"agent_id": agent_id, "answered_at": T0 + 20, "talk_seconds": 30}
+        await recorder.queue_left(report(call_id, "answered", caller_on_line=on_line, **answered))
+    staying, left = record(session_factory, stays), record(session_factory, gone)
+    assert (staying.disposition, staying.agent_id, staying.talk_seconds) == (
+        Disposition.ANSWERED,
+        agent_id,
+        30,
+    )
+    assert staying.ended_at is None
+    assert left.ended_at is not None and left.ended_at.timestamp() == T0 + 50
+
+
 async def test_abandons_are_split_into_short_and_real(
     session_factory: sessionmaker[Session],
 ) -> None:
