@@ -13,6 +13,7 @@ from backend.flows.schema import Flow, SurveyOutcome
 from backend.idcard import make_valid
 from backend.workcalendar import WorkCalendar
 from ivr.agi.errors import AgiCommandTimeout, CallHungUp
+from ivr.agi.session import Played
 from ivr.flows.call import call_info
 from ivr.flows.engine import FlowEngine, FlowPorts, MissingPort
 from ivr.flows.ports import (
@@ -312,11 +313,11 @@ async def test_a_survey_without_a_score_says_why_and_keeps_no_score(
 class GoneDuringThanks(ScriptedChannel):
     """A caller who hangs up as soon as the survey's thanks begins."""
 
-    async def stream_file(self, sound: str, escape_digits: str = "") -> str | None:
+    async def play(self, sound: str, escape_digits: str = "", offset: int = 0) -> Played:
         if sound.endswith("/survey_thanks"):
             self.gone = True
             raise CallHungUp("hung up during the thanks")
-        return await super().stream_file(sound, escape_digits)
+        return await super().play(sound, escape_digits, offset)
 
 
 async def test_a_score_stands_when_the_caller_hangs_up_during_the_thanks(flows, tmp_path) -> None:
