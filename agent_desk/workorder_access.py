@@ -6,6 +6,12 @@ orders, the intake nobody has taken yet, and the user's own; the roles with
 of scope named by its id is refused with 403 ``workorder-out-of-scope`` and the attempt
 audited (``workorder.refused``); every read that shows orders is audited too
 (``workorder.view``, ``workorder.list``, ``workorder.hotspots``, ``workorder.repeat_callers``).
+
+A handling office's account (role ``department``, its office in ``users.team``) sees only the
+orders dispatched to its office and takes only the office's steps (``DEPARTMENT_ACTIONS``:
+承办, 退单, 反馈, permission ``WORKORDER_HANDLE``); the hotline takes every other step
+(``WORKORDER_WORK``). A step taken by the wrong side is 403 ``workorder-step-not-yours``
+naming whose step it is (docs/workorder-departments.md).
 """
 
 from __future__ import annotations
@@ -21,14 +27,19 @@ from agent_desk.auth.errors import Forbidden
 from agent_desk.auth.guard import Caller, require
 from agent_desk.auth.permissions import Permission, allowed
 from agent_desk.state import AppState, state_of
-from backend.models.users import User
+from backend.models.users import Role, User
 from backend.models.workorders import WorkOrder
 from backend.workorders.reading import WorkOrderReader
 from backend.workorders.scope import INTAKE, OrderScope
+from backend.workorders.workflow import ACTION_LABELS, DEPARTMENT_ACTIONS, Action
 
 
 class OrderOutOfScope(Forbidden):
     code = "workorder-out-of-scope"
+
+
+class StepNotYours(Forbidden):
+    code = "workorder-step-not-yours"
 
 
 @dataclass(frozen=True)
@@ -50,7 +61,23 @@ class OrderAccess:
             return order
         details = {"purpose": purpose, "team": self.team, "order_team": order.team}
         self.audit("workorder.refused", f"work_order:{order_id}", details)
+        if self.scope.department is not None:
+            raise OrderOutOfScope(
+                f"该工单未派发给您的承办单位（{self.scope.department or '未设置'}），无权查看或办理"
+            )
         raise OrderOutOfScope("该工单属于其他班组，您无权查看或办理")
+
+    def check_step(self, action: Action) -> None:
+        """The office's steps for its accounts, the hotline's for the hotline; audited when
+        refused."""
+        needed = P.WORKORDER_HANDLE if action in DEPARTMENT_ACTIONS else P.WORKORDER_WORK
+        if allowed(self.caller.session.role, needed):
+            return
+        self.audit("workorder.step_refused", details={"action": action.value})
+        label = ACTION_LABELS[action]
+        if action in DEPARTMENT_ACTIONS:
+            raise StepNotYours(f"「{label}」由承办单位办理：请承办单位以其账户登录后操作")
+        raise StepNotYours(f"「{label}」由热线办理，承办单位账户不能操作")
 
     def audit(self, action: str, target: str = "", details: dict[str, Any] | None = None) -> None:
         audit_now(
@@ -64,7 +91,9 @@ def scope_of(state: AppState, caller: Caller) -> OrderScope:
         return OrderScope(caller.username, INTAKE, all_teams=True)
     with state.session_factory() as db:
         user = db.get(User, caller.session.user_id)
-        team = user.team if user else INTAKE
+        team = user.team.strip() if user else INTAKE
+    if caller.session.role is Role.DEPARTMENT:
+        return OrderScope(caller.username, INTAKE, department=team)
     return OrderScope(caller.username, team)
 
 

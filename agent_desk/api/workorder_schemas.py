@@ -24,6 +24,7 @@ from backend.workorders.reading import WorkOrderReader
 from backend.workorders.scope import EVERY_ORDER, OrderScope
 from backend.workorders.workflow import (
     ACTION_LABELS,
+    DEPARTMENT_ACTIONS,
     STATE_LABELS,
     Source,
     State,
@@ -181,14 +182,20 @@ class OrderViews:
     def local(self, moment: datetime | None) -> datetime | None:
         return moment.astimezone(self.zone) if moment is not None else None
 
-    def public(self, order: WorkOrder) -> WorkOrderPublic:
+    def public(self, order: WorkOrder, scope: OrderScope = EVERY_ORDER) -> WorkOrderPublic:
+        """The order; its ``actions`` are the steps of the reader's side (a handling office's
+        account: the office's steps; anyone else: the hotline's)."""
         state = State(order.state)
         stage_label = STAGE_LABELS[Stage(order.due_stage)] if order.due_stage else ""
         fields = {name: getattr(order, name) for name in STORED_AS_IS}
         return WorkOrderPublic(
             **fields,
             state_label=STATE_LABELS[state],
-            actions={a.value: ACTION_LABELS[a] for a in allowed_actions(state)},
+            actions={
+                a.value: ACTION_LABELS[a]
+                for a in allowed_actions(state)
+                if (a in DEPARTMENT_ACTIONS) == (scope.department is not None)
+            },
             caller_name=mask_name(self.reader.caller_name(order)),
             caller_phone=mask_phone(self.reader.caller_phone(order)),
             copies=list(order.copies or []),
@@ -205,7 +212,7 @@ class OrderViews:
         """The order with its timeline, linked calls and the caller's earlier orders (those
         of ``scope``)."""
         return WorkOrderDetail(
-            **self.public(order).model_dump(),
+            **self.public(order, scope).model_dump(),
             timeline=[self.event(e) for e in self.reader.timeline(order.id)],
             calls=[self.call(c) for c in self.reader.linked_calls(order.id)],
             earlier_orders=[

@@ -87,7 +87,7 @@ def list_orders(
         details={"states": [s.value for s in state or ()], "mine": mine, "overdue": overdue,
                  "orders": [o.id for o in orders]},
     )  # fmt: skip
-    return [views.public(order) for order in orders]
+    return [views.public(order, who.scope) for order in orders]
 
 
 @router.get("/api/workorders/hotspots", summary="热点问题（多人反映同一问题同一地点）")
@@ -151,8 +151,9 @@ def act(
     service: Service,
     views: Views,
     session: SessionDep,
-    who: OrderWorker,
+    who: OrderReader,
 ) -> WorkOrderDetail:
+    who.check_step(action)  # the office's steps for its accounts, the rest for the hotline
     who.order(service, order_id, action.value)
     payload = body.model_dump(exclude_none=True)
     now = datetime.now(UTC)

@@ -19,7 +19,8 @@ class Permission(enum.StrEnum):
     WORKORDER_DESK = "workorder.desk"  # create and act on work orders from a call
     WORKORDER_READ = "workorder.read"  # list and read work orders, hot spots, repeat callers
     WORKORDERS_ALL_TEAMS = "workorder.all_teams"  # every team's (else the own team's only)
-    WORKORDER_WORK = "workorder.work"  # create work orders and move them through their steps
+    WORKORDER_WORK = "workorder.work"  # create work orders, the hotline's steps (审核, 回访...)
+    WORKORDER_HANDLE = "workorder.handle"  # the handling office's steps: 承办, 退单, 反馈
     KNOWLEDGE = "knowledge.search"  # search and read the knowledge base
     KNOWLEDGE_EDIT = "knowledge.edit"  # write, revise and retire knowledge articles
     WALLBOARD = "wallboard.view"
@@ -76,6 +77,8 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
     Role.MANAGER: frozenset(
         {P.REPORTS, P.WALLBOARD, P.WORKORDER_READ, P.WORKORDERS_ALL_TEAMS, P.KNOWLEDGE}
     ),
+    # A handling office reads the orders dispatched to it and does its own steps only.
+    Role.DEPARTMENT: frozenset({P.WORKORDER_READ, P.WORKORDER_HANDLE}),
 }
 
 # Permissions that only count from an allowed network and after a second factor.
@@ -89,6 +92,7 @@ HOME_PAGE: Mapping[Role, str] = {
     Role.AUDITOR: "/supervisor/recordings",
     Role.HOSPITAL: "/hospital",
     Role.MANAGER: "/supervisor",
+    Role.DEPARTMENT: "/department",
 }
 
 ROLE_LABELS: Mapping[Role, str] = {
@@ -98,6 +102,7 @@ ROLE_LABELS: Mapping[Role, str] = {
     Role.AUDITOR: "审计员",
     Role.HOSPITAL: "医院操作员",
     Role.MANAGER: "卫健委管理人员",
+    Role.DEPARTMENT: "承办单位",
 }
 
 

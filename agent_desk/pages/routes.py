@@ -28,6 +28,7 @@ NAV: list[tuple[str, str, Permission]] = [
     ("/audit", "审计日志", P.AUDIT_LOG),
     ("/admin", "系统管理", P.ADMIN),
     ("/hospital", "医院号源", P.HOSPITAL),
+    ("/department", "承办工单", P.WORKORDER_HANDLE),
 ]
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -136,6 +137,12 @@ def admin_page(request: Request) -> Response:
 @router.get("/hospital", response_class=HTMLResponse)
 def hospital_page(request: Request) -> Response:
     return page(request, "hospital.html", P.HOSPITAL)
+
+
+@router.get("/department", response_class=HTMLResponse)
+def department_page(request: Request) -> Response:
+    """A handling office's orders and its steps (承办, 退单, 反馈)."""
+    return page(request, "department.html", P.WORKORDER_HANDLE)
 
 
 @router.get("/rosters", response_class=HTMLResponse)

@@ -1,7 +1,7 @@
 "use strict";
 (() => {
   const $ = id => document.getElementById(id);
-  const roles = { agent: "坐席", supervisor: "班组长", admin: "管理员", auditor: "审计员", hospital: "医院操作员", manager: "卫健委管理人员" };
+  const roles = { agent: "坐席", supervisor: "班组长", admin: "管理员", auditor: "审计员", hospital: "医院操作员", manager: "卫健委管理人员", department: "承办单位" };
   async function users() {
     const rows = await desk.api("GET", "/api/admin/users");
     $("users").tBodies[0].innerHTML = rows.map(u => "<tr><td>" + desk.esc(u.username) + "</td><td>" + desk.esc(u.display_name) + "</td><td>" + roles[u.role] +

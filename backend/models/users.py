@@ -18,6 +18,9 @@ class Role(enum.StrEnum):
     AUDITOR = "auditor"
     HOSPITAL = "hospital"
     MANAGER = "manager"  # health commission managers: read-only statistics
+    # A handling office's (承办单位) account: the office is the user's ``team``, matched
+    # against the department work orders are dispatched to (docs/workorder-departments.md).
+    DEPARTMENT = "department"
 
 
 class User(CreatedAt, Base):

@@ -59,6 +59,10 @@ class Action(enum.StrEnum):
     CLOSE = "close"  # 办结归档
 
 
+# The handling office's own steps (承办, 退单, 反馈); every other step is the hotline's
+# (签收, 派发, 审核, 回访, 督办, 办结). Who may take which is the desk's to enforce.
+DEPARTMENT_ACTIONS = frozenset({Action.ACCEPT_ASSIGNMENT, Action.RETURN, Action.SUBMIT_FEEDBACK})
+
 ACTION_LABELS: dict[Action, str] = {
     Action.SIGN: "签收",
     Action.DISPATCH: "派发",

@@ -47,11 +47,11 @@ def client(desk_client: TestClient) -> TestClient:
 
 
 @pytest.fixture()
-def sign_in(client: TestClient, session_factory: sessionmaker[Session]) -> Callable[[Role], Person]:
+def sign_in(client: TestClient, session_factory: sessionmaker[Session]) -> Callable[..., Person]:
     """``sign_in(role)``: a new user of that role, logged in through the login API."""
 
-    def signed_in(role: Role) -> Person:
-        user = make_user(session_factory, role)
+    def signed_in(role: Role, team: str = "一组") -> Person:
+        user = make_user(session_factory, role, team=team)
         login(client, user)
         token = client.cookies.get(COOKIE)
         client.cookies.clear()  # each request says who it is
@@ -61,7 +61,7 @@ def sign_in(client: TestClient, session_factory: sessionmaker[Session]) -> Calla
 
 
 def test_an_agent_files_an_order_and_the_desk_moves_it(
-    client: TestClient, sign_in: Callable[[Role], Person]
+    client: TestClient, sign_in: Callable[..., Person]
 ) -> None:
     agent, desk_person = sign_in(Role.AGENT).headers, sign_in(Role.AGENT)
     desk = desk_person.headers
@@ -119,9 +119,7 @@ def test_an_agent_files_an_order_and_the_desk_moves_it(
     assert oid in [o["id"] for o in listed]
 
 
-def test_roles_that_may_not_act_get_403(
-    client: TestClient, sign_in: Callable[[Role], Person]
-) -> None:
+def test_roles_that_may_not_act_get_403(client: TestClient, sign_in: Callable[..., Person]) -> None:
     hospital = sign_in(Role.HOSPITAL).headers
     auditor = sign_in(Role.AUDITOR).headers
     assert client.get("/api/workorders", headers=hospital).status_code == 403
@@ -132,7 +130,7 @@ def test_roles_that_may_not_act_get_403(
 
 
 def test_bad_input_is_refused_not_a_server_error(
-    client: TestClient, sign_in: Callable[[Role], Person]
+    client: TestClient, sign_in: Callable[..., Person]
 ) -> None:
     agent = sign_in(Role.AGENT).headers
     nul = client.post("/api/workorders", json={"title": "标题\u0000"}, headers=agent)
@@ -150,7 +148,7 @@ def test_without_login_the_apis_answer_401(client: TestClient) -> None:
 
 
 def test_agents_search_and_leaders_edit_the_knowledge_base(
-    client: TestClient, session_factory: sessionmaker[Session], sign_in: Callable[[Role], Person]
+    client: TestClient, session_factory: sessionmaker[Session], sign_in: Callable[..., Person]
 ) -> None:
     agent, leader = sign_in(Role.AGENT).headers, sign_in(Role.SUPERVISOR).headers
     with session_factory() as session:
@@ -219,7 +217,7 @@ def platform(
 
 
 def test_the_city_platform_pushes_an_order_twice_and_pulls_the_reply(
-    client: TestClient, platform: Platform, sign_in: Callable[[Role], Person]
+    client: TestClient, platform: Platform, sign_in: Callable[..., Person]
 ) -> None:
     desk = sign_in(Role.AGENT).headers
     platform_id = f"BJ12345-{uuid.uuid4().hex[:12]}"
@@ -256,7 +254,8 @@ def test_the_city_platform_pushes_an_order_twice_and_pulls_the_reply(
     client.post(
         f"/api/workorders/{oid}/actions/return",
         json={"reason": "申请人户籍在西城区"},
-        headers=sign_in(Role.AGENT).headers,
+        # 退单 is the office's step: an account of the office it was dispatched to.
+        headers=sign_in(Role.DEPARTMENT, "东城区社保中心").headers,
     )
     replies = platform.get(
         "/api/city-platform/replies", {"since": "2026-01-01T00:00:00+08:00"}

@@ -32,7 +32,8 @@ T0 = datetime(2026, 11, 25, 0, 0, tzinfo=UTC)
 def test_every_role_has_a_home_page_it_may_open() -> None:
     pages = {"/desk": Permission.DESK, "/supervisor": Permission.WALLBOARD,
              "/admin": Permission.ADMIN, "/supervisor/recordings": Permission.RECORDINGS,
-             "/hospital": Permission.HOSPITAL}  # fmt: skip
+             "/hospital": Permission.HOSPITAL,
+             "/department": Permission.WORKORDER_HANDLE}  # fmt: skip
     for role in Role:
         assert allowed(role, pages[HOME_PAGE[role]]), role
 
