@@ -28,6 +28,7 @@ class QueueSeen:
         self.joined: asyncio.Future[tuple[str, str | None, int, int | None]] = (
             asyncio.get_running_loop().create_future()
         )
+        self.elderly: bool | None = None  # whether he waits in 敬老 mode
 
     async def transfer_in(
         self,
@@ -37,7 +38,9 @@ class QueueSeen:
         *,
         skill: str | None = None,
         agent_id: int | None = None,
+        elderly: bool = False,
     ) -> QueueOutcome:
+        self.elderly = elderly
         self.joined.set_result((call.call_id, skill, priority, agent_id))
         return QueueOutcome(QueueStatus.ABANDONED)
 
@@ -69,6 +72,8 @@ async def test_transferred_caller_joins_the_skill_queue_ahead_of_new_callers(
     await transferred_caller(ami, "reimbursement")
     call_id, skill, priority, agent_id = await asyncio.wait_for(queue.joined, 20)
     assert (skill, priority, agent_id) == ("reimbursement", TRANSFER_PRIORITY, None)
+    # Priority 5 puts him ahead of new callers; it does not make him elderly.
+    assert queue.elderly is False
     assert call_id == seen_ids[0]
     with session_factory() as db:
         record = db.scalar(select(CallRecord).where(CallRecord.call_id == call_id))
@@ -102,8 +107,8 @@ async def test_a_caller_transferred_to_a_colleague_waits_for_that_colleague(
     handler = TransferHandler(queue, session_factory, {"booking"})
 
     async def transfer(session: AgiSession) -> None:
-        with session_factory() as db, db.begin():
-            db.add(CallRecord(call_id=session.linked_id, line=Line.HOTLINE))
+        with session_factory() as db, db.begin():  # a call the IVR put in 敬老 mode
+            db.add(CallRecord(call_id=session.linked_id, line=Line.HOTLINE, elderly=True))
         await handler(session)
 
     agi_routes.set("transfer", transfer)
@@ -111,3 +116,5 @@ async def test_a_caller_transferred_to_a_colleague_waits_for_that_colleague(
     _, skill, priority, agent_id = await asyncio.wait_for(queue.joined, 20)
     # No skill named: the call waits in its own skill, with the colleague reserved.
     assert (skill, priority, agent_id) == (None, TRANSFER_PRIORITY, colleague.agent_id)
+    # The elderly caller keeps his slow, loud announcements in the colleague's queue.
+    assert queue.elderly is True
