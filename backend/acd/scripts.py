@@ -77,7 +77,8 @@ for _, c in ipairs(cands) do
         redis.call('ZREM', P .. ':ready:' .. s, agent)
       end
       redis.call('XADD', P .. ':events', 'MAXLEN', '~', '100000', '*', 'agent_id', agent,
-        'state', 'reserved', 'reason', '', 'call_id', c.id, 'at', at, 'actor', actor)
+        'state', 'reserved', 'reason', '', 'call_id', c.id, 'at', at, 'actor', actor,
+        'before', 'ready')
       redis.call('ZREM', P .. ':queue:' .. c.skill, c.id)
       local ckey = P .. ':call:' .. c.id
       redis.call('HSET', ckey, 'status', 'reserved', 'agent_id', agent, 'reserved_at', now,
@@ -147,7 +148,8 @@ if a then
   if a.event then
     redis.call('XADD', P .. ':events', 'MAXLEN', '~', '100000', '*', 'agent_id', a.id,
       'state', a.event.state, 'reason', a.event.reason, 'call_id', a.event.call_id,
-      'at', a.event.at, 'actor', a.event.actor)
+      'at', a.event.at, 'actor', a.event.actor, 'before', a.event.before or '',
+      'skills', a.event.skills or '')
   end
 end
 

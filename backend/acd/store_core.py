@@ -167,6 +167,8 @@ class StoreCore:
             "call_id": t.after.call_id,
             "at": ms_text(t.after.since),
             "actor": actor,
+            "before": str(t.before.state),  # the state left: login, pause, resume are told apart
+            "skills": ",".join(sorted(skills)),  # the queues he is a member of (the queue_log)
         }
         return self._agent_op(t.before, t.after, skills, set(skills), fields, event)
 

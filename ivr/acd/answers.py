@@ -11,10 +11,11 @@ add up the call's hold time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from backend.acd.model import AgentView
@@ -25,6 +26,9 @@ log = logging.getLogger("ivr.acd")
 
 
 EventHandler = Callable[[dict[str, str]], Awaitable[None] | None]
+# Told once when the call is transferred away from the agent who answered it:
+# (queue_log event, its transfer fields), e.g. ("BLINDTRANSFER", (extension, context)).
+TransferHook = Callable[[str, tuple[str, ...]], Awaitable[None]]
 Guard = Callable[[str, EventHandler], EventHandler]
 
 
@@ -48,6 +52,7 @@ class AgentStates(Protocol):
 class Answered:
     at: float
     agent_channel: str  # the dialled leg, whose Hold/Unhold events concern this call
+    agent_unique_id: str = ""  # its uniqueid (the queue_log's "bridged channel")
 
 
 @dataclass
@@ -56,6 +61,14 @@ class _Held:
     agent_id: int
     since: float | None = None
     total: float = 0.0
+    on_transfer: TransferHook | None = None
+    told: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def transferred(self, event: str, data: tuple[str, ...]) -> None:
+        hook, self.on_transfer = self.on_transfer, None  # told once: the first agent's part
+        if hook is not None:
+            await hook(event, data)
+        self.told.set()
 
 
 class AnswerWatch:
@@ -75,6 +88,7 @@ class AnswerWatch:
             "Hold": self.on_hold,
             "Unhold": self.on_unhold,
             "AttendedTransfer": self.on_attended_transfer,
+            "BlindTransfer": self.on_blind_transfer,
         }
         for event, handler in handlers.items():
             events.subscribe(event, guard(f"answers.{event}", handler) if guard else handler)
@@ -95,16 +109,32 @@ class AnswerWatch:
             return
         future = self._waiting.get(event.get("Channel", ""))
         if future is not None and not future.done():
-            future.set_result(Answered(self._clock(), event.get("DestChannel", "")))
+            future.set_result(
+                Answered(self._clock(), event.get("DestChannel", ""), event.get("DestUniqueid", ""))
+            )
 
     # Holds ---------------------------------------------------------------------------------
 
-    def track(self, channels: tuple[str, ...], call_id: str, agent_id: int) -> None:
-        """Follow holds on the legs of an answered call until ``untrack``."""
-        held = _Held(call_id, agent_id)
+    def track(
+        self,
+        channels: tuple[str, ...],
+        call_id: str,
+        agent_id: int,
+        on_transfer: TransferHook | None = None,
+    ) -> None:
+        """Follow holds (and transfers) on the legs of an answered call until ``untrack``."""
+        held = _Held(call_id, agent_id, on_transfer=on_transfer)
         for channel in channels:
             if channel:
                 self._held[channel] = held
+
+    async def transfer_settled(self, channels: tuple[str, ...], timeout: float) -> None:
+        """Give a transfer's AMI event ``timeout`` s to arrive: a blind transfer takes the
+        caller's leg out of its AGI at the same moment, and the two race."""
+        held = next((h for c in channels if (h := self._held.get(c))), None)
+        if held is not None and held.on_transfer is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(held.told.wait(), timeout)
 
     def untrack(self, channels: tuple[str, ...]) -> float:
         """Stop following the call (every leg of it); its total hold time in seconds."""
@@ -128,7 +158,10 @@ class AnswerWatch:
         """
         held = self._held.get(event.get("OrigTransfererChannel", ""))
         target = event.get("TransferTargetChannel", "")
-        if event.get("Result") != "Success" or held is None or self._states is None:
+        if event.get("Result") != "Success" or held is None:
+            return
+        await held.transferred("ATTENDEDTRANSFER", attended_destination(event))
+        if self._states is None:
             return
         colleague = await self._states.agent_by_number(phone_number(target))
         if colleague is None:
@@ -142,6 +175,13 @@ class AnswerWatch:
         if await self._states.hand_over(held.call_id, held.agent_id, colleague.profile.agent_id):
             held.agent_id = colleague.profile.agent_id
             self._held[target] = held
+
+    async def on_blind_transfer(self, event: dict[str, str]) -> None:
+        """The desk sent the caller on (AMI BlindTransfer of the agent's leg)."""
+        held = self._held.get(event.get("TransfererChannel", ""))
+        if event.get("Result") == "Success" and held is not None:
+            where = (event.get("Extension", ""), event.get("Context", ""))
+            await held.transferred("BLINDTRANSFER", where)
 
     async def on_hold(self, event: dict[str, str]) -> None:
         held = self._held.get(event.get("Channel", ""))
@@ -172,3 +212,15 @@ def phone_number(channel: str) -> str:
     """The agent number of a SIP phone's channel: ``PJSIP/1051-0000000a`` -> ``1051``."""
     tech, _, rest = channel.partition("/")
     return rest.rpartition("-")[0] if tech == "PJSIP" and "-" in rest else ""
+
+
+def attended_destination(event: dict[str, str]) -> tuple[str, ...]:
+    """Where an attended transfer took the caller, as app_queue's ATTENDEDTRANSFER says it."""
+    kind = event.get("DestType", "").upper()
+    if kind == "BRIDGE":
+        return ("BRIDGE", event.get("DestBridgeUniqueid", ""))
+    if kind == "APP":
+        return ("APP", event.get("DestApp", ""))
+    if kind == "LINK":
+        return ("LINK", event.get("LocalOneChannel", ""), event.get("LocalTwoChannel", ""))
+    return (kind,)

@@ -26,6 +26,7 @@ from backend.telephony.callback_bookings import CallbackBookings
 from backend.telephony.callback_gate import CallbackGate
 from ivr.acd.answers import AnswerWatch
 from ivr.acd.dispatcher import Dispatcher
+from ivr.acd.queuelog import NoQueueLog, QueueLog
 from ivr.acd.rebuild import HeldCalls
 from ivr.acd.waiter import QueueChannel, QueueParts, QueueSettings, Waiter
 from ivr.agi.errors import CallHungUp
@@ -78,6 +79,7 @@ class AcdQueue:
         answers: AnswerWatch | None = None,
         clock: Callable[[], float] = time.time,
         held: HeldCalls | None = None,
+        queue_log: QueueLog | None = None,
     ) -> None:
         self._store = store
         self._answers = answers
@@ -88,8 +90,9 @@ class AcdQueue:
         self._observer = observer
         self._clock = clock
         self._parts = QueueParts(
-            store, renderer, dispatcher, self.settings, callbacks, answers, clock, bookings, held
-        )
+            store, renderer, dispatcher, self.settings, callbacks, answers, clock, bookings, held,
+            queue_log or NoQueueLog(),
+        )  # fmt: skip
 
     async def enter_queue(
         self, session: Channel, call: CallInfo, skill: str, priority: int, *, elderly: bool = False
@@ -152,6 +155,7 @@ class AcdQueue:
         )
         waiter.in_line(True)
         try:
+            await waiter.entered()
             outcome = await waiter.serve()
         except CallHungUp:
             outcome = await waiter.abandoned()

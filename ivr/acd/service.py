@@ -34,8 +34,9 @@ from ivr.acd.callbacks import (
 )
 from ivr.acd.dispatcher import Dispatcher
 from ivr.acd.history import AgentHistoryWriter
+from ivr.acd.memberlog import MemberLogWriter
 from ivr.acd.queue import AcdQueue
-from ivr.acd.queuelog import QueueLogWriter, QueueObservers
+from ivr.acd.queuelog import QueueLogFile
 from ivr.acd.rebuild import HeldCalls, Rebuilder
 from ivr.acd.records import SqlQueueRecorder
 from ivr.acd.waiter import QueueSettings
@@ -57,12 +58,15 @@ class AcdService:
     history: AgentHistoryWriter
     answers: AnswerWatch
     bookings: CallbackBookings  # callbacks booked for a half-hour window
+    members: MemberLogWriter  # the agents' lines of the queue_log
 
     def agi_routes(self) -> dict[str, Handler]:
         return {SCRIPT: self.callbacks.serve}
 
     async def run(self, stop: asyncio.Event) -> None:
-        await asyncio.gather(self.dispatcher.run(stop), self.history.run(stop))
+        await asyncio.gather(
+            self.dispatcher.run(stop), self.history.run(stop), self.members.run(stop)
+        )
 
 
 def build_acd(
@@ -113,8 +117,8 @@ def build_acd(
     rebuild = Rebuilder(store, held, session_factory)
     dispatcher = Dispatcher(store, start_callback=callbacks.start, rebuild=rebuild)
     callbacks.set_kick(dispatcher.kick)
-    # The call record, and the same story in queue_log format for existing queue reports.
-    observers = QueueObservers(records, QueueLogWriter(settings.state_dir / "queue_log"))
+    # The same story in app_queue's queue_log format, for existing queue reports.
+    queue_log = QueueLogFile(settings.state_dir / "queue_log")
     queue = AcdQueue(
         store,
         renderer,
@@ -122,9 +126,15 @@ def build_acd(
         queue_settings,
         callbacks=gate,
         bookings=bookings,
-        observer=observers,
+        observer=records,
         answers=answers,
         held=held,
+        queue_log=queue_log,
     )
     history = AgentHistoryWriter(redis, store.events_key, session_factory, consumer=controller_id)
-    return AcdService(store, dispatcher, queue, callbacks, gate, history, answers, bookings)
+    members = MemberLogWriter(
+        redis, store.events_key, queue_log, group=f"queue-log:{controller_id}"
+    )
+    return AcdService(
+        store, dispatcher, queue, callbacks, gate, history, answers, bookings, members
+    )

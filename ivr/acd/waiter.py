@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from redis.exceptions import RedisError
@@ -24,6 +24,7 @@ from backend.telephony.callback_bookings import CallbackBookings
 from backend.telephony.callback_gate import CallbackGate, CallbackRefused
 from ivr.acd.answers import Answered, AnswerWatch
 from ivr.acd.dispatcher import Dispatcher
+from ivr.acd.queuelog import NoQueueLog, QueueLog, QueueLogEntry, member_name
 from ivr.acd.rebuild import HeldCall, HeldCalls
 from ivr.acd.window_offer import WindowOffer
 from ivr.agi.errors import CallHungUp
@@ -33,6 +34,8 @@ log = logging.getLogger("ivr.acd")
 
 REJOIN_CHECK_SECONDS = 2.0
 REDIS_RETRY_MS = 1000
+# How long a caller's leg that left during the talk waits for a transfer's AMI event.
+TRANSFER_GRACE = 0.5
 CALLBACK_CONFIRM = "好的，坐席空闲时将按您原来的排队顺序给您回电，请挂机。"
 # Dial results after which the agent was at fault and the call goes back to its queue.
 NOT_REACHED = frozenset({"NOANSWER", "BUSY", "CHANUNAVAIL", "CONGESTION"})
@@ -74,6 +77,7 @@ class QueueParts:
     clock: Callable[[], float]
     bookings: CallbackBookings | None = None  # None: no callback window is offered
     held: HeldCalls | None = None  # the callers waiting here, for a rebuild of the queues
+    queue_log: QueueLog = field(default_factory=NoQueueLog)
 
 
 class Waiter:
@@ -115,9 +119,35 @@ class Waiter:
         self.agent_channel = ""
         self.rings_missed = 0
         self.final = ""
+        self.queue_log = parts.queue_log
+        self.orig_position = 1  # place on entering, as app_queue's queue_log reports it
+        self.dial_started = 0.0
+        self.transferred = False  # sent on by the agent: his part ends there
 
     def now(self) -> float:
         return self.clock()
+
+    async def log(self, event: str, *data: object, agent_id: int | None = None) -> None:
+        """One queue_log line for this caller, now."""
+        entry = QueueLogEntry(
+            self.now(), self.call.call_id, self.skill, member_name(agent_id), event, data
+        )
+        await self.queue_log.write(entry)
+
+    async def entered(self) -> None:
+        """Log the entry (app_queue's ENTERQUEUE: url|caller number|position; the number is
+        personal data and stays out)."""
+        self.orig_position = await self.position()
+        await self.log("ENTERQUEUE", "", "", self.orig_position)
+
+    async def position(self) -> int:
+        """The caller's place in line; 1 when he is out of it (offered to an agent)."""
+        return await self.store.position(self.call.call_id) or 1
+
+    async def log_exit(self, event: str, position: int, *key: str) -> None:
+        """ABANDON, EXITWITHTIMEOUT, EXITWITHKEY: [key|]position|origposition|waittime."""
+        wait = round(self.now() - self.entered_at)
+        await self.log(event, *key, position, self.orig_position, wait)
 
     def in_line(self, waiting: bool) -> None:
         """Whether this caller is in line (a rebuild enters him again) or not (ringing an
@@ -149,12 +179,10 @@ class Waiter:
                         return outcome
                     await self._music(True)
                     continue
-                if self.now() >= deadline and await self.store.abandon(
-                    self.call.call_id, CallStatus.VOICEMAIL
-                ):
-                    await self._music(False)
-                    self.final = "voicemail"
-                    return QueueOutcome(QueueStatus.NO_AGENT)
+                if self.now() >= deadline:
+                    outcome = await self._timed_out()
+                    if outcome is not None:
+                        return outcome
                 digit: str | None = None
                 if self.now() >= next_announcement:
                     next_announcement = self.now() + self.s.announce_every_seconds
@@ -171,6 +199,16 @@ class Waiter:
                 # memory (``HeldCalls``); his entry is made again when Redis is back.
                 log.warning("call %s: Redis unavailable, caller kept waiting", self.call.call_id)
                 await self.session.wait_for_digit(REDIS_RETRY_MS)
+
+    async def _timed_out(self) -> QueueOutcome | None:
+        """The longest wait is over: off to voicemail (None when an agent got him first)."""
+        position = await self.position()
+        if not await self.store.abandon(self.call.call_id, CallStatus.VOICEMAIL):
+            return None
+        await self.log_exit("EXITWITHTIMEOUT", position)
+        await self._music(False)
+        self.final = "voicemail"
+        return QueueOutcome(QueueStatus.NO_AGENT)
 
     async def _key(self, digit: str | None) -> QueueOutcome | None:
         """The caller pressed a key while waiting: a callback at his place, or a window."""
@@ -195,8 +233,11 @@ class Waiter:
         if self.final == "callback":
             # Hung up during the confirmation: the callback stands, the place is kept.
             return QueueOutcome(QueueStatus.CALLBACK)
+        position = await self.position()
         await self.store.abandon(self.call.call_id)
         self.dispatcher.kick()
+        if not self.final:  # not once he was answered or sent on
+            await self.log_exit("ABANDON", position)
         self.final = "abandoned"
         return QueueOutcome(QueueStatus.ABANDONED, agent_id=self.agent_id)
 
@@ -261,8 +302,10 @@ class Waiter:
             log.info("call %s: callback refused (%s)", self.call.call_id, refusal.code)
             await self._say_refusal(refusal)
             return None
+        position = await self.position()
         if not await self.store.request_callback(self.call.call_id, admitted.number_enc):
             return None  # an agent was reserved meanwhile: better connect now
+        await self.log_exit("EXITWITHKEY", position, self.s.callback_key or "")
         log.info("call %s left the queue for a callback, keeping its place", self.call.call_id)
         self.final = "callback"
         await self._music(False)
@@ -283,8 +326,10 @@ class Waiter:
         if booked is None:
             await self._music(True)
             return None
+        position = await self.position()
         await self.store.abandon(self.call.call_id)  # an agent reserved meanwhile is freed
         self.dispatcher.kick()
+        await self.log_exit("EXITWITHKEY", position, self._window_key or "")
         self.final = "callback"  # a hang-up during the confirmation keeps the booking
         await self._say(booked.confirmation, "")
         await self.session.hangup()
@@ -318,12 +363,14 @@ class Waiter:
         self.agent_id = agent_id
         self.in_line(False)
         await self._music(False)
-        dial_started = self.now()
+        self.dial_started = dial_started = self.now()
         status, caller_gone, ended = await self._dial(view.profile, agent_id)
         if status == "ANSWER":
             return await self._answered(agent_id, dial_started, ended, caller_gone)
+        ring_ms = round((ended - dial_started) * 1000)
         if status in NOT_REACHED:
             self.rings_missed += 1
+            await self.log("RINGNOANSWER", ring_ms, agent_id=agent_id)
             log.info(
                 "agent %s did not answer call %s (%s): not ready, call back at its place",
                 view.profile.number,
@@ -335,6 +382,7 @@ class Waiter:
             self.in_line(True)
             self.dispatcher.kick()
             return None
+        await self.log("RINGCANCELED", ring_ms, agent_id=agent_id)
         raise CallHungUp(f"Dial ended with {status or 'hangup'}")
 
     async def _dial(self, profile: AgentProfile, agent_id: int) -> tuple[str, bool, float]:
@@ -367,6 +415,8 @@ class Waiter:
         elif live is not None:
             live.cancel()
         if answers:
+            if caller_gone and self.answered_at is not None:
+                await answers.transfer_settled((channel, self.agent_channel), TRANSFER_GRACE)
             self.hold = answers.untrack((channel, self.agent_channel))
         return status, caller_gone, ended
 
@@ -378,6 +428,7 @@ class Waiter:
             log.warning("no DialEnd event for call %s: answer time unknown", self.call.call_id)
             self.answered_at = dial_started
             await self.store.connected(self.call.call_id, agent_id, at=dial_started)
+            await self.log_connect(agent_id, "")
         self.talk = max(0.0, ended - self.answered_at - self.hold)
         # After an attended transfer a colleague holds the call: his call is what ends.
         held = await self.store.call(self.call.call_id)
@@ -386,6 +437,11 @@ class Waiter:
         self.dispatcher.kick()
         on_line = not caller_gone and not getattr(self.session, "hung_up", False)
         self.final = "answered"
+        # app_queue: who hung up first (holdtime|calltime|origposition), for the agent who
+        # answered; a colleague who took the call over by a transfer is not in the queue's log.
+        if not self.transferred:
+            event = "COMPLETEAGENT" if on_line else "COMPLETECALLER"
+            await self._log_end(event, (), agent_id, ended)
         return QueueOutcome(QueueStatus.ANSWERED, caller_on_line=on_line, agent_id=agent_id)
 
     @property
@@ -400,8 +456,31 @@ class Waiter:
         self.agent_channel = answer.agent_channel
         if self.answers:
             channels = (self.call.channel or self.session_channel, answer.agent_channel)
-            self.answers.track(channels, self.call.call_id, agent_id)
+            self.answers.track(channels, self.call.call_id, agent_id, self._transferred)
         await self.store.connected(self.call.call_id, agent_id, at=answer.at)
+        await self.log_connect(agent_id, answer.agent_unique_id)
+
+    async def _transferred(self, event: str, where: tuple[str, ...]) -> None:
+        """BLINDTRANSFER / ATTENDEDTRANSFER, when it happens (the answer watch tells)."""
+        self.transferred = True
+        if self.agent_id is not None:
+            await self._log_end(event, where, self.agent_id, self.now())
+
+    async def _log_end(self, event: str, where: tuple[str, ...], agent_id: int, at: float) -> None:
+        """The agent's part of the call is over: [where|]holdtime|calltime|origposition."""
+        calltime = round(at - (self.answered_at or at))
+        await self.log(event, *where, self.hold_time, calltime, self.orig_position,
+                       agent_id=agent_id)  # fmt: skip
+
+    @property
+    def hold_time(self) -> int:
+        """app_queue's holdtime: entry to answer, whole seconds."""
+        return round((self.answered_at or self.now()) - self.entered_at)
+
+    async def log_connect(self, agent_id: int, agent_unique_id: str) -> None:
+        """CONNECT: holdtime|bridged channel's uniqueid|ringtime."""
+        ring = round((self.answered_at or self.now()) - self.dial_started)
+        await self.log("CONNECT", self.hold_time, agent_unique_id, ring, agent_id=agent_id)
 
     async def _variable(self, name: str) -> str:
         # Readable even after the caller hung up: GET VARIABLE works on a dead channel.
