@@ -415,7 +415,8 @@ class Waiter:
         elif live is not None:
             live.cancel()
         if answers:
-            if caller_gone and self.answered_at is not None:
+            left = caller_gone or getattr(self.session, "hung_up", False)
+            if left and self.answered_at is not None:
                 await answers.transfer_settled((channel, self.agent_channel), TRANSFER_GRACE)
             self.hold = answers.untrack((channel, self.agent_channel))
         return status, caller_gone, ended

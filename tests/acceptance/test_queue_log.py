@@ -9,9 +9,10 @@ session's instance for this test; Asterisk writes its own queue_log) and once th
    hangs up first (COMPLETEAGENT);
 3. agent 2 comes back, then goes for a meal (UNPAUSE, PAUSE with the reason);
 4. call 2 is answered by agent 1, and the caller hangs up first (COMPLETECALLER);
-5. agent 1 takes a break; call 3 hangs up while waiting (ABANDON); call 4 waits out the
+5. call 3 is answered by agent 1, who sends it on with a blind transfer (BLINDTRANSFER);
+6. agent 1 takes a break; call 4 hangs up while waiting (ABANDON); call 5 waits out the
    longest wait (EXITWITHTIMEOUT);
-6. agent 1 comes back; both sign out (REMOVEMEMBER).
+7. agent 1 comes back; both sign out (REMOVEMEMBER).
 
 Compared per call: the event sequence with the agent of each event; per agent: the member
 events with their queue and reason. Fields that are times are checked for shape (whole
@@ -32,7 +33,7 @@ from redis.asyncio import Redis
 
 from backend.acd.model import AgentProfile
 from backend.acd.policy import SkillConfig
-from backend.acd.states import AgentState
+from backend.acd.states import CALL_STATES, AgentState
 from backend.acd.store import AcdStore
 from backend.ami.client import AmiClient
 from backend.flows.schema import PromptText
@@ -53,22 +54,29 @@ pytestmark = pytest.mark.asterisk
 
 RING_TIMEOUT = 4  # seconds an agent's phone rings before the next is tried
 MAX_WAIT = 12  # seconds a caller waits at most (call 1 needs about 6: a missed ring first)
-TERMINAL = {"COMPLETEAGENT", "COMPLETECALLER", "ABANDON", "EXITWITHTIMEOUT", "EXITWITHKEY"}
+TERMINAL = {
+    "COMPLETEAGENT", "COMPLETECALLER", "ABANDON", "EXITWITHTIMEOUT", "EXITWITHKEY",
+    "BLINDTRANSFER", "ATTENDEDTRANSFER",
+}  # fmt: skip
 MEMBER_EVENTS = {"ADDMEMBER", "REMOVEMEMBER", "PAUSE", "UNPAUSE", "PAUSEALL", "UNPAUSEALL"}
-# Data fields that are places in line, compared for equality (the others are times or ids).
-POSITIONS = {
+# Data fields compared for equality: places in line, where a transfer went (the others are
+# times or channel ids).
+SAME = {
     "ENTERQUEUE": (2,),
     "ABANDON": (0, 1),
     "EXITWITHTIMEOUT": (0, 1),
     "COMPLETEAGENT": (2,),
     "COMPLETECALLER": (2,),
+    "BLINDTRANSFER": (0, 1, 4),
 }
+CALLER_NUMBER = ("ENTERQUEUE", 1)  # app_queue writes it; we leave it out (docs/queue-log.md)
 # Lower bounds the configuration sets on time fields (load can only make them longer).
 AT_LEAST = {
     ("RINGNOANSWER", 0): (RING_TIMEOUT - 1) * 1000,
     ("EXITWITHTIMEOUT", 2): MAX_WAIT - 1,
     ("COMPLETEAGENT", 1): 1,
     ("COMPLETECALLER", 1): 1,
+    ("BLINDTRANSFER", 3): 1,
 }
 
 
@@ -114,13 +122,21 @@ async def play(system: System, queue: str, ami: AmiClient) -> None:
     two = await agents.configure(f"ql2{system.name}{queue}", ring=999)
     calls = 0
 
-    async def call(caller: str, hold: float) -> None:
+    def count(events: set[str]) -> int:
+        return sum(e.event in events for e in system.entries(queue))
+
+    async def call(caller: str, hold: float, *, transfer: bool = False) -> None:
         nonlocal calls
         calls += 1
+        answered = count({"CONNECT"})
         await simulated_call(ami, system.caller_channel, caller_id=caller, hold=hold)
+        if transfer:
+            await until(f"call {calls} answered", lambda: count({"CONNECT"}) > answered)
+            await asyncio.sleep(1.5)  # a word with the caller first
+            await blind_transfer(ami, one, f"{queue}-gone")
         await until(
             f"call {calls} to end in {system.name}'s queue_log",
-            lambda: sum(e.event in TERMINAL for e in system.entries(queue)) >= calls,
+            lambda: count(TERMINAL) >= calls,
         )
 
     await system.add(2, two)
@@ -131,9 +147,10 @@ async def play(system: System, queue: str, ami: AmiClient) -> None:
     await system.pause(2, two, "meal")
     await agents.configure(f"ql1{system.name}{queue}", ring=0.5, talk=30)
     await call("13900000002", hold=4)  # hangs up while talking to agent 1
+    await call("13900000003", hold=30, transfer=True)  # agent 1 sends him on
     await system.pause(1, one, "break")
-    await call("13900000003", hold=2)  # nobody free: hangs up
-    await call("13900000004", hold=30)  # nobody free: waits out the longest wait
+    await call("13900000004", hold=2)  # nobody free: hangs up
+    await call("13900000005", hold=30)  # nobody free: waits out the longest wait
     await system.unpause(1, one)
     await system.remove(2, two)
     await system.remove(1, one)
@@ -141,6 +158,15 @@ async def play(system: System, queue: str, ami: AmiClient) -> None:
         f"the last member change in {system.name}'s queue_log",
         lambda: sum(e.event == "REMOVEMEMBER" for e in system.entries(queue)) >= 2,
     )
+
+
+async def blind_transfer(ami: AmiClient, agent_interface: str, context: str) -> None:
+    """The agent's leg sends the caller to s@context, as the desk's blind transfer does."""
+    phone = agent_interface.removeprefix("Local/") + "-"
+    await ami.command(f"dialplan add extension s,1,Hangup() into {context} replace")
+    legs = [c["Channel"] for c in await ami.channels() if c.get("Channel", "").endswith(";1")]
+    (leg,) = [c for c in legs if c.removeprefix("Local/").startswith(phone)]
+    await ami.action("BlindTransfer", Channel=leg, Exten="s", Context=context)
 
 
 # app_queue --------------------------------------------------------------------------------
@@ -180,7 +206,9 @@ async def app_queue(instance: AsteriskInstance, ami: AmiClient, queue: str) -> S
     log = instance.dir / "log" / "queue_log"
 
     async def add(agent: int, interface: str) -> None:
-        await ami.action("QueueAdd", Queue=queue, Interface=interface, MemberName=f"Agent/{agent}")
+        # The CLI, not AMI QueueAdd: panoramisk takes QueueAdd's reply ("Added interface to
+        # queue") for the start of a list and waits for the rest.
+        await ami.command(f"queue add member {interface} to {queue} penalty 0 as Agent/{agent}")
 
     async def remove(agent: int, interface: str) -> None:
         await ami.action("QueueRemove", Queue=queue, Interface=interface)
@@ -238,6 +266,14 @@ async def our_acd(
         await store.change_state(agent, AgentState.LOGGED_OUT, actor="desk")
 
     async def pause(agent: int, interface: str, reason: str) -> None:
+        # As on the desk: not ready once his last call is over (a transfer is logged when it
+        # is made, a moment before his leg hangs up).
+        deadline = time.monotonic() + 30
+        while (view := await store.agent(agent)) and view.status.state in CALL_STATES - {
+            AgentState.WRAP_UP
+        }:
+            assert time.monotonic() < deadline, f"agent {agent} still {view.status.state}"
+            await asyncio.sleep(0.1)
         await store.change_state(agent, AgentState.NOT_READY, reason=reason, actor="desk")
 
     async def unpause(agent: int, interface: str) -> None:
@@ -277,10 +313,12 @@ def per_agent(entries: list[QueueLogEntry]) -> dict[str, list[tuple[str, str, tu
 def assert_same_shape(ours: QueueLogEntry, theirs: QueueLogEntry) -> None:
     where = f"{theirs.event} (ours {ours.line()!r}, app_queue {theirs.line()!r})"
     assert len(ours.data) == len(theirs.data), where
-    for index in POSITIONS.get(theirs.event, ()):
+    for index in SAME.get(theirs.event, ()):
         assert ours.data[index] == theirs.data[index], where
     for index, (mine, asterisk) in enumerate(zip(ours.data, theirs.data, strict=True)):
-        if str(asterisk).isdigit() and index not in POSITIONS.get(theirs.event, ()):
+        if (theirs.event, index) == CALLER_NUMBER:
+            assert mine == "", where  # personal data: not on file
+        elif str(asterisk).isdigit() and index not in SAME.get(theirs.event, ()):
             assert str(mine).isdigit(), where  # a time: whole, non-negative
             bound = AT_LEAST.get((theirs.event, index), 0)
             assert int(str(mine)) >= bound and int(str(asterisk)) >= bound, where
@@ -298,7 +336,7 @@ async def test_our_queue_log_tells_each_call_as_app_queue_does(
     our_entries, their_entries = ours.entries(queue), theirs.entries(queue)
 
     our_calls, their_calls = per_call(our_entries), per_call(their_entries)
-    assert len(their_calls) == 4, [e.line() for e in their_entries]
+    assert len(their_calls) == 5, [e.line() for e in their_entries]
     sequences = [[(e.event, e.agent) for e in call] for call in our_calls]
     assert sequences == [[(e.event, e.agent) for e in call] for call in their_calls]
     assert sequences[0] == [
