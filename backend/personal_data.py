@@ -130,3 +130,16 @@ def mask_name(name: str) -> str:
     if not name:
         return ""
     return name[0] + "*" * (len(name) - 1)
+
+
+def protected_number(cipher: PersonalDataCipher, number: str) -> dict[str, str]:
+    """A call record's columns for the other party's number: masked for pages, encrypted,
+    and a keyed hash for look-ups; empty when there is no number."""
+    digits = normalize_number(number)
+    if not digits:
+        return {}
+    return {
+        "caller_number": mask_phone(digits),
+        "caller_enc": cipher.encrypt(digits),
+        "caller_hash": cipher.lookup_hash(digits),
+    }

@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.models.calls import Line
-from backend.personal_data import PersonalDataCipher, mask_phone, normalize_number
+from backend.personal_data import PersonalDataCipher, protected_number
 from ivr.agi.session import AgiSession
 from ivr.flows.ports import CallInfo
 from ivr.record_spool import RecordSpool
@@ -22,19 +22,6 @@ from recordings.index import RecordingIndex
 log = logging.getLogger("ivr.calls")
 RECORDING_VARIABLE = "CC_RECORDING"
 UNRECORDED_VARIABLE = "CC_UNRECORDED"  # set by the dialplan's [record-call] when it did not
-
-
-def protected_number(cipher: PersonalDataCipher, number: str) -> dict[str, str]:
-    """A call record's columns for the other party's number: masked for pages, encrypted,
-    and a keyed hash for look-ups; empty when there is no number."""
-    digits = normalize_number(number)
-    if not digits:
-        return {}
-    return {
-        "caller_number": mask_phone(digits),
-        "caller_enc": cipher.encrypt(digits),
-        "caller_hash": cipher.lookup_hash(digits),
-    }
 
 
 class CallLifecycle:

@@ -51,6 +51,7 @@ from ivr.outbound.callback_tasks import SqlCallbackTasks
 from ivr.outbound.route import OUTBOUND_SCRIPT
 from ivr.outbound.service import OutboundService, build_outbound, check_callback_skills
 from ivr.record_spool import RecordSpool, spool_path
+from ivr.resync.cards import CardSettler
 from ivr.resync.reconciler import Reconciler
 from ivr.resync.records import SqlOpenCalls
 from ivr.resync.sessions import SessionRegistry
@@ -261,7 +262,9 @@ async def run_controller(settings: Settings) -> None:
     await sessions.clear()  # the conversations of this controller's previous run are gone
     server = agi_server(settings, controller, acd, transfer, outbound, sessions)
     stop = stop_on_signals()
-    resync = Reconciler(ami, acd.store, SqlOpenCalls(session_factory, recordings), sessions)
+    cards = CardSettler(session_factory, recordings, PersonalDataCipher.of(settings))
+    open_calls = SqlOpenCalls(session_factory, recordings)
+    resync = Reconciler(ami, acd.store, open_calls, sessions, cards=cards)
     ami.on_resync(resync.resynced)
     supervise_loops(
         supervisor,

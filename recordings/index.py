@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.models.audit import AuditRecord
@@ -82,25 +83,33 @@ class RecordingIndex:
     # The controller's calls ------------------------------------------------------------
 
     def register(self, call_id: str, asterisk_path: str, line: str, category: str = "call") -> int:
-        """Called when the call starts: the recording exists from now on, as unfinished."""
+        """Called when the call starts: the recording exists from now on, as unfinished.
+        Idempotent, also when two processes register the same file at once (the controller,
+        and a call card's settler); the call's record is linked when it has no recording."""
         relative = self.relative(asterisk_path)
         with self._sessions() as session, session.begin():
-            existing = session.scalar(select(Recording).where(Recording.path == relative))
-            if existing is not None:
-                return existing.id
-            recording = Recording(
-                call_id=call_id,
-                path=relative,
-                line=line,
-                category=category,
-                started_at=self._now(),
+            session.execute(
+                insert(Recording)
+                .values(
+                    call_id=call_id,
+                    path=relative,
+                    line=line,
+                    category=category,
+                    started_at=self._now(),
+                    status=RecordingStatus.RECORDING,
+                    duration_seconds=0.0,
+                    size_bytes=0,
+                )
+                .on_conflict_do_nothing(index_elements=["path"])
             )
-            session.add(recording)
-            session.flush()
-            record = session.scalar(select(CallRecord).where(CallRecord.call_id == call_id))
-            if record is not None and record.recording_id is None:
-                record.recording_id = recording.id
-            return recording.id
+            recording_id = session.scalar(select(Recording.id).where(Recording.path == relative))
+            assert recording_id is not None  # inserted, or there already
+            session.execute(
+                update(CallRecord)
+                .where(CallRecord.call_id == call_id, CallRecord.recording_id.is_(None))
+                .values(recording_id=recording_id)
+            )
+            return recording_id
 
     def finish(self, call_id: str, agent_id: int | None = None, wait_seconds: float = 5.0) -> bool:
         """Called when the call ends: complete it once Asterisk has closed the file."""

@@ -1,10 +1,9 @@
 """Recordings paused because their disk is nearly full.
 
 The pause is a marker file at the top of the recordings directory: the dialplan
-(``[record-call]`` in asterisk_conf/extensions.conf) tests it with ``STAT(e,...)`` before
-starting MixMonitor, and the controller before recording an outbound call (not yet the ACD's
-callbacks, ivr/acd/callbacks.py, which still record), so a call starts
-unrecorded (flagged ``call_records.unrecorded``) instead of failing on a full disk. A file,
+(``[record-call]`` in asterisk_conf/extensions.conf, for inbound calls and the ACD's
+callbacks) tests it with ``STAT(e,...)`` before starting MixMonitor, and the controller
+before recording an outbound call, so a call starts unrecorded (flagged ``call_records.unrecorded``) instead of failing on a full disk. A file,
 not an Asterisk variable: it survives an Asterisk restart and needs no AMI right.
 """
 

@@ -3,15 +3,21 @@ completed (and sealed) by the recordings index."""
 
 from __future__ import annotations
 
+import asyncio
 import math
 import struct
 import wave
+from datetime import date, timedelta
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.models.calls import CallRecord, Recording, RecordingStatus
 from backend.settings import Settings
 from recordings.index import RecordingIndex
+from reports.periods import ReportFilter
+from reports.recording_report import missing_recordings
 
 ASTERISK_ROOT = "/var/spool/asterisk/recording"
 
@@ -50,3 +56,29 @@ def recorded_call(
     original = write_tone(root / day / f"{call_id}.wav", seconds)
     assert index.finish(call_id, wait_seconds=0)
     return recording_id, original
+
+
+async def recorded_once(
+    factory: sessionmaker[Session], call_id: str, timeout: float = 30
+) -> Recording:
+    """The call's one closed record, with its one indexed recording linked and complete, and
+    the call not among the recording report's "calls lacking a recording"; the recording."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        with factory() as db:
+            record = db.scalars(select(CallRecord).where(CallRecord.call_id == call_id)).one()
+            recordings = db.scalars(select(Recording).where(Recording.call_id == call_id)).all()
+        done = [r for r in recordings if r.status is RecordingStatus.COMPLETE]
+        if record.ended_at is not None and done:
+            break
+        assert loop.time() < deadline, f"{call_id}: {record.ended_at}, {recordings}"
+        await asyncio.sleep(0.5)
+    (recording,) = recordings
+    assert record.recording_id == recording.id
+    today = date.today()
+    with factory() as db:
+        window = ReportFilter(today - timedelta(days=1), today + timedelta(days=1))
+        lacking = {row[0] for row in missing_recordings(db, window)}
+    assert call_id not in lacking
+    return recording

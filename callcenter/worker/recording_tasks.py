@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from celery import Celery
 from celery.schedules import crontab
+from sqlalchemy.orm import Session, sessionmaker
 
+from backend.personal_data import PersonalDataCipher
+from backend.settings import Settings
 from backend.worker_resources import WorkerResources
+from ivr.resync.cards import CardSettler
 from recordings.index import RecordingIndex
 from recordings.keys import master_key
 from recordings.messages import seal_left_messages
@@ -21,15 +25,7 @@ def register_recording_tasks(app: Celery, resources: WorkerResources) -> None:
 
     @app.task(name=SWEEP, ignore_result=False, shared=False)
     def sweep_task() -> dict[str, int]:
-        report = index().sweep()
-        settings = resources.settings
-        messages = seal_left_messages(settings.effective_recordings_dir, master_key(settings))
-        return {
-            "completed": report.completed,
-            "repaired": report.repaired,
-            "missing": report.missing,
-            "messages_sealed": messages,
-        }
+        return sweep_recordings(resources.session_factory, resources.settings)
 
     @app.task(name=RETENTION, ignore_result=False, shared=False)
     def retention_task() -> dict[str, int]:
@@ -46,4 +42,22 @@ def register_recording_tasks(app: Celery, resources: WorkerResources) -> None:
     app.conf.beat_schedule["recordings-retention"] = {
         "task": RETENTION,
         "schedule": crontab(hour=3, minute=30),
+    }
+
+
+def sweep_recordings(session_factory: sessionmaker[Session], settings: Settings) -> dict[str, int]:
+    """The sweep: first the call cards Asterisk left (records and recordings of calls no
+    controller recorded, ivr/resync/cards.py), then every recording still open completed,
+    repaired or found missing, and voice messages sealed."""
+    index = RecordingIndex(session_factory, settings)
+    cards = CardSettler(session_factory, index, PersonalDataCipher.of(settings)).settle()
+    report = index.sweep()
+    messages = seal_left_messages(settings.effective_recordings_dir, master_key(settings))
+    return {
+        "cards_settled": cards.settled,
+        "records_from_cards": len(cards.created),
+        "completed": report.completed,
+        "repaired": report.repaired,
+        "missing": report.missing,
+        "messages_sealed": messages,
     }

@@ -24,7 +24,9 @@ from backend.flows.schema import PromptText
 from backend.personal_data import PersonalDataCipher
 from ivr.acd.answers import AnswerWatch
 from ivr.agi.errors import CallHungUp
+from ivr.call_lifecycle import RECORDING_VARIABLE, UNRECORDED_VARIABLE
 from ivr.flows.ports import PromptRenderer
+from recordings.index import RecordingIndex
 
 log = logging.getLogger("ivr.acd")
 
@@ -112,8 +114,11 @@ class CallbackDialer:
         kick: Callable[[], None] = lambda: None,
         observer: CallbackObserver | None = None,
         answers: AnswerWatch | None = None,
+        recordings: RecordingIndex | None = None,
     ) -> None:
         self._store = store
+        self._recordings = recordings
+        self._finishing: set[asyncio.Task[bool]] = set()
         self._answers = answers
         self._originator = originator
         self._renderer = renderer
@@ -165,9 +170,9 @@ class CallbackDialer:
             await session.hangup()  # given up as unanswered just before he picked up
             return
         unique_id = session.env.get("uniqueid", key)
-        day = datetime.fromtimestamp(started, UTC).strftime("%Y/%m/%d")
-        recording = f"{self.settings.recordings_dir}/{day}/{unique_id}.wav"
-        status, talk, answered_at = await self._talk(session, call, recording)
+        recording, own = await self._recording(session, unique_id, started)
+        await self._index(unique_id, recording, call.line)
+        status, talk, answered_at = await self._talk(session, call, recording if own else "")
         if status == "answered":
             await self._store.call_ended(call_id, agent_id, handle_seconds=talk)
         else:
@@ -193,14 +198,53 @@ class CallbackDialer:
                     queue_call_id=call_id,
                 )
             )
+        await self._recorded(unique_id, recording, call.line, agent_id)
+
+    async def _recording(
+        self, session: CallbackChannel, unique_id: str, started: float
+    ) -> tuple[str, bool]:
+        """(the recording's path as Asterisk writes it, whether this script must start it):
+        the dialplan's (``[acd-callback]`` records from the answer, as inbound calls), none
+        when it kept the call off file (recordings paused), else one of our own."""
+        path = await session.get_variable(RECORDING_VARIABLE)
+        if path:
+            return path, False
+        if await session.get_variable(UNRECORDED_VARIABLE):
+            return "", False
+        day = datetime.fromtimestamp(started, UTC).strftime("%Y/%m/%d")
+        return f"{self.settings.recordings_dir}/{day}/{unique_id}.wav", True
+
+    async def _index(self, call_id: str, recording: str, line: str) -> bool:
+        """The callback's recording in the index, linked to its record once that exists."""
+        if not recording or self._recordings is None:
+            return False
+        try:
+            await asyncio.to_thread(self._recordings.register, call_id, recording, line, "callback")
+        except ValueError as exc:  # a path outside the recordings: say so, keep the call
+            log.error("callback %s: recording not indexed: %s", call_id, exc)
+            return False
+        return True
+
+    async def _recorded(self, call_id: str, recording: str, line: str, agent_id: int) -> None:
+        """After the attempt's record is written: its recording linked to it (registered
+        again, which links), and completed once Asterisk closes it (not awaited: the channel
+        goes only once this conversation is over)."""
+        if self._recordings is None or not await self._index(call_id, recording, line):
+            return
+        finish = self._recordings.finish
+        task = asyncio.create_task(asyncio.to_thread(finish, call_id, agent_id, 15.0))
+        self._finishing.add(task)
+        task.add_done_callback(self._finishing.discard)
 
     async def _talk(
         self, session: CallbackChannel, call: QueuedCall, recording: str
     ) -> tuple[str, float, float | None]:
-        """Record, tell the agent, dial the citizen: (status, talk seconds, answered at)."""
+        """Record (``recording``: a file this script must start), tell the agent, dial the
+        citizen: (status, talk seconds, answered at)."""
         status, talk, answered_at = "failed", 0.0, None
         try:
-            await session.exec("MixMonitor", recording)
+            if recording:
+                await session.exec("MixMonitor", recording)
             notice = await self._renderer.sound(
                 PromptText("acd/callback-agent", AGENT_NOTICE), elderly=False
             )

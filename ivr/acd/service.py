@@ -42,6 +42,7 @@ from ivr.acd.records import SqlQueueRecorder
 from ivr.acd.waiter import QueueSettings
 from ivr.agi.server import Handler
 from ivr.flows.ports import PromptRenderer
+from recordings.index import RecordingIndex
 
 
 class Ami(Originator, EventSource, Protocol):
@@ -111,6 +112,7 @@ def build_acd(
         PersonalDataCipher.of(settings),
         observer=CallbackObservers(records, callback_observer) if callback_observer else records,
         answers=answers,
+        recordings=RecordingIndex(session_factory, settings),
     )
     # Callers waiting on this controller, entered again if Redis comes back empty.
     held = HeldCalls()

@@ -15,12 +15,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from backend.db import transaction
 from backend.models.agents import Agent, AgentSkill, Skill
 from backend.models.calls import CallRecord, Direction, Disposition, Line
+from backend.personal_data import protected_number
 from backend.settings import Settings
 from backend.telephony.agent_lines import line_of
 from backend.workorders.calls import CallAttempt
 from backend.workorders.composition import WorkOrders
 from backend.workorders.journal import SYSTEM, Actor
-from ivr.call_lifecycle import protected_number
 
 
 @dataclass(frozen=True)

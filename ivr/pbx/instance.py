@@ -21,6 +21,7 @@ from backend.errors import ConfigError
 from backend.settings import Settings, port_is_free
 from ivr.pbx import render, rootfs
 from ivr.pbx.fixed_prompts import render_fixed_prompts
+from recordings.call_cards import CARDS_DIR
 
 INSTANCE_SUBDIRS = ("etc", "run", "log", "spool", "db", "recordings", "keys")
 
@@ -81,6 +82,9 @@ class AsteriskInstance:
             )
         for sub in INSTANCE_SUBDIRS:
             (self.dir / sub).mkdir(parents=True, exist_ok=True)
+        # Where the dialplan's [call-card] writes: Asterisk's FILE() makes no directories.
+        recordings = self.settings.host_path(self.settings.effective_asterisk_recordings_dir)
+        (recordings / CARDS_DIR).mkdir(parents=True, exist_ok=True)
         render.write(render.render(self.settings), self.dir / "etc")
         render_fixed_prompts(self.settings)
 

@@ -9,7 +9,9 @@ Asterisk's list of channels (``CoreShowChannels``: each names its call and its b
 - marks the records of callers the dialplan took to the fallback ``controller_lost``;
 - closes records whose call has had no channel for ``grace_seconds`` and no live
   controller's conversation (``sessions.py``) — answered when the ACD knows an agent took
-  it — and completes their recordings (``records.py``).
+  it — and completes their recordings (``records.py``);
+- settles the call cards Asterisk wrote when calls hung up: a record, closed, for a call no
+  controller recorded (the fallback's), and its recording indexed (``cards.py``).
 
 Rounds run when the controller starts, after every AMI login (``AmiClient.on_resync``) and
 every ``every_seconds``. Several controllers may run them at once: every change is
@@ -29,6 +31,7 @@ from datetime import UTC, datetime
 from backend.acd.model import CallStatus
 from backend.acd.store import AcdStore
 from ivr.resync.agents import SETTLE_SECONDS, release_stale_agents
+from ivr.resync.cards import CardReport, CardSettler
 from ivr.resync.records import Answer, SqlOpenCalls
 from ivr.resync.sessions import SessionRegistry
 from ivr.resync.view import AsteriskView, ChannelLister, asterisk_view
@@ -44,6 +47,7 @@ class ResyncReport:
     agents_released: tuple[int, ...] = ()
     marked_lost: int = 0
     records_closed: tuple[str, ...] = field(default_factory=tuple)
+    cards: CardReport = field(default_factory=CardReport)
 
 
 class Reconciler:
@@ -54,6 +58,7 @@ class Reconciler:
         records: SqlOpenCalls,
         sessions: SessionRegistry,
         *,
+        cards: CardSettler | None = None,
         every_seconds: float = 5.0,
         grace_seconds: float = 8.0,
         clock: Callable[[], float] = time.time,
@@ -62,6 +67,7 @@ class Reconciler:
         self._store = store
         self._records = records
         self._sessions = sessions
+        self._cards = cards
         self._every = every_seconds
         self._grace = grace_seconds
         self._clock = clock
@@ -74,7 +80,8 @@ class Reconciler:
             released = await release_stale_agents(self._store, view, self._clock)
             marked = await self._records.mark_lost(sorted(view.in_fallback))
             closed = await self._close_gone(view)
-        report = ResyncReport(tuple(released), marked, tuple(closed))
+            cards = await asyncio.to_thread(self._cards.settle) if self._cards else CardReport()
+        report = ResyncReport(tuple(released), marked, tuple(closed), cards)
         if marked or closed:
             log.warning(
                 "resync: %d records marked controller_lost, %d lost calls closed",

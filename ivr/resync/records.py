@@ -79,35 +79,41 @@ class SqlOpenCalls:
             return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     def _close(self, call_id: str, answer: Answer | None, now: datetime) -> bool:
-        values: dict[str, object] = {"ended_at": now}
-        if answer is None:
-            values["disposition"] = Disposition.CONTROLLER_LOST
-        else:
-            answered = datetime.fromtimestamp(answer.answered_at, UTC)
-            values |= {
-                "disposition": Disposition.ANSWERED,
-                "agent_id": answer.agent_id,
-                "answered_at": answered,
-                "talk_seconds": round(max(0.0, (now - answered).total_seconds()), 3),
-            }
-            if answer.skill:
-                values["skill"] = answer.skill[:32]
         with transaction(self._sessions) as session:
-            result = session.execute(
-                update(CallRecord)
-                .where(
-                    CallRecord.call_id == call_id,
-                    CallRecord.ended_at.is_(None),
-                    CallRecord.disposition.in_(UNSETTLED),
-                )
-                .values(**values)
-            )
-            if result.rowcount:  # type: ignore[attr-defined]
-                return True
-            # Settled by its controller already (a disposition of its own): just close it.
-            result = session.execute(
-                update(CallRecord)
-                .where(CallRecord.call_id == call_id, CallRecord.ended_at.is_(None))
-                .values(ended_at=now)
-            )
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+            return close_lost_call(session, call_id, answer, now)
+
+
+def close_lost_call(session: Session, call_id: str, answer: Answer | None, now: datetime) -> bool:
+    """Close an open record no controller will close: ``controller_lost``, or answered by
+    the ACD's agent; a disposition its controller settled already is kept."""
+    values: dict[str, object] = {"ended_at": now}
+    if answer is None:
+        values["disposition"] = Disposition.CONTROLLER_LOST
+    else:
+        answered = datetime.fromtimestamp(answer.answered_at, UTC)
+        values |= {
+            "disposition": Disposition.ANSWERED,
+            "agent_id": answer.agent_id,
+            "answered_at": answered,
+            "talk_seconds": round(max(0.0, (now - answered).total_seconds()), 3),
+        }
+        if answer.skill:
+            values["skill"] = answer.skill[:32]
+    result = session.execute(
+        update(CallRecord)
+        .where(
+            CallRecord.call_id == call_id,
+            CallRecord.ended_at.is_(None),
+            CallRecord.disposition.in_(UNSETTLED),
+        )
+        .values(**values)
+    )
+    if result.rowcount:  # type: ignore[attr-defined]
+        return True
+    # Settled by its controller already (a disposition of its own): just close it.
+    result = session.execute(
+        update(CallRecord)
+        .where(CallRecord.call_id == call_id, CallRecord.ended_at.is_(None))
+        .values(ended_at=now)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]

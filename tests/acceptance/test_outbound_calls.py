@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 import redis.asyncio as aioredis
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend import events
@@ -65,6 +65,7 @@ from tests.asterisk_fixtures import DID_HOTLINE, AgiRoutes, wait_for_recording
 from tests.desk_browser import AGENT_TONE_HZ, DeskServer, serve_desk
 from tests.desk_support import DeskUser, desk_settings, ensure_skill, make_user
 from tests.outbound_support import MORNING, NIGHT, MovableClock, TheseOrdersTasks
+from tests.recording_support import recorded_once
 from tests.sip.baresip import BaresipPhone
 from tests.sip.carrier import SipCarrier
 from tests.sip.tones import holds_tone
@@ -282,7 +283,10 @@ async def test_the_agent_dials_a_mobile_number_from_his_desk_phone(
     assert cipher.decrypt(record.caller_enc) == number
     with session_factory() as db:
         recording = db.scalar(select(Recording).where(Recording.call_id == record.call_id))
-    assert recording is not None
+        calls = db.scalar(select(func.count()).where(CallRecord.caller_hash == record.caller_hash))
+    assert recording is not None and calls == 1
+    # One closed record, its one recording indexed, linked and complete: not "lacking".
+    assert (await recorded_once(session_factory, record.call_id)).id == recording.id
     path = await wait_for_recording(stack.settings.effective_recordings_dir / recording.path, 30)
     assert holds_both(path, PHONE_TONE, CARRIER_TONE)
     await stack.acd.store.abandon("waiting-caller")
@@ -457,6 +461,10 @@ async def test_an_out_of_hours_message_is_called_back_once_an_agent_is_ready(
     assert notes == ["回电第1次：已接通"]
     assert record.direction is Direction.OUTBOUND and record.agent_id == agent.agent_id
     assert record.disposition is Disposition.ANSWERED
+    # The callback's one recording (made by the dialplan from the agent's answer) is indexed,
+    # linked to its record and complete: the callback is not among calls lacking a recording.
+    recording = await recorded_once(session_factory, record.call_id)
+    assert recording.category == "callback" and link.recording_path == recording.path
     path = await wait_for_recording(settings.effective_recordings_dir / link.recording_path, 30)
     assert holds_both(path, PHONE_TONE, CARRIER_TONE)
     await agent.client.aclose()
