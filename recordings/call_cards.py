@@ -65,7 +65,7 @@ class CallCard:
     done: bool  # a controller ended the conversation on purpose (CC_AGI_DONE)
     fallback: bool  # the dialplan's fallback served the caller
     lost: bool  # a controller serving the call was lost (CC_CONTROLLER_LOST)
-    fallback_talk: float | None  # seconds a fallback agent talked, when one answered
+    fallback_answered_at: datetime | None  # when a fallback agent answered, if one did
     parent: str  # a callback's queue call (CC_CALLBACK_CALL)
 
     @classmethod
@@ -77,7 +77,8 @@ class CallCard:
             kind = CardKind(fields["kind"])
             started = _epoch(fields["started"] or fields["ended"])
             ended = _epoch(fields["ended"])
-            talk = float(fields["talk"]) if fields["dial"] == "ANSWER" and fields["talk"] else None
+            answered = fields["answered"] if fields["dial"] == "ANSWER" else ""
+            fallback_answered = _epoch(answered) if answered else None
             call_id = fields["unique"] if kind is CardKind.CALLBACK else fields["call"]
         except (KeyError, ValueError) as exc:
             raise CardUnreadable(f"the card does not read: {exc}") from None
@@ -96,7 +97,7 @@ class CallCard:
             done=fields.get("done") == "1",
             fallback=fields.get("fallback") == "1",
             lost=fields.get("lost") == "1",
-            fallback_talk=talk,
+            fallback_answered_at=fallback_answered,
             parent=fields.get("parent", "")[:64],
         )
 

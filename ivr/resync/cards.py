@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -134,10 +133,10 @@ class CardSettler:
             "disposition": card_disposition(card),
             "unrecorded": card.unrecorded,
         }
-        if card.fallback_talk is not None:
-            talk = max(0.0, card.fallback_talk)
-            values["answered_at"] = card.ended_at - timedelta(seconds=talk)
-            values["talk_seconds"] = round(talk, 3)
+        if card.fallback_answered_at is not None:
+            talk = (card.ended_at - card.fallback_answered_at).total_seconds()
+            values["answered_at"] = card.fallback_answered_at
+            values["talk_seconds"] = round(max(0.0, talk), 3)
         if card.kind is CardKind.CALLBACK:
             values |= self._callback_values(session, card)
         else:

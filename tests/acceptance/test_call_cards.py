@@ -124,7 +124,7 @@ async def test_calls_no_controller_took_get_one_closed_fallback_record_and_recor
         (record,) = records_of(session_factory, stack.settings, number)  # exactly one
         assert record.disposition is Disposition.FALLBACK, number
         assert record.ended_at is not None and record.answered_at is not None
-        assert TALK - 1 <= record.talk_seconds <= TALK + 2
+        assert TALK - 1 <= record.talk_seconds <= TALK + 2, record.talk_seconds
         assert record.line.value == "114" and record.caller_number.endswith(number[-4:])
         assert record.recording_id is not None
         await assert_recorded_whole(session_factory, stack.settings, record)

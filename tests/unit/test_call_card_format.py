@@ -19,7 +19,7 @@ FALLBACK_CARD = (
     "kind=inbound&call=1764770000.17&unique=1764770000.17&line=114&did=114&"
     "caller=+8613912345678&started=1764770000&ended=1764770012&"
     "recording=/cc/recordings/2026/12/03/1764770000.17.wav&unrecorded=&done=&fallback=1&"
-    "lost=&dial=ANSWER&talk=4&parent=&end=1"
+    "lost=&dial=ANSWER&answered=1764770008&parent=&end=1"
 )
 
 
@@ -39,7 +39,9 @@ def test_a_fallback_card_reads_back_and_is_ready_at_once() -> None:
         "+8613912345678",
     )
     assert (card.ended_at - card.started_at).total_seconds() == 12
-    assert card.fallback and not card.lost and not card.done and card.fallback_talk == 4.0
+    assert card.fallback and not card.lost and not card.done
+    assert card.fallback_answered_at is not None
+    assert (card.ended_at - card.fallback_answered_at).total_seconds() == 4
     assert card.ready(card.ended_at.timestamp())
     assert card_disposition(card) is Disposition.FALLBACK
 
