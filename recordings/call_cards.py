@@ -54,7 +54,8 @@ class CardUnreadable(ValueError):
 @dataclass(frozen=True)
 class CallCard:
     kind: CardKind
-    call_id: str  # the call record's id: the linkedid, or a callback's own channel id
+    call_id: str  # the call record's id: the channel's uniqueid, as the controller's
+    linked_id: str  # the call's linkedid (a record written under it is this call's too)
     line: str  # a line code; empty on a callback (its line is its parent call's)
     did: str
     caller: str  # digits as the carrier sent them; personal data, never logged
@@ -79,7 +80,9 @@ class CallCard:
             ended = _epoch(fields["ended"])
             answered = fields["answered"] if fields["dial"] == "ANSWER" else ""
             fallback_answered = _epoch(answered) if answered else None
-            call_id = fields["unique"] if kind is CardKind.CALLBACK else fields["call"]
+            # The controller's call id is its AGI channel's (agi_uniqueid: AGI sends no
+            # linkedid), which is the channel this card is of.
+            call_id, linked = fields["unique"], fields["call"]
         except (KeyError, ValueError) as exc:
             raise CardUnreadable(f"the card does not read: {exc}") from None
         if not call_id:
@@ -87,6 +90,7 @@ class CallCard:
         return cls(
             kind=kind,
             call_id=call_id[:64],
+            linked_id=(linked or call_id)[:64],
             line=fields.get("line", ""),
             did=fields.get("did", "")[:32],
             caller=fields.get("caller", ""),

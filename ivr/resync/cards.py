@@ -101,17 +101,18 @@ class CardSettler:
 
     def _settle(self, card: CallCard) -> str:
         with transaction(self._sessions) as session:
-            record = session.scalar(select(CallRecord).where(CallRecord.call_id == card.call_id))
+            ids = {card.call_id, card.linked_id}
+            record = session.scalar(select(CallRecord).where(CallRecord.call_id.in_(ids)))
             if record is None:
                 outcome = "created" if self._create(session, card) else ""
                 line = self._line(session, card)
             else:
-                closed = close_lost_call(session, card.call_id, None, card.ended_at)
+                closed = close_lost_call(session, record.call_id, None, card.ended_at)
                 outcome = "closed" if closed else ""
                 line = record.line.value
                 if card.unrecorded and record.recording_id is None and not record.unrecorded:
                     record.unrecorded = card.unrecorded  # kept off file on purpose: say why
-        self._index(card, line)
+        self._index(card, record.call_id if record is not None else card.call_id, line)
         return outcome
 
     def _create(self, session: Session, card: CallCard) -> bool:
@@ -166,16 +167,16 @@ class CardSettler:
         parent = _parent(session, card) if card.kind is CardKind.CALLBACK else None
         return parent.line.value if parent is not None else LINE_CODES[0]
 
-    def _index(self, card: CallCard, line: str) -> None:
+    def _index(self, card: CallCard, call_id: str, line: str) -> None:
         if not card.recording or card.unrecorded:
             return
         category = CATEGORIES[card.kind]
         try:
-            self._recordings.register(card.call_id, card.recording, line, category)
+            self._recordings.register(call_id, card.recording, line, category)
         except RecordingPathRefused as exc:
-            log.error("call %s: recording not indexed: %s", card.call_id, exc.message)
+            log.error("call %s: recording not indexed: %s", call_id, exc.message)
             return
-        self._recordings.finish(card.call_id, None, FINISH_WAIT_SECONDS)
+        self._recordings.finish(call_id, None, FINISH_WAIT_SECONDS)
 
 
 def _parent(session: Session, card: CallCard) -> CallRecord | None:

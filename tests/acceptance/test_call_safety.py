@@ -10,11 +10,12 @@ import time
 from collections.abc import AsyncIterator
 
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.acd.model import CallStatus
 from backend.acd.states import AgentState
-from backend.models.calls import Disposition, RecordingStatus
+from backend.models.calls import CallRecord, Disposition, RecordingStatus
 from backend.models.users import Role
 from backend.settings import Settings
 from backend.supervision import read_health
@@ -135,6 +136,10 @@ async def test_a_killed_controller_sends_its_callers_to_the_fallback_and_cuts_no
     loops = read_health(stack.settings.state_dir, "controller") or {}
     assert {"dispatcher", "agent-history", "resync", "answers.DialEnd"} <= set(loops)
     records = records_of(session_factory, stack.settings, everyone)
+    # One record a call: the call cards of the ten fallback calls closed theirs, none new.
+    with session_factory() as db:
+        hashes = [r.caller_hash for r in records.values()]
+        assert db.scalar(select(func.count()).where(CallRecord.caller_hash.in_(hashes))) == 12
     for number in queued + in_menu:
         assert records[number].disposition == Disposition.CONTROLLER_LOST, number
     for number in talking:

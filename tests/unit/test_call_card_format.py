@@ -16,7 +16,7 @@ EXTENSIONS = Path(__file__).resolve().parents[2] / "asterisk_conf/extensions.con
 
 # What Asterisk writes for a caller no controller took, whom the fallback agent answered.
 FALLBACK_CARD = (
-    "kind=inbound&call=1764770000.17&unique=1764770000.17&line=114&did=114&"
+    "kind=inbound&call=1764770000.16&unique=1764770000.17&line=114&did=114&"
     "caller=+8613912345678&started=1764770000&ended=1764770012&"
     "recording=/cc/recordings/2026/12/03/1764770000.17.wav&unrecorded=&done=&fallback=1&"
     "lost=&dial=ANSWER&answered=1764770008&parent=&end=1"
@@ -56,11 +56,9 @@ def test_a_served_call_waits_for_its_controller() -> None:
 
 
 def test_a_callback_card_is_its_own_channel_and_a_lost_one_says_so() -> None:
-    callback = FALLBACK_CARD.replace("kind=inbound", "kind=callback").replace(
-        "unique=1764770000.17", "unique=1764770099.20"
-    )
+    callback = FALLBACK_CARD.replace("kind=inbound", "kind=callback")
     card = CallCard.parse(callback.replace("fallback=1", "fallback="))
-    assert card.call_id == "1764770099.20"
+    assert (card.call_id, card.linked_id) == ("1764770000.17", "1764770000.16")
     assert card_disposition(card) is Disposition.CONTROLLER_LOST
     lost = CallCard.parse(FALLBACK_CARD.replace("lost=", "lost=1"))
     assert card_disposition(lost) is Disposition.CONTROLLER_LOST
@@ -72,7 +70,7 @@ def test_a_callback_card_is_its_own_channel_and_a_lost_one_says_so() -> None:
         FALLBACK_CARD.removesuffix("&end=1"),  # cut short while being written
         FALLBACK_CARD.replace("kind=inbound", "kind=fax"),
         FALLBACK_CARD.replace("ended=1764770012", "ended="),
-        FALLBACK_CARD.replace("call=1764770000.17", "call="),
+        FALLBACK_CARD.replace("unique=1764770000.17", "unique="),
     ],
 )
 def test_a_card_that_does_not_read_is_refused(text: str) -> None:
