@@ -50,6 +50,7 @@ async def test_built_service_routes_calls_and_records_agent_history(
     runner = asyncio.create_task(service.run(stop))
     await asyncio.wait_for(service.dispatcher.ready.wait(), 10)
     try:
+        await queue_log_following(redis, service.store.events_key)
         await service.store.register_agent(AgentProfile(agent_id, "8101", "x", {"booking": 5}))
         await service.store.change_state(agent_id, AgentState.READY, actor="desk:8101")
         await service.store.enqueue("svc-call", "booking")
@@ -71,9 +72,29 @@ async def test_built_service_routes_calls_and_records_agent_history(
                 break
             await asyncio.sleep(0.05)
         assert list(states) == ["ready", "reserved"]
+        # The agent's sign-in is in the controller's queue_log too (docs/queue-log.md).
+        signed_in = f"|NONE|booking|Agent/{agent_id}|ADDMEMBER|"
+        log = settings.state_dir / "queue_log"
+        for _ in range(100):
+            if log.exists() and signed_in in log.read_text():
+                break
+            await asyncio.sleep(0.05)
+        assert signed_in in log.read_text()
     finally:
         stop.set()
         await runner
         async for key in redis.scan_iter(f"{prefix}*"):
             await redis.delete(key)
         await redis.aclose()
+
+
+async def queue_log_following(redis: Redis, events_key: str) -> None:
+    """Wait for the service's queue_log writer to follow the event stream: its group starts
+    at the stream's end, so a change made before would not be its to write."""
+    for _ in range(100):
+        if await redis.exists(events_key):
+            groups = await redis.xinfo_groups(events_key)
+            if any(g["name"] == "queue-log:node-1" for g in groups):
+                return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the queue_log writer never joined the event stream")
