@@ -42,6 +42,7 @@ from ivr.acd.callbacks import (
 )
 from ivr.acd.dispatcher import Dispatcher
 from ivr.acd.queue import AcdQueue, QueueReport
+from ivr.acd.queuelog import QueueLogEntry, QueueLogFile, parse_line
 from ivr.acd.waiter import QueueSettings
 from ivr.agi.server import AgiServer, Handler
 from ivr.agi.session import AgiSession
@@ -121,6 +122,13 @@ class Acd:
     # The lines' clock for callback windows and the task feeder; the real time unless moved.
     clock: MovableClock = field(default_factory=lambda: MovableClock(datetime.now(UTC)))
     feeder: CallbackTaskFeeder | None = None
+    queue_log: QueueLogFile | None = None
+
+    def queue_log_of(self, call_id: str) -> list[QueueLogEntry]:
+        """The call's lines in this controller's queue_log (docs/queue-log.md)."""
+        assert self.queue_log is not None
+        lines = self.queue_log.path.read_text().splitlines()
+        return [e for e in map(parse_line, lines) if e.call_id == call_id]
 
 
 @pytest.fixture()
@@ -138,6 +146,7 @@ async def acd(
     agi_server: tuple[AgiServer, AgiRoutes],
     ami: AmiClient,
     session_factory: sessionmaker[Session],
+    tmp_path: Path,
 ) -> AsyncIterator[Acd]:
     redis = Redis.from_url(settings.redis_url, decode_responses=True)
     prefix = f"{redis_namespace}-acc{next(_names)}"
@@ -179,12 +188,14 @@ async def acd(
         bookings=CallbackBookings.from_settings(settings, session_factory, clock=clock.now),
         observer=recorder,
         answers=answers,
+        queue_log=(queue_log := QueueLogFile(tmp_path / "queue_log")),
     )
     outcomes: dict[str, QueueOutcome] = {}
     done: asyncio.Queue[str] = asyncio.Queue()
     state = Acd(
-        store, queue, dialer, prompts, recorder, gate, outcomes, done, prefix=prefix, clock=clock
-    )
+        store, queue, dialer, prompts, recorder, gate, outcomes, done, prefix=prefix, clock=clock,
+        queue_log=queue_log,
+    )  # fmt: skip
     # Fed only with the tasks booked from this test's calls (the database is the session's).
     state.feeder = CallbackTaskFeeder(
         store,
@@ -391,6 +402,11 @@ async def test_callback_keeps_the_place_and_rings_when_an_agent_frees_up(
     assert acd.outcomes[citizen].status == QueueStatus.CALLBACK
     (left,) = acd.recorder.reports
     assert left.status == "callback"
+    # queue_log: he left with the callback key (key|position|origposition|waittime).
+    entered, left_by_key = acd.queue_log_of(left.call_id)
+    assert (entered.event, left_by_key.event, left_by_key.data[:3]) == (
+        "ENTERQUEUE", "EXITWITHKEY", ("*", "1", "1")
+    )  # fmt: skip
     # The number waits in Redis only encrypted: nowhere under the ACD's prefix in clear.
     assert holding(await values_under(aredis, acd.prefix), citizen) == []
     waiting = await acd.store.waiting_calls()
@@ -487,6 +503,10 @@ async def test_a_caller_books_a_callback_window_by_keys_and_is_called_back_insid
     (left,) = acd.recorder.reports
     assert left.status == "callback"
     assert await acd.store.waiting_calls() == []  # he left the queue: no place is kept
+    assert [(e.event, e.data[:1]) for e in acd.queue_log_of(left.call_id)] == [
+        ("ENTERQUEUE", ("",)),
+        ("EXITWITHKEY", ("#",)),
+    ]
     # He heard the hotline's next free windows: none on the holiday, Saturday to Monday.
     assert (
         "预约回电时段：今天17点30分到18点请按1，4月7日9点到9点30分请按2，"
