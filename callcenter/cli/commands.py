@@ -207,7 +207,9 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
         raise ConfigError(
             "agi_port", f"controller did not listen: {table.last_log_line('controller')}"
         )
-    if not _wait_http(desk_url(settings) + "healthz", 30):
+    # As long as uvicorn allows a desk worker to start (agent_desk/http_server.py): on a
+    # loaded machine building the app takes more than 30 s.
+    if not _wait_http(desk_url(settings) + "healthz", 60):
         raise ConfigError("desk_port", f"desk did not answer: {table.last_log_line('desk')}")
     print(f"controller listening on {settings.agi_url}; logs in {table.log_dir}")
     if args.demo:
