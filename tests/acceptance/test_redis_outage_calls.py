@@ -6,7 +6,8 @@ held calls and PostgreSQL's agent-state history, and when the agent on a break i
 the caller is his, never the talking agent's.
 
 The controller runs as a process on a Redis of the test's own (``tests.private_servers``,
-nothing saved: a kill loses everything), never the machine's."""
+nothing saved: a kill loses everything), never the machine's, and on a PostgreSQL of its own
+(see ``own_factory``)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.acd.model import CallStatus
 from backend.acd.states import AgentState
+from backend.db import make_engine, make_session_factory
 from backend.models.agents import AgentStateChange
 from backend.models.users import Role
 from backend.settings import Settings
@@ -33,6 +35,7 @@ from tests.call_safety_support import (
     states,
     until,
 )
+from tests.conftest import migrated_database
 from tests.desk_support import make_user
 from tests.private_servers import PrivateRedis, private_redis
 
@@ -48,18 +51,34 @@ def redis_server() -> Iterator[PrivateRedis]:
 
 
 @pytest.fixture(scope="module")
+def own_database(run_id: str) -> Iterator[str]:
+    """A database of the module's own: the rebuild restores every agent PostgreSQL's
+    history shows signed in, and in the run's database other tests' agents with the same
+    skill would be put back ready beside this test's two and could take its caller."""
+    with migrated_database(f"cc_rediscalls_{run_id}") as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def own_factory(settings: Settings, own_database: str) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(settings.model_copy(update={"database_url": own_database}))
+    yield make_session_factory(engine)
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
 async def stack(
     asterisk: AsteriskInstance,  # the shared root is built
     settings: Settings,
-    database_url: str,
-    session_factory: sessionmaker[Session],
+    own_database: str,
+    own_factory: sessionmaker[Session],
     tmp_path_factory: pytest.TempPathFactory,
     redis_server: PrivateRedis,
 ) -> AsyncIterator[FaultStack]:
     state = tmp_path_factory.mktemp("redis-calls")
     own = {"CC_REDIS_URL": redis_server.url}
     async with running_fault_stack(
-        "rediscalls", database_url, session_factory, settings, state, own
+        "rediscalls", own_database, own_factory, settings, state, own
     ) as built:
         yield built
 
@@ -86,8 +105,9 @@ def dials_to(stack: FaultStack, interface: str) -> list[str]:
 
 
 async def test_a_caller_waits_through_a_redis_loss_and_no_agent_gets_two_calls(
-    stack: FaultStack, session_factory: sessionmaker[Session], redis_server: PrivateRedis
+    stack: FaultStack, own_factory: sessionmaker[Session], redis_server: PrivateRedis
 ) -> None:
+    session_factory = own_factory
     # Their phones as their agent rows have them: the rebuilt ACD dials what PostgreSQL says.
     phones = [f"rc{uuid.uuid4().hex[:8]}" for _ in range(2)]
     users = [
@@ -138,7 +158,7 @@ async def test_a_caller_waits_through_a_redis_loss_and_no_agent_gets_two_calls(
             breaker: AgentState.NOT_READY,
         } and [c.status for c in calls] == [CallStatus.WAITING]
 
-    await until(rebuilt, 40, "the ACD's view rebuilt", stack)
+    await until(rebuilt, 90, "the ACD's view rebuilt", stack)
     assert dials_to(stack, breaker_phone) == []
 
     await stack.store.change_state(breaker, AgentState.READY, actor="test")
