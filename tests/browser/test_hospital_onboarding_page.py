@@ -1,7 +1,8 @@
 """Onboarding a hospital on the admin page in a real browser (issue 21): the administrator
 adds a hospital, issues its key, rotates it; the hospital's integrator (the reference
 client) pushes with the new key, accepted, and with the old one, refused; the hospital's page
-then shows both pushes with their answers."""
+then shows both pushes with their answers. The city 12345 platform's key is issued and
+rotated on the same page."""
 
 from __future__ import annotations
 
@@ -74,3 +75,16 @@ def test_the_administrator_adds_a_hospital_and_rotates_its_key(
     assert "被拒绝 401" in rows[0] and old_id in rows[0] and "旧密钥" in rows[0], rows
     assert "已接受 200" in rows[1] and "created=1" in rows[1] and new_id in rows[1], rows
     screenshot(page, "hospital-onboarding")
+
+    client = f"12345-{uuid.uuid4().hex[:6]}"  # the city platform's key, on the same page
+    page.click("#onboard-secret-hide")
+    page.fill("#platform-name", client)
+    page.click("#platform-form button[type='submit']")
+    first_id, _ = shown_key(page)
+    page.click("#onboard-secret-hide")
+    rotate = page.wait_for_selector(
+        f"#platform-clients button[data-platform='{client}'][data-action='rotate']"
+    )
+    rotate.click()
+    rotated_id, _ = shown_key(page)
+    assert rotated_id != first_id and rotated_id.startswith("cp-")
