@@ -204,6 +204,7 @@ def supervise_loops(
     <CC_STATE_DIR>/health/controller.json (``callcenter status``)."""
     supervisor.start("dispatcher", lambda: acd.dispatcher.run(stop), stop)
     supervisor.start("agent-history", lambda: acd.history.run(stop), stop)
+    supervisor.start("skill-watch", lambda: acd.skill_watch.run(stop), stop)
     supervisor.start("outbound-feeder", lambda: outbound.feeder.run(stop), stop)
     supervisor.start("resync", lambda: resync.run(stop), stop)
     supervisor.start("disk-watch", lambda: watch.run(stop), stop)

@@ -78,10 +78,13 @@ async def controller(
     )
     stop = asyncio.Event()
     routing = asyncio.create_task(acd.run(stop))
+    # As `callcenter controller` does: skill settings changed on the admin page apply at once.
+    watching = asyncio.create_task(acd.skill_watch.run(stop))
     await asyncio.wait_for(acd.dispatcher.ready.wait(), 10)
     yield acd
     stop.set()
     await routing
+    await watching
     await built.lifecycle.drain()
     ami.close()
     await redis.aclose()  # type: ignore[attr-defined]

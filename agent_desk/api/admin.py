@@ -17,6 +17,7 @@ from agent_desk.auth.audit import audit_log
 from agent_desk.auth.enrolment import LINK_HOURS, link_path
 from agent_desk.deps import AdminUser, AuditUser, StateDep
 from agent_desk.errors import error_responses
+from backend.acd.skill_changes import announce_skills_changed
 from backend.db import transaction
 from backend.models.users import Role, User
 from backend.telephony import skills
@@ -67,6 +68,7 @@ class SkillUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=64)
     wrapup_seconds: int | None = Field(default=None, ge=0, le=3600)
     sl_threshold_seconds: int | None = Field(default=None, ge=1, le=600)
+    overflow_skill: str | None = Field(default=None, max_length=32)
     overflow_after_seconds: int | None = Field(default=None, ge=0, le=3600)
     max_wait_seconds: int | None = Field(default=None, ge=10, le=7200)
 
@@ -160,10 +162,14 @@ def list_skills(state: StateDep, user: AdminUser) -> list[SkillOut]:
 
 @router.patch("/api/admin/skills/{code}", summary="修改队列设置")
 def update_skill(code: str, body: SkillUpdate, state: StateDep, user: AdminUser) -> SkillOut:
-    changes = body.model_dump(exclude_none=True)
+    # overflow_skill: "" (or null) clears the overflow; absent leaves it as it is.
+    changes = body.model_dump(exclude_unset=True)
+    changes = {k: v for k, v in changes.items() if v is not None or k == "overflow_skill"}
     with transaction(state.session_factory) as db:
         skill = skills.update_skill(db, code, changes, user.actor)
-        return SkillOut.model_validate(skill, from_attributes=True)
+        saved = SkillOut.model_validate(skill, from_attributes=True)
+    announce_skills_changed(state.redis, state.prefix, code)  # after the commit
+    return saved
 
 
 @router.get("/api/audit", summary="审计日志（审计员、管理员）")

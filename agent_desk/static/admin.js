@@ -24,8 +24,11 @@
   async function skills() {
     const rows = await desk.api("GET", "/api/admin/skills");
     const num = (s, f) => "<input type='number' size='5' data-skill='" + desk.esc(s.code) + "' data-field='" + f + "' value='" + s[f] + "'>";
+    // The overflow target: any other skill, or none ("" clears it).
+    const overflow = s => "<select data-skill='" + desk.esc(s.code) + "' data-field='overflow_skill'><option value=''>不溢出</option>" +
+      rows.filter(o => o.code !== s.code).map(o => "<option value='" + desk.esc(o.code) + "'" + (o.code === s.overflow_skill ? " selected" : "") + ">" + desk.esc(o.code) + "</option>").join("") + "</select>";
     $("skills").tBodies[0].innerHTML = rows.map(s => "<tr><td>" + desk.esc(s.code) + "</td><td>" + desk.esc(s.name) + "</td><td>" + desk.esc(s.line) + "</td><td>" +
-      num(s, "wrapup_seconds") + "</td><td>" + num(s, "sl_threshold_seconds") + "</td><td>" + num(s, "overflow_after_seconds") + "</td><td>" + num(s, "max_wait_seconds") +
+      num(s, "wrapup_seconds") + "</td><td>" + num(s, "sl_threshold_seconds") + "</td><td>" + overflow(s) + "</td><td>" + num(s, "overflow_after_seconds") + "</td><td>" + num(s, "max_wait_seconds") +
       "</td><td><button type='button' data-save='" + desk.esc(s.code) + "'>保存</button></td></tr>").join("");
   }
   const phoneKinds = { browser: "浏览器软电话", desk: "桌面话机" };
@@ -97,6 +100,7 @@
     const code = ev.target.dataset.save; if (!code) return;
     const body = {};
     document.querySelectorAll("input[data-skill='" + code + "']").forEach(i => { body[i.dataset.field] = Number(i.value); });
+    document.querySelectorAll("select[data-skill='" + code + "']").forEach(i => { body[i.dataset.field] = i.value; });
     try { await desk.api("PATCH", "/api/admin/skills/" + encodeURIComponent(code), body); desk.toast("已保存"); } catch (e) { desk.toast(e.message); }
   });
   $("user-form").addEventListener("submit", async ev => {

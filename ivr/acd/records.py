@@ -11,6 +11,7 @@ open: it ends with his channel.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -49,11 +50,11 @@ class SqlQueueRecorder:
         self,
         session_factory: sessionmaker[Session],
         *,
-        wrapup_seconds: dict[str, float] | None = None,
+        wrapup_seconds: Mapping[str, float] | None = None,
         short_abandon_seconds: float = SHORT_ABANDON_SECONDS,
     ) -> None:
         self._factory = session_factory
-        self._wrapup = wrapup_seconds or {}
+        self._wrapup: Mapping[str, float] = wrapup_seconds if wrapup_seconds is not None else {}
         self._short = short_abandon_seconds
 
     async def queue_left(self, report: QueueReport) -> None:

@@ -17,6 +17,7 @@ from redis.asyncio import Redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.acd.policy import SkillConfig
+from backend.acd.skills import skill_configs
 from backend.acd.store import AcdStore
 from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
@@ -39,6 +40,7 @@ from ivr.acd.queue import AcdQueue
 from ivr.acd.queuelog import QueueLogFile
 from ivr.acd.rebuild import HeldCalls, Rebuilder
 from ivr.acd.records import SqlQueueRecorder
+from ivr.acd.skill_watch import SkillWatch, WrapupSeconds
 from ivr.acd.waiter import QueueSettings
 from ivr.agi.server import Handler
 from ivr.flows.ports import PromptRenderer
@@ -60,6 +62,7 @@ class AcdService:
     answers: AnswerWatch
     bookings: CallbackBookings  # callbacks booked for a half-hour window
     members: MemberLogWriter  # the agents' lines of the queue_log
+    skill_watch: SkillWatch  # applies the admin page's skill settings without a restart
 
     def agi_routes(self) -> dict[str, Handler]:
         return {SCRIPT: self.callbacks.serve}
@@ -97,8 +100,11 @@ def build_acd(
     bookings = CallbackBookings.from_settings(settings, session_factory, notices=callback_notices)
     answers = AnswerWatch(store)
     answers.attach(ami, supervisor.guarded if supervisor else None)
-    records = SqlQueueRecorder(
-        session_factory, wrapup_seconds={s.code: s.wrapup_seconds for s in skills}
+    # Skills edited on the admin page are applied to ``store.skills`` in place (SkillWatch);
+    # the records read the wrap-up time through it, so they follow too.
+    records = SqlQueueRecorder(session_factory, wrapup_seconds=WrapupSeconds(store.skills))
+    skill_watch = SkillWatch(
+        redis, settings.desk_redis_prefix, store.skills, lambda: skill_configs(session_factory)
     )
     callbacks = CallbackDialer(
         store,
@@ -138,5 +144,5 @@ def build_acd(
         redis, store.events_key, queue_log, group=f"queue-log:{controller_id}"
     )
     return AcdService(
-        store, dispatcher, queue, callbacks, gate, history, answers, bookings, members
+        store, dispatcher, queue, callbacks, gate, history, answers, bookings, members, skill_watch
     )
