@@ -4,8 +4,8 @@ answers, talks and hangs up; the caller, still on the line, hears the survey and
 key the moment it plays (AMI PlayDTMF on his phone's half of the call).
 
 What the score reaches: the call record (with the survey's own time and outcome), the
-agent's day on the desk, the agent report's 满意率 and the work-order report's 来电满意率,
-each compared with the figure the raw records give. The record ends with the caller's
+agent's day on the desk, the agent report's and the daily service report's 满意率 and the
+work-order report's 来电满意率, each compared with the figure the raw records give. The record ends with the caller's
 channel, so it spans exactly what the recording holds (± 1 s).
 
 114 is open around the clock: the flows run on the real clock here, so every time on the
@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -28,7 +29,7 @@ from agent_desk.myday import my_day
 from backend.ami.client import AmiClient
 from backend.audit.records import Actor
 from backend.models.agents import Agent
-from backend.models.calls import CallRecord, Disposition
+from backend.models.calls import CallRecord, Disposition, Line
 from backend.models.users import Role
 from backend.models.workorders import WorkOrder
 from backend.speech.tts import prompt_seconds
@@ -38,6 +39,7 @@ from ivr.flows.ports import Clock, SystemClock
 from reports import kpi
 from reports.agent_report import build_agent_report
 from reports.periods import Edition, ReportFilter, edition_range
+from reports.service_report import build_service_report
 from reports.workorder_report import build_workorder_report
 from tests.asterisk_fixtures import DID_114, SimulatedAgents, SimulatedCaller, wav_seconds
 from tests.controller_lines import Lines
@@ -52,6 +54,24 @@ TALK_SECONDS = 5
 @pytest.fixture()
 def lines_clock() -> Clock:
     return SystemClock()
+
+
+@dataclass(frozen=True)
+class ServedCall:
+    agent_id: int
+    caller: str
+
+
+@pytest.fixture()
+async def served_call(
+    lines: Lines,
+    simulated_caller: SimulatedCaller,
+    simulated_agents: SimulatedAgents,
+    session_factory: sessionmaker[Session],
+) -> ServedCall:
+    """A new agent ready on booking, and a new caller into 114 on his way to him."""
+    agent_id = await agent_on_booking(lines, simulated_agents, session_factory)
+    return ServedCall(agent_id, await call_pressing_1(lines, simulated_caller))
 
 
 async def agent_on_booking(
@@ -139,14 +159,9 @@ def assert_record_spans_the_recording(record: CallRecord, recorded: float) -> No
 
 
 async def test_a_survey_score_after_a_real_agent_call_reaches_the_record_the_day_and_reports(
-    lines: Lines,
-    ami: AmiClient,
-    simulated_caller: SimulatedCaller,
-    simulated_agents: SimulatedAgents,
-    session_factory: sessionmaker[Session],
+    lines: Lines, ami: AmiClient, served_call: ServedCall, session_factory: sessionmaker[Session]
 ) -> None:
-    agent_id = await agent_on_booking(lines, simulated_agents, session_factory)
-    caller = await call_pressing_1(lines, simulated_caller)
+    agent_id, caller = served_call.agent_id, served_call.caller
     talking = await record_when(lines, caller, lambda r: True, "no call record", timeout=30)
     # The agent files a work order from the call while they talk, as the desk does.
     order_number = file_order(lines, talking.call_id)
@@ -181,8 +196,34 @@ async def test_a_survey_score_after_a_real_agent_call_reaches_the_record_the_day
         row = next(r for r in table.rows if r[1] == agent_number(db, agent_id))
         satisfied = sum(score >= kpi.SATISFIED_MIN_SCORE for score in raw) / len(raw)
         assert row[table.columns.index("满意率")] == f"{satisfied * 100:.1f}%"
-        # The work-order report: the orders' intake calls and their scores, from the raw rows.
+        # The daily service report of 114's booking queue, and the work-order report.
+        assert_service_report_counts_the_call(db, today)
         assert_workorder_report_counts_the_call(db, order_number, today)
+
+
+def assert_service_report_counts_the_call(db: Session, today: date) -> None:
+    """满意率 of the day's report: the day's answered booking calls on 114 that were scored,
+    read from the raw records."""
+    f = ReportFilter(first=today, last=today, line="114", skill="booking")
+    start, end = f.utc_range()
+    scores = list(
+        db.scalars(
+            select(CallRecord.satisfaction).where(
+                CallRecord.line == Line("114"),
+                CallRecord.skill == "booking",
+                CallRecord.started_at >= start,
+                CallRecord.started_at < end,
+                CallRecord.agent_id.is_not(None),
+                CallRecord.answered_at.is_not(None),
+                CallRecord.satisfaction.is_not(None),
+            )
+        )
+    )
+    assert 4 in scores
+    satisfied = sum(s >= kpi.SATISFIED_MIN_SCORE for s in scores) / len(scores)
+    table = build_service_report(db, f).table("总体指标")
+    overall = dict(zip(table.columns, table.rows[0], strict=True))
+    assert overall["满意率"] == f"{satisfied * 100:.1f}%"
 
 
 def file_order(lines: Lines, call_id: str) -> str:
@@ -220,19 +261,26 @@ def assert_workorder_report_counts_the_call(db: Session, order_number: str, toda
 
 @pytest.mark.parametrize(("key", "outcome"), [("9", "invalid"), (None, "no_answer")])
 async def test_a_bad_key_or_none_in_the_survey_is_stored_as_such_without_a_score(
-    lines: Lines,
-    ami: AmiClient,
-    simulated_caller: SimulatedCaller,
-    simulated_agents: SimulatedAgents,
-    session_factory: sessionmaker[Session],
-    key: str | None,
-    outcome: str,
+    lines: Lines, ami: AmiClient, served_call: ServedCall, key: str | None, outcome: str
 ) -> None:
-    await agent_on_booking(lines, simulated_agents, session_factory)
-    caller = await call_pressing_1(lines, simulated_caller)
+    caller = served_call.caller
     if key is not None:
         await press_in_survey(ami, lines, caller, key)
     record, recording = await lines.call_record(caller, timeout=120)
     assert (record.satisfaction, record.survey_outcome) == (None, outcome)
+    assert record.disposition == Disposition.ANSWERED
+    assert_record_spans_the_recording(record, wav_seconds(recording))
+
+
+async def test_a_caller_hanging_up_in_the_survey_ends_the_record_then(
+    lines: Lines, ami: AmiClient, served_call: ServedCall
+) -> None:
+    caller = served_call.caller
+    phone = await caller_phone(ami, caller)
+    await record_when(lines, caller, answered_and_released, "the agent never hung up")
+    await asyncio.sleep(2.0)  # into the survey prompt
+    await ami.hangup(phone)
+    record, recording = await lines.call_record(caller, timeout=60)
+    assert (record.satisfaction, record.survey_outcome) == (None, "hung_up")
     assert record.disposition == Disposition.ANSWERED
     assert_record_spans_the_recording(record, wav_seconds(recording))
