@@ -176,7 +176,9 @@ def build_state(
         window_seconds=settings.login_throttle_window_seconds,
     )
     booking_api = booking_api or BookingApiConfig.from_settings(settings)
-    online_ctx = BookingContext.from_settings(settings, booking_api.rules)
+    online_ctx = BookingContext.from_settings(
+        settings, booking_api.rules, session_factory=session_factory
+    )
     codes = OneTimeCodes(
         client,
         booking_api.redis_prefix,
@@ -209,7 +211,9 @@ def build_state(
         booking_api=booking_api,
         online_booking=BookingService(session_factory, online_ctx),
         online_accounts=OnlineAccounts(session_factory, online_ctx, codes),
-        phone_booking=BookingService(session_factory, BookingContext.from_settings(settings)),
+        phone_booking=BookingService(
+            session_factory, BookingContext.from_settings(settings, session_factory=session_factory)
+        ),
         workorders=WorkOrders(cipher, deadlines_for(settings, session_factory)),
         ami=ami,
     )

@@ -113,7 +113,9 @@ def build_controller(
     opening hours, so a test can call the hotline at a chosen time; ``callbacks``: the ACD's
     callback gate (one from the settings when not given)."""
     cipher = PersonalDataCipher.of(settings)
-    bookings = BookingService(session_factory, BookingContext.from_settings(settings))
+    bookings = BookingService(
+        session_factory, BookingContext.from_settings(settings, session_factory=session_factory)
+    )
     ports = FlowPorts(
         renderer=renderer or TtsRenderer(settings),
         queue=queue,

@@ -7,18 +7,21 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from backend.booking.rules import BookingRules
+from backend.holiday_calendar.live import live_calendar
 from backend.models.base import utcnow
 from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
-from backend.workcalendar import WorkCalendar
+from backend.workcalendar import Calendar, WorkCalendar
 
 
 @dataclass
 class BookingContext:
     cipher: PersonalDataCipher
     rules: BookingRules = field(default_factory=BookingRules)
-    calendar: WorkCalendar = field(default_factory=WorkCalendar)
+    calendar: Calendar = field(default_factory=WorkCalendar)
     clock: Callable[[], datetime] = utcnow
     rng: random.Random = field(default_factory=random.SystemRandom)
 
@@ -29,10 +32,15 @@ class BookingContext:
         rules: BookingRules | None = None,
         *,
         clock: Callable[[], datetime] = utcnow,
+        session_factory: sessionmaker[Session] | None = None,
     ) -> BookingContext:
+        """With ``session_factory``: the calendar the administrator enters (the same one the
+        hours and deadlines read); without, the built-in file (tools, tests)."""
         return cls(
             cipher=PersonalDataCipher.of(settings),
             rules=rules or settings.booking,
-            calendar=WorkCalendar.load(),
+            calendar=WorkCalendar.load()
+            if session_factory is None
+            else live_calendar(session_factory),
             clock=clock,
         )

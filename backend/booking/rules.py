@@ -8,6 +8,7 @@ mini-program can all tell the citizen why.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -20,7 +21,9 @@ from zoneinfo import ZoneInfo
 from backend.booking.errors import BookingRefused
 from backend.errors import InvalidValue
 from backend.localtime import DEFAULT_TIMEZONE, zone
-from backend.workcalendar import WorkCalendar
+from backend.workcalendar import Calendar, CalendarMissing
+
+log = logging.getLogger(__name__)
 
 
 class Channel(StrEnum):
@@ -233,14 +236,25 @@ def check_phone_patients(rules: BookingRules, patients_on_phone: int) -> None:
         )
 
 
-def previous_working_day(calendar: WorkCalendar, day: date) -> date:
+def previous_working_day(calendar: Calendar, day: date) -> date:
+    """The working day before ``day``. In a year nobody entered ("calendar missing") it is
+    counted Monday–Friday, logged as an error, like the work orders' deadlines: the
+    wallboard's calendar alert is up long before (docs/holiday-calendar.md)."""
+    try:
+        return _previous(calendar, day)
+    except CalendarMissing as missing:
+        log.error("%s: the working day before %s counted Monday–Friday", missing, day)
+        return _previous(calendar.lenient(), day)
+
+
+def _previous(calendar: Calendar, day: date) -> date:
     day -= timedelta(days=1)
     while not calendar.is_working_day(day):
         day -= timedelta(days=1)
     return day
 
 
-def cancel_deadline(rules: BookingRules, calendar: WorkCalendar, visit_day: date) -> datetime:
+def cancel_deadline(rules: BookingRules, calendar: Calendar, visit_day: date) -> datetime:
     """Cancelling closes at ``cancel_cutoff_time`` on the working day before the visit."""
     return datetime.combine(
         previous_working_day(calendar, visit_day), rules.cancel_cutoff_time, tzinfo=rules.tz
@@ -248,7 +262,7 @@ def cancel_deadline(rules: BookingRules, calendar: WorkCalendar, visit_day: date
 
 
 def check_cancel(
-    rules: BookingRules, calendar: WorkCalendar, now: datetime, status: str, visit_day: date
+    rules: BookingRules, calendar: Calendar, now: datetime, status: str, visit_day: date
 ) -> None:
     if status != BookingStatus.BOOKED:
         label = STATUS_LABELS.get(status, status)

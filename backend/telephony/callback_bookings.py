@@ -30,12 +30,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.db import transaction
 from backend.errors import Refused
+from backend.holiday_calendar.live import live_calendar
 from backend.lines import LINES, LineHours, WorkingDays
 from backend.localtime import zone
 from backend.models.workorders import CallbackTask
 from backend.settings import Settings
 from backend.telephony.callback_windows import CallbackWindow, free_windows
-from backend.workcalendar import WorkCalendar
 
 log = logging.getLogger("backend.telephony")
 
@@ -140,7 +140,7 @@ class CallbackBookings:
     ) -> CallbackBookings:
         rules = WindowRules(
             hours={spec.code: spec.hours for spec in LINES},
-            calendar=WorkCalendar.load(),
+            calendar=live_calendar(session_factory),
             capacity=settings.callback_window_capacity,
             choices=settings.callback_window_choices,
             timezone=settings.timezone,

@@ -14,7 +14,9 @@ RELEASE_DUE_SLOTS = "booking.release_due_slots"
 def register_booking_tasks(app: Celery, resources: WorkerResources) -> None:
     @app.task(name=RELEASE_DUE_SLOTS, ignore_result=False, shared=False)
     def release_due_slots_task() -> int:
-        ctx = BookingContext.from_settings(resources.settings)
+        ctx = BookingContext.from_settings(
+            resources.settings, session_factory=resources.session_factory
+        )
         return BookingService(resources.session_factory, ctx).release_due_slots()
 
     # Cancelled slots are re-released at a random moment within a window of an hour or more;

@@ -37,7 +37,9 @@ class _SenderOfProcess:
                 client = redis.Redis.from_url(settings.redis_url)
                 self._sender = OutboxSender(
                     self._resources.session_factory,
-                    BookingContext.from_settings(settings),
+                    BookingContext.from_settings(
+                        settings, session_factory=self._resources.session_factory
+                    ),
                     gateway_from_settings(settings, client),
                     settings.sms_gateway,
                 )
@@ -54,7 +56,7 @@ def register_sms_tasks(app: Celery, resources: WorkerResources) -> None:
     @app.task(name=QUEUE_REMINDERS, ignore_result=False, shared=False)
     def queue_reminders_task() -> int:
         settings = resources.settings
-        ctx = BookingContext.from_settings(settings)
+        ctx = BookingContext.from_settings(settings, session_factory=resources.session_factory)
         return queue_reminders(
             resources.session_factory, ctx.clock(), settings.sms_reminder_time, ctx.rules.tz
         )

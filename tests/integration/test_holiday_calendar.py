@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 import pytest
 import redis
@@ -17,12 +17,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent_desk.app import create_app
+from backend.booking.context import BookingContext
+from backend.booking.rules import cancel_deadline
 from backend.db import make_engine, make_session_factory
 from backend.holiday_calendar.store import entered_years
 from backend.lines import LINES
 from backend.localtime import zone
 from backend.models.users import Role
 from backend.settings import Settings
+from backend.telephony.callback_bookings import CallbackBookings
 from backend.workorders.composition import WorkOrders
 from backend.workorders.deadlines import Stage
 from callcenter.worker.app import create_celery
@@ -166,3 +169,32 @@ def test_a_missing_next_year_is_warned_from_the_first_of_november(
     frozen[0] = datetime(2028, 1, 2, 9, 0, tzinfo=BJ)  # a year nobody entered has begun
     assert check.apply().get() == 2028
     assert board()[0]["level"] == "critical"
+
+
+def test_booking_cancel_deadlines_and_callback_windows_read_the_entered_year(
+    centre: Centre,
+) -> None:
+    # Built as the controller and the desk build them (another engine: another process).
+    booking = BookingContext.from_settings(centre.settings, session_factory=centre.controller)
+    evening = datetime(2026, 12, 31, 17, 0, tzinfo=BJ)  # Thursday, the hotline still open
+    callbacks = CallbackBookings.from_settings(centre.settings, centre.controller,
+                                               clock=lambda: evening)  # fmt: skip
+    monday_visit = date(2027, 1, 4)
+
+    def cancel_day() -> date:
+        return cancel_deadline(booking.rules, booking.calendar, monday_visit).date()
+
+    def offered_days() -> list[date]:
+        return sorted({w.start.date() for w in callbacks.offer("hotline")})
+
+    # 2027 not entered: Monday–Friday, 1 January counted as a working day (and logged).
+    assert cancel_day() == date(2027, 1, 1)
+    assert date(2027, 1, 1) in offered_days()
+
+    login(centre.desk, make_user(centre.db.factory, Role.ADMIN))
+    assert centre.desk.put("/api/admin/holidays/2027", json=YEAR_2027).status_code == 200
+
+    assert eventually(lambda: cancel_day() == date(2026, 12, 31))  # before 元旦's three days
+    days = offered_days()
+    assert days[0] == date(2026, 12, 31) and date(2027, 1, 1) not in days, days
+    assert date(2027, 1, 4) in days
