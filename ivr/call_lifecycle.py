@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,8 +32,11 @@ class CallLifecycle:
         recordings: RecordingIndex,
         cipher: PersonalDataCipher,
         spool_file: Path,
+        *,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._sessions = session_factory
+        self._now = now  # the call's clock (the demo's history runs a simulated one)
         # Opens, closes and recordings written through it: kept while PostgreSQL is down.
         self.spool = RecordSpool(session_factory, recordings, spool_file)
         self._recordings = recordings
@@ -75,7 +79,7 @@ class CallLifecycle:
         values: dict[str, object] = {
             "line": Line(call.line),
             "did": call.did[:32],
-            "started_at": datetime.now(UTC),
+            "started_at": self._now(),
             **protected_number(self._cipher, call.caller_number),
         }
         self.spool.open(call.call_id, values)
@@ -84,4 +88,4 @@ class CallLifecycle:
         self.spool.unrecorded(call_id, why)
 
     def _close_record(self, call: CallInfo) -> None:
-        self.spool.close(call.call_id, datetime.now(UTC))
+        self.spool.close(call.call_id, self._now())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import select, update
@@ -45,8 +45,14 @@ def _step_row(call_id: str, step: StepRecord) -> IvrStep:
 class SqlCallJournal:
     """Implements ``ivr.flows.ports.CallJournal``; SQL runs in a worker thread."""
 
-    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        *,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self._factory = session_factory
+        self._now = now  # the call's clock (the demo's history runs a simulated one)
 
     async def call_started(self, call: CallInfo) -> None:
         await asyncio.to_thread(self._call_started, call)
@@ -72,7 +78,7 @@ class SqlCallJournal:
                 line=Line(call.line),
                 caller_number=mask_phone(call.caller_number)[:32],
                 did=call.did[:32],
-                started_at=datetime.now(UTC),
+                started_at=self._now(),
                 disposition=Disposition.IN_PROGRESS,
             )
             .on_conflict_do_nothing(index_elements=["call_id"])
@@ -102,7 +108,7 @@ class SqlCallJournal:
                         CallRecord.call_id == call.call_id,
                         CallRecord.disposition == Disposition.IN_PROGRESS,
                     )
-                    .values(disposition=disposition, ended_at=datetime.now(UTC))
+                    .values(disposition=disposition, ended_at=self._now())
                 )
 
     def _after_queue(

@@ -9,11 +9,28 @@ from typing import Literal
 Cell = str | int | float | None
 
 
+Drill = dict[str, str]  # how a figure's filter differs from the report's (query parameters)
+
+
 @dataclass
 class Table:
     title: str
     columns: list[str]
     rows: list[list[Cell]] = field(default_factory=list)
+    # Drill-down on pages: a column's figures link to the calls they count (column label →
+    # call kind, ``reports.call_list.CallKind``), each row with its own scope (row index →
+    # parameters); rows without a scope have no links.
+    drill_columns: dict[str, str] = field(default_factory=dict)
+    drill_rows: dict[int, Drill] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A headline figure shown large above a report's sections, linked to its calls."""
+
+    label: str
+    value: str
+    drill: Drill | None = None  # parameters of its call list, with "kind"
 
 
 @dataclass
@@ -39,6 +56,7 @@ class ReportDocument:
     subtitle: str
     sections: list[Section] = field(default_factory=list)
     footnotes: list[str] = field(default_factory=list)
+    headline: list[Figure] = field(default_factory=list)
 
     def table(self, title: str) -> Table:
         """The table with this title (tests and exports look tables up by title)."""

@@ -61,6 +61,11 @@ def _scope(f: ReportFilter, agent: str, line: str, skill: str) -> tuple[list[str
     return where, params
 
 
+def raw_scope(f: ReportFilter) -> tuple[list[str], dict[str, Any]]:
+    """The filter's scope over the raw call records ``c`` (what the raw-scan path reads)."""
+    return _scope(f, "c.agent_id", LINE_VALUE, "c.skill")
+
+
 def _split(
     session: Session, f: ReportFilter, source: Source
 ) -> tuple[tuple[datetime, datetime] | None, tuple[datetime, datetime] | None]:
@@ -99,7 +104,7 @@ def call_totals(
         _accumulate(result, session.execute(text(sql), params).mappings())
     if raw_part is not None:
         key = _group_expr(group_by, "x.started_at", "x.agent_id", "x.line", "x.skill")
-        where, params = _scope(f, "c.agent_id", LINE_VALUE, "c.skill")
+        where, params = raw_scope(f)
         where.append("c.started_at >= :start AND c.started_at < :end")
         if agent_scoped:
             where.append("c.agent_id IS NOT NULL")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Literal
 
@@ -13,9 +13,20 @@ from backend.lines import LINE_LABELS
 from reports import kpi
 from reports.abandoned import abandoned_calls
 from reports.definitions import QueueDefinition, queue_definition
-from reports.document import Cell, Chart, ReportDocument, Section, Table, pct, secs, wait_edge
+from reports.document import (
+    Cell,
+    Chart,
+    Drill,
+    Figure,
+    ReportDocument,
+    Section,
+    Table,
+    pct,
+    secs,
+    wait_edge,
+)
 from reports.kpi import CallTotals
-from reports.periods import WEEKDAY_LABELS, GroupBy, ReportFilter, period_label
+from reports.periods import WEEKDAY_LABELS, Grain, GroupBy, ReportFilter, period_label
 from reports.query import Source, call_totals, intent_mix
 
 KpiCell = Callable[[CallTotals, QueueDefinition], Cell]
@@ -60,6 +71,10 @@ def kpi_cells(t: CallTotals, definition: QueueDefinition) -> list[Cell]:
     return [cell(t, definition) for _, cell in KPI_LIST]
 
 
+# The KPI list's counts that link to the calls they count (``reports.call_list.CallKind``).
+DRILL_COLUMNS = {"呼入量": "inbound", "进入队列": "queued", "接听": "answered", "放弃": "abandoned"}
+
+
 def kpi_table(
     title: str, first_column: str, rows: list[tuple[str, CallTotals]], definition: QueueDefinition
 ) -> Table:
@@ -68,7 +83,25 @@ def kpi_table(
         title,
         [first_column, *KPI_COLUMNS],
         [[label, *kpi_cells(t, definition)] for label, t in rows],
+        drill_columns=DRILL_COLUMNS,
     )
+
+
+def period_drill(start: datetime, f: ReportFilter) -> Drill:
+    """The dates of one period row (a local period start), inside the filter's range."""
+    first = start.date()
+    if f.grain is Grain.WEEK:
+        after = first + timedelta(days=7)
+    elif f.grain is Grain.MONTH:
+        after = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    else:
+        after = first + timedelta(days=1)
+    last = min(after - timedelta(days=1), f.last)
+    return {"first": max(first, f.first).isoformat(), "last": last.isoformat()}
+
+
+def _percent(value: float | None) -> float:
+    return 0.0 if value is None else round(value * 100, 1)
 
 
 def _sorted(totals: dict[Hashable, CallTotals]) -> list[tuple[Hashable, CallTotals]]:
@@ -80,11 +113,13 @@ def build_service_report(
 ) -> ReportDocument:
     definition = queue_definition(session, f)
     totals = partial(call_totals, session, f, source=source)
+    total = totals(GroupBy.TOTAL).get(0, CallTotals())
     return ReportDocument(
         "话务与服务水平报表",
         f.describe(),
+        headline=headline_figures(total, definition),
         sections=[
-            _overall_section(totals, definition),
+            _overall_section(total, definition),
             _period_section(totals, f, definition),
             _line_and_skill_section(totals, definition),
             arrival_cycle_section(session, f, source=source),
@@ -103,11 +138,23 @@ def build_service_report(
 TotalsBy = Callable[[GroupBy], dict[Hashable, CallTotals]]
 
 
-def _overall_section(totals: TotalsBy, definition: QueueDefinition) -> Section:
-    total = totals(GroupBy.TOTAL).get(0, CallTotals())
-    return Section(
-        "总体指标", tables=[kpi_table("总体指标", "范围", [("合计", total)], definition)]
-    )
+def headline_figures(t: CallTotals, definition: QueueDefinition) -> list[Figure]:
+    """The figures a supervisor reads first; counts link to their calls."""
+    return [
+        Figure("呼入量", str(t.inbound), {"kind": "inbound"}),
+        Figure("接听", str(t.answered), {"kind": "answered"}),
+        Figure("放弃", str(t.abandoned), {"kind": "abandoned"}),
+        Figure("服务水平", pct(kpi.service_level(t, definition.formula))),
+        Figure("放弃率", pct(kpi.abandonment_rate(t))),
+        Figure("平均应答速度(秒)", secs(kpi.asa(t))),
+        Figure("满意率", pct(kpi.satisfaction_rate(t))),
+    ]
+
+
+def _overall_section(total: CallTotals, definition: QueueDefinition) -> Section:
+    table = kpi_table("总体指标", "范围", [("合计", total)], definition)
+    table.drill_rows = {0: {}}
+    return Section("总体指标", tables=[table])
 
 
 def _period_section(totals: TotalsBy, f: ReportFilter, definition: QueueDefinition) -> Section:
@@ -119,21 +166,46 @@ def _period_section(totals: TotalsBy, f: ReportFilter, definition: QueueDefiniti
         "接听": [float(t.answered) for _, t in by_period],
     }
     kind: Literal["bar", "line"] = "line" if len(labels) > 40 else "bar"
+    levels = {
+        "服务水平": [_percent(kpi.service_level(t, definition.formula)) for _, t in by_period],
+        "放弃率": [_percent(kpi.abandonment_rate(t)) for _, t in by_period],
+    }
+    table = kpi_table("分时段指标", "时段", period_rows, definition)
+    if f.grain is not Grain.HOUR:  # an hour's calls are listed with their whole day
+        table.drill_rows = {
+            i: period_drill(k, f) for i, (k, _) in enumerate(by_period) if isinstance(k, datetime)
+        }
     return Section(
         "分时段指标",
-        tables=[kpi_table("分时段指标", "时段", period_rows, definition)],
-        charts=[Chart("呼入量与接听量", labels, series, kind=kind)],
+        tables=[table],
+        charts=[
+            Chart("呼入量与接听量", labels, series, kind=kind),
+            Chart("服务水平与放弃率", labels, levels, kind="line", unit="%"),
+        ],
     )
 
 
 def _line_and_skill_section(totals: TotalsBy, definition: QueueDefinition) -> Section:
-    line_rows = [(LINE_LABELS.get(str(k), str(k)), t) for k, t in _sorted(totals(GroupBy.LINE))]
-    skill_rows = [(str(k) or "（未分配）", t) for k, t in _sorted(totals(GroupBy.SKILL))]
+    by_line = _sorted(totals(GroupBy.LINE))
+    by_skill = _sorted(totals(GroupBy.SKILL))
+    line_rows = [(LINE_LABELS.get(str(k), str(k)), t) for k, t in by_line]
+    skill_rows = [(str(k) or "（未分配）", t) for k, t in by_skill]
+    lines = kpi_table("按线路", "线路", line_rows, definition)
+    lines.drill_rows = {i: {"line": str(k)} for i, (k, _) in enumerate(by_line)}
+    skills = kpi_table("按技能组", "技能组", skill_rows, definition)
+    skills.drill_rows = {i: {"skill": str(k)} for i, (k, _) in enumerate(by_skill) if k}
     return Section(
         "按线路与技能组",
-        tables=[
-            kpi_table("按线路", "线路", line_rows, definition),
-            kpi_table("按技能组", "技能组", skill_rows, definition),
+        tables=[lines, skills],
+        charts=[
+            Chart(
+                "各技能组呼入与接听",
+                [label for label, _ in skill_rows],
+                {
+                    "呼入量": [float(t.inbound) for _, t in skill_rows],
+                    "接听": [float(t.answered) for _, t in skill_rows],
+                },
+            )
         ],
     )
 

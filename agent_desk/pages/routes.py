@@ -46,10 +46,10 @@ router = APIRouter(include_in_schema=False)
 def page(request: Request, name: str, permission: Permission, **extra: Any) -> Response:
     caller = caller_of(request)
     check_permission(state_of(request), caller, permission, request.url.path)
-    return _render(request, name, caller, **extra)
+    return render_page(request, name, caller, **extra)
 
 
-def _render(request: Request, name: str, caller: Caller | None, **extra: Any) -> Response:
+def render_page(request: Request, name: str, caller: Caller | None, **extra: Any) -> Response:
     perms = ROLE_PERMISSIONS[caller.session.role] if caller else frozenset()
     context = {
         "user": caller.session if caller else None,
@@ -78,17 +78,17 @@ def home(request: Request) -> Response:
 
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request) -> Response:
-    return _render(request, "login.html", None, step="password")
+    return render_page(request, "login.html", None, step="password")
 
 
 @router.get("/login/totp", response_class=HTMLResponse)
 def totp_page(request: Request) -> Response:
-    return _render(request, "login.html", caller_of(request), step="totp")
+    return render_page(request, "login.html", caller_of(request), step="totp")
 
 
 @router.get("/password", response_class=HTMLResponse)
 def password_page(request: Request) -> Response:
-    return _render(request, "login.html", caller_of(request), step="password_change")
+    return render_page(request, "login.html", caller_of(request), step="password_change")
 
 
 @router.get("/desk", response_class=HTMLResponse)

@@ -24,6 +24,7 @@ from backend.settings import Settings, port_is_free
 from backend.supervision import health_lines, read_health
 from callcenter.cli.audit_commands import cmd_audit, cmd_db_roles
 from callcenter.cli.processes import ProcessTable, ServiceSpec, python_command
+from callcenter.cli.report_commands import load_demo_history
 
 STACK = ("controller", "desk", "worker", "beat")
 
@@ -114,6 +115,8 @@ def cmd_demo_data(args: argparse.Namespace, settings: Settings) -> int:
     engine.dispose()
     for line in summary:
         print(line)
+    # Two months of both lines, so that every report has something to show.
+    print(load_demo_history(settings))
     return 0
 
 

@@ -21,6 +21,7 @@ from callcenter.cli.backup_commands import BACKUP_HANDLERS, add_backup_parsers
 from callcenter.cli.commands import HANDLERS
 from callcenter.cli.key_commands import KEY_HANDLERS, add_key_parsers
 from callcenter.cli.recording_commands import RECORDING_HANDLERS, add_recording_parser
+from callcenter.cli.report_commands import REPORT_HANDLERS, add_report_parsers
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_recording_parser(sub)
     add_account_parsers(sub)
     add_asr_parser(sub)
+    add_report_parsers(sub)
 
     prompts = sub.add_parser("prompts", help="IVR prompts")
     prompts.add_argument("action", choices=["build"])
@@ -78,7 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         handlers = {**HANDLERS, **KEY_HANDLERS, **RECORDING_HANDLERS, **ACCOUNT_HANDLERS,
-                    **BACKUP_HANDLERS, **ASR_HANDLERS}  # fmt: skip
+                    **BACKUP_HANDLERS, **ASR_HANDLERS, **REPORT_HANDLERS}  # fmt: skip
         handler: Callable[[argparse.Namespace, object], int] = handlers[args.command]
         return handler(args, settings)
     except CallCenterError as exc:

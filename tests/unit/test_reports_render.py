@@ -11,7 +11,7 @@ from pypdf import PdfReader
 from reports.document import Chart, ReportDocument, Section, Table
 from reports.render_files import render_csv, render_pdf, render_xlsx
 from reports.render_html import render_html
-from reports.render_svg import chart_svg
+from reports.render_svg import HEIGHT, PAD_BOTTOM, PAD_TOP, chart_svg
 
 
 def sample() -> ReportDocument:
@@ -41,10 +41,13 @@ def test_html_escapes_text_typed_by_citizens_and_carries_an_inline_chart() -> No
     assert "按北京时间统计。" in page
 
 
-def test_bar_chart_draws_one_bar_per_value_scaled_to_the_largest() -> None:
+def test_bar_chart_draws_one_bar_per_value_scaled_to_a_round_axis() -> None:
     svg = chart_svg(Chart("c", ["a", "b", "c"], {"n": [4.0, 2.0, 0.0]}))
-    heights = [part.split('height="')[1].split('"')[0] for part in svg.split("<rect")[1:4]]
-    assert [float(h) for h in heights] == [196.0, 98.0, 0.0]
+    bars = svg.split('<rect class="bar"')[1:]
+    heights = [float(part.split('height="')[1].split('"')[0]) for part in bars]
+    plot = HEIGHT - PAD_BOTTOM - PAD_TOP
+    assert heights == [plot * 4 / 5, plot * 2 / 5, 0.0]  # the axis runs to 5
+    assert ">5</text>" in svg and ">4</text>" in svg  # the top tick; the value on its bar
 
 
 def test_csv_has_a_byte_order_mark_for_excel() -> None:
