@@ -60,7 +60,7 @@ class CallLifecycle:
             await asyncio.to_thread(self.mark_unrecorded, call.call_id, why)
 
     async def ended(self, call: CallInfo) -> None:
-        await asyncio.to_thread(self._close_record, call)
+        await asyncio.to_thread(self.close_record, call)
         # Not awaited: Asterisk closes the recording only once the channel is gone, and the
         # channel waits for this AGI conversation to end first.
         task = asyncio.create_task(
@@ -87,5 +87,5 @@ class CallLifecycle:
     def mark_unrecorded(self, call_id: str, why: str) -> None:
         self.spool.unrecorded(call_id, why)
 
-    def _close_record(self, call: CallInfo) -> None:
+    def close_record(self, call: CallInfo) -> None:
         self.spool.close(call.call_id, self._now())

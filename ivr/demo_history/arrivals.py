@@ -10,7 +10,8 @@ The model, chosen for a demo that looks like the real hotlines (docs/report-page
   patience drawn from an exponential law and leaves when the wait outlasts it (a short
   abandon under 5 s, most within the first minute); a few hotline callers ask for a callback;
 - answered calls: a talk time drawn from a log-normal law around the skill's handling time,
-  a hold now and then, and a 1–5 survey score from about half of the callers.
+  a hold now and then, then the survey: about half of the callers press 1–5, the others
+  hang up during it.
 
 Every draw comes from a generator seeded with the line and the day, so a day generated
 twice gives the same calls (the demo load is idempotent).
@@ -91,17 +92,23 @@ class SimCall:
     wait_seconds: float = 0.0
     talk_seconds: float = 0.0
     hold_seconds: float = 0.0
-    satisfaction: int | None = None
+    survey_seconds: float = 0.0  # after the agent hung up (answered calls only)
+    satisfaction: int | None = None  # a key 1–5; None: hung up during the survey
 
     @property
     def queued_at(self) -> datetime:
         return self.arrived + timedelta(seconds=self.ivr_seconds)
 
     @property
-    def ended(self) -> datetime:
+    def queue_left(self) -> datetime:
+        """The caller left the queue (gave up), or the agent hung up."""
         return self.queued_at + timedelta(
             seconds=self.wait_seconds + self.talk_seconds + self.hold_seconds
         )
+
+    @property
+    def ended(self) -> datetime:
+        return self.queue_left + timedelta(seconds=self.survey_seconds)
 
 
 def calls_of_day(profile: LineProfile, day: date, working: bool, tz: ZoneInfo) -> list[SimCall]:
@@ -152,12 +159,14 @@ def _one_call(
         return replace(call, outcome=gave_up or "abandoned", wait_seconds=round(patience, 1))
     talk = rng.lognormvariate(math.log(mix.talk_seconds), 0.45)
     hold = rng.uniform(10, 60) if rng.random() < 0.12 else 0.0
-    score = None
+    # The survey follows every answered call; about half the callers press a key.
+    score, survey = None, rng.uniform(0.5, 3)
     if rng.random() < SURVEYED_SHARE:
         score = rng.choices([s for s, _ in SATISFACTION], weights=[w for _, w in SATISFACTION])[0]
+        survey = rng.uniform(6, 12)
     return replace(
         call, outcome="answered", wait_seconds=round(wait, 1), talk_seconds=round(talk, 1),
-        hold_seconds=round(hold, 1), satisfaction=score,
+        hold_seconds=round(hold, 1), survey_seconds=round(survey, 1), satisfaction=score,
     )  # fmt: skip
 
 

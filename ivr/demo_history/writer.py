@@ -24,6 +24,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.acd.states import NotReadyReason
+from backend.flows.schema import SurveyOutcome
 from backend.models.agents import Agent, AgentSkill, AgentStateChange, Skill
 from backend.models.calls import CallRecord
 from backend.personal_data import PersonalDataCipher
@@ -34,7 +35,7 @@ from ivr.acd.queue import QueueReport
 from ivr.acd.records import SqlQueueRecorder
 from ivr.call_lifecycle import CallLifecycle
 from ivr.demo_history.arrivals import PROFILES, SimCall, calls_of_day
-from ivr.flows.ports import CallInfo, IvrExit, IvrSummary
+from ivr.flows.ports import CallInfo, IvrExit, IvrSummary, SurveyResult
 from ivr.journal import SqlCallJournal
 from recordings.index import RecordingIndex
 
@@ -143,10 +144,12 @@ async def _write_calls(
             await journal.ivr_left(info, _summary(call))
             if call.outcome in QUEUE_STATUS:
                 await recorder.queue_left(_queue_report(call, agents, nth))
-            if call.satisfaction is not None:
-                await journal.after_queue(info, [], call.satisfaction)
-            # No close_record: the IVR's exit or the queue's report has set the end already,
-            # and closing sets it only on a record still open (a write that changes nothing).
+            if call.outcome == "answered":  # the caller stays for the survey
+                await journal.after_queue(info, [], _survey(call))
+                clock.at = call.ended
+                lifecycle.close_record(info)  # no recording to finish in a simulated call
+            # Other calls have ended already (the IVR's exit, the queue's report): closing
+            # sets the end only on a record still open, so it is not asked for.
 
 
 def _summary(call: SimCall) -> IvrSummary:
@@ -156,13 +159,23 @@ def _summary(call: SimCall) -> IvrSummary:
     )  # fmt: skip
 
 
+def _survey(call: SimCall) -> SurveyResult:
+    scored = call.satisfaction is not None
+    return SurveyResult(
+        started_at=call.queue_left, seconds=call.survey_seconds,
+        outcome=SurveyOutcome.SCORED if scored else SurveyOutcome.HUNG_UP,
+        score=call.satisfaction, key=str(call.satisfaction) if scored else "",
+    )  # fmt: skip
+
+
 def _queue_report(call: SimCall, agents: dict[str, list[int]], nth: int) -> QueueReport:
     queued = call.queued_at.timestamp()
     answered = call.outcome == "answered"
     staff = agents.get(call.skill, [])
     return QueueReport(
         call_id=call.call_id, line=call.line, caller_number=call.caller_number,
-        skill=call.skill, priority=0, queued_at=queued, left_at=call.ended.timestamp(),
+        skill=call.skill, priority=0, queued_at=queued, left_at=call.queue_left.timestamp(),
+        caller_on_line=answered,
         status=QUEUE_STATUS[call.outcome], agent_id=staff[nth % len(staff)] if answered and staff else None,
         answered_at=queued + call.wait_seconds if answered else None,
         talk_seconds=call.talk_seconds, hold_seconds=call.hold_seconds,

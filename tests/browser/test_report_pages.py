@@ -157,6 +157,7 @@ def test_supervisor_picks_last_month_and_a_skill_and_sees_the_raw_figures(
     assert int(expected["接听"]) > 0 and int(expected["放弃"]) > 0
 
     page = new_page()
+    page.set_default_timeout(60_000)  # report pages over a busy test database, a loaded machine
     log_in(page, desk_server, boss, "/supervisor")
     page.click("nav >> text=统计报表")
     page.wait_for_url("**/reports")
@@ -219,8 +220,7 @@ def test_the_demo_history_fills_every_reports_chart(
         try:
             boss = DeskUser(boss_id, "supervisor", Role.SUPERVISOR, DEMO_PASSWORD, DEMO_TOTP_SECRET)
             page = new_page()
-            # A second desk on a loaded machine: its first pages may take longer than 10 s.
-            page.set_default_timeout(60_000)
+            page.set_default_timeout(60_000)  # as above
             log_in(page, server, boss, "/supervisor")
             page.click("nav >> text=统计报表")
             for tab, shot in (("话务与服务水平", "service"), ("坐席绩效", "agents")):
