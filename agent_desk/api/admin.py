@@ -68,7 +68,8 @@ class SkillUpdate(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=64)
     wrapup_seconds: int | None = Field(default=None, ge=0, le=3600)
     sl_threshold_seconds: int | None = Field(default=None, ge=1, le=600)
-    overflow_skill: str | None = Field(default=None, max_length=32)
+    # A skill's code, or "" for no overflow (a code is letters, digits, "_" or "-").
+    overflow_skill: str | None = Field(default=None, max_length=32, pattern=r"^[A-Za-z0-9_-]*$")
     overflow_after_seconds: int | None = Field(default=None, ge=0, le=3600)
     max_wait_seconds: int | None = Field(default=None, ge=10, le=7200)
 

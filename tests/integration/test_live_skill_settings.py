@@ -84,5 +84,8 @@ def test_an_overflow_to_itself_or_to_no_skill_is_refused_and_changes_nothing(
             f"/api/admin/skills/{code}", json={"overflow_skill": target, "wrapup_seconds": 99}
         )
         assert reply.status_code == 422 and reply.json()["error"] == error, reply.text
+    # Not a skill's code at all (a NUL byte PostgreSQL could not even compare): refused first.
+    reply = desk_client.patch(f"/api/admin/skills/{code}", json={"overflow_skill": "a\x00b"})
+    assert reply.status_code == 422, reply.text
     (skill,) = [s for s in desk_client.get("/api/admin/skills").json() if s["code"] == code]
     assert skill["overflow_skill"] is None and skill["wrapup_seconds"] != 99
