@@ -42,7 +42,7 @@ from backend.workorders.calls import CallAttempt
 from ivr.acd.answers import Answered, AnswerWatch
 from ivr.agi.errors import AgiError, CallHungUp
 from ivr.agi.session import AgiSession
-from ivr.call_lifecycle import CallLifecycle
+from ivr.call_lifecycle import RECORDING_VARIABLE, UNRECORDED_VARIABLE, CallLifecycle
 from ivr.flows.ports import CallInfo, PromptRenderer
 from ivr.outbound.records import AgentPhone, OutboundCall, OutboundRecords, OutboundResult
 from recordings.index import RecordingIndex
@@ -189,6 +189,7 @@ class OutboundRoute:
         except DialRefused:
             kept = OutboundCall(call_id, agent, line, normalize_number(number), caller_id, parent)
             await self._records.refused(kept)
+            await self._refused_recording(session, kept)
             raise
         try:
             await self._store.dial_out(agent.agent_id, call_id)
@@ -202,14 +203,11 @@ class OutboundRoute:
         self, session: AgiSession, call: OutboundCall, request: DialRequest | None
     ) -> None:
         started = datetime.now(UTC)
-        day = started.strftime("%Y/%m/%d")
-        recording = f"{self.settings.recordings_dir.rstrip('/')}/{day}/{session.call_id}.wav"
-        if recordings_paused(self._recordings.root):  # the disk is nearly full (ivr/disk_watch)
-            recording = ""
+        recording, own = await self._recording(session, started)
         dialled: _Dialled | None = None
         try:
             await self._records.opened(call)
-            await self._record(session, call, recording)
+            await self._record(session, call, recording, own=own)
             if call.caller_id:
                 await session.set_variable("CALLERID(num)", call.caller_id)
             # No name: the agent's name (or the desk's "外呼 138****8000") is not the citizen's
@@ -219,14 +217,42 @@ class OutboundRoute:
         finally:
             await self._finish(session, call, request, started, recording, dialled)
 
-    async def _record(self, session: AgiSession, call: OutboundCall, recording: str) -> None:
-        """Record the call; without a recording (paused), flag its record so."""
+    async def _recording(self, session: AgiSession, started: datetime) -> tuple[str, bool]:
+        """(the call's recording as Asterisk writes it, whether this script must start it):
+        the dialplan's (``[outbound]`` and ``[desk-outbound]`` record from the first second,
+        so a refused attempt is on file too), none when it kept the call off file (paused),
+        else one of our own, unless recordings are paused."""
+        path = await session.get_variable(RECORDING_VARIABLE)
+        if path:
+            return path, False
+        if await session.get_variable(UNRECORDED_VARIABLE):
+            return "", False
+        if recordings_paused(self._recordings.root):  # the disk is nearly full (ivr/disk_watch)
+            return "", False
+        day = started.strftime("%Y/%m/%d")
+        return f"{self.settings.recordings_dir.rstrip('/')}/{day}/{session.call_id}.wav", True
+
+    async def _record(
+        self, session: AgiSession, call: OutboundCall, recording: str, *, own: bool
+    ) -> None:
+        """Index the call's recording (started here when ``own``); without one (paused),
+        flag its record so."""
         if not recording:
             log.warning("outbound call %s not recorded: recordings paused", call.call_id)
             await asyncio.to_thread(self._lifecycle.mark_unrecorded, call.call_id, DISK_FULL)
             return
         await asyncio.to_thread(self._recordings.register, call.call_id, recording, call.line)
-        await session.exec("MixMonitor", recording)
+        if own:
+            await session.exec("MixMonitor", recording)
+
+    async def _refused_recording(self, session: AgiSession, call: OutboundCall) -> None:
+        """A refused attempt's recording (the dialplan's: the agent hearing why) indexed
+        with its record, and completed once the channel is gone."""
+        recording, own = await self._recording(session, datetime.now(UTC))
+        if not recording or own:
+            return
+        await asyncio.to_thread(self._recordings.register, call.call_id, recording, call.line)
+        await self._lifecycle.ended(CallInfo(call.call_id, session.call_id, call.line, "", ""))
 
     async def _dial(self, session: AgiSession, call: OutboundCall) -> _Dialled:
         channel = session.env.get("channel", "")

@@ -359,6 +359,11 @@ async def test_an_international_number_is_refused_with_a_clear_message(
     assert sip_carrier.calls() == []  # nothing reached the carrier
     record = latest_outbound(session_factory, agent.agent_id)
     assert record is not None and record.disposition is Disposition.REFUSED
+    # The attempt is on file from its first second: the agent hearing why, indexed and
+    # complete, so it is not among the calls lacking a recording.
+    recording = await recorded_once(session_factory, record.call_id)
+    heard = await wait_for_recording(stack.settings.effective_recordings_dir / recording.path)
+    assert recording.duration_seconds > 1 and heard.stat().st_size > 8000
     status = (await agent.client.get("/api/agent/status")).json()
     assert status["state"] == "ready"  # he never left the queue
     await agent.client.aclose()
