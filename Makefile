@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed-stamp
 # the carrier trunk, the carrier answering outbound calls, desk phones. fail2ban: the tests run
 # its fail2ban-regex with the shipped filter over the security log the real Asterisk writes.
 APT_PACKAGES := postgresql redis-server mmdebstrap espeak-ng sox chromium fonts-noto-cjk \
-	libespeak-ng1 ca-certificates wrk sip-tester baresip fail2ban
+	libespeak-ng1 ca-certificates wrk sip-tester baresip fail2ban prometheus
 
 .PHONY: setup system-packages services venv asterisk-root desk-js lint typecheck audit audit-report test unit demo down clean
 

@@ -39,6 +39,7 @@ from agent_desk.api import admin as admin_api
 from agent_desk.api import agent as agent_api
 from agent_desk.api import callbacks as callbacks_api
 from agent_desk.api import emergency as emergency_api
+from agent_desk.api import metrics as metrics_api
 from agent_desk.api import recordings as recordings_api
 from agent_desk.api import reports as reports_api
 from agent_desk.api import rosters as rosters_api
@@ -118,6 +119,7 @@ def healthz() -> dict[str, str]:
 # Every feature's module-level router, in the order they are matched.
 ROUTERS: tuple[APIRouter, ...] = (
     ops,
+    metrics_api.router,
     public_accounts.router,
     public_booking.router,
     hospital_api.router,

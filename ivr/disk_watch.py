@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from backend.alerts import AlertLevel, SystemAlerts
 from backend.disk_space import MB, DiskLevel, DiskReading, DiskThresholds, read_disk
+from backend.metrics.definitions import DISK_FREE_BYTES
 from backend.settings import Settings
 from recordings.pause import pause_recordings, resume_recordings
 
@@ -82,6 +83,7 @@ class DiskWatch:
             if reading.name == RECORDINGS:  # first: the pause must not wait on Redis
                 self._pause_or_resume(reading)
         for reading in readings:
+            DISK_FREE_BYTES.labels(reading.name).set(reading.free_bytes)
             self._log_change(reading)
             self._alert(reading)
         return readings

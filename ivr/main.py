@@ -47,6 +47,7 @@ from ivr.flows.engine import FlowEngine
 from ivr.flows.message_adapter import WorkOrderMessageSink
 from ivr.flows.ports import Clock, FlowPorts, QueueHandoff, SystemClock
 from ivr.journal import SqlCallJournal
+from ivr.live_metrics import refresh_live_metrics, serve_controller_metrics
 from ivr.outbound.callback_tasks import SqlCallbackTasks
 from ivr.outbound.route import OUTBOUND_SCRIPT
 from ivr.outbound.service import OutboundService, build_outbound, check_callback_skills
@@ -279,6 +280,8 @@ async def run_controller(settings: Settings) -> None:
         controller.lifecycle.spool,
         stop,
     )
+    serve_controller_metrics(settings)
+    supervisor.start("live-metrics", lambda: refresh_live_metrics(acd.store, stop), stop)
     await acd.dispatcher.ready.wait()  # earlier calls released before new ones come in
     await server.start()
     log.info(

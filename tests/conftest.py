@@ -75,6 +75,8 @@ def settings(database_url: str, run_id: str, tmp_path_factory: pytest.TempPathFa
         sip_port=free_port(),
         agi_port=free_port(),
         desk_port=free_port(),
+        controller_metrics_port=free_port(),
+        worker_metrics_port=free_port(),
         asterisk_http_port=free_port(),
         **rtp_range(run_id),
         # Tests read the dialplan's steps in messages.log (tests/acceptance/test_log_privacy.py

@@ -34,5 +34,7 @@ def stack_environment(database_url: str, state_dir: Path, name: str) -> dict[str
         "CC_ASTERISK_HTTP_PORT": str(free_port()),
         "CC_AGI_PORT": str(free_port()),
         "CC_DESK_PORT": str(free_port()),
+        "CC_CONTROLLER_METRICS_PORT": str(free_port()),
+        "CC_WORKER_METRICS_PORT": str(free_port()),
         "CC_DESK_REDIS_PREFIX": name,
     }

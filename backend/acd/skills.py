@@ -21,3 +21,9 @@ def skill_configs(session_factory: sessionmaker[Session]) -> list[SkillConfig]:
             )
             for s in db.scalars(select(Skill).order_by(Skill.code))
         ]
+
+
+def sl_thresholds(session_factory: sessionmaker[Session]) -> list[float]:
+    """Each skill's service-level threshold (seconds): the answer-wait histogram's buckets."""
+    with session_factory() as db:
+        return [float(t) for t in db.scalars(select(Skill.sl_threshold_seconds).distinct())]

@@ -42,6 +42,7 @@ from backend.booking.views import (
     SlotView,
 )
 from backend.db import transaction
+from backend.metrics.booking import observed_booking
 from backend.models.booking import Booking, Hospital, Slot
 from backend.nonces import NonceStore, claim_nonce
 from backend.signatures import SignedRequest
@@ -145,12 +146,13 @@ class BookingService:
     # Booking ---------------------------------------------------------------------------
 
     def book(self, request: BookRequest, idempotency_key: str | None = None) -> BookingReceipt:
-        return self._once(
-            f"book:{request.actor}",
-            idempotency_key,
-            request.fingerprint(),
-            lambda session: reservations.book(session, self.ctx, request),
-        )
+        with observed_booking(request.channel.value):
+            return self._once(
+                f"book:{request.actor}",
+                idempotency_key,
+                request.fingerprint(),
+                lambda session: reservations.book(session, self.ctx, request),
+            )
 
     def register_and_book(
         self, patient: NewPatient, request: BookRequest, idempotency_key: str | None = None
@@ -172,7 +174,8 @@ class BookingService:
             return reservations.book(session, self.ctx, request)
 
         fingerprint = {**request.fingerprint(), "name": patient.name, "phone": patient.phone}
-        return self._once(f"book:{request.actor}", idempotency_key, fingerprint, operation)
+        with observed_booking(request.channel.value):
+            return self._once(f"book:{request.actor}", idempotency_key, fingerprint, operation)
 
     def cancel(self, request: CancelRequest, idempotency_key: str | None = None) -> BookingReceipt:
         return self._once(

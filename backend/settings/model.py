@@ -13,6 +13,7 @@ from backend.settings.controller import ControllerSettings
 from backend.settings.desk import DeskSettings
 from backend.settings.dialling import DiallingSettings
 from backend.settings.mail import MailSettings
+from backend.settings.metrics import MetricsSettings
 from backend.settings.phones import PhoneSettings
 from backend.settings.rules import RuleSettings
 from backend.settings.security import SecuritySettings
@@ -26,6 +27,7 @@ from backend.settings.storage import StorageSettings
 # bases.
 class Settings(
     RuleSettings,
+    MetricsSettings,
     MailSettings,
     SmsSettings,
     SecuritySettings,

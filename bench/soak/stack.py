@@ -32,6 +32,8 @@ class Stack:
             "CC_ASTERISK_HTTP_PORT": str(free_port()),
             "CC_AGI_PORT": str(free_port()),
             "CC_DESK_PORT": str(free_port()),
+            "CC_CONTROLLER_METRICS_PORT": str(free_port()),
+            "CC_WORKER_METRICS_PORT": str(free_port()),
             "CC_DESK_REDIS_PREFIX": name,
             # Two desk workers, so that the chaos loop kills one and the other serves while
             # uvicorn starts it again (its worker health check now allows 60 s for a start).

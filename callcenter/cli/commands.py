@@ -19,6 +19,7 @@ from backend.db import (
 )
 from backend.db_roles import apply_grants, roles_exist
 from backend.errors import ConfigError
+from backend.metrics.exposition import prepare_multiprocess
 from backend.migrate import upgrade
 from backend.settings import Settings, port_is_free
 from backend.supervision import health_lines, read_health
@@ -130,6 +131,8 @@ def cmd_controller(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_desk(args: argparse.Namespace, settings: Settings) -> int:
+    # Before anything imports prometheus_client: every uvicorn worker writes its figures there.
+    prepare_multiprocess(settings.state_dir / "metrics" / "desk")
     from agent_desk.http_server import serve_desk
 
     if not port_is_free(settings.desk_bind, settings.desk_port):
@@ -139,8 +142,12 @@ def cmd_desk(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    # Before anything imports prometheus_client: Celery's children write their figures there.
+    prepare_multiprocess(settings.state_dir / "metrics" / "worker")
     from callcenter.worker import create_celery
+    from callcenter.worker.metrics import serve_worker_metrics
 
+    serve_worker_metrics(settings)
     create_celery(settings).worker_main(["worker", "--loglevel=INFO", "--concurrency=2"])
     return 0
 

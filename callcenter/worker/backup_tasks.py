@@ -12,6 +12,7 @@ from backend.alerts import AlertLevel, SystemAlerts
 from backend.audit import Actor
 from backend.backup.service import take_backup
 from backend.errors import CallCenterError
+from backend.metrics.definitions import BACKUP_LAST_SUCCESS
 from backend.worker_resources import WorkerResources
 
 BACKUP = "backup.create"
@@ -35,6 +36,7 @@ def register_backup_tasks(app: Celery, resources: WorkerResources) -> None:
             alerts.raise_alert(ALERT, AlertLevel.CRITICAL, f"备份失败：{message}")
             raise
         alerts.clear(ALERT)
+        BACKUP_LAST_SUCCESS.set_to_current_time()
         log.info("backup written to %s, %d older removed", taken.path, len(taken.pruned))
         return str(taken.path)
 

@@ -12,6 +12,7 @@ from backend.alerts import SystemAlerts
 from backend.db import transaction
 from backend.holiday_calendar.reminder import check_calendar_years
 from backend.localtime import zone
+from backend.metrics.definitions import CALENDAR_YEAR_MISSING
 from backend.worker_resources import WorkerResources
 
 CHECK_YEARS = "calendar.check_years"
@@ -28,6 +29,7 @@ def register_calendar_tasks(app: Celery, resources: WorkerResources) -> None:
         )
         with transaction(resources.session_factory) as session:
             missing = check_calendar_years(session, alerts, today)
+        CALENDAR_YEAR_MISSING.set(1 if missing else 0)
         return missing.year if missing else None
 
     # Each morning before the lines open, so the alert is up when supervisors arrive.

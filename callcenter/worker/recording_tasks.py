@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from celery import Celery
 from celery.schedules import crontab
 from sqlalchemy.orm import Session, sessionmaker
 
+from backend.localtime import zone
+from backend.metrics.definitions import RECORDINGS_MISSING, RECORDINGS_TODAY
 from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
 from backend.worker_resources import WorkerResources
 from ivr.resync.cards import CardSettler
+from recordings.daily_count import complete_today
 from recordings.index import RecordingIndex
 from recordings.keys import master_key
 from recordings.messages import seal_left_messages
@@ -52,6 +57,11 @@ def sweep_recordings(session_factory: sessionmaker[Session], settings: Settings)
     index = RecordingIndex(session_factory, settings)
     cards = CardSettler(session_factory, index, PersonalDataCipher.of(settings)).settle()
     report = index.sweep()
+    RECORDINGS_MISSING.set(report.missing)
+    with session_factory() as session:
+        today = complete_today(session, datetime.now(UTC), zone(settings.timezone))
+    for line, count in today.items():
+        RECORDINGS_TODAY.labels(line).set(count)
     messages = seal_left_messages(settings.effective_recordings_dir, master_key(settings))
     return {
         "cards_settled": cards.settled,

@@ -17,7 +17,7 @@ from redis.asyncio import Redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.acd.policy import SkillConfig
-from backend.acd.skills import skill_configs
+from backend.acd.skills import skill_configs, sl_thresholds
 from backend.acd.store import AcdStore
 from backend.personal_data import PersonalDataCipher
 from backend.settings import Settings
@@ -36,6 +36,7 @@ from ivr.acd.callbacks import (
 from ivr.acd.dispatcher import Dispatcher
 from ivr.acd.history import AgentHistoryWriter
 from ivr.acd.memberlog import MemberLogWriter
+from ivr.acd.metrics import QueueMetrics, QueueObservers
 from ivr.acd.queue import AcdQueue
 from ivr.acd.queuelog import QueueLogFile
 from ivr.acd.rebuild import HeldCalls, Rebuilder
@@ -134,7 +135,7 @@ def build_acd(
         queue_settings,
         callbacks=gate,
         bookings=bookings,
-        observer=records,
+        observer=QueueObservers(records, QueueMetrics(sl_thresholds(session_factory))),
         answers=answers,
         held=held,
         queue_log=queue_log,

@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass
 from typing import Literal
 
+from backend.metrics.definitions import AGI_COMMAND_SECONDS
 from ivr.agi.errors import AgiCommandFailed, AgiCommandTimeout, CallHungUp
 from ivr.agi.protocol import AgiReply, HangupNotice, ReplyReader, quote
 
@@ -18,6 +20,8 @@ MEDIA_MARGIN = 5.0
 PLAYBACK_TIMEOUT = 180.0
 # The keys GET DATA can report ('#' ends the input and is never among them).
 KEYPAD = frozenset("0123456789*ABCD")
+# Commands that last as long as a prompt or the caller's input: not in the latency figure.
+SLOW_COMMANDS = ("STREAM FILE", "GET DATA", "EXEC", "RECORD FILE", "WAIT FOR DIGIT", "SAY ")
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,7 @@ class AgiSession:
         async with self._lock:
             if self._writer.is_closing():
                 raise CallHungUp("AGI socket closed")
+            sent = time.perf_counter()
             self._writer.write((line + "\n").encode())
             try:
                 # asyncio.timeout rather than wait_for: no extra task per command, one loop
@@ -95,6 +100,9 @@ class AgiSession:
             except (ConnectionError, asyncio.IncompleteReadError):
                 self.hung_up = True
                 raise CallHungUp("AGI socket closed") from None
+        # Only quick commands: a prompt's playback or a key's wait is the caller's time.
+        if not line.startswith(SLOW_COMMANDS):
+            AGI_COMMAND_SECONDS.observe(time.perf_counter() - sent)
         if reply.code == 511:
             self.hung_up = True
             raise CallHungUp(reply.data)

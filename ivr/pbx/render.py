@@ -53,6 +53,10 @@ def placeholder_values(settings: Settings) -> dict[str, str]:
         "LINE_ROUTES": dialplan.line_routes(settings),
         "CONTROLLERS": dialplan.controllers(settings),
         "TEST_CONTEXTS": dialplan.test_contexts(settings),
+        "PROMETHEUS_ENABLED": "yes"
+        if settings.asterisk_metrics_password.get_secret_value()
+        else "no",
+        "PROMETHEUS_PASSWORD": settings.asterisk_metrics_password.get_secret_value(),
         **database_values(settings),
         **carrier.placeholder_values(settings),
     }
