@@ -67,10 +67,13 @@ def seed_month(
     year: int,
     month: int,
     plan: dict[int, tuple[int, int]],
+    *,
+    cancel_first: bool = True,
 ) -> SeededMonth:
     """Book ``plan[day] = (online, phone)`` on each day of the month at 10:00 Beijing time,
     a new patient per booking, each phone booking of a day alternating agent and IVR; the
-    first phone booking of the month is cancelled right after (it still counts)."""
+    first phone booking of the month is cancelled right after (it still counts) unless not
+    ``cancel_first`` (a day whose visits' cancel deadline has passed, as in a holiday)."""
     clock = Clock(datetime(year, month, 1, 10, tzinfo=TZ) - timedelta(days=20))
     ctx = BookingContext(
         cipher=PersonalDataCipher(settings.data_key.get_secret_value()),
@@ -91,7 +94,7 @@ def seed_month(
         )
         sessions = push_schedules(session, ctx, hospital.id, pushes).schedule_ids
     seeded = SeededMonth(year, month)
-    cancelled = False
+    cancelled = not cancel_first
     for day, (online, phone) in plan.items():
         clock.now = datetime(year, month, day, 10, tzinfo=TZ)
         channels = [Channel.ONLINE] * online + [PHONE_CHANNELS[i % 2] for i in range(phone)]
