@@ -15,6 +15,7 @@ from reportlab.lib import colors
 
 from reports.document import Chart
 from reports.render_svg import PALETTE
+from reports.xlsx_text import xlsx_safe
 
 PDF_WIDTH, PDF_HEIGHT = 480, 220
 # Category labels are thinned out past this many, as on the page, so that they stay legible.
@@ -64,13 +65,13 @@ def _legend(names: list[str], font: str) -> Legend:
 def add_xlsx_chart(sheet: Worksheet, chart: Chart) -> None:
     """Write the chart's figures (labels down column A, one column per series) at the top of
     ``sheet`` and a native Excel chart over them beside the figures."""
-    sheet.append(["", *chart.series])
+    sheet.append(["", *(xlsx_safe(name) for name in chart.series)])
     for i, label in enumerate(chart.labels):
-        sheet.append([label, *(values[i] for values in chart.series.values())])
+        sheet.append([xlsx_safe(label), *(values[i] for values in chart.series.values())])
     rows = len(chart.labels)
     native = BarChart() if chart.kind == "bar" else LineChart()
-    native.title = chart.title
-    native.y_axis.title = chart.unit or None
+    native.title = xlsx_safe(chart.title)
+    native.y_axis.title = xlsx_safe(chart.unit) or None
     native.width, native.height = 22, 10
     if rows and chart.series:
         last_col, last_row = 1 + len(chart.series), 1 + rows

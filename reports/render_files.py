@@ -20,6 +20,7 @@ from reportlab.platypus import Table as PdfTable
 
 from reports.document import Cell, Chart, ReportDocument, Table
 from reports.render_charts import add_xlsx_chart, chart_drawing
+from reports.xlsx_text import xlsx_safe
 
 CJK_FONT = "STSong-Light"  # reportlab's built-in CID font: no font file needed
 
@@ -65,12 +66,8 @@ def _text(value: Cell) -> str:
     return text
 
 
-# XLSX (XML 1.0) cannot hold control characters; citizens' free text may contain them.
-_XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-
-
 def _xlsx_value(value: Cell) -> Cell:
-    return _XML_ILLEGAL.sub("", value) if isinstance(value, str) else value
+    return xlsx_safe(value)
 
 
 def _append(sheet: Worksheet, cells: list[Cell]) -> None:
@@ -112,7 +109,7 @@ def render_xlsx(doc: ReportDocument) -> bytes:
 
 
 def _sheet_name(title: str, used: set[str]) -> str:
-    base = re.sub(r"[\[\]:*?/\\]", "", _XML_ILLEGAL.sub("", title))[:28] or "表"
+    base = re.sub(r"[\[\]:*?/\\]", "", xlsx_safe(title))[:28] or "表"
     name, n = base, 1
     while name in used:
         n += 1

@@ -53,6 +53,7 @@ async def test_a_worker_back_after_ten_minutes_runs_the_missed_jobs_at_once(
         "workorders.mark_overdue",
         "booking.release_due_slots",
         "recordings.sweep",
+        "backup.create",
     }
     # The jobs run as beat sends them; then Celery goes down for ten minutes, in which a
     # work order passes its deadline.
@@ -71,4 +72,7 @@ async def test_a_worker_back_after_ten_minutes_runs_the_missed_jobs_at_once(
     assert overdue(session_factory, order_id)
     logged = [r.getMessage() for r in caplog.records if r.name == "callcenter.worker.catch_up"]
     for task, period in jobs.items():
+        if period > 600:  # the daily backup missed nothing in ten minutes: not run again
+            assert not any(task in line for line in logged), logged
+            continue
         assert any(f"{task} missed {int(600 // period)} runs" in line for line in logged), logged

@@ -25,7 +25,14 @@ def test_the_jobs_run_through_celery_on_the_real_database(
 ) -> None:
     app = create_celery(settings, session_factory=session_factory)
     sweep = app.tasks[SWEEP].apply().get()
-    assert set(sweep) == {"completed", "repaired", "missing", "messages_sealed"}
+    assert set(sweep) == {
+        "cards_settled",
+        "records_from_cards",
+        "completed",
+        "repaired",
+        "missing",
+        "messages_sealed",
+    }
     retention = app.tasks[RETENTION].apply().get()
     assert retention["deleted"] >= 0 and retention["freed_bytes"] >= 0
     released = app.tasks[RELEASE_DUE_SLOTS].apply().get()
