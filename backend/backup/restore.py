@@ -28,10 +28,7 @@ def verify_backup(settings: Settings, backup: Path) -> Verified:
     """Check every file against the manifest, restore the dump into a scratch database on
     CC_DATABASE_URL's server and compare each table's rows and checksum. Raises
     BackupDamaged naming what differs."""
-    manifest = Manifest.read(backup)
-    problems = damaged_files(manifest, backup)
-    if problems:
-        raise BackupDamaged(f"{backup}: " + "; ".join(problems))
+    manifest = checked_manifest(backup)
     name = f"cc_verify_{uuid.uuid4().hex[:8]}"
     with scratch_database(settings.database_url, name) as url:
         try:
@@ -46,6 +43,15 @@ def verify_backup(settings: Settings, backup: Path) -> Verified:
     return Verified(len(manifest.files), len(manifest.tables), rows)
 
 
+def checked_manifest(backup: Path) -> Manifest:
+    """The backup's manifest, once every file was found as it lists them."""
+    manifest = Manifest.read(backup)
+    problems = damaged_files(manifest, backup)
+    if problems:
+        raise BackupDamaged(f"{backup}: " + "; ".join(problems))
+    return manifest
+
+
 def _table_differences(manifest: Manifest, restored: dict[str, database.TableEntry]) -> list[str]:
     problems = []
     for table in sorted(set(manifest.tables) | set(restored)):
@@ -58,10 +64,7 @@ def _table_differences(manifest: Manifest, restored: dict[str, database.TableEnt
 def restore_backup(settings: Settings, backup: Path, *, config_to: Path | None = None) -> None:
     """Restore into an empty system: refuse a damaged backup, a database holding data or a
     recording that would be overwritten, before anything is written."""
-    manifest = Manifest.read(backup)
-    problems = damaged_files(manifest, backup)
-    if problems:
-        raise BackupDamaged(f"{backup}: " + "; ".join(problems))
+    checked_manifest(backup)
     sources = BackupSources.of(settings)
     _refuse_overwrites(backup, sources)
     _empty_database(settings.database_url)

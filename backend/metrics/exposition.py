@@ -11,6 +11,10 @@ import logging
 import os
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
 
 log = logging.getLogger("backend.metrics")
 
@@ -24,29 +28,32 @@ def prepare_multiprocess(directory: Path) -> None:
     os.environ[MULTIPROC_ENV] = str(directory)
 
 
-def metrics_payload() -> tuple[bytes, str]:
-    """The text exposition of this service (all its processes in multiprocess mode)."""
-    from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+def _registry() -> CollectorRegistry:
+    """This process's registry, or one reading every process's files in multiprocess mode."""
+    from prometheus_client import REGISTRY, CollectorRegistry
     from prometheus_client.multiprocess import MultiProcessCollector
 
-    if os.environ.get(MULTIPROC_ENV):
-        registry = CollectorRegistry()
-        MultiProcessCollector(registry)
-        return generate_latest(registry), CONTENT_TYPE_LATEST
-    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+    if not os.environ.get(MULTIPROC_ENV):
+        return REGISTRY
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)
+    return registry
+
+
+def metrics_payload() -> tuple[bytes, str]:
+    """The text exposition of this service (all its processes in multiprocess mode)."""
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+    return generate_latest(_registry()), CONTENT_TYPE_LATEST
 
 
 def start_metrics_server(host: str, port: int) -> bool:
     """A /metrics HTTP server in a thread of this process (the controller, the worker).
 
     A port already taken is logged, not fatal: calls matter more than their figures."""
-    from prometheus_client import REGISTRY, CollectorRegistry, start_http_server
-    from prometheus_client.multiprocess import MultiProcessCollector
+    from prometheus_client import start_http_server
 
-    registry = REGISTRY
-    if os.environ.get(MULTIPROC_ENV):
-        registry = CollectorRegistry()
-        MultiProcessCollector(registry)
+    registry = _registry()
     try:
         start_http_server(port, addr=host, registry=registry)
     except OSError as exc:
